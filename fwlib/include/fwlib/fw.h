@@ -1,0 +1,75 @@
+// fwlib: the bare-metal runtime every firmware stage links (Boot0, ROMmon,
+// the OS image): mailbox client, console, board discovery, power, NVRAM,
+// formatting. No heap, no exceptions; see docs/firmware.md.
+#pragma once
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trustsim/mailbox_abi.h"
+
+constexpr uint64_t kMailboxBase = TS_MBOX_BASE;
+
+extern "C" {
+void* memcpy(void* d, const void* s, size_t n);
+void* memmove(void* d, const void* s, size_t n);
+void* memset(void* d, int c, size_t n);
+int memcmp(const void* a, const void* b, size_t n);
+size_t strlen(const char* s);
+[[noreturn]] void fw_jump(uint64_t entry);
+[[noreturn]] void fw_exception(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far);
+int fw_main();
+}
+
+namespace fw {
+
+// ---- mailbox ----
+struct Xfer {
+  uint32_t status;  // ts_mbox_status
+  uint64_t actual;
+};
+Xfer mbox_read(uint64_t bus_addr, void* buf, uint64_t len);
+Xfer mbox_write(uint64_t bus_addr, const void* buf, uint64_t len);
+uint64_t reg_read64(uint64_t bus_addr);
+void reg_write64(uint64_t bus_addr, uint64_t v);
+const char* mbox_status_text(uint32_t status);
+
+// ---- board discovery (call once, first) ----
+bool board_init();
+uint64_t dev_base(uint32_t type);  // 0 if the board has no such device
+const ts_boardinfo& board_info();
+
+// ---- console ----
+void putc(char c);
+void puts(const char* s);  // no newline added
+void write(const char* s, size_t n);
+void flush();
+void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void vprintf(const char* fmt, va_list ap);
+int snprintf(char* buf, size_t cap, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+// Reads up to `max` bytes; waits at most timeout_ns (0 = no limit).
+size_t console_read(char* buf, size_t max, uint64_t timeout_ns);
+// Line editor with echo: returns the line length (without the terminator).
+size_t readline(char* buf, size_t cap);
+
+// ---- power / time ----
+uint32_t reset_cause();
+const char* reset_cause_text(uint32_t cause);
+uint64_t uptime_ns();
+void sleep_ns(uint64_t ns);
+[[noreturn]] void reset();
+[[noreturn]] void power_off();
+
+// ---- NVRAM ----
+bool nvram_read(uint32_t offset, void* buf, uint32_t len);
+bool nvram_write(uint32_t offset, const void* buf, uint32_t len);
+
+// ---- strings ----
+int strcmp(const char* a, const char* b);
+int strncmp(const char* a, const char* b, size_t n);
+bool starts_with(const char* s, const char* prefix);
+// Parses a decimal or 0x-hex number; the whole string must be consumed.
+bool parse_u64(const char* s, uint64_t* out);
+char* trim(char* s);
+
+}  // namespace fw

@@ -1,0 +1,71 @@
+// The whole board: power domain, bus, devices and the QEMU bridge, built
+// from a BoardConfig, with its non-volatile state in a board state
+// directory (docs/board-state.md).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "flash-sim/boot_flash.h"
+#include "hw-models/board_config.h"
+#include "hw-models/bus.h"
+#include "hw-models/console.h"
+#include "hw-models/cosim_bridge.h"
+#include "hw-models/mailbox_service.h"
+#include "hw-models/nvram.h"
+#include "hw-models/power_ctrl.h"
+#include "hw-models/trace.h"
+
+namespace trustsim {
+
+// Where the firmware and the plugin were built.
+struct Artifacts {
+  std::string boot0_bin;
+  std::string rommon_img;
+  std::string plugin_so;
+  static Artifacts locate();  // next to the trustsim executable, or $TRUSTSIM_BUILD_ROOT
+};
+
+// The files of a board state directory.
+struct StatePaths {
+  std::string dir;
+  std::string manifest() const { return dir + "/board-state.yaml"; }
+  std::string bootrom() const { return dir + "/bootrom.bin"; }
+  std::string boot_flash() const { return dir + "/boot-flash.bin"; }
+  std::string nvram() const { return dir + "/nvram.bin"; }
+};
+
+// Creates a board state directory from the firmware if it has none yet
+// (built aside and renamed into place, so a kill leaves no half board), or
+// checks an existing one against the board file. Throws InputError.
+void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Artifacts& fw);
+
+class Board : public sc_core::sc_module {
+ public:
+  Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePaths& state, BridgeOptions bridge_opt,
+        DeviceTrace& trace, ConsoleLog& console_log);
+
+  const BoardConfig& config() const { return cfg_; }
+  PowerDomain& power() { return power_; }
+  ConsoleUart& console() { return console_; }
+  Nvram& nvram() { return nvram_; }
+  CosimBridge& bridge() { return bridge_; }
+  DeviceTrace& trace() { return trace_; }
+
+  void power_on();
+  void power_off();
+
+ private:
+  const BoardConfig& cfg_;
+  DeviceTrace& trace_;
+  PowerDomain power_;
+  Bus bus_;
+  BoardInfoRom info_;
+  ConsoleUart console_;
+  PowerController power_ctrl_;
+  BootFlash boot_flash_;
+  Nvram nvram_;
+  MailboxService mailbox_;
+  CosimBridge bridge_;
+};
+
+}  // namespace trustsim

@@ -1,0 +1,61 @@
+// The board description, parsed from boards/<name>.yaml (docs/board-file.md).
+// Every timing figure is kept with the part it comes from.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace trustsim {
+
+struct BoardConfig {
+  std::string file;  // where it was read from
+  std::string name;
+  std::string platform;
+  uint32_t platform_id = 0;
+
+  // CPU and lock-step
+  std::string qemu_machine = "virt";
+  std::string qemu_cpu = "cortex-a57";
+  unsigned icount_shift = 0;       // one guest instruction = 2^shift ns
+  uint64_t quantum_insns = 1000000;
+
+  // memory
+  uint64_t ram_base = 0x40000000;
+  uint64_t ram_size = 128ull << 20;
+
+  // power
+  uint64_t power_off_time_ps = 1000000000000ull;  // power-cycle off time
+
+  struct Console {
+    uint64_t bus_base = 0;
+    uint64_t baud = 9600;
+  } console;
+
+  struct Power {
+    uint64_t bus_base = 0;
+  } power;
+
+  struct BootFlash {
+    uint64_t bus_base = 0;
+    std::string part;
+    std::string source;
+    uint64_t size = 0;
+    uint64_t read_clock_hz = 0;
+  } boot_flash;
+
+  struct Nvram {
+    uint64_t bus_base = 0;
+    std::string part;
+    std::string source;
+    uint64_t size = 0;
+    uint64_t page_size = 0;
+    uint64_t page_write_ps = 0;
+    uint64_t bus_clock_hz = 0;
+  } nvram;
+
+  uint64_t ns_per_insn() const { return 1ull << icount_shift; }
+};
+
+// Reads and checks a board file; throws InputError naming file:line: field.
+BoardConfig load_board_config(const std::string& path);
+
+}  // namespace trustsim

@@ -1,0 +1,72 @@
+// The board console: a UART model on the SystemC side (register map in
+// docs/mailbox-abi.md), and the log that stamps every line with the virtual
+// time of its first byte. Scenarios read and type through these, so every
+// byte has an exact virtual time. Not modelled: framing/parity errors,
+// flow control, break.
+#pragma once
+#include <cstdio>
+#include <deque>
+#include <string>
+
+#include "hw-models/device.h"
+
+namespace trustsim {
+
+class ConsoleLog {
+ public:
+  ConsoleLog() = default;
+  ~ConsoleLog();
+  ConsoleLog(const ConsoleLog&) = delete;
+  ConsoleLog& operator=(const ConsoleLog&) = delete;
+
+  void set_echo(FILE* live) { live_ = live; }  // e.g. stdout; nullptr = quiet
+  void open_transcript(const std::string& path);
+
+  // A byte the board transmitted at virtual time `t_ns`.
+  void on_byte(uint64_t t_ns, char c);
+  void finish();  // flush a last, unterminated line
+
+  // Scenario matching: everything transmitted since the last consume().
+  const std::string& unmatched() const { return unmatched_; }
+  void consume(size_t n) { unmatched_.erase(0, n); }
+  const sc_core::sc_event& output_event() const { return output_event_; }
+  // The last lines, for failure reports.
+  std::string tail(size_t lines) const;
+
+ private:
+  void emit_line();
+  FILE* live_ = nullptr;
+  FILE* transcript_ = nullptr;
+  std::string line_;
+  uint64_t line_t_ns_ = 0;
+  std::string unmatched_;
+  std::deque<std::string> recent_;
+  sc_core::sc_event output_event_{"console_output"};
+};
+
+class ConsoleUart : public Device {
+ public:
+  ConsoleUart(sc_core::sc_module_name name, PowerDomain& power, ConsoleLog& log, uint64_t baud);
+
+  // Characters typed at the console: they arrive one by one at the line rate.
+  void type(const std::string& text);
+  void power_lost() override;
+  sc_core::sc_time byte_time() const { return byte_time_; }
+
+ protected:
+  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+
+ private:
+  struct RxByte {
+    sc_core::sc_time at;
+    char c;
+  };
+  uint64_t receive(uint8_t* buf, uint64_t max);
+  ConsoleLog& log_;
+  sc_core::sc_time byte_time_;
+  uint64_t rx_timeout_ns_ = 0;
+  std::deque<RxByte> rx_;
+  sc_core::sc_event rx_event_{"rx_event"};
+};
+
+}  // namespace trustsim

@@ -1,0 +1,80 @@
+// The lock-step bridge between the SystemC kernel (time master) and one
+// stock QEMU at a time. Each power-on starts a fresh QEMU with guest RAM in
+// a shared file; every SYNC/DOORBELL from the plugin advances SystemC to the
+// guest's instruction time, a doorbell is serviced through the mailbox, and
+// the reply names the next instruction count at which the guest must stop.
+// Protocol: docs/cosim-protocol.md; time model: docs/architecture.md.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "hw-models/board_config.h"
+#include "hw-models/device.h"
+#include "hw-models/mailbox_service.h"
+#include "hw-models/qemu_process.h"
+#include "hw-models/trace.h"
+#include "trustsim/cosim_protocol.h"
+
+namespace trustsim {
+
+struct BridgeOptions {
+  std::string qemu_binary = "qemu-system-aarch64";
+  std::string plugin_path;
+  std::string bootrom_path;
+  std::string run_dir;  // sockets, logs (removed by the owner)
+  int wall_timeout_s = 30;  // no message from QEMU for this long = stuck
+  bool gdb = false;         // QEMU waits for gdb on gdb_port
+  int gdb_port = 1234;
+};
+
+class CosimBridge : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(CosimBridge);
+  CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, BridgeOptions opt, PowerDomain& power,
+              MailboxService& mailbox, DeviceTrace& trace);
+  ~CosimBridge() override;
+
+  // Called on every power-on / power loss, before QEMU starts / after it died.
+  std::function<void()> on_power_on;
+  std::function<void()> on_power_lost;
+
+  // Empty unless the run had to stop because QEMU or the guest went wrong.
+  const std::string& error() const { return error_; }
+  uint64_t syncs() const { return syncs_; }
+  uint64_t doorbells() const { return doorbells_; }
+  uint64_t guest_insns() const { return total_insns_; }
+
+ private:
+  enum class Outcome { kPowerChange, kError };
+  void run();
+  bool start_qemu();
+  Outcome serve();
+  bool receive(ts_cosim_msg& m);
+  bool send_continue();
+  uint64_t next_deadline() const;
+  void fail(const std::string& why);
+  void trace_power(const char* op, const std::string& detail);
+  std::vector<std::string> qemu_argv() const;
+
+  const BoardConfig& cfg_;
+  BridgeOptions opt_;
+  PowerDomain& power_;
+  MailboxService& mailbox_;
+  DeviceTrace& trace_;
+  QemuProcess qemu_;
+  std::string sock_path_;
+  std::string ram_path_;
+  std::string qemu_log_;
+  int listen_fd_ = -1;
+  int conn_fd_ = -1;
+  int ram_fd_ = -1;
+  uint8_t* ram_ = nullptr;
+  uint64_t last_icount_ = 0;
+  sc_core::sc_time last_sync_time_;
+  uint64_t syncs_ = 0;
+  uint64_t doorbells_ = 0;
+  uint64_t total_insns_ = 0;
+  std::string error_;
+};
+
+}  // namespace trustsim

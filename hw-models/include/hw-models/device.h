@@ -1,0 +1,77 @@
+// Base of every memory-mapped board device and the power domain they share.
+#pragma once
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <cstdint>
+#include <string>
+
+namespace trustsim {
+
+// The board's single power rail. Devices wait on off_event() to abandon an
+// operation the instant power goes; the bridge waits on on_event().
+class PowerDomain {
+ public:
+  enum class Request { kNone, kReset, kOff };
+
+  bool is_on() const { return on_; }
+  const sc_core::sc_event& on_event() const { return on_event_; }
+  const sc_core::sc_event& off_event() const { return off_event_; }
+
+  void switch_on(uint32_t cause);
+  void switch_off();
+  // Guest-initiated reset/off: acted on by the bridge after the transaction.
+  void request(Request r) { pending_ = r; }
+  Request pending() const { return pending_; }
+  void clear_request() { pending_ = Request::kNone; }
+
+  uint32_t reset_cause() const { return reset_cause_; }
+  uint32_t boot_count() const { return boot_count_; }
+  sc_core::sc_time on_since() const { return on_since_; }
+
+ private:
+  bool on_ = false;
+  uint32_t reset_cause_ = 0;
+  uint32_t boot_count_ = 0;
+  sc_core::sc_time on_since_;
+  Request pending_ = Request::kNone;
+  sc_core::sc_event on_event_{"power_on_event"};
+  sc_core::sc_event off_event_{"power_off_event"};
+};
+
+// Attached by the initiator with bytes = the requested length; a device whose
+// operation moved fewer bytes (a console read that timed out) lowers it.
+struct ActualLength : tlm::tlm_extension<ActualLength> {
+  uint64_t bytes = 0;
+  tlm_extension_base* clone() const override { return new ActualLength(*this); }
+  void copy_from(const tlm_extension_base& o) override { bytes = static_cast<const ActualLength&>(o).bytes; }
+};
+
+class Device : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<Device> socket;
+
+  Device(sc_core::sc_module_name name, uint32_t type, uint64_t size, PowerDomain& power);
+
+  uint32_t type() const { return type_; }
+  uint64_t size() const { return size_; }
+  // Power semantics: volatile state goes, non-volatile state stays.
+  virtual void power_lost() {}
+  virtual void powered_on() {}
+
+ protected:
+  // Called with an offset already checked to lie inside [0, size).
+  virtual void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) = 0;
+  // Backdoor: no timing, no faults.
+  virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) { (void)gp; return 0; }
+  PowerDomain& power_;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+  unsigned transport_dbg(tlm::tlm_generic_payload& gp);
+  uint32_t type_;
+  uint64_t size_;
+};
+
+}  // namespace trustsim

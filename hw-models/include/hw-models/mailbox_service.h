@@ -1,0 +1,39 @@
+// Services one mailbox request found in guest RAM: checks it, turns it into a
+// TLM-2.0 transaction on the board bus (data pointer straight into guest RAM
+// for DMA), waits for its completion time and writes the response. Must run
+// in an SC_THREAD while the vCPU is stopped. ABI: docs/mailbox-abi.md.
+#pragma once
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <cstdint>
+
+#include "hw-models/bus.h"
+#include "hw-models/trace.h"
+#include "trustsim/mailbox_abi.h"
+
+namespace trustsim {
+
+class MailboxService : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<MailboxService> socket;
+
+  MailboxService(sc_core::sc_module_name name, const Bus& bus, DeviceTrace& trace, uint64_t ram_base,
+                 uint64_t ram_size, uint64_t mailbox_base);
+  void attach_ram(uint8_t* ram) { ram_ = ram; }
+
+  // Returns the response it wrote (also for tests).
+  ts_mbox_response service();
+  uint64_t requests() const { return requests_; }
+
+ private:
+  bool dma_ok(uint64_t addr, uint64_t len) const;
+  const Bus& bus_;
+  DeviceTrace& trace_;
+  uint8_t* ram_ = nullptr;
+  uint64_t ram_base_;
+  uint64_t ram_size_;
+  uint64_t mailbox_base_;
+  uint64_t requests_ = 0;
+};
+
+}  // namespace trustsim

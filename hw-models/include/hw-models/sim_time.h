@@ -1,0 +1,20 @@
+// Conversions between SystemC time and the integers used in traces, board
+// files and the mailbox (the kernel runs at the default 1 ps resolution).
+#pragma once
+#include <systemc>
+
+#include <cstdint>
+
+namespace trustsim {
+
+inline sc_core::sc_time from_ps(uint64_t ps) { return sc_core::sc_time::from_value(ps); }
+inline sc_core::sc_time from_ns(uint64_t ns) { return sc_core::sc_time::from_value(ns * 1000); }
+inline uint64_t to_ns(const sc_core::sc_time& t) { return t.value() / 1000; }
+inline uint64_t now_ns() { return to_ns(sc_core::sc_time_stamp()); }
+
+// Time to move `bits` over a serial link at `hz`.
+inline sc_core::sc_time serial_time(uint64_t bits, uint64_t hz) {
+  return sc_core::sc_time::from_value(bits * 1000000000000ull / hz);
+}
+
+}  // namespace trustsim

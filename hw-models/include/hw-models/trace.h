@@ -1,0 +1,41 @@
+// The device-operation trace: one JSON object per line, in virtual-time
+// order, written identically on every run of the same scenario and seed.
+// Fields are documented in docs/traces.md.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace trustsim {
+
+struct TraceEvent {
+  uint64_t t_ns = 0;
+  const char* dev = "";
+  const char* op = "";
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  uint64_t latency_ns = 0;
+  const char* status = "ok";
+  std::string detail;  // optional free text, e.g. the cause of a power event
+};
+
+class DeviceTrace {
+ public:
+  DeviceTrace() = default;
+  ~DeviceTrace();
+  DeviceTrace(const DeviceTrace&) = delete;
+  DeviceTrace& operator=(const DeviceTrace&) = delete;
+
+  // Empty path: events are counted but not written.
+  void open(const std::string& path);
+  void record(const TraceEvent& e);
+  uint64_t count() const { return count_; }
+
+ private:
+  FILE* out_ = nullptr;
+  uint64_t count_ = 0;
+};
+
+std::string json_escape(const std::string& s);
+
+}  // namespace trustsim

@@ -1,0 +1,130 @@
+/* trustsim cosim plugin, loaded into stock qemu-system-aarch64 with -plugin.
+ *
+ * It keeps QEMU in lock-step with the SystemC board (the time master):
+ *  - every executed translation block adds its instruction count to icount;
+ *    when icount reaches the deadline SystemC gave, the vCPU blocks and the
+ *    plugin sends SYNC and waits for CONTINUE with the next deadline;
+ *  - the doorbell instruction (hint #0x2a) blocks the vCPU the same way and
+ *    sends DOORBELL: SystemC services the mailbox request in guest RAM and
+ *    answers before the guest's next instruction runs.
+ * If trustsim goes away (socket closed), QEMU exits at once: a guest never
+ * runs unsupervised. Protocol: docs/cosim-protocol.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "qemu_plugin_api.h"
+#include "trustsim/cosim_protocol.h"
+#include "trustsim/mailbox_abi.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
+
+static int g_sock = -1;
+static uint64_t g_icount;
+static uint64_t g_deadline;
+
+static void die(const char *what) {
+  fprintf(stderr, "trustsim-cosim: %s (%s); stopping QEMU\n", what, strerror(errno));
+  _exit(3);
+}
+
+static void write_all(const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(g_sock, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) die("lost the trustsim connection while sending");
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void read_all(void *buf, size_t len) {
+  char *p = buf;
+  while (len > 0) {
+    ssize_t n = read(g_sock, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) _exit(0); /* trustsim ended the run: power is off */
+    if (n < 0) die("lost the trustsim connection while waiting");
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void round_trip(uint32_t type) {
+  struct ts_cosim_msg m = {type, 0, g_icount, 0};
+  write_all(&m, sizeof m);
+  read_all(&m, sizeof m);
+  if (m.type != TS_COSIM_CONTINUE) {
+    errno = EPROTO;
+    die("unexpected message from trustsim");
+  }
+  g_deadline = m.arg;
+}
+
+static void on_tb_exec(unsigned int vcpu, void *udata) {
+  (void)vcpu;
+  g_icount += (uint64_t)(uintptr_t)udata;
+  if (g_icount >= g_deadline) round_trip(TS_COSIM_SYNC);
+}
+
+static void on_doorbell(unsigned int vcpu, void *udata) {
+  (void)vcpu;
+  (void)udata;
+  round_trip(TS_COSIM_DOORBELL);
+}
+
+static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+  (void)id;
+  size_t n = qemu_plugin_tb_n_insns(tb);
+  qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+  for (size_t i = 0; i < n; ++i) {
+    struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+    if (qemu_plugin_insn_size(insn) != 4) continue;
+    uint32_t word;
+    memcpy(&word, qemu_plugin_insn_data(insn), 4);
+    if (word == TS_DOORBELL_INSN)
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_doorbell, QEMU_PLUGIN_CB_NO_REGS, NULL);
+  }
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
+  const char *sock_path = NULL;
+  for (int i = 0; i < argc; ++i)
+    if (strncmp(argv[i], "sock=", 5) == 0) sock_path = argv[i] + 5;
+  if (!sock_path) {
+    fprintf(stderr, "trustsim-cosim: missing plugin argument sock=PATH\n");
+    return -1;
+  }
+  if (!info->system_emulation) {
+    fprintf(stderr, "trustsim-cosim: needs system emulation\n");
+    return -1;
+  }
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(sock_path) >= sizeof addr.sun_path) {
+    fprintf(stderr, "trustsim-cosim: socket path too long: %s\n", sock_path);
+    return -1;
+  }
+  strcpy(addr.sun_path, sock_path);
+  g_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (g_sock < 0 || connect(g_sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    fprintf(stderr, "trustsim-cosim: cannot connect to %s: %s\n", sock_path, strerror(errno));
+    return -1;
+  }
+  struct ts_cosim_msg hello = {TS_COSIM_HELLO, 0, 0, TS_COSIM_PROTOCOL_VERSION};
+  write_all(&hello, sizeof hello);
+  read_all(&hello, sizeof hello);
+  if (hello.type != TS_COSIM_CONTINUE) {
+    fprintf(stderr, "trustsim-cosim: bad handshake\n");
+    return -1;
+  }
+  g_deadline = hello.arg;
+  qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
+  return 0;
+}

@@ -1,0 +1,183 @@
+#include "hw-models/board.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "hw-models/input_error.h"
+#include "hw-models/state_file.h"
+#include "hw-models/yaml_reader.h"
+#include "trustsim/mailbox_abi.h"
+
+namespace trustsim {
+namespace {
+
+constexpr uint64_t kBootRomSize = 64ull << 20;  // QEMU virt pflash0 is exactly 64 MiB
+constexpr int kStateFormat = 1;
+
+ts_boardinfo make_boardinfo(const BoardConfig& c) {
+  ts_boardinfo b{};
+  b.magic = TS_BOARDINFO_MAGIC;
+  b.version = 1;
+  b.platform_id = c.platform_id;
+  strncpy(b.board_name, c.name.c_str(), sizeof b.board_name - 1);
+  strncpy(b.platform, c.platform.c_str(), sizeof b.platform - 1);
+  b.ram_base = c.ram_base;
+  b.ram_size = c.ram_size;
+  auto add = [&](uint32_t type, uint64_t base, uint64_t size, const char* name) {
+    ts_boardinfo_entry& e = b.entries[b.count++];
+    e.type = type;
+    e.base = base;
+    e.size = size;
+    strncpy(e.name, name, sizeof e.name - 1);
+  };
+  add(TS_DEV_CONSOLE, c.console.bus_base, TS_CONSOLE_SIZE, "console");
+  add(TS_DEV_POWER, c.power.bus_base, TS_POWER_SIZE, "power");
+  add(TS_DEV_BOOT_FLASH, c.boot_flash.bus_base, c.boot_flash.size, "boot_flash");
+  add(TS_DEV_NVRAM, c.nvram.bus_base, c.nvram.size, "nvram");
+  return b;
+}
+
+bool dir_is_empty(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return true;
+  bool empty = true;
+  while (dirent* e = readdir(d))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = false;
+  closedir(d);
+  return empty;
+}
+
+void remove_tree(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    unlink((dir + "/" + e->d_name).c_str());
+  }
+  closedir(d);
+  rmdir(dir.c_str());
+}
+
+std::string exe_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  std::string p(buf);
+  return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace
+
+Artifacts Artifacts::locate() {
+  const char* env = getenv("TRUSTSIM_BUILD_ROOT");
+  std::string root = env && *env ? env : exe_dir() + "/../..";
+  Artifacts a{root + "/rommon-sim/boot0.bin", root + "/rommon-sim/rommon.img", root + "/hw-models/libtrustsim-cosim.so"};
+  for (const std::string* p : {&a.boot0_bin, &a.rommon_img, &a.plugin_so})
+    if (!file_exists(*p))
+      throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");
+  return a;
+}
+
+void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Artifacts& fw) {
+  if (file_exists(paths.manifest())) {
+    YamlReader r(paths.manifest());
+    YAML::Node m = YamlReader::load_file(paths.manifest());
+    r.expect_map(m, "", {"format", "board"});
+    if (r.u64(r.require(m, "", "format"), "format") != kStateFormat)
+      r.fail(m["format"], "format", "unsupported board state format (expected 1)");
+    std::string board = r.str(r.require(m, "", "board"), "board");
+    if (board != cfg.name)
+      throw InputError(paths.dir + ": this board state was made for board '" + board + "', not '" + cfg.name + "' (" +
+                       cfg.file + ")");
+    for (const std::string& f : {paths.bootrom(), paths.boot_flash(), paths.nvram()})
+      if (!file_exists(f)) throw InputError(f + ": missing from the board state directory");
+    return;
+  }
+  if (file_exists(paths.dir) && !dir_is_empty(paths.dir))
+    throw InputError(paths.dir + ": not a trustsim board state directory (no board-state.yaml) and not empty; "
+                     "refusing to touch it");
+
+  // Build it next door, then rename into place.
+  std::string tmp = paths.dir + ".new-" + std::to_string(getpid());
+  remove_tree(tmp);
+  if (mkdir(tmp.c_str(), 0755) != 0) throw InputError(tmp + ": cannot create: " + strerror(errno));
+  StatePaths t{tmp};
+  try {
+    std::vector<uint8_t> boot0 = read_file(fw.boot0_bin);
+    if (boot0.size() > kBootRomSize) throw InputError(fw.boot0_bin + ": Boot0 larger than the boot ROM");
+    write_file_atomic(t.bootrom(), boot0.data(), boot0.size());
+    if (truncate(t.bootrom().c_str(), off_t(kBootRomSize)) != 0)
+      throw InputError(t.bootrom() + ": cannot size the boot ROM: " + strerror(errno));
+
+    std::vector<uint8_t> flash(cfg.boot_flash.size, 0xFF);
+    std::vector<uint8_t> rommon = read_file(fw.rommon_img);
+    if (rommon.size() > flash.size()) throw InputError(fw.rommon_img + ": ROMmon image larger than the boot flash");
+    std::copy(rommon.begin(), rommon.end(), flash.begin());
+    write_file_atomic(t.boot_flash(), flash.data(), flash.size());
+
+    std::vector<uint8_t> nvram(cfg.nvram.size, 0xFF);
+    write_file_atomic(t.nvram(), nvram.data(), nvram.size());
+
+    std::string manifest = "# trustsim board state directory (docs/board-state.md)\nformat: 1\nboard: " + cfg.name + "\n";
+    write_file_atomic(t.manifest(), reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size());
+  } catch (...) {
+    remove_tree(tmp);
+    throw;
+  }
+  if (file_exists(paths.dir)) rmdir(paths.dir.c_str());
+  if (rename(tmp.c_str(), paths.dir.c_str()) != 0) {
+    int e = errno;
+    remove_tree(tmp);
+    throw InputError(paths.dir + ": cannot create board state directory: " + strerror(e));
+  }
+}
+
+Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePaths& state, BridgeOptions bridge_opt,
+             DeviceTrace& trace, ConsoleLog& console_log)
+    : sc_module(name),
+      cfg_(cfg),
+      trace_(trace),
+      bus_("bus"),
+      info_("boardinfo", power_, make_boardinfo(cfg)),
+      console_("console", power_, console_log, cfg.console.baud),
+      power_ctrl_("power", power_),
+      boot_flash_("boot_flash", power_, cfg.boot_flash, state.boot_flash()),
+      nvram_("nvram", power_, cfg.nvram, state.nvram(), trace),
+      mailbox_("mailbox", bus_, trace, cfg.ram_base, cfg.ram_size, TS_MBOX_BASE),
+      bridge_("bridge", cfg, [&] {
+        bridge_opt.bootrom_path = state.bootrom();
+        return bridge_opt;
+      }(), power_, mailbox_, trace) {
+  bus_.map(info_, 0);
+  bus_.map(console_, cfg.console.bus_base);
+  bus_.map(power_ctrl_, cfg.power.bus_base);
+  bus_.map(boot_flash_, cfg.boot_flash.bus_base);
+  bus_.map(nvram_, cfg.nvram.bus_base);
+  mailbox_.socket.bind(bus_.target);
+  bridge_.on_power_on = [this] {
+    for (Device* d : {static_cast<Device*>(&console_), static_cast<Device*>(&power_ctrl_),
+                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_)})
+      d->powered_on();
+  };
+  bridge_.on_power_lost = [this] {
+    for (Device* d : {static_cast<Device*>(&console_), static_cast<Device*>(&power_ctrl_),
+                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_)})
+      d->power_lost();
+  };
+}
+
+void Board::power_on() {
+  if (!power_.is_on()) power_.switch_on(TS_RESET_POWER_ON);
+}
+
+void Board::power_off() { power_.switch_off(); }
+
+}  // namespace trustsim

@@ -1,0 +1,129 @@
+#include "hw-models/board_config.h"
+
+#include <sstream>
+
+#include "hw-models/yaml_reader.h"
+#include "trustsim/mailbox_abi.h"
+
+namespace trustsim {
+namespace {
+
+// The mailbox and the firmware link addresses assume this RAM window
+// (docs/mailbox-abi.md); a board may not move it.
+constexpr uint64_t kRequiredRamBase = 0x40000000;
+constexpr uint64_t kRequiredRamSize = 128ull << 20;
+
+struct Range {
+  const char* name;
+  uint64_t base;
+  uint64_t size;
+  YAML::Node at;
+};
+
+}  // namespace
+
+BoardConfig load_board_config(const std::string& path) {
+  YamlReader r(path);
+  YAML::Node root = YamlReader::load_file(path);
+  BoardConfig c;
+  c.file = path;
+  r.expect_map(root, "", {"board", "cpu", "memory", "power", "devices"});
+
+  YAML::Node board = r.require(root, "", "board");
+  r.expect_map(board, "board", {"name", "platform", "platform_id", "description"});
+  c.name = r.str(r.require(board, "board", "name"), "board.name");
+  c.platform = r.str(r.require(board, "board", "platform"), "board.platform");
+  if (c.platform.size() >= 32) r.fail(board["platform"], "board.platform", "at most 31 characters");
+  if (c.name.size() >= 32) r.fail(board["name"], "board.name", "at most 31 characters");
+  c.platform_id = static_cast<uint32_t>(r.u64(r.require(board, "board", "platform_id"), "board.platform_id"));
+
+  YAML::Node cpu = r.require(root, "", "cpu");
+  r.expect_map(cpu, "cpu", {"machine", "cpu", "icount_shift", "quantum_insns"});
+  if (cpu["machine"]) c.qemu_machine = r.str(cpu["machine"], "cpu.machine");
+  if (c.qemu_machine != "virt") r.fail(cpu["machine"], "cpu.machine", "only 'virt' is supported");
+  if (cpu["cpu"]) c.qemu_cpu = r.str(cpu["cpu"], "cpu.cpu");
+  if (cpu["icount_shift"]) {
+    uint64_t s = r.u64(cpu["icount_shift"], "cpu.icount_shift");
+    if (s > 10) r.fail(cpu["icount_shift"], "cpu.icount_shift", "must be 0..10");
+    c.icount_shift = unsigned(s);
+  }
+  if (cpu["quantum_insns"]) {
+    c.quantum_insns = r.u64(cpu["quantum_insns"], "cpu.quantum_insns");
+    if (c.quantum_insns < 1000 || c.quantum_insns > 1000000000)
+      r.fail(cpu["quantum_insns"], "cpu.quantum_insns", "must be between 1000 and 1000000000 instructions");
+  }
+
+  YAML::Node mem = r.require(root, "", "memory");
+  r.expect_map(mem, "memory", {"ram_base", "ram_size"});
+  c.ram_base = r.u64(r.require(mem, "memory", "ram_base"), "memory.ram_base");
+  c.ram_size = r.size_bytes(r.require(mem, "memory", "ram_size"), "memory.ram_size");
+  if (c.ram_base != kRequiredRamBase) r.fail(mem["ram_base"], "memory.ram_base", "must be 0x40000000 (QEMU virt RAM)");
+  if (c.ram_size != kRequiredRamSize)
+    r.fail(mem["ram_size"], "memory.ram_size", "must be 128 MiB (the mailbox sits in its last 64 KiB)");
+
+  if (YAML::Node pw = root["power"]) {
+    r.expect_map(pw, "power", {"off_time"});
+    if (pw["off_time"]) c.power_off_time_ps = r.duration_ps(pw["off_time"], "power.off_time");
+  }
+
+  YAML::Node dev = r.require(root, "", "devices");
+  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram"});
+
+  YAML::Node con = r.require(dev, "devices", "console");
+  r.expect_map(con, "devices.console", {"bus_base", "baud"});
+  c.console.bus_base = r.u64(r.require(con, "devices.console", "bus_base"), "devices.console.bus_base");
+  if (con["baud"]) c.console.baud = r.u64(con["baud"], "devices.console.baud");
+  if (c.console.baud < 300 || c.console.baud > 4000000) r.fail(con["baud"], "devices.console.baud", "must be 300..4000000");
+
+  YAML::Node pwr = r.require(dev, "devices", "power");
+  r.expect_map(pwr, "devices.power", {"bus_base"});
+  c.power.bus_base = r.u64(r.require(pwr, "devices.power", "bus_base"), "devices.power.bus_base");
+
+  YAML::Node bf = r.require(dev, "devices", "boot_flash");
+  const std::string bfp = "devices.boot_flash";
+  r.expect_map(bf, bfp, {"bus_base", "part", "source", "size", "read_clock"});
+  c.boot_flash.bus_base = r.u64(r.require(bf, bfp, "bus_base"), bfp + ".bus_base");
+  c.boot_flash.part = r.str(r.require(bf, bfp, "part"), bfp + ".part");
+  c.boot_flash.source = r.str(r.require(bf, bfp, "source"), bfp + ".source");
+  c.boot_flash.size = r.size_bytes(r.require(bf, bfp, "size"), bfp + ".size");
+  if (c.boot_flash.size < 64 * 1024 || c.boot_flash.size > (256ull << 20))
+    r.fail(bf["size"], bfp + ".size", "must be 64 KiB .. 256 MiB");
+  c.boot_flash.read_clock_hz = r.frequency_hz(r.require(bf, bfp, "read_clock"), bfp + ".read_clock");
+
+  YAML::Node nv = r.require(dev, "devices", "nvram");
+  const std::string nvp = "devices.nvram";
+  r.expect_map(nv, nvp, {"bus_base", "part", "source", "size", "page_size", "page_write_time", "bus_clock"});
+  c.nvram.bus_base = r.u64(r.require(nv, nvp, "bus_base"), nvp + ".bus_base");
+  c.nvram.part = r.str(r.require(nv, nvp, "part"), nvp + ".part");
+  c.nvram.source = r.str(r.require(nv, nvp, "source"), nvp + ".source");
+  c.nvram.size = r.size_bytes(r.require(nv, nvp, "size"), nvp + ".size");
+  if (c.nvram.size < 8192 || c.nvram.size > (16ull << 20))
+    r.fail(nv["size"], nvp + ".size", "must be 8 KiB .. 16 MiB (ROMmon variables need the first 4 KiB)");
+  c.nvram.page_size = r.size_bytes(r.require(nv, nvp, "page_size"), nvp + ".page_size");
+  if (c.nvram.page_size == 0 || (c.nvram.page_size & (c.nvram.page_size - 1)) || c.nvram.page_size > c.nvram.size)
+    r.fail(nv["page_size"], nvp + ".page_size", "must be a power of two no larger than the part");
+  c.nvram.page_write_ps = r.duration_ps(r.require(nv, nvp, "page_write_time"), nvp + ".page_write_time");
+  c.nvram.bus_clock_hz = r.frequency_hz(r.require(nv, nvp, "bus_clock"), nvp + ".bus_clock");
+
+  // Bus map: no device at 0 (board info lives there), no overlaps.
+  Range ranges[] = {
+      {"boardinfo", 0, 0x1000, root},
+      {"devices.console.bus_base", c.console.bus_base, TS_CONSOLE_SIZE, con["bus_base"]},
+      {"devices.power.bus_base", c.power.bus_base, TS_POWER_SIZE, pwr["bus_base"]},
+      {"devices.boot_flash.bus_base", c.boot_flash.bus_base, c.boot_flash.size, bf["bus_base"]},
+      {"devices.nvram.bus_base", c.nvram.bus_base, c.nvram.size, nv["bus_base"]},
+  };
+  for (size_t i = 1; i < std::size(ranges); ++i)
+    for (size_t j = 0; j < i; ++j) {
+      const Range& a = ranges[i];
+      const Range& b = ranges[j];
+      if (a.base < b.base + b.size && b.base < a.base + a.size) {
+        std::ostringstream os;
+        os << "bus range 0x" << std::hex << a.base << "+0x" << a.size << " overlaps " << b.name;
+        r.fail(a.at, a.name, os.str());
+      }
+    }
+  return c;
+}
+
+}  // namespace trustsim

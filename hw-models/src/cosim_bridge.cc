@@ -1,0 +1,257 @@
+#include "hw-models/cosim_bridge.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "hw-models/sim_time.h"
+#include "trustsim/mailbox_abi.h"
+
+namespace trustsim {
+namespace {
+
+std::atomic<unsigned> g_instance{0};
+
+std::string ram_file_path() {
+  struct stat st;
+  std::string dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+  return dir + "/trustsim-" + std::to_string(getpid()) + "-" + std::to_string(g_instance++) + ".ram";
+}
+
+}  // namespace
+
+CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, BridgeOptions opt, PowerDomain& power,
+                         MailboxService& mailbox, DeviceTrace& trace)
+    : sc_module(name), cfg_(cfg), opt_(std::move(opt)), power_(power), mailbox_(mailbox), trace_(trace) {
+  sock_path_ = opt_.run_dir + "/cosim.sock";
+  qemu_log_ = opt_.run_dir + "/qemu.log";
+  ram_path_ = ram_file_path();
+
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (sock_path_.size() >= sizeof addr.sun_path) throw std::runtime_error(sock_path_ + ": socket path too long");
+  strcpy(addr.sun_path, sock_path_.c_str());
+  unlink(sock_path_.c_str());
+  if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listen_fd_, 1) != 0)
+    throw std::runtime_error(sock_path_ + ": cannot listen: " + strerror(errno));
+
+  ram_fd_ = open(ram_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (ram_fd_ < 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0)
+    throw std::runtime_error(ram_path_ + ": cannot create guest RAM file: " + strerror(errno));
+  void* p = mmap(nullptr, cfg_.ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, ram_fd_, 0);
+  if (p == MAP_FAILED) throw std::runtime_error(ram_path_ + ": cannot map guest RAM: " + strerror(errno));
+  ram_ = static_cast<uint8_t*>(p);
+  mailbox_.attach_ram(ram_);
+
+  SC_THREAD(run);
+  set_stack_size(1 << 20);
+}
+
+CosimBridge::~CosimBridge() {
+  qemu_.kill();
+  if (conn_fd_ >= 0) close(conn_fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);
+  unlink(sock_path_.c_str());
+  if (ram_) munmap(ram_, cfg_.ram_size);
+  if (ram_fd_ >= 0) close(ram_fd_);
+  unlink(ram_path_.c_str());
+}
+
+void CosimBridge::fail(const std::string& why) {
+  if (error_.empty()) error_ = why;
+  qemu_.kill();
+  sc_core::sc_stop();
+}
+
+void CosimBridge::trace_power(const char* op, const std::string& detail) {
+  TraceEvent e;
+  e.t_ns = now_ns();
+  e.dev = "power";
+  e.op = op;
+  e.detail = detail;
+  trace_.record(e);
+}
+
+std::vector<std::string> CosimBridge::qemu_argv() const {
+  std::vector<std::string> a = {
+      opt_.qemu_binary,
+      "-M", cfg_.qemu_machine + ",memory-backend=ram",
+      "-cpu", cfg_.qemu_cpu,
+      "-nodefaults", "-display", "none", "-nic", "none",
+      "-icount", "shift=" + std::to_string(cfg_.icount_shift) + ",sleep=off",
+      "-accel", "tcg,thread=single",
+      "-object", "memory-backend-file,id=ram,share=on,mem-path=" + ram_path_ + ",size=" + std::to_string(cfg_.ram_size),
+      "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=" + opt_.bootrom_path,
+      "-chardev", "file,id=early,path=" + opt_.run_dir + "/early-debug.log",
+      "-serial", "chardev:early",
+      "-qmp", "unix:" + opt_.run_dir + "/qmp.sock,server=on,wait=off",
+      "-plugin", opt_.plugin_path + ",sock=" + sock_path_,
+  };
+  if (opt_.gdb) {
+    a.push_back("-gdb");
+    a.push_back("tcp:127.0.0.1:" + std::to_string(opt_.gdb_port));
+    a.push_back("-S");
+  }
+  return a;
+}
+
+bool CosimBridge::start_qemu() {
+  // Fresh QEMU, zeroed RAM: a power cycle keeps nothing volatile.
+  if (ftruncate(ram_fd_, 0) != 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0) {
+    fail(ram_path_ + ": cannot clear guest RAM: " + strerror(errno));
+    return false;
+  }
+  try {
+    qemu_.start(qemu_argv(), qemu_log_);
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return false;
+  }
+  if (conn_fd_ >= 0) close(conn_fd_);
+  conn_fd_ = -1;
+  for (int waited_ms = 0; conn_fd_ < 0; waited_ms += 50) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    int r = poll(&p, 1, 50);
+    if (r > 0) {
+      conn_fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      break;
+    }
+    if (!qemu_.running()) {
+      fail("QEMU " + qemu_.exit_description() + " before the cosim plugin connected. QEMU log (" + qemu_log_ +
+           "):\n" + tail_of_file(qemu_log_, 15));
+      return false;
+    }
+    if (waited_ms > opt_.wall_timeout_s * 1000) {
+      fail("QEMU did not load the cosim plugin within " + std::to_string(opt_.wall_timeout_s) + " s");
+      return false;
+    }
+  }
+  ts_cosim_msg hello;
+  if (!receive(hello)) return false;
+  if (hello.type != TS_COSIM_HELLO || hello.arg != TS_COSIM_PROTOCOL_VERSION) {
+    fail("cosim plugin speaks protocol version " + std::to_string(hello.arg) + ", trustsim expects " +
+         std::to_string(TS_COSIM_PROTOCOL_VERSION) + ": rebuild both from one tree");
+    return false;
+  }
+  last_icount_ = 0;
+  last_sync_time_ = sc_core::sc_time_stamp();
+  return send_continue();
+}
+
+bool CosimBridge::receive(ts_cosim_msg& m) {
+  size_t got = 0;
+  auto* p = reinterpret_cast<uint8_t*>(&m);
+  while (got < sizeof m) {
+    pollfd pf{conn_fd_, POLLIN, 0};
+    int timeout_ms = opt_.gdb ? -1 : opt_.wall_timeout_s * 1000;
+    int r = poll(&pf, 1, timeout_ms);
+    if (r == 0) {
+      fail("the guest made no progress for " + std::to_string(opt_.wall_timeout_s) +
+           " s of wall time (no lock-step message from QEMU pid " + std::to_string(qemu_.pid()) +
+           "); it may be halted with no pending work");
+      return false;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    ssize_t n = r > 0 ? read(conn_fd_, p + got, sizeof m - got) : -1;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      qemu_.running();
+      std::string how = qemu_.running() ? "closed the connection" : qemu_.exit_description();
+      fail("QEMU " + how + " in the middle of the run. QEMU log (" + qemu_log_ + "):\n" + tail_of_file(qemu_log_, 15));
+      return false;
+    }
+    got += size_t(n);
+  }
+  return true;
+}
+
+uint64_t CosimBridge::next_deadline() const {
+  uint64_t ns_per_insn = cfg_.ns_per_insn();
+  uint64_t insns = cfg_.quantum_insns;
+  sc_core::sc_time pending = sc_core::sc_time_to_pending_activity();
+  uint64_t pending_ns = to_ns(pending);
+  if (pending_ns / ns_per_insn < insns) insns = pending_ns / ns_per_insn;
+  if (insns == 0) insns = 1;
+  return last_icount_ + insns;
+}
+
+bool CosimBridge::send_continue() {
+  ts_cosim_msg m{TS_COSIM_CONTINUE, 0, last_icount_, next_deadline()};
+  const auto* p = reinterpret_cast<const uint8_t*>(&m);
+  size_t sent = 0;
+  while (sent < sizeof m) {
+    ssize_t n = write(conn_fd_, p + sent, sizeof m - sent);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fail("lost the connection to QEMU: " + std::string(strerror(errno)));
+      return false;
+    }
+    sent += size_t(n);
+  }
+  return true;
+}
+
+CosimBridge::Outcome CosimBridge::serve() {
+  for (;;) {
+    ts_cosim_msg m;
+    if (!receive(m)) return Outcome::kError;
+    if ((m.type != TS_COSIM_SYNC && m.type != TS_COSIM_DOORBELL) || m.icount < last_icount_) {
+      fail("cosim plugin sent an unexpected message (type " + std::to_string(m.type) + ")");
+      return Outcome::kError;
+    }
+    // Advance the board to the guest's instruction time.
+    uint64_t delta = m.icount - last_icount_;
+    total_insns_ += delta;
+    last_icount_ = m.icount;
+    sc_core::sc_time target = last_sync_time_ + from_ns(delta * cfg_.ns_per_insn());
+    if (target > sc_core::sc_time_stamp()) wait(target - sc_core::sc_time_stamp());
+    last_sync_time_ = sc_core::sc_time_stamp();
+    if (!power_.is_on() || power_.pending() != PowerDomain::Request::kNone) return Outcome::kPowerChange;
+    if (m.type == TS_COSIM_DOORBELL) {
+      ++doorbells_;
+      mailbox_.service();
+      // The guest stalls for the device latency: board time moves on,
+      // its instruction count does not.
+      last_sync_time_ = sc_core::sc_time_stamp();
+      if (!power_.is_on() || power_.pending() != PowerDomain::Request::kNone) return Outcome::kPowerChange;
+    } else {
+      ++syncs_;
+    }
+    if (!send_continue()) return Outcome::kError;
+  }
+}
+
+void CosimBridge::run() {
+  for (;;) {
+    while (!power_.is_on()) wait(power_.on_event());
+    trace_power("power-on", power_.reset_cause() == TS_RESET_SOFTWARE ? "software reset" : "power applied");
+    if (on_power_on) on_power_on();
+    if (!start_qemu()) return;
+    Outcome o = serve();
+    qemu_.kill();
+    if (o == Outcome::kError) return;
+    if (on_power_lost) on_power_lost();
+    PowerDomain::Request req = power_.pending();
+    power_.clear_request();
+    if (req == PowerDomain::Request::kReset && power_.is_on()) {
+      trace_power("reset", "requested by the guest");
+      power_.switch_on(TS_RESET_SOFTWARE);
+      continue;
+    }
+    if (req == PowerDomain::Request::kOff) power_.switch_off();
+    trace_power("power-off", req == PowerDomain::Request::kOff ? "requested by the guest" : "power removed");
+  }
+}
+
+}  // namespace trustsim

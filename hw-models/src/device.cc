@@ -1,0 +1,43 @@
+#include "hw-models/device.h"
+
+namespace trustsim {
+
+void PowerDomain::switch_on(uint32_t cause) {
+  on_ = true;
+  reset_cause_ = cause;
+  ++boot_count_;
+  on_since_ = sc_core::sc_time_stamp();
+  pending_ = Request::kNone;
+  on_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void PowerDomain::switch_off() {
+  if (!on_) return;
+  on_ = false;
+  off_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+Device::Device(sc_core::sc_module_name name, uint32_t type, uint64_t size, PowerDomain& power)
+    : sc_module(name), socket("socket"), power_(power), type_(type), size_(size) {
+  socket.register_b_transport(this, &Device::b_transport);
+  socket.register_transport_dbg(this, &Device::transport_dbg);
+}
+
+void Device::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  uint64_t addr = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  if (addr >= size_ || len > size_ - addr) {
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  transport(gp, delay);
+}
+
+unsigned Device::transport_dbg(tlm::tlm_generic_payload& gp) {
+  uint64_t addr = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  if (addr >= size_ || len > size_ - addr) return 0;
+  return debug_transport(gp);
+}
+
+}  // namespace trustsim

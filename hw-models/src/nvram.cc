@@ -1,0 +1,80 @@
+#include "hw-models/nvram.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "hw-models/input_error.h"
+#include "hw-models/sim_time.h"
+#include "hw-models/state_file.h"
+#include "trustsim/mailbox_abi.h"
+
+namespace trustsim {
+
+Nvram::Nvram(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nvram& cfg, std::string state_path,
+             DeviceTrace& trace)
+    : Device(name, TS_DEV_NVRAM, cfg.size, power), cfg_(cfg), state_path_(std::move(state_path)), trace_(trace) {
+  mem_ = read_file(state_path_);
+  if (mem_.size() != cfg_.size)
+    throw InputError(state_path_ + ": NVRAM image is " + std::to_string(mem_.size()) + " bytes but the board file says " +
+                     std::to_string(cfg_.size));
+}
+
+sc_core::sc_time Nvram::bus_time(uint64_t data_bytes) const {
+  // device address + two address bytes + data, 9 bit times each (ACK).
+  return serial_time((3 + data_bytes) * 9, cfg_.bus_clock_hz);
+}
+
+void Nvram::persist() { write_file_atomic(state_path_, mem_.data(), mem_.size()); }
+
+void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  uint64_t off = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  uint8_t* data = gp.get_data_ptr();
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  if (gp.is_read()) {
+    delay += bus_time(len);
+    memcpy(data, mem_.data() + off, len);
+    return;
+  }
+  wait(delay);
+  delay = sc_core::SC_ZERO_TIME;
+  uint64_t done = 0;
+  while (done < len) {
+    uint64_t addr = off + done;
+    uint64_t chunk = std::min(len - done, cfg_.page_size - addr % cfg_.page_size);
+    wait(bus_time(chunk));
+    if (!power_.is_on()) break;
+    // Self-timed write cycle: the page changes only if it completes.
+    uint64_t cycle_start_ns = now_ns();
+    wait(from_ps(cfg_.page_write_ps), power_.off_event());
+    bool completed = power_.is_on();
+    TraceEvent e;
+    e.t_ns = cycle_start_ns;
+    e.dev = "nvram";
+    e.op = "page-write";
+    e.addr = addr;
+    e.len = chunk;
+    e.latency_ns = to_ns(from_ps(cfg_.page_write_ps));
+    e.status = completed ? "ok" : "power-lost";
+    trace_.record(e);
+    if (!completed) break;
+    memcpy(mem_.data() + addr, data + done, chunk);
+    persist();
+    done += chunk;
+  }
+  if (done < len) gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+}
+
+unsigned Nvram::debug_transport(tlm::tlm_generic_payload& gp) {
+  uint64_t off = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  if (gp.is_read()) {
+    memcpy(gp.get_data_ptr(), mem_.data() + off, len);
+  } else {
+    memcpy(mem_.data() + off, gp.get_data_ptr(), len);
+    persist();
+  }
+  return unsigned(len);
+}
+
+}  // namespace trustsim

@@ -1,0 +1,169 @@
+// trustsim: the virtual router board. `trustsim run SCENARIO.yaml` boots the
+// board in lock-step with QEMU and runs the scenario (docs/user-guide.md).
+#include <CLI/CLI.hpp>
+#include <systemc>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "hw-models/board.h"
+#include "hw-models/input_error.h"
+#include "hw-models/sim_time.h"
+#include "hw-models/state_file.h"
+#include "scenario/runner.h"
+#include "scenario/scenario.h"
+
+#ifndef TRUSTSIM_SOURCE_DIR
+#error "TRUSTSIM_SOURCE_DIR must be defined by the build"
+#endif
+
+namespace {
+
+using namespace trustsim;
+
+constexpr int kExitPass = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitBadInput = 2;
+
+struct RunOptions {
+  std::string scenario;
+  std::string state_dir;
+  std::string board_file;
+  std::string trace_path;
+  std::string console_log;
+  bool quiet = false;
+  bool gdb = false;
+  int gdb_port = 1234;
+  int wall_timeout_s = 30;
+};
+
+std::string resolve_board_file(const std::string& name) {
+  if (name.find('/') != std::string::npos || (name.size() > 5 && name.substr(name.size() - 5) == ".yaml")) return name;
+  const char* env = getenv("TRUSTSIM_BOARDS_DIR");
+  std::string dir = env && *env ? env : std::string(TRUSTSIM_SOURCE_DIR) + "/boards";
+  return dir + "/" + name + ".yaml";
+}
+
+// Removes a temporary run directory and everything in it on scope exit.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/trustsim-run-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("cannot create a temporary run directory");
+    path = tmpl;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+std::string format_time_ns(uint64_t ns) {
+  char b[48];
+  snprintf(b, sizeof b, "%llu.%09llu s", (unsigned long long)(ns / 1000000000ull), (unsigned long long)(ns % 1000000000ull));
+  return b;
+}
+
+int cmd_run(const RunOptions& o) {
+  auto wall0 = std::chrono::steady_clock::now();
+  Scenario sc = load_scenario(o.scenario);
+  std::string board_file = resolve_board_file(!o.board_file.empty() ? o.board_file : sc.board.empty() ? "default" : sc.board);
+  BoardConfig cfg = load_board_config(board_file);
+  Artifacts fw = Artifacts::locate();
+
+  TempDir run_dir;
+  StatePaths state{o.state_dir.empty() ? run_dir.path + "/board" : o.state_dir};
+  prepare_state_dir(cfg, state, fw);
+
+  DeviceTrace trace;
+  trace.open(o.trace_path);
+  ConsoleLog console;
+  console.open_transcript(o.console_log);
+  if (!o.quiet) console.set_echo(stdout);
+
+  BridgeOptions bo;
+  bo.plugin_path = fw.plugin_so;
+  bo.run_dir = run_dir.path;
+  bo.gdb = o.gdb;
+  bo.gdb_port = o.gdb_port;
+  bo.wall_timeout_s = o.wall_timeout_s;
+  if (o.gdb) {
+    printf("QEMU will wait for gdb. In another terminal:\n"
+           "  gdb-multiarch -ex 'target remote 127.0.0.1:%d' %s/../rommon-sim/boot0.elf\n"
+           "  (add-symbol-file %s/../rommon-sim/rommon.elf 0x40200000 for ROMmon)\n",
+           o.gdb_port, fw.plugin_so.substr(0, fw.plugin_so.rfind('/')).c_str(),
+           fw.plugin_so.substr(0, fw.plugin_so.rfind('/')).c_str());
+    fflush(stdout);
+  }
+
+  Board board("board", cfg, state, bo, trace, console);
+  ScenarioRunner runner("scenario", sc, board, console);
+  printf("trustsim: scenario %s on board %s (%s), state %s\n", sc.file.c_str(), cfg.name.c_str(), board_file.c_str(),
+         o.state_dir.empty() ? "temporary" : state.dir.c_str());
+  fflush(stdout);
+  sc_core::sc_start();
+  console.finish();
+
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  uint64_t vt = now_ns();
+  if (!board.bridge().error().empty()) {
+    printf("FAIL %s: board error at virtual time %s: %s\n", sc.name.c_str(), format_time_ns(vt).c_str(),
+           board.bridge().error().c_str());
+    printf("  last console lines:\n%s", console.tail(10).c_str());
+    return kExitFail;
+  }
+  if (!runner.passed()) {
+    printf("FAIL %s: %s\n  last console lines:\n%s", sc.name.c_str(),
+           runner.finished() ? runner.failure().c_str() : "the simulation stopped before the scenario finished",
+           console.tail(10).c_str());
+    return kExitFail;
+  }
+  printf("PASS %s: %zu steps, virtual time %s, wall %.2f s, %llu guest instructions, %llu device requests\n",
+         sc.name.c_str(), runner.steps_done(), format_time_ns(vt).c_str(), wall,
+         (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells());
+  return kExitPass;
+}
+
+}  // namespace
+
+int sc_main(int argc, char** argv) {
+  // sc_stop() from a scenario is the normal end of a run, not news; the
+  // board reports through its own channels, never SC_REPORT_INFO.
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  CLI::App app{"trustsim: a virtual router board for secure-boot and upgrade work"};
+  app.require_subcommand(1);
+  RunOptions ro;
+  CLI::App* run = app.add_subcommand("run", "boot the board and run a scenario");
+  run->add_option("scenario", ro.scenario, "scenario file (YAML)")->required();
+  run->add_option("--board", ro.state_dir, "board state directory (created if missing; default: a temporary one)");
+  run->add_option("--board-file", ro.board_file, "board description: a name in boards/ or a path (default: the scenario's, else 'default')");
+  run->add_option("--trace", ro.trace_path, "write the device-operation trace (JSON lines) here");
+  run->add_option("--console-log", ro.console_log, "write the timestamped console transcript here");
+  run->add_flag("--quiet", ro.quiet, "do not echo the console");
+  run->add_flag("--gdb", ro.gdb, "start QEMU halted with its gdbstub on --gdb-port");
+  run->add_option("--gdb-port", ro.gdb_port, "TCP port of QEMU's gdbstub")->check(CLI::Range(1, 65535));
+  run->add_option("--wall-timeout", ro.wall_timeout_s, "seconds of wall time without guest progress before the run is failed")
+      ->check(CLI::Range(1, 3600));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitBadInput;
+  }
+  try {
+    if (*run) return cmd_run(ro);
+  } catch (const InputError& e) {
+    fprintf(stderr, "trustsim: error: %s\n", e.what());
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    fprintf(stderr, "trustsim: error: %s\n", e.what());
+    return kExitFail;
+  }
+  return kExitBadInput;
+}
+
+// Our own main, so the SystemC banner can be switched off before the kernel
+// prints it (libsystemc's main would print it before sc_main runs).
+int main(int argc, char** argv) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}
