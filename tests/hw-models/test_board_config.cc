@@ -1,0 +1,106 @@
+// Board files: the default board loads, and every kind of mistake gets a
+// message naming file:line and the field.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <regex>
+
+#include "../support/test_util.h"
+#include "hw-models/board_config.h"
+#include "hw-models/input_error.h"
+
+using namespace trustsim;
+
+namespace {
+
+std::string default_board() {
+  std::string path = std::string(TRUSTSIM_SOURCE_DIR) + "/boards/default.yaml";
+  std::string s = test::read_text(path);
+  if (s.empty()) throw std::runtime_error(path + " missing");
+  return s;
+}
+
+}  // namespace
+
+TEST(BoardFile, DefaultBoardLoadsWithDatasheetFigures) {
+  BoardConfig c = load_board_config(std::string(TRUSTSIM_SOURCE_DIR) + "/boards/default.yaml");
+  EXPECT_EQ(c.name, "ts-isr1100");
+  EXPECT_EQ(c.nvram.page_size, 64u);
+  EXPECT_EQ(c.nvram.page_write_ps, 5000000000ull);
+  EXPECT_EQ(c.nvram.bus_clock_hz, 400000u);
+  EXPECT_EQ(c.boot_flash.size, 16u << 20);
+  EXPECT_EQ(c.boot_flash.read_clock_hz, 50000000u);
+  EXPECT_EQ(c.console.baud, 9600u);
+  EXPECT_FALSE(c.nvram.part.empty());
+  EXPECT_FALSE(c.nvram.source.empty());
+}
+
+struct BadBoard {
+  const char* what;
+  const char* find;     // text in the default board to replace
+  const char* replace;  // its replacement
+  const char* expect;   // regex the error must match
+};
+
+class BoardFileErrors : public ::testing::TestWithParam<BadBoard> {};
+
+TEST_P(BoardFileErrors, NamesFileLineAndField) {
+  const BadBoard& b = GetParam();
+  std::string text = default_board();
+  size_t pos = text.find(b.find);
+  ASSERT_NE(pos, std::string::npos) << b.find;
+  text.replace(pos, strlen(b.find), b.replace);
+  test::TempDir dir;
+  std::string path = test::write_text(dir.file("bad.yaml"), text);
+  try {
+    load_board_config(path);
+    FAIL() << b.what << ": accepted";
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    EXPECT_TRUE(std::regex_search(msg, std::regex(b.expect))) << b.what << ": got: " << msg;
+    EXPECT_EQ(msg.rfind(path + ":", 0), 0u) << "message must start with the file: " << msg;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachMistake, BoardFileErrors,
+    ::testing::Values(
+        BadBoard{"unknown key", "    page_size: 64", "    page_size: 64\n    pagesize: 64",
+                 R"(:4[0-9]: devices\.nvram\.pagesize: unknown key)"},
+        BadBoard{"bad duration", "page_write_time: 5 ms", "page_write_time: fast",
+                 R"(:\d+: devices\.nvram\.page_write_time: expected a duration.*'fast')"},
+        BadBoard{"duration unit missing", "page_write_time: 5 ms", "page_write_time: 5",
+                 R"(devices\.nvram\.page_write_time: expected a duration)"},
+        BadBoard{"bad size", "size: 32 KiB", "size: 32 KB", R"(devices\.nvram\.size: expected a size)"},
+        BadBoard{"bad frequency", "read_clock: 50 MHz", "read_clock: 50 Mhz",
+                 R"(devices\.boot_flash\.read_clock: expected a frequency)"},
+        BadBoard{"page size not power of two", "page_size: 64", "page_size: 48",
+                 R"(devices\.nvram\.page_size: must be a power of two)"},
+        BadBoard{"missing key", "    read_clock: 50 MHz\n", "", R"(devices\.boot_flash\.read_clock: missing required key)"},
+        BadBoard{"overlapping devices", "bus_base: 0x20000000", "bus_base: 0x10000100",
+                 R"(devices\.nvram\.bus_base: bus range .* overlaps devices\.boot_flash\.bus_base)"},
+        BadBoard{"wrong RAM", "ram_size: 128 MiB", "ram_size: 256 MiB", R"(memory\.ram_size: must be 128 MiB)"},
+        BadBoard{"quantum too small", "quantum_insns: 1000000", "quantum_insns: 10",
+                 R"(cpu\.quantum_insns: must be between)"},
+        BadBoard{"negative number", "platform_id: 0x1100", "platform_id: -4",
+                 R"(board\.platform_id: expected a non-negative integer)"},
+        BadBoard{"yaml syntax", "  name: ts-isr1100", "  name: [ts-isr1100", R"(:\d+: YAML syntax error)"},
+        BadBoard{"unknown top-level section", "memory:", "memroy:", R"(memroy: unknown key)"}),
+    [](const ::testing::TestParamInfo<BadBoard>& i) {
+      std::string n = i.param.what;
+      for (char& c : n)
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      return n;
+    });
+
+TEST(BoardFile, MissingOrEmptyFileIsAnInputError) {
+  test::TempDir dir;
+  EXPECT_THROW(load_board_config(dir.file("nope.yaml")), InputError);
+  std::string empty = test::write_text(dir.file("empty.yaml"), "");
+  try {
+    load_board_config(empty);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos) << e.what();
+  }
+}

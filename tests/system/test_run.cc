@@ -1,0 +1,187 @@
+// End-to-end: the real trustsim binary, real QEMU, real firmware.
+// argv: none; the paths come from the build (TRUSTSIM_EXE, TRUSTSIM_SOURCE_DIR).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "../support/test_util.h"
+
+using trustsim::test::read_text;
+using trustsim::test::TempDir;
+using trustsim::test::write_text;
+
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string output;
+};
+
+Result run_trustsim(const std::string& args) {
+  std::string cmd = std::string(TRUSTSIM_EXE) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
+
+std::vector<uint64_t> field_values(const std::string& trace, const std::string& match, const std::string& field) {
+  std::vector<uint64_t> out;
+  std::regex re("\"" + field + "\":(\\d+)");
+  size_t pos = 0;
+  while (pos < trace.size()) {
+    size_t end = trace.find('\n', pos);
+    std::string line = trace.substr(pos, end - pos);
+    std::smatch m;
+    if (line.find(match) != std::string::npos && std::regex_search(line, m, re)) out.push_back(std::stoull(m[1]));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return out;
+}
+
+const char* kSetVar = R"(name: set-one-variable
+steps:
+  - power-on
+  - expect: "rommon 1 > "
+  - send: TIMING=x
+  - expect: "rommon 2 > "
+)";
+
+}  // namespace
+
+TEST(Run, SmokeScenarioIsByteIdenticalAcrossRuns) {
+  TempDir d;
+  std::string a_trace = d.file("a.jsonl"), b_trace = d.file("b.jsonl");
+  std::string a_con = d.file("a.txt"), b_con = d.file("b.txt");
+  Result a = run_trustsim("run --quiet --trace " + a_trace + " --console-log " + a_con + " " + src("scenarios/smoke.yaml"));
+  Result b = run_trustsim("run --quiet --trace " + b_trace + " --console-log " + b_con + " " + src("scenarios/smoke.yaml"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  std::string ta = read_text(a_trace), ca = read_text(a_con);
+  EXPECT_GT(ta.size(), 1000u);
+  EXPECT_NE(ca.find("System Bootstrap, Version"), std::string::npos);
+  EXPECT_NE(ca.find("SMOKE_TEST=survives-power-loss"), std::string::npos);
+  EXPECT_EQ(ta, read_text(b_trace)) << "device trace differs between two runs";
+  EXPECT_EQ(ca, read_text(b_con)) << "console transcript differs between two runs";
+}
+
+TEST(Run, NvramVariableWriteTakesTheBoardPageWriteTime) {
+  TempDir d;
+  std::string board = read_text(src("boards/default.yaml"));
+  size_t pos = board.find("page_write_time: 5 ms");
+  ASSERT_NE(pos, std::string::npos);
+  std::string slow = board;
+  slow.replace(pos, strlen("page_write_time: 5 ms"), "page_write_time: 25 ms");
+  write_text(d.file("fast.yaml"), board);
+  write_text(d.file("slow.yaml"), slow);
+  write_text(d.file("set.yaml"), kSetVar);
+
+  auto run = [&](const std::string& b) {
+    std::string trace = d.file(b + ".jsonl");
+    Result r = run_trustsim("run --quiet --board-file " + d.file(b + ".yaml") + " --trace " + trace + " " + d.file("set.yaml"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return read_text(trace);
+  };
+  std::string fast = run("fast"), slow_trace = run("slow");
+  std::vector<uint64_t> fast_pages = field_values(fast, "\"op\":\"page-write\"", "latency_ns");
+  std::vector<uint64_t> slow_pages = field_values(slow_trace, "\"op\":\"page-write\"", "latency_ns");
+  ASSERT_EQ(fast_pages.size(), 1u) << "one variable fits one 64-byte page";
+  ASSERT_EQ(slow_pages.size(), 1u);
+  EXPECT_EQ(fast_pages[0], 5000000u);
+  EXPECT_EQ(slow_pages[0], 25000000u);
+  // The firmware's NVRAM write request (as the guest sees it) grows by exactly the difference.
+  std::vector<uint64_t> fast_w = field_values(fast, "\"dev\":\"nvram\",\"op\":\"write\"", "latency_ns");
+  std::vector<uint64_t> slow_w = field_values(slow_trace, "\"dev\":\"nvram\",\"op\":\"write\"", "latency_ns");
+  ASSERT_EQ(fast_w.size(), 1u);
+  ASSERT_EQ(slow_w.size(), 1u);
+  EXPECT_EQ(slow_w[0] - fast_w[0], 20000000u);
+}
+
+TEST(Run, BoardStateDirectoryKeepsVariablesBetweenRuns) {
+  TempDir d;
+  std::string state = d.file("board");
+  write_text(d.file("set.yaml"), R"(name: set
+steps:
+  - power-on
+  - expect: "rommon 1 > "
+  - send: KEPT=yes
+  - expect: "rommon 2 > "
+)");
+  write_text(d.file("check.yaml"), R"(name: check
+steps:
+  - power-on
+  - expect: "rommon 1 > "
+  - send: set
+  - expect: "KEPT=yes"
+)");
+  Result a = run_trustsim("run --quiet --board " + state + " " + d.file("set.yaml"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_TRUE(read_text(state + "/board-state.yaml").find("ts-isr1100") != std::string::npos);
+  Result b = run_trustsim("run --quiet --board " + state + " " + d.file("check.yaml"));
+  EXPECT_EQ(b.exit_code, 0) << b.output;
+  // And a fresh board does not have it.
+  Result c = run_trustsim("run --quiet " + d.file("check.yaml"));
+  EXPECT_EQ(c.exit_code, 1) << c.output;
+}
+
+TEST(Run, FailedExpectationNamesStepAndShowsConsole) {
+  TempDir d;
+  std::string p = write_text(d.file("f.yaml"), R"(name: never
+steps:
+  - power-on
+  - expect: {pattern: "this text never appears", timeout: 200 ms}
+)");
+  Result r = run_trustsim("run " + p);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("FAIL never: step 2 (" + p + ":4, expect /this text never appears/ within 200 ms)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("last console lines"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("| Boot0 Version"), std::string::npos) << r.output;
+}
+
+TEST(Run, BadScenarioExitsTwoNamingFileLineField) {
+  TempDir d;
+  std::string p = write_text(d.file("bad.yaml"), "name: bad\nsteps:\n  - power-on\n  - expect: {patern: x}\n");
+  Result r = run_trustsim("run " + p);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(p + ":4: steps[1].expect.patern: unknown key"), std::string::npos) << r.output;
+}
+
+TEST(Run, BadBoardFileExitsTwoNamingFileLineField) {
+  TempDir d;
+  std::string board = read_text(src("boards/default.yaml"));
+  board.replace(board.find("baud: 9600"), strlen("baud: 9600"), "baud: fast");
+  std::string b = write_text(d.file("b.yaml"), board);
+  Result r = run_trustsim("run --board-file " + b + " " + src("scenarios/smoke.yaml"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(b + R"(:\d+: devices\.console\.baud: expected a non-negative integer)")))
+      << r.output;
+}
+
+TEST(Run, ForeignNonEmptyDirectoryIsNotUsedAsBoardState) {
+  TempDir d;
+  write_text(d.file("precious.txt"), "keep me");
+  Result r = run_trustsim("run --board " + d.path + " " + src("scenarios/smoke.yaml"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("not a trustsim board state directory"), std::string::npos) << r.output;
+  EXPECT_EQ(read_text(d.file("precious.txt")), "keep me");
+}
+
+TEST(Run, MissingScenarioFileExitsTwo) {
+  Result r = run_trustsim("run /nonexistent/scenario.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent/scenario.yaml: cannot open file"), std::string::npos) << r.output;
+}
