@@ -395,3 +395,6 @@ extern "C" void fw_exception(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t
   fw::flush();
   fw::power_off();
 }
+
+// Called only if a pure virtual function is somehow invoked.
+extern "C" void __cxa_pure_virtual() { fw_exception(99, 0, 0, 0); }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace trustsim {
 
@@ -51,6 +52,25 @@ struct BoardConfig {
     uint64_t page_write_ps = 0;
     uint64_t bus_clock_hz = 0;
   } nvram;
+
+  // bootflash: storage, a NAND part (flash-sim/nand_flash). Optional until
+  // the board file's devices.bootflash section is wired (present = false).
+  struct Nand {
+    bool present = false;
+    uint64_t bus_base = 0;
+    std::string part;
+    std::string source;
+    uint32_t page_size = 2048;     // main area
+    uint32_t spare_size = 64;      // spare area (holds the on-die ECC)
+    uint32_t pages_per_block = 64;
+    uint32_t block_count = 1024;
+    uint64_t t_read_ps = 0;        // tR: array -> page buffer
+    uint64_t t_prog_ps = 0;        // tPROG
+    uint64_t t_erase_ps = 0;       // tBERS
+    uint64_t bus_clock_hz = 0;     // page buffer <-> host transfer clock
+    bool refuse_unerased_program = true;  // NAND refuses; false = AND the data in, like NOR
+    std::vector<uint32_t> factory_bad_blocks;
+  } nand;
 
   uint64_t ns_per_insn() const { return 1ull << icount_shift; }
 };
