@@ -79,7 +79,10 @@ std::string exe_dir() {
 Artifacts Artifacts::locate() {
   const char* env = getenv("TRUSTSIM_BUILD_ROOT");
   std::string root = env && *env ? env : exe_dir() + "/../..";
-  Artifacts a{root + "/rommon-sim/boot0.bin", root + "/rommon-sim/rommon.img", root + "/hw-models/libtrustsim-cosim.so"};
+  char resolved[PATH_MAX];
+  if (realpath(root.c_str(), resolved)) root = resolved;
+  Artifacts a{root + "/rommon-sim/boot0.bin", root + "/rommon-sim/rommon.img", root + "/hw-models/libtrustsim-cosim.so",
+              root + "/rommon-sim/boot0.elf", root + "/rommon-sim/rommon.elf"};
   for (const std::string* p : {&a.boot0_bin, &a.rommon_img, &a.plugin_so})
     if (!file_exists(*p))
       throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "hw-models/run_files.h"
 #include "hw-models/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 
@@ -151,12 +152,18 @@ bool CosimBridge::start_qemu() {
 
 bool CosimBridge::receive(ts_cosim_msg& m) {
   size_t got = 0;
+  int waited_ms = 0;
   auto* p = reinterpret_cast<uint8_t*>(&m);
   while (got < sizeof m) {
     pollfd pf{conn_fd_, POLLIN, 0};
-    int timeout_ms = opt_.gdb ? -1 : opt_.wall_timeout_s * 1000;
-    int r = poll(&pf, 1, timeout_ms);
+    int r = poll(&pf, 1, 100);
+    if (int sig = pending_interrupt()) {
+      fail(std::string("interrupted by ") + strsignal(sig));
+      return false;
+    }
     if (r == 0) {
+      waited_ms += 100;
+      if (opt_.gdb || waited_ms < opt_.wall_timeout_s * 1000) continue;
       fail("the guest made no progress for " + std::to_string(opt_.wall_timeout_s) +
            " s of wall time (no lock-step message from QEMU pid " + std::to_string(qemu_.pid()) +
            "); it may be halted with no pending work");
@@ -166,7 +173,8 @@ bool CosimBridge::receive(ts_cosim_msg& m) {
     ssize_t n = r > 0 ? read(conn_fd_, p + got, sizeof m - got) : -1;
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      qemu_.running();
+      // Give a dying QEMU a moment to be reaped, so the message says how it ended.
+      for (int i = 0; i < 50 && qemu_.running(); ++i) usleep(10000);
       std::string how = qemu_.running() ? "closed the connection" : qemu_.exit_description();
       fail("QEMU " + how + " in the middle of the run. QEMU log (" + qemu_log_ + "):\n" + tail_of_file(qemu_log_, 15));
       return false;

@@ -1,7 +1,15 @@
 // End-to-end: the real trustsim binary, real QEMU, real firmware.
 // argv: none; the paths come from the build (TRUSTSIM_EXE, TRUSTSIM_SOURCE_DIR).
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fcntl.h>
 
 #include <cstdio>
 #include <regex>
@@ -184,4 +192,65 @@ TEST(Run, MissingScenarioFileExitsTwo) {
   Result r = run_trustsim("run /nonexistent/scenario.yaml");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/scenario.yaml: cannot open file"), std::string::npos) << r.output;
+}
+
+namespace {
+
+// Processes whose command line mentions `needle` (e.g. a board directory).
+std::vector<int> processes_mentioning(const std::string& needle) {
+  std::vector<int> pids;
+  DIR* d = opendir("/proc");
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0 || pid == getpid()) continue;
+    std::string cmd = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+    for (char& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos) pids.push_back(pid);
+  }
+  if (d) closedir(d);
+  return pids;
+}
+
+}  // namespace
+
+TEST(Run, KilledRunLeavesLoadableBoardAndNoOrphans) {
+  TempDir d;
+  std::string state = d.file("board");
+  std::string writer = "name: writer\nsteps:\n  - power-on\n  - expect: \"rommon 1 > \"\n";
+  for (int i = 0; i < 40; ++i) writer += "  - send: V" + std::to_string(i) + "=value-" + std::to_string(i) + "\n  - expect: \"rommon \\\\d+ > \"\n";
+  write_text(d.file("writer.yaml"), writer);
+  write_text(d.file("check.yaml"), "name: check\nsteps:\n  - power-on\n  - expect: \"rommon 1 > \"\n  - send: set\n  - expect: \"rommon 2 > \"\n");
+  // Kill at a spread of wall-clock moments: before, during and after boot and NVRAM writes.
+  for (int delay_ms : {5, 40, 90, 150, 220, 300, 420}) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execl(TRUSTSIM_EXE, TRUSTSIM_EXE, "run", "--quiet", "--board", state.c_str(), d.file("writer.yaml").c_str(),
+            (char*)nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    // QEMU must die with its trustsim.
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = processes_mentioning(state).empty();
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(gone) << "QEMU outlived a SIGKILLed trustsim (kill after " << delay_ms << " ms)";
+    // The board directory still loads and boots (or was never created).
+    Result r = run_trustsim("run --quiet --board " + state + " " + d.file("check.yaml"));
+    EXPECT_EQ(r.exit_code, 0) << "after kill at " << delay_ms << " ms: " << r.output;
+    // The next run swept what the killed one left in /dev/shm.
+    DIR* shm = opendir("/dev/shm");
+    std::string prefix = "trustsim-" + std::to_string(pid) + "-";
+    while (dirent* e = shm ? readdir(shm) : nullptr) EXPECT_NE(std::string(e->d_name).rfind(prefix, 0), 0u) << e->d_name;
+    if (shm) closedir(shm);
+  }
 }

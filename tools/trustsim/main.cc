@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <string>
 
+#include <unistd.h>
+
 #include "hw-models/board.h"
+#include "hw-models/run_files.h"
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
@@ -50,8 +53,8 @@ std::string resolve_board_file(const std::string& name) {
 struct TempDir {
   std::string path;
   TempDir() {
-    char tmpl[] = "/tmp/trustsim-run-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("cannot create a temporary run directory");
+    std::string tmpl = "/tmp/trustsim-run-" + std::to_string(getpid()) + "-XXXXXX";
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary run directory");
     path = tmpl;
   }
   ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
@@ -65,6 +68,7 @@ std::string format_time_ns(uint64_t ns) {
 
 int cmd_run(const RunOptions& o) {
   auto wall0 = std::chrono::steady_clock::now();
+  sweep_stale_run_files();
   Scenario sc = load_scenario(o.scenario);
   std::string board_file = resolve_board_file(!o.board_file.empty() ? o.board_file : sc.board.empty() ? "default" : sc.board);
   BoardConfig cfg = load_board_config(board_file);
@@ -87,14 +91,15 @@ int cmd_run(const RunOptions& o) {
   bo.gdb_port = o.gdb_port;
   bo.wall_timeout_s = o.wall_timeout_s;
   if (o.gdb) {
-    printf("QEMU will wait for gdb. In another terminal:\n"
-           "  gdb-multiarch -ex 'target remote 127.0.0.1:%d' %s/../rommon-sim/boot0.elf\n"
-           "  (add-symbol-file %s/../rommon-sim/rommon.elf 0x40200000 for ROMmon)\n",
-           o.gdb_port, fw.plugin_so.substr(0, fw.plugin_so.rfind('/')).c_str(),
-           fw.plugin_so.substr(0, fw.plugin_so.rfind('/')).c_str());
+    printf("QEMU waits for gdb on 127.0.0.1:%d. In another terminal:\n"
+           "  gdb-multiarch %s -ex 'target remote 127.0.0.1:%d' -ex 'add-symbol-file %s 0x40200000'\n"
+           "Boot0 runs from the boot ROM at 0x0, ROMmon from 0x40200000. Each power cycle starts a new QEMU:\n"
+           "reconnect after one.\n",
+           o.gdb_port, fw.boot0_elf.c_str(), o.gdb_port, fw.rommon_elf.c_str());
     fflush(stdout);
   }
 
+  install_interrupt_handlers();
   Board board("board", cfg, state, bo, trace, console);
   ScenarioRunner runner("scenario", sc, board, console);
   printf("trustsim: scenario %s on board %s (%s), state %s\n", sc.file.c_str(), cfg.name.c_str(), board_file.c_str(),

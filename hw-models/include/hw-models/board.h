@@ -22,6 +22,8 @@ struct Artifacts {
   std::string boot0_bin;
   std::string rommon_img;
   std::string plugin_so;
+  std::string boot0_elf;   // symbols, for gdb
+  std::string rommon_elf;
   static Artifacts locate();  // next to the trustsim executable, or $TRUSTSIM_BUILD_ROOT
 };
 

@@ -1,0 +1,16 @@
+// Files a run keeps outside the board state directory: the guest RAM file in
+// /dev/shm and the run directory in /tmp (sockets, QEMU log). Both carry the
+// owning trustsim's pid in their name; a run that was killed cannot remove
+// them, so every new run sweeps those whose owner is gone.
+#pragma once
+
+namespace trustsim {
+
+// Removes /dev/shm/trustsim-<pid>-* and /tmp/trustsim-run-<pid>-* of dead pids.
+void sweep_stale_run_files();
+
+// SIGINT/SIGTERM: recorded here, acted on by the bridge at its next poll.
+void install_interrupt_handlers();
+int pending_interrupt();  // the signal number, or 0
+
+}  // namespace trustsim
