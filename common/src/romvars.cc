@@ -130,7 +130,7 @@ Status set(Store& s, const char* name, const char* value) {
   size_t vlen = bounded_strlen(value, kMaxValueLen + 1);
   if (vlen > kMaxValueLen) return Status::kBadValue;
   for (size_t i = 0; i < vlen; ++i)
-    if (uint8_t(value[i]) < 0x20 || uint8_t(value[i]) == 0x7F) return Status::kBadValue;
+    if (uint8_t(value[i]) < 0x20 || uint8_t(value[i]) >= 0x7F) return Status::kBadValue;
   int64_t pos = find(s, name, nlen);
   size_t old_len = pos < 0 ? 0 : bounded_strlen(s.data + pos, s.data_len - pos) + 1;
   size_t need = nlen + 1 + vlen + 1;
@@ -161,7 +161,7 @@ const char* next_entry(const Store& s, uint32_t* cursor) {
   return e;
 }
 
-SlotImage serialize_next(Store& s, uint8_t* slot) {
+SlotImage serialize_next(const Store& s, uint8_t* slot) {
   uint32_t gen = s.generation + 1;
   int target = s.active_slot == 0 ? 1 : 0;
   store_le32(slot + 0, kMagic);
@@ -172,9 +172,12 @@ SlotImage serialize_next(Store& s, uint8_t* slot) {
   store_le32(slot + 16, s.confreg);
   __builtin_memcpy(slot + kHeaderSize, s.data, s.data_len);
   store_le32(slot + 20, slot_crc(slot, s.data_len));
-  s.generation = gen;
-  s.active_slot = target;
-  return SlotImage{uint32_t(target) * kSlotSize, kHeaderSize + s.data_len};
+  return SlotImage{uint32_t(target) * kSlotSize, kHeaderSize + s.data_len, gen, target};
+}
+
+void mark_written(Store& s, const SlotImage& img) {
+  s.generation = img.generation;
+  s.active_slot = img.slot;
 }
 
 }  // namespace trustsim::romvars

@@ -34,8 +34,13 @@ BoardConfig load_board_config(const std::string& path) {
   c.name = r.str(r.require(board, "board", "name"), "board.name");
   c.platform = r.str(r.require(board, "board", "platform"), "board.platform");
   if (c.platform.size() >= 32) r.fail(board["platform"], "board.platform", "at most 31 characters");
-  if (c.name.size() >= 32) r.fail(board["name"], "board.name", "at most 31 characters");
-  c.platform_id = static_cast<uint32_t>(r.u64(r.require(board, "board", "platform_id"), "board.platform_id"));
+  if (c.name.empty() || c.name.size() >= 32) r.fail(board["name"], "board.name", "1 to 31 characters");
+  for (char ch : c.name)
+    if (!isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      r.fail(board["name"], "board.name", "only letters, digits, '-', '_' and '.' are allowed");
+  uint64_t pid = r.u64(r.require(board, "board", "platform_id"), "board.platform_id");
+  if (pid > 0xFFFFFFFFu) r.fail(board["platform_id"], "board.platform_id", "must fit in 32 bits");
+  c.platform_id = static_cast<uint32_t>(pid);
 
   YAML::Node cpu = r.require(root, "", "cpu");
   r.expect_map(cpu, "cpu", {"machine", "cpu", "icount_shift", "quantum_insns"});
@@ -117,6 +122,7 @@ BoardConfig load_board_config(const std::string& path) {
     for (size_t j = 0; j < i; ++j) {
       const Range& a = ranges[i];
       const Range& b = ranges[j];
+      if (a.base > ~0ull - a.size) r.fail(a.at, a.name, "bus range runs past the end of the address space");
       if (a.base < b.base + b.size && b.base < a.base + a.size) {
         std::ostringstream os;
         os << "bus range 0x" << std::hex << a.base << "+0x" << a.size << " overlaps " << b.name;

@@ -128,6 +128,10 @@ bool CosimBridge::start_qemu() {
       conn_fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       break;
     }
+    if (int sig = pending_interrupt()) {
+      fail(std::string("interrupted by ") + strsignal(sig));
+      return false;
+    }
     if (!qemu_.running()) {
       fail("QEMU " + qemu_.exit_description() + " before the cosim plugin connected. QEMU log (" + qemu_log_ +
            "):\n" + tail_of_file(qemu_log_, 15));

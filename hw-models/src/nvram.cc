@@ -42,19 +42,18 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   while (done < len) {
     uint64_t addr = off + done;
     uint64_t chunk = std::min(len - done, cfg_.page_size - addr % cfg_.page_size);
-    wait(bus_time(chunk));
-    if (!power_.is_on()) break;
+    uint64_t start_ns = now_ns();
+    wait(bus_time(chunk), power_.off_event());
     // Self-timed write cycle: the page changes only if it completes.
-    uint64_t cycle_start_ns = now_ns();
-    wait(from_ps(cfg_.page_write_ps), power_.off_event());
+    if (power_.is_on()) wait(from_ps(cfg_.page_write_ps), power_.off_event());
     bool completed = power_.is_on();
     TraceEvent e;
-    e.t_ns = cycle_start_ns;
+    e.t_ns = start_ns;
     e.dev = "nvram";
     e.op = "page-write";
     e.addr = addr;
     e.len = chunk;
-    e.latency_ns = to_ns(from_ps(cfg_.page_write_ps));
+    e.latency_ns = now_ns() - start_ns;
     e.status = completed ? "ok" : "power-lost";
     trace_.record(e);
     if (!completed) break;

@@ -35,10 +35,11 @@ bool split_number_unit(const std::string& text, double* value, std::string* unit
 }
 
 bool parse_plain_u64(const std::string& s, uint64_t* out) {
-  if (s.empty()) return false;
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
   try {
     size_t used = 0;
-    unsigned long long v = std::stoull(s, &used, 0);
+    unsigned long long v = std::stoull(s, &used, hex ? 16 : 10);
     if (used != s.size() || s[0] == '-') return false;
     *out = v;
     return true;
@@ -61,7 +62,7 @@ bool parse_duration_ps(const std::string& text, uint64_t* ps) {
   else if (unit == "s") scale = 1e12;
   else return false;
   double r = v * scale;
-  if (r > 1.8e19) return false;
+  if (r > 9.0e18) return false;
   *ps = static_cast<uint64_t>(std::llround(r));
   return true;
 }

@@ -2,7 +2,7 @@
 // reads the ROMmon image header from the boot SPI flash, loads the payload by
 // DMA straight to its load address and jumps to it. This stage checks
 // integrity (header and payload CRC); signature verification comes with the
-// verified boot chain (docs/boot-chain.md).
+// verified boot chain (docs/firmware.md).
 #include "fwlib/fw.h"
 #include "trustsim/image.h"
 
@@ -44,7 +44,8 @@ int fw_main() {
   trustsim::image::Error err = trustsim::image::parse_header(g_header, sizeof g_header, h);
   if (err != trustsim::image::Error::kOk) halt(trustsim::image::error_text(err));
   if (h.image_type != uint32_t(trustsim::image::Type::kRommon)) halt("boot flash image is not a ROMmon image");
-  if (h.load_addr < kRommonWindowStart || h.payload_len > kRommonWindowEnd - h.load_addr)
+  if (h.load_addr < kRommonWindowStart || h.load_addr >= kRommonWindowEnd ||
+      h.payload_len > kRommonWindowEnd - h.load_addr)
     halt("ROMmon load address or size outside the ROMmon window");
 
   auto* dest = reinterpret_cast<uint8_t*>(h.load_addr);

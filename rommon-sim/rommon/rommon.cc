@@ -12,6 +12,16 @@ namespace {
 
 namespace rv = trustsim::romvars;
 
+// The configuration register is always hexadecimal: "2102" means 0x2102.
+bool parse_confreg(const char* s, uint64_t* v) {
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return fw::parse_u64(s, v);
+  char buf[24] = "0x";
+  size_t n = strlen(s);
+  if (n == 0 || n > 16) return false;
+  memcpy(buf + 2, s, n + 1);
+  return fw::parse_u64(buf, v);
+}
+
 rv::Store g_vars;
 uint8_t g_region[rv::kRegionSize];
 uint8_t g_slot[rv::kSlotSize];
@@ -31,8 +41,10 @@ bool save_vars() {
   rv::SlotImage img = rv::serialize_next(g_vars, g_slot);
   if (!fw::nvram_write(img.nvram_offset, g_slot, img.write_len)) {
     fw::printf("ROMmon: NVRAM write failed; variable change not saved\n");
+    load_vars();  // show what NVRAM really holds
     return false;
   }
+  rv::mark_written(g_vars, img);
   return true;
 }
 
@@ -91,7 +103,7 @@ void cmd_confreg(char* args) {
   char* a = fw::trim(args);
   if (*a) {
     uint64_t v;
-    if (!fw::parse_u64(a, &v)) {
+    if (!parse_confreg(a, &v)) {
       fw::printf("confreg: bad value \"%s\" (expected hex like 0x2102)\n", a);
       return;
     }
@@ -108,7 +120,7 @@ void cmd_confreg(char* args) {
   ans = fw::trim(g_line);
   if (!*ans) return;
   uint64_t v;
-  if (!fw::parse_u64(ans, &v)) {
+  if (!parse_confreg(ans, &v)) {
     fw::printf("confreg: bad value \"%s\" (expected hex like 0x2102)\n", ans);
     return;
   }

@@ -45,6 +45,7 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, size_t index, const
     if (arg.IsDefined() && !arg.IsNull()) {
       r.expect_map(arg, field, {"off_time"});
       s.duration_ps = r.duration_ps(r.require(arg, field, "off_time"), field + ".off_time");
+      s.has_duration = true;
     }
   } else if (key == "expect") {
     s.kind = Step::Kind::kExpect;

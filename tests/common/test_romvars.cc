@@ -18,6 +18,7 @@ void commit(rv::Store& s, std::vector<uint8_t>& region, size_t torn_at = SIZE_MA
   rv::SlotImage img = rv::serialize_next(s, slot);
   size_t n = std::min<size_t>(img.write_len, torn_at);
   memcpy(region.data() + img.nvram_offset, slot, n);
+  if (n == img.write_len) rv::mark_written(s, img);
 }
 
 std::vector<std::string> entries(const rv::Store& s) {
@@ -67,6 +68,7 @@ TEST(RomVars, RejectsBadNamesAndValues) {
   EXPECT_EQ(rv::set(s, std::string(32, 'A').c_str(), "v"), rv::Status::kBadName);
   EXPECT_EQ(rv::set(s, "A", std::string(256, 'v').c_str()), rv::Status::kBadValue);
   EXPECT_EQ(rv::set(s, "A", "tab\there"), rv::Status::kBadValue);
+  EXPECT_EQ(rv::set(s, "A", "caf\xc3\xa9"), rv::Status::kBadValue);
   EXPECT_EQ(s.data_len, 0u);
 }
 
@@ -125,6 +127,22 @@ TEST(RomVars, TornWriteAtEveryByteKeepsOldOrNewCopy) {
     ASSERT_NE(v, nullptr);
     EXPECT_TRUE(!strcmp(v, "old") || !strcmp(v, "new")) << "cut " << cut << " gave " << v;
   }
+}
+
+TEST(RomVars, FailedWriteDoesNotRetargetTheGoodCopy) {
+  auto region = erased_region();
+  rv::Store s;
+  rv::load(s, region.data(), region.size());
+  rv::set(s, "A", "1");
+  commit(s, region);  // slot 0, generation 1
+  rv::set(s, "A", "2");
+  commit(s, region, 3);  // torn: slot 1 garbage, store not advanced
+  rv::set(s, "A", "3");
+  commit(s, region, 5);  // torn again: must target slot 1 again, never slot 0
+  rv::Store r;
+  rv::load(r, region.data(), region.size());
+  EXPECT_EQ(r.active_slot, 0);
+  EXPECT_STREQ(rv::get(r, "A"), "1");
 }
 
 TEST(RomVars, CorruptedSlotIsRejectedWithReason) {

@@ -1,5 +1,5 @@
 // trustsim: the virtual router board. `trustsim run SCENARIO.yaml` boots the
-// board in lock-step with QEMU and runs the scenario (docs/user-guide.md).
+// board in lock-step with QEMU and runs the scenario (README.md, docs/scenarios.md).
 #include <CLI/CLI.hpp>
 #include <systemc>
 

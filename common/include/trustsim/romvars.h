@@ -59,11 +59,16 @@ const char* next_entry(const Store& s, uint32_t* cursor);
 
 // Prepares the next generation: fills `slot` (kSlotSize bytes) and returns
 // the NVRAM offset to write it to (the slot not holding the current copy)
-// and the number of bytes worth writing (header + data).
+// and the number of bytes worth writing (header + data). The store is not
+// changed: call mark_written() once the NVRAM write succeeded, so a failed
+// write never retargets the slot that holds the last good copy.
 struct SlotImage {
   uint32_t nvram_offset;
   uint32_t write_len;
+  uint32_t generation;
+  int slot;
 };
-SlotImage serialize_next(Store& s, uint8_t* slot);
+SlotImage serialize_next(const Store& s, uint8_t* slot);
+void mark_written(Store& s, const SlotImage& img);
 
 }  // namespace trustsim::romvars

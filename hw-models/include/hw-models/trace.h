@@ -1,5 +1,6 @@
-// The device-operation trace: one JSON object per line, in virtual-time
-// order, written identically on every run of the same scenario and seed.
+// The device-operation trace: one JSON object per line, in the order the
+// operations complete (t_ns is when each started), written identically on
+// every run of the same scenario and seed.
 // Fields are documented in docs/traces.md.
 #pragma once
 #include <cstdint>

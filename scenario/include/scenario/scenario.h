@@ -14,7 +14,8 @@ struct Step {
   std::string text;      // expect: the pattern; send: the line typed
   std::regex pattern;    // expect
   uint64_t timeout_ps = 0;   // expect
-  uint64_t duration_ps = 0;  // wait; power-cycle off time (0 = the board's)
+  uint64_t duration_ps = 0;  // wait; power-cycle off time
+  bool has_duration = false; // power-cycle: false = the board's off time
   std::string describe() const;
 };
 
