@@ -10,7 +10,7 @@ PKGS=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   qemu-system-arm qemu-utils gdb-multiarch
   # host libraries
-  libsystemc-dev libssl-dev libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libsystemc-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

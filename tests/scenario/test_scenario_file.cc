@@ -81,5 +81,5 @@ INSTANTIATE_TEST_SUITE_P(
         BadScenario{"power_on_with_args", "name: x\nsteps:\n  - power-on: now\n", R"(steps\[0\]\.power-on: takes no arguments)"},
         BadScenario{"two_keys_in_step", "name: x\nsteps:\n  - {send: a, expect: b}\n", R"(steps\[0\]: expected a step)"},
         BadScenario{"zero_timeout", "name: x\ntimeout: 0 s\nsteps:\n  - power-on\n", R"(timeout: must be greater than zero)"},
-        BadScenario{"yaml_syntax", "name: x\nsteps:\n  - expect: \"unterminated\n", R"(YAML syntax error)"}),
+        BadScenario{"yaml_syntax", "name: x\nsteps:\n  - expect: [unclosed, flow\n", R"(YAML syntax error)"}),
     [](const ::testing::TestParamInfo<BadScenario>& i) { return std::string(i.param.what); });

@@ -4,6 +4,7 @@
 #include <systemc>
 
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "hw-models/board.h"
+#include "image_cmds.h"
 #include "hw-models/run_files.h"
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
@@ -148,6 +150,8 @@ int sc_main(int argc, char** argv) {
   run->add_option("--gdb-port", ro.gdb_port, "TCP port of QEMU's gdbstub")->check(CLI::Range(1, 65535));
   run->add_option("--wall-timeout", ro.wall_timeout_s, "seconds of wall time without guest progress before the run is failed")
       ->check(CLI::Range(1, 3600));
+  std::function<int()> action;
+  add_image_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -156,6 +160,7 @@ int sc_main(int argc, char** argv) {
   }
   try {
     if (*run) return cmd_run(ro);
+    if (action) return action();
   } catch (const InputError& e) {
     fprintf(stderr, "trustsim: error: %s\n", e.what());
     return kExitBadInput;

@@ -1,0 +1,53 @@
+// Image verification policy, once for every stage and tool: Boot0 (ROMmon),
+// ROMmon (OS images), the OS (show software authenticity file) and the host
+// (trustsim image inspect) all call verify_image(); only the crypto differs
+// (the crypto engine through the mailbox, or OpenSSL on the host).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trustsim/image.h"
+#include "trustsim/keys.h"
+
+namespace trustsim::verify {
+
+class CryptoOps {
+ public:
+  // SHA-512 over `len` bytes at `data` into out[64]; false on failure.
+  virtual bool sha512(const uint8_t* data, uint64_t len, uint8_t* out) = 0;
+  // RSA-2048 PKCS#1 v1.5 verification of sig[256] over a SHA-512 digest.
+  virtual bool rsa_verify(const keys::KeyRecord& key, const uint8_t* digest64, const uint8_t* sig) = 0;
+
+ protected:
+  ~CryptoOps() = default;
+};
+
+enum class Verdict {
+  kOk,
+  kBadHeader,       // the header failed to parse (detail says why)
+  kTruncated,       // file shorter than header + payload + envelope
+  kNotSigned,       // envelope_len is 0
+  kBadEnvelope,     // the envelope failed to parse (detail says why)
+  kDigestMismatch,  // header or payload changed after signing
+  kUnknownKey,      // no trusted key has the envelope's key id
+  kRevokedKey,
+  kWrongKeyType,    // the key record's type/version disagree with the envelope
+  kBadSignature,
+  kCryptoError,     // the crypto provider failed
+};
+const char* verdict_text(Verdict v);
+
+struct Result {
+  Verdict verdict;
+  const char* detail;  // static text, or nullptr
+  image::Header header;
+  keys::Envelope envelope;
+  bool have_header;
+  bool have_envelope;
+  const keys::KeyRecord* key;  // the trusted key that matched, if any
+};
+
+// `len` is the file length; the image is expected at file[0].
+void verify_image(const uint8_t* file, uint64_t len, const keys::Store& trusted, CryptoOps& crypto, Result& out);
+
+}  // namespace trustsim::verify

@@ -1,0 +1,189 @@
+// Keys, key storage, the signature envelope and the verification policy,
+// with real OpenSSL and the committed development keys.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "signing/signing.h"
+#include "trustsim/keys.h"
+#include "trustsim/verify.h"
+
+using namespace trustsim;
+
+namespace {
+
+std::string key_path(const char* name) { return std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev/" + name + ".pem"; }
+
+struct Keys {
+  ossl::Pkey prod_a = ossl::load_private_key(key_path("production-A"));
+  ossl::Pkey prod_b = ossl::load_private_key(key_path("production-B"));
+  ossl::Pkey special_a = ossl::load_private_key(key_path("special-A"));
+  ossl::Pkey unknown = ossl::load_private_key(key_path("unknown-A"));
+  keys::Store trusted{};
+  Keys() {
+    keys::add_key(trusted, ossl::public_record(prod_a, keys::KeyType::kProduction, 'A'));
+    keys::add_key(trusted, ossl::public_record(special_a, keys::KeyType::kSpecial, 'A'));
+  }
+};
+
+std::vector<uint8_t> payload(size_t n) {
+  std::vector<uint8_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = uint8_t(i * 7 + 3);
+  return p;
+}
+
+std::vector<uint8_t> os_image(const ossl::Pkey& key, keys::KeyType t = keys::KeyType::kProduction, char v = 'A') {
+  signing::ImageSpec spec;
+  spec.version = "17.3.1";
+  spec.load_addr = 0x41000000;
+  return signing::build_signed_image(spec, payload(5000), key, t, v);
+}
+
+verify::Verdict check(const std::vector<uint8_t>& img, const keys::Store& trusted) {
+  return signing::inspect(img, trusted).verdict;
+}
+
+}  // namespace
+
+TEST(Signing, SignedImageVerifiesAndCarriesSignerInfo) {
+  Keys k;
+  auto img = os_image(k.prod_a);
+  EXPECT_EQ(img.size(), image::kHeaderSize + 5000 + keys::kEnvelopeLen);
+  verify::Result r = signing::inspect(img, k.trusted);
+  ASSERT_EQ(r.verdict, verify::Verdict::kOk);
+  EXPECT_EQ(r.envelope.key_type, uint8_t(keys::KeyType::kProduction));
+  EXPECT_EQ(r.envelope.key_version, 'A');
+  EXPECT_STREQ(r.envelope.common_name, "TrustsimSystems");
+  EXPECT_EQ(strlen(r.envelope.cert_serial), 8u);
+  ASSERT_NE(r.key, nullptr);
+  EXPECT_EQ(r.key->type, uint8_t(keys::KeyType::kProduction));
+}
+
+TEST(Signing, SigningIsDeterministic) {
+  Keys k;
+  EXPECT_EQ(os_image(k.prod_a), os_image(k.prod_a));
+}
+
+TEST(Signing, EveryTamperingHasItsOwnVerdict) {
+  Keys k;
+  auto good = os_image(k.prod_a);
+  auto bad = good;
+  bad[image::kHeaderSize + 100] ^= 0x01;  // payload bit flip
+  EXPECT_EQ(check(bad, k.trusted), verify::Verdict::kDigestMismatch);
+  bad = good;
+  bad[20] ^= 0x01;  // header field: header CRC catches it first
+  EXPECT_EQ(check(bad, k.trusted), verify::Verdict::kBadHeader);
+  bad = good;
+  bad[bad.size() - 10] ^= 0x01;  // signature bytes
+  EXPECT_EQ(check(bad, k.trusted), verify::Verdict::kBadSignature);
+  bad = good;
+  bad[image::kHeaderSize + 5000 + 20] ^= 0x01;  // signer name inside the signed envelope
+  EXPECT_EQ(check(bad, k.trusted), verify::Verdict::kBadSignature);
+  bad = good;
+  bad[image::kHeaderSize + 5000] ^= 0xFF;  // envelope magic
+  EXPECT_EQ(check(bad, k.trusted), verify::Verdict::kBadEnvelope);
+  for (size_t cut : {size_t(10), size_t(image::kHeaderSize + 10), good.size() - 1}) {
+    std::vector<uint8_t> t(good.begin(), good.begin() + long(cut));
+    EXPECT_EQ(check(t, k.trusted), verify::Verdict::kTruncated) << "cut at " << cut;
+  }
+}
+
+TEST(Signing, UnknownRevokedAndMislabelledKeysAreRejected) {
+  Keys k;
+  EXPECT_EQ(check(os_image(k.unknown), k.trusted), verify::Verdict::kUnknownKey);
+  EXPECT_EQ(check(os_image(k.prod_b, keys::KeyType::kProduction, 'B'), k.trusted), verify::Verdict::kUnknownKey);
+  // Signed with production-A but claiming to be a special image.
+  EXPECT_EQ(check(os_image(k.prod_a, keys::KeyType::kSpecial, 'A'), k.trusted), verify::Verdict::kWrongKeyType);
+  keys::Store revoked = k.trusted;
+  ASSERT_EQ(keys::revoke(revoked, uint8_t(keys::KeyType::kProduction), 'A'), keys::EditStatus::kOk);
+  EXPECT_EQ(check(os_image(k.prod_a), revoked), verify::Verdict::kRevokedKey);
+  // Special images need the special key installed.
+  keys::Store no_special{};
+  keys::add_key(no_special, ossl::public_record(k.prod_a, keys::KeyType::kProduction, 'A'));
+  EXPECT_EQ(check(os_image(k.special_a, keys::KeyType::kSpecial, 'A'), no_special), verify::Verdict::kUnknownKey);
+}
+
+TEST(Signing, KeyNamesAndSuffixes) {
+  keys::KeyType t;
+  char v;
+  ASSERT_TRUE(signing::parse_key_name("keys/dev/production-B.pem", &t, &v));
+  EXPECT_EQ(t, keys::KeyType::kProduction);
+  EXPECT_EQ(v, 'B');
+  EXPECT_FALSE(signing::parse_key_name("production-b", &t, &v));
+  EXPECT_FALSE(signing::parse_key_name("master-A", &t, &v));
+  EXPECT_EQ(signing::signed_suffix(keys::KeyType::kProduction, 'A'), ".SPA");
+  EXPECT_EQ(signing::signed_suffix(keys::KeyType::kSpecial, 'B'), ".SSB");
+}
+
+TEST(KeyStorage, NewestValidCopyWinsAndTheOtherIsRepaired) {
+  Keys k;
+  keys::Store s = k.trusted;
+  s.generation = 5;
+  uint8_t primary[keys::kStoreRegionLen], backup[keys::kStoreRegionLen];
+  keys::encode_copy(s, primary);
+  s.generation = 6;
+  keys::revoke(s, uint8_t(keys::KeyType::kSpecial), 'A');
+  keys::encode_copy(s, backup);
+  keys::Store out;
+  keys::LoadResult r = keys::load(primary, backup, out);
+  EXPECT_TRUE(r.any_valid);
+  EXPECT_TRUE(r.from_backup);
+  EXPECT_TRUE(r.repair_primary);
+  EXPECT_EQ(out.generation, 6u);
+  EXPECT_EQ(out.keys[1].flags, keys::kFlagRevoked);
+}
+
+TEST(KeyStorage, TornWriteOfOneCopyAtAnyByteLeavesTheOther) {
+  Keys k;
+  keys::Store s = k.trusted;
+  s.generation = 1;
+  uint8_t old_copy[keys::kStoreRegionLen], new_copy[keys::kStoreRegionLen];
+  uint32_t n = keys::encode_copy(s, old_copy);
+  keys::Store s2 = s;
+  s2.generation = 2;
+  keys::add_key(s2, ossl::public_record(k.prod_b, keys::KeyType::kProduction, 'B'));
+  uint32_t n2 = keys::encode_copy(s2, new_copy);
+  ASSERT_GT(n2, n);
+  // Update protocol: backup first, then primary. Cut inside the backup write.
+  for (uint32_t cut = 0; cut < n2; cut += 7) {
+    uint8_t primary[keys::kStoreRegionLen], backup[keys::kStoreRegionLen];
+    memcpy(primary, old_copy, sizeof primary);
+    memcpy(backup, old_copy, sizeof backup);
+    memcpy(backup, new_copy, cut);
+    keys::Store out;
+    keys::LoadResult r = keys::load(primary, backup, out);
+    ASSERT_TRUE(r.any_valid) << cut;
+    EXPECT_TRUE(out.generation == 1 || out.generation == 2) << cut;
+    EXPECT_EQ(out.count, out.generation == 1 ? 2u : 3u);
+  }
+}
+
+TEST(KeyStorage, CorruptCopiesAreNamed) {
+  uint8_t region[keys::kStoreRegionLen];
+  memset(region, 0xFF, sizeof region);
+  keys::Store out;
+  EXPECT_EQ(keys::decode_copy(region, sizeof region, out), keys::CopyState::kErased);
+  keys::Store s{};
+  s.generation = 1;
+  keys::encode_copy(s, region);
+  EXPECT_EQ(keys::decode_copy(region, sizeof region, out), keys::CopyState::kValid);
+  region[9] ^= 1;
+  EXPECT_EQ(keys::decode_copy(region, sizeof region, out), keys::CopyState::kBadCrc);
+  region[0] = 'x';
+  EXPECT_EQ(keys::decode_copy(region, sizeof region, out), keys::CopyState::kBadMagic);
+}
+
+TEST(KeyStorage, AddRefusesDuplicatesAndOverflow) {
+  Keys k;
+  keys::Store s{};
+  keys::KeyRecord rec = ossl::public_record(k.prod_a, keys::KeyType::kProduction, 'A');
+  EXPECT_EQ(keys::add_key(s, rec), keys::EditStatus::kOk);
+  EXPECT_EQ(keys::add_key(s, rec), keys::EditStatus::kDuplicate);
+  for (char v = 'B'; s.count < keys::kMaxKeys; ++v) {
+    rec.version = v;
+    ASSERT_EQ(keys::add_key(s, rec), keys::EditStatus::kOk);
+  }
+  rec.version = 'Z';
+  EXPECT_EQ(keys::add_key(s, rec), keys::EditStatus::kFull);
+  EXPECT_EQ(keys::revoke(s, uint8_t(keys::KeyType::kSpecial), 'A'), keys::EditStatus::kNotFound);
+}

@@ -1,0 +1,172 @@
+#include "image_cmds.h"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "hw-models/input_error.h"
+#include "hw-models/state_file.h"
+#include "signing/signing.h"
+
+namespace trustsim {
+namespace {
+
+struct SignOptions {
+  std::string input, key, key_name, type = "os", version, out, platform = "TS-ISR1100";
+  uint64_t platform_id = 0x1100, load = 0x41000000, entry = 0;
+};
+
+struct InspectOptions {
+  std::string file;
+  std::vector<std::string> keys;
+};
+
+struct KeygenOptions {
+  std::string name, out;
+};
+
+keys::KeyType key_type_of(const std::string& key_path, const std::string& key_name, char* version) {
+  keys::KeyType t;
+  const std::string& text = key_name.empty() ? key_path : key_name;
+  if (!signing::parse_key_name(text, &t, version))
+    throw InputError("cannot tell the key type and version from '" + text +
+                     "': name the key file like production-A.pem, or pass --key-name production-A");
+  return t;
+}
+
+int run_sign(const SignOptions& o) {
+  char version;
+  keys::KeyType kt = key_type_of(o.key, o.key_name, &version);
+  ossl::Pkey key = ossl::load_private_key(o.key);
+  signing::ImageSpec spec;
+  if (o.type == "os") spec.type = image::Type::kOs;
+  else if (o.type == "rommon") spec.type = image::Type::kRommon;
+  else if (o.type == "revocation") spec.type = image::Type::kRevocation;
+  else throw InputError("--type: expected os, rommon or revocation, not '" + o.type + "'");
+  if (o.version.empty() || o.version.size() >= image::kVersionLen)
+    throw InputError("--version: expected 1.." + std::to_string(image::kVersionLen - 1) + " characters");
+  if (o.platform.empty() || o.platform.size() >= image::kPlatformLen)
+    throw InputError("--platform: expected 1.." + std::to_string(image::kPlatformLen - 1) + " characters");
+  spec.version = o.version;
+  spec.platform = o.platform;
+  spec.platform_id = uint32_t(o.platform_id);
+  spec.load_addr = o.load;
+  spec.entry = o.entry;
+  std::vector<uint8_t> payload = read_file(o.input);
+  if (payload.empty()) throw InputError(o.input + ": empty payload");
+  std::vector<uint8_t> img = signing::build_signed_image(spec, payload, key, kt, version);
+  std::string out = o.out;
+  if (out.empty()) {
+    std::string base = o.input;
+    size_t dot = base.rfind('.');
+    size_t slash = base.rfind('/');
+    if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) base = base.substr(0, dot);
+    out = base + signing::signed_suffix(kt, version) + ".bin";
+  }
+  write_file_atomic(out, img.data(), img.size());
+  printf("%s: %s image, %zu bytes, signed with %s key version %c\n", out.c_str(), image::type_name(uint32_t(spec.type)),
+         img.size(), keys::key_type_name(uint8_t(kt)), version);
+  return 0;
+}
+
+void field(const char* name, const std::string& value, int indent = 0) {
+  std::string label = std::string(indent, ' ') + name;
+  printf("%-30s: %s\n", label.c_str(), value.c_str());
+}
+
+int run_inspect(const InspectOptions& o) {
+  std::vector<uint8_t> file = read_file(o.file);
+  keys::Store trusted{};
+  for (const std::string& path : o.keys) {
+    char version;
+    keys::KeyType kt = key_type_of(path, "", &version);
+    keys::KeyRecord rec = ossl::public_record(ossl::load_private_key(path), kt, version);
+    if (keys::add_key(trusted, rec) != keys::EditStatus::kOk)
+      throw InputError(path + ": duplicate or too many keys (at most " + std::to_string(keys::kMaxKeys) + ")");
+  }
+  verify::Result r = signing::inspect(file, trusted);
+  field("File Name", o.file);
+  if (r.have_envelope) {
+    const keys::Envelope& e = r.envelope;
+    field("Image type", keys::key_type_name(e.key_type));
+    printf("    Signer Information\n");
+    field("Common Name", e.common_name, 8);
+    field("Organization Unit", e.org_unit, 8);
+    field("Organization Name", e.org_name, 8);
+    field("Certificate Serial Number", e.cert_serial, 4);
+    field("Hash Algorithm", "SHA512", 4);
+    field("Signature Algorithm", "2048-bit RSA", 4);
+    field("Key Version", std::string(1, e.key_version), 4);
+    field("Key Id (SHA-256)", ossl::hex(e.key_id, 8) + "...", 4);
+  }
+  if (r.have_header) {
+    const image::Header& h = r.header;
+    char buf[64];
+    printf("Image Header\n");
+    field("Format Version", std::to_string(h.format_version), 4);
+    field("Image Content", image::type_name(h.image_type), 4);
+    snprintf(buf, sizeof buf, "%s (0x%x)", h.platform, h.platform_id);
+    field("Platform", buf, 4);
+    field("Version", h.version, 4);
+    snprintf(buf, sizeof buf, "0x%llx / 0x%llx", (unsigned long long)h.load_addr, (unsigned long long)h.entry);
+    field("Load Address / Entry", buf, 4);
+    field("Payload Length", std::to_string(h.payload_len) + " bytes", 4);
+    if (r.have_envelope) field("Image Digest (SHA-512)", ossl::hex(r.envelope.image_digest, 16) + "...", 4);
+  }
+  std::string verdict = verify::verdict_text(r.verdict);
+  if (r.detail) verdict += std::string(": ") + r.detail;
+  if (o.keys.empty() && r.verdict == verify::Verdict::kUnknownKey)
+    verdict = "not checked against any key (pass --key KEY.pem to verify)";
+  field("Verification", verdict);
+  if (o.keys.empty() && r.verdict == verify::Verdict::kUnknownKey) return 0;
+  return r.verdict == verify::Verdict::kOk ? 0 : 1;
+}
+
+int run_keygen(const KeygenOptions& o) {
+  keys::KeyType kt;
+  char version;
+  if (!signing::parse_key_name(o.name, &kt, &version))
+    throw InputError("key name '" + o.name + "': expected TYPE-VERSION, e.g. production-B, special-A, rollover-A");
+  std::string out = o.out.empty() ? o.name + ".pem" : o.out;
+  ossl::Pkey key = ossl::generate_rsa2048();
+  ossl::write_private_key(key, out);
+  keys::KeyRecord rec = ossl::public_record(key, kt, version);
+  printf("%s: RSA-2048 %s key version %c, key id %s\n", out.c_str(), keys::key_type_name(uint8_t(kt)), version,
+         ossl::hex(rec.key_id, 32).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_image_commands(CLI::App& app, std::function<int()>& action) {
+  CLI::App* image = app.add_subcommand("image", "make keys, sign and inspect images");
+  image->require_subcommand(1);
+
+  auto kg = std::make_shared<KeygenOptions>();
+  CLI::App* keygen = image->add_subcommand("keygen", "make an RSA-2048 signing key");
+  keygen->add_option("name", kg->name, "TYPE-VERSION: production-B, special-A, rollover-A, ...")->required();
+  keygen->add_option("--out", kg->out, "output PEM file (default NAME.pem; must not exist)");
+  keygen->callback([&action, kg] { action = [kg] { return run_keygen(*kg); }; });
+
+  auto so = std::make_shared<SignOptions>();
+  CLI::App* sign = image->add_subcommand("sign", "wrap a binary in a signed image container");
+  sign->add_option("input", so->input, "payload (raw binary)")->required();
+  sign->add_option("--key", so->key, "private key PEM (its name gives type and version, e.g. production-A.pem)")->required();
+  sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
+  sign->add_option("--type", so->type, "image type: os, rommon or revocation");
+  sign->add_option("--version", so->version, "version string shown by the boot chain")->required();
+  sign->add_option("--load", so->load, "load address");
+  sign->add_option("--entry", so->entry, "entry point (default: the load address)");
+  sign->add_option("--platform", so->platform, "platform name");
+  sign->add_option("--platform-id", so->platform_id, "platform id");
+  sign->add_option("--out", so->out, "output file (default: INPUT with .SPA/.SSA/.SRA + .bin)");
+  sign->callback([&action, so] { action = [so] { return run_sign(*so); }; });
+
+  auto io = std::make_shared<InspectOptions>();
+  CLI::App* ins = image->add_subcommand("inspect", "print every field of an image and verify it");
+  ins->add_option("file", io->file, "image file")->required();
+  ins->add_option("--key", io->keys, "trusted key PEM (repeatable); named TYPE-VERSION.pem");
+  ins->callback([&action, io] { action = [io] { return run_inspect(*io); }; });
+}
+
+}  // namespace trustsim
