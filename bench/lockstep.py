@@ -51,7 +51,7 @@ def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     trustsim = os.path.join(build, "tools/trustsim/trustsim")
-    mkimage = os.path.join(build, "tools/ts-mkimage")
+    key = os.path.join(src, "keys/dev/production-A.pem")
     elf = open(os.path.join(build, "bench/benchfw.elf"), "rb").read()
     binary = open(os.path.join(build, "bench/benchfw.bin"), "rb").read()
     work = tempfile.mkdtemp(prefix="trustsim-bench-")
@@ -78,8 +78,8 @@ def main():
                 raw = os.path.join(work, "fw.bin")
                 img = os.path.join(work, "fw.img")
                 open(raw, "wb").write(patch(binary, loops, doorbells))
-                subprocess.run([mkimage, "--type", "rommon", "--version", "bench", "--platform", "TS-ISR1100",
-                                "--platform-id", "0x1100", "--load", "0x40200000", raw, img], check=True)
+                subprocess.run([trustsim, "image", "sign", "--key", key, "--type", "rommon", "--version", "bench",
+                                "--load", str(0x40200000), "--out", img, raw], check=True, capture_output=True)
                 flash_path = os.path.join(state, "boot-flash.bin")
                 flash = bytearray(open(flash_path, "rb").read())
                 image = open(img, "rb").read()

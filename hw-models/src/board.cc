@@ -13,12 +13,12 @@
 #include "hw-models/input_error.h"
 #include "hw-models/state_file.h"
 #include "hw-models/yaml_reader.h"
+#include "trustsim/crypto_regs.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
 namespace {
 
-constexpr uint64_t kBootRomSize = 64ull << 20;  // QEMU virt pflash0 is exactly 64 MiB
 constexpr int kStateFormat = 1;
 
 ts_boardinfo make_boardinfo(const BoardConfig& c) {
@@ -41,6 +41,7 @@ ts_boardinfo make_boardinfo(const BoardConfig& c) {
   add(TS_DEV_POWER, c.power.bus_base, TS_POWER_SIZE, "power");
   add(TS_DEV_BOOT_FLASH, c.boot_flash.bus_base, c.boot_flash.size, "boot_flash");
   add(TS_DEV_NVRAM, c.nvram.bus_base, c.nvram.size, "nvram");
+  add(TS_DEV_CRYPTO, c.crypto.bus_base, TS_CRYPTO_SIZE, "crypto");
   return b;
 }
 
@@ -81,15 +82,15 @@ Artifacts Artifacts::locate() {
   std::string root = env && *env ? env : exe_dir() + "/../..";
   char resolved[PATH_MAX];
   if (realpath(root.c_str(), resolved)) root = resolved;
-  Artifacts a{root + "/rommon-sim/boot0.bin", root + "/rommon-sim/rommon.img", root + "/hw-models/libtrustsim-cosim.so",
-              root + "/rommon-sim/boot0.elf", root + "/rommon-sim/rommon.elf"};
-  for (const std::string* p : {&a.boot0_bin, &a.rommon_img, &a.plugin_so})
+  Artifacts a{root + "/rommon-sim/boot0.bin", root + "/rommon-sim/rommon.bin", root + "/rommon-sim/rommon-version.txt",
+              root + "/hw-models/libtrustsim-cosim.so", root + "/rommon-sim/boot0.elf", root + "/rommon-sim/rommon.elf"};
+  for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.plugin_so})
     if (!file_exists(*p))
       throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");
   return a;
 }
 
-void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Artifacts& fw) {
+bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const std::function<void(const StatePaths&)>& fill) {
   if (file_exists(paths.manifest())) {
     YamlReader r(paths.manifest());
     YAML::Node m = YamlReader::load_file(paths.manifest());
@@ -102,7 +103,7 @@ void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Ar
                        cfg.file + ")");
     for (const std::string& f : {paths.bootrom(), paths.boot_flash(), paths.nvram()})
       if (!file_exists(f)) throw InputError(f + ": missing from the board state directory");
-    return;
+    return false;
   }
   if (file_exists(paths.dir) && !dir_is_empty(paths.dir))
     throw InputError(paths.dir + ": not a trustsim board state directory (no board-state.yaml) and not empty; "
@@ -114,21 +115,7 @@ void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Ar
   if (mkdir(tmp.c_str(), 0755) != 0) throw InputError(tmp + ": cannot create: " + strerror(errno));
   StatePaths t{tmp};
   try {
-    std::vector<uint8_t> boot0 = read_file(fw.boot0_bin);
-    if (boot0.size() > kBootRomSize) throw InputError(fw.boot0_bin + ": Boot0 larger than the boot ROM");
-    write_file_atomic(t.bootrom(), boot0.data(), boot0.size());
-    if (truncate(t.bootrom().c_str(), off_t(kBootRomSize)) != 0)
-      throw InputError(t.bootrom() + ": cannot size the boot ROM: " + strerror(errno));
-
-    std::vector<uint8_t> flash(cfg.boot_flash.size, 0xFF);
-    std::vector<uint8_t> rommon = read_file(fw.rommon_img);
-    if (rommon.size() > flash.size()) throw InputError(fw.rommon_img + ": ROMmon image larger than the boot flash");
-    std::copy(rommon.begin(), rommon.end(), flash.begin());
-    write_file_atomic(t.boot_flash(), flash.data(), flash.size());
-
-    std::vector<uint8_t> nvram(cfg.nvram.size, 0xFF);
-    write_file_atomic(t.nvram(), nvram.data(), nvram.size());
-
+    fill(t);
     std::string manifest = "# trustsim board state directory (docs/board-state.md)\nformat: 1\nboard: " + cfg.name + "\n";
     write_file_atomic(t.manifest(), reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size());
   } catch (...) {
@@ -141,6 +128,7 @@ void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Ar
     remove_tree(tmp);
     throw InputError(paths.dir + ": cannot create board state directory: " + strerror(e));
   }
+  return true;
 }
 
 Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePaths& state, BridgeOptions bridge_opt,
@@ -154,6 +142,7 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
       power_ctrl_("power", power_),
       boot_flash_("boot_flash", power_, cfg.boot_flash, state.boot_flash()),
       nvram_("nvram", power_, cfg.nvram, state.nvram(), trace),
+      crypto_("crypto", power_, cfg.crypto),
       mailbox_("mailbox", bus_, trace, cfg.ram_base, cfg.ram_size, TS_MBOX_BASE),
       bridge_("bridge", cfg, [&] {
         bridge_opt.bootrom_path = state.bootrom();
@@ -164,15 +153,18 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
   bus_.map(power_ctrl_, cfg.power.bus_base);
   bus_.map(boot_flash_, cfg.boot_flash.bus_base);
   bus_.map(nvram_, cfg.nvram.bus_base);
+  bus_.map(crypto_, cfg.crypto.bus_base);
   mailbox_.socket.bind(bus_.target);
   bridge_.on_power_on = [this] {
     for (Device* d : {static_cast<Device*>(&console_), static_cast<Device*>(&power_ctrl_),
-                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_)})
+                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_),
+                      static_cast<Device*>(&crypto_)})
       d->powered_on();
   };
   bridge_.on_power_lost = [this] {
     for (Device* d : {static_cast<Device*>(&console_), static_cast<Device*>(&power_ctrl_),
-                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_)})
+                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_),
+                      static_cast<Device*>(&crypto_)})
       d->power_lost();
   };
 }

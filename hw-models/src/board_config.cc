@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "hw-models/yaml_reader.h"
+#include "trustsim/crypto_regs.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -72,7 +73,7 @@ BoardConfig load_board_config(const std::string& path) {
   }
 
   YAML::Node dev = r.require(root, "", "devices");
-  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram"});
+  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto"});
 
   YAML::Node con = r.require(dev, "devices", "console");
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
@@ -110,6 +111,16 @@ BoardConfig load_board_config(const std::string& path) {
   c.nvram.page_write_ps = r.duration_ps(r.require(nv, nvp, "page_write_time"), nvp + ".page_write_time");
   c.nvram.bus_clock_hz = r.frequency_hz(r.require(nv, nvp, "bus_clock"), nvp + ".bus_clock");
 
+  YAML::Node cr = r.require(dev, "devices", "crypto");
+  const std::string crp = "devices.crypto";
+  r.expect_map(cr, crp, {"bus_base", "part", "source", "sha256_rate", "sha512_rate", "rsa_verify_time"});
+  c.crypto.bus_base = r.u64(r.require(cr, crp, "bus_base"), crp + ".bus_base");
+  c.crypto.part = r.str(r.require(cr, crp, "part"), crp + ".part");
+  c.crypto.source = r.str(r.require(cr, crp, "source"), crp + ".source");
+  c.crypto.sha256_bytes_per_s = r.rate_bytes_per_s(r.require(cr, crp, "sha256_rate"), crp + ".sha256_rate");
+  c.crypto.sha512_bytes_per_s = r.rate_bytes_per_s(r.require(cr, crp, "sha512_rate"), crp + ".sha512_rate");
+  c.crypto.rsa_verify_ps = r.duration_ps(r.require(cr, crp, "rsa_verify_time"), crp + ".rsa_verify_time");
+
   // Bus map: no device at 0 (board info lives there), no overlaps.
   Range ranges[] = {
       {"boardinfo", 0, 0x1000, root},
@@ -117,6 +128,7 @@ BoardConfig load_board_config(const std::string& path) {
       {"devices.power.bus_base", c.power.bus_base, TS_POWER_SIZE, pwr["bus_base"]},
       {"devices.boot_flash.bus_base", c.boot_flash.bus_base, c.boot_flash.size, bf["bus_base"]},
       {"devices.nvram.bus_base", c.nvram.bus_base, c.nvram.size, nv["bus_base"]},
+      {"devices.crypto.bus_base", c.crypto.bus_base, TS_CRYPTO_SIZE, cr["bus_base"]},
   };
   for (size_t i = 1; i < std::size(ranges); ++i)
     for (size_t j = 0; j < i; ++j) {

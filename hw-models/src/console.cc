@@ -78,6 +78,10 @@ void ConsoleUart::type(const std::string& text) {
   rx_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
+bool ConsoleUart::in_range(uint64_t offset, uint64_t len) const {
+  return offset == TS_CONSOLE_TX || offset == TS_CONSOLE_RX || Device::in_range(offset, len);  // ports
+}
+
 void ConsoleUart::power_lost() {
   // Bytes on the wire keep arriving; the guest-visible state resets.
   rx_timeout_ns_ = 0;

@@ -24,9 +24,7 @@ Device::Device(sc_core::sc_module_name name, uint32_t type, uint64_t size, Power
 }
 
 void Device::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-  uint64_t addr = gp.get_address();
-  uint64_t len = gp.get_data_length();
-  if (addr >= size_ || len > size_ - addr) {
+  if (!in_range(gp.get_address(), gp.get_data_length())) {
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }

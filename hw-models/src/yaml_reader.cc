@@ -156,4 +156,18 @@ uint64_t YamlReader::frequency_hz(const YAML::Node& node, const std::string& fie
   fail(node, field, "expected a frequency like '50 MHz' (units Hz, kHz, MHz, GHz), got '" + (node.IsScalar() ? node.Scalar() : std::string("<not a scalar>")) + "'");
 }
 
+uint64_t YamlReader::rate_bytes_per_s(const YAML::Node& node, const std::string& field) const {
+  double d;
+  std::string unit;
+  if (node.IsScalar() && split_number_unit(node.Scalar(), &d, &unit)) {
+    double scale = 0;
+    if (unit == "B/s") scale = 1;
+    else if (unit == "kB/s") scale = 1e3;
+    else if (unit == "MB/s") scale = 1e6;
+    else if (unit == "GB/s") scale = 1e9;
+    if (scale > 0 && d * scale >= 1) return static_cast<uint64_t>(std::llround(d * scale));
+  }
+  fail(node, field, "expected a data rate like '105 MB/s' (units B/s, kB/s, MB/s, GB/s), got '" + (node.IsScalar() ? node.Scalar() : std::string("<not a scalar>")) + "'");
+}
+
 }  // namespace trustsim

@@ -1,17 +1,28 @@
 // Boot0: the immutable first stage in the boot ROM. It finds the board,
-// reads the ROMmon image header from the boot SPI flash, loads the payload by
-// DMA straight to its load address and jumps to it. This stage checks
-// integrity (header and payload CRC); signature verification comes with the
-// verified boot chain (docs/firmware.md).
+// loads the primary ROMmon image from the boot SPI flash into a staging
+// buffer, verifies its signature against key storage (common/verify, with
+// the crypto engine), and only then copies it to its load address and
+// jumps. A primary that fails verification is reported and the golden
+// ROMmon is tried the same way. docs/firmware.md.
 #include "fwlib/fw.h"
+#include "fwlib/secure.h"
+#include "trustsim/boot_flash_layout.h"
+#include "trustsim/handoff.h"
 #include "trustsim/image.h"
+#include "trustsim/verify.h"
 
 namespace {
+
+namespace img = trustsim::image;
+namespace keys = trustsim::keys;
+namespace verify = trustsim::verify;
+namespace handoff = trustsim::handoff;
 
 constexpr uint64_t kPl011 = 0x09000000;  // QEMU virt UART: early debug only
 constexpr uint64_t kRommonWindowStart = 0x40200000;
 constexpr uint64_t kRommonWindowEnd = 0x40400000;
-constexpr const char* kBoot0Version = "1.0(1)";
+constexpr uint64_t kStaging = 0x44000000;  // never executed: safe to DMA into
+constexpr const char* kBoot0Version = "1.1(1)";
 
 void debug_print(const char* s) {
   auto* dr = reinterpret_cast<volatile uint32_t*>(kPl011);
@@ -24,7 +35,55 @@ void debug_print(const char* s) {
   for (;;) fw::sleep_ns(1000000000ull);
 }
 
-uint8_t g_header[trustsim::image::kHeaderSize];
+keys::Store g_keys;
+verify::Result g_result;
+
+void copy_string(char* dst, const char* src, size_t cap) {
+  size_t n = 0;
+  while (n + 1 < cap && src[n]) {
+    dst[n] = src[n];
+    ++n;
+  }
+  dst[n] = '\0';
+}
+
+// Loads and verifies the ROMmon image at `offset`; returns nullptr on
+// success or the reason it was rejected.
+const char* try_rommon(uint64_t flash, uint64_t offset, verify::Verdict* verdict) {
+  auto* stage = reinterpret_cast<uint8_t*>(kStaging);
+  *verdict = verify::Verdict::kBadHeader;
+  fw::Xfer x = fw::mbox_read(flash + offset, stage, img::kHeaderSize);
+  if (x.status != TS_MBOX_OK) return fw::mbox_status_text(x.status);
+  img::Header h;
+  img::Error e = img::parse_header(stage, img::kHeaderSize, h);
+  if (e != img::Error::kOk) return img::error_text(e);
+  if (h.image_type != uint32_t(img::Type::kRommon)) return "not a ROMmon image";
+  uint64_t total = img::kHeaderSize + h.payload_len + h.envelope_len;
+  if (h.payload_len > trustsim::boot_flash::kMaxRommonImage || total > trustsim::boot_flash::kMaxRommonImage)
+    return "image larger than a ROMmon slot";
+  if (h.load_addr < kRommonWindowStart || h.load_addr >= kRommonWindowEnd ||
+      h.payload_len > kRommonWindowEnd - h.load_addr)
+    return "load address or size outside the ROMmon window";
+  x = fw::mbox_read(flash + offset + img::kHeaderSize, stage + img::kHeaderSize, total - img::kHeaderSize);
+  if (x.status != TS_MBOX_OK) return fw::mbox_status_text(x.status);
+  fw::EngineCrypto crypto;
+  verify::verify_image(stage, total, g_keys, crypto, g_result);
+  *verdict = g_result.verdict;
+  if (g_result.verdict != verify::Verdict::kOk) return verify::verdict_text(g_result.verdict);
+  if (g_result.envelope.key_type == uint8_t(keys::KeyType::kRollover)) return "ROMmon may not be signed with the rollover key";
+  return nullptr;
+}
+
+void record(handoff::StageInfo& s, const char* version) {
+  copy_string(s.version, version, sizeof s.version);
+  memcpy(s.digest, g_result.envelope.image_digest, 64);
+  s.key_type = g_result.envelope.key_type;
+  s.key_version = g_result.envelope.key_version;
+  copy_string(s.signer_common_name, g_result.envelope.common_name, sizeof s.signer_common_name);
+  copy_string(s.signer_org_unit, g_result.envelope.org_unit, sizeof s.signer_org_unit);
+  copy_string(s.signer_org_name, g_result.envelope.org_name, sizeof s.signer_org_name);
+  copy_string(s.cert_serial, g_result.envelope.cert_serial, sizeof s.cert_serial);
+}
 
 }  // namespace
 
@@ -37,23 +96,47 @@ int fw_main() {
   fw::printf("Boot0 Version %s, trustsim boot ROM\n", kBoot0Version);
   uint64_t flash = fw::dev_base(TS_DEV_BOOT_FLASH);
   if (!flash) halt("board has no boot flash");
+  uint64_t flash_size = 0;
+  for (uint32_t i = 0; i < fw::board_info().count && i < TS_BOARDINFO_MAX_ENTRIES; ++i)
+    if (fw::board_info().entries[i].type == TS_DEV_BOOT_FLASH) flash_size = fw::board_info().entries[i].size;
 
-  fw::Xfer x = fw::mbox_read(flash, g_header, sizeof g_header);
-  if (x.status != TS_MBOX_OK) halt(fw::mbox_status_text(x.status));
-  trustsim::image::Header h;
-  trustsim::image::Error err = trustsim::image::parse_header(g_header, sizeof g_header, h);
-  if (err != trustsim::image::Error::kOk) halt(trustsim::image::error_text(err));
-  if (h.image_type != uint32_t(trustsim::image::Type::kRommon)) halt("boot flash image is not a ROMmon image");
-  if (h.load_addr < kRommonWindowStart || h.load_addr >= kRommonWindowEnd ||
-      h.payload_len > kRommonWindowEnd - h.load_addr)
-    halt("ROMmon load address or size outside the ROMmon window");
+  keys::LoadResult kr;
+  if (!fw::keystore_load(g_keys, kr)) {
+    fw::printf("Boot0: key storage invalid (primary: %s, backup: %s)\n", keys::copy_state_text(kr.primary),
+               keys::copy_state_text(kr.backup));
+    halt("no trusted keys");
+  }
+  if (kr.repair_primary || kr.repair_backup)
+    fw::printf("Boot0: key storage %s copy repaired from the %s copy\n", kr.repair_primary ? "primary" : "backup",
+               kr.repair_primary ? "backup" : "primary");
 
-  auto* dest = reinterpret_cast<uint8_t*>(h.load_addr);
-  x = fw::mbox_read(flash + trustsim::image::kHeaderSize, dest, h.payload_len);
-  if (x.status != TS_MBOX_OK) halt(fw::mbox_status_text(x.status));
-  err = trustsim::image::check_payload(h, dest, x.actual);
-  if (err != trustsim::image::Error::kOk) halt(trustsim::image::error_text(err));
-  fw::printf("Boot0: ROMmon %s loaded (%lu bytes), starting\n", h.version, h.payload_len);
-  fw::flush();
-  fw_jump(h.entry);
+  auto* ho = reinterpret_cast<handoff::Block*>(handoff::kAddress);
+  memset(ho, 0, sizeof *ho);
+  ho->magic = handoff::kMagic;
+  copy_string(ho->boot0.version, kBoot0Version, sizeof ho->boot0.version);
+
+  const uint64_t offsets[2] = {trustsim::boot_flash::kPrimaryRommonOffset,
+                               trustsim::boot_flash::golden_rommon_offset(flash_size)};
+  const char* names[2] = {"primary", "golden"};
+  for (uint32_t slot = 0; slot < 2; ++slot) {
+    verify::Verdict verdict;
+    const char* why = try_rommon(flash, offsets[slot], &verdict);
+    if (why) {
+      fw::printf("Boot0: %s ROMmon failed verification: %s\n", names[slot], why);
+      if (slot == 0) ho->primary_failed_verdict = uint32_t(verdict);
+      continue;
+    }
+    const img::Header& h = g_result.header;
+    fw::printf("Boot0: %s ROMmon %s verified (%s key %c), starting\n", names[slot], h.version,
+               keys::key_type_name(g_result.envelope.key_type), g_result.envelope.key_version);
+    ho->rommon_slot = slot;
+    record(ho->rommon, h.version);
+    // CPU copy from the staging buffer: QEMU then drops any translation of
+    // the destination, and what runs is exactly what was verified.
+    memcpy(reinterpret_cast<void*>(h.load_addr), reinterpret_cast<const uint8_t*>(kStaging) + img::kHeaderSize,
+           h.payload_len);
+    fw::flush();
+    fw_jump(h.entry);
+  }
+  halt("both ROMmon images failed verification");
 }

@@ -2,6 +2,7 @@
 // keeps its variables and the configuration register in NVRAM (format:
 // common/romvars), and runs the `rommon N >` prompt.
 #include "fwlib/fw.h"
+#include "trustsim/handoff.h"
 #include "trustsim/romvars.h"
 
 #ifndef ROMMON_VERSION
@@ -177,7 +178,9 @@ int fw_main() {
   fw::printf("Initializing Hardware ...\n\n");
   fw::printf("System Bootstrap, Version %s, RELEASE SOFTWARE\n", ROMMON_VERSION);
   fw::printf("Copyright (c) 2026 by the trustsim project\n\n");
-  fw::printf("Current image running: Boot ROM0\n");
+  const auto* ho = reinterpret_cast<const trustsim::handoff::Block*>(trustsim::handoff::kAddress);
+  bool golden = ho->magic == trustsim::handoff::kMagic && ho->rommon_slot == 1;
+  fw::printf("Current image running: %s\n", golden ? "Boot ROM1 (golden)" : "Boot ROM0");
   fw::printf("Last reset cause: %s\n", fw::reset_cause_text(fw::reset_cause()));
   fw::printf("%s platform with %lu Kbytes of main memory\n\n", bi.platform, bi.ram_size / 1024);
   load_vars();

@@ -258,3 +258,78 @@ TEST(Run, KilledRunLeavesLoadableBoardAndNoOrphans) {
     if (shm) closedir(shm);
   }
 }
+
+namespace {
+
+// Makes a board directory with one run, then lets the test damage it.
+std::string fresh_board(TempDir& d) {
+  std::string state = d.file("board");
+  write_text(d.file("boot.yaml"), "name: boot\nsteps:\n  - power-on\n  - expect: \"rommon 1 > \"\n");
+  Result r = run_trustsim("run --quiet --board " + state + " " + d.file("boot.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return state;
+}
+
+void flip_byte(const std::string& path, long offset) {
+  FILE* f = fopen(path.c_str(), "r+b");
+  ASSERT_NE(f, nullptr) << path;
+  fseek(f, offset, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, offset, SEEK_SET);
+  fputc(c ^ 0x01, f);
+  fclose(f);
+}
+
+}  // namespace
+
+TEST(Run, CorruptPrimaryRommonBootsTheGoldenOne) {
+  TempDir d;
+  std::string state = fresh_board(d);
+  flip_byte(state + "/boot-flash.bin", 4000);  // inside the primary ROMmon's payload
+  write_text(d.file("golden.yaml"), R"Y(name: golden
+steps:
+  - power-on
+  - expect: "Boot0: primary ROMmon failed verification: image digest mismatch"
+  - expect: "Boot0: golden ROMmon 17.3\\(1r\\) verified \\(Production key A\\), starting"
+  - expect: "Current image running: Boot ROM1 \\(golden\\)"
+  - expect: "rommon 1 > "
+)Y");
+  Result r = run_trustsim("run --quiet --board " + state + " " + d.file("golden.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(Run, BothRommonsCorruptHaltsWithReason) {
+  TempDir d;
+  std::string state = fresh_board(d);
+  flip_byte(state + "/boot-flash.bin", 4000);
+  flip_byte(state + "/boot-flash.bin", 8 * 1024 * 1024 + 100);  // golden header (16 MiB flash)
+  write_text(d.file("halt.yaml"), R"Y(name: halt
+steps:
+  - power-on
+  - expect: "Boot0: golden ROMmon failed verification: header checksum mismatch"
+  - expect: "Boot0: no bootable ROMmon; halted."
+  - expect: {pattern: "System Bootstrap", timeout: 3 s}
+)Y");
+  Result r = run_trustsim("run --board " + state + " " + d.file("halt.yaml"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;  // the last step must fail: no ROMmon may run
+  EXPECT_NE(r.output.find("step 4"), std::string::npos) << r.output;
+}
+
+TEST(Run, DamagedKeyStorageCopyIsRepairedAtBoot) {
+  TempDir d;
+  std::string state = fresh_board(d);
+  flip_byte(state + "/nvram.bin", 0x1000 + 100);  // primary key storage
+  write_text(d.file("repair.yaml"), R"Y(name: repair
+steps:
+  - power-on
+  - expect: "Boot0: key storage primary copy repaired from the backup copy"
+  - expect: "rommon 1 > "
+  - power-cycle
+  - expect: "Boot0: primary ROMmon 17.3\\(1r\\) verified"
+)Y");
+  Result r = run_trustsim("run --quiet --board " + state + " " + d.file("repair.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // After the repair the second boot says nothing about key storage.
+  Result again = run_trustsim("run --board " + state + " " + d.file("boot.yaml"));
+  EXPECT_EQ(again.output.find("repaired"), std::string::npos) << again.output;
+}

@@ -13,6 +13,7 @@
 
 #include "hw-models/board.h"
 #include "image_cmds.h"
+#include "manufacture/manufacture.h"
 #include "hw-models/run_files.h"
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
@@ -78,7 +79,9 @@ int cmd_run(const RunOptions& o) {
 
   TempDir run_dir;
   StatePaths state{o.state_dir.empty() ? run_dir.path + "/board" : o.state_dir};
-  prepare_state_dir(cfg, state, fw);
+  ManufactureOptions mo;
+  mo.keys_dir = std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev";
+  prepare_state_dir(cfg, state, [&](const StatePaths& dir) { manufacture_board(cfg, dir, fw, mo); });
 
   DeviceTrace trace;
   trace.open(o.trace_path);

@@ -2,6 +2,7 @@
 // from a BoardConfig, with its non-volatile state in a board state
 // directory (docs/board-state.md).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "hw-models/bus.h"
 #include "hw-models/console.h"
 #include "hw-models/cosim_bridge.h"
+#include "hw-models/crypto_engine.h"
 #include "hw-models/mailbox_service.h"
 #include "hw-models/nvram.h"
 #include "hw-models/power_ctrl.h"
@@ -20,7 +22,8 @@ namespace trustsim {
 // Where the firmware and the plugin were built.
 struct Artifacts {
   std::string boot0_bin;
-  std::string rommon_img;
+  std::string rommon_bin;      // raw; manufacturing signs it
+  std::string rommon_version;  // a text file with the version string
   std::string plugin_so;
   std::string boot0_elf;   // symbols, for gdb
   std::string rommon_elf;
@@ -36,10 +39,14 @@ struct StatePaths {
   std::string nvram() const { return dir + "/nvram.bin"; }
 };
 
-// Creates a board state directory from the firmware if it has none yet
-// (built aside and renamed into place, so a kill leaves no half board), or
-// checks an existing one against the board file. Throws InputError.
-void prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const Artifacts& fw);
+constexpr uint64_t kBootRomSize = 64ull << 20;  // QEMU virt pflash0 is exactly 64 MiB
+
+// Checks an existing board state directory against the board file, or, if
+// there is none yet, creates one: `fill` writes the contents into a
+// directory next door, which is then renamed into place, so a kill leaves no
+// half-made board. Returns true if it created one. Throws InputError.
+bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths,
+                       const std::function<void(const StatePaths&)>& fill);
 
 class Board : public sc_core::sc_module {
  public:
@@ -66,6 +73,7 @@ class Board : public sc_core::sc_module {
   PowerController power_ctrl_;
   BootFlash boot_flash_;
   Nvram nvram_;
+  CryptoEngine crypto_;
   MailboxService mailbox_;
   CosimBridge bridge_;
 };

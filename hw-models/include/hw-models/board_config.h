@@ -53,6 +53,15 @@ struct BoardConfig {
     uint64_t bus_clock_hz = 0;
   } nvram;
 
+  struct Crypto {
+    uint64_t bus_base = 0;
+    std::string part;
+    std::string source;
+    uint64_t sha256_bytes_per_s = 0;
+    uint64_t sha512_bytes_per_s = 0;
+    uint64_t rsa_verify_ps = 0;
+  } crypto;
+
   // bootflash: storage, a NAND part (flash-sim/nand_flash). Optional until
   // the board file's devices.bootflash section is wired (present = false).
   struct Nand {

@@ -55,6 +55,7 @@ class ConsoleUart : public Device {
 
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+  bool in_range(uint64_t offset, uint64_t len) const override;
 
  private:
   struct RxByte {

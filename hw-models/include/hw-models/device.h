@@ -61,7 +61,11 @@ class Device : public sc_core::sc_module {
   virtual void powered_on() {}
 
  protected:
-  // Called with an offset already checked to lie inside [0, size).
+  // Whether an access of `len` bytes at `offset` is in range. Default: the
+  // whole access lies inside [0, size). Port registers (a FIFO that takes
+  // any number of bytes at one offset) override this.
+  virtual bool in_range(uint64_t offset, uint64_t len) const { return offset < size_ && len <= size_ - offset; }
+  // Called only for accesses in_range() accepted.
   virtual void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) = 0;
   // Backdoor: no timing, no faults.
   virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) { (void)gp; return 0; }

@@ -1,0 +1,36 @@
+// What each boot stage tells the next: a block at a fixed RAM address that
+// Boot0 fills for ROMmon, and ROMmon extends for the OS image (used by
+// `show software authenticity running` and `show platform integrity`).
+// Format: docs/firmware.md. Volatile: gone at every power cycle.
+#pragma once
+#include <stdint.h>
+
+namespace trustsim::handoff {
+
+constexpr uint64_t kAddress = 0x40180000;  // after Boot0's RAM, before ROMmon
+constexpr uint32_t kMagic = 0x46484354u;   // "TCHF"
+
+struct StageInfo {
+  char version[64];
+  uint8_t digest[64];  // SHA-512 of the stage's image (header + payload)
+  uint8_t key_type;    // keys::KeyType that verified it (0 = none)
+  char key_version;
+  uint8_t reserved[6];
+  char signer_common_name[32];
+  char signer_org_unit[32];
+  char signer_org_name[32];
+  char cert_serial[16];
+};
+
+struct Block {
+  uint32_t magic;
+  uint32_t rommon_slot;  // 0 = primary, 1 = golden
+  uint32_t primary_failed_verdict;  // verify::Verdict of the primary when the golden one booted
+  uint32_t reserved;
+  StageInfo boot0;
+  StageInfo rommon;
+  StageInfo os;
+  char os_path[128];  // "bootflash:NAME" the OS image was loaded from
+};
+
+}  // namespace trustsim::handoff

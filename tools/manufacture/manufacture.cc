@@ -1,0 +1,70 @@
+#include "manufacture.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "hw-models/input_error.h"
+#include "hw-models/state_file.h"
+#include "signing/signing.h"
+#include "trustsim/boot_flash_layout.h"
+#include "trustsim/keys.h"
+
+namespace trustsim {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
+                       const ManufactureOptions& opt) {
+  const std::string& kd = opt.keys_dir;
+  ossl::Pkey rollover = ossl::load_private_key(kd + "/rollover-A.pem");
+  ossl::Pkey production = ossl::load_private_key(kd + "/production-A.pem");
+  ossl::Pkey special = ossl::load_private_key(kd + "/special-A.pem");
+
+  // Boot ROM: Boot0, padded to the pflash size.
+  std::vector<uint8_t> boot0 = read_file(fw.boot0_bin);
+  if (boot0.size() > kBootRomSize) throw InputError(fw.boot0_bin + ": Boot0 larger than the boot ROM");
+  write_file_atomic(dir.bootrom(), boot0.data(), boot0.size());
+  if (truncate(dir.bootrom().c_str(), off_t(kBootRomSize)) != 0)
+    throw InputError(dir.bootrom() + ": cannot size the boot ROM: " + strerror(errno));
+
+  // Boot flash: primary and golden ROMmon, signed with the production key.
+  std::vector<uint8_t> raw = read_file(fw.rommon_bin);
+  std::vector<uint8_t> version_file = read_file(fw.rommon_version);
+  signing::ImageSpec spec;
+  spec.type = image::Type::kRommon;
+  spec.version = trim(std::string(version_file.begin(), version_file.end()));
+  spec.platform = cfg.platform;
+  spec.platform_id = cfg.platform_id;
+  spec.load_addr = 0x40200000;
+  std::vector<uint8_t> rommon = signing::build_signed_image(spec, raw, production, keys::KeyType::kProduction, 'A');
+  uint64_t golden = boot_flash::golden_rommon_offset(cfg.boot_flash.size);
+  if (rommon.size() > boot_flash::kMaxRommonImage || rommon.size() > golden)
+    throw InputError(fw.rommon_bin + ": ROMmon image does not fit its boot flash slot");
+  std::vector<uint8_t> flash(cfg.boot_flash.size, 0xFF);
+  std::copy(rommon.begin(), rommon.end(), flash.begin() + boot_flash::kPrimaryRommonOffset);
+  std::copy(rommon.begin(), rommon.end(), flash.begin() + long(golden));
+  write_file_atomic(dir.boot_flash(), flash.data(), flash.size());
+
+  // NVRAM: erased, then both key storage copies.
+  std::vector<uint8_t> nvram(cfg.nvram.size, 0xFF);
+  keys::Store ks{};
+  ks.generation = 1;
+  keys::add_key(ks, ossl::public_record(rollover, keys::KeyType::kRollover, 'A'));
+  keys::add_key(ks, ossl::public_record(production, keys::KeyType::kProduction, 'A'));
+  keys::add_key(ks, ossl::public_record(special, keys::KeyType::kSpecial, 'A'));
+  if (cfg.nvram.size < keys::kBackupOffset + keys::kStoreRegionLen)
+    throw InputError(cfg.file + ": NVRAM too small for key storage (needs " +
+                     std::to_string(keys::kBackupOffset + keys::kStoreRegionLen) + " bytes)");
+  keys::encode_copy(ks, nvram.data() + keys::kPrimaryOffset);
+  keys::encode_copy(ks, nvram.data() + keys::kBackupOffset);
+  write_file_atomic(dir.nvram(), nvram.data(), nvram.size());
+}
+
+}  // namespace trustsim

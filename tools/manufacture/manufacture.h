@@ -1,0 +1,21 @@
+// Manufacturing a board: what the factory puts in a new board's flash and
+// NVRAM. Boot0 in the boot ROM; ROMmon signed with the production key as
+// primary and golden copies in the boot SPI flash; key storage (primary and
+// backup) with the rollover, production and special keys. docs/manufacturing.md.
+#pragma once
+#include <string>
+
+#include "hw-models/board.h"
+#include "hw-models/board_config.h"
+
+namespace trustsim {
+
+struct ManufactureOptions {
+  std::string keys_dir;  // default: <source>/keys/dev
+};
+
+// Writes the contents of a new board state directory into `dir`.
+void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
+                       const ManufactureOptions& opt);
+
+}  // namespace trustsim
