@@ -398,3 +398,5 @@ extern "C" void fw_exception(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t
 
 // Called only if a pure virtual function is somehow invoked.
 extern "C" void __cxa_pure_virtual() { fw_exception(99, 0, 0, 0); }
+
+uint64_t fw::rtc_seconds() { return reg_read64(dev_base(TS_DEV_POWER) + TS_POWER_RTC_SECONDS); }

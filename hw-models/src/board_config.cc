@@ -68,8 +68,9 @@ BoardConfig load_board_config(const std::string& path) {
     r.fail(mem["ram_size"], "memory.ram_size", "must be 128 MiB (the mailbox sits in its last 64 KiB)");
 
   if (YAML::Node pw = root["power"]) {
-    r.expect_map(pw, "power", {"off_time"});
+    r.expect_map(pw, "power", {"off_time", "rtc_base"});
     if (pw["off_time"]) c.power_off_time_ps = r.duration_ps(pw["off_time"], "power.off_time");
+    if (pw["rtc_base"]) c.rtc_base = r.u64(pw["rtc_base"], "power.rtc_base");
   }
 
   YAML::Node dev = r.require(root, "", "devices");

@@ -7,8 +7,8 @@
 
 namespace trustsim {
 
-PowerController::PowerController(sc_core::sc_module_name name, PowerDomain& power)
-    : Device(name, TS_DEV_POWER, TS_POWER_SIZE, power) {}
+PowerController::PowerController(sc_core::sc_module_name name, PowerDomain& power, uint64_t rtc_base)
+    : Device(name, TS_DEV_POWER, TS_POWER_SIZE, power), rtc_base_(rtc_base) {}
 
 void PowerController::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   uint64_t off = gp.get_address();
@@ -27,6 +27,7 @@ void PowerController::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& 
       case TS_POWER_UPTIME_NS: v = to_ns(sc_core::sc_time_stamp() - power_.on_since()); break;
       case TS_POWER_BOARD_TIME_NS: v = now_ns(); break;
       case TS_POWER_BOOT_COUNT: v = power_.boot_count(); break;
+      case TS_POWER_RTC_SECONDS: v = rtc_base_ + now_ns() / 1000000000ull; break;
       default: gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE); return;
     }
     memcpy(data, &v, 8);

@@ -104,12 +104,14 @@ struct ts_boardinfo {
 #define TS_CONSOLE_SIZE 0x1000u
 
 /* ---- Power/reset controller registers ---- */
-#define TS_POWER_RESET_CAUSE 0x00u   /* u32 read */
-#define TS_POWER_CONTROL 0x08u       /* u32 write: TS_POWER_CMD_* */
+/* Every power register is 8 bytes wide (u64). */
+#define TS_POWER_RESET_CAUSE 0x00u   /* u64 read */
+#define TS_POWER_CONTROL 0x08u       /* u64 write: TS_POWER_CMD_* */
 #define TS_POWER_UPTIME_NS 0x10u     /* u64 read: board time since this power-on/reset */
 #define TS_POWER_BOARD_TIME_NS 0x18u /* u64 read: board time since the run began */
 #define TS_POWER_SLEEP_NS 0x20u      /* u64 write: completes after that much board time */
-#define TS_POWER_BOOT_COUNT 0x28u    /* u32 read: power-ons + resets since the run began */
+#define TS_POWER_BOOT_COUNT 0x28u    /* u64 read: power-ons + resets since the run began */
+#define TS_POWER_RTC_SECONDS 0x30u   /* u64 read: real-time clock, seconds since 1970 (UTC) */
 #define TS_POWER_SIZE 0x100u
 
 enum ts_reset_cause {

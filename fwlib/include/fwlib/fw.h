@@ -73,3 +73,8 @@ bool parse_u64(const char* s, uint64_t* out);
 char* trim(char* s);
 
 }  // namespace fw
+
+namespace fw {
+// Seconds since 1970 (UTC) from the board's real-time clock.
+uint64_t rtc_seconds();
+}  // namespace fw

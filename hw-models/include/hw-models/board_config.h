@@ -25,6 +25,7 @@ struct BoardConfig {
 
   // power
   uint64_t power_off_time_ps = 1000000000000ull;  // power-cycle off time
+  uint64_t rtc_base = 1795910400;                 // RTC at board time 0: 2026-11-29 00:00:00 UTC
 
   struct Console {
     uint64_t bus_base = 0;

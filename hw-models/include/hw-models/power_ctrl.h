@@ -9,10 +9,14 @@ namespace trustsim {
 
 class PowerController : public Device {
  public:
-  PowerController(sc_core::sc_module_name name, PowerDomain& power);
+  // rtc_base: the real-time clock's reading (Unix seconds) at board time 0.
+  PowerController(sc_core::sc_module_name name, PowerDomain& power, uint64_t rtc_base);
 
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+
+ private:
+  uint64_t rtc_base_;
 };
 
 // Read-only discovery table at bus address 0 (struct ts_boardinfo).
