@@ -23,9 +23,17 @@ _start:
     b.hs    4f
     strb    wzr, [x0], #1
     b       3b
-4:  bl      fw_main
-5:  wfi
+    /* static constructors (C++ globals that need one) */
+4:  ldr     x19, =__init_array_start
+    ldr     x20, =__init_array_end
+5:  cmp     x19, x20
+    b.hs    6f
+    ldr     x0, [x19], #8
+    blr     x0
     b       5b
+6:  bl      fw_main
+7:  wfi
+    b       7b
 
 /* Vector table: every entry saves nothing and reports the exception. */
     .macro vector_entry kind

@@ -14,6 +14,7 @@
 #include "hw-models/state_file.h"
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
+#include "trustsim/nand_regs.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -42,6 +43,8 @@ ts_boardinfo make_boardinfo(const BoardConfig& c) {
   add(TS_DEV_BOOT_FLASH, c.boot_flash.bus_base, c.boot_flash.size, "boot_flash");
   add(TS_DEV_NVRAM, c.nvram.bus_base, c.nvram.size, "nvram");
   add(TS_DEV_CRYPTO, c.crypto.bus_base, TS_CRYPTO_SIZE, "crypto");
+  if (c.nand.present)
+    add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base, TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size, "bootflash");
   return b;
 }
 
@@ -82,9 +85,16 @@ Artifacts Artifacts::locate() {
   std::string root = env && *env ? env : exe_dir() + "/../..";
   char resolved[PATH_MAX];
   if (realpath(root.c_str(), resolved)) root = resolved;
-  Artifacts a{root + "/rommon-sim/boot0.bin", root + "/rommon-sim/rommon.bin", root + "/rommon-sim/rommon-version.txt",
-              root + "/hw-models/libtrustsim-cosim.so", root + "/rommon-sim/boot0.elf", root + "/rommon-sim/rommon.elf"};
-  for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.plugin_so})
+  Artifacts a;
+  a.boot0_bin = root + "/rommon-sim/boot0.bin";
+  a.rommon_bin = root + "/rommon-sim/rommon.bin";
+  a.rommon_version = root + "/rommon-sim/rommon-version.txt";
+  a.os_bin = root + "/os-stub/os.bin";
+  a.os_version = root + "/os-stub/os-version.txt";
+  a.plugin_so = root + "/hw-models/libtrustsim-cosim.so";
+  a.boot0_elf = root + "/rommon-sim/boot0.elf";
+  a.rommon_elf = root + "/rommon-sim/rommon.elf";
+  for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version, &a.plugin_so})
     if (!file_exists(*p))
       throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");
   return a;
@@ -103,6 +113,8 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
                        cfg.file + ")");
     for (const std::string& f : {paths.bootrom(), paths.boot_flash(), paths.nvram()})
       if (!file_exists(f)) throw InputError(f + ": missing from the board state directory");
+    if (cfg.nand.present && !file_exists(paths.bootflash()))
+      throw InputError(paths.bootflash() + ": missing from the board state directory (board file has devices.bootflash)");
     return false;
   }
   if (file_exists(paths.dir) && !dir_is_empty(paths.dir))
@@ -154,18 +166,18 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
   bus_.map(boot_flash_, cfg.boot_flash.bus_base);
   bus_.map(nvram_, cfg.nvram.bus_base);
   bus_.map(crypto_, cfg.crypto.bus_base);
+  if (cfg.nand.present) {
+    nand_ = std::make_unique<NandFlash>("bootflash", power_, cfg.nand, state.bootflash(), trace);
+    bus_.map(*nand_, cfg.nand.bus_base);
+  }
   mailbox_.socket.bind(bus_.target);
-  bridge_.on_power_on = [this] {
-    for (Device* d : {static_cast<Device*>(&console_), static_cast<Device*>(&power_ctrl_),
-                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_),
-                      static_cast<Device*>(&crypto_)})
-      d->powered_on();
+  std::vector<Device*> devices = {&console_, &power_ctrl_, &boot_flash_, &nvram_, &crypto_};
+  if (nand_) devices.push_back(nand_.get());
+  bridge_.on_power_on = [devices] {
+    for (Device* d : devices) d->powered_on();
   };
-  bridge_.on_power_lost = [this] {
-    for (Device* d : {static_cast<Device*>(&console_), static_cast<Device*>(&power_ctrl_),
-                      static_cast<Device*>(&boot_flash_), static_cast<Device*>(&nvram_),
-                      static_cast<Device*>(&crypto_)})
-      d->power_lost();
+  bridge_.on_power_lost = [devices] {
+    for (Device* d : devices) d->power_lost();
   };
 }
 

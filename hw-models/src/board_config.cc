@@ -4,6 +4,7 @@
 
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
+#include "trustsim/nand_regs.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -74,7 +75,7 @@ BoardConfig load_board_config(const std::string& path) {
   }
 
   YAML::Node dev = r.require(root, "", "devices");
-  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto"});
+  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto", "bootflash"});
 
   YAML::Node con = r.require(dev, "devices", "console");
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
@@ -122,6 +123,50 @@ BoardConfig load_board_config(const std::string& path) {
   c.crypto.sha512_bytes_per_s = r.rate_bytes_per_s(r.require(cr, crp, "sha512_rate"), crp + ".sha512_rate");
   c.crypto.rsa_verify_ps = r.duration_ps(r.require(cr, crp, "rsa_verify_time"), crp + ".rsa_verify_time");
 
+  YAML::Node bfn = dev["bootflash"];
+  const std::string bfnp = "devices.bootflash";
+  if (bfn) {
+    r.expect_map(bfn, bfnp, {"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks",
+                             "read_time", "program_time", "erase_time", "bus_clock", "program_unerased",
+                             "factory_bad_blocks"});
+    BoardConfig::Nand& n = c.nand;
+    n.present = true;
+    n.bus_base = r.u64(r.require(bfn, bfnp, "bus_base"), bfnp + ".bus_base");
+    n.part = r.str(r.require(bfn, bfnp, "part"), bfnp + ".part");
+    n.source = r.str(r.require(bfn, bfnp, "source"), bfnp + ".source");
+    auto small = [&](const char* key, uint64_t lo, uint64_t hi) {
+      YAML::Node v = r.require(bfn, bfnp, key);
+      uint64_t x = r.u64(v, bfnp + "." + key);
+      if (x < lo || x > hi) r.fail(v, bfnp + "." + key, "must be " + std::to_string(lo) + ".." + std::to_string(hi));
+      return uint32_t(x);
+    };
+    n.page_size = small("page_size", 512, 4096);
+    if (n.page_size % 512) r.fail(bfn["page_size"], bfnp + ".page_size", "must be a multiple of 512 (the ECC sector)");
+    n.spare_size = small("spare_size", 16, 1024);
+    if (n.spare_size % (n.page_size / 512) || n.spare_size / (n.page_size / 512) < 6)
+      r.fail(bfn["spare_size"], bfnp + ".spare_size", "must give each 512-byte sector at least 6 spare bytes");
+    n.pages_per_block = small("pages_per_block", 16, 1024);
+    n.block_count = small("blocks", 16, 4096);
+    n.t_read_ps = r.duration_ps(r.require(bfn, bfnp, "read_time"), bfnp + ".read_time");
+    n.t_prog_ps = r.duration_ps(r.require(bfn, bfnp, "program_time"), bfnp + ".program_time");
+    n.t_erase_ps = r.duration_ps(r.require(bfn, bfnp, "erase_time"), bfnp + ".erase_time");
+    n.bus_clock_hz = r.frequency_hz(r.require(bfn, bfnp, "bus_clock"), bfnp + ".bus_clock");
+    if (YAML::Node pu = bfn["program_unerased"]) {
+      std::string m = r.str(pu, bfnp + ".program_unerased");
+      if (m != "refuse" && m != "and") r.fail(pu, bfnp + ".program_unerased", "expected 'refuse' (NAND) or 'and' (NOR-like)");
+      n.refuse_unerased_program = m == "refuse";
+    }
+    if (YAML::Node bb = bfn["factory_bad_blocks"]) {
+      if (!bb.IsSequence()) r.fail(bb, bfnp + ".factory_bad_blocks", "expected a list of block numbers");
+      for (size_t i = 0; i < bb.size(); ++i) {
+        std::string f = bfnp + ".factory_bad_blocks[" + std::to_string(i) + "]";
+        uint64_t b = r.u64(bb[i], f);
+        if (b >= n.block_count) r.fail(bb[i], f, "block number beyond the part");
+        n.factory_bad_blocks.push_back(uint32_t(b));
+      }
+    }
+  }
+
   // Bus map: no device at 0 (board info lives there), no overlaps.
   Range ranges[] = {
       {"boardinfo", 0, 0x1000, root},
@@ -130,6 +175,8 @@ BoardConfig load_board_config(const std::string& path) {
       {"devices.boot_flash.bus_base", c.boot_flash.bus_base, c.boot_flash.size, bf["bus_base"]},
       {"devices.nvram.bus_base", c.nvram.bus_base, c.nvram.size, nv["bus_base"]},
       {"devices.crypto.bus_base", c.crypto.bus_base, TS_CRYPTO_SIZE, cr["bus_base"]},
+      {"devices.bootflash.bus_base", c.nand.bus_base,
+       c.nand.present ? TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size : 0, bfn ? bfn["bus_base"] : root},
   };
   for (size_t i = 1; i < std::size(ranges); ++i)
     for (size_t j = 0; j < i; ++j) {

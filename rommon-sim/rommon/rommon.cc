@@ -1,6 +1,7 @@
 // ROMmon (rommon-sim): the second stage. Prints the System Bootstrap banner,
 // keeps its variables and the configuration register in NVRAM (format:
 // common/romvars), and runs the `rommon N >` prompt.
+#include "boot.h"
 #include "fwlib/fw.h"
 #include "trustsim/handoff.h"
 #include "trustsim/romvars.h"
@@ -131,7 +132,9 @@ void cmd_confreg(char* args) {
 void cmd_help() {
   fw::printf("monitor commands:\n");
   fw::printf(" VAR=value       set a ROMmon variable (kept in NVRAM)\n");
+  fw::printf(" boot [bootflash:NAME]  boot an image (no name: the BOOT list)\n");
   fw::printf(" confreg [value] show or change the configuration register\n");
+  fw::printf(" dir bootflash:  list the files on bootflash:\n");
   fw::printf(" help, ?         this list\n");
   fw::printf(" reset           reset the board\n");
   fw::printf(" set             list the ROMmon variables\n");
@@ -164,6 +167,17 @@ void execute(char* line) {
   else if (!fw::strcmp(line, "unset")) cmd_unset(args);
   else if (!fw::strcmp(line, "confreg")) cmd_confreg(args);
   else if (!fw::strcmp(line, "reset")) fw::reset();
+  else if (!fw::strcmp(line, "dir")) rommon::cmd_dir(fw::trim(args));
+  else if (!fw::strcmp(line, "boot")) {
+    char* a = fw::trim(args);
+    if (*a) {
+      rommon::boot_image(a);
+    } else if (const char* b = rv::get(g_vars, "BOOT")) {
+      rommon::autoboot(b);
+    } else {
+      fw::printf("boot: BOOT variable is empty; use boot bootflash:NAME\n");
+    }
+  }
   else if (!fw::strcmp(line, "help") || !fw::strcmp(line, "?")) cmd_help();
   else fw::printf("monitor: command \"%s\" not found\n", line);
 }
@@ -184,6 +198,26 @@ int fw_main() {
   fw::printf("Last reset cause: %s\n", fw::reset_cause_text(fw::reset_cause()));
   fw::printf("%s platform with %lu Kbytes of main memory\n\n", bi.platform, bi.ram_size / 1024);
   load_vars();
+  // Configuration register boot field: 0 = stay in ROMmon, 2..15 = BOOT list.
+  unsigned boot_field = g_vars.confreg & 0xF;
+  if (boot_field >= 2) {
+    // A window for Ctrl-C, as on the real console: 1 s of board time.
+    fw::printf("Preparing to autoboot. [Press Ctrl-C to interrupt]\n");
+    bool interrupted = false;
+    uint64_t deadline = fw::uptime_ns() + 1000000000ull;
+    for (uint64_t now = fw::uptime_ns(); now < deadline && !interrupted; now = fw::uptime_ns()) {
+      char c;
+      if (fw::console_read(&c, 1, deadline - now) == 1 && c == 0x03) interrupted = true;
+    }
+    if (interrupted) {
+      fw::printf("autoboot: interrupted by Ctrl-C\n");
+    } else {
+      const char* b = rv::get(g_vars, "BOOT");
+      rommon::autoboot(b ? b : "");
+    }
+  } else if (boot_field == 0) {
+    fw::printf("Configuration register 0x%x: staying in ROM Monitor\n", g_vars.confreg);
+  }
   for (;;) {
     fw::printf("rommon %u > ", g_prompt_no);
     fw::readline(g_line, sizeof g_line);

@@ -27,7 +27,7 @@ bool ScenarioRunner::execute(const Step& s) {
       board_.power_on();
       return true;
     case Step::Kind::kSend:
-      board_.console().type(s.text + "\r");
+      board_.console().type(s.enter ? s.text + "\r" : s.text);
       return true;
     case Step::Kind::kWait:
       wait(from_ps(s.duration_ps));

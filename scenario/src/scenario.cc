@@ -64,8 +64,19 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, size_t index, const
     s.pattern = compile(r, arg, field, s.text);
   } else if (key == "send") {
     s.kind = Step::Kind::kSend;
-    if (!arg.IsDefined() || !arg.IsScalar()) r.fail(node, field, "expected the line to type, as a string");
-    s.text = arg.Scalar();
+    s.enter = true;
+    if (arg.IsDefined() && arg.IsMap()) {
+      r.expect_map(arg, field, {"text", "enter"});
+      s.text = r.str(r.require(arg, field, "text"), field + ".text");
+      if (YAML::Node e = arg["enter"]) {
+        std::string v = r.str(e, field + ".enter");
+        if (v != "true" && v != "false") r.fail(e, field + ".enter", "expected true or false");
+        s.enter = v == "true";
+      }
+    } else {
+      if (!arg.IsDefined() || !arg.IsScalar()) r.fail(node, field, "expected the line to type, as a string");
+      s.text = arg.Scalar();
+    }
   } else if (key == "wait") {
     s.kind = Step::Kind::kWait;
     if (!arg.IsDefined()) r.fail(node, field, "expected a duration like '10 ms'");

@@ -9,6 +9,8 @@
 #include "signing/signing.h"
 #include "trustsim/boot_flash_layout.h"
 #include "trustsim/keys.h"
+#include "trustsim/romvars.h"
+#include "flashtool/image_flash.h"
 
 namespace trustsim {
 namespace {
@@ -64,7 +66,39 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
                      std::to_string(keys::kBackupOffset + keys::kStoreRegionLen) + " bytes)");
   keys::encode_copy(ks, nvram.data() + keys::kPrimaryOffset);
   keys::encode_copy(ks, nvram.data() + keys::kBackupOffset);
+  // bootflash: formatted, with the OS image, named as IOS names signed images.
+  std::string os_name;
+  if (cfg.nand.present) {
+    NandFlash::create_image(cfg.nand, dir.bootflash());
+    HostVolume bf = open_bootflash(cfg.nand, dir.bootflash(), true);
+    std::vector<uint8_t> os_version_file = read_file(fw.os_version);
+    std::string os_version = trim(std::string(os_version_file.begin(), os_version_file.end()));
+    signing::ImageSpec os;
+    os.type = image::Type::kOs;
+    os.version = os_version;
+    os.platform = cfg.platform;
+    os.platform_id = cfg.platform_id;
+    os.load_addr = 0x41000000;
+    std::vector<uint8_t> os_img =
+        signing::build_signed_image(os, read_file(fw.os_bin), production, keys::KeyType::kProduction, 'A');
+    os_name = os_image_name(cfg, os_version, keys::KeyType::kProduction, 'A');
+    put_file(*bf.volume, os_name, os_img, uint32_t(cfg.rtc_base));
+  }
+
+  // ROMmon variables: boot the OS image from bootflash:.
+  romvars::Store vars;
+  romvars::init_default(vars);
+  if (!os_name.empty()) romvars::set(vars, "BOOT", ("bootflash:" + os_name + ",1;").c_str());
+  uint8_t slot[romvars::kSlotSize];
+  romvars::SlotImage si = romvars::serialize_next(vars, slot);
+  std::copy(slot, slot + si.write_len, nvram.begin() + si.nvram_offset);
   write_file_atomic(dir.nvram(), nvram.data(), nvram.size());
+}
+
+std::string os_image_name(const BoardConfig& cfg, const std::string& version, keys::KeyType type, char key_version) {
+  std::string platform = cfg.platform;
+  for (char& c : platform) c = char(tolower(static_cast<unsigned char>(c)));
+  return platform + "-universalk9." + version + signing::signed_suffix(type, key_version) + ".bin";
 }
 
 }  // namespace trustsim

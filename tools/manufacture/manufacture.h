@@ -7,6 +7,7 @@
 
 #include "hw-models/board.h"
 #include "hw-models/board_config.h"
+#include "trustsim/keys.h"
 
 namespace trustsim {
 
@@ -17,5 +18,8 @@ struct ManufactureOptions {
 // Writes the contents of a new board state directory into `dir`.
 void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
                        const ManufactureOptions& opt);
+
+// "ts-isr1100-universalk9.17.03.01.SPA.bin"
+std::string os_image_name(const BoardConfig& cfg, const std::string& version, keys::KeyType type, char key_version);
 
 }  // namespace trustsim

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hw-models/board.h"
+#include "flash_cmds.h"
 #include "image_cmds.h"
 #include "manufacture/manufacture.h"
 #include "hw-models/run_files.h"
@@ -45,12 +46,16 @@ struct RunOptions {
   int wall_timeout_s = 30;
 };
 
-std::string resolve_board_file(const std::string& name) {
+}  // namespace
+
+std::string trustsim::resolve_board_file(const std::string& name) {
   if (name.find('/') != std::string::npos || (name.size() > 5 && name.substr(name.size() - 5) == ".yaml")) return name;
   const char* env = getenv("TRUSTSIM_BOARDS_DIR");
   std::string dir = env && *env ? env : std::string(TRUSTSIM_SOURCE_DIR) + "/boards";
   return dir + "/" + name + ".yaml";
 }
+
+namespace {
 
 // Removes a temporary run directory and everything in it on scope exit.
 struct TempDir {
@@ -155,6 +160,7 @@ int sc_main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600));
   std::function<int()> action;
   add_image_commands(app, action);
+  add_flash_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "flash-sim/boot_flash.h"
+#include "flash-sim/nand_flash.h"
 #include "hw-models/board_config.h"
 #include "hw-models/bus.h"
 #include "hw-models/console.h"
@@ -24,6 +25,8 @@ struct Artifacts {
   std::string boot0_bin;
   std::string rommon_bin;      // raw; manufacturing signs it
   std::string rommon_version;  // a text file with the version string
+  std::string os_bin;          // the OS image payload (raw)
+  std::string os_version;
   std::string plugin_so;
   std::string boot0_elf;   // symbols, for gdb
   std::string rommon_elf;
@@ -37,6 +40,7 @@ struct StatePaths {
   std::string bootrom() const { return dir + "/bootrom.bin"; }
   std::string boot_flash() const { return dir + "/boot-flash.bin"; }
   std::string nvram() const { return dir + "/nvram.bin"; }
+  std::string bootflash() const { return dir + "/bootflash.nand"; }  // + its side file
 };
 
 constexpr uint64_t kBootRomSize = 64ull << 20;  // QEMU virt pflash0 is exactly 64 MiB
@@ -57,6 +61,7 @@ class Board : public sc_core::sc_module {
   PowerDomain& power() { return power_; }
   ConsoleUart& console() { return console_; }
   Nvram& nvram() { return nvram_; }
+  NandFlash* nand() { return nand_.get(); }
   CosimBridge& bridge() { return bridge_; }
   DeviceTrace& trace() { return trace_; }
 
@@ -74,6 +79,7 @@ class Board : public sc_core::sc_module {
   BootFlash boot_flash_;
   Nvram nvram_;
   CryptoEngine crypto_;
+  std::unique_ptr<NandFlash> nand_;  // when the board file has devices.bootflash
   MailboxService mailbox_;
   CosimBridge bridge_;
 };

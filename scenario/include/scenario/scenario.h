@@ -16,6 +16,7 @@ struct Step {
   uint64_t timeout_ps = 0;   // expect
   uint64_t duration_ps = 0;  // wait; power-cycle off time
   bool has_duration = false; // power-cycle: false = the board's off time
+  bool enter = true;         // send: press Enter (CR) after the text
   std::string describe() const;
 };
 

@@ -1,0 +1,259 @@
+// bootflash: storage, a SPI-NAND after the Winbond W25N01GV datasheet
+// (1 Gbit SLC, 2048+64-byte pages, 64 pages per block, 1024 blocks, on-die
+// ECC, 2 KiB data buffer). The firmware sees a controller register block
+// (common/include/trustsim/nand_regs.h, docs/nand-flash.md): it loads the
+// page buffer by DMA, writes a command and polls STATUS while the part is
+// BUSY for tR / tPROG / tBERS from the board file. Bus transfers cost the
+// SPI clocks the real command sequence would take, one bit per clock.
+//
+// Modelled: page read / program / block erase with BUSY and datasheet
+// times, program only clearing bits and the "program once per erase" rule
+// (refused, or ANDed in like NOR), erase to 0xFF of main and spare, factory
+// and grown bad blocks, per-block erase counters, on-die ECC (our SEC-DED
+// code per 512-byte sector, docs/nand-flash.md), power loss before / after /
+// inside a program or erase (torn: a seeded part of the bits change), bit
+// flips, stuck bits, erase wear-out, persistence in a sparse image file.
+//
+// NOT modelled: the SPI wire protocol itself (only its clock count), dual
+// and quad I/O, continuous read mode (BUF=0), the write-enable latch and
+// block protection (every block is writable), OTP and parameter pages, the
+// bad-block LUT commands, page 0 auto-load and tRST/tPU at power-up (RESET
+// and power-up take no time beyond the bus), the partial-page program
+// limit (NOP), the in-order programming rule inside a block (the file
+// system's rule, not checked here), cache read/program, read disturb, data
+// retention, unstable or delayed bit errors after an interrupted operation,
+// endurance limits (wear is counted, failures come only from
+// BadOnNthErase), and typ/max spread (one fixed figure per operation).
+#pragma once
+#include <cstdint>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "hw-models/board_config.h"
+#include "hw-models/device.h"
+#include "hw-models/trace.h"
+
+namespace trustsim {
+
+namespace nand {
+
+// Faults, armed with NandFlash::arm(). Page numbers are absolute
+// (block * pages_per_block + page); `byte` indexes main + spare
+// (0 .. page_size + spare_size - 1), bit 0 is the least significant.
+
+// Board power fails at the program or erase operation whose 1-based index
+// (operation_count() once it has started) is `at_operation`:
+//   kBefore: at the start, nothing changes in the array;
+//   kAfter:  as it completes, the operation fully applied;
+//   kTorn:   at a seeded instant inside tPROG/tBERS, a seeded part applied.
+struct PowerLoss {
+  enum class Mode { kBefore, kAfter, kTorn };
+  Mode mode = Mode::kBefore;
+  uint64_t seed = 0;
+  uint64_t at_operation = 1;
+};
+
+// Flips one cell of the array now (it stays flipped until erased).
+struct BitFlip {
+  uint32_t page = 0;
+  uint32_t byte = 0;
+  uint8_t bit = 0;
+};
+
+// Flips `count` distinct seeded cells of one page now.
+struct RandomBitFlips {
+  uint32_t page = 0;
+  uint32_t count = 1;
+  uint64_t seed = 0;
+};
+
+// A cell that always reads `value`, whatever was programmed or erased. It
+// sits in the array, so on-die ECC sees it like any other bit error.
+struct StuckBit {
+  uint32_t page = 0;
+  uint32_t byte = 0;
+  uint8_t bit = 0;
+  bool value = false;
+};
+
+// The n-th erase of `block` counted from now (n = 1: the next one) fails
+// with ERASE_FAIL, leaves the block unchanged and makes it a grown bad
+// block: later erases fail too.
+struct BadOnNthErase {
+  uint32_t block = 0;
+  uint32_t n = 1;
+};
+
+using Fault = std::variant<PowerLoss, BitFlip, RandomBitFlips, StuckBit, BadOnNthErase>;
+
+std::string describe(const Fault& f);
+
+}  // namespace nand
+
+// The array's storage: no SystemC, no timing, no faults; usable by host
+// tools on a board state directory. Pages live at fixed offsets
+// (page * (page_size + spare_size)) with every byte stored inverted, so
+// erased 0xFF is a zero hole and a fresh image is a sparse file. Erase
+// counters and grown bad blocks live in a side file (meta_path()) that is
+// replaced atomically whenever it changes. Format in docs/nand-flash.md.
+class NandImage {
+ public:
+  // Opens an existing image; throws InputError naming the file if it or its
+  // side file is missing, of the wrong size, or corrupt.
+  NandImage(const BoardConfig::Nand& cfg, std::string path);
+  ~NandImage();
+  NandImage(const NandImage&) = delete;
+  NandImage& operator=(const NandImage&) = delete;
+
+  // A fresh, fully erased image for cfg (factory bad blocks carry their
+  // marker), plus its side file. Replaces existing files.
+  static void create(const BoardConfig::Nand& cfg, const std::string& path);
+  static std::string meta_path(const std::string& image_path);
+
+  uint32_t raw_page_bytes() const { return raw_page_bytes_; }
+  uint32_t page_count() const { return page_count_; }
+  uint32_t block_count() const { return cfg_.block_count; }
+  const std::string& path() const { return path_; }
+
+  void read_page(uint32_t page, uint8_t* raw) const;   // raw_page_bytes()
+  void write_page(uint32_t page, const uint8_t* raw);  // replaces the page as is
+  void erase_block(uint32_t block);                    // every byte of the block to 0xFF
+  bool page_is_erased(uint32_t page) const;
+
+  uint32_t erase_count(uint32_t block) const { return erase_counts_.at(block); }
+  void count_erase(uint32_t block);
+  bool is_grown_bad(uint32_t block) const { return grown_bad_.count(block) != 0; }
+  void mark_grown_bad(uint32_t block);
+
+  uint64_t allocated_bytes() const;  // disk space the image really uses
+
+ private:
+  void load_meta();
+  void save_meta() const;
+  BoardConfig::Nand cfg_;
+  std::string path_;
+  int fd_ = -1;
+  uint32_t raw_page_bytes_ = 0;
+  uint32_t page_count_ = 0;
+  std::vector<uint32_t> erase_counts_;
+  std::set<uint32_t> grown_bad_;
+  mutable std::vector<uint8_t> scratch_;
+};
+
+class NandFlash : public Device {
+ public:
+  SC_HAS_PROCESS(NandFlash);
+  NandFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nand& cfg, std::string image_path,
+            DeviceTrace& trace);
+
+  // Fresh image + side file for a board state directory.
+  static void create_image(const BoardConfig::Nand& cfg, const std::string& image_path) {
+    NandImage::create(cfg, image_path);
+  }
+  // Writes the on-die ECC codes into the spare area of a main + spare page,
+  // as PROGRAM_PAGE does with ECC enabled (for tools that build images).
+  static void fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page);
+  // Checks and corrects a main + spare page as READ_PAGE does with ECC on;
+  // returns TS_NAND_ECC_NONE / _CORRECTED / _UNCORRECTABLE.
+  static uint32_t correct_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page, uint32_t* corrected_sectors = nullptr);
+
+  // Faults: typed, seeded, recorded in the trace when they fire. Throws
+  // std::invalid_argument for a page/byte/block outside the part or a
+  // PowerLoss for an operation index already passed.
+  void arm(const nand::Fault& fault);
+  void disarm_all();
+  // Program and erase commands started since construction (reads, ID and
+  // reset are not counted): the index PowerLoss refers to.
+  uint64_t operation_count() const { return operations_; }
+  // Base of the seed used when power fails inside an operation without an
+  // armed fault; the seed actually used is printed in the trace.
+  void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
+
+  // Backdoor for tools and checks: no timing, no faults, no BUSY check.
+  void read_raw(uint32_t page, uint8_t* raw) const { image_.read_page(page, raw); }  // main + spare
+  void write_raw(uint32_t page, const uint8_t* raw) { image_.write_page(page, raw); }
+  uint32_t erase_count(uint32_t block) const { return image_.erase_count(block); }
+  bool is_grown_bad(uint32_t block) const { return image_.is_grown_bad(block); }
+  bool is_factory_bad(uint32_t block) const { return factory_bad_.count(block) != 0; }
+  bool busy() const { return op_.active; }
+  const NandImage& image() const { return image_; }
+
+  void power_lost() override;
+  void powered_on() override;
+
+ protected:
+  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+  unsigned debug_transport(tlm::tlm_generic_payload& gp) override;
+
+ private:
+  enum class OpKind { kRead, kProgram, kErase };
+  // What the array will do when a program or erase runs to its end, decided
+  // when the command is accepted.
+  enum class Outcome { kApply, kAndIn, kRefuseUnerased, kBadBlock, kWearOut };
+  struct Operation {
+    bool active = false;
+    OpKind kind = OpKind::kRead;
+    Outcome outcome = Outcome::kApply;
+    uint32_t row = 0;
+    uint64_t index = 0;  // operation_count() of a program/erase
+    sc_core::sc_time start, end;
+    bool cut_inside = false;  // armed PowerLoss kTorn
+    sc_core::sc_time cut_at;
+    uint64_t cut_seed = 0;
+    bool cut_after = false;     // armed PowerLoss kAfter
+    std::vector<uint8_t> data;  // program: main + spare as it will be programmed
+  };
+
+  void worker();
+  void advance();
+  void start_operation(OpKind kind, uint32_t row);
+  void finish_operation();
+  void interrupt_operation(const char* cause, uint64_t seed, bool armed);
+  uint64_t unplanned_cut_seed() const;
+  void finish_read();
+  void apply_program(double fraction, uint64_t seed, std::string* detail);
+  void apply_erase(double fraction, uint64_t seed, std::string* detail);
+  void reset_registers();
+  void command(uint32_t cmd, tlm::tlm_generic_payload& gp);
+  void buffer_access(tlm::tlm_generic_payload& gp, uint64_t offset, sc_core::sc_time& delay);
+  uint32_t read_register(uint32_t offset) const;
+  sc_core::sc_time clocks(uint64_t n) const;
+  void trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns, const char* status,
+                   std::string detail = "");
+  void guest_error(const std::string& what);
+  const char* op_name(OpKind k) const;
+
+  BoardConfig::Nand cfg_;
+  DeviceTrace& trace_;
+  NandImage image_;
+  std::set<uint32_t> factory_bad_;
+  uint32_t raw_page_bytes_;
+
+  // Volatile (reset by RESET and power loss).
+  std::vector<uint8_t> buffer_;
+  uint32_t row_ = 0;
+  uint32_t status_ = 0;
+  uint32_t config_ = 0;
+  uint32_t id_ = 0;
+  uint32_t ecc_bits_ = 0;
+  bool busy_access_logged_ = false;
+
+  Operation op_;
+  sc_core::sc_event op_changed_;
+  uint64_t operations_ = 0;
+
+  // Faults.
+  std::vector<nand::PowerLoss> power_losses_;
+  std::vector<nand::StuckBit> stuck_bits_;
+  struct WearOut {
+    nand::BadOnNthErase fault;
+    uint32_t seen = 0;
+  };
+  std::vector<WearOut> wear_outs_;
+  uint64_t unplanned_seed_ = 0;
+  std::set<uint64_t> unknown_offsets_logged_;
+};
+
+}  // namespace trustsim

@@ -1,0 +1,188 @@
+// show software authenticity running | file | keys, verify, and the
+// debug software authenticity switches.
+#include "os.h"
+
+#include "trustsim/verify.h"
+
+namespace os {
+namespace {
+
+namespace verify = trustsim::verify;
+
+void field(int indent, const char* label, const char* value) {
+  char pad[40];
+  int n = 0;
+  for (; n < indent; ++n) pad[n] = ' ';
+  for (const char* s = label; *s && n < 30; ++s) pad[n++] = *s;
+  while (n < 30) pad[n++] = ' ';
+  pad[n] = '\0';
+  fw::printf("%s: %s\n", pad, value);
+}
+
+void header(const char* title) {
+  fw::printf("%s\n", title);
+  size_t n = strlen(title);
+  for (size_t i = 0; i < n; ++i) fw::putc('-');
+  fw::putc('\n');
+}
+
+const char* image_type_name(uint8_t key_type) {
+  switch (keys::KeyType(key_type)) {
+    case keys::KeyType::kProduction: return "Production";
+    case keys::KeyType::kSpecial: return "Special";
+    case keys::KeyType::kRollover: return "Rollover";
+  }
+  return "Unsigned";
+}
+
+void signer_block(uint8_t key_type, char key_version, const char* cn, const char* ou, const char* on,
+                  const char* serial) {
+  field(0, "Image type", image_type_name(key_type));
+  fw::printf("    Signer Information\n");
+  field(8, "Common Name", cn);
+  field(8, "Organization Unit", ou);
+  field(8, "Organization Name", on);
+  field(4, "Certificate Serial Number", serial);
+  field(4, "Hash Algorithm", "SHA512");
+  field(4, "Signature Algorithm", "2048-bit RSA");
+  char v[2] = {key_version, 0};
+  field(4, "Key Version", v);
+}
+
+void stage_block(const trustsim::handoff::StageInfo& s, const char* verifier, const char* verifier_version) {
+  signer_block(s.key_type, s.key_version, s.signer_common_name, s.signer_org_unit, s.signer_org_name, s.cert_serial);
+  fw::printf("    Verifier Information\n");
+  field(8, "Verifier Name", verifier);
+  field(8, "Verifier Version", verifier_version);
+}
+
+verify::Result g_result;
+
+}  // namespace
+
+void cmd_show_auth_running() {
+  const trustsim::handoff::Block* h = g.handoff;
+  if (h->magic != trustsim::handoff::kMagic) {
+    fw::printf("%%Error: the boot chain left no verification record\n");
+    return;
+  }
+  char rommon_version[96];
+  fw::snprintf(rommon_version, sizeof rommon_version, "System Bootstrap, Version %s", h->rommon.version);
+  char boot0_version[96];
+  fw::snprintf(boot0_version, sizeof boot0_version, "Boot0 Version %s", h->boot0.version);
+  header("SYSTEM IMAGE");
+  stage_block(h->os, "ROMMON", rommon_version);
+  fw::printf("\n");
+  header("ROMMON");
+  stage_block(h->rommon, "Boot0", boot0_version);
+}
+
+bool verify_local_file(const char* path, const char* name) {
+  uint64_t size;
+  if (!load_file(name, &size)) return false;
+  fw::EngineCrypto crypto;
+  verify::verify_image(reinterpret_cast<const uint8_t*>(kStaging), size, g.keys, crypto, g_result);
+  if (g.debug.envelope && g_result.have_envelope)
+    fw::printf("SOFTWARE_AUTHENTICITY: envelope: key type %s version %c, signer %s, serial %s\n",
+               keys::key_type_name(g_result.envelope.key_type), g_result.envelope.key_version,
+               g_result.envelope.common_name, g_result.envelope.cert_serial);
+  if (g.debug.key && g_result.key)
+    fw::printf("SOFTWARE_AUTHENTICITY: key: matched %s key version %c%s\n", keys::key_type_name(g_result.key->type),
+               g_result.key->version, (g_result.key->flags & keys::kFlagRevoked) ? " (revoked)" : "");
+  if (g.debug.errors && g_result.verdict != verify::Verdict::kOk)
+    fw::printf("SOFTWARE_AUTHENTICITY: error: %s: %s%s%s\n", path, verify::verdict_text(g_result.verdict),
+               g_result.detail ? ": " : "", g_result.detail ? g_result.detail : "");
+  return true;
+}
+
+void cmd_show_auth_file(const cli::Args& a) {
+  const char* path = a.text(cli::ArgTag::kPath);
+  char name[bfs::kMaxNameLen + 1];
+  if (!g.fs_mounted) {
+    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
+    return;
+  }
+  if (!local_name(path, name, sizeof name) || !verify_local_file(path, name)) return;
+  char full[160];
+  fw::snprintf(full, sizeof full, "bootflash:%s", name);
+  field(0, "File Name", full);
+  if (!g_result.have_envelope) {
+    fw::printf("%%Error: %s: %s%s%s\n", full, verify::verdict_text(g_result.verdict), g_result.detail ? ": " : "",
+               g_result.detail ? g_result.detail : "");
+    return;
+  }
+  const keys::Envelope& e = g_result.envelope;
+  signer_block(e.key_type, e.key_version, e.common_name, e.org_unit, e.org_name, e.cert_serial);
+  if (g_result.verdict != verify::Verdict::kOk)
+    fw::printf("%%Warning: %s: %s\n", full, verify::verdict_text(g_result.verdict));
+}
+
+void cmd_verify(const cli::Args& a) {
+  const char* path = a.text(cli::ArgTag::kPath);
+  char name[bfs::kMaxNameLen + 1];
+  if (!g.fs_mounted) {
+    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
+    return;
+  }
+  if (!local_name(path, name, sizeof name) || !verify_local_file(path, name)) return;
+  fw::printf("\n");
+  if (g_result.verdict == verify::Verdict::kOk)
+    fw::printf("Digital signature successfully verified in file bootflash:%s\n", name);
+  else
+    fw::printf("%%Error: digital signature verification failed for bootflash:%s: %s\n", name,
+               verify::verdict_text(g_result.verdict));
+}
+
+void cmd_show_auth_keys() {
+  if (!g.keys_valid) {
+    fw::printf("%%Error: key storage is invalid\n");
+    return;
+  }
+  for (uint32_t i = 0; i < g.keys.count; ++i) {
+    const keys::KeyRecord& k = g.keys.keys[i];
+    char title[40];
+    fw::snprintf(title, sizeof title, "Public Key #%u Information", i + 1);
+    header(title);
+    const char* type = k.type == uint8_t(keys::KeyType::kProduction) ? "Release"
+                       : k.type == uint8_t(keys::KeyType::kSpecial) ? "Development"
+                                                                     : "Rollover";
+    char value[48];
+    fw::snprintf(value, sizeof value, "%s (Primary)%s", type, (k.flags & keys::kFlagRevoked) ? " [revoked]" : "");
+    field(0, "Key Type", value);
+    field(0, "Public Key Algorithm", "RSA");
+    field(0, "Modulus (256 bytes)", "");
+    for (uint32_t b = 0; b < keys::kModulusLen; ++b) {
+      if (b % 16 == 0) fw::printf("        ");
+      fw::printf("%02x%s", k.modulus[b], b % 16 == 15 ? (b + 1 == keys::kModulusLen ? "\n" : ":\n") : ":");
+    }
+    fw::snprintf(value, sizeof value, "%x", k.exponent);
+    field(0, "Exponent (4 bytes)", value);
+    char v[2] = {k.version, 0};
+    field(0, "Key Version", v);
+    fw::printf("\n");
+  }
+}
+
+void cmd_debug(const cli::Args& a) {
+  if (!a.has(cli::ArgTag::kCategory)) {  // undebug all / no debug all
+    g.debug = DebugFlags{};
+    fw::printf("All possible debugging has been turned off\n");
+    return;
+  }
+  bool on = !a.negated;
+  const char* what = "";
+  switch (cli::DebugCategory(a.number(cli::ArgTag::kCategory))) {
+    case cli::DebugCategory::kEnvelope: g.debug.envelope = on; what = "envelope"; break;
+    case cli::DebugCategory::kErrors: g.debug.errors = on; what = "errors"; break;
+    case cli::DebugCategory::kKey: g.debug.key = on; what = "key"; break;
+    case cli::DebugCategory::kRevocation: g.debug.revocation = on; what = "revocation"; break;
+    case cli::DebugCategory::kShow: g.debug.show = on; what = "show"; break;
+    case cli::DebugCategory::kVerbose:
+      g.debug = on ? DebugFlags{true, true, true, true, true, true} : DebugFlags{};
+      what = "verbose";
+      break;
+  }
+  fw::printf("Software authenticity %s debugging is %s\n", what, on ? "on" : "off");
+}
+
+}  // namespace os

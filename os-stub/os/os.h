@@ -1,0 +1,92 @@
+// os-stub: the OS image. Shared state of the running image and the command
+// handlers, split by area (files, authenticity, system). docs/os-image.md.
+#pragma once
+#include "cli/cli.h"
+#include "fwlib/fw.h"
+#include "fwlib/nand.h"
+#include "fwlib/secure.h"
+#include "trustsim/bfs.h"
+#include "trustsim/handoff.h"
+#include "trustsim/keys.h"
+#include "trustsim/romvars.h"
+
+#ifndef OS_VERSION
+#error "OS_VERSION must be defined by the build"
+#endif
+
+namespace os {
+
+namespace cli = trustsim::cli;
+namespace bfs = trustsim::bfs;
+namespace keys = trustsim::keys;
+
+constexpr uint64_t kStaging = 0x44000000;  // file buffer for verify/copy (ROMmon's staging area)
+constexpr uint64_t kStagingSize = 0x47FF0000 - kStaging;
+constexpr uint32_t kMaxBootEntries = 4;
+
+struct DebugFlags {
+  bool envelope, errors, key, revocation, show, verbose;
+};
+
+struct State {
+  fw::NandDriver nand;
+  bfs::Volume fs;
+  bool fs_mounted;
+  keys::Store keys;
+  bool keys_valid;
+  trustsim::romvars::Store vars;
+  const trustsim::handoff::Block* handoff;
+  DebugFlags debug;
+  // running configuration
+  char boot_system[kMaxBootEntries][160];
+  uint32_t boot_count;
+  uint16_t config_register;       // value for the next reload
+  uint16_t boot_config_register;  // value this boot ran with
+  char ftp_user[64];
+  char ftp_password[64];
+  uint32_t startup_generation;
+};
+
+extern State g;
+
+class Console : public cli::Output {
+ public:
+  void write(const char* data, size_t len) override { fw::write(data, len); }
+};
+
+// Asks a question and reads the answer line (IOS [confirm] style: empty = yes).
+bool confirm(const char* question);
+// Reads a line answer into buf (cap bytes); returns its length.
+size_t ask(const char* question, char* buf, size_t cap);
+
+// Turns a command's path argument into a bootflash: file name. Prints the
+// IOS error and returns false if it is not a local bootflash:/flash: path.
+bool local_name(const char* path, char* name, size_t cap);
+
+// Handlers, by area.
+void cmd_dir(const cli::Args& a);
+void cmd_show_flash();
+void cmd_delete(const cli::Args& a);
+void cmd_rename(const cli::Args& a);
+void cmd_copy(const cli::Args& a);
+void cmd_more(const cli::Args& a);
+void cmd_format(const cli::Args& a);
+void cmd_verify(const cli::Args& a);
+
+void cmd_show_auth_running();
+void cmd_show_auth_file(const cli::Args& a);
+void cmd_show_auth_keys();
+void cmd_debug(const cli::Args& a);
+
+void cmd_show_version();
+void cmd_show_running(bool startup);
+void cmd_write_memory();
+void cmd_reload();
+void cmd_boot_system(const cli::Args& a);
+void cmd_config_register(const cli::Args& a);
+void apply_startup_config(cli::Engine& engine);
+
+// Reads a whole bootflash: file into the staging buffer; prints the error.
+bool load_file(const char* name, uint64_t* size);
+
+}  // namespace os

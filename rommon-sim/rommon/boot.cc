@@ -1,0 +1,198 @@
+// ROMmon's image loading: bootflash: (the NAND file system), `dir`,
+// `boot bootflash:NAME`, and autoboot through the BOOT variable. Every image
+// is verified in a staging buffer (common/verify with the crypto engine)
+// before a byte of it is copied to where it runs; a failing image is never
+// jumped to.
+#include "boot.h"
+
+#include "fwlib/fw.h"
+#include "fwlib/nand.h"
+#include "fwlib/secure.h"
+#include "trustsim/bfs.h"
+#include "trustsim/datetime.h"
+#include "trustsim/handoff.h"
+#include "trustsim/image.h"
+#include "trustsim/verify.h"
+
+namespace rommon {
+namespace {
+
+namespace bfs = trustsim::bfs;
+namespace img = trustsim::image;
+namespace keys = trustsim::keys;
+namespace verify = trustsim::verify;
+
+constexpr uint64_t kOsWindowStart = 0x41000000;
+constexpr uint64_t kOsWindowEnd = 0x44000000;
+constexpr uint64_t kStaging = 0x44000000;
+constexpr uint64_t kStagingEnd = TS_MBOX_BASE;
+
+fw::NandDriver g_nand;
+bfs::Volume g_fs;
+bool g_mounted;
+bool g_tried_mount;
+keys::Store g_keys;
+bool g_keys_valid;
+verify::Result g_result;
+
+bool mount() {
+  if (g_tried_mount) return g_mounted;
+  g_tried_mount = true;
+  if (!g_nand.init()) {
+    fw::printf("bootflash: no such device on this board\n");
+    return false;
+  }
+  g_fs.attach(g_nand);
+  bfs::MountReport rep{};
+  bfs::Status st = bfs::mount(g_fs, &rep);
+  if (st != bfs::Status::kOk) {
+    fw::printf("bootflash: cannot mount: %s\n", bfs::status_text(st));
+    return false;
+  }
+  g_mounted = true;
+  return true;
+}
+
+// "bootflash:NAME" / "flash:NAME" / "bootflash:/NAME" -> NAME
+const char* file_name(const char* path) {
+  if (fw::starts_with(path, "bootflash:")) path += 10;
+  else if (fw::starts_with(path, "flash:")) path += 6;
+  else return nullptr;
+  while (*path == '/') ++path;
+  return *path ? path : nullptr;
+}
+
+void copy_string(char* dst, const char* src, size_t cap) {
+  size_t n = 0;
+  while (n + 1 < cap && src[n]) {
+    dst[n] = src[n];
+    ++n;
+  }
+  dst[n] = '\0';
+}
+
+}  // namespace
+
+void cmd_dir(const char* arg) {
+  if (!fw::starts_with(arg, "bootflash:") && !fw::starts_with(arg, "flash:")) {
+    fw::printf("usage: dir bootflash:\n");
+    return;
+  }
+  if (!mount()) return;
+  fw::printf("Directory of bootflash:/\n\n");
+  uint32_t cursor = 0;
+  bfs::FileInfo fi;
+  char date[32];
+  while (bfs::next_file(g_fs, &cursor, &fi)) {
+    trustsim::datetime::format_ios(fi.timestamp, date, sizeof date);
+    fw::printf("%5u  -rw-  %15lu  %s  %s\n", fi.index, fi.size, date, fi.name);
+  }
+  uint64_t used, avail, total;
+  bfs::space(g_fs, &used, &avail, &total);
+  fw::printf("\n%lu bytes total (%lu bytes free)\n", total, avail);
+}
+
+bool boot_image(const char* path) {
+  const char* name = file_name(path);
+  if (!name) {
+    fw::printf("boot: bad device or file name \"%s\" (expected bootflash:NAME)\n", path);
+    return false;
+  }
+  if (!mount()) return false;
+  if (!g_keys_valid) {
+    keys::LoadResult kr;
+    g_keys_valid = fw::keystore_load(g_keys, kr);
+    if (!g_keys_valid) {
+      fw::printf("boot: key storage invalid (primary: %s, backup: %s)\n", keys::copy_state_text(kr.primary),
+                 keys::copy_state_text(kr.backup));
+      return false;
+    }
+  }
+  bfs::FileInfo fi;
+  bfs::Status st = bfs::stat(g_fs, name, &fi);
+  if (st != bfs::Status::kOk) {
+    fw::printf("boot: cannot open \"%s\": %s\n", path, bfs::status_text(st));
+    return false;
+  }
+  if (fi.size > kStagingEnd - kStaging) {
+    fw::printf("boot: \"%s\" is too large (%lu bytes)\n", path, fi.size);
+    return false;
+  }
+  fw::printf("Located %s\nImage size %lu\n", name, fi.size);
+  auto* stage = reinterpret_cast<uint8_t*>(kStaging);
+  size_t got = 0;
+  st = bfs::read(g_fs, name, 0, stage, size_t(fi.size), &got);
+  if (st != bfs::Status::kOk || got != fi.size) {
+    fw::printf("boot: error reading \"%s\": %s\n", path, bfs::status_text(st));
+    return false;
+  }
+  fw::EngineCrypto crypto;
+  verify::verify_image(stage, fi.size, g_keys, crypto, g_result);
+  if (g_result.verdict != verify::Verdict::kOk) {
+    fw::printf("Verification FAILED for %s, REASON: %s%s%s\n", path, verify::verdict_text(g_result.verdict),
+               g_result.detail ? ": " : "", g_result.detail ? g_result.detail : "");
+    return false;
+  }
+  const img::Header& h = g_result.header;
+  if (h.image_type != uint32_t(img::Type::kOs) && h.image_type != uint32_t(img::Type::kRevocation)) {
+    fw::printf("boot: %s is a %s image, not a bootable OS image\n", path, img::type_name(h.image_type));
+    return false;
+  }
+  const ts_boardinfo& bi = fw::board_info();
+  if (h.platform_id != bi.platform_id) {
+    fw::printf("boot: %s is built for platform %s (0x%x), this board is %s (0x%x)\n", path, h.platform, h.platform_id,
+               bi.platform, bi.platform_id);
+    return false;
+  }
+  if (h.load_addr < kOsWindowStart || h.load_addr >= kOsWindowEnd || h.payload_len > kOsWindowEnd - h.load_addr) {
+    fw::printf("boot: %s loads at 0x%lx, outside the OS window\n", path, h.load_addr);
+    return false;
+  }
+  uint8_t kt = g_result.envelope.key_type;
+  fw::printf("RSA Signed %s Image Signature Verification Successful.\nImage validated\n",
+             kt == uint8_t(keys::KeyType::kProduction) ? "RELEASE"
+             : kt == uint8_t(keys::KeyType::kSpecial)  ? "DEVELOPMENT"
+                                                       : "REVOCATION");
+  auto* ho = reinterpret_cast<trustsim::handoff::Block*>(trustsim::handoff::kAddress);
+  trustsim::handoff::StageInfo& s = ho->os;
+  copy_string(s.version, h.version, sizeof s.version);
+  memcpy(s.digest, g_result.envelope.image_digest, 64);
+  s.key_type = kt;
+  s.key_version = g_result.envelope.key_version;
+  copy_string(s.signer_common_name, g_result.envelope.common_name, sizeof s.signer_common_name);
+  copy_string(s.signer_org_unit, g_result.envelope.org_unit, sizeof s.signer_org_unit);
+  copy_string(s.signer_org_name, g_result.envelope.org_name, sizeof s.signer_org_name);
+  copy_string(s.cert_serial, g_result.envelope.cert_serial, sizeof s.cert_serial);
+  fw::snprintf(ho->os_path, sizeof ho->os_path, "bootflash:%s", name);
+  // Copy with CPU stores: what runs is exactly what was verified.
+  memcpy(reinterpret_cast<void*>(h.load_addr), stage + img::kHeaderSize, h.payload_len);
+  fw::flush();
+  fw_jump(h.entry);
+}
+
+void autoboot(const char* boot_var) {
+  // BOOT=bootflash:a.bin,1;bootflash:b.bin,1;
+  char entry[160];
+  const char* p = boot_var;
+  bool any = false;
+  while (p && *p) {
+    size_t n = 0;
+    while (p[n] && p[n] != ';') ++n;
+    size_t path_len = 0;
+    while (path_len < n && p[path_len] != ',') ++path_len;
+    if (path_len > 0 && path_len < sizeof entry) {
+      memcpy(entry, p, path_len);
+      entry[path_len] = '\0';
+      any = true;
+      fw::printf("boot: attempting to boot from [%s]\n", entry);
+      boot_image(entry);  // returns only on failure
+      fw::printf("boot: error executing \"boot %s\"\n", entry);
+    }
+    p += n;
+    if (*p == ';') ++p;
+  }
+  fw::printf(any ? "autoboot: boot failed, no bootable image in BOOT; staying in ROM Monitor\n"
+                 : "autoboot: BOOT variable is empty; staying in ROM Monitor\n");
+}
+
+}  // namespace rommon
