@@ -70,11 +70,13 @@ def main():
         open(scenario, "w").write(
             "name: bench\nsteps:\n  - power-on\n  - expect: {pattern: 'BENCH DONE', timeout: 1000 s}\n")
 
+        make_board = os.path.join(work, "make-board.yaml")
+        open(make_board, "w").write("name: make-board\nsteps:\n  - power-on\n  - expect: 'Boot0 Version'\n")
+
         def board_with(loops, doorbells):
             state = os.path.join(work, f"board-{loops}-{doorbells}")
             if not os.path.exists(state):
-                subprocess.run([trustsim, "run", "--quiet", "--board", state, os.path.join(src, "scenarios/smoke.yaml")],
-                               check=True, capture_output=True)
+                subprocess.run([trustsim, "run", "--quiet", "--board", state, make_board], check=True, capture_output=True)
                 raw = os.path.join(work, "fw.bin")
                 img = os.path.join(work, "fw.img")
                 open(raw, "wb").write(patch(binary, loops, doorbells))
@@ -114,10 +116,10 @@ def main():
         trips = r_hi - r_lo
         print(f"  device round trips/s      : {trips / (td_hi - td_lo):8.0f}   ({trips} mailbox requests)")
 
-        prompt = os.path.join(work, "prompt.yaml")
-        open(prompt, "w").write("name: prompt\nsteps:\n  - power-on\n  - expect: 'rommon 1 > '\n")
+        prompt = os.path.join(work, "prompt.yaml")  # to the OS prompt: the whole verified chain
+        open(prompt, "w").write("name: prompt\nsteps:\n  - power-on\n  - expect: 'Router>'\n")
         walls = [timed([trustsim, "run", "--quiet", prompt])[0] for _ in range(5)]
-        print(f"  wall, run start -> prompt : {statistics.median(walls):8.3f} s (median of 5; goal < 1 s)")
+        print(f"  wall, run start -> Router> : {statistics.median(walls):8.3f} s (median of 5; goal < 1 s)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

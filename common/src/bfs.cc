@@ -129,7 +129,6 @@ class VolumeImpl {
  public:
   // ---- geometry --------------------------------------------------------
 
-  static uint32_t pages_per_block(const Volume& v) { return v.pages_per_block_; }
   static uint32_t block_bytes(const Volume& v) { return v.data_pages_per_block_ * v.page_size_; }
   static uint32_t inline_cap(const Volume& v) { return v.page_size_ - kInoPayload; }
   static uint32_t list_cap(const Volume& v) { return min_u32((v.page_size_ - kInoPayload) / 2, 0xFFFF); }
@@ -518,8 +517,17 @@ class VolumeImpl {
   // metadata budget, collecting garbage if needed.
   static Status ensure_meta_room(Volume& v, uint32_t pairs) {
     for (int round = 0; round < 3; ++round) {
-      uint32_t room = head_free(v);
-      if (meta_in_use(v) + 1 <= v.meta_cap_ && has_free_block(v)) room += v.pairs_per_block_;
+      bool grow = meta_in_use(v) + 1 <= v.meta_cap_ && has_free_block(v);
+      uint32_t room;
+      if (v.head_ != kNone && v.blocks_[v.head_].live > 0) {
+        room = head_free(v) + (grow ? v.pairs_per_block_ : 0);
+      } else {
+        // A head without live pairs (left by an interrupted operation)
+        // starts to count once written to, like a new block: use it only
+        // if the whole operation fits, else let it go and start a new one.
+        if (head_free(v) < pairs) close_head(v);
+        room = grow ? (v.head_ != kNone ? head_free(v) : v.pairs_per_block_) : 0;
+      }
       if (room >= pairs) return Status::kOk;
       Status st = collect_garbage(v);
       if (st != Status::kOk) return st;
@@ -1245,6 +1253,7 @@ class VolumeImpl {
         if (live == 0 && b != v.head_) fsck_error(r, "metadata block without live records is not free");
       }
     }
+    if (meta_in_use(v) > v.meta_cap_) fsck_error(r, "metadata takes more blocks than its budget");
     if (good != v.good_blocks_) fsck_error(r, "good block count is wrong");
     if (data != v.data_blocks_) fsck_error(r, "data block count is wrong");
     if (v.head_ != kNone && newest_meta != v.head_) fsck_error(r, "the metadata head is not the newest metadata block");
@@ -1426,6 +1435,21 @@ const char* status_text(Status s) {
     case Status::kFsckFailed: return "file system check found errors";
   }
   return "?";
+}
+
+size_t describe(const Volume& v, Status s, char* buf, size_t size) {
+  if (size == 0) return 0;
+  size_t n = 0;
+  auto put = [&](const char* t) {
+    while (*t && n + 1 < size) buf[n++] = *t++;
+  };
+  put(status_text(s));
+  if (s == Status::kIoError) {
+    put(": ");
+    put(flash::result_text(v.last_flash_result()));
+  }
+  buf[n] = '\0';
+  return n;
 }
 
 Status check_name(const char* name) {

@@ -33,10 +33,20 @@ bool NandDriver::init() {
 
 uint32_t NandDriver::command(uint32_t cmd, uint32_t row) {
   if (!reg_write32(base_ + TS_NAND_ROW, row) || !reg_write32(base_ + TS_NAND_COMMAND, cmd)) return ~0u;
+  // Sleep first for as long as this command took last time, then poll:
+  // most operations then finish on the first STATUS read.
+  uint32_t slot = cmd == TS_NAND_CMD_READ_PAGE ? 0 : cmd == TS_NAND_CMD_PROGRAM_PAGE ? 1 : 2;
+  uint64_t t0 = uptime_ns();
+  if (expected_ns_[slot]) sleep_ns(expected_ns_[slot]);
   uint32_t st = 0;
   for (uint32_t i = 0; i < kMaxPolls; ++i) {
     if (!reg_read32(base_ + TS_NAND_STATUS, &st)) return ~0u;
-    if (!(st & TS_NAND_STATUS_BUSY)) return st;
+    if (!(st & TS_NAND_STATUS_BUSY)) {
+      uint64_t took = uptime_ns() - t0;
+      // Learn a little below the observed time so we rarely oversleep.
+      expected_ns_[slot] = took > kPollIntervalNs ? took - kPollIntervalNs / 2 : 0;
+      return st;
+    }
     sleep_ns(kPollIntervalNs);
   }
   return ~0u;

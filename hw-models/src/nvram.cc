@@ -64,6 +64,12 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   if (done < len) gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
 }
 
+void Nvram::backdoor_write(uint32_t offset, const uint8_t* data, uint32_t len) {
+  if (offset > mem_.size() || len > mem_.size() - offset) throw InputError("NVRAM backdoor write beyond the part");
+  memcpy(mem_.data() + offset, data, len);
+  persist();
+}
+
 unsigned Nvram::debug_transport(tlm::tlm_generic_payload& gp) {
   uint64_t off = gp.get_address();
   uint64_t len = gp.get_data_length();

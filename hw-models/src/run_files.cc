@@ -44,6 +44,7 @@ void sweep(const char* dir, const char* prefix, bool is_dir) {
 }  // namespace
 
 void sweep_stale_run_files() {
+  sweep("/dev/shm", "trustsim-run-", true);
   sweep("/dev/shm", "trustsim-", false);
   sweep("/tmp", "trustsim-run-", true);
   sweep("/tmp", "trustsim-", false);  // RAM files where /dev/shm is missing

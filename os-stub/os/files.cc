@@ -10,6 +10,22 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;
 uint8_t g_chunk[kChunk];
 
+}  // namespace
+
+// The errno-style wording IOS uses for file errors.
+const char* ios_error(bfs::Status st) {
+  switch (st) {
+    case bfs::Status::kNotFound: return "No such file or directory";
+    case bfs::Status::kExists: return "File exists";
+    case bfs::Status::kNoSpace: return "No space left on device";
+    case bfs::Status::kNameTooLong: return "File name too long";
+    case bfs::Status::kBadName: return "Invalid argument";
+    default: return bfs::status_text(st);
+  }
+}
+
+namespace {
+
 bool mounted() {
   if (g.fs_mounted) return true;
   fw::printf("%%Error: bootflash: is not available (not mounted)\n");
@@ -58,7 +74,7 @@ bool load_file(const char* name, uint64_t* size) {
   bfs::FileInfo fi;
   bfs::Status st = bfs::stat(g.fs, name, &fi);
   if (st != bfs::Status::kOk) {
-    fw::printf("%%Error opening bootflash:%s (%s)\n", name, bfs::status_text(st));
+    fw::printf("%%Error opening bootflash:%s (%s)\n", name, ios_error(st));
     return false;
   }
   if (fi.size > kStagingSize) {
@@ -68,7 +84,7 @@ bool load_file(const char* name, uint64_t* size) {
   size_t got = 0;
   st = bfs::read(g.fs, name, 0, reinterpret_cast<void*>(kStaging), size_t(fi.size), &got);
   if (st != bfs::Status::kOk || got != fi.size) {
-    fw::printf("%%Error reading bootflash:%s (%s)\n", name, bfs::status_text(st));
+    fw::printf("%%Error reading bootflash:%s (%s)\n", name, ios_error(st));
     return false;
   }
   *size = fi.size;
@@ -133,7 +149,7 @@ void cmd_delete(const cli::Args& a) {
     if (!confirm("")) return;
   }
   bfs::Status st = bfs::remove(g.fs, name);
-  if (st != bfs::Status::kOk) fw::printf("%%Error deleting bootflash:/%s (%s)\n", name, bfs::status_text(st));
+  if (st != bfs::Status::kOk) fw::printf("%%Error deleting bootflash:/%s (%s)\n", name, ios_error(st));
 }
 
 void cmd_rename(const cli::Args& a) {
@@ -148,7 +164,7 @@ void cmd_rename(const cli::Args& a) {
   if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), to) != 0)
     if (!local_name(fw::trim(answer), to, sizeof to)) return;
   bfs::Status st = bfs::rename(g.fs, from, to);
-  if (st != bfs::Status::kOk) fw::printf("%%Error renaming bootflash:/%s (%s)\n", from, bfs::status_text(st));
+  if (st != bfs::Status::kOk) fw::printf("%%Error renaming bootflash:/%s (%s)\n", from, ios_error(st));
 }
 
 void cmd_copy(const cli::Args& a) {
@@ -192,7 +208,7 @@ void cmd_copy(const cli::Args& a) {
   bfs::FileInfo src_info, dst_info;
   bfs::Status st = bfs::stat(g.fs, from, &src_info);
   if (st != bfs::Status::kOk) {
-    fw::printf("%%Error opening bootflash:/%s (%s)\n", from, bfs::status_text(st));
+    fw::printf("%%Error opening bootflash:/%s (%s)\n", from, ios_error(st));
     return;
   }
   if (bfs::stat(g.fs, to, &dst_info) == bfs::Status::kOk) {
@@ -215,7 +231,7 @@ void cmd_copy(const cli::Args& a) {
   if (st == bfs::Status::kOk) st = bfs::commit(g.fs);
   else bfs::abort(g.fs);
   if (st != bfs::Status::kOk) {
-    fw::printf("%%Error copying bootflash:/%s (%s)\n", from, bfs::status_text(st));
+    fw::printf("%%Error copying bootflash:/%s (%s)\n", from, ios_error(st));
     return;
   }
   bool ok = bfs::stat(g.fs, to, &dst_info) == bfs::Status::kOk && dst_info.crc32 == crc && crc == src_info.crc32;
@@ -233,7 +249,7 @@ void cmd_more(const cli::Args& a) {
   bfs::FileInfo fi;
   bfs::Status st = bfs::stat(g.fs, name, &fi);
   if (st != bfs::Status::kOk) {
-    fw::printf("%%Error opening bootflash:%s (%s)\n", name, bfs::status_text(st));
+    fw::printf("%%Error opening bootflash:%s (%s)\n", name, ios_error(st));
     return;
   }
   for (uint64_t off = 0; off < fi.size; off += kChunk) {
@@ -263,7 +279,7 @@ void cmd_format(const cli::Args& a) {
   bfs::Status st = bfs::format(g.fs, "bootflash");
   if (st != bfs::Status::kOk) {
     g.fs_mounted = false;
-    fw::printf("%%Error formatting bootflash: (%s)\n", bfs::status_text(st));
+    fw::printf("%%Error formatting bootflash: (%s)\n", ios_error(st));
     return;
   }
   g.fs_mounted = true;

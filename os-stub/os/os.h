@@ -86,6 +86,9 @@ void cmd_boot_system(const cli::Args& a);
 void cmd_config_register(const cli::Args& a);
 void apply_startup_config(cli::Engine& engine);
 
+// IOS wording for a file system error ("No such file or directory").
+const char* ios_error(bfs::Status st);
+
 // Reads a whole bootflash: file into the staging buffer; prints the error.
 bool load_file(const char* name, uint64_t* size);
 

@@ -25,7 +25,9 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, size_t index, const
   std::string field = "steps[" + std::to_string(index) + "]";
   Step s;
   s.where = r.path() + ":" + std::to_string(node.Mark().line + 1);
-  const char* kinds = "power-on, power-off, power-cycle, expect, send, wait";
+  const char* kinds =
+      "power-on, power-off, power-cycle, expect, send, wait, image-sign, flash-corrupt, flash-truncate, "
+      "flash-delete, boot-flash-corrupt, nvram-corrupt";
   std::string key;
   YAML::Node arg;
   if (node.IsScalar()) {
@@ -53,9 +55,14 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, size_t index, const
     if (arg.IsScalar()) {
       s.text = arg.Scalar();
     } else if (arg.IsMap()) {
-      r.expect_map(arg, field, {"pattern", "timeout"});
+      r.expect_map(arg, field, {"pattern", "timeout", "not"});
       s.text = r.str(r.require(arg, field, "pattern"), field + ".pattern");
       if (arg["timeout"]) s.timeout_ps = r.duration_ps(arg["timeout"], field + ".timeout");
+      if (YAML::Node n = arg["not"]) {
+        std::string v = r.str(n, field + ".not");
+        if (v != "true" && v != "false") r.fail(n, field + ".not", "expected true or false");
+        s.negate = v == "true";
+      }
     } else {
       r.fail(node, field, "expected a pattern string or {pattern: ..., timeout: ...}");
     }
@@ -81,6 +88,46 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, size_t index, const
     s.kind = Step::Kind::kWait;
     if (!arg.IsDefined()) r.fail(node, field, "expected a duration like '10 ms'");
     s.duration_ps = r.duration_ps(arg, field);
+  } else if (key == "image-sign") {
+    s.kind = Step::Kind::kImageSign;
+    r.expect_map(arg, field, {"key", "name", "type", "version", "payload"});
+    s.key = r.str(r.require(arg, field, "key"), field + ".key");
+    s.file = r.str(r.require(arg, field, "name"), field + ".name");
+    if (arg["type"]) {
+      s.image_type = r.str(arg["type"], field + ".type");
+      if (s.image_type != "os" && s.image_type != "rommon" && s.image_type != "revocation")
+        r.fail(arg["type"], field + ".type", "expected os, rommon or revocation");
+    }
+    if (arg["version"]) s.version = r.str(arg["version"], field + ".version");
+    if (arg["payload"]) s.payload = r.str(arg["payload"], field + ".payload");
+  } else if (key == "flash-corrupt" || key == "boot-flash-corrupt" || key == "nvram-corrupt") {
+    s.kind = key == "flash-corrupt" ? Step::Kind::kFlashCorrupt
+             : key == "boot-flash-corrupt" ? Step::Kind::kBootFlashCorrupt : Step::Kind::kNvramCorrupt;
+    if (key == "flash-corrupt") {
+      r.expect_map(arg, field, {"file", "offset", "from_end", "xor"});
+      s.file = r.str(r.require(arg, field, "file"), field + ".file");
+      if (YAML::Node fe = arg["from_end"]) {
+        std::string v = r.str(fe, field + ".from_end");
+        if (v != "true" && v != "false") r.fail(fe, field + ".from_end", "expected true or false");
+        s.from_end = v == "true";
+      }
+    } else {
+      r.expect_map(arg, field, {"offset", "xor"});
+    }
+    s.offset = r.u64(r.require(arg, field, "offset"), field + ".offset");
+    if (arg["xor"]) {
+      s.xor_mask = r.u64(arg["xor"], field + ".xor");
+      if (s.xor_mask == 0 || s.xor_mask > 0xFF) r.fail(arg["xor"], field + ".xor", "must be 0x01..0xff");
+    }
+  } else if (key == "flash-truncate") {
+    s.kind = Step::Kind::kFlashTruncate;
+    r.expect_map(arg, field, {"file", "length"});
+    s.file = r.str(r.require(arg, field, "file"), field + ".file");
+    s.length = r.u64(r.require(arg, field, "length"), field + ".length");
+  } else if (key == "flash-delete") {
+    s.kind = Step::Kind::kFlashDelete;
+    if (!arg.IsDefined() || !arg.IsScalar()) r.fail(node, field, "expected the bootflash: file name");
+    s.file = arg.Scalar();
   } else {
     r.fail(node.IsMap() ? node.begin()->first : node, field, std::string("unknown step (expected one of: ") + kinds + ")");
   }
@@ -94,9 +141,16 @@ std::string Step::describe() const {
     case Kind::kPowerOn: return "power-on";
     case Kind::kPowerOff: return "power-off";
     case Kind::kPowerCycle: return "power-cycle";
-    case Kind::kExpect: return "expect /" + text + "/ within " + format_duration(timeout_ps);
+    case Kind::kExpect:
+      return std::string(negate ? "expect no /" : "expect /") + text + "/ within " + format_duration(timeout_ps);
     case Kind::kSend: return "send \"" + text + "\"";
     case Kind::kWait: return "wait " + format_duration(duration_ps);
+    case Kind::kImageSign: return "image-sign " + file + " with " + key;
+    case Kind::kFlashCorrupt: return "flash-corrupt " + file + " at " + std::to_string(offset);
+    case Kind::kFlashTruncate: return "flash-truncate " + file + " to " + std::to_string(length);
+    case Kind::kFlashDelete: return "flash-delete " + file;
+    case Kind::kBootFlashCorrupt: return "boot-flash-corrupt at " + std::to_string(offset);
+    case Kind::kNvramCorrupt: return "nvram-corrupt at " + std::to_string(offset);
   }
   return "?";
 }

@@ -54,9 +54,9 @@ class RamFlash final : public flash::Ops {
 
   Result read_page(uint32_t page, uint8_t* buf) override {
     if (dead_) return Result::kIoError;
-    if (page >= pages()) return violation("read beyond the device"), Result::kOutOfRange;
+    if (page >= pages()) return violation("read beyond the device", page), Result::kOutOfRange;
     Block& b = blocks_[page / geo_.pages_per_block];
-    if (b.bad) return violation("read of a bad block"), Result::kBadBlock;
+    if (b.bad) return violation("read of a bad block", page), Result::kBadBlock;
     ++reads_;
     uint32_t in = page % geo_.pages_per_block;
     if (b.data.empty())
@@ -72,12 +72,13 @@ class RamFlash final : public flash::Ops {
 
   Result program_page(uint32_t page, const uint8_t* buf) override {
     if (dead_) return Result::kIoError;
-    if (page >= pages()) return violation("program beyond the device"), Result::kOutOfRange;
+    if (page >= pages()) return violation("program beyond the device", page), Result::kOutOfRange;
     uint32_t in = page % geo_.pages_per_block;
     Block& b = blocks_[page / geo_.pages_per_block];
-    if (b.bad) return violation("program of a bad block"), Result::kBadBlock;
-    if (b.programmed[in]) return violation("page programmed twice without an erase"), Result::kProgramFailed;
-    if (int(in) < b.next_page) return violation("pages of a block programmed out of order"), Result::kProgramFailed;
+    if (b.bad) return violation("program of a bad block", page), Result::kBadBlock;
+    if (b.programmed[in]) return violation("page programmed twice without an erase", page), Result::kProgramFailed;
+    if (int(in) < b.next_page) return violation("pages of a block programmed out of order", page), Result::kProgramFailed;
+    int next_before = b.next_page;
     b.programmed[in] = true;
     b.next_page = int(in) + 1;
     uint8_t* dst = page_data(b, in);
@@ -87,7 +88,10 @@ class RamFlash final : public flash::Ops {
       cut_fired_ = true;
       dead_ = true;
       switch (cut_mode_) {
-        case Cut::kBefore: b.programmed[in] = false; return Result::kIoError;  // nothing happened
+        case Cut::kBefore:  // nothing happened
+          b.programmed[in] = false;
+          b.next_page = next_before;
+          return Result::kIoError;
         case Cut::kAfter: program_bits(dst, buf, nullptr); return Result::kOk;
         case Cut::kTorn: program_bits(dst, buf, &rng_); return Result::kIoError;
         case Cut::kTornEcc: program_bits(dst, buf, &rng_); b.ecc.insert(in); return Result::kIoError;
@@ -109,9 +113,9 @@ class RamFlash final : public flash::Ops {
 
   Result erase_block(uint32_t block) override {
     if (dead_) return Result::kIoError;
-    if (block >= geo_.block_count) return violation("erase beyond the device"), Result::kOutOfRange;
+    if (block >= geo_.block_count) return violation("erase beyond the device", block * geo_.pages_per_block), Result::kOutOfRange;
     Block& b = blocks_[block];
-    if (b.bad) return violation("erase of a bad block"), Result::kBadBlock;
+    if (b.bad) return violation("erase of a bad block", block * geo_.pages_per_block), Result::kBadBlock;
     uint64_t op = ++mutations_;
     ++erases_;
     if (op == cut_op_) {
@@ -136,7 +140,7 @@ class RamFlash final : public flash::Ops {
 
   Result mark_bad_block(uint32_t block) override {
     if (dead_) return Result::kIoError;
-    if (block >= geo_.block_count) return violation("mark_bad beyond the device"), Result::kOutOfRange;
+    if (block >= geo_.block_count) return violation("mark_bad beyond the device", block * geo_.pages_per_block), Result::kOutOfRange;
     blocks_[block].bad = true;
     ++marked_bad_;
     return Result::kOk;
@@ -191,9 +195,10 @@ class RamFlash final : public flash::Ops {
     bool fail_erase = false;
   };
 
-  void violation(const char* what) {
-    if (violations_++ == 0) first_violation_ = what;
-    if (!quiet_violations) ADD_FAILURE() << "NAND rule broken: " << what;
+  void violation(const char* what, uint32_t page) {
+    std::string text = std::string(what) + " (page " + std::to_string(page) + ")";
+    if (violations_++ == 0) first_violation_ = text;
+    if (!quiet_violations) ADD_FAILURE() << "NAND rule broken: " << text;
   }
 
   uint8_t* page_data(Block& b, uint32_t in) {
@@ -796,6 +801,19 @@ TEST(BfsLimits, FileTooLargeIsRefusedAndAborted) {
   EXPECT_EQ(read_file(*r.vol, "exactly-max"), pattern(max, 2));
 }
 
+TEST(BfsGeometry, FourKiBPagesWork) {
+  Rig r({4096, 64, 128});
+  r.format();
+  ASSERT_EQ(write_file(*r.vol, "small", pattern(3000, 1)), Status::kOk);
+  ASSERT_EQ(write_file(*r.vol, "big", pattern(700000, 2), 1, 5000), Status::kOk);
+  ASSERT_EQ(bfs::rename(*r.vol, "big", "big2"), Status::kOk);
+  ASSERT_EQ(r.remount(), Status::kOk);
+  EXPECT_EQ(read_file(*r.vol, "small"), pattern(3000, 1));
+  EXPECT_EQ(read_file(*r.vol, "big2"), pattern(700000, 2));
+  EXPECT_EQ(bfs::limits(*r.vol).inline_size, 4096u - 176);
+  r.expect_clean_fsck();
+}
+
 // ---- metadata garbage collection ---------------------------------------------------
 
 TEST(BfsGc, ThousandsOfSmallCommitsReuseMetadataBlocksAndStayConsistent) {
@@ -1124,6 +1142,20 @@ TEST(BfsBadBlocks, MetadataProgramFailureFailsOneOperationAndTheNextOneWorks) {
     EXPECT_EQ(read_file(*r.vol, "b"), pattern(600, 3));
     r.expect_clean_fsck();
   }
+}
+
+TEST(BfsStatus, IoErrorsNameTheFlashResult) {
+  Rig r;
+  r.format();
+  ASSERT_EQ(write_file(*r.vol, "img", pattern(9000, 1)), Status::kOk);
+  r.flash.fail_next_data_program();
+  Status st = write_file(*r.vol, "img2", pattern(9000, 2));
+  char text[80];
+  bfs::describe(*r.vol, st, text, sizeof text);
+  EXPECT_STREQ(text, "flash I/O error: program failed");
+  char tiny[6];
+  EXPECT_EQ(bfs::describe(*r.vol, Status::kNoSpace, tiny, sizeof tiny), 5u);
+  EXPECT_STREQ(tiny, "no sp");
 }
 
 TEST(BfsStatus, EveryStatusHasItsOwnMessage) {

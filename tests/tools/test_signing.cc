@@ -18,7 +18,7 @@ struct Keys {
   ossl::Pkey prod_a = ossl::load_private_key(key_path("production-A"));
   ossl::Pkey prod_b = ossl::load_private_key(key_path("production-B"));
   ossl::Pkey special_a = ossl::load_private_key(key_path("special-A"));
-  ossl::Pkey unknown = ossl::load_private_key(key_path("unknown-A"));
+  ossl::Pkey unknown = ossl::load_private_key(key_path("untrusted-production-A"));
   keys::Store trusted{};
   Keys() {
     keys::add_key(trusted, ossl::public_record(prod_a, keys::KeyType::kProduction, 'A'));
@@ -111,6 +111,8 @@ TEST(Signing, KeyNamesAndSuffixes) {
   EXPECT_EQ(v, 'B');
   EXPECT_FALSE(signing::parse_key_name("production-b", &t, &v));
   EXPECT_FALSE(signing::parse_key_name("master-A", &t, &v));
+  ASSERT_TRUE(signing::parse_key_name("keys/dev/untrusted-production-A.pem", &t, &v));
+  EXPECT_EQ(t, keys::KeyType::kProduction);
   EXPECT_EQ(signing::signed_suffix(keys::KeyType::kProduction, 'A'), ".SPA");
   EXPECT_EQ(signing::signed_suffix(keys::KeyType::kSpecial, 'B'), ".SSB");
 }

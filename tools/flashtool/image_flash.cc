@@ -8,7 +8,10 @@
 namespace trustsim {
 
 ImageFlash::ImageFlash(const BoardConfig::Nand& cfg, const std::string& path)
-    : cfg_(cfg), image_(cfg, path), raw_(cfg.page_size + cfg.spare_size) {}
+    : cfg_(cfg), owned_(std::make_unique<NandImage>(cfg, path)), image_(*owned_), raw_(cfg.page_size + cfg.spare_size) {}
+
+ImageFlash::ImageFlash(const BoardConfig::Nand& cfg, NandImage& image)
+    : cfg_(cfg), image_(image), raw_(cfg.page_size + cfg.spare_size) {}
 
 flash::Geometry ImageFlash::geometry() const { return {cfg_.page_size, cfg_.pages_per_block, cfg_.block_count}; }
 
@@ -66,6 +69,16 @@ HostVolume open_bootflash(const BoardConfig::Nand& cfg, const std::string& path,
   }
   if (st != bfs::Status::kOk)
     throw InputError(path + ": bootflash: " + (format ? "format" : "mount") + " failed: " + bfs::status_text(st));
+  return hv;
+}
+
+HostVolume open_bootflash(const BoardConfig::Nand& cfg, NandImage& image) {
+  HostVolume hv;
+  hv.flash = std::make_unique<ImageFlash>(cfg, image);
+  hv.volume = std::make_unique<bfs::Volume>(*hv.flash);
+  bfs::MountReport rep{};
+  bfs::Status st = bfs::mount(*hv.volume, &rep);
+  if (st != bfs::Status::kOk) throw InputError(image.path() + ": bootflash: mount failed: " + bfs::status_text(st));
   return hv;
 }
 

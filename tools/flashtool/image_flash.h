@@ -13,7 +13,8 @@ namespace trustsim {
 
 class ImageFlash : public flash::Ops {
  public:
-  ImageFlash(const BoardConfig::Nand& cfg, const std::string& path);
+  ImageFlash(const BoardConfig::Nand& cfg, const std::string& path);  // opens the image file
+  ImageFlash(const BoardConfig::Nand& cfg, NandImage& image);         // a device's image (backdoor)
   flash::Geometry geometry() const override;
   flash::Result read_page(uint32_t page, uint8_t* buf) override;
   flash::Result program_page(uint32_t page, const uint8_t* buf) override;
@@ -23,7 +24,8 @@ class ImageFlash : public flash::Ops {
 
  private:
   BoardConfig::Nand cfg_;
-  NandImage image_;
+  std::unique_ptr<NandImage> owned_;
+  NandImage& image_;
   std::vector<uint8_t> raw_;
 };
 
@@ -36,6 +38,7 @@ struct HostVolume {
 // Throws InputError naming the file and the file system's own reason.
 HostVolume open_bootflash(const BoardConfig::Nand& cfg, const std::string& path, bool format = false,
                           bfs::MountReport* report = nullptr);
+HostVolume open_bootflash(const BoardConfig::Nand& cfg, NandImage& image);  // mount only
 // Writes a whole file atomically; throws InputError with the reason.
 void put_file(bfs::Volume& v, const std::string& name, const std::vector<uint8_t>& data, uint32_t timestamp);
 std::vector<uint8_t> get_file(bfs::Volume& v, const std::string& name);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hw-models/board.h"
@@ -61,7 +62,10 @@ namespace {
 struct TempDir {
   std::string path;
   TempDir() {
-    std::string tmpl = "/tmp/trustsim-run-" + std::to_string(getpid()) + "-XXXXXX";
+    // tmpfs when there is one: a temporary board writes tens of MiB per run.
+    struct stat st;
+    std::string base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+    std::string tmpl = base + "/trustsim-run-" + std::to_string(getpid()) + "-XXXXXX";
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary run directory");
     path = tmpl;
   }
@@ -111,7 +115,7 @@ int cmd_run(const RunOptions& o) {
 
   install_interrupt_handlers();
   Board board("board", cfg, state, bo, trace, console);
-  ScenarioRunner runner("scenario", sc, board, console);
+  ScenarioRunner runner("scenario", sc, board, console, HostContext{mo.keys_dir, fw, state});
   printf("trustsim: scenario %s on board %s (%s), state %s\n", sc.file.c_str(), cfg.name.c_str(), board_file.c_str(),
          o.state_dir.empty() ? "temporary" : state.dir.c_str());
   fflush(stdout);
@@ -132,9 +136,11 @@ int cmd_run(const RunOptions& o) {
            console.tail(10).c_str());
     return kExitFail;
   }
-  printf("PASS %s: %zu steps, virtual time %s, wall %.2f s, %llu guest instructions, %llu device requests\n",
+  printf("PASS %s: %zu steps, virtual time %s, wall %.2f s, %llu guest instructions, %llu device requests, "
+         "%llu quantum syncs\n",
          sc.name.c_str(), runner.steps_done(), format_time_ns(vt).c_str(), wall,
-         (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells());
+         (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells(),
+         (unsigned long long)board.bridge().syncs());
   return kExitPass;
 }
 

@@ -3,7 +3,7 @@
 // algorithm and limits are specified in docs/bootflash-fs.md.
 //
 // Freestanding: no heap, no exceptions, no libc. All state lives in a
-// caller-owned Volume (fixed-size arrays, ~170 KiB; the firmware puts it in
+// caller-owned Volume (fixed-size arrays, ~137 KiB; the firmware puts it in
 // .bss). A Volume that is all zero bytes is valid and unmounted, so a
 // global needs no constructor: call attach() before format()/mount().
 //
@@ -208,5 +208,10 @@ Status space(const Volume& v, uint64_t* used, uint64_t* available, uint64_t* tot
 
 // Name rules: 1..kMaxNameLen printable ASCII characters, no '/', ':' or space.
 Status check_name(const char* name);
+
+// status_text(), and for kIoError the flash result behind it
+// ("flash I/O error: uncorrectable ECC error"). NUL-terminated, truncated
+// to size; returns the length written.
+size_t describe(const Volume& v, Status s, char* buf, size_t size);
 
 }  // namespace trustsim::bfs

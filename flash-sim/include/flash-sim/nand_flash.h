@@ -172,6 +172,7 @@ class NandFlash : public Device {
   void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
 
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
+  NandImage& image() { return image_; }
   void read_raw(uint32_t page, uint8_t* raw) const { image_.read_page(page, raw); }  // main + spare
   void write_raw(uint32_t page, const uint8_t* raw) { image_.write_page(page, raw); }
   uint32_t erase_count(uint32_t block) const { return image_.erase_count(block); }

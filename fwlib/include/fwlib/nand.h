@@ -24,6 +24,7 @@ class NandDriver : public trustsim::flash::Ops {
   uint32_t spare_ = 0;
   trustsim::flash::Geometry geo_{};
   uint32_t corrected_ = 0;
+  uint64_t expected_ns_[3] = {0, 0, 0};  // read, program, erase: learned durations
 };
 
 }  // namespace fw

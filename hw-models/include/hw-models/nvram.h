@@ -22,6 +22,8 @@ class Nvram : public Device {
   Nvram(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nvram& cfg, std::string state_path,
         DeviceTrace& trace);
   const std::vector<uint8_t>& contents() const { return mem_; }
+  // Backdoor write for tools and checks: no timing, no faults; persisted.
+  void backdoor_write(uint32_t offset, const uint8_t* data, uint32_t len);
 
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;

@@ -6,7 +6,8 @@
 
 namespace trustsim {
 
-// Removes /dev/shm/trustsim-<pid>-* and /tmp/trustsim-run-<pid>-* of dead pids.
+// Removes trustsim-<pid>-* files and trustsim-run-<pid>-* directories of
+// dead pids from /dev/shm and /tmp.
 void sweep_stale_run_files();
 
 // SIGINT/SIGTERM: recorded here, acted on by the bridge at its next poll.

@@ -18,7 +18,9 @@ bool parse_key_name(const std::string& text, keys::KeyType* type, char* version)
   if (t.size() > 4 && t.substr(t.size() - 4) == ".pem") t = t.substr(0, t.size() - 4);
   size_t dash = t.rfind('-');
   if (dash == std::string::npos || dash + 2 != t.size()) return false;
-  std::string kind = t.substr(0, dash);
+  // Anything before the type is a label: "untrusted-production-A" is a production key.
+  size_t start = t.rfind('-', dash - 1);
+  std::string kind = t.substr(start == std::string::npos ? 0 : start + 1, dash - (start == std::string::npos ? 0 : start + 1));
   char v = t[dash + 1];
   if (v < 'A' || v > 'Z') return false;
   if (kind == "production") *type = keys::KeyType::kProduction;

@@ -39,7 +39,8 @@ std::vector<uint8_t> build_signed_image(const ImageSpec& spec, const std::vector
 std::string signed_suffix(keys::KeyType type, char version);
 
 // Parses "production-A" / "special-B" / "rollover-A" (also from a file name
-// like keys/dev/production-A.pem). Returns false when it is not one.
+// like keys/dev/production-A.pem, or with a label in front:
+// "untrusted-production-A"). Returns false when it is not one.
 bool parse_key_name(const std::string& text, keys::KeyType* type, char* version);
 
 // A CryptoOps backed by OpenSSL, for host-side verification.
