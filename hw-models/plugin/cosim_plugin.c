@@ -10,6 +10,9 @@
  * If trustsim goes away (socket closed), QEMU exits at once: a guest never
  * runs unsupervised. Protocol: docs/cosim-protocol.md. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +22,14 @@
 
 #include "qemu_plugin_api.h"
 #include "trustsim/cosim_protocol.h"
+#include "trustsim/cosim_wait.h"
 #include "trustsim/mailbox_abi.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
 static int g_sock = -1;
+static struct ts_cosim_channel *g_chan; /* NULL: messages go over the socket */
+static uint64_t g_spin_ns = 50000;
 static uint64_t g_icount;
 static uint64_t g_deadline;
 
@@ -55,10 +61,31 @@ static void read_all(void *buf, size_t len) {
   }
 }
 
+/* Exits quietly if trustsim has closed the socket (it ended the run). */
+static void check_alive(void) {
+  struct pollfd p = {g_sock, POLLIN, 0};
+  if (poll(&p, 1, 0) > 0) {
+    char c;
+    if (read(g_sock, &c, 1) <= 0) _exit(0);
+  }
+}
+
+static void channel_round_trip(struct ts_cosim_msg *m) {
+  uint32_t seq = g_chan->req_seq + 1;
+  g_chan->req = *m;
+  ts_chan_publish(&g_chan->req_seq, seq, &g_chan->host_sleeping);
+  while (!ts_chan_wait(&g_chan->rsp_seq, seq - 1, &g_chan->guest_sleeping, g_spin_ns, 100)) check_alive();
+  *m = g_chan->rsp;
+}
+
 static void round_trip(uint32_t type) {
   struct ts_cosim_msg m = {type, 0, g_icount, 0};
-  write_all(&m, sizeof m);
-  read_all(&m, sizeof m);
+  if (g_chan) {
+    channel_round_trip(&m);
+  } else {
+    write_all(&m, sizeof m);
+    read_all(&m, sizeof m);
+  }
   if (m.type != TS_COSIM_CONTINUE) {
     errno = EPROTO;
     die("unexpected message from trustsim");
@@ -94,8 +121,12 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
   const char *sock_path = NULL;
-  for (int i = 0; i < argc; ++i)
+  const char *chan_path = NULL;
+  for (int i = 0; i < argc; ++i) {
     if (strncmp(argv[i], "sock=", 5) == 0) sock_path = argv[i] + 5;
+    if (strncmp(argv[i], "chan=", 5) == 0) chan_path = argv[i] + 5;
+    if (strncmp(argv[i], "spin_us=", 8) == 0) g_spin_ns = strtoull(argv[i] + 8, NULL, 10) * 1000;
+  }
   if (!sock_path) {
     fprintf(stderr, "trustsim-cosim: missing plugin argument sock=PATH\n");
     return -1;
@@ -125,6 +156,16 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     return -1;
   }
   g_deadline = hello.arg;
+  if (chan_path) {
+    int fd = open(chan_path, O_RDWR | O_CLOEXEC);
+    void *p = fd < 0 ? MAP_FAILED : mmap(NULL, sizeof *g_chan, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0) close(fd);
+    if (p == MAP_FAILED || ((struct ts_cosim_channel *)p)->magic != TS_COSIM_CHANNEL_MAGIC) {
+      fprintf(stderr, "trustsim-cosim: cannot map the channel %s: %s\n", chan_path, strerror(errno));
+      return -1;
+    }
+    g_chan = p;
+  }
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "hw-models/run_files.h"
+#include "trustsim/cosim_wait.h"
 #include "hw-models/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 
@@ -36,6 +37,7 @@ CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, B
   sock_path_ = opt_.run_dir + "/cosim.sock";
   qemu_log_ = opt_.run_dir + "/qemu.log";
   ram_path_ = ram_file_path();
+  chan_path_ = ram_path_.substr(0, ram_path_.size() - 4) + ".chan";
 
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
@@ -55,6 +57,14 @@ CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, B
   ram_ = static_cast<uint8_t*>(p);
   mailbox_.attach_ram(ram_);
 
+  int cfd = open(chan_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (cfd < 0 || ftruncate(cfd, 4096) != 0)
+    throw std::runtime_error(chan_path_ + ": cannot create the cosim channel: " + strerror(errno));
+  void* cp = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
+  close(cfd);
+  if (cp == MAP_FAILED) throw std::runtime_error(chan_path_ + ": cannot map the cosim channel: " + strerror(errno));
+  chan_ = static_cast<ts_cosim_channel*>(cp);
+
   SC_THREAD(run);
   set_stack_size(1 << 20);
 }
@@ -67,6 +77,8 @@ CosimBridge::~CosimBridge() {
   if (ram_) munmap(ram_, cfg_.ram_size);
   if (ram_fd_ >= 0) close(ram_fd_);
   unlink(ram_path_.c_str());
+  if (chan_) munmap(chan_, 4096);
+  unlink(chan_path_.c_str());
 }
 
 void CosimBridge::fail(const std::string& why) {
@@ -97,7 +109,7 @@ std::vector<std::string> CosimBridge::qemu_argv() const {
       "-chardev", "file,id=early,path=" + opt_.run_dir + "/early-debug.log",
       "-serial", "chardev:early",
       "-qmp", "unix:" + opt_.run_dir + "/qmp.sock,server=on,wait=off",
-      "-plugin", opt_.plugin_path + ",sock=" + sock_path_,
+      "-plugin", opt_.plugin_path + ",sock=" + sock_path_ + ",chan=" + chan_path_ + ",spin_us=" + std::to_string(opt_.spin_us),
   };
   if (opt_.gdb) {
     a.push_back("-gdb");
@@ -113,6 +125,10 @@ bool CosimBridge::start_qemu() {
     fail(ram_path_ + ": cannot clear guest RAM: " + strerror(errno));
     return false;
   }
+  memset(chan_, 0, sizeof *chan_);
+  chan_->magic = TS_COSIM_CHANNEL_MAGIC;
+  use_chan_ = false;
+  last_req_ = 0;
   try {
     qemu_.start(qemu_argv(), qemu_log_);
   } catch (const std::exception& e) {
@@ -151,10 +167,40 @@ bool CosimBridge::start_qemu() {
   }
   last_icount_ = 0;
   last_sync_time_ = sc_core::sc_time_stamp();
-  return send_continue();
+  if (!send_continue()) return false;
+  use_chan_ = true;  // from here on, the shared-memory channel
+  return true;
 }
 
-bool CosimBridge::receive(ts_cosim_msg& m) {
+bool CosimBridge::receive(ts_cosim_msg& m) { return use_chan_ ? receive_channel(m) : receive_socket(m); }
+
+bool CosimBridge::receive_channel(ts_cosim_msg& m) {
+  int waited_ms = 0;
+  uint64_t spin_ns = uint64_t(opt_.spin_us) * 1000;
+  while (!ts_chan_wait(&chan_->req_seq, last_req_, &chan_->host_sleeping, spin_ns, 100)) {
+    if (int sig = pending_interrupt()) {
+      fail(std::string("interrupted by ") + strsignal(sig));
+      return false;
+    }
+    if (!qemu_.running()) {
+      fail("QEMU " + qemu_.exit_description() + " in the middle of the run. QEMU log (" + qemu_log_ + "):\n" +
+           tail_of_file(qemu_log_, 15));
+      return false;
+    }
+    waited_ms += 100;
+    if (!opt_.gdb && waited_ms >= opt_.wall_timeout_s * 1000) {
+      fail("the guest made no progress for " + std::to_string(opt_.wall_timeout_s) +
+           " s of wall time (no lock-step message from QEMU pid " + std::to_string(qemu_.pid()) +
+           "); it may be halted with no pending work");
+      return false;
+    }
+  }
+  last_req_ = __atomic_load_n(&chan_->req_seq, __ATOMIC_ACQUIRE);
+  m = chan_->req;
+  return true;
+}
+
+bool CosimBridge::receive_socket(ts_cosim_msg& m) {
   size_t got = 0;
   int waited_ms = 0;
   auto* p = reinterpret_cast<uint8_t*>(&m);
@@ -200,6 +246,11 @@ uint64_t CosimBridge::next_deadline() const {
 
 bool CosimBridge::send_continue() {
   ts_cosim_msg m{TS_COSIM_CONTINUE, 0, last_icount_, next_deadline()};
+  if (use_chan_) {
+    chan_->rsp = m;
+    ts_chan_publish(&chan_->rsp_seq, last_req_, &chan_->guest_sleeping);
+    return true;
+  }
   const auto* p = reinterpret_cast<const uint8_t*>(&m);
   size_t sent = 0;
   while (sent < sizeof m) {

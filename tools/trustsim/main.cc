@@ -45,6 +45,7 @@ struct RunOptions {
   bool gdb = false;
   int gdb_port = 1234;
   int wall_timeout_s = 30;
+  int spin_us = 50;
 };
 
 }  // namespace
@@ -104,6 +105,7 @@ int cmd_run(const RunOptions& o) {
   bo.gdb = o.gdb;
   bo.gdb_port = o.gdb_port;
   bo.wall_timeout_s = o.wall_timeout_s;
+  bo.spin_us = o.spin_us;
   if (o.gdb) {
     printf("QEMU waits for gdb on 127.0.0.1:%d. In another terminal:\n"
            "  gdb-multiarch %s -ex 'target remote 127.0.0.1:%d' -ex 'add-symbol-file %s 0x40200000'\n"
@@ -164,6 +166,9 @@ int sc_main(int argc, char** argv) {
   run->add_option("--gdb-port", ro.gdb_port, "TCP port of QEMU's gdbstub")->check(CLI::Range(1, 65535));
   run->add_option("--wall-timeout", ro.wall_timeout_s, "seconds of wall time without guest progress before the run is failed")
       ->check(CLI::Range(1, 3600));
+  run->add_option("--spin-us", ro.spin_us,
+                  "microseconds each side of the QEMU link spins before sleeping (0: always sleep; wall time only)")
+      ->check(CLI::Range(0, 100000));
   std::function<int()> action;
   add_image_commands(app, action);
   add_flash_commands(app, action);

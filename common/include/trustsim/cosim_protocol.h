@@ -26,6 +26,27 @@ struct ts_cosim_msg {
   uint64_t arg;
 };
 
+/* After the HELLO/CONTINUE handshake on the socket, every round trip goes
+ * through this page of shared memory (a file in /dev/shm that trustsim
+ * creates and names in the plugin argument chan=PATH). The writer fills the
+ * message, then publishes it by storing the next sequence number; the
+ * reader spins briefly, then sleeps on a futex on that sequence word. A
+ * side wakes the other with FUTEX_WAKE only if the other announced it was
+ * going to sleep (the *_sleeping words), so the common case makes no
+ * system call at all. The socket stays open: its EOF still tells the
+ * plugin that trustsim is gone. */
+#define TS_COSIM_CHANNEL_MAGIC 0x4E484354u /* "TCHN" */
+struct ts_cosim_channel {
+  uint32_t magic;
+  uint32_t req_seq;        /* plugin -> trustsim: last request published */
+  uint32_t rsp_seq;        /* trustsim -> plugin: last response published */
+  uint32_t host_sleeping;  /* trustsim is (about to be) in FUTEX_WAIT on req_seq */
+  uint32_t guest_sleeping; /* the plugin is (about to be) in FUTEX_WAIT on rsp_seq */
+  uint32_t reserved[11];
+  struct ts_cosim_msg req;
+  struct ts_cosim_msg rsp;
+};
+
 #ifdef __cplusplus
 }
 #endif

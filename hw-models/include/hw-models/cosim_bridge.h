@@ -25,6 +25,7 @@ struct BridgeOptions {
   int wall_timeout_s = 30;  // no message from QEMU for this long = stuck
   bool gdb = false;         // QEMU waits for gdb on gdb_port
   int gdb_port = 1234;
+  int spin_us = 50;  // how long each side spins on the channel before sleeping
 };
 
 class CosimBridge : public sc_core::sc_module {
@@ -50,6 +51,8 @@ class CosimBridge : public sc_core::sc_module {
   bool start_qemu();
   Outcome serve();
   bool receive(ts_cosim_msg& m);
+  bool receive_socket(ts_cosim_msg& m);
+  bool receive_channel(ts_cosim_msg& m);
   bool send_continue();
   uint64_t next_deadline() const;
   void fail(const std::string& why);
@@ -69,6 +72,10 @@ class CosimBridge : public sc_core::sc_module {
   int conn_fd_ = -1;
   int ram_fd_ = -1;
   uint8_t* ram_ = nullptr;
+  std::string chan_path_;
+  ts_cosim_channel* chan_ = nullptr;
+  bool use_chan_ = false;  // after the socket handshake
+  uint32_t last_req_ = 0;
   uint64_t last_icount_ = 0;
   sc_core::sc_time last_sync_time_;
   uint64_t syncs_ = 0;
