@@ -341,3 +341,65 @@ steps:
   Result again = run_trustsim("run --board " + state + " " + d.file("boot.yaml"));
   EXPECT_EQ(again.output.find("repaired"), std::string::npos) << again.output;
 }
+
+TEST(Run, BoardAndFlashToolsWorkOnAStateDirectory) {
+  TempDir d;
+  std::string b = d.file("board");
+  Result r = run_trustsim("board new " + b);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_trustsim("board inspect " + b);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("generation 1, 3 keys"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("BOOT=bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;"), std::string::npos) << r.output;
+  r = run_trustsim("board new " + b);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("already a board state directory"), std::string::npos) << r.output;
+
+  std::string note = write_text(d.file("note.txt"), "hello from the host\n");
+  r = run_trustsim("flash --board " + b + " put " + note + " note.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_trustsim("flash --board " + b + " ls");
+  EXPECT_NE(r.output.find("note.txt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ts-isr1100-universalk9.17.03.01.SPA.bin"), std::string::npos) << r.output;
+  r = run_trustsim("flash --board " + b + " get note.txt " + d.file("back.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_text(d.file("back.txt")), "hello from the host\n");
+  r = run_trustsim("flash --board " + b + " fsck");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("0 errors"), std::string::npos) << r.output;
+  r = run_trustsim("flash --board " + b + " rm note.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run_trustsim("flash --board " + b + " rm note.txt");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("bootflash:note.txt:"), std::string::npos) << r.output;
+  r = run_trustsim("flash --board " + b + " put " + note + " bad/name");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = run_trustsim("flash --board " + b + " mkfs");
+  EXPECT_EQ(r.exit_code, 2) << "mkfs without --yes must refuse: " << r.output;
+
+  r = run_trustsim("board inspect " + d.file("nothing-here"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(access(d.file("nothing-here").c_str(), F_OK), -1) << "inspect must not create a directory";
+}
+
+TEST(Run, ImageToolsSignInspectAndRejectTampering) {
+  TempDir d;
+  std::string payload = write_text(d.file("os.bin"), std::string(5000, 'x'));
+  std::string key = src("keys/dev/production-A.pem");
+  Result r = run_trustsim("image sign " + payload + " --key " + key + " --version 1.2.3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string signed_path = d.file("os.SPA.bin");
+  r = run_trustsim("image inspect " + signed_path + " --key " + key);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Verification                  : signature valid"), std::string::npos) << r.output;
+  r = run_trustsim("image inspect " + signed_path + " --key " + src("keys/dev/production-B.pem"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("signed by an unknown key"), std::string::npos) << r.output;
+  flip_byte(signed_path, 300);
+  r = run_trustsim("image inspect " + signed_path + " --key " + key);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("image digest mismatch"), std::string::npos) << r.output;
+  r = run_trustsim("image sign " + payload + " --key " + d.file("missing.pem") + " --key-name production-A --version 1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("missing.pem: cannot open key file"), std::string::npos) << r.output;
+}

@@ -1,0 +1,113 @@
+#include "board_cmds.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "flash_cmds.h"
+#include "flashtool/image_flash.h"
+#include "hw-models/board.h"
+#include "hw-models/input_error.h"
+#include "hw-models/openssl_util.h"
+#include "hw-models/state_file.h"
+#include "manufacture/manufacture.h"
+#include "trustsim/datetime.h"
+#include "trustsim/keys.h"
+#include "trustsim/nvram_map.h"
+#include "trustsim/romvars.h"
+
+#ifndef TRUSTSIM_SOURCE_DIR
+#error "TRUSTSIM_SOURCE_DIR must be defined by the build"
+#endif
+
+namespace trustsim {
+namespace {
+
+struct BoardOptions {
+  std::string dir, board_file = "default", keys_dir = std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev";
+};
+
+int run_new(const BoardOptions& o) {
+  BoardConfig cfg = load_board_config(resolve_board_file(o.board_file));
+  Artifacts fw = Artifacts::locate();
+  StatePaths paths{o.dir};
+  if (file_exists(paths.manifest()))
+    throw InputError(o.dir + ": already a board state directory; remove it first to make a new board");
+  ManufactureOptions mo;
+  mo.keys_dir = o.keys_dir;
+  prepare_state_dir(cfg, paths, [&](const StatePaths& d) { manufacture_board(cfg, d, fw, mo); });
+  printf("%s: new %s board (%s): Boot0, primary + golden ROMmon, key storage, bootflash: with the OS image\n",
+         o.dir.c_str(), cfg.name.c_str(), cfg.platform.c_str());
+  return 0;
+}
+
+int run_inspect(const BoardOptions& o) {
+  BoardConfig cfg = load_board_config(resolve_board_file(o.board_file));
+  StatePaths paths{o.dir};
+  if (!file_exists(paths.manifest())) throw InputError(o.dir + ": not a board state directory (no board-state.yaml)");
+  prepare_state_dir(cfg, paths, [](const StatePaths&) {});  // checks it matches the board file
+  std::vector<uint8_t> nv = read_file(paths.nvram());
+  printf("Board %s (%s), state %s\n\n", cfg.name.c_str(), cfg.platform.c_str(), o.dir.c_str());
+
+  printf("Key storage\n");
+  keys::Store ks;
+  keys::LoadResult lr = keys::load(nv.data() + keys::kPrimaryOffset, nv.data() + keys::kBackupOffset, ks);
+  printf("  primary copy: %s, backup copy: %s%s\n", keys::copy_state_text(lr.primary), keys::copy_state_text(lr.backup),
+         lr.repair_primary || lr.repair_backup ? " (the next boot repairs the other copy)" : "");
+  if (lr.any_valid) {
+    printf("  generation %u, %u keys\n", ks.generation, ks.count);
+    for (uint32_t i = 0; i < ks.count; ++i)
+      printf("    #%u %-10s version %c  key id %s...%s\n", i + 1, keys::key_type_name(ks.keys[i].type),
+             ks.keys[i].version, ossl::hex(ks.keys[i].key_id, 8).c_str(),
+             (ks.keys[i].flags & keys::kFlagRevoked) ? "  REVOKED" : "");
+  }
+
+  printf("\nROMmon variables\n");
+  romvars::Store vs;
+  romvars::load(vs, nv.data() + nvram_map::kRomvars, romvars::kRegionSize);
+  printf("  slot A: %s, slot B: %s, active: %s, generation %u\n",
+         romvars::slot_state_text(romvars::check_slot(nv.data(), romvars::kSlotSize)),
+         romvars::slot_state_text(romvars::check_slot(nv.data() + romvars::kSlotSize, romvars::kSlotSize)),
+         vs.active_slot < 0 ? "none (defaults)" : vs.active_slot == 0 ? "A" : "B", vs.generation);
+  printf("  confreg 0x%x\n", vs.confreg);
+  uint32_t cursor = 0;
+  while (const char* e = romvars::next_entry(vs, &cursor)) printf("  %s\n", e);
+
+  if (cfg.nand.present) {
+    printf("\nbootflash:\n");
+    try {
+      HostVolume v = open_bootflash(cfg.nand, paths.bootflash());
+      uint32_t c = 0;
+      bfs::FileInfo fi;
+      char date[32];
+      while (bfs::next_file(*v.volume, &c, &fi)) {
+        datetime::format_ios(fi.timestamp, date, sizeof date);
+        printf("  %5u  %12llu  %s  %s\n", fi.index, (unsigned long long)fi.size, date, fi.name);
+      }
+      uint64_t used, avail, total;
+      bfs::space(*v.volume, &used, &avail, &total);
+      printf("  %llu bytes total (%llu bytes free)\n", (unsigned long long)total, (unsigned long long)avail);
+    } catch (const InputError& e) {
+      printf("  %s\n", e.what());
+    }
+  }
+  printf("\nTPM: not modelled yet\n");
+  return 0;
+}
+
+}  // namespace
+
+void add_board_commands(CLI::App& app, std::function<int()>& action) {
+  CLI::App* board = app.add_subcommand("board", "make or inspect a board state directory");
+  board->require_subcommand(1);
+  auto o = std::make_shared<BoardOptions>();
+  board->add_option("--board-file", o->board_file, "board description: a name in boards/ or a path");
+  CLI::App* nw = board->add_subcommand("new", "manufacture a board: keys, signed ROMmon, bootflash: with the OS");
+  nw->add_option("dir", o->dir, "board state directory to create")->required();
+  nw->add_option("--keys", o->keys_dir, "directory with rollover-A.pem, production-A.pem, special-A.pem");
+  nw->callback([&action, o] { action = [o] { return run_new(*o); }; });
+  CLI::App* ins = board->add_subcommand("inspect", "key storage, ROMmon variables, bootflash: listing");
+  ins->add_option("dir", o->dir, "board state directory")->required();
+  ins->callback([&action, o] { action = [o] { return run_inspect(*o); }; });
+}
+
+}  // namespace trustsim
