@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
-python3 bench/lockstep.py "${BUILD_DIR:-build}"
+B=${BUILD_DIR:-build}
+python3 bench/lockstep.py "$B"
+python3 bench/boot.py "$B"
+python3 bench/flash.py "$B"

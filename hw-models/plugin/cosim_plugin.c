@@ -29,7 +29,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
 static int g_sock = -1;
 static struct ts_cosim_channel *g_chan; /* NULL: messages go over the socket */
-static uint64_t g_spin_ns = 50000;
+static struct ts_spin g_spin = {50000, 50000};
 static uint64_t g_icount;
 static uint64_t g_deadline;
 
@@ -74,7 +74,7 @@ static void channel_round_trip(struct ts_cosim_msg *m) {
   uint32_t seq = g_chan->req_seq + 1;
   g_chan->req = *m;
   ts_chan_publish(&g_chan->req_seq, seq, &g_chan->host_sleeping);
-  while (!ts_chan_wait(&g_chan->rsp_seq, seq - 1, &g_chan->guest_sleeping, g_spin_ns, 100)) check_alive();
+  while (!ts_chan_wait(&g_chan->rsp_seq, seq - 1, &g_chan->guest_sleeping, &g_spin, 100)) check_alive();
   *m = g_chan->rsp;
 }
 
@@ -125,7 +125,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
   for (int i = 0; i < argc; ++i) {
     if (strncmp(argv[i], "sock=", 5) == 0) sock_path = argv[i] + 5;
     if (strncmp(argv[i], "chan=", 5) == 0) chan_path = argv[i] + 5;
-    if (strncmp(argv[i], "spin_us=", 8) == 0) g_spin_ns = strtoull(argv[i] + 8, NULL, 10) * 1000;
+    if (strncmp(argv[i], "spin_us=", 8) == 0) g_spin.budget_ns = g_spin.max_ns = strtoull(argv[i] + 8, NULL, 10) * 1000;
   }
   if (!sock_path) {
     fprintf(stderr, "trustsim-cosim: missing plugin argument sock=PATH\n");

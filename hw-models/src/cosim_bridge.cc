@@ -129,6 +129,7 @@ bool CosimBridge::start_qemu() {
   chan_->magic = TS_COSIM_CHANNEL_MAGIC;
   use_chan_ = false;
   last_req_ = 0;
+  spin_.budget_ns = spin_.max_ns = uint64_t(opt_.spin_us) * 1000;
   try {
     qemu_.start(qemu_argv(), qemu_log_);
   } catch (const std::exception& e) {
@@ -176,8 +177,7 @@ bool CosimBridge::receive(ts_cosim_msg& m) { return use_chan_ ? receive_channel(
 
 bool CosimBridge::receive_channel(ts_cosim_msg& m) {
   int waited_ms = 0;
-  uint64_t spin_ns = uint64_t(opt_.spin_us) * 1000;
-  while (!ts_chan_wait(&chan_->req_seq, last_req_, &chan_->host_sleeping, spin_ns, 100)) {
+  while (!ts_chan_wait(&chan_->req_seq, last_req_, &chan_->host_sleeping, &spin_, 100)) {
     if (int sig = pending_interrupt()) {
       fail(std::string("interrupted by ") + strsignal(sig));
       return false;

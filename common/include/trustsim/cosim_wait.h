@@ -33,23 +33,36 @@ static inline void ts_chan_publish(uint32_t* word, uint32_t seq, uint32_t* other
     syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-/* Waits until *word != old: spins for spin_ns, then sleeps in slices of
- * slice_ms. Returns 1 when it changed, 0 when one slice passed without a
+/* Adaptive spin budget: it grows while spinning pays off (the answer came
+ * within the budget) and halves each time the wait ended up sleeping, so
+ * on an oversubscribed machine (more busy processes than cores) both sides
+ * soon just sleep instead of stealing the core from the peer they wait for. */
+struct ts_spin {
+  uint64_t budget_ns;
+  uint64_t max_ns;
+};
+
+/* Waits until *word != old: spins up to the budget, then sleeps in slices
+ * of slice_ms. Returns 1 when it changed, 0 when one slice passed without a
  * change (the caller checks liveness, interrupts, timeouts and calls again). */
-static inline int ts_chan_wait(uint32_t* word, uint32_t old, uint32_t* my_sleeping, uint64_t spin_ns, int slice_ms) {
+static inline int ts_chan_wait(uint32_t* word, uint32_t old, uint32_t* my_sleeping, struct ts_spin* spin,
+                               int slice_ms) {
+  uint64_t spin_ns = spin->budget_ns;
   if (spin_ns) {
     uint64_t until = ts_monotonic_ns() + spin_ns;
     do {
       for (int i = 0; i < 64; ++i) {
-        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != old) return 1;
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != old) {
+          uint64_t grown = spin->budget_ns + spin->budget_ns / 4 + 1000;
+          spin->budget_ns = grown < spin->max_ns ? grown : spin->max_ns;
+          return 1;
+        }
         ts_cpu_relax();
       }
-      /* Give the core away if anything else wants it: when more processes
-       * than cores are running (parallel test jobs), the peer we wait for
-       * may be queued behind us. */
-      sched_yield();
     } while (ts_monotonic_ns() < until);
   }
+  spin->budget_ns /= 2;
+  if (spin->budget_ns < 2000 && spin->max_ns) spin->budget_ns = 2000; /* keep probing a little */
   __atomic_store_n(my_sleeping, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != old) {
     __atomic_store_n(my_sleeping, 0, __ATOMIC_SEQ_CST);

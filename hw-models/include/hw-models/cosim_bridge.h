@@ -14,6 +14,7 @@
 #include "hw-models/qemu_process.h"
 #include "hw-models/trace.h"
 #include "trustsim/cosim_protocol.h"
+#include "trustsim/cosim_wait.h"
 
 namespace trustsim {
 
@@ -76,6 +77,7 @@ class CosimBridge : public sc_core::sc_module {
   ts_cosim_channel* chan_ = nullptr;
   bool use_chan_ = false;  // after the socket handshake
   uint32_t last_req_ = 0;
+  ts_spin spin_{0, 0};
   uint64_t last_icount_ = 0;
   sc_core::sc_time last_sync_time_;
   uint64_t syncs_ = 0;
