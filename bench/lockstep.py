@@ -9,7 +9,8 @@
    instructions, so both sides divide the same work.
 2. Device round trips per second: the firmware reads a power-controller
    register N times through the mailbox (doorbell -> SystemC -> response).
-3. Wall time from `trustsim run` start to the ROMmon prompt.
+3. Wall time from `trustsim run` start to the OS prompt (Router>): the whole
+   verified chain.
 
 Usage: bench/lockstep.py BUILD_DIR
 """

@@ -14,9 +14,15 @@ const char* verdict_text(Verdict v) {
     case Verdict::kRevokedKey: return "signed by a revoked key";
     case Verdict::kWrongKeyType: return "key type or version does not match the trusted key";
     case Verdict::kBadSignature: return "RSA signature verification failed";
+    case Verdict::kKeyNotForType: return "signed with a key type not allowed for this image type";
     case Verdict::kCryptoError: return "crypto engine error";
   }
   return "?";
+}
+
+bool key_may_sign(uint32_t image_type, uint8_t key_type) {
+  bool rollover = key_type == uint8_t(keys::KeyType::kRollover);
+  return image_type == uint32_t(image::Type::kRevocation) ? rollover : !rollover;
 }
 
 void verify_image(const uint8_t* file, uint64_t len, const keys::Store& trusted, CryptoOps& crypto, Result& r) {
@@ -74,6 +80,10 @@ void verify_image(const uint8_t* file, uint64_t len, const keys::Store& trusted,
   }
   if (r.key->flags & keys::kFlagRevoked) {
     r.verdict = Verdict::kRevokedKey;
+    return;
+  }
+  if (!key_may_sign(r.header.image_type, r.key->type)) {
+    r.verdict = Verdict::kKeyNotForType;
     return;
   }
   if (!crypto.sha512(file + body, keys::kEnvelopeSignedLen, digest)) {

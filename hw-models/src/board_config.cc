@@ -5,6 +5,7 @@
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/nand_regs.h"
+#include "trustsim/nvram_map.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -105,8 +106,9 @@ BoardConfig load_board_config(const std::string& path) {
   c.nvram.part = r.str(r.require(nv, nvp, "part"), nvp + ".part");
   c.nvram.source = r.str(r.require(nv, nvp, "source"), nvp + ".source");
   c.nvram.size = r.size_bytes(r.require(nv, nvp, "size"), nvp + ".size");
-  if (c.nvram.size < 8192 || c.nvram.size > (16ull << 20))
-    r.fail(nv["size"], nvp + ".size", "must be 8 KiB .. 16 MiB (ROMmon variables need the first 4 KiB)");
+  if (c.nvram.size < nvram_map::kMinimumSize || c.nvram.size > (16ull << 20))
+    r.fail(nv["size"], nvp + ".size", "must be 20 KiB .. 16 MiB (ROMmon variables, two key storage copies and the "
+                                      "startup-config take the first 20 KiB)");
   c.nvram.page_size = r.size_bytes(r.require(nv, nvp, "page_size"), nvp + ".page_size");
   if (c.nvram.page_size == 0 || (c.nvram.page_size & (c.nvram.page_size - 1)) || c.nvram.page_size > c.nvram.size)
     r.fail(nv["page_size"], nvp + ".page_size", "must be a power of two no larger than the part");

@@ -170,17 +170,27 @@ void cmd_rename(const cli::Args& a) {
 void cmd_copy(const cli::Args& a) {
   const char* src = a.text(cli::ArgTag::kSource);
   const char* dst = a.text(cli::ArgTag::kDestination);
-  cli::Url su, du;
-  if (!cli::split_url(src, &su) || !cli::split_url(dst, &du)) {
-    fw::printf("%%Error: invalid copy source or destination\n");
-    return;
-  }
-  if (su.fs == cli::FileSystem::kRunningConfig && du.fs == cli::FileSystem::kStartupConfig) {
+  // The config keywords come back as their FileSystem in the argument's number.
+  auto fs_of = [&](cli::ArgTag tag) { return cli::FileSystem(a.number(tag)); };
+  if (fs_of(cli::ArgTag::kSource) == cli::FileSystem::kRunningConfig &&
+      fs_of(cli::ArgTag::kDestination) == cli::FileSystem::kStartupConfig) {
     fw::printf("Destination filename [startup-config]? ");
     char answer[8];
     fw::flush();
     fw::readline(answer, sizeof answer);
     cmd_write_memory();
+    return;
+  }
+  if (fs_of(cli::ArgTag::kSource) == cli::FileSystem::kRunningConfig ||
+      fs_of(cli::ArgTag::kSource) == cli::FileSystem::kStartupConfig ||
+      fs_of(cli::ArgTag::kDestination) == cli::FileSystem::kRunningConfig ||
+      fs_of(cli::ArgTag::kDestination) == cli::FileSystem::kStartupConfig) {
+    fw::printf("%%Error: only copy running-config startup-config is supported for configurations\n");
+    return;
+  }
+  cli::Url su, du;
+  if (!cli::split_url(src, &su) || !cli::split_url(dst, &du)) {
+    fw::printf("%%Error: invalid copy source or destination\n");
     return;
   }
   if (cli::is_remote(su.fs) || cli::is_remote(du.fs)) {

@@ -162,13 +162,23 @@ void cmd_boot_system(const cli::Args& a) {
     return;
   }
   char* dst = g.boot_system[g.boot_count];
-  fw::snprintf(dst, 160, "bootflash:%.*s", int(u.path.size), u.path.data);
+  const char* p = u.path.data;
+  size_t n = u.path.size;
+  while (n && *p == '/') ++p, --n;
+  if (n == 0 || n + 11 > sizeof g.boot_system[0]) {
+    fw::printf("%%Error: boot system needs a file name of 1..%u characters\n", unsigned(sizeof g.boot_system[0] - 11));
+    return;
+  }
+  memcpy(dst, "bootflash:", 10);
+  memcpy(dst + 10, p, n);
+  dst[10 + n] = '\0';
   ++g.boot_count;
 }
 
 void cmd_config_register(const cli::Args& a) {
   uint32_t v = a.number(cli::ArgTag::kValue);
   g.config_register = uint16_t(v);
+  if (g.vars.confreg == uint16_t(v)) return;  // e.g. replayed from startup-config: nothing to write
   g.vars.confreg = uint16_t(v);
   if (!save_romvars()) fw::printf("%%Error: could not store the configuration register\n");
   g_dirty = true;
@@ -176,7 +186,8 @@ void cmd_config_register(const cli::Args& a) {
 
 void apply_startup_config(cli::Engine& engine) {
   g_engine_ref = &engine;
-  // The boot list starts from what ROMmon booted with.
+  // The boot list comes from the startup-config (manufacturing writes one
+  // naming the factory image, so write memory keeps BOOT pointing at it).
   g.boot_count = 0;
   if (!fw::nvram_read(nm::kStartupConfig, g_region, sizeof g_region)) return;
   const char* text;

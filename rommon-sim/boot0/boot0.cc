@@ -70,7 +70,6 @@ const char* try_rommon(uint64_t flash, uint64_t offset, verify::Verdict* verdict
   verify::verify_image(stage, total, g_keys, crypto, g_result);
   *verdict = g_result.verdict;
   if (g_result.verdict != verify::Verdict::kOk) return verify::verdict_text(g_result.verdict);
-  if (g_result.envelope.key_type == uint8_t(keys::KeyType::kRollover)) return "ROMmon may not be signed with the rollover key";
   return nullptr;
 }
 

@@ -180,6 +180,7 @@ void autoboot(const char* boot_var) {
     while (p[n] && p[n] != ';') ++n;
     size_t path_len = 0;
     while (path_len < n && p[path_len] != ',') ++path_len;
+    if (path_len >= sizeof entry) fw::printf("boot: BOOT entry of %lu characters is too long; skipped\n", uint64_t(path_len));
     if (path_len > 0 && path_len < sizeof entry) {
       memcpy(entry, p, path_len);
       entry[path_len] = '\0';

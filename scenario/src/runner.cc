@@ -99,7 +99,7 @@ bool ScenarioRunner::host_action(const Step& s) {
         keys::KeyType kt;
         char kv;
         if (!signing::parse_key_name(key_path, &kt, &kv))
-          throw InputError("key '" + s.key + "': name it TYPE-VERSION, e.g. production-B or unknown-A");
+          throw InputError("key '" + s.key + "': name it [LABEL-]TYPE-VERSION, e.g. production-B or untrusted-production-A");
         ossl::Pkey key = ossl::load_private_key(key_path);
         signing::ImageSpec spec;
         spec.type = s.image_type == "rommon" ? image::Type::kRommon
@@ -119,7 +119,7 @@ bool ScenarioRunner::host_action(const Step& s) {
         std::vector<uint8_t> data = get_file(*v.volume, s.file);
         if (s.kind == Step::Kind::kFlashCorrupt) {
           uint64_t off = s.from_end ? data.size() - s.offset : s.offset;
-          if (s.offset >= data.size() || (s.from_end && s.offset == 0))
+          if (s.from_end ? (s.offset == 0 || s.offset > data.size()) : s.offset >= data.size())
             throw InputError("offset " + std::to_string(s.offset) + " is beyond bootflash:" + s.file + " (" +
                              std::to_string(data.size()) + " bytes)");
           data[off] ^= uint8_t(s.xor_mask);

@@ -103,6 +103,22 @@ TEST(Signing, UnknownRevokedAndMislabelledKeysAreRejected) {
   EXPECT_EQ(check(os_image(k.special_a, keys::KeyType::kSpecial, 'A'), no_special), verify::Verdict::kUnknownKey);
 }
 
+TEST(Signing, RolloverKeySignsOnlyRevocationImages) {
+  Keys k;
+  ossl::Pkey rollover = ossl::load_private_key(key_path("rollover-A"));
+  keys::Store s = k.trusted;
+  keys::add_key(s, ossl::public_record(rollover, keys::KeyType::kRollover, 'A'));
+  EXPECT_EQ(check(os_image(rollover, keys::KeyType::kRollover, 'A'), s), verify::Verdict::kKeyNotForType);
+  signing::ImageSpec spec;
+  spec.type = image::Type::kRevocation;
+  spec.version = "rev";
+  spec.load_addr = 0x41000000;
+  auto rev = signing::build_signed_image(spec, payload(300), rollover, keys::KeyType::kRollover, 'A');
+  EXPECT_EQ(check(rev, s), verify::Verdict::kOk);
+  auto rev_prod = signing::build_signed_image(spec, payload(300), k.prod_a, keys::KeyType::kProduction, 'A');
+  EXPECT_EQ(check(rev_prod, s), verify::Verdict::kKeyNotForType);
+}
+
 TEST(Signing, KeyNamesAndSuffixes) {
   keys::KeyType t;
   char v;

@@ -9,7 +9,9 @@
 #include "signing/signing.h"
 #include "trustsim/boot_flash_layout.h"
 #include "trustsim/keys.h"
+#include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
+#include "trustsim/text_blob.h"
 #include "flashtool/image_flash.h"
 
 namespace trustsim {
@@ -92,6 +94,15 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
   uint8_t slot[romvars::kSlotSize];
   romvars::SlotImage si = romvars::serialize_next(vars, slot);
   std::copy(slot, slot + si.write_len, nvram.begin() + si.nvram_offset);
+  if (!os_name.empty()) {
+    // A startup-config that names the factory image, so the OS's boot list
+    // (and what write memory stores in BOOT) starts from it.
+    std::string cfg_text = "!\nboot system bootflash:" + os_name + "\n!\nend\n";
+    if (nvram.size() < nvram_map::kStartupConfig + nvram_map::kStartupConfigLen)
+      throw InputError(cfg.file + ": NVRAM too small for the startup-config");
+    text_blob::encode(cfg_text.data(), uint32_t(cfg_text.size()), 1, nvram.data() + nvram_map::kStartupConfig,
+                      nvram_map::kStartupConfigLen);
+  }
   write_file_atomic(dir.nvram(), nvram.data(), nvram.size());
 }
 

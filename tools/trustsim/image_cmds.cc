@@ -13,7 +13,7 @@ namespace {
 
 struct SignOptions {
   std::string input, key, key_name, type = "os", version, out, platform = "TS-ISR1100";
-  uint64_t platform_id = 0x1100, load = 0x41000000, entry = 0;
+  uint64_t platform_id = 0x1100, load = 0, entry = 0;  // load 0: the type's usual address
 };
 
 struct InspectOptions {
@@ -50,7 +50,7 @@ int run_sign(const SignOptions& o) {
   spec.version = o.version;
   spec.platform = o.platform;
   spec.platform_id = uint32_t(o.platform_id);
-  spec.load_addr = o.load;
+  spec.load_addr = o.load ? o.load : spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
   spec.entry = o.entry;
   std::vector<uint8_t> payload = read_file(o.input);
   if (payload.empty()) throw InputError(o.input + ": empty payload");
@@ -155,7 +155,7 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
   sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
   sign->add_option("--type", so->type, "image type: os, rommon or revocation");
   sign->add_option("--version", so->version, "version string shown by the boot chain")->required();
-  sign->add_option("--load", so->load, "load address");
+  sign->add_option("--load", so->load, "load address (default 0x40200000 for rommon, 0x41000000 otherwise)");
   sign->add_option("--entry", so->entry, "entry point (default: the load address)");
   sign->add_option("--platform", so->platform, "platform name");
   sign->add_option("--platform-id", so->platform_id, "platform id");

@@ -1,7 +1,6 @@
-// The trustsim image container, format version 1: a 256-byte header and the
-// payload. Specified in docs/image-format.md. Version 1 carries integrity
-// (CRC-32) only; the signature envelope of the verified boot chain follows
-// the payload in a later format version (envelope_len, reserved here as 0).
+// The trustsim image container, format version 1: a 256-byte header, the
+// payload, and (envelope_len > 0) the signature envelope of common/keys.h.
+// Specified in docs/image-format.md.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

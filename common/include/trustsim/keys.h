@@ -67,7 +67,7 @@ LoadResult load(const uint8_t* primary, const uint8_t* backup, Store& out);
 enum class EditStatus { kOk, kFull, kDuplicate, kNotFound };
 EditStatus add_key(Store& s, const KeyRecord& k);
 EditStatus revoke(Store& s, uint8_t type, char version);
-// The first non-revoked key of `type` matching key_id, else nullptr.
+// The key record with this key id (revoked or not: the caller decides), else nullptr.
 const KeyRecord* find_by_id(const Store& s, const uint8_t* key_id);
 
 // ---- Signature envelope (follows the payload, image header envelope_len) ----

@@ -33,8 +33,13 @@ enum class Verdict {
   kRevokedKey,
   kWrongKeyType,    // the key record's type/version disagree with the envelope
   kBadSignature,
+  kKeyNotForType,   // e.g. an OS image signed with the rollover key
   kCryptoError,     // the crypto provider failed
 };
+
+// Which key types may sign which image types: ROMmon and OS images with a
+// production or special key, revocation images only with the rollover key.
+bool key_may_sign(uint32_t image_type, uint8_t key_type);
 const char* verdict_text(Verdict v);
 
 struct Result {
