@@ -75,8 +75,10 @@ ts_mbox_response MailboxService::service() {
   } else if (!dma_ok(req.dma_addr, req.len)) {
     rsp.status = TS_MBOX_DMA_ERROR;
   } else {
-    tlm::tlm_generic_payload gp;
-    ActualLength actual;
+    // A member, not a local: a run can end while this coroutine is blocked
+    // inside b_transport, and its stack is then never unwound.
+    tlm::tlm_generic_payload& gp = gp_;
+    ActualLength& actual = actual_;
     actual.bytes = req.len;
     gp.set_extension(&actual);
     gp.set_command(req.op == TS_MBOX_OP_READ ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);

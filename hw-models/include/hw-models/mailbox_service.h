@@ -19,6 +19,9 @@ class MailboxService : public sc_core::sc_module {
 
   MailboxService(sc_core::sc_module_name name, const Bus& bus, DeviceTrace& trace, uint64_t ram_base,
                  uint64_t ram_size, uint64_t mailbox_base);
+  // A run may end inside a transaction: detach the member extension so the
+  // payload's destructor does not try to delete it.
+  ~MailboxService() override { gp_.clear_extension(&actual_); }
   void attach_ram(uint8_t* ram) { ram_ = ram; }
 
   // Returns the response it wrote (also for tests).
@@ -34,6 +37,8 @@ class MailboxService : public sc_core::sc_module {
   uint64_t ram_size_;
   uint64_t mailbox_base_;
   uint64_t requests_ = 0;
+  tlm::tlm_generic_payload gp_;
+  ActualLength actual_;
 };
 
 }  // namespace trustsim
