@@ -62,6 +62,7 @@ verify::Result g_result;
 
 void cmd_show_auth_running() {
   const trustsim::handoff::Block* h = g.handoff;
+  if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: running images, from the boot chain's handoff record\n");
   if (h->magic != trustsim::handoff::kMagic) {
     fw::printf("%%Error: the boot chain left no verification record\n");
     return;
@@ -102,7 +103,9 @@ void cmd_show_auth_file(const cli::Args& a) {
     fw::printf("%%Error: bootflash: is not available (not mounted)\n");
     return;
   }
-  if (!local_name(path, name, sizeof name) || !verify_local_file(path, name)) return;
+  if (!local_name(path, name, sizeof name)) return;
+  if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: verifying bootflash:%s against key storage\n", name);
+  if (!verify_local_file(path, name)) return;
   char full[160];
   fw::snprintf(full, sizeof full, "bootflash:%s", name);
   field(0, "File Name", full);
@@ -134,6 +137,8 @@ void cmd_verify(const cli::Args& a) {
 }
 
 void cmd_show_auth_keys() {
+  if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: %u keys from key storage generation %u\n", g.keys.count,
+                               g.keys.generation);
   if (!g.keys_valid) {
     fw::printf("%%Error: key storage is invalid\n");
     return;
