@@ -1,18 +1,113 @@
 #include "flash-sim/boot_flash.h"
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
+#include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"
+#include "trustsim/nor_regs.h"
 
 namespace trustsim {
+namespace {
+
+// ---- Register map of the control block (docs/nor-flash.md). `clocks`: SPI
+// clocks the access costs, from the W25Q128JV command it stands for (0 = a
+// controller-side register, free).
+enum class Access { kReadOnly, kWriteOnly, kReadWrite };
+struct RegisterSpec {
+  const char* name;
+  uint32_t offset;
+  Access access;
+  uint32_t reset;
+  uint32_t writable;  // bits a write keeps; the rest are reserved
+  uint32_t clocks;
+};
+constexpr RegisterSpec kRegisters[] = {
+    {"COMMAND", TS_NOR_COMMAND, Access::kWriteOnly, 0, 0xFFu, 0},  // clocks per command, below
+    {"ADDRESS", TS_NOR_ADDRESS, Access::kReadWrite, 0, 0xFFFFFFFFu, 0},
+    {"LENGTH", TS_NOR_LENGTH, Access::kReadWrite, TS_NOR_PAGE_BYTES, 0x1FFu, 0},
+    {"STATUS", TS_NOR_STATUS, Access::kReadOnly, 0, 0, 16},  // 05h + 8 bits
+    {"ID", TS_NOR_ID, Access::kReadOnly, TS_NOR_JEDEC_ID, 0, 32},  // 9Fh + 3 bytes
+    {"PAGE_SIZE", TS_NOR_PAGE_SIZE, Access::kReadOnly, TS_NOR_PAGE_BYTES, 0, 0},
+    {"SECTOR_SIZE", TS_NOR_SECTOR_SIZE, Access::kReadOnly, TS_NOR_SECTOR_BYTES, 0, 0},
+    {"BLOCK_SIZE", TS_NOR_BLOCK_SIZE, Access::kReadOnly, TS_NOR_BLOCK_BYTES, 0, 0},
+    {"ARRAY_SIZE", TS_NOR_ARRAY_SIZE, Access::kReadOnly, 0, 0, 0},  // from the board file
+};
+
+const RegisterSpec* find_register(uint64_t offset) {
+  for (const RegisterSpec& r : kRegisters)
+    if (r.offset == offset) return &r;
+  return nullptr;
+}
+
+// SPI clocks of each command sequence (opcode, 24-bit address, data).
+constexpr uint64_t kWriteEnableClocks = 8;     // 06h / 04h
+constexpr uint64_t kProgramClocks = 8 + 24;    // 02h + address, then 8 per data byte
+constexpr uint64_t kEraseClocks = 8 + 24;      // 20h / D8h + address
+constexpr uint64_t kReadCommandClocks = 8 + 24;  // 03h + address, then 8 per byte
+
+// Seeded pseudo-random numbers (splitmix64), as flash-sim/nand_flash.cc.
+struct Rng {
+  uint64_t state;
+  explicit Rng(uint64_t seed) : state(seed) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) { return next() % n; }
+  double unit() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+};
+
+uint64_t mix(uint64_t v) { return Rng(v).next(); }
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+  return b;
+}
+
+}  // namespace
+
+namespace nor {
+
+std::string describe(const Fault& f) {
+  const PowerLoss& p = std::get<PowerLoss>(f);
+  const char* mode = p.mode == PowerLoss::Mode::kBefore  ? "before"
+                     : p.mode == PowerLoss::Mode::kAfter ? "after"
+                                                         : "torn";
+  return std::string("power-loss ") + mode + " at operation " + std::to_string(p.at_operation) +
+         " seed=" + std::to_string(p.seed);
+}
+
+}  // namespace nor
+
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+                     std::string state_path, DeviceTrace& trace)
+    : BootFlash(name, power, cfg, std::move(state_path), &trace) {}
 
 BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
                      std::string state_path)
-    : Device(name, TS_DEV_BOOT_FLASH, cfg.size, power), cfg_(cfg), state_path_(std::move(state_path)) {
+    : BootFlash(name, power, cfg, std::move(state_path), nullptr) {}
+
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+                     std::string state_path, DeviceTrace* trace)
+    : Device(name, TS_DEV_BOOT_FLASH, cfg.size + TS_NOR_CONTROL_SIZE, power),
+      cfg_(cfg),
+      state_path_(std::move(state_path)),
+      own_trace_(trace ? nullptr : std::make_unique<DeviceTrace>()),
+      trace_(trace ? trace : own_trace_.get()) {
+  if (cfg_.read_clock_hz == 0) SC_REPORT_FATAL("boot_flash", "read clock must be non-zero");
+  if (cfg_.size == 0 || cfg_.size % TS_NOR_BLOCK_BYTES || cfg_.size > 0xFFFFFFFFull)
+    SC_REPORT_FATAL("boot_flash", "array size must be a non-zero multiple of 64 KiB below 4 GiB");
   load();
+  reset_registers();
+  SC_THREAD(worker);
 }
 
 void BootFlash::load() {
@@ -22,23 +117,445 @@ void BootFlash::load() {
                      " bytes but the board file says " + std::to_string(cfg_.size));
 }
 
-void BootFlash::powered_on() { load(); }
+// The whole array, atomically: a trustsim killed mid-write leaves the old or
+// the new image (docs/nor-flash.md, "Persistence").
+void BootFlash::persist() { write_file_atomic(state_path_, mem_.data(), mem_.size()); }
 
-void BootFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-  if (!gp.is_read()) {
+sc_core::sc_time BootFlash::clocks(uint64_t n) const { return serial_time(n, cfg_.read_clock_hz); }
+
+const char* BootFlash::op_name(OpKind k) const {
+  switch (k) {
+    case OpKind::kProgram:
+      return "page-program";
+    case OpKind::kSectorErase:
+      return "sector-erase";
+    case OpKind::kBlockErase:
+      return "block-erase";
+  }
+  return "?";
+}
+
+void BootFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns,
+                            const char* status, std::string detail) {
+  TraceEvent e;
+  e.t_ns = t_ns;
+  e.dev = basename();
+  e.op = op;
+  e.addr = addr;
+  e.len = len;
+  e.latency_ns = latency_ns;
+  e.status = status;
+  e.detail = std::move(detail);
+  trace_->record(e);
+}
+
+void BootFlash::guest_error(const std::string& what) {
+  trace_event(now_ns(), "guest-error", 0, 0, 0, "guest-error", what);
+}
+
+void BootFlash::reset_registers() {
+  buffer_.assign(TS_NOR_PAGE_BYTES, 0xFF);
+  address_ = 0;
+  length_ = TS_NOR_PAGE_BYTES;
+  status_ = 0;
+  busy_read_logged_ = false;
+}
+
+uint64_t BootFlash::unplanned_cut_seed() const {
+  return mix(unplanned_seed_ ^ mix(op_.index) ^ (sc_core::sc_time_stamp() - op_.start).value());
+}
+
+void BootFlash::power_lost() {
+  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", unplanned_cut_seed(), false);
+  reset_registers();
+}
+
+void BootFlash::powered_on() {
+  load();  // host-side edits of the state file while off are seen
+  reset_registers();
+}
+
+void BootFlash::arm(const nor::Fault& fault) {
+  const nor::PowerLoss& p = std::get<nor::PowerLoss>(fault);
+  if (p.at_operation <= operations_)
+    throw std::invalid_argument(nor::describe(fault) + ": operation " + std::to_string(operations_) +
+                                " has already started");
+  power_losses_.push_back(p);
+}
+
+// ---- operations
+
+void BootFlash::start_operation(OpKind kind) {
+  sc_core::sc_time now = sc_core::sc_time_stamp();
+  op_ = Operation{};
+  op_.kind = kind;
+  op_.start = now;
+  op_.index = ++operations_;
+  busy_read_logged_ = false;
+  uint64_t duration_ps = cfg_.page_program_ps;
+  switch (kind) {
+    case OpKind::kProgram:
+      op_.address = address_;
+      op_.length = length_;
+      op_.data.assign(buffer_.begin(), buffer_.begin() + length_);
+      break;
+    case OpKind::kSectorErase:
+      op_.address = address_ & ~(TS_NOR_SECTOR_BYTES - 1);
+      op_.length = TS_NOR_SECTOR_BYTES;
+      duration_ps = cfg_.sector_erase_ps;
+      break;
+    case OpKind::kBlockErase:
+      op_.address = address_ & ~(TS_NOR_BLOCK_BYTES - 1);
+      op_.length = TS_NOR_BLOCK_BYTES;
+      duration_ps = cfg_.block_erase_ps;
+      break;
+  }
+
+  auto pl = std::find_if(power_losses_.begin(), power_losses_.end(),
+                         [&](const nor::PowerLoss& p) { return p.at_operation == op_.index; });
+  if (pl != power_losses_.end()) {
+    nor::PowerLoss cut = *pl;
+    power_losses_.erase(pl);
+    if (cut.mode == nor::PowerLoss::Mode::kBefore) {
+      trace_event(now_ns(), "fault", op_.address, 0, 0, "fired", nor::describe(cut));
+      trace_event(now_ns(), op_name(kind), op_.address, 0, 0, "power-lost", "power failed before the operation began");
+      op_ = Operation{};
+      power_.switch_off();
+      return;
+    }
+    op_.cut_seed = cut.seed;
+    if (cut.mode == nor::PowerLoss::Mode::kAfter) {
+      op_.cut_after = true;
+    } else {
+      // The seed picks the instant; the share of bits that changed follows it.
+      Rng rng(cut.seed ^ 0x746F726Eull);
+      double fraction = double(rng.below(999) + 1) / 1000.0;
+      op_.cut_inside = true;
+      op_.cut_at = now + from_ps(uint64_t(double(duration_ps) * fraction));
+    }
+  }
+  op_.end = now + from_ps(duration_ps);
+  op_.active = true;
+  op_changed_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// Brings the operation up to the current time (worker and every transaction),
+// so a STATUS read at the completion instant sees the result whichever
+// process SystemC runs first.
+void BootFlash::advance() {
+  if (!op_.active) return;
+  sc_core::sc_time now = sc_core::sc_time_stamp();
+  if (op_.cut_inside && now >= op_.cut_at) {
+    trace_event(now_ns(), "fault", op_.address, 0, 0, "fired",
+                nor::describe(nor::PowerLoss{nor::PowerLoss::Mode::kTorn, op_.cut_seed, op_.index}));
+    interrupt_operation("power lost (armed fault)", op_.cut_seed, true);
+    power_.switch_off();
+    return;
+  }
+  if (now >= op_.end) finish_operation();
+}
+
+void BootFlash::worker() {
+  for (;;) {
+    if (!op_.active) {
+      wait(op_changed_);
+      continue;
+    }
+    advance();
+    if (!op_.active) continue;
+    sc_core::sc_time next = op_.cut_inside ? op_.cut_at : op_.end;
+    wait(next - sc_core::sc_time_stamp(), power_.off_event() | op_changed_);
+    if (op_.active && !power_.is_on()) interrupt_operation("power lost", unplanned_cut_seed(), false);
+  }
+}
+
+// Applies the operation. fraction < 1 (torn): each bit that should change
+// (program: 1 -> 0; erase: 0 -> 1) does so with that probability, drawn from
+// `seed`; when at least two should change, at least one does and one does not.
+void BootFlash::apply(double fraction, uint64_t seed, std::string* detail) {
+  bool program = op_.kind == OpKind::kProgram;
+  // Array byte of each operation byte: a page program wraps inside its page.
+  uint32_t page_base = op_.address & ~(TS_NOR_PAGE_BYTES - 1);
+  auto where = [&](uint32_t i) -> uint32_t {
+    return program ? page_base + ((op_.address + i) & (TS_NOR_PAGE_BYTES - 1)) : op_.address + i;
+  };
+  // Bits changing, as (byte index << 3 | bit), before any is applied.
+  std::vector<uint64_t> targets;
+  for (uint32_t i = 0; i < op_.length; ++i) {
+    uint8_t old = mem_[where(i)];
+    uint8_t change = program ? uint8_t(old & ~op_.data[i]) : uint8_t(~old);
+    for (unsigned b = 0; b < 8; ++b)
+      if (change & (1u << b)) targets.push_back(uint64_t(where(i)) << 3 | b);
+  }
+  std::vector<bool> take(targets.size(), true);
+  size_t taken = targets.size();
+  if (fraction < 1.0) {
+    Rng rng(seed);
+    taken = 0;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      take[i] = rng.unit() < fraction;
+      taken += take[i];
+    }
+    if (targets.size() >= 2 && taken == 0) take[rng.below(targets.size())] = true, ++taken;
+    if (targets.size() >= 2 && taken == targets.size()) take[rng.below(targets.size())] = false, --taken;
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!take[i]) continue;
+    uint8_t mask = uint8_t(1u << (targets[i] & 7));
+    uint8_t& cell = mem_[targets[i] >> 3];
+    cell = program ? uint8_t(cell & ~mask) : uint8_t(cell | mask);
+  }
+  persist();
+  if (detail)
+    *detail += "; " + std::to_string(taken) + " of " + std::to_string(targets.size()) + " bits " +
+               (program ? "programmed" : "erased");
+}
+
+void BootFlash::finish_operation() {
+  apply(1.0, 0, nullptr);
+  status_ &= ~TS_NOR_STATUS_WEL;  // the latch clears when the operation completes
+  trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(op_.end - op_.start), "ok");
+  bool cut_after = op_.cut_after;
+  uint64_t seed = op_.cut_seed, index = op_.index;
+  uint32_t addr = op_.address;
+  op_.active = false;
+  op_.data.clear();
+  op_changed_.notify(sc_core::SC_ZERO_TIME);
+  if (cut_after) {
+    trace_event(now_ns(), "fault", addr, 0, 0, "fired",
+                nor::describe(nor::PowerLoss{nor::PowerLoss::Mode::kAfter, seed, index}));
+    power_.switch_off();
+  }
+}
+
+// The operation stops before its end: power failed or the board was reset.
+// Once it has begun changing cells it is torn with `seed` (the Infineon note:
+// the location is indeterminate).
+void BootFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed) {
+  sc_core::sc_time elapsed = sc_core::sc_time_stamp() - op_.start;
+  sc_core::sc_time duration = op_.end - op_.start;
+  std::string detail =
+      std::string(cause) + " " + std::to_string(to_ns(elapsed)) + " ns into " + std::to_string(to_ns(duration)) + " ns";
+  const char* status = "power-lost";
+  if (elapsed > sc_core::SC_ZERO_TIME) {
+    double fraction = duration > sc_core::SC_ZERO_TIME ? elapsed / duration : 0.5;
+    if (armed) fraction = std::max(fraction, 1e-3);
+    fraction = std::min(fraction, 0.999);
+    detail += "; seed=" + std::to_string(seed);
+    apply(fraction, seed, &detail);
+    status = "torn";
+  }
+  trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(elapsed), status, detail);
+  op_.active = false;
+  op_.data.clear();
+  op_changed_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// ---- bus side
+
+uint32_t BootFlash::read_register(uint32_t offset) const {
+  switch (offset) {
+    case TS_NOR_ADDRESS:
+      return address_;
+    case TS_NOR_LENGTH:
+      return length_;
+    case TS_NOR_STATUS:
+      return status_ | (op_.active ? TS_NOR_STATUS_BUSY : 0u);
+    case TS_NOR_ARRAY_SIZE:
+      return uint32_t(cfg_.size);
+  }
+  const RegisterSpec* r = find_register(offset);
+  return r ? r->reset : 0;
+}
+
+void BootFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
+  if (op_.active) {
+    guest_error("command " + hex(cmd) + " while BUSY");
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
+  uint64_t n = 0;
+  OpKind kind = OpKind::kProgram;
+  uint32_t fail_bit = TS_NOR_STATUS_PROGRAM_FAIL;
+  switch (cmd) {
+    case TS_NOR_CMD_WRITE_ENABLE:
+    case TS_NOR_CMD_WRITE_DISABLE:
+      n = kWriteEnableClocks;
+      break;
+    case TS_NOR_CMD_PAGE_PROGRAM:
+      n = kProgramClocks + 8ull * length_;
+      break;
+    case TS_NOR_CMD_SECTOR_ERASE:
+      n = kEraseClocks;
+      kind = OpKind::kSectorErase;
+      fail_bit = TS_NOR_STATUS_ERASE_FAIL;
+      break;
+    case TS_NOR_CMD_BLOCK_ERASE:
+      n = kEraseClocks;
+      kind = OpKind::kBlockErase;
+      fail_bit = TS_NOR_STATUS_ERASE_FAIL;
+      break;
+    default:
+      guest_error("unknown command " + hex(cmd));
+      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+      return;
+  }
+  uint64_t t0 = now_ns();
+  wait(clocks(n), power_.off_event());
+  if (!power_.is_on()) {
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  if (cmd == TS_NOR_CMD_WRITE_ENABLE || cmd == TS_NOR_CMD_WRITE_DISABLE) {
+    status_ = cmd == TS_NOR_CMD_WRITE_ENABLE ? (status_ | TS_NOR_STATUS_WEL) : (status_ & ~TS_NOR_STATUS_WEL);
+    trace_event(t0, cmd == TS_NOR_CMD_WRITE_ENABLE ? "write-enable" : "write-disable", 0, 0, now_ns() - t0, "ok");
+    return;
+  }
+  // The real part ignores program/erase without WEL; so do we, loudly.
+  if (!(status_ & TS_NOR_STATUS_WEL)) {
+    guest_error("command " + hex(cmd) + " without WRITE_ENABLE: ignored");
+    return;
+  }
+  status_ &= ~(TS_NOR_STATUS_PROGRAM_FAIL | TS_NOR_STATUS_ERASE_FAIL);
+  if (address_ >= cfg_.size) {
+    guest_error("command " + hex(cmd) + " for address " + hex(address_) + ", outside the " +
+                std::to_string(cfg_.size) + "-byte array");
+    status_ = (status_ & ~TS_NOR_STATUS_WEL) | fail_bit;
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  start_operation(kind);
+}
+
+void BootFlash::control_access(tlm::tlm_generic_payload& gp, uint64_t off, sc_core::sc_time& delay) {
+  // Registers are sampled at the transaction's start time.
+  if (delay != sc_core::SC_ZERO_TIME) wait(delay);
+  delay = sc_core::SC_ZERO_TIME;
+  if (!power_.is_on()) {
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  advance();
   uint64_t len = gp.get_data_length();
-  delay += serial_time(8 + 24 + 8 * len, cfg_.read_clock_hz);
-  memcpy(gp.get_data_ptr(), mem_.data() + gp.get_address(), len);
+  uint8_t* data = gp.get_data_ptr();
+  if (off >= TS_NOR_PAGE_BUFFER && off - TS_NOR_PAGE_BUFFER < TS_NOR_PAGE_BYTES) {
+    uint64_t b = off - TS_NOR_PAGE_BUFFER;
+    if (len > TS_NOR_PAGE_BYTES - b) {
+      guest_error("page buffer access of " + std::to_string(len) + " bytes at " + hex(off) + " runs past its end");
+      gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      return;
+    }
+    // Controller RAM: free, and usable while BUSY (the command latched its copy).
+    if (gp.is_read())
+      memcpy(data, buffer_.data() + b, len);
+    else
+      memcpy(buffer_.data() + b, data, len);
+    return;
+  }
+  const RegisterSpec* reg = find_register(off);
+  if (!reg) {
+    if (unknown_offsets_logged_.insert(off).second)
+      guest_error("access to unknown control register offset " + hex(off));
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  if (len != 4) {
+    guest_error(std::string(reg->name) + " accessed with " + std::to_string(len) + " bytes (registers are u32)");
+    gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+    return;
+  }
+  if (gp.is_read()) {
+    if (reg->access == Access::kWriteOnly) {
+      guest_error(std::string("read of write-only register ") + reg->name);
+      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+      return;
+    }
+    store_le32(data, read_register(uint32_t(off)));
+    delay += clocks(reg->clocks);
+    return;
+  }
+  if (reg->access == Access::kReadOnly) {
+    guest_error(std::string("write to read-only register ") + reg->name);
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  uint32_t v = load_le32(data);
+  switch (off) {
+    case TS_NOR_ADDRESS:
+      address_ = v;
+      break;
+    case TS_NOR_LENGTH:
+      if (v == 0 || v > TS_NOR_PAGE_BYTES) {
+        guest_error("LENGTH " + std::to_string(v) + " outside 1.." + std::to_string(TS_NOR_PAGE_BYTES));
+        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+      }
+      length_ = v;
+      break;
+    case TS_NOR_COMMAND:
+      command(v, gp);
+      break;
+  }
+}
+
+void BootFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  uint64_t off = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  if (off >= cfg_.size) {
+    control_access(gp, off - cfg_.size, delay);
+    return;
+  }
+  if (len > cfg_.size - off) {
+    guest_error("array access at " + hex(off) + " of " + std::to_string(len) + " bytes runs into the control block");
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  if (!gp.is_read()) {
+    guest_error("write to the array at " + hex(off) + " (use PAGE_PROGRAM)");
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  if (op_.active) {
+    // Sync to the access's own time, then see whether the part is still busy.
+    if (delay != sc_core::SC_ZERO_TIME) wait(delay);
+    delay = sc_core::SC_ZERO_TIME;
+    advance();
+  }
+  if (op_.active) {
+    // The real part does not decode READ while WIP; we answer an error so the
+    // firmware's mistake is visible instead of returning stale data.
+    if (!busy_read_logged_) guest_error("array read while BUSY");
+    busy_read_logged_ = true;
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  delay += clocks(kReadCommandClocks + 8 * len);
+  memcpy(gp.get_data_ptr(), mem_.data() + off, len);
 }
 
 unsigned BootFlash::debug_transport(tlm::tlm_generic_payload& gp) {
-  if (!gp.is_read()) return 0;
-  memcpy(gp.get_data_ptr(), mem_.data() + gp.get_address(), gp.get_data_length());
-  return unsigned(gp.get_data_length());
+  uint64_t off = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  if (off < cfg_.size) {
+    if (!gp.is_read() || len > cfg_.size - off) return 0;
+    memcpy(gp.get_data_ptr(), mem_.data() + off, len);
+    return unsigned(len);
+  }
+  off -= cfg_.size;
+  if (off >= TS_NOR_PAGE_BUFFER && off - TS_NOR_PAGE_BUFFER < TS_NOR_PAGE_BYTES) {
+    uint64_t b = off - TS_NOR_PAGE_BUFFER;
+    if (len > TS_NOR_PAGE_BYTES - b) return 0;
+    if (gp.is_read())
+      memcpy(gp.get_data_ptr(), buffer_.data() + b, len);
+    else
+      memcpy(buffer_.data() + b, gp.get_data_ptr(), len);
+    return unsigned(len);
+  }
+  const RegisterSpec* reg = find_register(off);
+  if (!reg || len != 4 || !gp.is_read() || reg->access == Access::kWriteOnly) return 0;
+  store_le32(gp.get_data_ptr(), read_register(uint32_t(off)));
+  return 4;
 }
 
 }  // namespace trustsim

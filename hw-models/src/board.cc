@@ -152,7 +152,7 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
       info_("boardinfo", power_, make_boardinfo(cfg)),
       console_("console", power_, console_log, cfg.console.baud),
       power_ctrl_("power", power_, cfg.rtc_base),
-      boot_flash_("boot_flash", power_, cfg.boot_flash, state.boot_flash()),
+      boot_flash_("boot_flash", power_, cfg.boot_flash, state.boot_flash(), trace),
       nvram_("nvram", power_, cfg.nvram, state.nvram(), trace),
       crypto_("crypto", power_, cfg.crypto),
       mailbox_("mailbox", bus_, trace, cfg.ram_base, cfg.ram_size, TS_MBOX_BASE),

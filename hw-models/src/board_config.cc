@@ -5,6 +5,7 @@
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/nand_regs.h"
+#include "trustsim/nor_regs.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/mailbox_abi.h"
 
@@ -90,7 +91,8 @@ BoardConfig load_board_config(const std::string& path) {
 
   YAML::Node bf = r.require(dev, "devices", "boot_flash");
   const std::string bfp = "devices.boot_flash";
-  r.expect_map(bf, bfp, {"bus_base", "part", "source", "size", "read_clock"});
+  r.expect_map(bf, bfp, {"bus_base", "part", "source", "size", "read_clock", "page_program_time", "sector_erase_time",
+                         "block_erase_time"});
   c.boot_flash.bus_base = r.u64(r.require(bf, bfp, "bus_base"), bfp + ".bus_base");
   c.boot_flash.part = r.str(r.require(bf, bfp, "part"), bfp + ".part");
   c.boot_flash.source = r.str(r.require(bf, bfp, "source"), bfp + ".source");
@@ -98,6 +100,15 @@ BoardConfig load_board_config(const std::string& path) {
   if (c.boot_flash.size < 64 * 1024 || c.boot_flash.size > (256ull << 20))
     r.fail(bf["size"], bfp + ".size", "must be 64 KiB .. 256 MiB");
   c.boot_flash.read_clock_hz = r.frequency_hz(r.require(bf, bfp, "read_clock"), bfp + ".read_clock");
+  if (c.boot_flash.size % TS_NOR_BLOCK_BYTES)
+    r.fail(bf["size"], bfp + ".size", "must be a whole number of 64 KiB blocks");
+  for (auto [key, field] : {std::pair<const char*, uint64_t*>{"page_program_time", &c.boot_flash.page_program_ps},
+                            {"sector_erase_time", &c.boot_flash.sector_erase_ps},
+                            {"block_erase_time", &c.boot_flash.block_erase_ps}})
+    if (YAML::Node t = bf[key]) {
+      *field = r.duration_ps(t, bfp + "." + key);
+      if (*field == 0) r.fail(t, bfp + "." + key, "must be non-zero");
+    }
 
   YAML::Node nv = r.require(dev, "devices", "nvram");
   const std::string nvp = "devices.nvram";
@@ -174,7 +185,7 @@ BoardConfig load_board_config(const std::string& path) {
       {"boardinfo", 0, 0x1000, root},
       {"devices.console.bus_base", c.console.bus_base, TS_CONSOLE_SIZE, con["bus_base"]},
       {"devices.power.bus_base", c.power.bus_base, TS_POWER_SIZE, pwr["bus_base"]},
-      {"devices.boot_flash.bus_base", c.boot_flash.bus_base, c.boot_flash.size, bf["bus_base"]},
+      {"devices.boot_flash.bus_base", c.boot_flash.bus_base, c.boot_flash.size + TS_NOR_CONTROL_SIZE, bf["bus_base"]},
       {"devices.nvram.bus_base", c.nvram.bus_base, c.nvram.size, nv["bus_base"]},
       {"devices.crypto.bus_base", c.crypto.bus_base, TS_CRYPTO_SIZE, cr["bus_base"]},
       {"devices.bootflash.bus_base", c.nand.bus_base,

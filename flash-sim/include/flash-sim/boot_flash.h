@@ -2,21 +2,88 @@
 // READ (03h) is an 8-bit command, a 24-bit address and then data, one bit
 // per clock at the board file's read clock. Contents come from the board
 // state directory at power-on.
-// Modelled: read timing, backdoor access. Not modelled yet: program, erase,
-// status register, BUSY, power-loss tearing, wear (flash-sim issue).
+//
+// The firmware reads the array directly (bus offsets 0 .. size-1) and
+// programs / erases it through a small control block after the array
+// (common/include/trustsim/nor_regs.h, docs/nor-flash.md): WRITE_ENABLE,
+// then PAGE_PROGRAM (from a 256-byte page buffer), SECTOR_ERASE (4 KiB) or
+// BLOCK_ERASE (64 KiB); STATUS shows BUSY (WIP) for tPP / tSE / tBE from the
+// board file. Command bus cost: the SPI clocks of the real sequence.
+//
+// Modelled: program only clearing bits (new = old & data), page program
+// wrapping within its 256-byte page, erase to 0xFF, the write-enable latch
+// (commands without it are ignored and traced as guest errors), array reads
+// refused while BUSY, power loss before / after / inside a program or erase
+// (torn: a seeded part of the bits change), an unplanned power cut tearing
+// the running operation, persistence of the whole array after every
+// completed or torn operation (write_file_atomic).
+//
+// NOT modelled: the SPI wire protocol itself (only its clock count), dual /
+// quad I/O and fast read, status registers 2/3, block protection (BP/TB/SEC/
+// CMP) and security registers, 32 KiB block erase (52h), chip erase,
+// suspend/resume, software reset (66h/99h), SFDP, tPP scaling with fewer
+// bytes (one fixed tPP per command), typ/max spread, wear and endurance,
+// program disturb of the rest of the sector (Microchip note) and the
+// zero-fill-then-erase order of some parts (UBI note): a torn erase sets a
+// seeded subset of the range's 0 bits to 1.
 #pragma once
+#include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "hw-models/board_config.h"
 #include "hw-models/device.h"
+#include "hw-models/trace.h"
 
 namespace trustsim {
 
+namespace nor {
+
+// Board power fails at the program or erase whose 1-based index
+// (operation_count() once it has started) is `at_operation`:
+//   kBefore: at the start, nothing changes in the array;
+//   kAfter:  as it completes, the operation fully applied;
+//   kTorn:   at a seeded instant inside tPP/tSE/tBE, a seeded part applied.
+struct PowerLoss {
+  enum class Mode { kBefore, kAfter, kTorn };
+  Mode mode = Mode::kBefore;
+  uint64_t seed = 0;
+  uint64_t at_operation = 1;
+};
+
+using Fault = std::variant<PowerLoss>;
+
+std::string describe(const Fault& f);
+
+}  // namespace nor
+
 class BootFlash : public Device {
  public:
+  SC_HAS_PROCESS(BootFlash);
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+            std::string state_path, DeviceTrace& trace);
+  // Without a trace: events are counted in a private trace and not written.
   BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
             std::string state_path);
+
+  // Faults: typed, seeded, recorded in the trace when they fire. Throws
+  // std::invalid_argument for an operation index already passed.
+  void arm(const nor::Fault& fault);
+  void disarm_all() { power_losses_.clear(); }
+  // Program and erase commands accepted since construction.
+  uint64_t operation_count() const { return operations_; }
+  // Base of the seed used when power fails inside an operation without an
+  // armed fault; the seed actually used is printed in the trace.
+  void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
+
+  // Backdoor for tools and checks: no timing, no faults, no BUSY check.
+  const std::vector<uint8_t>& contents() const { return mem_; }
+  bool busy() const { return op_.active; }
+
+  void power_lost() override;
   void powered_on() override;
 
  protected:
@@ -24,10 +91,62 @@ class BootFlash : public Device {
   unsigned debug_transport(tlm::tlm_generic_payload& gp) override;
 
  private:
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+            std::string state_path, DeviceTrace* trace);
+
+  enum class OpKind { kProgram, kSectorErase, kBlockErase };
+  struct Operation {
+    bool active = false;
+    OpKind kind = OpKind::kProgram;
+    uint32_t address = 0;  // program: first byte; erase: start of the sector/block
+    uint32_t length = 0;   // program: bytes from the buffer; erase: range size
+    uint64_t index = 0;
+    sc_core::sc_time start, end;
+    bool cut_inside = false;  // armed PowerLoss kTorn
+    sc_core::sc_time cut_at;
+    uint64_t cut_seed = 0;
+    bool cut_after = false;     // armed PowerLoss kAfter
+    std::vector<uint8_t> data;  // program: the buffer bytes, latched with the command
+  };
+
   void load();
+  void persist();
+  void worker();
+  void advance();
+  void start_operation(OpKind kind);
+  void finish_operation();
+  void interrupt_operation(const char* cause, uint64_t seed, bool armed);
+  uint64_t unplanned_cut_seed() const;
+  void apply(double fraction, uint64_t seed, std::string* detail);
+  void reset_registers();
+  void command(uint32_t cmd, tlm::tlm_generic_payload& gp);
+  void control_access(tlm::tlm_generic_payload& gp, uint64_t offset, sc_core::sc_time& delay);
+  uint32_t read_register(uint32_t offset) const;
+  sc_core::sc_time clocks(uint64_t n) const;
+  void trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns, const char* status,
+                   std::string detail = "");
+  void guest_error(const std::string& what);
+  const char* op_name(OpKind k) const;
+
   BoardConfig::BootFlash cfg_;
   std::string state_path_;
-  std::vector<uint8_t> mem_;
+  std::unique_ptr<DeviceTrace> own_trace_;
+  DeviceTrace* trace_;  // own_trace_ or the board's
+  std::vector<uint8_t> mem_;  // non-volatile: mirrors the state file
+
+  // Volatile (cleared by power loss).
+  std::vector<uint8_t> buffer_;
+  uint32_t address_ = 0;
+  uint32_t length_ = 0;
+  uint32_t status_ = 0;  // WEL and FAIL bits; BUSY comes from op_
+  bool busy_read_logged_ = false;
+
+  Operation op_;
+  sc_core::sc_event op_changed_;
+  uint64_t operations_ = 0;
+  std::vector<nor::PowerLoss> power_losses_;
+  uint64_t unplanned_seed_ = 0;
+  std::set<uint64_t> unknown_offsets_logged_;
 };
 
 }  // namespace trustsim

@@ -40,8 +40,13 @@ struct BoardConfig {
     uint64_t bus_base = 0;
     std::string part;
     std::string source;
-    uint64_t size = 0;
+    uint64_t size = 0;  // the array; the bus range adds TS_NOR_CONTROL_SIZE (flash-sim/boot_flash.h)
     uint64_t read_clock_hz = 0;
+    // Program / erase times (optional board keys; defaults: W25Q128JV typical,
+    // docs/nor-flash.md).
+    uint64_t page_program_ps = 400000000ull;     // tPP, 256-byte page, 0.4 ms
+    uint64_t sector_erase_ps = 45000000000ull;   // tSE, 4 KiB, 45 ms
+    uint64_t block_erase_ps = 150000000000ull;   // tBE2, 64 KiB, 150 ms
   } boot_flash;
 
   struct Nvram {
