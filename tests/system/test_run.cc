@@ -403,3 +403,40 @@ TEST(Run, ImageToolsSignInspectAndRejectTampering) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("missing.pem: cannot open key file"), std::string::npos) << r.output;
 }
+
+TEST(Run, QemuDyingMidRunEndsTheRunWithAClearVerdict) {
+  TempDir d;
+  std::string state = d.file("board");
+  write_text(d.file("long.yaml"), "name: long\nsteps:\n  - power-on\n  - expect: \"Router>\"\n");
+  std::string out = d.file("out.txt");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(TRUSTSIM_EXE, TRUSTSIM_EXE, "run", "--board", state.c_str(), d.file("long.yaml").c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  // Kill QEMU as soon as it runs (found by the board directory on its command line).
+  std::vector<int> qemu;
+  for (int i = 0; i < 2000 && qemu.empty(); ++i) {
+    qemu = processes_mentioning(state + "/bootrom.bin");
+    if (qemu.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(qemu.size(), 1u) << read_text(out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(qemu[0], SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  std::string text = read_text(out);
+  EXPECT_NE(text.find("FAIL long: board error at virtual time"), std::string::npos) << text;
+  EXPECT_NE(text.find("QEMU killed by signal Killed"), std::string::npos) << text;
+  EXPECT_NE(text.find("QEMU log ("), std::string::npos) << text;
+  EXPECT_TRUE(processes_mentioning(state).empty());
+  // The board still boots afterwards.
+  Result again = run_trustsim("run --quiet --board " + state + " " + src("scenarios/verified-boot/signed-boot.yaml"));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+}
