@@ -40,7 +40,7 @@ def main():
             "name: copy\ntimeout: 120 s\nsteps:\n  - power-on\n  - expect: 'Router>'\n  - send: enable\n"
             "  - expect: 'Router#'\n  - send: copy bootflash:blob.bin bootflash:blob2.bin\n"
             "  - expect: 'Destination filename'\n  - send: ''\n"
-            "  - expect: 'bytes copied in [0-9.]+ secs \\\\([0-9]+ bytes/sec\\\\)'\n")
+            "  - expect: 'bytes copied in [0-9.]+ secs \\([0-9]+ bytes/sec\\)'\n")
         p = subprocess.Popen([trustsim, "run", "--board", board, scenario], stdout=subprocess.PIPE, text=True,
                              bufsize=1)
         t_start = t_end = None
