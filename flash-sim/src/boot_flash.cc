@@ -1,4 +1,5 @@
 #include "flash-sim/boot_flash.h"
+#include "flash-sim/seeded_rng.h"
 
 #include <algorithm>
 #include <cstring>
@@ -51,18 +52,7 @@ constexpr uint64_t kEraseClocks = 8 + 24;      // 20h / D8h + address
 constexpr uint64_t kReadCommandClocks = 8 + 24;  // 03h + address, then 8 per byte
 
 // Seeded pseudo-random numbers (splitmix64), as flash-sim/nand_flash.cc.
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  double unit() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-};
+using Rng = SeededRng;
 
 uint64_t mix(uint64_t v) { return Rng(v).next(); }
 

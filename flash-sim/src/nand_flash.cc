@@ -1,4 +1,5 @@
 #include "flash-sim/nand_flash.h"
+#include "flash-sim/seeded_rng.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -67,18 +68,7 @@ constexpr uint32_t kMetaVersion = 1;
 
 // Seeded pseudo-random numbers (splitmix64): the same seed gives the same
 // sequence on every host.
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  double unit() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-};
+using Rng = SeededRng;
 
 uint64_t mix(uint64_t v) { return Rng(v).next(); }
 
