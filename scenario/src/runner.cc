@@ -47,7 +47,9 @@ bool ScenarioRunner::execute(const Step& s) {
     case Step::Kind::kExpect: {
       sc_core::sc_time deadline = sc_time_stamp() + from_ps(s.timeout_ps);
       for (;;) {
-        std::smatch m;
+        // A member, not a local: a run can end while this thread is parked in
+        // wait() below, and its stack (with whatever it owns) is never unwound.
+        std::smatch& m = match_;
         const std::string& buf = log_.unmatched();
         if (std::regex_search(buf, m, s.pattern)) {
           if (s.negate) {

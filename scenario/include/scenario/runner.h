@@ -34,6 +34,7 @@ class ScenarioRunner : public sc_core::sc_module {
   Board& board_;
   ConsoleLog& log_;
   HostContext host_;
+  std::smatch match_;
   bool finished_ = false;
   size_t steps_done_ = 0;
   std::string failure_;
