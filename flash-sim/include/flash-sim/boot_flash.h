@@ -36,23 +36,15 @@
 
 #include "hw-models/board_config.h"
 #include "hw-models/device.h"
+#include "flash-sim/power_loss.h"
 #include "hw-models/trace.h"
 
 namespace trustsim {
 
 namespace nor {
 
-// Board power fails at the program or erase whose 1-based index
-// (operation_count() once it has started) is `at_operation`:
-//   kBefore: at the start, nothing changes in the array;
-//   kAfter:  as it completes, the operation fully applied;
-//   kTorn:   at a seeded instant inside tPP/tSE/tBE, a seeded part applied.
-struct PowerLoss {
-  enum class Mode { kBefore, kAfter, kTorn };
-  Mode mode = Mode::kBefore;
-  uint64_t seed = 0;
-  uint64_t at_operation = 1;
-};
+// Power loss at the Nth program/erase: flash-sim/power_loss.h.
+using PowerLoss = FlashPowerLoss;
 
 using Fault = std::variant<PowerLoss>;
 

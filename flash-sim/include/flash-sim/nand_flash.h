@@ -33,6 +33,7 @@
 
 #include "hw-models/board_config.h"
 #include "hw-models/device.h"
+#include "flash-sim/power_loss.h"
 #include "hw-models/trace.h"
 
 namespace trustsim {
@@ -43,17 +44,8 @@ namespace nand {
 // (block * pages_per_block + page); `byte` indexes main + spare
 // (0 .. page_size + spare_size - 1), bit 0 is the least significant.
 
-// Board power fails at the program or erase operation whose 1-based index
-// (operation_count() once it has started) is `at_operation`:
-//   kBefore: at the start, nothing changes in the array;
-//   kAfter:  as it completes, the operation fully applied;
-//   kTorn:   at a seeded instant inside tPROG/tBERS, a seeded part applied.
-struct PowerLoss {
-  enum class Mode { kBefore, kAfter, kTorn };
-  Mode mode = Mode::kBefore;
-  uint64_t seed = 0;
-  uint64_t at_operation = 1;
-};
+// Power loss at the Nth program/erase: flash-sim/power_loss.h.
+using PowerLoss = FlashPowerLoss;
 
 // Flips one cell of the array now (it stays flipped until erased).
 struct BitFlip {
