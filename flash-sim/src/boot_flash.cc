@@ -180,6 +180,7 @@ void BootFlash::start_operation(OpKind kind) {
   op_ = Operation{};
   op_.kind = kind;
   op_.start = now;
+  announce_operation(operations_ + 1);
   op_.index = ++operations_;
   busy_read_logged_ = false;
   uint64_t duration_ps = cfg_.page_program_ps;

@@ -255,6 +255,16 @@ NandImage::NandImage(const BoardConfig::Nand& cfg, std::string path) : cfg_(cfg)
   }
 }
 
+void NandImage::move_to(const std::string& path) {
+  copy_file_sparse(path_, path);
+  copy_file_sparse(meta_path(path_), meta_path(path));
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open NAND image copy: " + strerror(errno));
+  close(fd_);
+  fd_ = fd;
+  path_ = path;
+}
+
 NandImage::~NandImage() {
   if (fd_ >= 0) close(fd_);
 }
@@ -508,6 +518,7 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
     ecc_bits_ = 0;
   } else {
     status_ &= ~(TS_NAND_STATUS_PROGRAM_FAIL | TS_NAND_STATUS_ERASE_FAIL);
+    announce_operation(operations_ + 1);
     op_.index = ++operations_;
     duration_ps = kind == OpKind::kProgram ? cfg_.t_prog_ps : cfg_.t_erase_ps;
   }

@@ -148,6 +148,8 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
     : sc_module(name),
       cfg_(cfg),
       trace_(trace),
+      console_log_(console_log),
+      state_(state),
       bus_("bus"),
       info_("boardinfo", power_, make_boardinfo(cfg)),
       console_("console", power_, console_log, cfg.console.baud),
@@ -186,5 +188,39 @@ void Board::power_on() {
 }
 
 void Board::power_off() { power_.switch_off(); }
+
+Device* Board::device_by_name(const std::string& name) {
+  if (name == "nvram") return &nvram_;
+  if (name == "boot_flash") return &boot_flash_;
+  if (name == "bootflash") return nand_.get();
+  return nullptr;
+}
+
+std::vector<std::string> Board::cut_device_names() const {
+  std::vector<std::string> n = {"nvram", "boot_flash"};
+  if (nand_) n.push_back("bootflash");
+  return n;
+}
+
+void Board::set_operation_observer(OperationObserver* o) {
+  nvram_.set_operation_observer(o);
+  boot_flash_.set_operation_observer(o);
+  if (nand_) nand_->set_operation_observer(o);
+}
+
+void Board::detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached) {
+  // The parent keeps running and writing its own files: take copies first.
+  mkdir(state.dir.c_str(), 0755);
+  copy_file_sparse(state_.nvram(), state.nvram());
+  copy_file_sparse(state_.boot_flash(), state.boot_flash());
+  copy_file_sparse(state_.manifest(), state.manifest());
+  nvram_.set_state_path(state.nvram());
+  boot_flash_.set_state_path(state.boot_flash());
+  if (nand_) nand_->image().move_to(state.bootflash());
+  state_ = state;  // the boot ROM stays the parent's: QEMU opens it read-only
+  trace_.detach();
+  console_log_.detach();
+  bridge_.detach_after_fork(run_dir, std::move(detached));
+}
 
 }  // namespace trustsim

@@ -25,6 +25,11 @@ void ConsoleLog::open_transcript(const std::string& path) {
 
 void ConsoleLog::on_byte(uint64_t t_ns, char c) {
   unmatched_.push_back(c);
+  history_.push_back(c);
+  if (history_.size() > (4u << 20)) {
+    history_base_ += 1u << 20;
+    history_.erase(0, 1u << 20);
+  }
   if (unmatched_.size() > (1u << 20)) unmatched_.erase(0, unmatched_.size() - (1u << 19));
   output_event_.notify(sc_core::SC_ZERO_TIME);
   if (c == '\r') return;
@@ -48,6 +53,12 @@ void ConsoleLog::emit_line() {
   recent_.push_back(line_);
   if (recent_.size() > 50) recent_.pop_front();
   line_.clear();
+}
+
+void ConsoleLog::detach() {
+  live_ = nullptr;
+  if (transcript_) fclose(transcript_);
+  transcript_ = nullptr;
 }
 
 void ConsoleLog::finish() {

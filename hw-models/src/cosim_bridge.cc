@@ -36,9 +36,13 @@ CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, B
     : sc_module(name), cfg_(cfg), opt_(std::move(opt)), power_(power), mailbox_(mailbox), trace_(trace) {
   sock_path_ = opt_.run_dir + "/cosim.sock";
   qemu_log_ = opt_.run_dir + "/qemu.log";
-  ram_path_ = ram_file_path();
-  chan_path_ = ram_path_.substr(0, ram_path_.size() - 4) + ".chan";
+  listen_on_socket();
+  create_shared_files();
+  SC_THREAD(run);
+  set_stack_size(1 << 20);
+}
 
+void CosimBridge::listen_on_socket() {
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -48,7 +52,11 @@ CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, B
   if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       listen(listen_fd_, 1) != 0)
     throw std::runtime_error(sock_path_ + ": cannot listen: " + strerror(errno));
+}
 
+void CosimBridge::create_shared_files() {
+  ram_path_ = ram_file_path();
+  chan_path_ = ram_path_.substr(0, ram_path_.size() - 4) + ".chan";
   ram_fd_ = open(ram_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (ram_fd_ < 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0)
     throw std::runtime_error(ram_path_ + ": cannot create guest RAM file: " + strerror(errno));
@@ -64,21 +72,47 @@ CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, B
   close(cfd);
   if (cp == MAP_FAILED) throw std::runtime_error(chan_path_ + ": cannot map the cosim channel: " + strerror(errno));
   chan_ = static_cast<ts_cosim_channel*>(cp);
-
-  SC_THREAD(run);
-  set_stack_size(1 << 20);
 }
 
-CosimBridge::~CosimBridge() {
+void CosimBridge::release_shared_files(bool unlink_them) {
+  if (ram_) munmap(ram_, cfg_.ram_size);
+  if (ram_fd_ >= 0) close(ram_fd_);
+  if (chan_) munmap(chan_, 4096);
+  if (unlink_them) {
+    unlink(ram_path_.c_str());
+    unlink(chan_path_.c_str());
+  }
+  ram_ = nullptr;
+  ram_fd_ = -1;
+  chan_ = nullptr;
+}
+
+void CosimBridge::shutdown() {
   qemu_.kill();
   if (conn_fd_ >= 0) close(conn_fd_);
   if (listen_fd_ >= 0) close(listen_fd_);
+  conn_fd_ = listen_fd_ = -1;
   unlink(sock_path_.c_str());
-  if (ram_) munmap(ram_, cfg_.ram_size);
-  if (ram_fd_ >= 0) close(ram_fd_);
-  unlink(ram_path_.c_str());
-  if (chan_) munmap(chan_, 4096);
-  unlink(chan_path_.c_str());
+  release_shared_files(!detach_pending_);
+}
+
+CosimBridge::~CosimBridge() { shutdown(); }
+
+void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<void()> detached) {
+  qemu_.forget();
+  // Our copies of the descriptors only: the parent's connection stays up.
+  if (conn_fd_ >= 0) close(conn_fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);
+  conn_fd_ = listen_fd_ = -1;
+  opt_.run_dir = run_dir;
+  sock_path_ = run_dir + "/cosim.sock";
+  qemu_log_ = run_dir + "/qemu.log";
+  listen_on_socket();
+  // The request in flight still reads the parent's guest RAM; it is
+  // unmapped (never unlinked) once power is off.
+  detach_pending_ = true;
+  detached_ = std::move(detached);
+  hold_ = true;
 }
 
 void CosimBridge::fail(const std::string& why) {
@@ -288,6 +322,10 @@ CosimBridge::Outcome CosimBridge::serve() {
       // its instruction count does not.
       last_sync_time_ = sc_core::sc_time_stamp();
       if (!power_.is_on() || power_.pending() != PowerDomain::Request::kNone) return Outcome::kPowerChange;
+      if (hold_) {
+        while (power_.is_on()) wait(power_.off_event());
+        return Outcome::kPowerChange;
+      }
     } else {
       ++syncs_;
     }
@@ -303,6 +341,18 @@ void CosimBridge::run() {
     if (!start_qemu()) return;
     Outcome o = serve();
     qemu_.kill();
+    hold_ = false;
+    if (detach_pending_) {
+      release_shared_files(false);
+      detach_pending_ = false;
+      try {
+        create_shared_files();
+      } catch (const std::exception& e) {
+        fail(e.what());
+        return;
+      }
+      if (detached_) detached_();
+    }
     if (o == Outcome::kError) return;
     if (on_power_lost) on_power_lost();
     PowerDomain::Request req = power_.pending();

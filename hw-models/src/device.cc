@@ -1,6 +1,12 @@
 #include "hw-models/device.h"
 
+#include <stdexcept>
+
 namespace trustsim {
+
+void Device::arm_power_cut(const PowerCut&) {
+  throw std::invalid_argument(std::string(basename()) + " has no state-changing operations to cut power at");
+}
 
 void PowerDomain::switch_on(uint32_t cause) {
   on_ = true;

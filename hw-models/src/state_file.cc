@@ -56,6 +56,40 @@ void write_file_atomic(const std::string& path, const uint8_t* data, size_t len)
   }
 }
 
+void copy_file_sparse(const std::string& from, const std::string& to) {
+  int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw std::runtime_error(from + ": cannot open: " + strerror(errno));
+  int out = open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    int e = errno;
+    close(in);
+    throw std::runtime_error(to + ": cannot create: " + strerror(e));
+  }
+  struct stat st;
+  bool ok = fstat(in, &st) == 0 && ftruncate(out, st.st_size) == 0;
+  off_t pos = 0;
+  while (ok && pos < st.st_size) {
+    off_t data = lseek(in, pos, SEEK_DATA);
+    if (data < 0) break;  // only a hole is left
+    off_t hole = lseek(in, data, SEEK_HOLE);
+    if (hole < 0) hole = st.st_size;
+    off_t src = data, dst = data;
+    while (src < hole) {
+      ssize_t n = copy_file_range(in, &src, out, &dst, size_t(hole - src), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+    }
+    pos = hole;
+  }
+  int e = errno;
+  close(in);
+  if (close(out) != 0) ok = false;
+  if (!ok) throw std::runtime_error(to + ": copy of " + from + " failed: " + strerror(e));
+}
+
 bool file_exists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;

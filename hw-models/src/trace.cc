@@ -34,6 +34,11 @@ std::string json_escape(const std::string& s) {
   return o;
 }
 
+void DeviceTrace::detach() {
+  if (out_) fclose(out_);
+  out_ = nullptr;
+}
+
 void DeviceTrace::record(const TraceEvent& e) {
   ++count_;
   if (!out_) return;

@@ -1,6 +1,21 @@
 #include "scenario/runner.h"
 
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include "flashtool/image_flash.h"
+#include "trustsim/handoff.h"
+#include "trustsim/keys.h"
+#include "trustsim/romvars.h"
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
@@ -8,14 +23,105 @@
 
 namespace trustsim {
 
-ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log,
-                               HostContext host)
-    : sc_module(name), sc_(sc), board_(board), log_(log), host_(std::move(host)) {
-  SC_THREAD(run);
-  set_stack_size(1 << 20);
+namespace {
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-bool ScenarioRunner::execute(const Step& s) {
+std::string sha256_hex(const std::vector<uint8_t>& d) {
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_Digest(d.data(), d.size(), md, &n, EVP_sha256(), nullptr);
+  static const char* hx = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += hx[md[i] >> 4];
+    out += hx[md[i] & 15];
+  }
+  return out;
+}
+
+std::string key_name(uint8_t type, char version) {
+  std::string t = keys::key_type_name(type);
+  for (char& c : t) c = char(tolower(c));
+  return t + "-" + std::string(1, version);
+}
+
+// The forked runs report through a small text file: one "key<TAB>value" a line.
+void write_record(const std::string& path, const RunRecord& r) {
+  std::ofstream o(path + ".tmp");
+  std::string failure = r.failure;
+  for (char& c : failure)
+    if (c == '\n' || c == '\t') c = ' ';
+  o << "passed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t" << r.virtual_ns << "\nwall_s\t" << r.wall_s
+    << "\nfailure\t" << failure << "\n";
+  o.close();
+  rename((path + ".tmp").c_str(), path.c_str());
+}
+
+bool read_record(const std::string& path, RunRecord& r) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  bool any = false;
+  while (std::getline(in, line)) {
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::string k = line.substr(0, tab), v = line.substr(tab + 1);
+    if (k == "passed") r.passed = v == "1", any = true;
+    else if (k == "virtual_ns") r.virtual_ns = std::stoull(v);
+    else if (k == "wall_s") r.wall_s = std::stod(v);
+    else if (k == "failure") r.failure = v;
+  }
+  return any;
+}
+
+}  // namespace
+
+ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log,
+                               HostContext host, CampaignRole role)
+    : sc_module(name), sc_(sc), board_(board), log_(log), host_(std::move(host)), role_(std::move(role)) {
+  SC_THREAD(run);
+  set_stack_size(1 << 20);
+  SC_METHOD(console_cut);
+  sensitive << log_.output_event();
+  dont_initialize();
+  SC_METHOD(timed_cut);
+  sensitive << timed_cut_event_;
+  dont_initialize();
+  board_.set_operation_observer(this);
+  // Cuts nobody armed (a power-off step in the middle of a program) tear
+  // with seeds from the run seed too.
+  if (board_.nand()) board_.nand()->set_unplanned_cut_seed(derive_seed(sc_.seed, 0x6E616E64));
+}
+
+void ScenarioRunner::console_cut() {
+  if (!console_cut_armed_) return;
+  if (!std::regex_search(log_.since(console_cut_from_), console_cut_pattern_)) return;
+  console_cut_armed_ = false;
+  TraceEvent e;
+  e.t_ns = now_ns();
+  e.dev = "power";
+  e.op = "fault";
+  e.status = "fired";
+  e.detail = "power-loss on console match";
+  board_.trace().record(e);
+  board_.power_off();
+}
+
+void ScenarioRunner::timed_cut() {
+  TraceEvent e;
+  e.t_ns = now_ns();
+  e.dev = "power";
+  e.op = "fault";
+  e.status = "fired";
+  e.detail = "power-loss at a virtual time";
+  board_.trace().record(e);
+  board_.power_off();
+}
+
+bool ScenarioRunner::execute(const Step& s, size_t index) {
   using sc_core::sc_time_stamp;
   switch (s.kind) {
     case Step::Kind::kPowerOn:
@@ -35,15 +141,32 @@ bool ScenarioRunner::execute(const Step& s) {
       board_.console().type(s.enter ? s.text + "\r" : s.text);
       return true;
     case Step::Kind::kWait:
-      wait(from_ps(s.duration_ps));
+      if (cut_armed_) wait(from_ps(s.duration_ps), board_.power().off_event());
+      else wait(from_ps(s.duration_ps));
       return true;
+    case Step::Kind::kWaitPowerOff: {
+      sc_core::sc_time deadline = sc_time_stamp() + from_ps(s.timeout_ps);
+      while (board_.power().is_on() && sc_time_stamp() < deadline)
+        wait(deadline - sc_time_stamp(), board_.power().off_event());
+      if (board_.power().is_on()) {
+        failure_ = "the board was still powered on after " + s.describe().substr(s.describe().rfind("within ") + 7);
+        return false;
+      }
+      return true;
+    }
+    case Step::Kind::kFault:
+      return arm_fault(s, index);
+    case Step::Kind::kCheck:
+      return check(s);
+    case Step::Kind::kFlashPut:
+      return host_action(s, index);
     case Step::Kind::kImageSign:
     case Step::Kind::kFlashCorrupt:
     case Step::Kind::kFlashTruncate:
     case Step::Kind::kFlashDelete:
     case Step::Kind::kBootFlashCorrupt:
     case Step::Kind::kNvramCorrupt:
-      return host_action(s);
+      return host_action(s, index);
     case Step::Kind::kExpect: {
       sc_core::sc_time deadline = sc_time_stamp() + from_ps(s.timeout_ps);
       for (;;) {
@@ -59,30 +182,32 @@ bool ScenarioRunner::execute(const Step& s) {
           log_.consume(size_t(m.position(0) + m.length(0)));
           return true;
         }
+        if (interrupted()) return true;  // the sweep's cut: the caller moves on to the recovery
         if (sc_time_stamp() >= deadline) {
           if (s.negate) return true;
           failure_ = "expected console output matching /" + s.text + "/ was not seen within " +
                      s.describe().substr(s.describe().rfind("within ") + 7) + " of virtual time";
           return false;
         }
-        wait(deadline - sc_time_stamp(), log_.output_event());
+        if (cut_armed_) wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
+        else wait(deadline - sc_time_stamp(), log_.output_event());
       }
     }
   }
   return false;
 }
 
-bool ScenarioRunner::host_action(const Step& s) {
+bool ScenarioRunner::host_action(const Step& s, size_t index) {
   if (board_.power().is_on()) {
     failure_ = "host-side changes need the board powered off (add a power-off step before it)";
     return false;
   }
   try {
     if (s.kind == Step::Kind::kBootFlashCorrupt) {
-      std::vector<uint8_t> f = read_file(host_.state.boot_flash());
+      std::vector<uint8_t> f = read_file(board_.state().boot_flash());
       if (s.offset >= f.size()) throw InputError("offset " + std::to_string(s.offset) + " is beyond the boot flash");
       f[s.offset] ^= uint8_t(s.xor_mask);
-      write_file_atomic(host_.state.boot_flash(), f.data(), f.size());
+      write_file_atomic(board_.state().boot_flash(), f.data(), f.size());
       return true;
     }
     if (s.kind == Step::Kind::kNvramCorrupt) {
@@ -116,10 +241,21 @@ bool ScenarioRunner::host_action(const Step& s) {
         put_file(*v.volume, s.file, signing::build_signed_image(spec, payload, key, kt, kv), now);
         return true;
       }
+      case Step::Kind::kFlashPut: {
+        put_file(*v.volume, s.file, read_file(s.payload), now);
+        return true;
+      }
       case Step::Kind::kFlashCorrupt:
       case Step::Kind::kFlashTruncate: {
         std::vector<uint8_t> data = get_file(*v.volume, s.file);
-        if (s.kind == Step::Kind::kFlashCorrupt) {
+        if (s.kind == Step::Kind::kFlashCorrupt && s.seeded_offset) {
+          if (data.empty()) throw InputError("bootflash:" + s.file + " is empty");
+          uint64_t seed = s.has_seed ? s.seed : derive_seed(sc_.seed, index);
+          uint64_t off = derive_seed(seed, 1) % data.size();
+          data[off] ^= uint8_t(s.xor_mask);
+          printf("trustsim: flash-corrupt bootflash:%s at seeded offset %llu (seed %llu)\n", s.file.c_str(),
+                 (unsigned long long)off, (unsigned long long)seed);
+        } else if (s.kind == Step::Kind::kFlashCorrupt) {
           uint64_t off = s.from_end ? data.size() - s.offset : s.offset;
           if (s.from_end ? (s.offset == 0 || s.offset > data.size()) : s.offset >= data.size())
             throw InputError("offset " + std::to_string(s.offset) + " is beyond bootflash:" + s.file + " (" +
@@ -147,15 +283,349 @@ bool ScenarioRunner::host_action(const Step& s) {
   }
 }
 
-void ScenarioRunner::run() {
-  for (size_t i = 0; i < sc_.steps.size(); ++i) {
-    const Step& s = sc_.steps[i];
-    if (!execute(s)) {
-      failure_ = "step " + std::to_string(i + 1) + " (" + s.where + ", " + s.describe() + "): " + failure_;
-      break;
+bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
+  uint64_t seed = s.has_seed ? s.seed : derive_seed(sc_.seed, index);
+  try {
+    switch (s.fault) {
+      case Step::Fault::kPowerLossAtOperation: {
+        Device* d = board_.device_by_name(s.device);
+        if (!d) throw std::invalid_argument("this board has no " + s.device + " device");
+        d->arm_power_cut(PowerCut{s.cut_mode, seed, d->operation_count() + s.at});
+        return true;
+      }
+      case Step::Fault::kPowerLossAfter:
+        timed_cut_event_.notify(from_ps(s.duration_ps));
+        return true;
+      case Step::Fault::kPowerLossOnConsole:
+        console_cut_pattern_ = s.pattern;
+        console_cut_from_ = log_.total();
+        console_cut_armed_ = true;
+        return true;
+      default:
+        break;
+    }
+    NandFlash* nand = board_.nand();
+    if (!nand) throw std::invalid_argument("this board has no bootflash: NAND for bit faults");
+    switch (s.fault) {
+      case Step::Fault::kBitFlip: nand->arm(nand::BitFlip{s.page, s.byte, uint8_t(s.bit)}); break;
+      case Step::Fault::kBitFlips: nand->arm(nand::RandomBitFlips{s.page, s.count, seed}); break;
+      case Step::Fault::kStuckBit: nand->arm(nand::StuckBit{s.page, s.byte, uint8_t(s.bit), s.value}); break;
+      case Step::Fault::kBadBlock: nand->arm(nand::BadOnNthErase{s.block, s.nth}); break;
+      default: break;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    failure_ = e.what();
+    return false;
+  }
+}
+
+bool ScenarioRunner::check(const Step& s) {
+  try {
+    switch (s.check) {
+      case Step::Check::kFile: {
+        if (!board_.nand()) throw InputError("this board has no bootflash: device");
+        HostVolume v = open_bootflash(board_.config().nand, board_.nand()->image());
+        bfs::FileInfo st;
+        bool exists = bfs::stat(*v.volume, s.file.c_str(), &st) == bfs::Status::kOk;
+        if (exists != s.exists) {
+          failure_ = "bootflash:" + s.file + (exists ? " exists, which it must not" : " does not exist");
+          return false;
+        }
+        if (!exists) return true;
+        std::vector<uint8_t> data = get_file(*v.volume, s.file);
+        if (s.size >= 0 && data.size() != uint64_t(s.size)) {
+          failure_ = "bootflash:" + s.file + " is " + std::to_string(data.size()) + " bytes, expected " +
+                     std::to_string(s.size);
+          return false;
+        }
+        if (!s.sha256.empty() && sha256_hex(data) != s.sha256) {
+          failure_ = "bootflash:" + s.file + " has SHA-256 " + sha256_hex(data) + ", expected " + s.sha256;
+          return false;
+        }
+        return true;
+      }
+      case Step::Check::kRomvar: {
+        romvars::Store st;
+        romvars::load(st, board_.nvram().contents().data(), romvars::kRegionSize);
+        const char* v = romvars::get(st, s.file.c_str());
+        if (!s.exists) {
+          if (v) failure_ = "ROMmon variable " + s.file + " is set (to \"" + v + "\"), expected it unset";
+          return !v;
+        }
+        if (!v) {
+          failure_ = "ROMmon variable " + s.file + " is not set";
+          return false;
+        }
+        if (!s.equals.empty() && s.equals != v) {
+          failure_ = "ROMmon variable " + s.file + " is \"" + v + "\", expected \"" + s.equals + "\"";
+          return false;
+        }
+        return true;
+      }
+      case Step::Check::kKeys: {
+        const uint8_t* nv = board_.nvram().contents().data();
+        keys::Store st;
+        keys::LoadResult lr = keys::load(nv + keys::kPrimaryOffset, nv + keys::kBackupOffset, st);
+        std::string copies = std::string("primary ") + keys::copy_state_text(lr.primary) + ", backup " +
+                             keys::copy_state_text(lr.backup);
+        if (!lr.any_valid) {
+          failure_ = "no valid key storage copy (" + copies + "): the board cannot verify anything";
+          return false;
+        }
+        if (s.both_copies) {
+          keys::Store a, b;
+          bool pa = keys::decode_copy(nv + keys::kPrimaryOffset, keys::kStoreRegionLen, a) == keys::CopyState::kValid;
+          bool pb = keys::decode_copy(nv + keys::kBackupOffset, keys::kStoreRegionLen, b) == keys::CopyState::kValid;
+          if (!pa || !pb || a.generation != b.generation) {
+            failure_ = "key storage copies differ or are not both valid (" + copies + ")";
+            return false;
+          }
+        }
+        auto find = [&](const std::string& name) -> const keys::KeyRecord* {
+          for (uint32_t i = 0; i < st.count; ++i)
+            if (key_name(st.keys[i].type, st.keys[i].version) == name) return &st.keys[i];
+          return nullptr;
+        };
+        std::string held;
+        for (uint32_t i = 0; i < st.count; ++i)
+          held += (held.empty() ? "" : ", ") + key_name(st.keys[i].type, st.keys[i].version) +
+                  ((st.keys[i].flags & keys::kFlagRevoked) ? " (revoked)" : "");
+        for (const std::string& k : s.keys_active) {
+          const keys::KeyRecord* r = find(k);
+          if (!r || (r->flags & keys::kFlagRevoked)) {
+            failure_ = "key " + k + " is not active in key storage (it holds: " + held + ")";
+            return false;
+          }
+        }
+        for (const std::string& k : s.keys_revoked) {
+          const keys::KeyRecord* r = find(k);
+          if (r && !(r->flags & keys::kFlagRevoked)) {
+            failure_ = "key " + k + " is still active in key storage (it holds: " + held + ")";
+            return false;
+          }
+        }
+        for (const std::string& k : s.keys_absent) {
+          if (find(k)) {
+            failure_ = "key " + k + " is in key storage (it holds: " + held + ")";
+            return false;
+          }
+        }
+        return true;
+      }
+      case Step::Check::kBooted: {
+        const uint8_t* ram = board_.bridge().guest_ram();
+        handoff::Block b;
+        if (!ram || !board_.power().is_on()) throw InputError("the board is off: nothing has booted");
+        memcpy(&b, ram + (handoff::kAddress - board_.config().ram_base), sizeof b);
+        if (b.magic != handoff::kMagic || b.os.version[0] == 0) {
+          failure_ = "no OS image has booted (no hand-off record from ROMmon)";
+          return false;
+        }
+        std::string path(b.os_path, strnlen(b.os_path, sizeof b.os_path));
+        std::string key = b.os.key_type ? key_name(b.os.key_type, b.os.key_version) : "none";
+        if (!s.booted_image.empty() && path != s.booted_image) {
+          failure_ = "the booted OS image is " + path + ", expected " + s.booted_image;
+          return false;
+        }
+        if (!s.booted_key.empty() && key != s.booted_key) {
+          failure_ = "the booted OS image (" + path + ") was verified with key " + key + ", expected " + s.booted_key;
+          return false;
+        }
+        return true;
+      }
+    }
+  } catch (const std::exception& e) {
+    failure_ = e.what();
+    return false;
+  }
+  return false;
+}
+
+// ---- sweeps (docs/campaigns.md)
+
+void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
+  if (!in_sweep_ || cut_armed_ || window_closed_) return;
+  const Sweep& w = sc_.sweep;
+  std::string name = dev.basename();
+  if (std::find(w.devices.begin(), w.devices.end(), name) == w.devices.end()) return;
+  if (!window_open_) {
+    if (!w.from_text.empty() && !std::regex_search(log_.since(window_start_), w.from)) return;
+    window_open_ = true;
+  }
+  if (!w.to_text.empty() && std::regex_search(log_.since(window_start_), w.to)) {
+    window_closed_ = true;
+    return;
+  }
+  CutPoint cp{points_.size() + 1, name, index, now_ns()};
+  points_.push_back(cp);
+  if (role_.kind == CampaignRole::Kind::kPoint) {
+    if (cp.point == role_.point) {
+      record_.point = cp.point;
+      record_.device = cp.device;
+      record_.device_op = cp.device_op;
+      arm_cut(dev, index, role_.mode, cp.point);
+    }
+  } else if (role_.kind == CampaignRole::Kind::kWalk) {
+    for (size_t m = 0; m < w.modes.size() && !is_child_; ++m)
+      if (shard_selects(cp.point, m, w.modes.size(), role_.shard_index, role_.shard_count))
+        fork_run(dev, index, cp, w.modes[m]);
+  }
+}
+
+void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t point) {
+  record_.mode = mode;
+  record_.seed = derive_seed(sc_.seed, point);
+  dev.arm_power_cut(PowerCut{mode, record_.seed, index});
+  board_.bridge().hold_guest_until_power_off();
+  cut_armed_ = true;
+}
+
+void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerCut::Mode mode) {
+  while (children_.size() >= size_t(std::max(1, role_.jobs))) reap_children(true);
+  std::string dir = role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_cut_mode_name(mode);
+  mkdir(dir.c_str(), 0755);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    failure_ = std::string("pipe: ") + strerror(errno);
+    return;
+  }
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    failure_ = std::string("fork: ") + strerror(errno);
+    return;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    is_child_ = true;
+    children_.clear();
+    results_.clear();
+    child_dir_ = dir;
+    wall0_ = wall_now();
+    int w = fds[1];
+    board_.detach_after_fork(StatePaths{dir + "/board"}, dir, [w] {
+      char c = 'd';
+      ssize_t n = write(w, &c, 1);
+      (void)n;
+      close(w);
+    });
+    record_.point = cp.point;
+    record_.device = cp.device;
+    record_.device_op = cp.device_op;
+    arm_cut(dev, index, mode, cp.point);
+    return;
+  }
+  close(fds[1]);
+  // The parent's guest RAM and state files are in use by the child until
+  // its cut has happened: wait for that (or for its end) before going on.
+  char c;
+  while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(fds[0]);
+  Child ch;
+  ch.dir = dir;
+  ch.rec.point = cp.point;
+  ch.rec.device = cp.device;
+  ch.rec.device_op = cp.device_op;
+  ch.rec.mode = mode;
+  ch.rec.seed = derive_seed(sc_.seed, cp.point);
+  children_[pid] = ch;
+}
+
+void ScenarioRunner::reap_children(bool block_until_one) {
+  for (;;) {
+    for (auto it = children_.begin(); it != children_.end();) {
+      int status;
+      pid_t r = waitpid(it->first, &status, WNOHANG);
+      if (r != it->first) {
+        ++it;
+        continue;
+      }
+      RunRecord rec = it->second.rec;
+      if (!read_record(it->second.dir + "/result", rec)) {
+        rec.passed = false;
+        rec.failure = WIFSIGNALED(status) ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
+                                          : "the run ended without a verdict (exit status " +
+                                                std::to_string(WEXITSTATUS(status)) + ")";
+      }
+      std::string cmd = "rm -rf '" + it->second.dir + "'";
+      if (std::system(cmd.c_str()) != 0) {
+      }
+      results_.push_back(rec);
+      if (role_.on_result) role_.on_result(rec);
+      it = children_.erase(it);
+      block_until_one = false;
+    }
+    if (!block_until_one || children_.empty()) return;
+    usleep(2000);
+  }
+}
+
+void ScenarioRunner::finish_child() {
+  record_.passed = failure_.empty();
+  record_.failure = failure_;
+  record_.virtual_ns = now_ns();
+  record_.wall_s = wall_now() - wall0_;
+  write_record(child_dir_ + "/result", record_);
+  board_.bridge().shutdown();
+  fflush(nullptr);
+  _exit(0);
+}
+
+bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& s = steps[i];
+    if (!execute(s, i)) {
+      failure_ = std::string(phase) + "step " + std::to_string(i + 1) + " (" + s.where + ", " + s.describe() + "): " +
+                 failure_;
+      return false;
     }
     ++steps_done_;
+    if (interrupted()) return true;
   }
+  return true;
+}
+
+void ScenarioRunner::run() {
+  wall0_ = wall_now();
+  bool ok = run_steps(sc_.steps, "");
+  if (ok && sc_.has_sweep) {
+    const Sweep& w = sc_.sweep;
+    window_start_ = log_.total();
+    in_sweep_ = true;
+    ok = run_steps(w.steps, "sweep ");
+    in_sweep_ = false;
+    if (is_child_ || role_.kind == CampaignRole::Kind::kPoint) {
+      if (ok && !interrupted()) {
+        ok = false;
+        failure_ = points_.size() < role_.point
+                       ? "cut point " + std::to_string(role_.point) + " was never reached: the window had " +
+                             std::to_string(points_.size()) + " operations of " + w.devices[0] +
+                             (w.devices.size() > 1 ? " and the others" : "")
+                       : "power was still on at the end of the sweep's steps: the cut at point " +
+                             std::to_string(role_.point) + " did not fire";
+      }
+      if (ok) {
+        cut_fired_ = true;
+        ok = run_steps(w.recovery, "recovery ");
+      }
+    } else if (ok && points_.empty()) {
+      ok = false;
+      failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
+    }
+    if (!is_child_ && role_.kind == CampaignRole::Kind::kWalk) {
+      while (!children_.empty()) reap_children(true);
+    }
+  }
+  (void)ok;
+  if (is_child_) finish_child();
+  record_.passed = failure_.empty();
+  record_.failure = failure_;
+  record_.virtual_ns = now_ns();
+  record_.wall_s = wall_now() - wall0_;
   finished_ = true;
   sc_core::sc_stop();
 }

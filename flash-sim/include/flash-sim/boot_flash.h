@@ -66,7 +66,9 @@ class BootFlash : public Device {
   void arm(const nor::Fault& fault);
   void disarm_all() { power_losses_.clear(); }
   // Program and erase commands accepted since construction.
-  uint64_t operation_count() const { return operations_; }
+  uint64_t operation_count() const override { return operations_; }
+  bool has_operations() const override { return true; }
+  void arm_power_cut(const PowerCut& cut) override { arm(nor::Fault{cut}); }
   // Base of the seed used when power fails inside an operation without an
   // armed fault; the seed actually used is printed in the trace.
   void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
@@ -74,6 +76,8 @@ class BootFlash : public Device {
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
   const std::vector<uint8_t>& contents() const { return mem_; }
   bool busy() const { return op_.active; }
+  // The state file (campaign runs move a forked board to its own copy).
+  void set_state_path(std::string path) { state_path_ = std::move(path); }
 
   void power_lost() override;
   void powered_on() override;

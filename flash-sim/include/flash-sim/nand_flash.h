@@ -120,6 +120,9 @@ class NandImage {
   void mark_grown_bad(uint32_t block);
 
   uint64_t allocated_bytes() const;  // disk space the image really uses
+  // Copies the image and its side file to `path` and works on the copy from
+  // now on (a forked campaign run gets its own board this way).
+  void move_to(const std::string& path);
 
  private:
   void load_meta();
@@ -158,7 +161,9 @@ class NandFlash : public Device {
   void disarm_all();
   // Program and erase commands started since construction (reads, ID and
   // reset are not counted): the index PowerLoss refers to.
-  uint64_t operation_count() const { return operations_; }
+  uint64_t operation_count() const override { return operations_; }
+  bool has_operations() const override { return true; }
+  void arm_power_cut(const PowerCut& cut) override { arm(nand::Fault{cut}); }
   // Base of the seed used when power fails inside an operation without an
   // armed fault; the seed actually used is printed in the trace.
   void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }

@@ -64,13 +64,28 @@ class Board : public sc_core::sc_module {
   NandFlash* nand() { return nand_.get(); }
   CosimBridge& bridge() { return bridge_; }
   DeviceTrace& trace() { return trace_; }
+  const StatePaths& state() const { return state_; }
 
   void power_on();
   void power_off();
 
+  // The devices with state-changing operations (power-cut targets), by the
+  // names traces and scenarios use: nvram, boot_flash, bootflash.
+  Device* device_by_name(const std::string& name);
+  std::vector<std::string> cut_device_names() const;
+  void set_operation_observer(OperationObserver* o);
+
+  // In a forked child (campaigns): copy the board state files into
+  // `state.dir` and work on the copies, stop writing the parent's trace and
+  // transcript, and let the bridge leave the parent's QEMU alone; `detached`
+  // runs once nothing of the parent's is in use (docs/campaigns.md).
+  void detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached);
+
  private:
   const BoardConfig& cfg_;
   DeviceTrace& trace_;
+  ConsoleLog& console_log_;
+  StatePaths state_;
   PowerDomain power_;
   Bus bus_;
   BoardInfoRom info_;

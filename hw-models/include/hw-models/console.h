@@ -25,6 +25,14 @@ class ConsoleLog {
   // A byte the board transmitted at virtual time `t_ns`.
   void on_byte(uint64_t t_ns, char c);
   void finish();  // flush a last, unterminated line
+  // In a forked child: stop echoing and writing the parent's transcript.
+  void detach();
+  // Bytes transmitted so far, and the output since such a position (the
+  // last 4 MiB are kept): campaign windows and console-triggered faults.
+  uint64_t total() const { return history_base_ + history_.size(); }
+  std::string since(uint64_t pos) const {
+    return pos <= history_base_ ? history_ : history_.substr(size_t(pos - history_base_));
+  }
 
   // Scenario matching: everything transmitted since the last consume().
   const std::string& unmatched() const { return unmatched_; }
@@ -40,6 +48,8 @@ class ConsoleLog {
   std::string line_;
   uint64_t line_t_ns_ = 0;
   std::string unmatched_;
+  std::string history_;
+  uint64_t history_base_ = 0;
   std::deque<std::string> recent_;
   sc_core::sc_event output_event_{"console_output"};
 };

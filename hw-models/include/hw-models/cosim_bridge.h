@@ -40,11 +40,26 @@ class CosimBridge : public sc_core::sc_module {
   std::function<void()> on_power_on;
   std::function<void()> on_power_lost;
 
+  // Campaign support (docs/campaigns.md).
+  // Keeps the guest stalled at its current device request until power goes:
+  // from a cut point's operation start to the cut, the board runs alone, so
+  // a forked run and a replayed one see exactly the same.
+  void hold_guest_until_power_off() { hold_ = true; }
+  // In a forked child: the running QEMU, its socket, RAM and channel belong
+  // to the parent. Forgets them without touching them, listens under
+  // run_dir, and calls `detached` once power has gone and nothing of the
+  // parent's guest is used any more; the next power-on starts our own QEMU.
+  void detach_after_fork(const std::string& run_dir, std::function<void()> detached);
+  // Kills our QEMU and removes our files (a forked child calls it before _exit).
+  void shutdown();
+
   // Empty unless the run had to stop because QEMU or the guest went wrong.
   const std::string& error() const { return error_; }
   uint64_t syncs() const { return syncs_; }
   uint64_t doorbells() const { return doorbells_; }
   uint64_t guest_insns() const { return total_insns_; }
+  // Guest RAM as the last guest left it (zeroed at the next power-on).
+  const uint8_t* guest_ram() const { return ram_; }
 
  private:
   enum class Outcome { kPowerChange, kError };
@@ -59,6 +74,9 @@ class CosimBridge : public sc_core::sc_module {
   void fail(const std::string& why);
   void trace_power(const char* op, const std::string& detail);
   std::vector<std::string> qemu_argv() const;
+  void listen_on_socket();
+  void create_shared_files();
+  void release_shared_files(bool unlink_them);
 
   const BoardConfig& cfg_;
   BridgeOptions opt_;
@@ -84,6 +102,9 @@ class CosimBridge : public sc_core::sc_module {
   uint64_t doorbells_ = 0;
   uint64_t total_insns_ = 0;
   std::string error_;
+  bool hold_ = false;
+  bool detach_pending_ = false;
+  std::function<void()> detached_;
 };
 
 }  // namespace trustsim

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "hw-models/power_cut.h"
+
 namespace trustsim {
 
 // The board's single power rail. Devices wait on off_event() to abandon an
@@ -48,6 +50,17 @@ struct ActualLength : tlm::tlm_extension<ActualLength> {
   void copy_from(const tlm_extension_base& o) override { bytes = static_cast<const ActualLength&>(o).bytes; }
 };
 
+class Device;
+
+// Told about every state-changing operation just before it starts, with
+// the index a PowerCut refers to; it may arm a cut for that very operation
+// (this is how campaigns pick their cut points, docs/campaigns.md).
+class OperationObserver {
+ public:
+  virtual ~OperationObserver() = default;
+  virtual void operation_starting(Device& device, uint64_t index) = 0;
+};
+
 class Device : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<Device> socket;
@@ -60,6 +73,15 @@ class Device : public sc_core::sc_module {
   virtual void power_lost() {}
   virtual void powered_on() {}
 
+  // Devices with state-changing operations (NVRAM, flash) support power
+  // cuts at an operation index; the others keep these defaults.
+  virtual bool has_operations() const { return false; }
+  virtual uint64_t operation_count() const { return 0; }
+  // Throws std::invalid_argument for an index already started or a device
+  // without operations.
+  virtual void arm_power_cut(const PowerCut& cut);
+  void set_operation_observer(OperationObserver* o) { observer_ = o; }
+
  protected:
   // Whether an access of `len` bytes at `offset` is in range. Default: the
   // whole access lies inside [0, size). Port registers (a FIFO that takes
@@ -70,8 +92,13 @@ class Device : public sc_core::sc_module {
   // Backdoor: no timing, no faults.
   virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) { (void)gp; return 0; }
   PowerDomain& power_;
+  // Models call this with the index the operation is about to get.
+  void announce_operation(uint64_t index) {
+    if (observer_) observer_->operation_starting(*this, index);
+  }
 
  private:
+  OperationObserver* observer_ = nullptr;
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& gp);
   uint32_t type_;

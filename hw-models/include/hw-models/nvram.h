@@ -4,7 +4,10 @@
 // board state directory after every completed page write.
 // Modelled: page-granular write cycles (a write that spans pages takes one
 // tWR per page, as a driver splitting at page boundaries would), bus
-// transfer time, power loss during tWR (that page keeps its old contents).
+// transfer time, power loss during tWR (that page keeps its old contents),
+// armed power cuts at the Nth page write (before / after / torn: a torn
+// write cycle leaves a seeded subset of the page's bytes new, the rest old --
+// the datasheet gives no guarantee for an interrupted tWR).
 // Not modelled: page-wrap within a single write cycle, ACK polling, the
 // 4-byte-word ECC rewrite of the C-family, endurance.
 #pragma once
@@ -25,6 +28,14 @@ class Nvram : public Device {
   // Backdoor write for tools and checks: no timing, no faults; persisted.
   void backdoor_write(uint32_t offset, const uint8_t* data, uint32_t len);
 
+  // Page write cycles started since construction: the index a PowerCut uses.
+  bool has_operations() const override { return true; }
+  uint64_t operation_count() const override { return operations_; }
+  void arm_power_cut(const PowerCut& cut) override;
+  void disarm_all() { cuts_.clear(); }
+  // The state file (campaign runs move a forked board to its own copy).
+  void set_state_path(std::string path) { state_path_ = std::move(path); }
+
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
   unsigned debug_transport(tlm::tlm_generic_payload& gp) override;
@@ -36,6 +47,8 @@ class Nvram : public Device {
   std::string state_path_;
   DeviceTrace& trace_;
   std::vector<uint8_t> mem_;
+  std::vector<PowerCut> cuts_;
+  uint64_t operations_ = 0;
 };
 
 }  // namespace trustsim

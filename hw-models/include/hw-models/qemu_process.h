@@ -22,6 +22,8 @@ class QemuProcess {
   bool running();
   std::string exit_description() const { return exit_text_; }
   void kill();  // SIGKILL and reap; no-op when not running
+  // After fork(): the QEMU belongs to the parent; drop it without a signal.
+  void forget() { pid_ = -1; }
   pid_t pid() const { return pid_; }
 
  private:

@@ -11,5 +11,8 @@ namespace trustsim {
 std::vector<uint8_t> read_file(const std::string& path);  // throws InputError
 void write_file_atomic(const std::string& path, const uint8_t* data, size_t len);  // throws std::runtime_error
 bool file_exists(const std::string& path);
+// Copies a (possibly sparse) file, keeping its holes; replaces `to`.
+// Throws std::runtime_error.
+void copy_file_sparse(const std::string& from, const std::string& to);
 
 }  // namespace trustsim

@@ -30,6 +30,8 @@ class DeviceTrace {
   // Empty path: events are counted but not written.
   void open(const std::string& path);
   void record(const TraceEvent& e);
+  // In a forked child: stop writing the parent's file (flushed before the fork).
+  void detach();
   uint64_t count() const { return count_; }
 
  private:

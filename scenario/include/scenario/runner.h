@@ -1,8 +1,14 @@
 // Runs a scenario against a board, as a SystemC thread: every step happens
 // at an exact virtual time. Stops the kernel when done or on the first
-// failing step.
+// failing step. A scenario that ends in a sweep is also run here in the
+// three roles a campaign needs (docs/campaigns.md).
 #pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "hw-models/board.h"
 #include "scenario/scenario.h"
@@ -16,28 +22,116 @@ struct HostContext {
   StatePaths state;
 };
 
-class ScenarioRunner : public sc_core::sc_module {
+// One operation in the sweep window: a cut point.
+struct CutPoint {
+  uint64_t point = 0;      // 1-based, in window order
+  std::string device;      // nvram, boot_flash, bootflash
+  uint64_t device_op = 0;  // the device's own operation index
+  uint64_t t_ns = 0;       // virtual time the operation started
+};
+
+// The outcome of one campaign run (one point x mode).
+struct RunRecord {
+  uint64_t point = 0;
+  std::string device;
+  uint64_t device_op = 0;
+  PowerCut::Mode mode = PowerCut::Mode::kBefore;
+  uint64_t seed = 0;
+  bool passed = false;
+  std::string failure;     // the step that failed and why (the invariant)
+  uint64_t virtual_ns = 0;
+  double wall_s = 0;
+};
+
+struct CampaignRole {
+  enum class Kind {
+    kPlain,  // run the sweep's steps once without a cut, counting the points (dry run)
+    kPoint,  // cut at one point in one mode, then run the recovery
+    kWalk,   // run the steps once, forking a run for every selected point x mode
+  };
+  Kind kind = Kind::kPlain;
+  uint64_t point = 0;  // kPoint
+  PowerCut::Mode mode = PowerCut::Mode::kBefore;
+  int jobs = 2;        // kWalk: forked runs at once
+  uint32_t shard_index = 0, shard_count = 1;
+  std::string work_dir;  // kWalk: the forked runs' boards (removed as they finish)
+  std::function<void(const RunRecord&)> on_result;  // kWalk: as each run ends
+};
+
+// Whether item (point, mode index) belongs to shard I of N.
+inline bool shard_selects(uint64_t point, size_t mode_index, size_t modes, uint32_t index, uint32_t count) {
+  return ((point - 1) * modes + mode_index) % count == index;
+}
+
+class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
  public:
   SC_HAS_PROCESS(ScenarioRunner);
-  ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log, HostContext host);
+  ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log, HostContext host,
+                 CampaignRole role = {});
 
   bool finished() const { return finished_; }
   bool passed() const { return finished_ && failure_.empty(); }
   const std::string& failure() const { return failure_; }
   size_t steps_done() const { return steps_done_; }
 
+  // Campaign results.
+  const std::vector<CutPoint>& cut_points() const { return points_; }
+  bool cut_fired() const { return cut_armed_ && cut_fired_; }
+  const RunRecord& point_record() const { return record_; }  // kPoint
+  const std::vector<RunRecord>& results() const { return results_; }  // kWalk
+
+  void operation_starting(Device& device, uint64_t index) override;
+
  private:
   void run();
-  bool execute(const Step& s);
-  bool host_action(const Step& s);
+  bool run_steps(const std::vector<Step>& steps, const char* phase);
+  bool execute(const Step& s, size_t index);
+  bool host_action(const Step& s, size_t index);
+  bool arm_fault(const Step& s, size_t index);
+  bool check(const Step& s);
+  void console_cut();
+  void timed_cut();
+  void arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t point);
+  void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerCut::Mode mode);
+  void reap_children(bool block_until_one);
+  void finish_child();
+  bool interrupted() const { return cut_armed_ && !board_.power().is_on(); }
+
   const Scenario& sc_;
   Board& board_;
   ConsoleLog& log_;
   HostContext host_;
+  CampaignRole role_;
   std::smatch match_;
   bool finished_ = false;
   size_t steps_done_ = 0;
   std::string failure_;
+
+  // faults armed by steps
+  sc_core::sc_event timed_cut_event_;
+  bool console_cut_armed_ = false;
+  std::regex console_cut_pattern_;
+  uint64_t console_cut_from_ = 0;
+
+  // sweep
+  bool in_sweep_ = false;
+  bool window_open_ = false, window_closed_ = false;
+  uint64_t window_start_ = 0;
+  std::vector<CutPoint> points_;
+  bool cut_armed_ = false;
+  bool cut_fired_ = false;
+  RunRecord record_;
+  double wall0_ = 0;
+
+  // walk
+  struct Child {
+    RunRecord rec;
+    std::string dir;
+  };
+  std::map<pid_t, Child> children_;
+  std::vector<RunRecord> results_;
+  bool is_child_ = false;
+  std::string child_dir_;
 };
 
 }  // namespace trustsim

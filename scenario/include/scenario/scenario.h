@@ -1,29 +1,41 @@
-// Scenario files: the steps a run performs and checks (docs/scenarios.md).
+// Scenario files: the steps a run performs and checks (docs/scenarios.md),
+// and the sweep that turns a scenario into a fault campaign
+// (docs/campaigns.md).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "hw-models/power_cut.h"
 
 namespace trustsim {
 
 struct Step {
   enum class Kind {
     kPowerOn, kPowerOff, kPowerCycle, kExpect, kSend, kWait,
+    kWaitPowerOff,     // until the board is off (an armed fault, the guest)
+    kFault,            // arm a fault now
+    kCheck,            // check board state through the backdoor
     // host-side actions on the powered-off board (backdoor: no timing, no faults)
     kImageSign,        // sign an image and store it on bootflash:
+    kFlashPut,         // copy a host file onto bootflash:
     kFlashCorrupt,     // XOR a byte of a bootflash: file
     kFlashTruncate,    // cut a bootflash: file to a length
     kFlashDelete,      // remove a bootflash: file
     kBootFlashCorrupt, // XOR a byte of the boot SPI flash (ROMmon images)
     kNvramCorrupt,     // XOR a byte of NVRAM
   };
+  enum class Fault { kPowerLossAtOperation, kPowerLossAfter, kPowerLossOnConsole, kBitFlip, kBitFlips, kStuckBit,
+                     kBadBlock };
+  enum class Check { kFile, kRomvar, kKeys, kBooted };
   Kind kind;
   std::string where;     // "file:line", for reports
-  std::string text;      // expect: the pattern; send: the line typed
-  std::regex pattern;    // expect
-  uint64_t timeout_ps = 0;   // expect
-  uint64_t duration_ps = 0;  // wait; power-cycle off time
+  std::string text;      // expect: the pattern; send: the line typed; fault on-console: the pattern
+  std::regex pattern;    // expect, fault on-console
+  uint64_t timeout_ps = 0;   // expect, wait-power-off
+  uint64_t duration_ps = 0;  // wait; power-cycle off time; fault after
   bool has_duration = false; // power-cycle: false = the board's off time
   bool enter = true;         // send: press Enter (CR) after the text
   bool negate = false;       // expect: the pattern must NOT appear within the timeout
@@ -32,12 +44,44 @@ struct Step {
   std::string key;           // image-sign: key name (production-A, unknown-A, ...) or PEM path
   std::string image_type = "os";
   std::string version;       // image-sign: default the built OS version
-  std::string payload;       // image-sign: payload file; default the built OS image
+  std::string payload;       // image-sign: payload file; default the built OS image; flash-put: the host file
   uint64_t offset = 0;       // corrupt: byte offset
   bool from_end = false;     // flash-corrupt: offset counts back from the end (1 = last byte)
+  bool seeded_offset = false; // flash-corrupt: offset picked by the seed
   uint64_t xor_mask = 0x01;  // corrupt: bits to flip
   uint64_t length = 0;       // truncate
+  // fault
+  Fault fault = Fault::kPowerLossAtOperation;
+  std::string device;        // power-loss: nvram, boot_flash or bootflash
+  uint64_t at = 1;           // power-loss: the Nth operation counted from this step
+  PowerCut::Mode cut_mode = PowerCut::Mode::kBefore;
+  uint64_t seed = 0;         // torn cuts, bit flips, seeded offsets (derived from the run seed if not given)
+  bool has_seed = false;
+  uint32_t page = 0, byte = 0, bit = 0, count = 1, block = 0, nth = 1;
+  bool value = false;        // stuck-bit
+  // check
+  Check check = Check::kFile;
+  bool exists = true;                    // file
+  std::string sha256;                    // file
+  int64_t size = -1;                     // file
+  std::string equals;                    // romvar (absent: exists=false)
+  std::vector<std::string> keys_active, keys_revoked, keys_absent;  // keys
+  bool both_copies = false;              // keys: primary and backup valid and equal
+  std::string booted_image, booted_key;  // booted: bootflash:NAME, key name (e.g. production-B)
   std::string describe() const;
+};
+
+// A power-cut sweep: run `steps` once per cut point (every state-changing
+// operation of `devices` between the markers) and mode; after each cut, run
+// `recovery`, which must pass.
+struct Sweep {
+  std::string where;
+  std::vector<std::string> devices;
+  std::vector<PowerCut::Mode> modes;
+  std::string from_text, to_text;  // empty: the window starts / ends with the steps
+  std::regex from, to;
+  std::vector<Step> steps;
+  std::vector<Step> recovery;
 };
 
 struct Scenario {
@@ -46,10 +90,24 @@ struct Scenario {
   std::string description;
   std::string board;  // board name or path; empty = "default"
   uint64_t default_timeout_ps = 30ull * 1000000000000ull;
+  uint64_t seed = 1;  // every random choice of the run derives from it
+  std::map<std::string, std::string> vars;
   std::vector<Step> steps;
+  bool has_sweep = false;
+  Sweep sweep;
+};
+
+struct LoadOptions {
+  std::map<std::string, std::string> vars;  // override the file's `vars`
+  bool has_seed = false;                    // override the file's `seed`
+  uint64_t seed = 0;
 };
 
 // Reads and checks a scenario; throws InputError naming file:line: field.
-Scenario load_scenario(const std::string& path);
+Scenario load_scenario(const std::string& path, const LoadOptions& opt = {});
+
+// The seed a step uses when it names none: from the run seed and the step's
+// position, so every random choice changes with --seed and only with it.
+uint64_t derive_seed(uint64_t run_seed, uint64_t salt);
 
 }  // namespace trustsim
