@@ -48,35 +48,6 @@ std::string key_name(uint8_t type, char version) {
   return t + "-" + std::string(1, version);
 }
 
-// The forked runs report through a small text file: one "key<TAB>value" a line.
-void write_record(const std::string& path, const RunRecord& r) {
-  std::ofstream o(path + ".tmp");
-  std::string failure = r.failure;
-  for (char& c : failure)
-    if (c == '\n' || c == '\t') c = ' ';
-  o << "passed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t" << r.virtual_ns << "\nwall_s\t" << r.wall_s
-    << "\nfailure\t" << failure << "\n";
-  o.close();
-  rename((path + ".tmp").c_str(), path.c_str());
-}
-
-bool read_record(const std::string& path, RunRecord& r) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::string line;
-  bool any = false;
-  while (std::getline(in, line)) {
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    std::string k = line.substr(0, tab), v = line.substr(tab + 1);
-    if (k == "passed") r.passed = v == "1", any = true;
-    else if (k == "virtual_ns") r.virtual_ns = std::stoull(v);
-    else if (k == "wall_s") r.wall_s = std::stod(v);
-    else if (k == "failure") r.failure = v;
-  }
-  return any;
-}
-
 }  // namespace
 
 ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log,
@@ -545,7 +516,7 @@ void ScenarioRunner::reap_children(bool block_until_one) {
         continue;
       }
       RunRecord rec = it->second.rec;
-      if (!read_record(it->second.dir + "/result", rec)) {
+      if (!read_run_record(it->second.dir + "/result", rec)) {
         rec.passed = false;
         rec.failure = WIFSIGNALED(status) ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
                                           : "the run ended without a verdict (exit status " +
@@ -569,7 +540,7 @@ void ScenarioRunner::finish_child() {
   record_.failure = failure_;
   record_.virtual_ns = now_ns();
   record_.wall_s = wall_now() - wall0_;
-  write_record(child_dir_ + "/result", record_);
+  write_run_record(child_dir_ + "/result", record_);
   board_.bridge().shutdown();
   fflush(nullptr);
   _exit(0);

@@ -14,6 +14,7 @@
 
 #include "hw-models/board.h"
 #include "board_cmds.h"
+#include "campaign_cmd.h"
 #include "flash_cmds.h"
 #include "image_cmds.h"
 #include "manufacture/manufacture.h"
@@ -174,6 +175,7 @@ int sc_main(int argc, char** argv) {
   add_image_commands(app, action);
   add_flash_commands(app, action);
   add_board_commands(app, action);
+  add_campaign_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

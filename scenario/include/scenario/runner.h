@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hw-models/board.h"
+#include "scenario/campaign.h"
 #include "scenario/scenario.h"
 
 namespace trustsim {
@@ -20,27 +21,6 @@ struct HostContext {
   std::string keys_dir;
   Artifacts artifacts;
   StatePaths state;
-};
-
-// One operation in the sweep window: a cut point.
-struct CutPoint {
-  uint64_t point = 0;      // 1-based, in window order
-  std::string device;      // nvram, boot_flash, bootflash
-  uint64_t device_op = 0;  // the device's own operation index
-  uint64_t t_ns = 0;       // virtual time the operation started
-};
-
-// The outcome of one campaign run (one point x mode).
-struct RunRecord {
-  uint64_t point = 0;
-  std::string device;
-  uint64_t device_op = 0;
-  PowerCut::Mode mode = PowerCut::Mode::kBefore;
-  uint64_t seed = 0;
-  bool passed = false;
-  std::string failure;     // the step that failed and why (the invariant)
-  uint64_t virtual_ns = 0;
-  double wall_s = 0;
 };
 
 struct CampaignRole {
@@ -57,11 +37,6 @@ struct CampaignRole {
   std::string work_dir;  // kWalk: the forked runs' boards (removed as they finish)
   std::function<void(const RunRecord&)> on_result;  // kWalk: as each run ends
 };
-
-// Whether item (point, mode index) belongs to shard I of N.
-inline bool shard_selects(uint64_t point, size_t mode_index, size_t modes, uint32_t index, uint32_t count) {
-  return ((point - 1) * modes + mode_index) % count == index;
-}
 
 class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
  public:

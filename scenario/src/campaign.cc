@@ -1,0 +1,306 @@
+#include "scenario/campaign.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "hw-models/input_error.h"
+
+namespace trustsim {
+namespace {
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') o += ' ';
+        else o += c;
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+void write_run_record(const std::string& path, const RunRecord& r) {
+  std::ofstream o(path + ".tmp");
+  std::string failure = r.failure;
+  for (char& c : failure)
+    if (c == '\n' || c == '\t') c = ' ';
+  o << "passed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t" << r.virtual_ns << "\nwall_s\t" << r.wall_s
+    << "\nfailure\t" << failure << "\n";
+  o.close();
+  rename((path + ".tmp").c_str(), path.c_str());
+}
+
+bool read_run_record(const std::string& path, RunRecord& r) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  bool any = false;
+  try {
+    while (std::getline(in, line)) {
+      size_t tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      std::string k = line.substr(0, tab), v = line.substr(tab + 1);
+      if (k == "passed") r.passed = v == "1", any = true;
+      else if (k == "virtual_ns") r.virtual_ns = std::stoull(v);
+      else if (k == "wall_s") r.wall_s = std::stod(v);
+      else if (k == "failure") r.failure = v;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  return any;
+}
+
+bool parse_shard(const std::string& text, uint32_t* index, uint32_t* count) {
+  size_t slash = text.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) return false;
+  std::string a = text.substr(0, slash), b = text.substr(slash + 1);
+  if (a.find_first_not_of("0123456789") != std::string::npos || b.find_first_not_of("0123456789") != std::string::npos ||
+      a.size() > 6 || b.size() > 6)
+    return false;
+  uint32_t i = uint32_t(std::stoul(a)), n = uint32_t(std::stoul(b));
+  if (n == 0 || i >= n) return false;
+  *index = i;
+  *count = n;
+  return true;
+}
+
+size_t CampaignReport::failures() const {
+  return size_t(std::count_if(runs.begin(), runs.end(), [](const RunRecord& r) { return !r.passed; }));
+}
+
+std::string CampaignReport::reproducer(const RunRecord& r) const {
+  return reproduce + " --point " + std::to_string(r.point) + " --mode " + power_cut_mode_name(r.mode);
+}
+
+std::string report_to_json(const CampaignReport& r) {
+  nlohmann::ordered_json j;
+  j["format"] = "trustsim-campaign-1";
+  j["campaign"] = r.name;
+  j["file"] = r.file;
+  j["seed"] = r.seed;
+  j["devices"] = r.devices;
+  std::vector<std::string> modes;
+  for (PowerCut::Mode m : r.modes) modes.push_back(power_cut_mode_name(m));
+  j["modes"] = modes;
+  j["points"] = r.points;
+  j["items"] = r.points * r.modes.size();
+  j["shard"] = {{"index", r.shard_index}, {"count", r.shard_count}};
+  if (!r.merged_shards.empty()) j["merged_shards"] = r.merged_shards;
+  j["fork"] = r.fork;
+  j["jobs"] = r.jobs;
+  j["wall_s"] = std::round(r.wall_s * 1000) / 1000;
+  j["runs_per_s"] = r.wall_s > 0 ? std::round(double(r.runs.size()) / r.wall_s * 100) / 100 : 0.0;
+  j["passed"] = r.runs.size() - r.failures();
+  j["failed"] = r.failures();
+  j["reproduce"] = r.reproduce;
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (const RunRecord& x : r.runs) {
+    nlohmann::ordered_json o;
+    o["point"] = x.point;
+    o["device"] = x.device;
+    o["device_op"] = x.device_op;
+    o["mode"] = power_cut_mode_name(x.mode);
+    o["seed"] = x.seed;
+    o["verdict"] = x.passed ? "pass" : "fail";
+    o["invariant"] = x.failure;
+    o["virtual_ns"] = x.virtual_ns;
+    o["wall_s"] = std::round(x.wall_s * 1000) / 1000;
+    o["reproduce"] = r.reproducer(x);
+    runs.push_back(o);
+  }
+  j["runs"] = runs;
+  return j.dump(2) + "\n";
+}
+
+CampaignReport report_from_json(const std::string& text, const std::string& path) {
+  auto bad = [&](const std::string& why) { return InputError(path + ": not a trustsim campaign report: " + why); };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("invalid JSON (") + e.what() + ")");
+  }
+  try {
+    if (!j.is_object() || j.value("format", "") != "trustsim-campaign-1")
+      throw bad("\"format\" is not \"trustsim-campaign-1\"");
+    CampaignReport r;
+    r.name = j.at("campaign").get<std::string>();
+    r.file = j.at("file").get<std::string>();
+    r.seed = j.at("seed").get<uint64_t>();
+    r.devices = j.at("devices").get<std::vector<std::string>>();
+    for (const std::string& m : j.at("modes").get<std::vector<std::string>>()) {
+      PowerCut::Mode mode;
+      if (!parse_power_cut_mode(m, &mode)) throw bad("unknown mode \"" + m + "\"");
+      r.modes.push_back(mode);
+    }
+    r.points = j.at("points").get<uint64_t>();
+    r.shard_index = j.at("shard").at("index").get<uint32_t>();
+    r.shard_count = j.at("shard").at("count").get<uint32_t>();
+    if (r.shard_count == 0 || r.shard_index >= r.shard_count) throw bad("shard index/count out of range");
+    if (j.contains("merged_shards")) r.merged_shards = j["merged_shards"].get<std::vector<uint32_t>>();
+    r.fork = j.at("fork").get<bool>();
+    r.jobs = j.at("jobs").get<int>();
+    r.wall_s = j.at("wall_s").get<double>();
+    r.reproduce = j.at("reproduce").get<std::string>();
+    size_t i = 0;
+    for (const auto& o : j.at("runs")) {
+      RunRecord x;
+      x.point = o.at("point").get<uint64_t>();
+      x.device = o.at("device").get<std::string>();
+      x.device_op = o.at("device_op").get<uint64_t>();
+      std::string m = o.at("mode").get<std::string>();
+      if (!parse_power_cut_mode(m, &x.mode)) throw bad("runs[" + std::to_string(i) + "]: unknown mode \"" + m + "\"");
+      x.seed = o.at("seed").get<uint64_t>();
+      std::string v = o.at("verdict").get<std::string>();
+      if (v != "pass" && v != "fail") throw bad("runs[" + std::to_string(i) + "]: verdict must be pass or fail");
+      x.passed = v == "pass";
+      x.failure = o.at("invariant").get<std::string>();
+      x.virtual_ns = o.at("virtual_ns").get<uint64_t>();
+      x.wall_s = o.at("wall_s").get<double>();
+      if (x.point == 0 || x.point > r.points) throw bad("runs[" + std::to_string(i) + "]: point outside 1.." + std::to_string(r.points));
+      r.runs.push_back(x);
+      ++i;
+    }
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("missing or mistyped field (") + e.what() + ")");
+  }
+}
+
+std::string report_to_junit(const CampaignReport& r) {
+  double total = 0;
+  for (const RunRecord& x : r.runs) total += x.wall_s;
+  std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  char buf[256];
+  snprintf(buf, sizeof buf, "<testsuites tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n", r.runs.size(), r.failures(), r.wall_s);
+  o += buf;
+  snprintf(buf, sizeof buf, "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n",
+           xml_escape("campaign " + r.name).c_str(), r.runs.size(), r.failures(), total);
+  o += buf;
+  for (const RunRecord& x : r.runs) {
+    std::string name = "point " + std::to_string(x.point) + " " + x.device + "#" + std::to_string(x.device_op) + " " +
+                       power_cut_mode_name(x.mode);
+    snprintf(buf, sizeof buf, "%.3f", x.wall_s);
+    o += "    <testcase classname=\"" + xml_escape(r.name) + "\" name=\"" + xml_escape(name) + "\" time=\"" + buf + "\"";
+    if (x.passed) {
+      o += "/>\n";
+    } else {
+      o += ">\n      <failure message=\"" + xml_escape(x.failure) + "\">reproduce: " + xml_escape(r.reproducer(x)) +
+           "\nseed: " + std::to_string(x.seed) + "</failure>\n    </testcase>\n";
+    }
+  }
+  o += "  </testsuite>\n</testsuites>\n";
+  return o;
+}
+
+CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const std::vector<std::string>& paths) {
+  if (shards.empty()) throw InputError("campaign merge: no reports given");
+  const CampaignReport& a = shards[0];
+  CampaignReport m = a;
+  m.runs.clear();
+  m.merged_shards.clear();
+  m.wall_s = 0;
+  std::set<uint32_t> seen_shards;
+  std::map<std::pair<uint64_t, int>, std::string> where;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const CampaignReport& s = shards[i];
+    auto differ = [&](const char* what) {
+      return InputError(paths[i] + ": " + what + " differs from " + paths[0] + ": these are not shards of one campaign");
+    };
+    if (s.name != a.name || s.file != a.file) throw differ("the campaign");
+    if (s.seed != a.seed) throw differ("the seed");
+    if (s.points != a.points) throw differ("the number of cut points");
+    if (s.modes != a.modes || s.devices != a.devices) throw differ("the devices or modes");
+    if (s.shard_count != a.shard_count) throw differ("the shard count");
+    if (!seen_shards.insert(s.shard_index).second)
+      throw InputError(paths[i] + ": shard " + std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count) +
+                       " is given twice");
+    m.wall_s = std::max(m.wall_s, s.wall_s);
+    for (const RunRecord& x : s.runs) {
+      int mi = int(std::find(a.modes.begin(), a.modes.end(), x.mode) - a.modes.begin());
+      auto key = std::make_pair(x.point, mi);
+      auto it = where.find(key);
+      if (it != where.end())
+        throw InputError(paths[i] + ": point " + std::to_string(x.point) + " mode " + power_cut_mode_name(x.mode) +
+                         " was also run in " + it->second);
+      if (!shard_selects(x.point, size_t(mi), a.modes.size(), s.shard_index, s.shard_count))
+        throw InputError(paths[i] + ": point " + std::to_string(x.point) + " mode " + power_cut_mode_name(x.mode) +
+                         " does not belong to shard " + std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count));
+      where[key] = paths[i];
+      m.runs.push_back(x);
+    }
+  }
+  std::string missing;
+  size_t n_missing = 0;
+  for (uint64_t p = 1; p <= a.points; ++p)
+    for (size_t mi = 0; mi < a.modes.size(); ++mi)
+      if (!where.count({p, int(mi)})) {
+        if (++n_missing <= 10)
+          missing += (missing.empty() ? "" : ", ") + std::to_string(p) + "/" + power_cut_mode_name(a.modes[mi]);
+      }
+  if (n_missing) {
+    std::string shards_missing;
+    for (uint32_t k = 0; k < a.shard_count; ++k)
+      if (!seen_shards.count(k)) shards_missing += (shards_missing.empty() ? "" : ", ") + std::to_string(k);
+    throw InputError("campaign merge: " + std::to_string(n_missing) + " of " + std::to_string(a.points * a.modes.size()) +
+                     " runs are missing (point/mode: " + missing + (n_missing > 10 ? ", ..." : "") + ")" +
+                     (shards_missing.empty() ? "" : "; no report for shard(s) " + shards_missing));
+  }
+  std::sort(m.runs.begin(), m.runs.end(), [&](const RunRecord& x, const RunRecord& y) {
+    if (x.point != y.point) return x.point < y.point;
+    return std::find(a.modes.begin(), a.modes.end(), x.mode) < std::find(a.modes.begin(), a.modes.end(), y.mode);
+  });
+  m.merged_shards.assign(seen_shards.begin(), seen_shards.end());
+  m.shard_index = 0;
+  m.shard_count = 1;
+  return m;
+}
+
+Progress::Progress(FILE* out, uint64_t total) : out_(out), tty_(out && isatty(fileno(out))), total_(total), t0_(wall_now()) {}
+
+void Progress::add(bool passed) {
+  ++done_;
+  if (!passed) ++failed_;
+  draw(false);
+}
+
+void Progress::finish() { draw(true); }
+
+void Progress::draw(bool final) {
+  if (!out_) return;
+  double el = wall_now() - t0_;
+  double rate = el > 0 ? double(done_) / el : 0;
+  double eta = rate > 0 ? double(total_ - std::min(done_, total_)) / rate : 0;
+  int decile = total_ ? int(done_ * 10 / total_) : 10;
+  if (!tty_ && !final && decile == last_decile_) return;
+  last_decile_ = decile;
+  const int width = 30;
+  int fill = total_ ? int(double(done_) / double(total_) * width) : width;
+  std::string bar(size_t(fill), '#');
+  bar += std::string(size_t(width - fill), '.');
+  fprintf(out_, "%s[%s] %llu/%llu runs  %llu failed  %.1f runs/s  ETA %.0f s%s", tty_ ? "\r" : "", bar.c_str(),
+          (unsigned long long)done_, (unsigned long long)total_, (unsigned long long)failed_, rate, eta,
+          tty_ && !final ? "" : "\n");
+  fflush(out_);
+}
+
+}  // namespace trustsim
