@@ -139,6 +139,70 @@ TEST(Nvram, PowerLossDuringWriteCycleLeavesThatPageOld) {
   });
 }
 
+namespace {
+
+// Writes two pages (128 bytes of 0x11 over erased 0xFF) with a cut armed at
+// the second page write; returns the file afterwards.
+struct CutOutcome {
+  std::vector<uint8_t> file;
+  tlm::tlm_response_status status;
+  bool power_on;
+  uint64_t observed = 0;
+  uint64_t ops = 0;
+};
+
+CutOutcome cut_second_page(PowerCut::Mode mode, uint64_t seed) {
+  CutOutcome out;
+  struct Observer : OperationObserver {
+    uint64_t* seen;
+    void operation_starting(Device&, uint64_t index) override { *seen = index; }
+  } obs;
+  obs.seen = &out.observed;
+  simulate(figures(), [&](Rig& r) {
+    r.nvram->set_operation_observer(&obs);
+    r.nvram->arm_power_cut(PowerCut{mode, seed, 2});
+    EXPECT_THROW(r.nvram->arm_power_cut(PowerCut{mode, seed, 0}), std::invalid_argument);
+    uint8_t data[128];
+    memset(data, 0x11, sizeof data);
+    out.status = r.access(true, 0, data, 128);
+    out.power_on = r.power.is_on();
+    out.file = read_file(r.path);
+    out.ops = r.nvram->operation_count();
+  });
+  return out;
+}
+
+}  // namespace
+
+TEST(Nvram, ArmedCutBeforeTheSecondPageWriteLeavesItOld) {
+  CutOutcome o = cut_second_page(PowerCut::Mode::kBefore, 1);
+  EXPECT_FALSE(o.power_on);
+  EXPECT_EQ(o.status, tlm::TLM_GENERIC_ERROR_RESPONSE);
+  EXPECT_EQ(o.observed, 2u) << "the observer hears of the operation the cut hits";
+  EXPECT_EQ(o.ops, 2u);
+  EXPECT_EQ(o.file[63], 0x11);
+  EXPECT_EQ(o.file[64], 0xFF);
+  EXPECT_EQ(o.file[127], 0xFF);
+}
+
+TEST(Nvram, ArmedCutAfterTheSecondPageWriteLeavesItNew) {
+  CutOutcome o = cut_second_page(PowerCut::Mode::kAfter, 1);
+  EXPECT_FALSE(o.power_on);
+  EXPECT_EQ(o.file[64], 0x11);
+  EXPECT_EQ(o.file[127], 0x11);
+}
+
+TEST(Nvram, ArmedTornCutLeavesAMixOfOldAndNewBytes) {
+  CutOutcome a = cut_second_page(PowerCut::Mode::kTorn, 42);
+  EXPECT_FALSE(a.power_on);
+  EXPECT_EQ(a.file[63], 0x11) << "the first page is complete";
+  size_t changed = 0;
+  for (size_t i = 64; i < 128; ++i) {
+    EXPECT_TRUE(a.file[i] == 0x11 || a.file[i] == 0xFF) << i;
+    changed += a.file[i] == 0x11;
+  }
+  EXPECT_LT(changed, 64u) << "a torn write does not complete the page";
+}
 TEST(Nvram, StateFileOfTheWrongSizeIsRejected) {
   test::TempDir dir;
   std::string path = dir.file("nvram.bin");

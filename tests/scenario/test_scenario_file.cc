@@ -81,5 +81,152 @@ INSTANTIATE_TEST_SUITE_P(
         BadScenario{"power_on_with_args", "name: x\nsteps:\n  - power-on: now\n", R"(steps\[0\]\.power-on: takes no arguments)"},
         BadScenario{"two_keys_in_step", "name: x\nsteps:\n  - {send: a, expect: b}\n", R"(steps\[0\]: expected a step)"},
         BadScenario{"zero_timeout", "name: x\ntimeout: 0 s\nsteps:\n  - power-on\n", R"(timeout: must be greater than zero)"},
-        BadScenario{"yaml_syntax", "name: x\nsteps:\n  - expect: [unclosed, flow\n", R"(YAML syntax error)"}),
+        BadScenario{"yaml_syntax", "name: x\nsteps:\n  - expect: [unclosed, flow\n", R"(YAML syntax error)"},
+        BadScenario{"unknown_variable", "name: x\nvars: {a: 1}\nsteps:\n  - send: \"${b}\"\n",
+                    R"(:4: steps\[0\]: unknown variable \$\{b\} \(defined: a\))"},
+        BadScenario{"unterminated_variable", "name: x\nsteps:\n  - send: \"${b\"\n", R"(:3: steps\[0\]: unterminated)"},
+        BadScenario{"for_without_in", "name: x\nsteps:\n  - for: {var: k, steps: [power-on]}\n",
+                    R"(:3: steps\[0\]\.for\.in: missing required key)"},
+        BadScenario{"for_bad_var", "name: x\nsteps:\n  - for: {var: 'a b', in: [1], steps: [power-on]}\n",
+                    R"(steps\[0\]\.for\.var: expected a name)"},
+        BadScenario{"for_body_error_line", "name: x\nsteps:\n  - for:\n      var: k\n      in: [1, 2]\n      steps:\n        - wait: ${k}\n",
+                    R"(:7: steps\[0\]\.for\.steps\[0\]\.wait: expected a duration)"},
+        BadScenario{"include_missing", "name: x\nsteps:\n  - include: nothere.yaml\n", R"(:3: steps\[0\]\.include: .*nothere.yaml: no such file)"},
+        BadScenario{"sweep_not_last", "name: x\nsteps:\n  - sweep: {devices: [nvram], steps: [power-on], recovery: [power-on]}\n  - power-on\n",
+                    R"(:3: steps\[0\]\.sweep: a sweep must be the last step)"},
+        BadScenario{"sweep_bad_device", "name: x\nsteps:\n  - sweep: {devices: [flash], steps: [power-on], recovery: [power-on]}\n",
+                    R"(steps\[0\]\.sweep\.devices: 'flash': expected nvram, boot_flash or bootflash)"},
+        BadScenario{"sweep_bad_mode", "name: x\nsteps:\n  - sweep: {devices: nvram, modes: [half], steps: [power-on], recovery: [power-on]}\n",
+                    R"(sweep\.modes: 'half': expected before, after or torn)"},
+        BadScenario{"sweep_no_recovery", "name: x\nsteps:\n  - sweep: {devices: nvram, steps: [power-on]}\n",
+                    R"(steps\[0\]\.sweep\.recovery: missing required key)"},
+        BadScenario{"fault_unknown", "name: x\nsteps:\n  - fault: {lightning: {}}\n", R"(:3: steps\[0\]\.fault\.lightning: unknown fault)"},
+        BadScenario{"fault_two_forms", "name: x\nsteps:\n  - fault: {power-loss: {device: nvram, after: 1 ms}}\n",
+                    R"(fault\.power-loss: give exactly one of)"},
+        BadScenario{"fault_bad_mode", "name: x\nsteps:\n  - fault: {power-loss: {device: nvram, mode: sideways}}\n",
+                    R"(fault\.power-loss\.mode: expected before, after or torn)"},
+        BadScenario{"fault_at_zero", "name: x\nsteps:\n  - fault: {power-loss: {device: bootflash, at: 0}}\n",
+                    R"(fault\.power-loss\.at: operations count from 1)"},
+        BadScenario{"fault_bit_range", "name: x\nsteps:\n  - fault: {bit-flip: {page: 1, byte: 2, bit: 9}}\n",
+                    R"(fault\.bit-flip\.bit: expected 0\.\.7)"},
+        BadScenario{"check_unknown", "name: x\nsteps:\n  - check: {pcr: 0}\n", R"(steps\[0\]\.check: expected one of: file, romvar, keys, booted)"},
+        BadScenario{"check_bad_sha", "name: x\nsteps:\n  - check: {file: a, sha256: xyz}\n", R"(check\.sha256: expected 64 lower-case hex)"},
+        BadScenario{"check_bad_key", "name: x\nsteps:\n  - check: {keys: {active: [prod-A]}}\n", R"(check\.keys: key 'prod-A')"},
+        BadScenario{"check_romvar_nothing", "name: x\nsteps:\n  - check: {romvar: BOOT}\n", R"(give equals: VALUE or exists)"},
+        BadScenario{"seeded_from_end", "name: x\nsteps:\n  - flash-corrupt: {file: a, offset: seeded, from_end: true}\n",
+                    R"(seeded offsets count from the start)"}),
     [](const ::testing::TestParamInfo<BadScenario>& i) { return std::string(i.param.what); });
+
+TEST(ScenarioFile, VariablesLoopsAndIncludesExpand) {
+  test::TempDir dir;
+  test::write_text(dir.file("common.yaml"), R"(description: shared steps
+steps:
+  - send: "from include ${who}"
+)");
+  std::string p = test::write_text(dir.file("s.yaml"), R"(name: expand
+seed: 7
+vars:
+  who: alice
+  wait_time: 3 ms
+steps:
+  - include: common.yaml
+  - for:
+      var: key
+      in: [production-A, production-B]
+      steps:
+        - send: "${who} uses ${key}"
+        - wait: ${wait_time}
+  - expect: "done ${who}"
+)");
+  LoadOptions lo;
+  lo.vars["who"] = "bob";
+  Scenario sc = load_scenario(p, lo);
+  ASSERT_EQ(sc.steps.size(), 6u);
+  EXPECT_EQ(sc.seed, 7u);
+  EXPECT_EQ(sc.steps[0].text, "from include bob");
+  EXPECT_EQ(sc.steps[0].where, dir.file("common.yaml") + ":3");
+  EXPECT_EQ(sc.steps[1].text, "bob uses production-A");
+  EXPECT_EQ(sc.steps[2].duration_ps, 3ull * 1000000000ull);
+  EXPECT_EQ(sc.steps[3].text, "bob uses production-B");
+  EXPECT_EQ(sc.steps[3].where, p + ":12");
+  EXPECT_EQ(sc.steps[5].text, "done bob");
+  EXPECT_TRUE(std::regex_search("done bob", sc.steps[5].pattern));
+  // The file itself is untouched by the substitution: load it again.
+  Scenario again = load_scenario(p);
+  EXPECT_EQ(again.steps[1].text, "alice uses production-A");
+  LoadOptions bad;
+  bad.vars["nobody"] = "x";
+  EXPECT_THROW(load_scenario(p, bad), InputError);
+}
+
+TEST(ScenarioFile, IncludeCycleIsAnError) {
+  test::TempDir dir;
+  test::write_text(dir.file("a.yaml"), "steps:\n  - include: b.yaml\n");
+  test::write_text(dir.file("b.yaml"), "steps:\n  - include: a.yaml\n");
+  std::string p = test::write_text(dir.file("s.yaml"), "name: x\nsteps:\n  - include: a.yaml\n");
+  try {
+    load_scenario(p);
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("includes itself"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ScenarioFile, FaultCheckAndSweepStepsParse) {
+  test::TempDir dir;
+  std::string p = test::write_text(dir.file("s.yaml"), R"(name: faults
+steps:
+  - fault: {power-loss: {device: nvram, at: 3, mode: torn, seed: 9}}
+  - fault: {power-loss: {after: 150 ms}}
+  - fault: {power-loss: {on-console: "Erasing"}}
+  - fault: {bit-flip: {page: 64, byte: 10, bit: 3}}
+  - fault: {bit-flips: {page: 64, count: 4}}
+  - fault: {stuck-bit: {page: 64, byte: 1, bit: 0, value: 1}}
+  - fault: {bad-block: {block: 12, erase: 2}}
+  - wait-power-off: {timeout: 2 s}
+  - check: {file: a.bin, size: 10}
+  - check: {file: b.bin, exists: false}
+  - check: {romvar: BOOT, equals: "bootflash:x"}
+  - check: {keys: {active: [production-A], revoked: [special-A], absent: [production-C], both-copies: true}}
+  - check: {booted: {image: "bootflash:x", key: production-A}}
+  - flash-put: {from: /etc/hostname, name: h.txt}
+  - flash-corrupt: {file: a.bin, offset: seeded}
+  - sweep:
+      devices: [nvram, bootflash]
+      modes: [torn]
+      from: "Copying"
+      to: "copied"
+      steps:
+        - send: "copy a b"
+      recovery:
+        - power-on
+)");
+  Scenario sc = load_scenario(p);
+  ASSERT_EQ(sc.steps.size(), 15u);
+  EXPECT_EQ(sc.steps[0].fault, Step::Fault::kPowerLossAtOperation);
+  EXPECT_EQ(sc.steps[0].cut_mode, PowerCut::Mode::kTorn);
+  EXPECT_EQ(sc.steps[0].at, 3u);
+  EXPECT_TRUE(sc.steps[0].has_seed);
+  EXPECT_EQ(sc.steps[1].fault, Step::Fault::kPowerLossAfter);
+  EXPECT_EQ(sc.steps[2].fault, Step::Fault::kPowerLossOnConsole);
+  EXPECT_EQ(sc.steps[6].nth, 2u);
+  EXPECT_EQ(sc.steps[7].kind, Step::Kind::kWaitPowerOff);
+  EXPECT_EQ(sc.steps[8].size, 10);
+  EXPECT_FALSE(sc.steps[9].exists);
+  EXPECT_EQ(sc.steps[11].keys_revoked, std::vector<std::string>{"special-A"});
+  EXPECT_TRUE(sc.steps[11].both_copies);
+  EXPECT_EQ(sc.steps[12].booted_key, "production-A");
+  EXPECT_TRUE(sc.steps[14].seeded_offset);
+  ASSERT_TRUE(sc.has_sweep);
+  EXPECT_EQ(sc.sweep.devices, (std::vector<std::string>{"nvram", "bootflash"}));
+  ASSERT_EQ(sc.sweep.modes.size(), 1u);
+  EXPECT_EQ(sc.sweep.from_text, "Copying");
+  EXPECT_EQ(sc.sweep.steps.size(), 1u);
+  EXPECT_EQ(sc.sweep.recovery.size(), 1u);
+}
+
+TEST(ScenarioFile, DerivedSeedsDependOnRunSeedAndPosition) {
+  EXPECT_EQ(derive_seed(1, 5), derive_seed(1, 5));
+  EXPECT_NE(derive_seed(1, 5), derive_seed(2, 5));
+  EXPECT_NE(derive_seed(1, 5), derive_seed(1, 6));
+}

@@ -1,0 +1,151 @@
+// Campaign reports: shards cover every item exactly once, merge joins them
+// back (and refuses what is not one campaign), JSON round-trips, JUnit
+// names each failure with its reproducer.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "hw-models/input_error.h"
+#include "scenario/campaign.h"
+
+using namespace trustsim;
+
+namespace {
+
+CampaignReport full(uint64_t points) {
+  CampaignReport r;
+  r.name = "c";
+  r.file = "c.yaml";
+  r.seed = 3;
+  r.devices = {"nvram"};
+  r.modes = {PowerCut::Mode::kBefore, PowerCut::Mode::kAfter, PowerCut::Mode::kTorn};
+  r.points = points;
+  r.reproduce = "trustsim campaign c.yaml --seed 3";
+  for (uint64_t p = 1; p <= points; ++p)
+    for (PowerCut::Mode m : r.modes) {
+      RunRecord x;
+      x.point = p;
+      x.device = "nvram";
+      x.device_op = p + 10;
+      x.mode = m;
+      x.seed = p * 7;
+      x.passed = !(p == 2 && m == PowerCut::Mode::kTorn);
+      if (!x.passed) x.failure = "recovery step 2 (c.yaml:9, expect /x/ within 1 s): not seen";
+      x.virtual_ns = 1000 + p;
+      r.runs.push_back(x);
+    }
+  return r;
+}
+
+CampaignReport shard_of(const CampaignReport& all, uint32_t i, uint32_t n) {
+  CampaignReport s = all;
+  s.shard_index = i;
+  s.shard_count = n;
+  s.runs.clear();
+  for (const RunRecord& x : all.runs) {
+    size_t mi = size_t(std::find(all.modes.begin(), all.modes.end(), x.mode) - all.modes.begin());
+    if (shard_selects(x.point, mi, all.modes.size(), i, n)) s.runs.push_back(x);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST(CampaignShards, EveryItemInExactlyOneShard) {
+  for (uint32_t n : {1u, 2u, 3u, 4u, 7u, 50u}) {
+    for (uint64_t points : {1u, 5u, 33u}) {
+      std::multiset<std::pair<uint64_t, size_t>> seen;
+      for (uint32_t i = 0; i < n; ++i)
+        for (uint64_t p = 1; p <= points; ++p)
+          for (size_t m = 0; m < 3; ++m)
+            if (shard_selects(p, m, 3, i, n)) seen.insert({p, m});
+      EXPECT_EQ(seen.size(), points * 3) << n << " shards";
+      for (uint64_t p = 1; p <= points; ++p)
+        for (size_t m = 0; m < 3; ++m) EXPECT_EQ(seen.count({p, m}), 1u);
+    }
+  }
+}
+
+TEST(CampaignShards, ParseShard) {
+  uint32_t i, n;
+  EXPECT_TRUE(parse_shard("0/4", &i, &n));
+  EXPECT_EQ(i, 0u);
+  EXPECT_EQ(n, 4u);
+  EXPECT_TRUE(parse_shard("3/4", &i, &n));
+  for (const char* bad : {"4/4", "1/0", "-1/4", "a/b", "1", "/4", "1/", "1/4/5", " 1/4"})
+    EXPECT_FALSE(parse_shard(bad, &i, &n)) << bad;
+}
+
+TEST(CampaignReportJson, RoundTrips) {
+  CampaignReport r = full(4);
+  CampaignReport back = report_from_json(report_to_json(r), "r.json");
+  EXPECT_EQ(back.name, r.name);
+  EXPECT_EQ(back.points, 4u);
+  ASSERT_EQ(back.runs.size(), r.runs.size());
+  EXPECT_EQ(back.runs[5].failure, r.runs[5].failure);
+  EXPECT_EQ(back.runs[5].passed, false);
+  EXPECT_EQ(back.failures(), 1u);
+  EXPECT_EQ(back.reproducer(back.runs[5]), "trustsim campaign c.yaml --seed 3 --point 2 --mode torn");
+}
+
+TEST(CampaignReportJson, BadReportsNameTheProblem) {
+  for (const char* text : {"", "{", "[]", "{\"format\": \"other\"}", "{\"format\": \"trustsim-campaign-1\"}"}) {
+    try {
+      report_from_json(text, "x.json");
+      FAIL() << "accepted: " << text;
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("x.json: not a trustsim campaign report: ", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(CampaignMerge, ShardsMergeBackToTheFullReport) {
+  CampaignReport all = full(5);
+  std::vector<CampaignReport> shards;
+  std::vector<std::string> paths;
+  for (uint32_t i = 0; i < 4; ++i) {
+    // Through JSON, as the shards' files would be.
+    shards.push_back(report_from_json(report_to_json(shard_of(all, i, 4)), "s" + std::to_string(i)));
+    paths.push_back("s" + std::to_string(i) + ".json");
+  }
+  CampaignReport m = merge_reports({shards[2], shards[0], shards[3], shards[1]}, {paths[2], paths[0], paths[3], paths[1]});
+  ASSERT_EQ(m.runs.size(), all.runs.size());
+  for (size_t k = 0; k < m.runs.size(); ++k) {
+    EXPECT_EQ(m.runs[k].point, all.runs[k].point);
+    EXPECT_EQ(m.runs[k].mode, all.runs[k].mode);
+    EXPECT_EQ(m.runs[k].passed, all.runs[k].passed);
+  }
+  EXPECT_EQ(m.merged_shards, (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(m.failures(), 1u);
+}
+
+TEST(CampaignMerge, MissingDuplicateAndForeignShardsAreRefused) {
+  CampaignReport all = full(5);
+  CampaignReport s0 = shard_of(all, 0, 2), s1 = shard_of(all, 1, 2);
+  auto msg = [](const std::vector<CampaignReport>& r, const std::vector<std::string>& p) {
+    try {
+      merge_reports(r, p);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(msg({s0}, {"a"}).find("runs are missing"), std::string::npos);
+  EXPECT_NE(msg({s0}, {"a"}).find("no report for shard(s) 1"), std::string::npos);
+  EXPECT_NE(msg({s0, s0}, {"a", "b"}).find("is given twice"), std::string::npos);
+  CampaignReport other = s1;
+  other.seed = 4;
+  EXPECT_NE(msg({s0, other}, {"a", "b"}).find("the seed differs"), std::string::npos);
+  CampaignReport dup = s1;
+  dup.runs.push_back(s0.runs[0]);
+  EXPECT_NE(msg({s0, dup}, {"a", "b"}).find("was also run in a"), std::string::npos);
+  EXPECT_NE(msg({dup}, {"b"}).find("does not belong to shard 1/2"), std::string::npos);
+  EXPECT_NE(msg({}, {}).find("no reports"), std::string::npos);
+}
+
+TEST(CampaignJunit, FailuresCarryTheReproducer) {
+  std::string x = report_to_junit(full(3));
+  EXPECT_NE(x.find("<testsuites tests=\"9\" failures=\"1\""), std::string::npos) << x;
+  EXPECT_NE(x.find("name=\"point 2 nvram#12 torn\""), std::string::npos) << x;
+  EXPECT_NE(x.find("reproduce: trustsim campaign c.yaml --seed 3 --point 2 --mode torn"), std::string::npos) << x;
+}
