@@ -88,16 +88,22 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
       double fraction = double(rng.below(999) + 1) / 1000.0;
       wait(from_ps(uint64_t(double(cfg_.page_write_ps) * fraction)), power_.off_event());
       if (power_.is_on()) {
+        // Torn means torn: of the bytes the write changes, some end up new
+        // and some stay old whenever there are two or more of them.
+        std::vector<uint64_t> differ;
+        for (uint64_t i = 0; i < chunk; ++i)
+          if (mem_[addr + i] != data[done + i]) differ.push_back(i);
+        std::vector<bool> take(chunk);
+        uint64_t taken = 0;
+        for (uint64_t i : differ) taken += (take[i] = rng.unit() < fraction);
+        if (differ.size() >= 2 && taken == differ.size()) take[differ[rng.below(differ.size())]] = false;
+        if (differ.size() >= 2 && taken == 0) take[differ[rng.below(differ.size())]] = true;
         uint64_t changed = 0;
-        for (uint64_t i = 0; i < chunk; ++i) {
-          if (rng.unit() < fraction) {
-            mem_[addr + i] = data[done + i];
-            ++changed;
-          }
-        }
+        for (uint64_t i = 0; i < chunk; ++i)
+          if (take[i]) mem_[addr + i] = data[done + i], ++changed;
         persist();
         torn = true;
-        e.detail = std::to_string(changed) + " of " + std::to_string(chunk) + " bytes written; seed=" +
+        e.detail = std::to_string(changed) + " of the " + std::to_string(differ.size()) + " changing bytes written; seed=" +
                    std::to_string(cut->seed);
       }
     } else if (power_.is_on()) {

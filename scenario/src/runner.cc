@@ -147,7 +147,7 @@ bool ScenarioRunner::execute(const Step& s, size_t index) {
         const std::string& buf = log_.unmatched();
         if (std::regex_search(buf, m, s.pattern)) {
           if (s.negate) {
-            failure_ = "console output matching /" + s.text + "/ appeared, which must not happen: \"" + m.str(0) + "\"";
+            failure_ = "console output matching /" + printable(s.text) + "/ appeared, which must not happen: \"" + printable(m.str(0)) + "\"";
             return false;
           }
           log_.consume(size_t(m.position(0) + m.length(0)));
@@ -156,7 +156,7 @@ bool ScenarioRunner::execute(const Step& s, size_t index) {
         if (interrupted()) return true;  // the sweep's cut: the caller moves on to the recovery
         if (sc_time_stamp() >= deadline) {
           if (s.negate) return true;
-          failure_ = "expected console output matching /" + s.text + "/ was not seen within " +
+          failure_ = "expected console output matching /" + printable(s.text) + "/ was not seen within " +
                      s.describe().substr(s.describe().rfind("within ") + 7) + " of virtual time";
           return false;
         }

@@ -324,7 +324,23 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
 
 }  // namespace
 
+std::string printable(const std::string& t) {
+  std::string o;
+  for (char c : t) {
+    if (c == '\r') o += "\\r";
+    else if (c == '\n') o += "\\n";
+    else if (c == '\t') o += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    } else o += c;
+  }
+  return o;
+}
+
 std::string Step::describe() const {
+  const std::string text = printable(this->text);
   switch (kind) {
     case Kind::kPowerOn: return "power-on";
     case Kind::kPowerOff: return "power-off";

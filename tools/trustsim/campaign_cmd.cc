@@ -483,7 +483,7 @@ void add_campaign_commands(CLI::App& app, std::function<int()>& action) {
   c->add_option("--shard", o.shard, "run only shard I of N (I/N, 0-based): item k = (point-1)*modes+mode goes to k mod N");
   c->add_option("--seed", o.seed, "run seed (torn cuts, seeded faults); default: the scenario's")
       ->each([](const std::string&) { o.has_seed = true; });
-  c->add_option("--var", o.vars, "NAME=VALUE: override a scenario variable (repeatable)");
+  c->add_option("--var", o.vars, "NAME=VALUE: override a scenario variable (repeatable)")->allow_extra_args(false);
   c->add_option("--board-file", o.board_file, "board description: a name in boards/ or a path");
   c->add_flag("--no-fork", o.no_fork, "boot every run from power-on instead of forking at the cut point");
   c->add_flag("--dry-run", o.dry_run, "run the window once without a cut and list its cut points");

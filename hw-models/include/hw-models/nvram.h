@@ -6,7 +6,8 @@
 // tWR per page, as a driver splitting at page boundaries would), bus
 // transfer time, power loss during tWR (that page keeps its old contents),
 // armed power cuts at the Nth page write (before / after / torn: a torn
-// write cycle leaves a seeded subset of the page's bytes new, the rest old --
+// write cycle leaves a seeded subset of the bytes it changes new, the rest old
+// (at least one of each when it changes two or more) --
 // the datasheet gives no guarantee for an interrupted tWR).
 // Not modelled: page-wrap within a single write cycle, ACK polling, the
 // 4-byte-word ECC rewrite of the C-family, endurance.

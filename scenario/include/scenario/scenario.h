@@ -106,6 +106,10 @@ struct LoadOptions {
 // Reads and checks a scenario; throws InputError naming file:line: field.
 Scenario load_scenario(const std::string& path, const LoadOptions& opt = {});
 
+// Control characters as C escapes (\r, \n, \xNN), so a pattern in a
+// message stays on one line.
+std::string printable(const std::string& text);
+
 // The seed a step uses when it names none: from the run seed and the step's
 // position, so every random choice changes with --seed and only with it.
 uint64_t derive_seed(uint64_t run_seed, uint64_t salt);

@@ -1,0 +1,173 @@
+// Campaigns end to end: the real trustsim, QEMU and firmware. A power-cut
+// sweep over the NVRAM writes of a ROMmon variable update (6 runs) is small
+// enough to run several ways and compare.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "../support/test_util.h"
+
+using trustsim::test::read_text;
+using trustsim::test::TempDir;
+using trustsim::test::write_text;
+
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string output;
+};
+
+Result sh(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+Result ts(const std::string& args) { return sh(std::string(TRUSTSIM_EXE) + " " + args); }
+
+std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
+
+const std::string kCampaign = src("scenarios/campaigns/rommon-set-power-cut.yaml");
+
+// The same sweep with a recovery that is wrong on purpose: it insists on
+// the old value, so exactly the cut after the last page write fails.
+std::string failing_campaign(const TempDir& d) {
+  std::string text = read_text(kCampaign);
+  text = std::regex_replace(text, std::regex(R"(MODE=\(slow\|\$\{value\}\))"), "MODE=slow");
+  text = std::regex_replace(text, std::regex(R"(name: rommon-set-power-cut)"), "name: insists-on-old");
+  return write_text(d.file("failing.yaml"), text);
+}
+
+nlohmann::json load(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
+
+// point/mode -> verdict and virtual time (what must not depend on how a run was made).
+std::map<std::string, std::string> outcomes(const nlohmann::json& rep) {
+  std::map<std::string, std::string> m;
+  for (const auto& r : rep["runs"])
+    m[std::to_string(r["point"].get<int>()) + "/" + r["mode"].get<std::string>()] =
+        r["verdict"].get<std::string>() + " " + std::to_string(r["virtual_ns"].get<uint64_t>()) + " " +
+        r["invariant"].get<std::string>();
+  return m;
+}
+
+}  // namespace
+
+TEST(Campaign, ForkAndFreshBootRunsAgreeExactly) {
+  TempDir d;
+  Result a = ts("campaign --no-progress --json " + d.file("fork.json") + " --junit " + d.file("fork.xml") + " " + kCampaign);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_NE(a.output.find("2 cut points (nvram 2) x 3 modes (before,after,torn) = 6 runs"), std::string::npos) << a.output;
+  EXPECT_NE(a.output.find("6 runs, 6 passed, 0 failed"), std::string::npos) << a.output;
+  Result b = ts("campaign --no-progress --no-fork --json " + d.file("nofork.json") + " " + kCampaign);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  nlohmann::json fa = load(d.file("fork.json")), fb = load(d.file("nofork.json"));
+  EXPECT_TRUE(fa["fork"].get<bool>());
+  EXPECT_FALSE(fb["fork"].get<bool>());
+  EXPECT_EQ(fa["runs"].size(), 6u);
+  EXPECT_EQ(outcomes(fa), outcomes(fb));
+  std::string junit = read_text(d.file("fork.xml"));
+  EXPECT_NE(junit.find("<testsuites tests=\"6\" failures=\"0\""), std::string::npos) << junit;
+  // No run left anything behind.
+  Result leftovers = sh("ls /dev/shm | grep -c trustsim-run- || true");
+  (void)leftovers;
+}
+
+TEST(Campaign, FailingPointPrintsAReproducerThatReplaysIt) {
+  TempDir d;
+  std::string f = failing_campaign(d);
+  Result a = ts("campaign --no-progress --json " + d.file("r.json") + " " + f);
+  EXPECT_EQ(a.exit_code, 1) << a.output;
+  EXPECT_NE(a.output.find("6 runs, 5 passed, 1 failed"), std::string::npos) << a.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(a.output, m, std::regex("FAIL point 2 \\(nvram#\\d+\\) after: (.*)\n    reproduce: trustsim (.*)\n")))
+      << a.output;
+  std::string invariant = m[1], cmd = m[2];
+  EXPECT_NE(invariant.find("recovery step 6"), std::string::npos) << invariant;
+  nlohmann::json rep = load(d.file("r.json"));
+  EXPECT_EQ(rep["failed"].get<int>(), 1);
+  // The reproducer replays exactly that run, in the foreground.
+  Result replay = ts(cmd);
+  EXPECT_EQ(replay.exit_code, 1) << replay.output;
+  EXPECT_NE(replay.output.find("FAIL insists-on-old point 2"), std::string::npos) << replay.output;
+  EXPECT_NE(replay.output.find(invariant), std::string::npos) << replay.output;
+  EXPECT_NE(replay.output.find("MODE=fast"), std::string::npos) << "the console is shown:\n" << replay.output;
+  // And a passing point replays as a pass.
+  Result ok = ts(std::regex_replace(cmd, std::regex("--mode after"), "--mode before") + " --quiet");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+}
+
+TEST(Campaign, ShardsCoverEveryRunOnceAndMergeToTheFullReport) {
+  TempDir d;
+  Result full = ts("campaign --no-progress --json " + d.file("full.json") + " " + kCampaign);
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  std::string shards;
+  size_t total = 0;
+  for (int i = 0; i < 4; ++i) {
+    std::string out = d.file("shard" + std::to_string(i) + ".json");
+    Result s = ts("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + kCampaign);
+    ASSERT_EQ(s.exit_code, 0) << s.output;
+    total += load(out)["runs"].size();
+    if (i < 3) shards += " " + out;
+  }
+  EXPECT_EQ(total, 6u);
+  Result partial = ts("campaign merge --json " + d.file("m.json") + shards);
+  EXPECT_EQ(partial.exit_code, 2) << partial.output;
+  EXPECT_NE(partial.output.find("no report for shard(s) 3"), std::string::npos) << partial.output;
+  Result merged = ts("campaign merge --json " + d.file("m.json") + " --junit " + d.file("m.xml") + shards + " " +
+                           d.file("shard3.json"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  EXPECT_EQ(outcomes(load(d.file("m.json"))), outcomes(load(d.file("full.json"))));
+  Result twice = ts("campaign merge" + shards + shards);
+  EXPECT_EQ(twice.exit_code, 2) << twice.output;
+  EXPECT_NE(twice.output.find("given twice"), std::string::npos) << twice.output;
+}
+
+TEST(Campaign, SameSeedGivesTheSameCampaign) {
+  TempDir d;
+  Result a = ts("campaign --no-progress --seed 77 --json " + d.file("a.json") + " " + kCampaign);
+  Result b = ts("campaign --no-progress --seed 77 -j 1 --json " + d.file("b.json") + " " + kCampaign);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  nlohmann::json ja = load(d.file("a.json")), jb = load(d.file("b.json"));
+  EXPECT_EQ(ja["seed"].get<uint64_t>(), 77u);
+  EXPECT_EQ(outcomes(ja), outcomes(jb));
+  for (size_t i = 0; i < ja["runs"].size(); ++i) EXPECT_EQ(ja["runs"][i]["seed"], jb["runs"][i]["seed"]);
+  EXPECT_NE(a.output.find("seed 77"), std::string::npos) << a.output;
+  // Each torn run's seed is in the report and in its reproducer.
+  EXPECT_NE(ja["runs"][2]["reproduce"].get<std::string>().find("--seed 77 --point 1 --mode torn"), std::string::npos);
+}
+
+TEST(Campaign, BadCampaignInputExitsTwoWithTheReason) {
+  TempDir d;
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {src("scenarios/smoke.yaml"), "no sweep step, so nothing to sweep"},
+      {"--shard 4/4 " + kCampaign, "--shard 4/4: expected I/N with 0 <= I < N"},
+      {"--mode torn " + kCampaign, "--mode goes with --point"},
+      {"--point 1 --mode sideways " + kCampaign, "--mode sideways: expected before, after or torn"},
+      {"--var nothing=1 " + kCampaign, "--var nothing: the scenario defines no such variable (it defines: value)"},
+      {d.file("missing.yaml"), "missing.yaml"},
+  };
+  for (const Case& c : cases) {
+    Result r = ts("campaign --no-progress " + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+  }
+  write_text(d.file("bad.json"), "{\"format\": \"trustsim-campaign-1\", \"campaign\": 3}");
+  Result r = ts("campaign merge " + d.file("bad.json"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("bad.json: not a trustsim campaign report"), std::string::npos) << r.output;
+}
