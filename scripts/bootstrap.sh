@@ -14,6 +14,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer + sanitizers)
   clang libclang-rt-14-dev
+  # campaign shards on Slurm: the test starts a private one-node cluster
+  slurmctld slurmd slurm-client
 )
 
 missing=()

@@ -171,3 +171,28 @@ TEST(Campaign, BadCampaignInputExitsTwoWithTheReason) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("bad.json: not a trustsim campaign report"), std::string::npos) << r.output;
 }
+
+TEST(Campaign, SlurmScriptRunsShardsAndMerges) {
+  // A private slurmctld + slurmd on localhost (tests/system/slurm_cluster.sh)
+  // runs deploy/slurm/run-campaign.sh: a 4-task array job, then the merge.
+  TempDir d;
+  std::string env = "TRUSTSIM=" + std::string(TRUSTSIM_EXE) + " bash " + src("tests/system/slurm_cluster.sh") + " " +
+                    src("deploy/slurm/run-campaign.sh") + " --wait ";
+  Result ok = sh(env + kCampaign + " 4 " + d.file("ok"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("(array 0-3)"), std::string::npos) << ok.output;
+  nlohmann::json rep = load(d.file("ok/campaign.json"));
+  EXPECT_EQ(rep["merged_shards"], nlohmann::json::parse("[0,1,2,3]"));
+  EXPECT_EQ(rep["runs"].size(), 6u);
+  EXPECT_EQ(rep["failed"].get<int>(), 0);
+  EXPECT_EQ(outcomes(rep).size(), 6u) << "every point x mode exactly once";
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(load(d.file("ok/shard-" + std::to_string(i) + ".json"))["shard"]["index"], i);
+  // Failures found on the cluster come back as the merge's verdict.
+  Result bad = sh(env + failing_campaign(d) + " 2 " + d.file("bad"));
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_EQ(load(d.file("bad/campaign.json"))["failed"].get<int>(), 1);
+  // Bad arguments are refused before anything is submitted.
+  Result args = sh(env + kCampaign + " zero " + d.file("x"));
+  EXPECT_EQ(args.exit_code, 2) << args.output;
+  EXPECT_NE(args.output.find("SHARDS must be a positive number"), std::string::npos) << args.output;
+}
