@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""bench/campaign: runs per second of power-cut sweeps, with the
+checkpoint-and-fork walk and with a fresh boot per run, side by side.
+
+Two sweeps, each run both ways with the same --jobs; for each the report
+prints runs/s, their ratio, and checks the two ways agree run for run:
+ - rommon-vars: at the ROMmon prompt, set four long variables; every NVRAM
+   page write is a cut point. Recovery: power on, back to the ROMmon prompt,
+   and the variable store must read (cheap recovery: ~0.6 s of board time).
+ - os-copy: boot to the OS prompt, copy a small file on bootflash:; every
+   NAND program/erase is a cut point. Recovery: boot the OS again and list
+   bootflash: (a full verified boot: ~5 s of board time per run).
+
+Usage: bench/campaign.py BUILD_DIR [JOBS]
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROMMON = """name: bench-rommon-vars-power-cut
+timeout: 10 s
+steps:
+  - power-on
+  - expect: "Preparing to autoboot"
+  - send: {text: "\x03", enter: false}
+  - expect: "rommon 1 > "
+  - sweep:
+      devices: [nvram]
+      steps:
+        - send: A=%(long)s
+        - expect: "rommon 2 > "
+        - send: B=%(long)s
+        - expect: "rommon 3 > "
+        - send: C=%(long)s
+        - expect: "rommon 4 > "
+        - send: D=%(long)s
+        - expect: "rommon 5 > "
+      recovery:
+        - power-on
+        - expect: "Preparing to autoboot"
+        - send: {text: "\x03", enter: false}
+        - expect: "rommon 1 > "
+        - send: set
+        - expect: "BOOT="
+"""
+
+SCENARIO = """name: bench-copy-power-cut
+timeout: 20 s
+steps:
+  - flash-put: {from: %(payload)s, name: small.bin}
+  - power-on
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - sweep:
+      devices: [bootflash]
+      steps:
+        - send: copy bootflash:small.bin bootflash:copy.bin
+        - expect: "Destination filename"
+        - send: ""
+        - expect: "bytes copied"
+        - expect: "Router#"
+      recovery:
+        - power-on
+        - expect: "Router>"
+        - send: enable
+        - expect: "Router#"
+        - send: "dir bootflash:"
+        - expect: "small.bin"
+        - expect: "bytes total"
+"""
+
+
+def run(trustsim, scenario, jobs, fork, out):
+    args = [trustsim, "campaign", scenario, "--no-progress", "--jobs", str(jobs), "--json", out]
+    if not fork:
+        args.append("--no-fork")
+    t0 = time.perf_counter()
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"bench/campaign: {'fork' if fork else 'no-fork'} campaign failed (exit {p.returncode}):\n{p.stdout}")
+    return json.load(open(out)), wall
+
+
+def compare(name, trustsim, scenario, jobs, work):
+    fork, fork_wall = run(trustsim, scenario, jobs, True, os.path.join(work, name + "-fork.json"))
+    plain, plain_wall = run(trustsim, scenario, jobs, False, os.path.join(work, name + "-plain.json"))
+    key = lambda r: (r["point"], r["mode"])
+    a = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork["runs"]}
+    b = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain["runs"]}
+    n = len(fork["runs"])
+    print(f"bench/campaign {name}: {fork['points']} cut points x {len(fork['modes'])} modes = {n} runs, {jobs} jobs")
+    print(f"  checkpoint + fork : {fork['runs_per_s']:6.2f} runs/s  (sweep {fork['wall_s']:.2f} s, "
+          f"whole command {fork_wall:.2f} s)")
+    print(f"  fresh boot per run: {plain['runs_per_s']:6.2f} runs/s  (sweep {plain['wall_s']:.2f} s, "
+          f"whole command {plain_wall:.2f} s)")
+    ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
+    print(f"  ratio fork / fresh: {ratio:.2f}x; goal >= 20 runs/s with fork: "
+          f"{'met' if fork['runs_per_s'] >= 20 else 'NOT met'}")
+    print(f"  verdicts and virtual times identical both ways: {'yes' if a == b else 'NO'}")
+    return a == b
+
+
+def main():
+    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    jobs = int(sys.argv[2]) if len(sys.argv) > 2 else os.cpu_count()
+    trustsim = os.path.join(build, "tools/trustsim/trustsim")
+    work = tempfile.mkdtemp(prefix="trustsim-bench-campaign-")
+    try:
+        rommon = os.path.join(work, "rommon.yaml")
+        open(rommon, "w").write(ROMMON % {"long": "x" * 200})
+        payload = os.path.join(work, "small.bin")
+        open(payload, "wb").write(bytes((i * 7) & 0xFF for i in range(6000)))
+        scenario = os.path.join(work, "sweep.yaml")
+        open(scenario, "w").write(SCENARIO % {"payload": payload})
+        ok = compare("rommon-vars", trustsim, rommon, jobs, work)
+        ok = compare("os-copy", trustsim, scenario, jobs, work) and ok
+        if not ok:
+            sys.exit(1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
