@@ -48,6 +48,9 @@ struct RunOptions {
   int gdb_port = 1234;
   int wall_timeout_s = 30;
   int spin_us = 50;
+  uint64_t seed = 0;
+  bool has_seed = false;
+  std::vector<std::string> vars;
 };
 
 }  // namespace
@@ -84,7 +87,15 @@ std::string format_time_ns(uint64_t ns) {
 int cmd_run(const RunOptions& o) {
   auto wall0 = std::chrono::steady_clock::now();
   sweep_stale_run_files();
-  Scenario sc = load_scenario(o.scenario);
+  LoadOptions lo;
+  for (const std::string& v : o.vars) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError("--var " + v + ": expected NAME=VALUE");
+    lo.vars[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  lo.has_seed = o.has_seed;
+  lo.seed = o.seed;
+  Scenario sc = load_scenario(o.scenario, lo);
   std::string board_file = resolve_board_file(!o.board_file.empty() ? o.board_file : sc.board.empty() ? "default" : sc.board);
   BoardConfig cfg = load_board_config(board_file);
   Artifacts fw = Artifacts::locate();
@@ -120,8 +131,8 @@ int cmd_run(const RunOptions& o) {
   install_interrupt_handlers();
   Board board("board", cfg, state, bo, trace, console);
   ScenarioRunner runner("scenario", sc, board, console, HostContext{mo.keys_dir, fw, state});
-  printf("trustsim: scenario %s on board %s (%s), state %s\n", sc.file.c_str(), cfg.name.c_str(), board_file.c_str(),
-         o.state_dir.empty() ? "temporary" : state.dir.c_str());
+  printf("trustsim: scenario %s on board %s (%s), state %s, seed %llu\n", sc.file.c_str(), cfg.name.c_str(),
+         board_file.c_str(), o.state_dir.empty() ? "temporary" : state.dir.c_str(), (unsigned long long)sc.seed);
   fflush(stdout);
   sc_core::sc_start();
   console.finish();
@@ -145,6 +156,9 @@ int cmd_run(const RunOptions& o) {
          sc.name.c_str(), runner.steps_done(), format_time_ns(vt).c_str(), wall,
          (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells(),
          (unsigned long long)board.bridge().syncs());
+  if (sc.has_sweep)
+    printf("sweep: %zu cut points in the window, run without a cut (`trustsim campaign %s` cuts at each)\n",
+           runner.cut_points().size(), o.scenario.c_str());
   return kExitPass;
 }
 
@@ -164,6 +178,9 @@ int sc_main(int argc, char** argv) {
   run->add_option("--trace", ro.trace_path, "write the device-operation trace (JSON lines) here");
   run->add_option("--console-log", ro.console_log, "write the timestamped console transcript here");
   run->add_flag("--quiet", ro.quiet, "do not echo the console");
+  run->add_option("--seed", ro.seed, "run seed for every random choice (default: the scenario's seed, else 1)")
+      ->each([&ro](const std::string&) { ro.has_seed = true; });
+  run->add_option("--var", ro.vars, "NAME=VALUE: override a scenario variable (repeatable)")->allow_extra_args(false);
   run->add_flag("--gdb", ro.gdb, "start QEMU halted with its gdbstub on --gdb-port");
   run->add_option("--gdb-port", ro.gdb_port, "TCP port of QEMU's gdbstub")->check(CLI::Range(1, 65535));
   run->add_option("--wall-timeout", ro.wall_timeout_s, "seconds of wall time without guest progress before the run is failed")
