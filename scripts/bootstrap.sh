@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
   # build
   meson ninja-build pkg-config g++ python3
+  # scenario schema check
+  python3-yaml python3-jsonschema
   # guest toolchain and emulator (stock, never rebuilt)
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   qemu-system-arm qemu-utils gdb-multiarch
