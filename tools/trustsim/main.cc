@@ -174,6 +174,15 @@ int sc_main(int argc, char** argv) {
   add_image_commands(app, action);
   add_flash_commands(app, action);
   add_board_commands(app, action);
+  // CLI11 only says "A subcommand is required" for a mistyped command.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string cmd = argv[1];
+    if (cmd != "run" && cmd != "image" && cmd != "flash" && cmd != "board") {
+      fprintf(stderr, "trustsim: error: %s: unknown command (expected run, image, flash or board; see --help)\n",
+              cmd.c_str());
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
