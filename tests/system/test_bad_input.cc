@@ -9,7 +9,7 @@
 //  - that nothing was created or removed next to the inputs (no stray
 //    output, no half-made board directory).
 // The fixtures (input files, a healthy board, damaged copies of it) are made
-// once for the whole table. docs/bad-input.md lists what the rows cover.
+// once for the whole table. docs/robustness.md lists what the rows cover.
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -35,6 +35,7 @@ namespace {
 std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
 
 struct Output {
+  pid_t pid = 0;
   int exit_code = -1;
   std::string out, err;
 };
@@ -56,6 +57,7 @@ Output run_args(const std::vector<std::string>& args, const std::string& scratch
     _exit(127);
   }
   Output r;
+  r.pid = pid;
   int st = 0;
   waitpid(pid, &st, 0);
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
@@ -266,6 +268,12 @@ TEST_P(BadInput, ClearErrorAndNothingChanged) {
   for (size_t i = 0; i < boards.size(); ++i)
     EXPECT_EQ(snapshot(boards[i], true), before[i]) << "board state directory " << boards[i] << " changed\n" << shown;
   EXPECT_EQ(snapshot(F, false), listing) << "files appeared or vanished next to the inputs\n" << shown;
+  // Nothing of this trustsim survives in /dev/shm or /tmp (run directory, RAM file).
+  for (const char* tmp : {"/dev/shm", "/tmp"})
+    for (const auto& [name, v] : snapshot(tmp, false)) {
+      EXPECT_NE(name.rfind("trustsim-run-" + std::to_string(r.pid) + "-", 0), 0u) << tmp << "/" << name << "\n" << shown;
+      EXPECT_NE(name.rfind("trustsim-" + std::to_string(r.pid) + "-", 0), 0u) << tmp << "/" << name << "\n" << shown;
+    }
 }
 
 const char* kSmoke = "{SRC}/scenarios/smoke.yaml";
