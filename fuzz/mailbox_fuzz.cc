@@ -22,6 +22,9 @@
 // that set-up stays fast; state files live in a temporary directory.
 // Seeds: TRUSTSIM_MBOX_SEEDS=DIR ./fuzz-mailbox writes valid requests for
 // every device's registers into DIR and exits.
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +101,24 @@ ts_boardinfo board_table(const BoardConfig& c) {
   return b;
 }
 
+// A crashed run (a finding) cannot clean up: the next one removes state
+// directories whose fuzzer process is gone.
+void sweep_stale_state_dirs(const std::string& base) {
+  DIR* d = opendir(base.c_str());
+  const std::string prefix = "trustsim-fuzz-mbox-";
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    std::string n = e->d_name;
+    if (n.rfind(prefix, 0) != 0) continue;
+    long pid = strtol(n.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::system(("rm -rf '" + base + "/" + n + "'").c_str());
+  }
+  if (d) closedir(d);
+}
+
 std::string make_state_dir(const BoardConfig& cfg) {
   const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-  std::string dir = std::string(base) + "/trustsim-fuzz-mbox-XXXXXX";
+  sweep_stale_state_dirs(base);
+  std::string dir = std::string(base) + "/trustsim-fuzz-mbox-" + std::to_string(getpid()) + "-XXXXXX";
   if (!mkdtemp(&dir[0])) abort();
   std::vector<uint8_t> flash(cfg.boot_flash.size, 0xFF), nv(cfg.nvram.size, 0);
   FILE* f = fopen((dir + "/boot-flash.bin").c_str(), "wb");
