@@ -16,6 +16,7 @@
 //               `badreq done`
 //   wild-write  stores to a guest-physical address outside RAM
 //   rom-write   stores into the read-only boot ROM
+//   psci-off    asks QEMU to power off through PSCI (QEMU exits by itself)
 //   exit        powers the board off
 #include "fwlib/fw.h"
 
@@ -114,6 +115,13 @@ int fw_main() {
       volatile uint64_t rom = 0x100;  // volatile: the compiler may not reason about address 0x100
       *reinterpret_cast<volatile uint64_t*>(uint64_t(rom)) = 0x4242424242424242ull;
       fw::printf("rom-write returned\n");
+    } else if (!fw::strcmp(line, "psci-off")) {
+      // PSCI SYSTEM_OFF through QEMU's firmware interface: QEMU itself exits.
+      fw::printf("calling PSCI SYSTEM_OFF\n");
+      fw::flush();
+      register uint64_t x0 asm("x0") = 0x84000008;
+      asm volatile("hvc #0" : "+r"(x0)::"memory");
+      fw::printf("psci-off returned %lld\n", (long long)x0);
     } else if (!fw::strcmp(line, "exit")) {
       fw::flush();
       fw::power_off();

@@ -284,3 +284,20 @@ TEST(GuestFaults, WriteIntoTheBootRomChangesNothing) {
   expect_no_orphans(state, r.pid);
   expect_board_loads(state);
 }
+
+TEST(GuestFaults, QemuExitingOnItsOwnEndsTheRunWithAClearVerdict) {
+  TempDir d;
+  std::string state = d.file("board");
+  // PSCI SYSTEM_OFF: QEMU shuts itself down with status 0, without a word to the plugin.
+  std::string sc = write_text(d.file("psci.yaml"),
+                              guest_scenario("psci-off", "  - expect: {pattern: \"never printed\", timeout: 1 s}\n"));
+  GuestRun r = run_trustsim({"run", "--quiet", "--board", state, sc}, d.file("out.txt"));
+  ASSERT_NE(r.exit_code, -1) << "trustsim hung:\n" << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(FAIL misbehave-psci-off: board error at virtual time \d+\.\d{9} s: )"
+                                                     R"(QEMU exited with status 0 in the middle of the run)")))
+      << r.output;
+  EXPECT_NE(r.output.find("| calling PSCI SYSTEM_OFF"), std::string::npos) << r.output;
+  expect_no_orphans(state, r.pid);
+  expect_board_loads(state);
+}
