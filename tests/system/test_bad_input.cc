@@ -165,6 +165,11 @@ class Fixtures {
     write_text(f("unknown-step.yaml"), "name: x\nsteps:\n  - power-on\n  - jump: 3\n");
     write_text(f("no-steps.yaml"), "name: x\nsteps: []\n");
     write_text(f("list.yaml"), "- power-on\n- power-off\n");
+    write_text(f("negative-offset.yaml"), "name: x\nsteps:\n  - flash-corrupt: {file: a.bin, offset: -1}\n");
+    write_text(f("xor-too-big.yaml"), "name: x\nsteps:\n  - flash-corrupt: {file: a.bin, offset: 5, xor: 0x100}\n");
+    write_text(f("huge-length.yaml"), "name: x\nsteps:\n  - flash-truncate: {file: a.bin, length: 99999999999999999999999}\n");
+    write_text(f("bad-bool.yaml"), "name: x\nsteps:\n  - send: {text: hi, enter: maybe}\n");
+    write_text(f("bad-regex.yaml"), "name: x\nsteps:\n  - expect: {pattern: \"(\", timeout: 1 s}\n");
     std::string big = "name: big\nsteps:\n";
     while (big.size() < 1200 * 1024) big += "  - wait: 1 ms\n";
     write_text(f("oversized.yaml"), big);
@@ -297,6 +302,11 @@ const Row kRows[] = {
   {"RunDuplicateKey", {"run", "{F}/duplicate.yaml"}, 2, "duplicate.yaml:2: name: duplicate key"},
   {"RunUnknownStep", {"run", "{F}/unknown-step.yaml"}, 2, "unknown-step.yaml:4: steps\\[1\\]"},
   {"RunNoSteps", {"run", "{F}/no-steps.yaml"}, 2, "no-steps.yaml:2: steps"},
+  {"RunNegativeStepOffset", {"run", "{F}/negative-offset.yaml"}, 2, "negative-offset.yaml:3: steps\\[0\\]\\.flash-corrupt\\.offset: expected a non-negative integer.*got '-1'"},
+  {"RunXorOutOfRange", {"run", "{F}/xor-too-big.yaml"}, 2, "xor-too-big.yaml:3: steps\\[0\\]\\.flash-corrupt\\.xor: must be 0x01\\.\\.0xff"},
+  {"RunLengthTooLarge", {"run", "{F}/huge-length.yaml"}, 2, "huge-length.yaml:3: steps\\[0\\]\\.flash-truncate\\.length: expected a non-negative integer"},
+  {"RunBadBoolean", {"run", "{F}/bad-bool.yaml"}, 2, "bad-bool.yaml:3: steps\\[0\\]\\.send\\.enter: expected true or false"},
+  {"RunBadRegex", {"run", "{F}/bad-regex.yaml"}, 2, "bad-regex.yaml:3: steps\\[0\\]\\.expect: invalid regular expression '\\('"},
   {"RunListAsScenario", {"run", "{F}/list.yaml"}, 2, "list.yaml:1: top level: expected a mapping of keys"},
   // ---- trustsim run: board file, board state directory, options ----
   {"RunEmptyBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/empty", kSmoke}, 2, "{F}/empty: no YAML content"},
