@@ -69,6 +69,15 @@ void remove_tree(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
+void check_state_file(const std::string& path, uint64_t expected, const std::string& why) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw InputError(path + ": cannot read: " + strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw InputError(path + ": not a regular file (the board state directory is damaged)");
+  if (uint64_t(st.st_size) != expected)
+    throw InputError(path + ": is " + std::to_string(st.st_size) + " bytes, expected " + std::to_string(expected) + " (" +
+                     why + "); the board state directory is damaged or was made for another board file");
+}
+
 std::string exe_dir() {
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -115,8 +124,16 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
       if (!file_exists(f)) throw InputError(f + ": missing from the board state directory");
     if (cfg.nand.present && !file_exists(paths.bootflash()))
       throw InputError(paths.bootflash() + ": missing from the board state directory (board file has devices.bootflash)");
+    // Every reader maps or indexes these files by the board's sizes: a
+    // file of another size is refused here, before anything reads it.
+    check_state_file(paths.bootrom(), kBootRomSize, "the boot ROM is always 64 MiB");
+    check_state_file(paths.boot_flash(), cfg.boot_flash.size, "devices.boot_flash.size in " + cfg.file);
+    check_state_file(paths.nvram(), cfg.nvram.size, "devices.nvram.size in " + cfg.file);
     return false;
   }
+  struct stat dst;
+  if (stat(paths.dir.c_str(), &dst) == 0 && !S_ISDIR(dst.st_mode))
+    throw InputError(paths.dir + ": not a directory (expected a board state directory)");
   if (file_exists(paths.dir) && !dir_is_empty(paths.dir))
     throw InputError(paths.dir + ": not a trustsim board state directory (no board-state.yaml) and not empty; "
                      "refusing to touch it");
@@ -124,7 +141,8 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
   // Build it next door, then rename into place.
   std::string tmp = paths.dir + ".new-" + std::to_string(getpid());
   remove_tree(tmp);
-  if (mkdir(tmp.c_str(), 0755) != 0) throw InputError(tmp + ": cannot create: " + strerror(errno));
+  if (mkdir(tmp.c_str(), 0755) != 0)
+    throw InputError(paths.dir + ": cannot create the board state directory (" + tmp + ": " + strerror(errno) + ")");
   StatePaths t{tmp};
   try {
     fill(t);

@@ -39,9 +39,11 @@ void ConsoleLog::on_byte(uint64_t t_ns, char c) {
     return;
   }
   line_.push_back(c);
+  if (line_.size() >= kMaxLineBytes) emit_line(true);
 }
 
-void ConsoleLog::emit_line() {
+void ConsoleLog::emit_line(bool cut) {
+  if (cut) line_ += " [line cut at " + std::to_string(kMaxLineBytes) + " bytes; continued on the next line]";
   char stamp[40];
   snprintf(stamp, sizeof stamp, "[%5llu.%09llu] ", (unsigned long long)(line_t_ns_ / 1000000000ull),
            (unsigned long long)(line_t_ns_ % 1000000000ull));
@@ -69,8 +71,12 @@ void ConsoleLog::finish() {
 std::string ConsoleLog::tail(size_t lines) const {
   std::string out;
   size_t start = recent_.size() > lines ? recent_.size() - lines : 0;
-  for (size_t i = start; i < recent_.size(); ++i) out += "    | " + recent_[i] + "\n";
-  if (!line_.empty()) out += "    | " + line_ + "\n";
+  auto shown = [](const std::string& l) {
+    if (l.size() <= kTailLineChars) return l;
+    return l.substr(0, kTailLineChars) + "... (" + std::to_string(l.size() - kTailLineChars) + " more bytes)";
+  };
+  for (size_t i = start; i < recent_.size(); ++i) out += "    | " + shown(recent_[i]) + "\n";
+  if (!line_.empty()) out += "    | " + shown(line_) + "\n";
   return out;
 }
 

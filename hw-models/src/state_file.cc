@@ -12,9 +12,19 @@
 
 namespace trustsim {
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const char* limit_why) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(path + ": cannot open: " + strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    throw InputError(path + ": is a directory, not a file");
+  }
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && uint64_t(st.st_size) > max_bytes) {
+    close(fd);
+    throw InputError(path + ": file too large (" + std::to_string(st.st_size) + " bytes; at most " +
+                     std::to_string(max_bytes) + (limit_why ? std::string(": ") + limit_why : std::string()) + ")");
+  }
   std::vector<uint8_t> data;
   uint8_t buf[65536];
   for (;;) {
@@ -26,6 +36,11 @@ std::vector<uint8_t> read_file(const std::string& path) {
       throw InputError(path + ": read error: " + strerror(e));
     }
     if (n == 0) break;
+    if (data.size() + size_t(n) > max_bytes) {  // a pipe or device that keeps going
+      close(fd);
+      throw InputError(path + ": more than " + std::to_string(max_bytes) + " bytes" +
+                       (limit_why ? std::string(" (") + limit_why + ")" : std::string()));
+    }
     data.insert(data.end(), buf, buf + n);
   }
   close(fd);
@@ -88,6 +103,18 @@ void copy_file_sparse(const std::string& from, const std::string& to) {
   close(in);
   if (close(out) != 0) ok = false;
   if (!ok) throw std::runtime_error(to + ": copy of " + from + " failed: " + strerror(e));
+}
+
+void check_output_path(const std::string& path) {
+  struct stat st;
+  if (path.empty()) throw InputError("output file name is empty");
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw InputError(path + ": is a directory; name the output file");
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw InputError(path + ": cannot write there: directory " + dir + " does not exist");
+  if (access(dir.c_str(), W_OK) != 0) throw InputError(path + ": cannot write there: " + dir + ": " + strerror(errno));
 }
 
 bool file_exists(const std::string& path) {

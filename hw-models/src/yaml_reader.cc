@@ -1,9 +1,15 @@
 #include "hw-models/yaml_reader.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace trustsim {
 namespace {
@@ -32,6 +38,15 @@ bool split_number_unit(const std::string& text, double* value, std::string* unit
   while (end > i && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
   *unit = text.substr(i, end - i);
   return std::isfinite(*value) && *value >= 0;
+}
+
+// What a value that is not the expected scalar is, for messages.
+std::string shown(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (!n.IsDefined() || n.IsNull()) return "nothing";
+  if (n.IsMap()) return "a mapping";
+  if (n.IsSequence()) return "a list";
+  return "<not a scalar>";
 }
 
 bool parse_plain_u64(const std::string& s, uint64_t* out) {
@@ -68,11 +83,25 @@ bool parse_duration_ps(const std::string& text, uint64_t* ps) {
 }
 
 YAML::Node YamlReader::load_file(const std::string& path) {
-  std::ifstream in(path);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw InputError(path + ": cannot open file: " + strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw InputError(path + ": is a directory, not a YAML file");
+  if (!S_ISREG(st.st_mode)) throw InputError(path + ": not a regular file (expected a YAML file)");
+  if (uint64_t(st.st_size) > kMaxYamlFileBytes)
+    throw InputError(path + ": file too large (" + std::to_string(st.st_size) + " bytes; a board or scenario file is at most " +
+                     std::to_string(kMaxYamlFileBytes / 1024) + " KiB)");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(path + ": read error");
+  size_t nul = text.find('\0');
+  if (nul != std::string::npos) {
+    size_t line = 1 + size_t(std::count(text.begin(), text.begin() + long(nul), '\n'));
+    throw InputError(path + ":" + std::to_string(line) + ": binary data (a NUL byte), not YAML text");
+  }
   try {
-    YAML::Node n = YAML::Load(in);
-    if (!n.IsDefined() || n.IsNull()) throw InputError(path + ": file is empty");
+    YAML::Node n = YAML::Load(text);
+    if (!n.IsDefined() || n.IsNull()) throw InputError(path + ": no YAML content (the file is empty or only comments)");
     return n;
   } catch (const YAML::Exception& e) {
     std::ostringstream os;
@@ -82,14 +111,18 @@ YAML::Node YamlReader::load_file(const std::string& path) {
 }
 
 void YamlReader::fail(const YAML::Node& at, const std::string& field, const std::string& msg) const {
-  throw InputError(location(path_, at) + ": " + field + ": " + msg);
+  throw InputError(location(path_, at) + ": " + (field.empty() ? std::string("top level") : field) + ": " + msg);
 }
 
 void YamlReader::expect_map(const YAML::Node& node, const std::string& field,
                             std::initializer_list<const char*> allowed) const {
   if (!node.IsMap()) fail(node, field, "expected a mapping of keys");
+  std::vector<std::string> seen;
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      fail(kv.first, field.empty() ? key : field + "." + key, "duplicate key (each key may appear once)");
+    seen.push_back(key);
     bool ok = false;
     for (const char* a : allowed) ok |= (key == a);
     if (!ok) {
@@ -114,7 +147,7 @@ std::string YamlReader::str(const YAML::Node& node, const std::string& field) co
 uint64_t YamlReader::u64(const YAML::Node& node, const std::string& field) const {
   uint64_t v;
   if (!node.IsScalar() || !parse_plain_u64(node.Scalar(), &v))
-    fail(node, field, "expected a non-negative integer (decimal or 0x hex), got '" + (node.IsScalar() ? node.Scalar() : std::string("<not a scalar>")) + "'");
+    fail(node, field, "expected a non-negative integer (decimal or 0x hex), got " + shown(node));
   return v;
 }
 
@@ -138,7 +171,7 @@ uint64_t YamlReader::size_bytes(const YAML::Node& node, const std::string& field
 uint64_t YamlReader::duration_ps(const YAML::Node& node, const std::string& field) const {
   uint64_t ps;
   if (!node.IsScalar() || !parse_duration_ps(node.Scalar(), &ps))
-    fail(node, field, "expected a duration like '5 ms' (units ps, ns, us, ms, s), got '" + (node.IsScalar() ? node.Scalar() : std::string("<not a scalar>")) + "'");
+    fail(node, field, "expected a duration like '5 ms' (units ps, ns, us, ms, s), got " + shown(node));
   return ps;
 }
 
@@ -153,7 +186,7 @@ uint64_t YamlReader::frequency_hz(const YAML::Node& node, const std::string& fie
     else if (unit == "GHz") scale = 1e9;
     if (scale > 0 && d * scale >= 1) return static_cast<uint64_t>(std::llround(d * scale));
   }
-  fail(node, field, "expected a frequency like '50 MHz' (units Hz, kHz, MHz, GHz), got '" + (node.IsScalar() ? node.Scalar() : std::string("<not a scalar>")) + "'");
+  fail(node, field, "expected a frequency like '50 MHz' (units Hz, kHz, MHz, GHz), got " + shown(node));
 }
 
 uint64_t YamlReader::rate_bytes_per_s(const YAML::Node& node, const std::string& field) const {
@@ -167,7 +200,7 @@ uint64_t YamlReader::rate_bytes_per_s(const YAML::Node& node, const std::string&
     else if (unit == "GB/s") scale = 1e9;
     if (scale > 0 && d * scale >= 1) return static_cast<uint64_t>(std::llround(d * scale));
   }
-  fail(node, field, "expected a data rate like '105 MB/s' (units B/s, kB/s, MB/s, GB/s), got '" + (node.IsScalar() ? node.Scalar() : std::string("<not a scalar>")) + "'");
+  fail(node, field, "expected a data rate like '105 MB/s' (units B/s, kB/s, MB/s, GB/s), got " + shown(node));
 }
 
 }  // namespace trustsim

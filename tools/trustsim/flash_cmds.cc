@@ -25,6 +25,7 @@ BoardConfig::Nand nand_of(const FlashOptions& o, BoardConfig& cfg) {
   if (!file_exists(p.manifest()))
     throw InputError(o.board_dir + ": not a board state directory (no board-state.yaml); `trustsim run --board " +
                      o.board_dir + " ...` makes one");
+  prepare_state_dir(cfg, p, [](const StatePaths&) {});  // only checks: the manifest exists
   return cfg.nand;
 }
 
@@ -62,6 +63,14 @@ int run_put(const FlashOptions& o) {
   std::string name = o.name.empty() ? o.src.substr(o.src.rfind('/') + 1) : o.name;
   bfs::Status st = bfs::check_name(name.c_str());
   if (st != bfs::Status::kOk) throw InputError("bootflash:" + name + ": " + bfs::status_text(st));
+  // Refuse what cannot fit before anything is written: a write that runs out
+  // of space half-way leaves erased and programmed blocks behind (swept at
+  // the next mount, but the board state would have changed).
+  uint64_t used, avail, total;
+  bfs::space(*v.volume, &used, &avail, &total);
+  if (data.size() > avail)
+    throw InputError(o.src + ": " + std::to_string(data.size()) + " bytes do not fit on bootflash: (" +
+                     std::to_string(avail) + " bytes free of " + std::to_string(total) + ")");
   put_file(*v.volume, name, data, uint32_t(cfg.rtc_base));
   printf("%zu bytes copied to bootflash:%s\n", data.size(), name.c_str());
   return 0;
@@ -72,6 +81,7 @@ int run_get(const FlashOptions& o) {
   HostVolume v = open_bootflash(nand_of(o, cfg), state_nand(o));
   std::vector<uint8_t> data = get_file(*v.volume, o.name);
   std::string dst = o.dst.empty() ? o.name : o.dst;
+  check_output_path(dst);
   write_file_atomic(dst, data.data(), data.size());
   printf("%zu bytes copied from bootflash:%s to %s\n", data.size(), o.name.c_str(), dst.c_str());
   return 0;

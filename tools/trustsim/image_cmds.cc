@@ -11,6 +11,11 @@
 namespace trustsim {
 namespace {
 
+// ROMmon verifies an image in a staging buffer of 0x44000000..0x47FF0000:
+// nothing larger can ever boot.
+constexpr uint64_t kMaxImageBytes = 0x47FF0000ull - 0x44000000ull;
+constexpr const char* kImageLimitWhy = "the size of ROMmon's staging buffer";
+
 struct SignOptions {
   std::string input, key, key_name, type = "os", version, out, platform = "TS-ISR1100";
   uint64_t platform_id = 0x1100, load = 0, entry = 0;  // load 0: the type's usual address
@@ -52,7 +57,7 @@ int run_sign(const SignOptions& o) {
   spec.platform_id = uint32_t(o.platform_id);
   spec.load_addr = o.load ? o.load : spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
   spec.entry = o.entry;
-  std::vector<uint8_t> payload = read_file(o.input);
+  std::vector<uint8_t> payload = read_file(o.input, kMaxImageBytes, kImageLimitWhy);
   if (payload.empty()) throw InputError(o.input + ": empty payload");
   std::vector<uint8_t> img = signing::build_signed_image(spec, payload, key, kt, version);
   std::string out = o.out;
@@ -63,6 +68,7 @@ int run_sign(const SignOptions& o) {
     if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) base = base.substr(0, dot);
     out = base + signing::signed_suffix(kt, version) + ".bin";
   }
+  check_output_path(out);
   write_file_atomic(out, img.data(), img.size());
   printf("%s: %s image, %zu bytes, signed with %s key version %c\n", out.c_str(), image::type_name(uint32_t(spec.type)),
          img.size(), keys::key_type_name(uint8_t(kt)), version);
@@ -75,7 +81,15 @@ void field(const char* name, const std::string& value, int indent = 0) {
 }
 
 int run_inspect(const InspectOptions& o) {
-  std::vector<uint8_t> file = read_file(o.file);
+  std::vector<uint8_t> file = read_file(o.file, kMaxImageBytes, kImageLimitWhy);
+  // Something that is not an image at all is bad input (exit 2); an image
+  // that fails verification, truncated or tampered with, is a verdict (exit 1).
+  if (file.empty()) throw InputError(o.file + ": empty file, not a trustsim image");
+  uint32_t magic = 0;
+  memcpy(&magic, file.data(), file.size() < 4 ? file.size() : 4);
+  if (file.size() < 4 || magic != image::kMagic)
+    throw InputError(o.file + ": not a trustsim image (no 'TSIM' magic at offset 0; " + std::to_string(file.size()) +
+                     " bytes)");
   keys::Store trusted{};
   for (const std::string& path : o.keys) {
     char version;
@@ -139,6 +153,12 @@ int run_keygen(const KeygenOptions& o) {
 }  // namespace
 
 void add_image_commands(CLI::App& app, std::function<int()>& action) {
+  // CLI11 turns "-5" into a huge unsigned number; refuse it instead.
+  CLI::Validator non_negative(
+      [](std::string& s) {
+        return !s.empty() && s[0] == '-' ? "expected a non-negative number, got " + s : std::string();
+      },
+      "UINT", "non-negative");
   CLI::App* image = app.add_subcommand("image", "make keys, sign and inspect images");
   image->require_subcommand(1);
 
@@ -155,10 +175,13 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
   sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
   sign->add_option("--type", so->type, "image type: os, rommon or revocation");
   sign->add_option("--version", so->version, "version string shown by the boot chain")->required();
-  sign->add_option("--load", so->load, "load address (default 0x40200000 for rommon, 0x41000000 otherwise)");
-  sign->add_option("--entry", so->entry, "entry point (default: the load address)");
+  sign->add_option("--load", so->load, "load address (default 0x40200000 for rommon, 0x41000000 otherwise)")
+      ->check(non_negative);
+  sign->add_option("--entry", so->entry, "entry point (default: the load address)")->check(non_negative);
   sign->add_option("--platform", so->platform, "platform name");
-  sign->add_option("--platform-id", so->platform_id, "platform id");
+  sign->add_option("--platform-id", so->platform_id, "platform id (32 bits)")
+      ->check(non_negative)
+      ->check(CLI::Range(uint64_t(0), uint64_t(0xffffffffu)));
   sign->add_option("--out", so->out, "output file (default: INPUT with .SPA/.SSA/.SRA + .bin)");
   sign->callback([&action, so] { action = [so] { return run_sign(*so); }; });
 

@@ -193,6 +193,21 @@ int sc_main(int argc, char** argv) {
   add_flash_commands(app, action);
   add_board_commands(app, action);
   add_campaign_commands(app, action);
+
+  // CLI11 only says "A subcommand is required" for a mistyped command.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string cmd = argv[1], names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_name() == cmd;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      fprintf(stderr, "trustsim: error: %s: unknown command (expected one of %s; see --help)\n", cmd.c_str(),
+              names.c_str());
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

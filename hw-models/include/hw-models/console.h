@@ -14,6 +14,12 @@ namespace trustsim {
 
 class ConsoleLog {
  public:
+  // A guest that never sends a newline would grow one line without limit:
+  // at this many bytes the line is written out, marked as cut, and the rest
+  // continues on the next line (docs/traces.md).
+  static constexpr size_t kMaxLineBytes = 4096;
+  static constexpr size_t kTailLineChars = 200;  // per line in failure reports
+
   ConsoleLog() = default;
   ~ConsoleLog();
   ConsoleLog(const ConsoleLog&) = delete;
@@ -42,7 +48,7 @@ class ConsoleLog {
   std::string tail(size_t lines) const;
 
  private:
-  void emit_line();
+  void emit_line(bool cut = false);
   FILE* live_ = nullptr;
   FILE* transcript_ = nullptr;
   std::string line_;

@@ -12,6 +12,10 @@
 
 namespace trustsim {
 
+// Board, scenario and board-state files are small; anything larger is refused
+// before yaml-cpp sees it (a huge file would take gigabytes of memory).
+constexpr uint64_t kMaxYamlFileBytes = 1024 * 1024;
+
 class YamlReader {
  public:
   // Loads the file; a syntax error becomes an InputError with its line.
