@@ -39,6 +39,9 @@ class CosimBridge : public sc_core::sc_module {
   // Called on every power-on / power loss, before QEMU starts / after it died.
   std::function<void()> on_power_on;
   std::function<void()> on_power_lost;
+  // Called at each doorbell, before the request is serviced, with the
+  // guest address of the doorbell instruction (which boot stage rang).
+  std::function<void(uint64_t pc)> on_doorbell;
 
   // Empty unless the run had to stop because QEMU or the guest went wrong.
   const std::string& error() const { return error_; }

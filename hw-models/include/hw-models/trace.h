@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace trustsim {
 
@@ -20,6 +21,14 @@ struct TraceEvent {
   std::string detail;  // optional free text, e.g. the cause of a power event
 };
 
+// Another consumer of the same events (the timeline and the VCD writer in
+// observe.h): sees every recorded event, after the JSON line is written.
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  virtual void on_event(const TraceEvent& e) = 0;
+};
+
 class DeviceTrace {
  public:
   DeviceTrace() = default;
@@ -31,10 +40,14 @@ class DeviceTrace {
   void open(const std::string& path);
   void record(const TraceEvent& e);
   uint64_t count() const { return count_; }
+  // Sinks are not owned; they must outlive the last record().
+  void add_sink(TraceSink* s) { sinks_.push_back(s); }
 
  private:
+  void write_line(const TraceEvent& e);
   FILE* out_ = nullptr;
   uint64_t count_ = 0;
+  std::vector<TraceSink*> sinks_;
 };
 
 std::string json_escape(const std::string& s);
