@@ -389,7 +389,7 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
   EXPECT_NE(read_text(script).find(" 0x41000000"), std::string::npos) << "OS .text at its link address";
 
   Result g = run_shell("timeout 300 gdb-multiarch -batch -nx -x " + script +
-                       " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path'"
+                       " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path' -ex 'shell sleep 2'"
                        " -ex 'print/x $pc' -ex continue");
   int rc = run.wait_exit(120);
   std::string out = read_text(d.file("run.out"));
@@ -473,6 +473,15 @@ TEST(Observe, ConsoleOnATerminalIsRawAndRestoresIt) {
     }
     return seen.find(what) != std::string::npos;
   };
+  auto drain = [&] {  // read what is there, so the child never blocks on output
+    for (;;) {
+      pollfd p{master, POLLIN, 0};
+      char buf[4096];
+      ssize_t n = poll(&p, 1, 100) > 0 ? read(master, buf, sizeof buf) : 0;
+      if (n <= 0) return;
+      seen.append(buf, size_t(n));
+    }
+  };
   // Ctrl-C typed early waits in the UART until ROMmon's autoboot window reads it.
   ASSERT_TRUE(wait_for("System Bootstrap", 90)) << seen;
   struct termios during;
@@ -488,11 +497,18 @@ TEST(Observe, ConsoleOnATerminalIsRawAndRestoresIt) {
   EXPECT_NE(seen.find("TTY_VAR=1"), std::string::npos) << "the board echoes what was typed";
   ASSERT_EQ(write(master, "\x1d", 1), 1);
   int st = 0;
-  for (int i = 0; i < 600 && waitpid(pid, &st, WNOHANG) != pid; ++i) {
-    wait_for("\x01never", 0);  // drain the pty so the child never blocks on output
-    usleep(100000);
+  bool exited = false;
+  for (int i = 0; i < 600 && !exited; ++i) {
+    drain();
+    exited = waitpid(pid, &st, WNOHANG) == pid;
+    if (!exited) usleep(100000);
   }
-  wait_for("\x01never", 0);
+  drain();
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+  }
+  ASSERT_TRUE(exited) << "Ctrl-] did not end the session:\n" << seen;
   ASSERT_TRUE(WIFEXITED(st)) << seen;
   EXPECT_EQ(WEXITSTATUS(st), 0) << seen;
   EXPECT_NE(seen.find("powered off"), std::string::npos) << seen;

@@ -226,7 +226,9 @@ int run_console(const ConsoleOptions& o) {
   ConsoleLog console;
   console.open_transcript(o.console_log);
   bool interactive = isatty(STDIN_FILENO);
+  static char last_byte = '\n';
   console.on_raw_byte = [](char c) {
+    last_byte = c;
     fputc(c, stdout);
     if (c == '\n' || g_tty_raw) fflush(stdout);
   };
@@ -251,7 +253,7 @@ int run_console(const ConsoleOptions& o) {
   console.finish();
   observers.finish(now_ns());
   fflush(stdout);
-  if (interactive) fputs("\n", stderr);
+  if (last_byte != '\n') fputs(interactive ? "\r\n" : "\n", stderr);  // after an unfinished prompt
   if (!board.bridge().error().empty()) {
     fprintf(stderr, "trustsim: board error at virtual time %llu ns: %s\n", (unsigned long long)now_ns(),
             board.bridge().error().c_str());

@@ -126,7 +126,7 @@ std::string write_gdb_script(const std::string& path, const Artifacts& fw, int p
       "set confirm off\n"
       "set pagination off\n"
       "set architecture aarch64\n"
-      "symbol-file " + fw.boot0_elf + "\n" + rommon + "\n" + os + "\n" + target + "\n";
+      "file " + fw.boot0_elf + "\n" + rommon + "\n" + os + "\n" + target + "\n";
   std::ofstream out(path);
   out << script;
   out.close();
