@@ -83,7 +83,7 @@ void TimelineWriter::open(const std::string& path, const std::string& board_name
   emit("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":" +
        quoted("board " + board_name) + "}}");
   track("boot stage");
-  track("power");
+  track("power rail");
   track("console lines");
 }
 
@@ -112,7 +112,7 @@ void TimelineWriter::on_event(const TraceEvent& e) {
   args += "}";
   if (is_power_event(e)) {
     emit("{\"name\":" + quoted(e.op) + ",\"cat\":\"power\",\"ph\":\"i\",\"s\":\"p\",\"pid\":1,\"tid\":" +
-         std::to_string(track("power")) + ",\"ts\":" + us(e.t_ns) + ",\"args\":" + args + "}");
+         std::to_string(track("power rail")) + ",\"ts\":" + us(e.t_ns) + ",\"args\":" + args + "}");
     return;
   }
   // A device's bus transactions and its internal operations (which may

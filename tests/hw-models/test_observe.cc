@@ -145,7 +145,7 @@ TEST(Observe, TimelineIsTraceEventJson) {
     if (e["name"] == "fault") EXPECT_EQ(e["ph"], "i");
   }
   EXPECT_EQ(spans, (std::vector<std::string>{"Boot0@0.000000+9.000000", "ROMmon@9.000000+3.345000"}));
-  EXPECT_EQ(tracks, (std::vector<std::string>{"boot stage", "power", "console lines", "nvram (device)", "nvram",
+  EXPECT_EQ(tracks, (std::vector<std::string>{"boot stage", "power rail", "console lines", "nvram (device)", "nvram",
                                               "bootflash (device)"}));
   EXPECT_EQ(j["otherData"]["board"], "test \"board\"");
 }

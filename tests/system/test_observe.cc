@@ -196,7 +196,7 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
   EXPECT_EQ(power_on, 3u);
   EXPECT_EQ(power_off, 2u);
   EXPECT_GT(spans, 1000u);
-  for (const char* t : {"boot stage", "power", "console lines", "console", "nvram", "nvram (device)", "crypto", "bootflash",
+  for (const char* t : {"boot stage", "power rail", "power", "console lines", "console", "nvram", "nvram (device)", "crypto", "bootflash",
                         "bootflash (device)", "boot_flash"}) {
     bool found = false;
     for (auto& kv : track_names) found |= kv.second == t;
