@@ -359,6 +359,8 @@ steps:
   - expect: "Router>"
   - send: enable
   - expect: "Router#"
+  - send: show version
+  - expect: "Configuration register is 0x2102"
 )";
 
 }  // namespace
@@ -390,7 +392,8 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
 
   Result g = run_shell("timeout 300 gdb-multiarch -batch -nx -x " + script +
                        " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path' -ex 'shell sleep 2'"
-                       " -ex 'print/x $pc' -ex continue");
+                       " -ex 'print/x $pc' -ex 'break os::cmd_show_version' -ex continue -ex 'print/x $pc'"
+                       " -ex continue");
   int rc = run.wait_exit(120);
   std::string out = read_text(d.file("run.out"));
   EXPECT_EQ(rc, 0) << out << "\n--- gdb:\n" << g.output;
@@ -400,6 +403,9 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
   EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$1 = 0x[0-9a-f]+ \"bootflash:ts-isr1100-universalk9[^\"]*\\.bin\"")))
       << g.output;
   EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$2 = 0x402[0-9a-f]{5}"))) << "pc in the ROMmon window:\n" << g.output;
+  // The OS symbols are right too: a breakpoint by name in the OS image.
+  EXPECT_NE(g.output.find("Breakpoint 2, os::cmd_show_version"), std::string::npos) << g.output;
+  EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$3 = 0x410[0-9a-f]{5}"))) << "pc in the OS window:\n" << g.output;
 
   Result plain = run_trustsim("run --quiet --console-log " + d.file("plain.txt") + " --trace " + d.file("plain.jsonl") +
                               " " + d.file("os.yaml"));
