@@ -14,6 +14,8 @@ PKGS=(
   # host libraries
   libsystemc-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the VCD test converts with gtkwave's vcd2fst (a real viewer's reader)
+  gtkwave
   # fuzzing (libFuzzer + sanitizers)
   clang libclang-rt-14-dev
   # campaign shards on Slurm: the test starts a private one-node cluster

@@ -78,8 +78,8 @@ static void channel_round_trip(struct ts_cosim_msg *m) {
   *m = g_chan->rsp;
 }
 
-static void round_trip(uint32_t type) {
-  struct ts_cosim_msg m = {type, 0, g_icount, 0};
+static void round_trip(uint32_t type, uint64_t arg) {
+  struct ts_cosim_msg m = {type, 0, g_icount, arg};
   if (g_chan) {
     channel_round_trip(&m);
   } else {
@@ -96,13 +96,12 @@ static void round_trip(uint32_t type) {
 static void on_tb_exec(unsigned int vcpu, void *udata) {
   (void)vcpu;
   g_icount += (uint64_t)(uintptr_t)udata;
-  if (g_icount >= g_deadline) round_trip(TS_COSIM_SYNC);
+  if (g_icount >= g_deadline) round_trip(TS_COSIM_SYNC, 0);
 }
 
 static void on_doorbell(unsigned int vcpu, void *udata) {
   (void)vcpu;
-  (void)udata;
-  round_trip(TS_COSIM_DOORBELL);
+  round_trip(TS_COSIM_DOORBELL, (uint64_t)(uintptr_t)udata); /* the doorbell's address */
 }
 
 static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
@@ -115,7 +114,8 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     uint32_t word;
     memcpy(&word, qemu_plugin_insn_data(insn), 4);
     if (word == TS_DOORBELL_INSN)
-      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_doorbell, QEMU_PLUGIN_CB_NO_REGS, NULL);
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_doorbell, QEMU_PLUGIN_CB_NO_REGS,
+                                             (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
   }
 }
 

@@ -103,6 +103,7 @@ Artifacts Artifacts::locate() {
   a.plugin_so = root + "/hw-models/libtrustsim-cosim.so";
   a.boot0_elf = root + "/rommon-sim/boot0.elf";
   a.rommon_elf = root + "/rommon-sim/rommon.elf";
+  a.os_elf = root + "/os-stub/os.elf";
   for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version, &a.plugin_so})
     if (!file_exists(*p))
       throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");

@@ -24,6 +24,7 @@ void ConsoleLog::open_transcript(const std::string& path) {
 }
 
 void ConsoleLog::on_byte(uint64_t t_ns, char c) {
+  if (on_raw_byte) on_raw_byte(c);
   unmatched_.push_back(c);
   history_.push_back(c);
   if (history_.size() > (4u << 20)) {
@@ -52,6 +53,7 @@ void ConsoleLog::emit_line(bool cut) {
     fflush(live_);
   }
   if (transcript_) fprintf(transcript_, "%s%s\n", stamp, line_.c_str());
+  if (on_line) on_line(line_t_ns_, line_);
   recent_.push_back(line_);
   if (recent_.size() > 50) recent_.pop_front();
   line_.clear();
@@ -141,6 +143,11 @@ void ConsoleUart::transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
       if (got) break;
       sc_time now = sc_time_stamp();
       if (rx_timeout_ns_ && now >= deadline) break;
+      if (!reading_ && rx_.empty()) {
+        reading_ = true;
+        read_timed_ = rx_timeout_ns_ != 0;
+        input_wanted_event_.notify(sc_core::SC_ZERO_TIME);
+      }
       if (!rx_.empty()) {
         sc_time next = rx_.front().at;
         if (rx_timeout_ns_ && deadline < next) next = deadline;
@@ -151,6 +158,7 @@ void ConsoleUart::transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         wait(rx_event_ | power_.off_event());
       }
     }
+    reading_ = false;
     if (auto* ext = gp.get_extension<ActualLength>()) ext->bytes = got;
     return;
   }

@@ -317,6 +317,7 @@ CosimBridge::Outcome CosimBridge::serve() {
     if (!power_.is_on() || power_.pending() != PowerDomain::Request::kNone) return Outcome::kPowerChange;
     if (m.type == TS_COSIM_DOORBELL) {
       ++doorbells_;
+      if (on_doorbell) on_doorbell(m.arg);
       mailbox_.service();
       // The guest stalls for the device latency: board time moves on,
       // its instruction count does not.

@@ -41,6 +41,11 @@ void DeviceTrace::detach() {
 
 void DeviceTrace::record(const TraceEvent& e) {
   ++count_;
+  write_line(e);
+  for (TraceSink* s : sinks_) s->on_event(e);
+}
+
+void DeviceTrace::write_line(const TraceEvent& e) {
   if (!out_) return;
   fprintf(out_, "{\"t_ns\":%llu,\"dev\":\"%s\",\"op\":\"%s\",\"addr\":%llu,\"len\":%llu,\"latency_ns\":%llu,\"status\":\"%s\"",
           (unsigned long long)e.t_ns, e.dev, e.op, (unsigned long long)e.addr, (unsigned long long)e.len,

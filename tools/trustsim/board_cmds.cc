@@ -14,6 +14,8 @@
 #include "trustsim/keys.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
+#include "trustsim/boot_flash_layout.h"
+#include "signing/signing.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR
 #error "TRUSTSIM_SOURCE_DIR must be defined by the build"
@@ -40,6 +42,48 @@ int run_new(const BoardOptions& o) {
   return 0;
 }
 
+// The primary and the golden ROMmon in the boot flash, each checked against
+// the board's key storage as Boot0 would.
+void inspect_boot_flash(const BoardConfig& cfg, const StatePaths& paths, const keys::Store& trusted) {
+  printf("\nBoot flash (%s)\n", paths.boot_flash().c_str());
+  std::vector<uint8_t> nor = read_file(paths.boot_flash());
+  uint64_t golden = boot_flash::golden_rommon_offset(cfg.boot_flash.size);
+  struct Slot {
+    const char* name;
+    uint64_t begin, end;
+  } slots[] = {{"primary ROMmon", boot_flash::kPrimaryRommonOffset, golden}, {"golden ROMmon ", golden, nor.size()}};
+  for (const Slot& s : slots) {
+    if (s.begin >= nor.size() || s.end > nor.size() || s.begin >= s.end) {
+      printf("  %s: outside the %zu-byte boot flash file\n", s.name, nor.size());
+      continue;
+    }
+    std::vector<uint8_t> region(nor.begin() + long(s.begin), nor.begin() + long(s.end));
+    bool erased = true;
+    for (size_t i = 0; i < region.size() && i < image::kHeaderSize; ++i) erased &= region[i] == 0xFF;
+    if (erased) {
+      printf("  %s at 0x%llx: erased\n", s.name, (unsigned long long)s.begin);
+      continue;
+    }
+    verify::Result r = signing::inspect(region, trusted);
+    std::string what = r.have_header ? std::string(image::type_name(r.header.image_type)) + " " + r.header.version + ", " +
+                                           std::to_string(r.header.payload_len) + " bytes"
+                                     : std::string("no valid image header");
+    std::string key = r.have_envelope ? std::string(", signed with ") + keys::key_type_name(r.envelope.key_type) +
+                                            " key " + std::string(1, r.envelope.key_version)
+                                      : "";
+    std::string verdict = verify::verdict_text(r.verdict);
+    if (r.detail) verdict += std::string(": ") + r.detail;
+    printf("  %s at 0x%llx: %s%s: %s\n", s.name, (unsigned long long)s.begin, what.c_str(), key.c_str(), verdict.c_str());
+  }
+}
+
+// TPM PCRs and NV indexes: filled in with the TPM model (tpm-sim/).
+void inspect_tpm(const BoardConfig& cfg, const StatePaths& paths) {
+  (void)cfg;
+  (void)paths;
+  printf("\nTPM\n  not modelled yet\n");
+}
+
 int run_inspect(const BoardOptions& o) {
   BoardConfig cfg = load_board_config(resolve_board_file(o.board_file));
   StatePaths paths{o.dir};
@@ -60,6 +104,8 @@ int run_inspect(const BoardOptions& o) {
              ks.keys[i].version, ossl::hex(ks.keys[i].key_id, 8).c_str(),
              (ks.keys[i].flags & keys::kFlagRevoked) ? "  REVOKED" : "");
   }
+
+  inspect_boot_flash(cfg, paths, lr.any_valid ? ks : keys::Store{});
 
   printf("\nROMmon variables\n");
   romvars::Store vs;
@@ -90,7 +136,7 @@ int run_inspect(const BoardOptions& o) {
       printf("  %s\n", e.what());
     }
   }
-  printf("\nTPM: not modelled yet\n");
+  inspect_tpm(cfg, paths);
   return 0;
 }
 
@@ -105,7 +151,7 @@ void add_board_commands(CLI::App& app, std::function<int()>& action) {
   nw->add_option("dir", o->dir, "board state directory to create")->required();
   nw->add_option("--keys", o->keys_dir, "directory with rollover-A.pem, production-A.pem, special-A.pem");
   nw->callback([&action, o] { action = [o] { return run_new(*o); }; });
-  CLI::App* ins = board->add_subcommand("inspect", "key storage, ROMmon variables, bootflash: listing");
+  CLI::App* ins = board->add_subcommand("inspect", "key storage, boot flash ROMmons, ROMmon variables, bootflash: listing, TPM");
   ins->add_option("dir", o->dir, "board state directory")->required();
   ins->callback([&action, o] { action = [o] { return run_inspect(*o); }; });
 }

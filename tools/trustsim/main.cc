@@ -15,8 +15,10 @@
 #include "hw-models/board.h"
 #include "board_cmds.h"
 #include "campaign_cmd.h"
+#include "console_cmd.h"
 #include "flash_cmds.h"
 #include "image_cmds.h"
+#include "observers.h"
 #include "manufacture/manufacture.h"
 #include "hw-models/run_files.h"
 #include "hw-models/input_error.h"
@@ -51,6 +53,7 @@ struct RunOptions {
   uint64_t seed = 0;
   bool has_seed = false;
   std::vector<std::string> vars;
+  ObserverOptions observe;  // --timeline, --vcd, --vcd-signals
 };
 
 }  // namespace
@@ -111,6 +114,7 @@ int cmd_run(const RunOptions& o) {
   ConsoleLog console;
   console.open_transcript(o.console_log);
   if (!o.quiet) console.set_echo(stdout);
+  RunObservers observers(o.observe, cfg.name, trace, console);
 
   BridgeOptions bo;
   bo.plugin_path = fw.plugin_so;
@@ -120,22 +124,20 @@ int cmd_run(const RunOptions& o) {
   bo.wall_timeout_s = o.wall_timeout_s;
   bo.spin_us = o.spin_us;
   if (o.gdb) {
-    printf("QEMU waits for gdb on 127.0.0.1:%d. In another terminal:\n"
-           "  gdb-multiarch %s -ex 'target remote 127.0.0.1:%d' -ex 'add-symbol-file %s 0x40200000'\n"
-           "Boot0 runs from the boot ROM at 0x0, ROMmon from 0x40200000. Each power cycle starts a new QEMU:\n"
-           "reconnect after one.\n",
-           o.gdb_port, fw.boot0_elf.c_str(), o.gdb_port, fw.rommon_elf.c_str());
+    fputs(write_gdb_script(run_dir.path + "/gdbinit", fw, o.gdb_port).c_str(), stdout);
     fflush(stdout);
   }
 
   install_interrupt_handlers();
   Board board("board", cfg, state, bo, trace, console);
+  observers.attach(board);
   ScenarioRunner runner("scenario", sc, board, console, HostContext{mo.keys_dir, fw, state});
   printf("trustsim: scenario %s on board %s (%s), state %s, seed %llu\n", sc.file.c_str(), cfg.name.c_str(),
          board_file.c_str(), o.state_dir.empty() ? "temporary" : state.dir.c_str(), (unsigned long long)sc.seed);
   fflush(stdout);
   sc_core::sc_start();
   console.finish();
+  observers.finish(now_ns());
 
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   uint64_t vt = now_ns();
@@ -188,11 +190,18 @@ int sc_main(int argc, char** argv) {
   run->add_option("--spin-us", ro.spin_us,
                   "microseconds each side of the QEMU link spins before sleeping (0: always sleep; wall time only)")
       ->check(CLI::Range(0, 100000));
+  run->add_option("--timeline", ro.observe.timeline_path,
+                  "write a Chrome/Perfetto trace-event timeline (JSON) here (docs/traces.md)");
+  run->add_option("--vcd", ro.observe.vcd_path, "write a VCD of board signals here (docs/traces.md)");
+  run->add_option("--vcd-signals", ro.observe.vcd_signals,
+                  "comma-separated signals for --vcd (default all: power,reset,stage,nand_busy,nor_busy,nvram_busy,"
+                  "crypto_busy,console_tx,mbox_busy)");
   std::function<int()> action;
   add_image_commands(app, action);
   add_flash_commands(app, action);
   add_board_commands(app, action);
   add_campaign_commands(app, action);
+  add_console_command(app, action);
 
   // CLI11 only says "A subcommand is required" for a mistyped command.
   if (argc > 1 && argv[1][0] != '-') {

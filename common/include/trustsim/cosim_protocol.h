@@ -14,7 +14,8 @@ enum ts_cosim_type {
   /* plugin -> trustsim */
   TS_COSIM_HELLO = 1,    /* arg = protocol version; icount = 0 */
   TS_COSIM_SYNC = 2,     /* icount reached the deadline (at a TB boundary) */
-  TS_COSIM_DOORBELL = 3, /* the guest rang: a mailbox request is waiting */
+  TS_COSIM_DOORBELL = 3, /* the guest rang: a mailbox request is waiting; arg = the
+                            guest address of the doorbell instruction */
   /* trustsim -> plugin */
   TS_COSIM_CONTINUE = 0x81, /* arg = next deadline (absolute icount) */
 };

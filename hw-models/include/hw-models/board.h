@@ -30,6 +30,7 @@ struct Artifacts {
   std::string plugin_so;
   std::string boot0_elf;   // symbols, for gdb
   std::string rommon_elf;
+  std::string os_elf;
   static Artifacts locate();  // next to the trustsim executable, or $TRUSTSIM_BUILD_ROOT
 };
 

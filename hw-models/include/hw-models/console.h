@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include "hw-models/device.h"
@@ -44,6 +45,11 @@ class ConsoleLog {
   const std::string& unmatched() const { return unmatched_; }
   void consume(size_t n) { unmatched_.erase(0, n); }
   const sc_core::sc_event& output_event() const { return output_event_; }
+  // Observers: every transmitted byte as it arrives (the interactive
+  // console), and every finished line with the virtual time of its first
+  // byte (the timeline). Either may be empty.
+  std::function<void(char)> on_raw_byte;
+  std::function<void(uint64_t t_ns, const std::string& line)> on_line;
   // The last lines, for failure reports.
   std::string tail(size_t lines) const;
 
@@ -68,6 +74,13 @@ class ConsoleUart : public Device {
   void type(const std::string& text);
   void power_lost() override;
   sc_core::sc_time byte_time() const { return byte_time_; }
+  // Whether the firmware sits in a console read with nothing left to
+  // receive: blocked (no timeout, e.g. at a prompt) or in a timed wait
+  // (e.g. ROMmon's autoboot window). input_wanted_event() fires when it
+  // starts such a read. The interactive console paces piped input with it.
+  bool waiting_for_input() const { return reading_ && rx_.empty(); }
+  bool waiting_with_timeout() const { return read_timed_; }
+  const sc_core::sc_event& input_wanted_event() const { return input_wanted_event_; }
 
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
@@ -84,6 +97,9 @@ class ConsoleUart : public Device {
   uint64_t rx_timeout_ns_ = 0;
   std::deque<RxByte> rx_;
   sc_core::sc_event rx_event_{"rx_event"};
+  bool reading_ = false;
+  bool read_timed_ = false;
+  sc_core::sc_event input_wanted_event_{"input_wanted"};
 };
 
 }  // namespace trustsim

@@ -39,6 +39,9 @@ class CosimBridge : public sc_core::sc_module {
   // Called on every power-on / power loss, before QEMU starts / after it died.
   std::function<void()> on_power_on;
   std::function<void()> on_power_lost;
+  // Called at each doorbell, before the request is serviced, with the
+  // guest address of the doorbell instruction (which boot stage rang).
+  std::function<void(uint64_t pc)> on_doorbell;
 
   // Campaign support (docs/campaigns.md).
   // Keeps the guest stalled at its current device request until power goes:

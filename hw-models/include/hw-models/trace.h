@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace trustsim {
 
@@ -18,6 +19,14 @@ struct TraceEvent {
   uint64_t latency_ns = 0;
   const char* status = "ok";
   std::string detail;  // optional free text, e.g. the cause of a power event
+};
+
+// Another consumer of the same events (the timeline and the VCD writer in
+// observe.h): sees every recorded event, after the JSON line is written.
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  virtual void on_event(const TraceEvent& e) = 0;
 };
 
 class DeviceTrace {
@@ -33,10 +42,14 @@ class DeviceTrace {
   // In a forked child: stop writing the parent's file (flushed before the fork).
   void detach();
   uint64_t count() const { return count_; }
+  // Sinks are not owned; they must outlive the last record().
+  void add_sink(TraceSink* s) { sinks_.push_back(s); }
 
  private:
+  void write_line(const TraceEvent& e);
   FILE* out_ = nullptr;
   uint64_t count_ = 0;
+  std::vector<TraceSink*> sinks_;
 };
 
 std::string json_escape(const std::string& s);
