@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include "../support/test_util.h"
@@ -192,4 +193,38 @@ TEST(Campaign, SlurmScriptRunsShardsAndMerges) {
   Result args = sh(env + kCampaign + " zero " + d.file("x"));
   EXPECT_EQ(args.exit_code, 2) << args.output;
   EXPECT_NE(args.output.find("SHARDS must be a positive number"), std::string::npos) << args.output;
+}
+
+TEST(Faults, NandFaultStepsFireWithSeedsThatReproduce) {
+  TempDir d;
+  std::string f = write_text(d.file("nand.yaml"), R"(name: nand-faults
+timeout: 10 s
+steps:
+  # pages of block 1000, which the factory image leaves erased
+  - fault: {bit-flip: {page: 64000, byte: 12, bit: 3}}
+  - fault: {bit-flips: {page: 64001, count: 3}}
+  - fault: {stuck-bit: {page: 64002, byte: 1, bit: 0, value: 1}}
+  - fault: {bad-block: {block: 900, erase: 1}}
+  - power-on
+  - expect: "Router>"
+)");
+  auto faults = [&](const std::string& seed, const std::string& trace) {
+    Result r = ts("run --quiet --seed " + seed + " --trace " + trace + " " + f);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("seed " + seed), std::string::npos) << r.output;
+    std::string out;
+    std::istringstream in(read_text(trace));
+    for (std::string line; std::getline(in, line);)
+      if (line.find("\"op\":\"fault\"") != std::string::npos) out += line + "\n";
+    return out;
+  };
+  std::string a = faults("5", d.file("a.jsonl")), b = faults("5", d.file("b.jsonl")), c = faults("6", d.file("c.jsonl"));
+  EXPECT_NE(a.find("bit-flip page 64000 byte 12 bit 3"), std::string::npos) << a;
+  EXPECT_NE(a.find("random-bit-flips page 64001 count 3 seed="), std::string::npos) << a;
+  EXPECT_NE(a.find("stuck-bit page 64002 byte 1 bit 0 at 1"), std::string::npos) << a;
+  EXPECT_EQ(a, b) << "the same seed flips the same bits";
+  EXPECT_NE(a, c) << "another seed flips other bits";
+  // Power-loss forms that need no device: the NVRAM one is in
+  // scenarios/faults/nvram-cut-at-operation.yaml, on-console and after in
+  // scenarios/faults/power-loss-on-console-and-time.yaml.
 }
