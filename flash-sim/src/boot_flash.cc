@@ -1,6 +1,8 @@
 #include "flash-sim/boot_flash.h"
 #include "flash-sim/seeded_rng.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -100,16 +102,39 @@ BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const Boa
   SC_THREAD(worker);
 }
 
+namespace {
+// What identifies one version of the state file: a rewrite (ours, or a
+// host tool's while the board is off) changes the inode or the mtime.
+std::string file_version(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+}  // namespace
+
 void BootFlash::load() {
   mem_ = read_file(state_path_);
   if (mem_.size() != cfg_.size)
     throw InputError(state_path_ + ": boot flash image is " + std::to_string(mem_.size()) +
                      " bytes but the board file says " + std::to_string(cfg_.size));
+  loaded_version_ = file_version(state_path_);
+}
+
+void BootFlash::reload_if_changed() {
+  std::string v = file_version(state_path_);
+  // No file yet (a forked campaign run that has not written one): the array
+  // in memory is the board's.
+  if (v.empty() || v == loaded_version_) return;
+  load();
 }
 
 // The whole array, atomically: a trustsim killed mid-write leaves the old or
 // the new image (docs/nor-flash.md, "Persistence").
-void BootFlash::persist() { write_file_atomic(state_path_, mem_.data(), mem_.size()); }
+void BootFlash::persist() {
+  write_file_atomic(state_path_, mem_.data(), mem_.size());
+  loaded_version_ = file_version(state_path_);
+}
 
 sc_core::sc_time BootFlash::clocks(uint64_t n) const { return serial_time(n, cfg_.read_clock_hz); }
 
@@ -161,7 +186,7 @@ void BootFlash::power_lost() {
 }
 
 void BootFlash::powered_on() {
-  load();  // host-side edits of the state file while off are seen
+  reload_if_changed();  // host-side edits of the state file while off are seen
   reset_registers();
 }
 

@@ -231,7 +231,8 @@ void Board::detach_after_fork(const StatePaths& state, const std::string& run_di
   // The parent keeps running and writing its own files: take copies first.
   mkdir(state.dir.c_str(), 0755);
   copy_file_sparse(state_.nvram(), state.nvram());
-  copy_file_sparse(state_.boot_flash(), state.boot_flash());
+  // The boot flash's 16 MiB array is in memory (copied by the fork); it is
+  // written to the new path with its first change, never copied here.
   copy_file_sparse(state_.manifest(), state.manifest());
   nvram_.set_state_path(state.nvram());
   boot_flash_.set_state_path(state.boot_flash());

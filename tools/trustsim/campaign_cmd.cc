@@ -55,6 +55,7 @@ struct CampaignOptions {
   bool quiet = false;
   bool no_progress = false;
   int wall_timeout_s = 30;
+  int spin_us = 0;
 };
 
 double wall_now() {
@@ -149,7 +150,7 @@ struct SimOutcome {
 };
 
 SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::string& template_dir, CampaignRole role,
-                    bool echo, int wall_timeout_s) {
+                    bool echo, int wall_timeout_s, int spin_us) {
   Artifacts fw = Artifacts::locate();
   TempDir run_dir;
   StatePaths state{run_dir.path + "/board"};
@@ -170,6 +171,7 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
   bo.plugin_path = fw.plugin_so;
   bo.run_dir = run_dir.path;
   bo.wall_timeout_s = wall_timeout_s;
+  bo.spin_us = spin_us;
   install_interrupt_handlers();
   Board board("board", cfg, state, bo, trace, console);
   ScenarioRunner runner("scenario", sc, board, console,
@@ -251,7 +253,7 @@ int cmd_campaign(const CampaignOptions& o) {
       printf("trustsim: campaign %s point %llu mode %s seed %llu\n", sc.name.c_str(), (unsigned long long)o.point,
              o.mode.c_str(), (unsigned long long)sc.seed);
     fflush(stdout);
-    SimOutcome r = simulate(sc, cfg, tmpl, role, !o.quiet, o.wall_timeout_s);
+    SimOutcome r = simulate(sc, cfg, tmpl, role, !o.quiet, o.wall_timeout_s, o.spin_us);
     r.record.point = o.point;
     r.record.mode = point_mode;
     r.record.seed = derive_seed(sc.seed, o.point);
@@ -271,7 +273,7 @@ int cmd_campaign(const CampaignOptions& o) {
   }
 
   if (o.dry_run) {
-    SimOutcome r = simulate(sc, cfg, tmpl, CampaignRole{}, !o.quiet, o.wall_timeout_s);
+    SimOutcome r = simulate(sc, cfg, tmpl, CampaignRole{}, !o.quiet, o.wall_timeout_s, o.spin_us);
     if (!o.points_file.empty()) {
       std::ofstream pf(o.points_file);
       for (const CutPoint& p : r.points) pf << p.point << "\t" << p.device << "\t" << p.device_op << "\t" << p.t_ns << "\n";
@@ -400,7 +402,7 @@ int cmd_campaign(const CampaignOptions& o) {
         argv.insert(argv.end(), c.begin(), c.end());
         argv.insert(argv.end(), {"--point", std::to_string(p.point), "--mode", power_cut_mode_name(j.rec.mode),
                                  "--quiet", "--board-template", tmpl, "--result-file", j.result, "--wall-timeout",
-                                 std::to_string(o.wall_timeout_s)});
+                                 std::to_string(o.wall_timeout_s), "--spin-us", std::to_string(o.spin_us)});
         running[spawn(argv, true)] = j;
       }
     while (!running.empty()) reap(true);
@@ -412,7 +414,7 @@ int cmd_campaign(const CampaignOptions& o) {
     role.shard_index = shard_index;
     role.shard_count = shard_count;
     role.on_result = [&](const RunRecord& r) { progress.add(r.passed); };
-    SimOutcome w = simulate(sc, cfg, tmpl, role, false, o.wall_timeout_s);
+    SimOutcome w = simulate(sc, cfg, tmpl, role, false, o.wall_timeout_s, o.spin_us);
     if (!w.passed) {
       fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(),
               w.failure.c_str());
@@ -495,6 +497,10 @@ void add_campaign_commands(CLI::App& app, std::function<int()>& action) {
   c->add_flag("--no-progress", o.no_progress, "no progress bar on stderr");
   c->add_option("--wall-timeout", o.wall_timeout_s, "seconds of wall time without guest progress before a run fails")
       ->check(CLI::Range(1, 3600));
+  c->add_option("--spin-us", o.spin_us,
+                "microseconds each side of the QEMU link spins before sleeping (default 0: parallel runs fill the "
+                "cores, so spinning only takes time from the others)")
+      ->check(CLI::Range(0, 100000));
   c->add_option("--board-template", o.board_template)->group("");  // internal
   c->add_option("--points-file", o.points_file)->group("");
   c->add_option("--result-file", o.result_file)->group("");

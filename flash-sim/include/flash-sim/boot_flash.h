@@ -76,8 +76,12 @@ class BootFlash : public Device {
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
   const std::vector<uint8_t>& contents() const { return mem_; }
   bool busy() const { return op_.active; }
-  // The state file (campaign runs move a forked board to its own copy).
-  void set_state_path(std::string path) { state_path_ = std::move(path); }
+  // The state file (a forked campaign run gets its own path; the file is
+  // written there with the first change, the array stays in memory).
+  void set_state_path(std::string path) {
+    state_path_ = std::move(path);
+    loaded_version_.clear();
+  }
 
   void power_lost() override;
   void powered_on() override;
@@ -106,6 +110,7 @@ class BootFlash : public Device {
   };
 
   void load();
+  void reload_if_changed();
   void persist();
   void worker();
   void advance();
@@ -126,6 +131,7 @@ class BootFlash : public Device {
 
   BoardConfig::BootFlash cfg_;
   std::string state_path_;
+  std::string loaded_version_;  // of the state file mem_ came from (reload_if_changed)
   std::unique_ptr<DeviceTrace> own_trace_;
   DeviceTrace* trace_;  // own_trace_ or the board's
   std::vector<uint8_t> mem_;  // non-volatile: mirrors the state file
