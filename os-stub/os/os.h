@@ -77,6 +77,9 @@ void cmd_show_auth_running();
 void cmd_show_auth_file(const cli::Args& a);
 void cmd_show_auth_keys();
 void cmd_debug(const cli::Args& a);
+void cmd_key_add(const cli::Args& a);
+void cmd_key_revoke(const cli::Args& a);
+void cmd_show_upgrade_status();
 
 void cmd_show_version();
 void cmd_show_running(bool startup);

@@ -33,6 +33,7 @@ struct Step {
   std::string image_type = "os";
   std::string version;       // image-sign: default the built OS version
   std::string payload;       // image-sign: payload file; default the built OS image
+  std::vector<std::string> add_keys, revoke_keys;  // image-sign: key bundle (key names)
   uint64_t offset = 0;       // corrupt: byte offset
   bool from_end = false;     // flash-corrupt: offset counts back from the end (1 = last byte)
   uint64_t xor_mask = 0x01;  // corrupt: bits to flip
