@@ -173,6 +173,8 @@ bool write_copy(NvramIo& io, uint32_t offset, const uint8_t* image, uint32_t n, 
   return __builtin_memcmp(image, readback, n) == 0;
 }
 
+keys::Store g_commit_store;  // too large for a firmware stack frame
+
 }  // namespace
 
 bool load_and_repair(NvramIo& io, keys::Store& out, keys::LoadResult& r, uint8_t* scratch) {
@@ -191,17 +193,28 @@ bool load_and_repair(NvramIo& io, keys::Store& out, keys::LoadResult& r, uint8_t
 }
 
 CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch) {
-  next.generation += 1;
   uint8_t* image = scratch;
   uint8_t* readback = scratch + keys::kStoreRegionLen;
+  // What is in NVRAM now decides the order: never overwrite the copy in
+  // force while it is the only one.
+  keys::Store* now = &g_commit_store;
+  read_copy(io, keys::kPrimaryOffset, image);
+  read_copy(io, keys::kBackupOffset, readback);
+  keys::LoadResult r = keys::load(image, readback, *now);
+  if (r.any_valid && int32_t(now->generation - next.generation) > 0) next.generation = now->generation;
+  next.generation += 1;
+  bool primary_first = r.any_valid && r.from_backup;
+  uint32_t first = primary_first ? keys::kPrimaryOffset : keys::kBackupOffset;
+  uint32_t second = primary_first ? keys::kBackupOffset : keys::kPrimaryOffset;
   uint32_t n = keys::encode_copy(next, image);
-  if (!write_copy(io, keys::kBackupOffset, image, n, readback))
-    return {CommitStep::kNothing, false, "the backup copy did not write and read back; the key storage is unchanged"};
-  if (!write_copy(io, keys::kPrimaryOffset, image, n, readback))
-    return {CommitStep::kBackupWritten, false,
-            "the primary copy did not write and read back; the backup copy holds the new keys and the next boot "
-            "repairs the primary"};
-  return {CommitStep::kBothWritten, true, nullptr};
+  if (!write_copy(io, first, image, n, readback))
+    return {CommitStep::kNothing, false, primary_first,
+            "the first copy did not write and read back; the key set in force is unchanged"};
+  if (!write_copy(io, second, image, n, readback))
+    return {CommitStep::kFirstCopyWritten, false, primary_first,
+            "the second copy did not write and read back; the first copy holds the new keys and the next boot "
+            "repairs the other"};
+  return {CommitStep::kBothWritten, true, primary_first, nullptr};
 }
 
 }  // namespace trustsim::key_update

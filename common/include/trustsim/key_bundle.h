@@ -94,16 +94,19 @@ class NvramIo {
 bool load_and_repair(NvramIo& io, keys::Store& out, keys::LoadResult& r, uint8_t* scratch);
 
 // What commit() got done.
-enum class CommitStep { kNothing, kBackupWritten, kBothWritten };
+enum class CommitStep { kNothing, kFirstCopyWritten, kBothWritten };
 struct CommitResult {
   CommitStep step;
   bool ok;              // both copies written and read back as `next`
+  bool primary_first;   // the primary copy was the one written first
   const char* failure;  // static text when !ok
 };
-// The power-safe update: generation+1, write the backup copy and read it
-// back, then the primary copy and read it back (docs/nvram-layout.md,
-// "Updating"). `next.generation` is incremented. `scratch` is
-// 2 * keys::kStoreRegionLen bytes.
+// The power-safe update (docs/nvram-layout.md, "Updating"): reads both
+// copies again, sets next.generation to the newest valid generation + 1,
+// writes the copy that does NOT hold the key set in force (the backup when
+// both agree) and reads it back, then the other copy and reads it back.
+// So the copy that is in force is never the one being overwritten until a
+// newer valid copy exists. `scratch` is 2 * keys::kStoreRegionLen bytes.
 CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch);
 
 // True when the two stores hold the same records (generation ignored).
