@@ -169,6 +169,9 @@ void cmd_key_revoke(const cli::Args& a) {
     in_use.rommon_key_type = g.handoff->rommon.key_type;
     in_use.rommon_key_version = g.handoff->rommon.key_version;
   }
+  // The ROMmon the next boot starts: the primary slot when it verifies.
+  char rv[64];
+  primary_rommon_signer(rv, sizeof rv, &in_use.rommon_key_type, &in_use.rommon_key_version);
   uint32_t changed = 0;
   ku::Status st = ku::plan_revoke(g.keys, g_bundle, type, in_use, g_next, &changed);
   if (refuse(st, "cannot revoke the key")) return;
@@ -286,18 +289,20 @@ void cmd_show_upgrade_status() {
       status_field(4, "Signed with", v);
     }
   }
-  // The ROMmon that will run next: the one running now (the boot SPI flash
-  // is not rewritten from the OS).
-  const trustsim::handoff::Block* h = g.handoff;
+  // The ROMmon the next boot starts: the primary slot of the boot flash
+  // (Boot0 falls back to the golden copy only if it fails to verify).
   bool ok_rommon = false;
-  if (h->magic != trustsim::handoff::kMagic) {
-    status_field(0, "Upgradable ROMmon", "unknown (no handoff record)");
-  } else {
-    fw::snprintf(v, sizeof v, "%s (%s copy)", h->rommon.version, h->rommon_slot ? "golden" : "primary");
+  char rom_version[64];
+  uint8_t rom_type = 0;
+  char rom_key = 0;
+  if (primary_rommon_signer(rom_version, sizeof rom_version, &rom_type, &rom_key)) {
+    fw::snprintf(v, sizeof v, "%s (primary copy)", rom_version);
     status_field(0, "Upgradable ROMmon", v);
-    fw::snprintf(v, sizeof v, "%s key version %c", keys::key_type_name(h->rommon.key_type), h->rommon.key_version);
+    fw::snprintf(v, sizeof v, "%s key version %c", keys::key_type_name(rom_type), rom_key);
     status_field(4, "Signed with", v);
-    ok_rommon = h->rommon.key_type == newest->type && h->rommon.key_version == newest->version;
+    ok_rommon = rom_type == newest->type && rom_key == newest->version;
+  } else {
+    status_field(0, "Upgradable ROMmon", "primary copy does not verify");
   }
   bool ready = ok_primary && ok_backup && ok_image && ok_rommon;
   status_field(0, "Ready for the next boot", ready ? "Yes" : "No");

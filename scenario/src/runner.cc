@@ -116,7 +116,9 @@ bool ScenarioRunner::host_action(const Step& s) {
         std::vector<uint8_t> payload;
         // A revocation image is its key bundle alone unless a payload is named.
         if (!(bundle && spec.type == image::Type::kRevocation && s.payload.empty()))
-          payload = read_file(s.payload.empty() ? host_.artifacts.os_bin : s.payload);
+          payload = read_file(!s.payload.empty()                     ? s.payload
+                              : spec.type == image::Type::kRommon ? host_.artifacts.rommon_bin
+                                                                  : host_.artifacts.os_bin);
         if (bundle) {
           auto pem = [this](const std::string& n) {
             return n.find('/') != std::string::npos ? n : host_.keys_dir + "/" + n + ".pem";
