@@ -192,7 +192,7 @@ bool load_and_repair(NvramIo& io, keys::Store& out, keys::LoadResult& r, uint8_t
   return true;
 }
 
-CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch) {
+CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch, CommitProgress after_first) {
   uint8_t* image = scratch;
   uint8_t* readback = scratch + keys::kStoreRegionLen;
   // What is in NVRAM now decides the order: never overwrite the copy in
@@ -210,6 +210,7 @@ CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch) {
   if (!write_copy(io, first, image, n, readback))
     return {CommitStep::kNothing, false, primary_first,
             "the first copy did not write and read back; the key set in force is unchanged"};
+  if (after_first) after_first(primary_first, next.generation);
   if (!write_copy(io, second, image, n, readback))
     return {CommitStep::kFirstCopyWritten, false, primary_first,
             "the second copy did not write and read back; the first copy holds the new keys and the next boot "

@@ -46,9 +46,9 @@ bool keystore_load(keys::Store& out, keys::LoadResult& r) {
   return trustsim::key_update::load_and_repair(io, out, r, g_scratch);
 }
 
-trustsim::key_update::CommitResult keystore_commit(keys::Store& next) {
+trustsim::key_update::CommitResult keystore_commit(keys::Store& next, trustsim::key_update::CommitProgress progress) {
   MailboxNvram io;
-  return trustsim::key_update::commit(io, next, g_scratch);
+  return trustsim::key_update::commit(io, next, g_scratch, progress);
 }
 
 bool keystore_save(keys::Store& s) { return keystore_commit(s).ok; }

@@ -100,19 +100,22 @@ bool load_bundle_image(const char* path, uint8_t key_type, char* full, size_t fu
   return true;
 }
 
+void first_copy_written(bool primary_first, uint32_t generation) {
+  fw::printf("%s key storage updated (generation %u)\n", primary_first ? "Primary" : "Backup", generation);
+  fw::flush();
+}
+
 // Writes g_next (backup copy, then primary) with start and end markers a
 // power-cut campaign can use as its window.
 void write_key_storage(const char* done_tag, const char* done_verb, uint8_t key_type, bool revoked) {
   fw::printf("%%SOFTWARE_AUTHENTICITY-5-KEY_STORAGE_WRITE: writing key storage generation %u\n",
              g_next.generation + 1);
   fw::flush();
-  ku::CommitResult cr = fw::keystore_commit(g_next);
-  const char* first = cr.primary_first ? "Primary" : "Backup";
-  const char* second = cr.primary_first ? "Backup" : "Primary";
+  ku::CommitResult cr = fw::keystore_commit(g_next, first_copy_written);
   if (cr.step != ku::CommitStep::kNothing) g.keys = g_next;  // the first copy already holds the new set
-  if (cr.step != ku::CommitStep::kNothing) fw::printf("%s key storage updated (generation %u)\n", first, g_next.generation);
   if (cr.step == ku::CommitStep::kBothWritten)
-    fw::printf("%s key storage updated (generation %u)\n", second, g_next.generation);
+    fw::printf("%s key storage updated (generation %u)\n", cr.primary_first ? "Backup" : "Primary",
+               g_next.generation);
   if (!cr.ok) {
     fw::printf("%%Error: key storage write failed: %s\n", cr.failure);
     return;

@@ -107,7 +107,10 @@ struct CommitResult {
 // both agree) and reads it back, then the other copy and reads it back.
 // So the copy that is in force is never the one being overwritten until a
 // newer valid copy exists. `scratch` is 2 * keys::kStoreRegionLen bytes.
-CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch);
+// `after_first`, if given, runs once the first copy is written and read back
+// (the OS prints it, so a console shows where the point of no return is).
+using CommitProgress = void (*)(bool primary_first, uint32_t generation);
+CommitResult commit(NvramIo& io, keys::Store& next, uint8_t* scratch, CommitProgress after_first = nullptr);
 
 // True when the two stores hold the same records (generation ignored).
 bool same_keys(const keys::Store& a, const keys::Store& b);

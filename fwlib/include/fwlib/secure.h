@@ -26,7 +26,8 @@ bool keystore_load(trustsim::keys::Store& out, trustsim::keys::LoadResult& resul
 // Writes generation+1: backup first (read back), then primary (read back),
 // so a power cut at any NVRAM page leaves one valid copy
 // (key_update::commit, docs/nvram-layout.md).
-trustsim::key_update::CommitResult keystore_commit(trustsim::keys::Store& next);
+trustsim::key_update::CommitResult keystore_commit(trustsim::keys::Store& next,
+                                                   trustsim::key_update::CommitProgress progress = nullptr);
 bool keystore_save(trustsim::keys::Store& s);
 
 }  // namespace fw
