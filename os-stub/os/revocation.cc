@@ -130,8 +130,19 @@ void write_key_storage(const char* done_tag, const char* done_verb, uint8_t key_
 
 bool refuse(ku::Status st, const char* what) {
   if (st == ku::Status::kOk) return false;
-  if (st == ku::Status::kAlreadyDone) fw::printf("%s: %s; nothing to write\n", what, ku::status_text(st));
-  else fw::printf("%%Error: %s: %s; key storage not changed\n", what, ku::status_text(st));
+  if (st != ku::Status::kAlreadyDone) {
+    fw::printf("%%Error: %s: %s; key storage not changed\n", what, ku::status_text(st));
+    return true;
+  }
+  // The guide's "issue the command again": the change is in force, but a
+  // copy that lacks it (a failed second write) is rewritten now.
+  keys::LoadResult kr;
+  fw::keystore_load(g.keys, kr);
+  if (kr.repair_primary || kr.repair_backup)
+    fw::printf("%s: %s; %s key storage copy rewritten from the %s copy\n", what, ku::status_text(st),
+               kr.repair_primary ? "primary" : "backup", kr.repair_primary ? "backup" : "primary");
+  else
+    fw::printf("%s: %s; nothing to write\n", what, ku::status_text(st));
   return true;
 }
 
