@@ -51,6 +51,4 @@ trustsim::key_update::CommitResult keystore_commit(keys::Store& next, trustsim::
   return trustsim::key_update::commit(io, next, g_scratch, progress);
 }
 
-bool keystore_save(keys::Store& s) { return keystore_commit(s).ok; }
-
 }  // namespace fw

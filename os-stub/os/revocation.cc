@@ -2,11 +2,11 @@
 // show software authenticity upgrade-status (docs/os-image.md, "Key
 // revocation"). The key changes come from a key bundle at the end of a
 // signed image's payload (common/key_bundle.h); key storage is written with
-// key_update::commit (backup copy first, then primary, each read back).
+// key_update::commit (the copy not in force first — the backup on a healthy
+// board — then the other, each read back; docs/nvram-layout.md).
 #include "os.h"
 
 #include "trustsim/key_bundle.h"
-#include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
 #include "trustsim/verify.h"
 
@@ -105,8 +105,8 @@ void first_copy_written(bool primary_first, uint32_t generation) {
   fw::flush();
 }
 
-// Writes g_next (backup copy, then primary) with start and end markers a
-// power-cut campaign can use as its window.
+// Writes g_next with start and end markers a power-cut campaign can use as
+// its window.
 void write_key_storage(const char* done_tag, const char* done_verb, uint8_t key_type, bool revoked) {
   fw::printf("%%SOFTWARE_AUTHENTICITY-5-KEY_STORAGE_WRITE: writing key storage generation %u\n",
              g_next.generation + 1);

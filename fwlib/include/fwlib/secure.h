@@ -23,11 +23,11 @@ class MailboxNvram : public trustsim::key_update::NvramIo {
 // Reads primary and backup key storage and repairs the stale or broken
 // copy. Returns false when neither copy is valid.
 bool keystore_load(trustsim::keys::Store& out, trustsim::keys::LoadResult& result);
-// Writes generation+1: backup first (read back), then primary (read back),
-// so a power cut at any NVRAM page leaves one valid copy
-// (key_update::commit, docs/nvram-layout.md).
+// Writes generation+1: first the copy not in force (the backup on a healthy
+// board), read back, then the other, read back, so a power cut at any NVRAM
+// page leaves the old or the new key set (key_update::commit,
+// docs/nvram-layout.md).
 trustsim::key_update::CommitResult keystore_commit(trustsim::keys::Store& next,
                                                    trustsim::key_update::CommitProgress progress = nullptr);
-bool keystore_save(trustsim::keys::Store& s);
 
 }  // namespace fw
