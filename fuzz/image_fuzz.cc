@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "trustsim/image.h"
+#include "trustsim/key_bundle.h"
 #include "trustsim/keys.h"
 #include "trustsim/verify.h"
 
@@ -43,5 +44,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FakeCrypto crypto;
   trustsim::verify::Result r;
   trustsim::verify::verify_image(data, size, trusted, crypto, r);
+
+  // Key bundle at the end of the payload, and the plans the OS makes from it.
+  if (r.have_header) {
+    uint64_t avail = size - img::kHeaderSize;
+    uint64_t plen = r.header.payload_len < avail ? r.header.payload_len : avail;
+    static trustsim::key_bundle::Bundle bundle;
+    static trustsim::keys::Store next;
+    if (trustsim::key_bundle::find(data + img::kHeaderSize, plen, bundle) == trustsim::key_bundle::Error::kOk) {
+      uint32_t changed;
+      trustsim::key_update::InUse in_use{2, 'B', 2, 'B'};
+      for (uint8_t type = 1; type <= 3; ++type) {
+        trustsim::key_update::plan_add(trusted, bundle, type, next, &changed);
+        trustsim::key_update::plan_revoke(trusted, bundle, type, in_use, next, &changed);
+      }
+    }
+  }
   return 0;
 }

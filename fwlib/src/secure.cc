@@ -11,25 +11,13 @@ namespace {
 
 uint64_t crypto_base() { return dev_base(TS_DEV_CRYPTO); }
 
-uint8_t g_region[keys::kStoreRegionLen];
-uint8_t g_region2[keys::kStoreRegionLen];
+uint8_t g_scratch[2 * keys::kStoreRegionLen];
 ts_crypto_verify g_verify;
 
-// Reads one copy: the header first, then only the records it announces.
-void read_copy(uint32_t offset, uint8_t* region) {
-  memset(region, 0xFF, keys::kStoreRegionLen);
-  if (!nvram_read(offset, region, keys::kStoreHeaderLen)) return;
-  uint32_t count = trustsim::load_le16(region + 6);
-  if (trustsim::load_le32(region) != keys::kStoreMagic || count > keys::kMaxKeys) return;
-  if (count) nvram_read(offset + keys::kStoreHeaderLen, region + keys::kStoreHeaderLen, count * keys::kRecordLen);
-}
-
-bool write_copy(uint32_t offset, const keys::Store& s) {
-  uint32_t n = keys::encode_copy(s, g_region);
-  return nvram_write(offset, g_region, n);
-}
-
 }  // namespace
+
+bool MailboxNvram::read(uint32_t offset, uint8_t* buf, uint32_t len) { return nvram_read(offset, buf, len); }
+bool MailboxNvram::write(uint32_t offset, const uint8_t* buf, uint32_t len) { return nvram_write(offset, buf, len); }
 
 bool EngineCrypto::sha512(const uint8_t* data, uint64_t len, uint8_t* out) {
   uint64_t base = crypto_base();
@@ -54,19 +42,13 @@ bool EngineCrypto::rsa_verify(const keys::KeyRecord& key, const uint8_t* digest6
 }
 
 bool keystore_load(keys::Store& out, keys::LoadResult& r) {
-  read_copy(keys::kPrimaryOffset, g_region);
-  read_copy(keys::kBackupOffset, g_region2);
-  r = keys::load(g_region, g_region2, out);
-  if (!r.any_valid) return false;
-  if (r.repair_backup) write_copy(keys::kBackupOffset, out);
-  if (r.repair_primary) write_copy(keys::kPrimaryOffset, out);
-  return true;
+  MailboxNvram io;
+  return trustsim::key_update::load_and_repair(io, out, r, g_scratch);
 }
 
-bool keystore_save(keys::Store& s) {
-  s.generation += 1;
-  bool ok = write_copy(keys::kBackupOffset, s);
-  return write_copy(keys::kPrimaryOffset, s) && ok;
+trustsim::key_update::CommitResult keystore_commit(keys::Store& next, trustsim::key_update::CommitProgress progress) {
+  MailboxNvram io;
+  return trustsim::key_update::commit(io, next, g_scratch, progress);
 }
 
 }  // namespace fw

@@ -77,6 +77,12 @@ void cmd_show_auth_running();
 void cmd_show_auth_file(const cli::Args& a);
 void cmd_show_auth_keys();
 void cmd_debug(const cli::Args& a);
+void cmd_key_add(const cli::Args& a);
+void cmd_key_revoke(const cli::Args& a);
+void cmd_show_upgrade_status();
+void cmd_upgrade_rom_monitor(const cli::Args& a);
+// The ROMmon in the boot flash's primary slot, if it verifies with key storage.
+bool primary_rommon_signer(char* version, size_t cap, uint8_t* key_type, char* key_version);
 
 void cmd_show_version();
 void cmd_show_running(bool startup);

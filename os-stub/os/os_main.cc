@@ -39,6 +39,10 @@ class Commands : public cli::Handler {
       case C::kUndebugAll: cmd_debug(a); break;
       case C::kBootSystem: cmd_boot_system(a); break;
       case C::kConfigRegister: cmd_config_register(a); break;
+      case C::kSoftwareAuthenticityKeyAdd: cmd_key_add(a); break;
+      case C::kSoftwareAuthenticityKeyRevoke: cmd_key_revoke(a); break;
+      case C::kShowSoftwareAuthenticityUpgradeStatus: cmd_show_upgrade_status(); break;
+      case C::kUpgradeRomMonitor: cmd_upgrade_rom_monitor(a); break;
       case C::kEnable: case C::kDisable: case C::kEnd: case C::kExit: case C::kHostname: break;
       default:
         fw::printf("%% '%s' is not supported on this platform yet\n", cli::command_name(id));

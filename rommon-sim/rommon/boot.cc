@@ -134,7 +134,14 @@ bool boot_image(const char* path) {
     return false;
   }
   const img::Header& h = g_result.header;
-  if (h.image_type != uint32_t(img::Type::kOs) && h.image_type != uint32_t(img::Type::kRevocation)) {
+  if (h.image_type == uint32_t(img::Type::kRevocation)) {
+    // Its payload is a key bundle, not code (docs/keys-and-signing.md).
+    fw::printf("boot: %s is a revocation image (a key bundle), not bootable; apply it from the OS with "
+               "software authenticity key add production\n",
+               path);
+    return false;
+  }
+  if (h.image_type != uint32_t(img::Type::kOs)) {
     fw::printf("boot: %s is a %s image, not a bootable OS image\n", path, img::type_name(h.image_type));
     return false;
   }

@@ -208,7 +208,23 @@ bool ScenarioRunner::host_action(const Step& s, size_t index) {
         spec.platform = board_.config().platform;
         spec.platform_id = board_.config().platform_id;
         spec.load_addr = spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
-        std::vector<uint8_t> payload = read_file(s.payload.empty() ? host_.artifacts.os_bin : s.payload);
+        bool bundle = !s.add_keys.empty() || !s.revoke_keys.empty();
+        std::vector<uint8_t> payload;
+        // A revocation image is its key bundle alone unless a payload is named.
+        if (!(bundle && spec.type == image::Type::kRevocation && s.payload.empty()))
+          payload = read_file(!s.payload.empty()                     ? s.payload
+                              : spec.type == image::Type::kRommon ? host_.artifacts.rommon_bin
+                                                                  : host_.artifacts.os_bin);
+        if (bundle) {
+          auto pem = [this](const std::string& n) {
+            return n.find('/') != std::string::npos ? n : host_.keys_dir + "/" + n + ".pem";
+          };
+          std::vector<std::string> add, revoke;
+          for (const std::string& n : s.add_keys) add.push_back(pem(n));
+          for (const std::string& n : s.revoke_keys) revoke.push_back(pem(n));
+          std::vector<uint8_t> kb = signing::build_key_bundle(add, revoke);
+          payload.insert(payload.end(), kb.begin(), kb.end());
+        }
         put_file(*v.volume, s.file, signing::build_signed_image(spec, payload, key, kt, kv), now);
         return true;
       }

@@ -268,7 +268,7 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
     s.duration_ps = r.duration_ps(arg, field);
   } else if (key == "image-sign") {
     s.kind = Step::Kind::kImageSign;
-    r.expect_map(arg, field, {"key", "name", "type", "version", "payload"});
+    r.expect_map(arg, field, {"key", "name", "type", "version", "payload", "add-keys", "revoke-keys"});
     s.key = r.str(r.require(arg, field, "key"), field + ".key");
     s.file = r.str(r.require(arg, field, "name"), field + ".name");
     if (arg["type"]) {
@@ -278,6 +278,13 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
     }
     if (arg["version"]) s.version = r.str(arg["version"], field + ".version");
     if (arg["payload"]) s.payload = r.str(arg["payload"], field + ".payload");
+    for (const char* k : {"add-keys", "revoke-keys"}) {
+      YAML::Node list = arg[k];
+      if (!list) continue;
+      std::vector<std::string>& names = std::string(k) == "add-keys" ? s.add_keys : s.revoke_keys;
+      if (!list.IsSequence() || list.size() == 0) r.fail(list, field + "." + k, "expected a list of key names, e.g. [production-B]");
+      for (size_t i = 0; i < list.size(); ++i) names.push_back(r.str(list[i], field + "." + k + "[" + std::to_string(i) + "]"));
+    }
   } else if (key == "flash-corrupt" || key == "boot-flash-corrupt" || key == "nvram-corrupt") {
     s.kind = key == "flash-corrupt" ? Step::Kind::kFlashCorrupt
              : key == "boot-flash-corrupt" ? Step::Kind::kBootFlashCorrupt : Step::Kind::kNvramCorrupt;

@@ -764,6 +764,14 @@ TEST_F(Cli, KeyManagementAndRomUpgrade) {
   EXPECT_EQ(rev.id, CommandId::kSoftwareAuthenticityKeyRevoke);
   EXPECT_EQ(rev.at(ArgTag::kKeyType).number, uint32_t(cli::KeyType::kSpecial));
   EXPECT_EQ(rev.at(ArgTag::kKeyType).text, "special");
+  EXPECT_EQ(rev.arg(ArgTag::kPath), nullptr);
+  Call addf = run("software authenticity key add production bootflash:rev.SRA.bin");
+  EXPECT_EQ(addf.id, CommandId::kSoftwareAuthenticityKeyAdd);
+  EXPECT_EQ(addf.at(ArgTag::kPath).text, "bootflash:rev.SRA.bin");
+  Call revf = run("software authenticity key revoke production flash:rev.SRA.bin");
+  EXPECT_EQ(revf.id, CommandId::kSoftwareAuthenticityKeyRevoke);
+  EXPECT_EQ(revf.at(ArgTag::kKeyType).number, uint32_t(cli::KeyType::kProduction));
+  EXPECT_EQ(revf.at(ArgTag::kPath).text, "flash:rev.SRA.bin");
 
   Call rom = run("upgrade rom-monitor filename bootflash:rommon.SPA.pkg");
   EXPECT_EQ(rom.id, CommandId::kUpgradeRomMonitor);

@@ -230,3 +230,26 @@ TEST(ScenarioFile, DerivedSeedsDependOnRunSeedAndPosition) {
   EXPECT_NE(derive_seed(1, 5), derive_seed(2, 5));
   EXPECT_NE(derive_seed(1, 5), derive_seed(1, 6));
 }
+TEST(ScenarioFile, ImageSignTakesKeyBundleListsAndRejectsOtherForms) {
+  test::TempDir dir;
+  std::string ok = test::write_text(dir.file("ok.yaml"), R"(name: bundle
+steps:
+  - image-sign: {key: rollover-A, type: revocation, name: r.SRA.bin, add-keys: [production-B], revoke-keys: [production-A, special-A]}
+)");
+  Scenario sc = load_scenario(ok);
+  ASSERT_EQ(sc.steps.size(), 1u);
+  EXPECT_EQ(sc.steps[0].add_keys, std::vector<std::string>{"production-B"});
+  EXPECT_EQ(sc.steps[0].revoke_keys, (std::vector<std::string>{"production-A", "special-A"}));
+  for (const char* bad : {"add-keys: production-B", "add-keys: []", "revoke-keys: {a: b}"}) {
+    std::string p = test::write_text(dir.file("bad.yaml"), std::string("name: x\nsteps:\n  - image-sign: {key: rollover-A, "
+                                                                       "name: r.bin, ") + bad + "}\n");
+    try {
+      load_scenario(p);
+      ADD_FAILURE() << bad << ": accepted";
+    } catch (const InputError& e) {
+      EXPECT_TRUE(std::regex_search(std::string(e.what()),
+                                    std::regex(R"(:3: steps\[0\]\.image-sign\.(add|revoke)-keys: expected a list of key names)")))
+          << bad << ": got: " << e.what();
+    }
+  }
+}

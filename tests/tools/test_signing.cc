@@ -205,3 +205,42 @@ TEST(KeyStorage, AddRefusesDuplicatesAndOverflow) {
   EXPECT_EQ(keys::add_key(s, rec), keys::EditStatus::kFull);
   EXPECT_EQ(keys::revoke(s, uint8_t(keys::KeyType::kSpecial), 'A'), keys::EditStatus::kNotFound);
 }
+
+namespace {
+
+TEST(KeyBundleImage, RevocationImageCarriesTheBundleVerifiedByTheRolloverKey) {
+  ossl::Pkey rollover = ossl::load_private_key(key_path("rollover-A"));
+  ossl::Pkey prod_b = ossl::load_private_key(key_path("production-B"));
+  std::vector<uint8_t> bundle =
+      signing::build_key_bundle({key_path("production-B")}, {key_path("production-A")});
+  signing::ImageSpec spec;
+  spec.type = image::Type::kRevocation;
+  spec.version = "rev";
+  spec.load_addr = 0x41000000;
+  std::vector<uint8_t> img = signing::build_signed_image(spec, bundle, rollover, keys::KeyType::kRollover, 'A');
+  keys::Store trusted{};
+  keys::add_key(trusted, ossl::public_record(rollover, keys::KeyType::kRollover, 'A'));
+  verify::Result r = signing::inspect(img, trusted);
+  ASSERT_EQ(r.verdict, verify::Verdict::kOk);
+  key_bundle::Bundle b{};
+  ASSERT_EQ(key_bundle::find(img.data() + image::kHeaderSize, r.header.payload_len, b), key_bundle::Error::kOk);
+  ASSERT_EQ(b.count, 2u);
+  keys::KeyRecord want = ossl::public_record(prod_b, keys::KeyType::kProduction, 'B');
+  EXPECT_EQ(b.entries[0].action, key_bundle::Action::kAdd);
+  EXPECT_EQ(memcmp(b.entries[0].key.key_id, want.key_id, keys::kKeyIdLen), 0);
+  EXPECT_EQ(memcmp(b.entries[0].key.modulus, want.modulus, keys::kModulusLen), 0);
+  EXPECT_EQ(b.entries[1].action, key_bundle::Action::kRevoke);
+  EXPECT_EQ(b.entries[1].key.version, 'A');
+  // Signed with a production key, the same image is refused by the policy.
+  std::vector<uint8_t> wrong = signing::build_signed_image(spec, bundle, prod_b, keys::KeyType::kProduction, 'B');
+  keys::add_key(trusted, want);
+  EXPECT_EQ(signing::inspect(wrong, trusted).verdict, verify::Verdict::kKeyNotForType);
+}
+
+TEST(KeyBundleImage, BadKeyNamesAndTooManyKeysAreInputErrors) {
+  EXPECT_THROW(signing::build_key_bundle({key_path("production-B") + ".bak"}, {}), std::exception);
+  std::vector<std::string> nine(9, key_path("production-B"));
+  EXPECT_THROW(signing::build_key_bundle(nine, {}), std::exception);
+}
+
+}  // namespace

@@ -19,6 +19,7 @@ constexpr const char* kImageLimitWhy = "the size of ROMmon's staging buffer";
 struct SignOptions {
   std::string input, key, key_name, type = "os", version, out, platform = "TS-ISR1100";
   uint64_t platform_id = 0x1100, load = 0, entry = 0;  // load 0: the type's usual address
+  std::vector<std::string> add_keys, revoke_keys;      // key bundle appended to the payload
 };
 
 struct InspectOptions {
@@ -57,8 +58,19 @@ int run_sign(const SignOptions& o) {
   spec.platform_id = uint32_t(o.platform_id);
   spec.load_addr = o.load ? o.load : spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
   spec.entry = o.entry;
-  std::vector<uint8_t> payload = read_file(o.input, kMaxImageBytes, kImageLimitWhy);
-  if (payload.empty()) throw InputError(o.input + ": empty payload");
+  bool bundle = !o.add_keys.empty() || !o.revoke_keys.empty();
+  if (o.input.empty() && !bundle)
+    throw InputError("INPUT is required (only an image that carries --add-key/--revoke-key may leave it out)");
+  if (o.input.empty() && o.out.empty()) throw InputError("--out is required when there is no INPUT");
+  std::vector<uint8_t> payload;
+  if (!o.input.empty()) {
+    payload = read_file(o.input, kMaxImageBytes, kImageLimitWhy);
+    if (payload.empty()) throw InputError(o.input + ": empty payload");
+  }
+  if (bundle) {
+    std::vector<uint8_t> kb = signing::build_key_bundle(o.add_keys, o.revoke_keys);
+    payload.insert(payload.end(), kb.begin(), kb.end());
+  }
   std::vector<uint8_t> img = signing::build_signed_image(spec, payload, key, kt, version);
   std::string out = o.out;
   if (out.empty()) {
@@ -72,6 +84,8 @@ int run_sign(const SignOptions& o) {
   write_file_atomic(out, img.data(), img.size());
   printf("%s: %s image, %zu bytes, signed with %s key version %c\n", out.c_str(), image::type_name(uint32_t(spec.type)),
          img.size(), keys::key_type_name(uint8_t(kt)), version);
+  if (bundle)
+    printf("key bundle: %zu key(s) to add, %zu to revoke\n", o.add_keys.size(), o.revoke_keys.size());
   return 0;
 }
 
@@ -126,6 +140,21 @@ int run_inspect(const InspectOptions& o) {
     field("Load Address / Entry", buf, 4);
     field("Payload Length", std::to_string(h.payload_len) + " bytes", 4);
     if (r.have_envelope) field("Image Digest (SHA-512)", ossl::hex(r.envelope.image_digest, 16) + "...", 4);
+    uint64_t avail = file.size() - image::kHeaderSize;
+    uint64_t plen = h.payload_len < avail ? h.payload_len : avail;
+    key_bundle::Bundle kb;
+    key_bundle::Error be = key_bundle::find(file.data() + image::kHeaderSize, plen, kb);
+    if (be != key_bundle::Error::kNone) {
+      printf("Key Bundle\n");
+      if (be != key_bundle::Error::kOk) field("Error", key_bundle::error_text(be), 4);
+      for (uint32_t i = 0; i < kb.count; ++i) {
+        const keys::KeyRecord& k = kb.entries[i].key;
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s key version %c, key id %s...", keys::key_type_name(k.type), k.version,
+                 ossl::hex(k.key_id, 8).c_str());
+        field(kb.entries[i].action == key_bundle::Action::kAdd ? "Add" : "Revoke", buf, 4);
+      }
+    }
   }
   std::string verdict = verify::verdict_text(r.verdict);
   if (r.detail) verdict += std::string(": ") + r.detail;
@@ -170,7 +199,7 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
 
   auto so = std::make_shared<SignOptions>();
   CLI::App* sign = image->add_subcommand("sign", "wrap a binary in a signed image container");
-  sign->add_option("input", so->input, "payload (raw binary)")->required();
+  sign->add_option("input", so->input, "payload (raw binary); may be left out when --add-key/--revoke-key give it");
   sign->add_option("--key", so->key, "private key PEM (its name gives type and version, e.g. production-A.pem)")->required();
   sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
   sign->add_option("--type", so->type, "image type: os, rommon or revocation");
@@ -183,6 +212,8 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
       ->check(non_negative)
       ->check(CLI::Range(uint64_t(0), uint64_t(0xffffffffu)));
   sign->add_option("--out", so->out, "output file (default: INPUT with .SPA/.SSA/.SRA + .bin)");
+  sign->add_option("--add-key", so->add_keys, "key bundle: a key to add (PEM named TYPE-V.pem; repeatable)");
+  sign->add_option("--revoke-key", so->revoke_keys, "key bundle: a key to revoke (PEM named TYPE-V.pem; repeatable)");
   sign->callback([&action, so] { action = [so] { return run_sign(*so); }; });
 
   auto io = std::make_shared<InspectOptions>();

@@ -479,15 +479,23 @@ constexpr Node kUndebugTargets[] = {
     keyword("software", "Software image management").then(list(kDebugAuthenticity)),
 };
 
-// production | special
+// production | special [FILE]: without FILE, the bundle of the running image.
+constexpr Node kKeyAddFile[] = {
+    file_param(kLocalFs, "Image carrying the key bundle on %s", T::kPath, C::kSoftwareAuthenticityKeyAdd)};
+constexpr Node kKeyRevokeFile[] = {
+    file_param(kLocalFs, "Image carrying the key bundle on %s", T::kPath, C::kSoftwareAuthenticityKeyRevoke)};
 constexpr Node kKeyAddTypes[] = {
-    choice("production", "Production (release) key", T::kKeyType, KeyType::kProduction, C::kSoftwareAuthenticityKeyAdd),
-    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyAdd),
+    choice("production", "Production (release) key", T::kKeyType, KeyType::kProduction, C::kSoftwareAuthenticityKeyAdd)
+        .then(list(kKeyAddFile)),
+    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyAdd)
+        .then(list(kKeyAddFile)),
 };
 constexpr Node kKeyRevokeTypes[] = {
     choice("production", "Production (release) key", T::kKeyType, KeyType::kProduction,
-           C::kSoftwareAuthenticityKeyRevoke),
-    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyRevoke),
+           C::kSoftwareAuthenticityKeyRevoke)
+        .then(list(kKeyRevokeFile)),
+    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyRevoke)
+        .then(list(kKeyRevokeFile)),
 };
 
 // --- user EXEC ---

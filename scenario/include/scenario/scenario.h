@@ -45,6 +45,7 @@ struct Step {
   std::string image_type = "os";
   std::string version;       // image-sign: default the built OS version
   std::string payload;       // image-sign: payload file; default the built OS image; flash-put: the host file
+  std::vector<std::string> add_keys, revoke_keys;  // image-sign: key bundle (key names)
   uint64_t offset = 0;       // corrupt: byte offset
   bool from_end = false;     // flash-corrupt: offset counts back from the end (1 = last byte)
   bool seeded_offset = false; // flash-corrupt: offset picked by the seed

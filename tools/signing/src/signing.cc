@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "hw-models/input_error.h"
 #include "trustsim/crc32.h"
 
 namespace trustsim::signing {
@@ -29,6 +30,28 @@ bool parse_key_name(const std::string& text, keys::KeyType* type, char* version)
   else return false;
   *version = v;
   return true;
+}
+
+std::vector<uint8_t> build_key_bundle(const std::vector<std::string>& add_pems,
+                                      const std::vector<std::string>& revoke_pems) {
+  key_bundle::Bundle b{};
+  auto put = [&b](key_bundle::Action action, const std::string& pem) {
+    keys::KeyType t;
+    char v;
+    if (!parse_key_name(pem, &t, &v))
+      throw InputError("key bundle: cannot tell the key type and version from '" + pem +
+                       "': name the key file like production-B.pem");
+    if (b.count >= key_bundle::kMaxEntries)
+      throw InputError("key bundle: at most " + std::to_string(key_bundle::kMaxEntries) + " keys");
+    b.entries[b.count].action = action;
+    b.entries[b.count].key = ossl::public_record(ossl::load_private_key(pem), t, v);
+    ++b.count;
+  };
+  for (const std::string& p : add_pems) put(key_bundle::Action::kAdd, p);
+  for (const std::string& p : revoke_pems) put(key_bundle::Action::kRevoke, p);
+  std::vector<uint8_t> out(key_bundle::encoded_len(b.count));
+  key_bundle::encode(b, out.data());
+  return out;
 }
 
 std::vector<uint8_t> build_signed_image(const ImageSpec& spec, const std::vector<uint8_t>& payload,

@@ -9,6 +9,7 @@
 
 #include "hw-models/openssl_util.h"
 #include "trustsim/image.h"
+#include "trustsim/key_bundle.h"
 #include "trustsim/keys.h"
 #include "trustsim/verify.h"
 
@@ -42,6 +43,13 @@ std::string signed_suffix(keys::KeyType type, char version);
 // like keys/dev/production-A.pem, or with a label in front:
 // "untrusted-production-A"). Returns false when it is not one.
 bool parse_key_name(const std::string& text, keys::KeyType* type, char* version);
+
+// A key bundle (docs/keys-and-signing.md) naming keys by private-key PEM
+// files whose names give type and version (keys/dev/production-B.pem). The
+// bytes go at the end of an image's payload. Throws InputError for a name
+// that does not parse, an unreadable key, or more than 8 entries.
+std::vector<uint8_t> build_key_bundle(const std::vector<std::string>& add_pems,
+                                      const std::vector<std::string>& revoke_pems);
 
 // A CryptoOps backed by OpenSSL, for host-side verification.
 class OpensslCrypto : public verify::CryptoOps {
