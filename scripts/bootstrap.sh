@@ -12,6 +12,8 @@ PKGS=(
   # host libraries
   libsystemc-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # TPM: libtpms inside tpm-sim; swtpm and tpm2-tools for the differential and quote checks
+  libtpms-dev swtpm swtpm-dev swtpm-tools tpm2-tools
   # fuzzing (libFuzzer + sanitizers)
   clang libclang-rt-14-dev
 )

@@ -13,6 +13,7 @@
 #include "trustsim/romvars.h"
 #include "trustsim/text_blob.h"
 #include "flashtool/image_flash.h"
+#include "manufacture/tpm_provision.h"
 
 namespace trustsim {
 namespace {
@@ -104,6 +105,9 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
                       nvram_map::kStartupConfigLen);
   }
   write_file_atomic(dir.nvram(), nvram.data(), nvram.size());
+
+  // TPM: endorsement key, SUDI key and certificate chain (docs/tpm.md).
+  if (cfg.tpm.present) provision_tpm(cfg, dir, kd, opt.serial.empty() ? default_serial(cfg) : opt.serial);
 }
 
 std::string os_image_name(const BoardConfig& cfg, const std::string& version, keys::KeyType type, char key_version) {

@@ -13,6 +13,7 @@ namespace trustsim {
 
 struct ManufactureOptions {
   std::string keys_dir;  // default: <source>/keys/dev
+  std::string serial;    // board serial number (SUDI certificate); default: default_serial()
 };
 
 // Writes the contents of a new board state directory into `dir`.
