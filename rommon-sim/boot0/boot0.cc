@@ -11,6 +11,7 @@
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
 #include "trustsim/verify.h"
+#include "trustsim/versions.h"
 
 namespace {
 
@@ -23,7 +24,7 @@ constexpr uint64_t kPl011 = 0x09000000;  // QEMU virt UART: early debug only
 constexpr uint64_t kRommonWindowStart = 0x40200000;
 constexpr uint64_t kRommonWindowEnd = 0x40400000;
 constexpr uint64_t kStaging = 0x44000000;  // never executed: safe to DMA into
-constexpr const char* kBoot0Version = "1.1(1)";
+constexpr const char* kBoot0Version = trustsim::versions::kBoot0;
 
 void debug_print(const char* s) {
   auto* dr = reinterpret_cast<volatile uint32_t*>(kPl011);

@@ -4,6 +4,9 @@
 // backup) with the rollover, production and special keys. docs/manufacturing.md.
 #pragma once
 #include <string>
+#include <vector>
+
+#include "hw-models/openssl_util.h"
 
 #include "hw-models/board.h"
 #include "hw-models/board_config.h"
@@ -19,6 +22,11 @@ struct ManufactureOptions {
 // Writes the contents of a new board state directory into `dir`.
 void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
                        const ManufactureOptions& opt);
+
+// The ROMmon image manufacturing puts in the boot flash (signed with the
+// production key A; deterministic), and its version string.
+std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& production);
+std::string rommon_version(const Artifacts& fw);
 
 // "ts-isr1100-universalk9.17.03.01.SPA.bin"
 std::string os_image_name(const BoardConfig& cfg, const std::string& version, keys::KeyType type, char key_version);

@@ -193,6 +193,7 @@ void provision_tpm(const BoardConfig& cfg, const StatePaths& dir, const std::str
   write_text(TpmExports::ek_pub(dir), pubkey_pem(ek.get()));
   write_text(TpmExports::sudi_pub(dir), pubkey_pem(sudi.get()));
   write_text(TpmExports::sudi_chain(dir), pem(root.get()) + pem(ca.get()) + pem(dev.get()));
+  write_text(TpmExports::sudi_root(dir), pem(root.get()));
 }
 
 }  // namespace trustsim

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hw-models/board.h"
+#include "attest_cmds.h"
 #include "board_cmds.h"
 #include "flash_cmds.h"
 #include "image_cmds.h"
@@ -174,6 +175,7 @@ int sc_main(int argc, char** argv) {
   add_image_commands(app, action);
   add_flash_commands(app, action);
   add_board_commands(app, action);
+  add_attest_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
