@@ -7,3 +7,4 @@ B=${BUILD_DIR:-build}
 python3 bench/lockstep.py "$B"
 python3 bench/boot.py "$B"
 python3 bench/flash.py "$B"
+python3 bench/tpm.py "$B"
