@@ -14,6 +14,7 @@
 
 #include "hw-models/board.h"
 #include "attest_cmds.h"
+#include "tpm_cmds.h"
 #include "board_cmds.h"
 #include "flash_cmds.h"
 #include "image_cmds.h"
@@ -176,6 +177,7 @@ int sc_main(int argc, char** argv) {
   add_flash_commands(app, action);
   add_board_commands(app, action);
   add_attest_commands(app, action);
+  add_tpm_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
