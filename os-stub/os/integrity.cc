@@ -97,6 +97,13 @@ void print_pem(const uint8_t* der, size_t n) {
 void cmd_show_platform_integrity(const cli::Args& a) {
   const handoff::Block* ho = g.handoff;
   Ready r = open_tpm();
+  // A busy or still-initialising TPM: ask to come back, print nothing else.
+  tpm2::PcrValues pcrs;
+  fw::TpmStatus s = fw::TpmStatus::kNoTpm;
+  if (r == Ready::kOk) {
+    s = fw::tpm_pcr_read(tpm2::pcr_bit(0) | tpm2::pcr_bit(8), &pcrs);
+    r = classify(s);
+  }
   if (r == Ready::kTryLater) {
     fw::printf("%% Please Try After Few Seconds\n");
     return;
@@ -111,15 +118,8 @@ void cmd_show_platform_integrity(const cli::Args& a) {
   fw::printf("OS Version: %s\n", OS_VERSION);
   hash_line("OS Hash", ho->os_sha256, m & handoff::kMeasuredOs);
   uint32_t all = handoff::kMeasuredBoot0 | handoff::kMeasuredRommon | handoff::kMeasuredOs;
-  if (r != Ready::kOk || (m & all) != all) {
+  if (r != Ready::kOk || (m & all) != all || pcrs.count != 2) {
     fw::printf("%% Error retrieving integrity data\n");
-    return;
-  }
-  tpm2::PcrValues pcrs;
-  fw::TpmStatus s = fw::tpm_pcr_read(tpm2::pcr_bit(0) | tpm2::pcr_bit(8), &pcrs);
-  if (s != fw::TpmStatus::kOk || pcrs.count != 2) {
-    fw::printf(classify(s) == Ready::kTryLater ? "%% Please Try After Few Seconds\n"
-                                               : "%% Error retrieving integrity data\n");
     return;
   }
   fw::printf("PCR0: ");

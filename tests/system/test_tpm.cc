@@ -225,3 +225,82 @@ TEST(Tpm, TruncatedOrBadInputGetsAClearError) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("not JSON"), std::string::npos) << r.output;
 }
+
+namespace {
+
+// The default board file with its devices.tpm section replaced.
+std::string board_with_tpm(const TempDir& d, const std::string& name, const std::string& tpm_extra, bool no_tpm = false) {
+  std::string text = read_text(src("boards/default.yaml"));
+  size_t at = text.find("\n  tpm:\n");
+  EXPECT_NE(at, std::string::npos);
+  if (no_tpm) {
+    text = text.substr(0, at + 1);  // devices.tpm is the file's last section
+  } else {
+    text += tpm_extra;
+  }
+  return write_text(d.file(name), text);
+}
+
+const char* kShowAll = R"(name: tpm-fault
+timeout: 30 s
+steps:
+  - power-on
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - send: show platform integrity
+  - expect: "Router#"
+  - send: show platform integrity sign nonce 3
+  - expect: "Router#"
+  - send: show platform sudi certificate sign nonce 3
+  - expect: "Router#"
+)";
+
+}  // namespace
+
+TEST(Tpm, FaultOnQuoteGivesErrorRetrievingIntegrityData) {
+  Board b;
+  b.board_file = board_with_tpm(b.d, "quote-fault.yaml", "    fault: {command: Quote, response_code: 0x101}\n");
+  b.make();
+  if (::testing::Test::HasFatalFailure()) return;
+  Result r = b.run(kShowAll);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string log = read_text(b.log);
+  // Unsigned: everything there. Signed: the quote fails, the fields before it stand.
+  EXPECT_NE(log.find("PCR8: "), std::string::npos) << log;
+  std::regex signed_fail(R"(show platform integrity sign nonce 3\n(.*\n){8}.*PCR8: [0-9A-F]{64}\n.*% Error retrieving integrity data\n)");
+  EXPECT_TRUE(std::regex_search(log, signed_fail)) << log;
+  EXPECT_NE(log.find("-----END CERTIFICATE-----"), std::string::npos) << log;  // Sign is not faulted
+}
+
+TEST(Tpm, BusyTpmGivesPleaseTryAfterFewSecondsAndAnUnmeasuredBoot) {
+  Board b;
+  b.board_file = board_with_tpm(b.d, "busy.yaml", "    fault: {stay_busy: true}\n");
+  b.make();
+  if (::testing::Test::HasFatalFailure()) return;
+  Result r = b.run(kShowAll);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string log = read_text(b.log);
+  EXPECT_NE(log.find("Boot0: TPM: TPM command timed out"), std::string::npos) << log;
+  EXPECT_NE(log.find("boot continues unmeasured"), std::string::npos) << log;
+  size_t n = 0;
+  for (size_t p = log.find("% Please Try After Few Seconds"); p != std::string::npos;
+       p = log.find("% Please Try After Few Seconds", p + 1))
+    ++n;
+  EXPECT_EQ(n, 3u) << log;
+  EXPECT_EQ(log.find("PCR0: "), std::string::npos) << log;
+}
+
+TEST(Tpm, BoardWithoutTpmReportsErrorRetrieving) {
+  Board b;
+  b.board_file = board_with_tpm(b.d, "no-tpm.yaml", "", true);
+  b.make();
+  if (::testing::Test::HasFatalFailure()) return;
+  Result r = b.run(kShowAll);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string log = read_text(b.log);
+  EXPECT_NE(log.find("% Error retrieving integrity data"), std::string::npos) << log;
+  EXPECT_NE(log.find("% Error retrieving SUDI certificate"), std::string::npos) << log;
+  EXPECT_EQ(log.find("PCR0: "), std::string::npos) << log;
+  EXPECT_EQ(log.find("Boot0: TPM"), std::string::npos) << log;  // no TPM is not an error at boot
+}
