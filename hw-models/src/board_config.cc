@@ -226,7 +226,12 @@ BoardConfig load_board_config(const std::string& path) {
     }
     if (YAML::Node fl = tp["fault"]) {
       const std::string fp = tpp + ".fault";
-      r.expect_map(fl, fp, {"command", "response_code", "stay_busy", "no_response"});
+      r.expect_map(fl, fp, {"command", "response_code", "stay_busy", "no_response", "torn_nv_write"});
+      if (YAML::Node tw = fl["torn_nv_write"]) {
+        uint64_t v = r.u64(tw, fp + ".torn_nv_write");
+        if (v > 1000000) r.fail(tw, fp + ".torn_nv_write", "bytes to keep: 0..1000000");
+        t.fault_torn_nv_write = int64_t(v);
+      }
       if (fl["command"]) t.fault_command = code_of(fl["command"], fp + ".command");
       if (YAML::Node rc = fl["response_code"]) {
         uint64_t v = r.u64(rc, fp + ".response_code");

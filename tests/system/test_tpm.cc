@@ -304,3 +304,22 @@ TEST(Tpm, BoardWithoutTpmReportsErrorRetrieving) {
   EXPECT_EQ(log.find("PCR0: "), std::string::npos) << log;
   EXPECT_EQ(log.find("Boot0: TPM"), std::string::npos) << log;  // no TPM is not an error at boot
 }
+
+TEST(Tpm, TornNvWriteResetsTheBoardAndLeavesTheTpmInFailureMode) {
+  Board b;
+  b.board_file = board_with_tpm(b.d, "torn.yaml", "    fault: {torn_nv_write: 100}\n");
+  b.make();
+  if (::testing::Test::HasFatalFailure()) return;
+  Result r = b.run(kShowAll);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string log = read_text(b.log);
+  // Startup's NV write is torn, the board resets, and the TPM cannot load its state.
+  size_t boots = 0;
+  for (size_t p = log.find("Boot0 Version"); p != std::string::npos; p = log.find("Boot0 Version", p + 1)) ++boots;
+  EXPECT_EQ(boots, 2u) << log;
+  EXPECT_NE(log.find("Boot0: TPM: TPM returned an error (rc 0x101); boot continues unmeasured"), std::string::npos) << log;
+  EXPECT_NE(log.find("% Error retrieving integrity data"), std::string::npos) << log;
+  EXPECT_NE(log.find("% Error retrieving SUDI certificate"), std::string::npos) << log;
+  // The torn file stays torn: the board state keeps what was written.
+  EXPECT_LT(read_text(b.dir + "/tpm-nv.bin").size(), 200u);
+}

@@ -14,6 +14,7 @@ TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const Boa
                      const std::string& nv_path, const std::string& rng_seed, DeviceTrace& trace)
     : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power), cfg_(cfg), trace_(trace) {
   TpmEngine::instance().attach(nv_path, rng_seed);
+  if (cfg_.fault_torn_nv_write >= 0) TpmEngine::instance().arm_torn_nv_write(size_t(cfg_.fault_torn_nv_write));
 }
 
 TpmDevice::~TpmDevice() { TpmEngine::instance().detach(); }
@@ -36,10 +37,9 @@ void TpmDevice::powered_on() {
   sc_core::sc_time now = sc_core::sc_time_stamp();
   TpmEngine::instance().set_clock_ns(to_ns(now));
   if (!TpmEngine::instance().power_on()) {
-    // libtpms refused its state (a torn NV file): the part never comes ready.
-    ready_at_ = sc_core::sc_max_time();
-    trace_.record({to_ns(now), "tpm", "init", 0, 0, 0, "error", "libtpms could not load its NV state"});
-    return;
+    // libtpms refused its NV state (a torn write): like a real part, the TPM
+    // comes up in failure mode and answers every command TPM_RC_FAILURE.
+    trace_.record({to_ns(now), "tpm", "init", 0, 0, 0, "error", "libtpms could not load its NV state: failure mode"});
   }
   ready_at_ = now + from_ps(cfg_.init_ps);
   state_ = State::kIdle;
@@ -93,6 +93,12 @@ void TpmDevice::go(const sc_core::sc_time& now) {
   }
   resp_pos_ = 0;
   done_at_ = now + command_time(cc);
+  if (e.take_torn_event()) {
+    // Fault: the NV write this command made was cut short by a brown-out;
+    // the board resets and the TPM finds a torn NV state at the next power-on.
+    trace_.record({to_ns(now), "tpm", "fault", cc, 0, 0, "torn-nv-write", "NV write torn; board reset"});
+    power_.request(PowerDomain::Request::kReset);
+  }
   hung_ = cfg_.fault_stay_busy || (cfg_.fault_no_response && (cfg_.fault_command == 0 || cc == cfg_.fault_command));
   state_ = State::kExecution;
   uint32_t rc = resp_.size() >= 10 ? (uint32_t(resp_[6]) << 24 | uint32_t(resp_[7]) << 16 | uint32_t(resp_[8]) << 8 | resp_[9]) : 0;

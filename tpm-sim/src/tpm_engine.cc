@@ -189,6 +189,7 @@ uint32_t TpmEngine::store(const unsigned char* data, uint32_t length, const char
   std::vector<uint8_t> v(data, data + length);
   if (torn_armed_) {
     torn_armed_ = false;
+    torn_happened_ = true;
     if (torn_keep_ < v.size()) v.resize(torn_keep_);
   }
   blobs_[name] = std::move(v);

@@ -103,6 +103,7 @@ struct BoardConfig {
     uint32_t fault_rc = 0;       // ... answers with this response code
     bool fault_stay_busy = false;    // every command stays in execution forever
     bool fault_no_response = false;  // fault_command (or any, if 0) never completes
+    int64_t fault_torn_nv_write = -1;  // >= 0: the first NV write of the run keeps only this many bytes
   } tpm;
 
   // Test-only switches (board file `test_options:`); never on a real board.

@@ -40,6 +40,12 @@ class TpmEngine {
 
   // Fault: the next NV write stores only the first `keep` bytes (a torn write).
   void arm_torn_nv_write(size_t keep) { torn_keep_ = keep, torn_armed_ = true; }
+  // True once after the armed torn write happened (the device then cuts power).
+  bool take_torn_event() {
+    bool t = torn_happened_;
+    torn_happened_ = false;
+    return t;
+  }
 
   // libtpms callbacks (public for the C trampolines).
   uint32_t load(unsigned char** data, uint32_t* length, const char* name);
@@ -67,6 +73,7 @@ class TpmEngine {
   uint8_t rng_key_[32] = {};
   uint64_t rng_counter_ = 0;
   bool torn_armed_ = false;
+  bool torn_happened_ = false;
   size_t torn_keep_ = 0;
 };
 
