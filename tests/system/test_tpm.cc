@@ -125,9 +125,11 @@ TEST(Tpm, GoodBootVerifiesAndOpensslAndTpm2ToolsAgree) {
   std::ofstream(b.d.file("quote.msg"), std::ios::binary).write(reinterpret_cast<const char*>(blob.data() + 2), long(alen));
   std::ofstream(b.d.file("quote.sig"), std::ios::binary)
       .write(reinterpret_cast<const char*>(blob.data() + 2 + alen), long(blob.size() - 2 - alen));
+  // The exported SUDI public key (board state) is the device certificate's key.
   r = sh("openssl x509 -in " + b.d.file("dev.pem") + " -pubkey -noout > " + b.d.file("pub.pem"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::string checkquote = "tpm2_checkquote -u " + b.d.file("pub.pem") + " -m " + b.d.file("quote.msg") + " -s " +
+  EXPECT_EQ(read_text(b.d.file("pub.pem")), read_text(b.dir + "/tpm-sudi-pub.pem"));
+  std::string checkquote = "tpm2_checkquote -u " + b.dir + "/tpm-sudi-pub.pem -m " + b.d.file("quote.msg") + " -s " +
                            b.d.file("quote.sig") + " -g sha256 -q ";
   r = sh(checkquote + "00003039");  // 12345
   EXPECT_EQ(r.exit_code, 0) << r.output;
