@@ -325,3 +325,20 @@ TEST(Tpm, TornNvWriteResetsTheBoardAndLeavesTheTpmInFailureMode) {
   // The torn file stays torn: the board state keeps what was written.
   EXPECT_LT(read_text(b.dir + "/tpm-nv.bin").size(), 200u);
 }
+
+TEST(Tpm, SignedOutputAndTraceAreByteIdenticalAcrossRuns) {
+  // Temporary boards: manufacturing (keys, certificates) runs in each run,
+  // then quotes and signatures; libtpms' clock and RNG must not leak in.
+  TempDir d;
+  std::string out[2], trace[2];
+  for (int i = 0; i < 2; ++i) {
+    std::string con = d.file("con" + std::to_string(i)), tr = d.file("tr" + std::to_string(i));
+    Result r = ts("run --quiet --console-log " + con + " --trace " + tr + " " + src("scenarios/tpm/integrity.yaml"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    out[i] = read_text(con);
+    trace[i] = read_text(tr);
+  }
+  EXPECT_NE(out[0].find("Signature:\n"), std::string::npos);
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_EQ(trace[0], trace[1]);
+}
