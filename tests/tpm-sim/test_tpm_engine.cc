@@ -228,6 +228,25 @@ TEST(TpmEngine, QuoteCarriesNonceAndPcrDigestAndVerifiesWithOpenssl) {
   EXPECT_TRUE(verify_rsa_sha256(mod, q.attest, q.attest_len, sig.sig, sig.sig_len));
 }
 
+TEST(TpmEngine, SignWithANullTicketVerifiesWithOpenssl) {
+  Session s;
+  ASSERT_EQ(rc_of(run(tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear))), 0u);
+  std::vector<uint8_t> mod = make_sudi();
+  const char msg[] = "nonce and certificates";
+  std::vector<uint8_t> digest = ossl::sha256(reinterpret_cast<const uint8_t*>(msg), sizeof msg);
+  std::vector<uint8_t> r = run(tpm2::cmd_sign(g_cmd, sizeof g_cmd, tpm2::kSudiHandle, digest.data()));
+  tpm2::Response resp;
+  ASSERT_TRUE(tpm2::parse_response(r.data(), r.size(), 0, &resp));
+  ASSERT_EQ(resp.rc, 0u) << std::hex << resp.rc;
+  const uint8_t* sp;
+  size_t sl;
+  ASSERT_TRUE(tpm2::parse_sign(resp, &sp, &sl));
+  tpm2::Signature sig;
+  ASSERT_TRUE(tpm2::parse_signature(sp, sl, &sig));
+  EXPECT_TRUE(verify_rsa_sha256(mod, reinterpret_cast<const uint8_t*>(msg), sizeof msg, sig.sig, sig.sig_len));
+  EXPECT_FALSE(verify_rsa_sha256(mod, reinterpret_cast<const uint8_t*>(msg), sizeof msg - 1, sig.sig, sig.sig_len));
+}
+
 TEST(TpmEngine, EveryTruncationOfARealQuoteResponseIsRejected) {
   Session s;
   ASSERT_EQ(rc_of(run(tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear))), 0u);
