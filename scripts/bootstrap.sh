@@ -16,6 +16,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the VCD test converts with gtkwave's vcd2fst (a real viewer's reader)
   gtkwave
+  # TPM: libtpms inside tpm-sim; swtpm and tpm2-tools for the differential and quote checks
+  libtpms-dev swtpm swtpm-dev swtpm-tools tpm2-tools
   # fuzzing (libFuzzer + sanitizers)
   clang libclang-rt-14-dev
   # campaign shards on Slurm: the test starts a private one-node cluster

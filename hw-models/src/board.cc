@@ -16,6 +16,7 @@
 #include "trustsim/crypto_regs.h"
 #include "trustsim/nand_regs.h"
 #include "trustsim/mailbox_abi.h"
+#include "trustsim/tpm_regs.h"
 
 namespace trustsim {
 namespace {
@@ -45,6 +46,8 @@ ts_boardinfo make_boardinfo(const BoardConfig& c) {
   add(TS_DEV_CRYPTO, c.crypto.bus_base, TS_CRYPTO_SIZE, "crypto");
   if (c.nand.present)
     add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base, TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size, "bootflash");
+  if (c.tpm.present) add(TS_DEV_TPM, c.tpm.bus_base, TS_TPM_SIZE, "tpm");
+  if (c.skip_os_verification) b.flags |= TS_BOARDINFO_FLAG_SKIP_OS_VERIFY;
   return b;
 }
 
@@ -130,6 +133,9 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
     check_state_file(paths.bootrom(), kBootRomSize, "the boot ROM is always 64 MiB");
     check_state_file(paths.boot_flash(), cfg.boot_flash.size, "devices.boot_flash.size in " + cfg.file);
     check_state_file(paths.nvram(), cfg.nvram.size, "devices.nvram.size in " + cfg.file);
+    if (cfg.tpm.present && !file_exists(paths.tpm_nv()))
+      throw InputError(paths.tpm_nv() + ": missing from the board state directory (board file has devices.tpm; "
+                       "make the board again with `trustsim board new`)");
     return false;
   }
   struct stat dst;
@@ -191,9 +197,14 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
     nand_ = std::make_unique<NandFlash>("bootflash", power_, cfg.nand, state.bootflash(), trace);
     bus_.map(*nand_, cfg.nand.bus_base);
   }
+  if (cfg.tpm.present) {
+    tpm_ = std::make_unique<TpmDevice>("tpm", power_, cfg.tpm, state.tpm_nv(), cfg.name, trace);
+    bus_.map(*tpm_, cfg.tpm.bus_base);
+  }
   mailbox_.socket.bind(bus_.target);
   std::vector<Device*> devices = {&console_, &power_ctrl_, &boot_flash_, &nvram_, &crypto_};
   if (nand_) devices.push_back(nand_.get());
+  if (tpm_) devices.push_back(tpm_.get());
   bridge_.on_power_on = [devices] {
     for (Device* d : devices) d->powered_on();
   };
@@ -237,6 +248,7 @@ void Board::detach_after_fork(const StatePaths& state, const std::string& run_di
   nvram_.set_state_path(state.nvram());
   boot_flash_.set_state_path(state.boot_flash());
   if (nand_) nand_->image().move_to(state.bootflash());
+  if (tpm_) tpm_->move_nv_to(state.tpm_nv());
   state_ = state;  // the boot ROM stays the parent's: QEMU opens it read-only
   trace_.detach();
   console_log_.detach();

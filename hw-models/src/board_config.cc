@@ -8,6 +8,8 @@
 #include "trustsim/nor_regs.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/mailbox_abi.h"
+#include "trustsim/tpm2.h"
+#include "trustsim/tpm_regs.h"
 
 namespace trustsim {
 namespace {
@@ -31,7 +33,15 @@ BoardConfig load_board_config(const std::string& path) {
   YAML::Node root = YamlReader::load_file(path);
   BoardConfig c;
   c.file = path;
-  r.expect_map(root, "", {"board", "cpu", "memory", "power", "devices"});
+  r.expect_map(root, "", {"board", "cpu", "memory", "power", "devices", "test_options"});
+  if (YAML::Node to = root["test_options"]) {
+    r.expect_map(to, "test_options", {"skip_os_verification"});
+    if (YAML::Node v = to["skip_os_verification"]) {
+      std::string b = r.str(v, "test_options.skip_os_verification");
+      if (b != "true" && b != "false") r.fail(v, "test_options.skip_os_verification", "expected true or false");
+      c.skip_os_verification = b == "true";
+    }
+  }
 
   YAML::Node board = r.require(root, "", "board");
   r.expect_map(board, "board", {"name", "platform", "platform_id", "description"});
@@ -77,7 +87,7 @@ BoardConfig load_board_config(const std::string& path) {
   }
 
   YAML::Node dev = r.require(root, "", "devices");
-  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto", "bootflash"});
+  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto", "bootflash", "tpm"});
 
   YAML::Node con = r.require(dev, "devices", "console");
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
@@ -180,6 +190,69 @@ BoardConfig load_board_config(const std::string& path) {
     }
   }
 
+  YAML::Node tp = dev["tpm"];
+  const std::string tpp = "devices.tpm";
+  if (tp) {
+    r.expect_map(tp, tpp, {"bus_base", "part", "source", "spi_clock", "burst_count", "init_time", "default_command_time",
+                           "command_times", "fault"});
+    BoardConfig::Tpm& t = c.tpm;
+    t.present = true;
+    t.bus_base = r.u64(r.require(tp, tpp, "bus_base"), tpp + ".bus_base");
+    t.part = r.str(r.require(tp, tpp, "part"), tpp + ".part");
+    t.source = r.str(r.require(tp, tpp, "source"), tpp + ".source");
+    if (tp["spi_clock"]) t.spi_clock_hz = r.frequency_hz(tp["spi_clock"], tpp + ".spi_clock");
+    if (YAML::Node b = tp["burst_count"]) {
+      uint64_t v = r.u64(b, tpp + ".burst_count");
+      if (v < 1 || v > TS_TPM_MAX_COMMAND) r.fail(b, tpp + ".burst_count", "must be 1..4096");
+      t.burst_count = uint32_t(v);
+    }
+    if (tp["init_time"]) t.init_ps = r.duration_ps(tp["init_time"], tpp + ".init_time");
+    if (tp["default_command_time"])
+      t.default_command_ps = r.duration_ps(tp["default_command_time"], tpp + ".default_command_time");
+    auto code_of = [&](const YAML::Node& n, const std::string& field) {
+      std::string name = r.str(n, field);
+      for (uint32_t cc = 0x11F; cc <= 0x1A0; ++cc)
+        if (const char* nm = tpm2::command_name(cc))
+          if (name == nm) return cc;
+      r.fail(n, field, "unknown TPM command '" + name + "' (expected e.g. PCR_Extend, Quote, Sign, CreatePrimary)");
+      return 0u;
+    };
+    if (YAML::Node ct = tp["command_times"]) {
+      if (!ct.IsMap()) r.fail(ct, tpp + ".command_times", "expected a map of command name to duration");
+      for (auto it = ct.begin(); it != ct.end(); ++it) {
+        std::string f = tpp + ".command_times." + it->first.as<std::string>();
+        t.command_ps.emplace_back(code_of(it->first, f), r.duration_ps(it->second, f));
+      }
+    }
+    if (YAML::Node fl = tp["fault"]) {
+      const std::string fp = tpp + ".fault";
+      r.expect_map(fl, fp, {"command", "response_code", "stay_busy", "no_response", "torn_nv_write"});
+      if (YAML::Node tw = fl["torn_nv_write"]) {
+        uint64_t v = r.u64(tw, fp + ".torn_nv_write");
+        if (v > 1000000) r.fail(tw, fp + ".torn_nv_write", "bytes to keep: 0..1000000");
+        t.fault_torn_nv_write = int64_t(v);
+      }
+      if (fl["command"]) t.fault_command = code_of(fl["command"], fp + ".command");
+      if (YAML::Node rc = fl["response_code"]) {
+        uint64_t v = r.u64(rc, fp + ".response_code");
+        if (v == 0 || v > 0xFFFFFFFFu) r.fail(rc, fp + ".response_code", "must be a non-zero 32-bit TPM response code");
+        t.fault_rc = uint32_t(v);
+      }
+      auto flag = [&](const char* key, bool* out) {
+        if (YAML::Node v = fl[key]) {
+          std::string b = r.str(v, fp + "." + key);
+          if (b != "true" && b != "false") r.fail(v, fp + "." + key, "expected true or false");
+          *out = b == "true";
+        }
+      };
+      flag("stay_busy", &t.fault_stay_busy);
+      flag("no_response", &t.fault_no_response);
+      if (t.fault_rc && !t.fault_command) r.fail(fl, fp, "response_code needs a command");
+      if (t.fault_command && !t.fault_rc && !t.fault_no_response)
+        r.fail(fl, fp, "command needs a response_code or no_response: true");
+    }
+  }
+
   // Bus map: no device at 0 (board info lives there), no overlaps.
   Range ranges[] = {
       {"boardinfo", 0, 0x1000, root},
@@ -190,6 +263,7 @@ BoardConfig load_board_config(const std::string& path) {
       {"devices.crypto.bus_base", c.crypto.bus_base, TS_CRYPTO_SIZE, cr["bus_base"]},
       {"devices.bootflash.bus_base", c.nand.bus_base,
        c.nand.present ? TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size : 0, bfn ? bfn["bus_base"] : root},
+      {"devices.tpm.bus_base", c.tpm.bus_base, c.tpm.present ? TS_TPM_SIZE : 0, tp ? tp["bus_base"] : root},
   };
   for (size_t i = 1; i < std::size(ranges); ++i)
     for (size_t j = 0; j < i; ++j) {

@@ -141,4 +141,38 @@ std::string hex(const uint8_t* p, size_t n) {
   return s;
 }
 
+Pkey rsa_public_from_modulus(const uint8_t* n, size_t len) {
+  BIGNUM* bn = BN_bin2bn(n, int(len), nullptr);
+  BIGNUM* e = BN_new();
+  BN_set_word(e, 65537);
+  OSSL_PARAM_BLD* b = OSSL_PARAM_BLD_new();
+  OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn);
+  OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e);
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(b);
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
+  EVP_PKEY* key = nullptr;
+  bool ok = ctx && EVP_PKEY_fromdata_init(ctx) > 0 && EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) > 0;
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(b);
+  BN_free(bn);
+  BN_free(e);
+  if (!ok) throw InputError("cannot make an RSA public key from a " + std::to_string(len) + "-byte modulus");
+  return Pkey(key);
+}
+
+bool verify_sha256_digest(EVP_PKEY* key, const uint8_t* digest32, const uint8_t* sig, size_t sig_len) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+  bool ok = ctx && EVP_PKEY_verify_init(ctx) > 0 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+            EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+            EVP_PKEY_verify(ctx, sig, sig_len, digest32, 32) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  return ok;
+}
+
+bool verify_sha256(EVP_PKEY* key, const uint8_t* msg, size_t len, const uint8_t* sig, size_t sig_len) {
+  std::vector<uint8_t> d = sha256(msg, len);
+  return verify_sha256_digest(key, d.data(), sig, sig_len);
+}
+
 }  // namespace trustsim::ossl

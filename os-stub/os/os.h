@@ -73,6 +73,8 @@ void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);
 
+void cmd_show_platform_integrity(const cli::Args& a);  // integrity.cc
+void cmd_show_platform_sudi(const cli::Args& a);
 void cmd_show_auth_running();
 void cmd_show_auth_file(const cli::Args& a);
 void cmd_show_auth_keys();

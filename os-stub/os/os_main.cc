@@ -24,6 +24,8 @@ class Commands : public cli::Handler {
       case C::kShowSoftwareAuthenticityFile: cmd_show_auth_file(a); break;
       case C::kShowSoftwareAuthenticityKeys: cmd_show_auth_keys(); break;
       case C::kShowFileSystem: cmd_show_flash(); break;
+      case C::kShowPlatformIntegrity: cmd_show_platform_integrity(a); break;
+      case C::kShowPlatformSudiCertificate: cmd_show_platform_sudi(a); break;
       case C::kShowRunningConfig: cmd_show_running(false); break;
       case C::kShowStartupConfig: cmd_show_running(true); break;
       case C::kDir: cmd_dir(a); break;

@@ -6,10 +6,12 @@
 // ROMmon is tried the same way. docs/firmware.md.
 #include "fwlib/fw.h"
 #include "fwlib/secure.h"
+#include "fwlib/tpm.h"
 #include "trustsim/boot_flash_layout.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
 #include "trustsim/verify.h"
+#include "trustsim/versions.h"
 
 namespace {
 
@@ -22,7 +24,7 @@ constexpr uint64_t kPl011 = 0x09000000;  // QEMU virt UART: early debug only
 constexpr uint64_t kRommonWindowStart = 0x40200000;
 constexpr uint64_t kRommonWindowEnd = 0x40400000;
 constexpr uint64_t kStaging = 0x44000000;  // never executed: safe to DMA into
-constexpr const char* kBoot0Version = "1.1(1)";
+constexpr const char* kBoot0Version = trustsim::versions::kBoot0;
 
 void debug_print(const char* s) {
   auto* dr = reinterpret_cast<volatile uint32_t*>(kPl011);
@@ -84,6 +86,41 @@ void record(handoff::StageInfo& s, const char* version) {
   copy_string(s.cert_serial, g_result.envelope.cert_serial, sizeof s.cert_serial);
 }
 
+extern "C" char __rom_end[];
+
+// Boot0 is the root of trust for measurement: it starts the TPM, extends
+// PCR0 with its own image, and later with the ROMmon it verified. A TPM
+// that fails does not stop the boot; the OS reports the missing data.
+void tpm_start(handoff::Block* ho) {
+  fw::TpmStatus s = fw::tpm_open(1000000000ull);
+  if (s == fw::TpmStatus::kNoTpm) return;
+  if (s == fw::TpmStatus::kOk) s = fw::tpm_startup_clear();
+  if (s == fw::TpmStatus::kOk) {
+    uint64_t size = reinterpret_cast<uint64_t>(__rom_end);
+    const void* rom = reinterpret_cast<const void*>(uintptr_t(0));
+    asm volatile("" : "+r"(rom));  // the boot ROM really is at address 0
+    memcpy(reinterpret_cast<void*>(kStaging), rom, size);  // DMA reads RAM only, so hash a copy
+    if (!fw::sha256(reinterpret_cast<const void*>(kStaging), size, ho->boot0_sha256)) {
+      fw::printf("Boot0: cannot hash Boot0 for measurement\n");
+      return;
+    }
+    s = fw::tpm_pcr_extend(0, ho->boot0_sha256);
+    if (s == fw::TpmStatus::kOk) ho->measure_flags |= handoff::kMeasuredBoot0;
+  }
+  if (s != fw::TpmStatus::kOk) {
+    ho->tpm_error = uint32_t(s);
+    fw::printf("Boot0: TPM: %s (rc 0x%x); boot continues unmeasured\n", fw::tpm_status_text(s), fw::tpm_last_rc());
+  }
+}
+
+void measure_rommon(handoff::Block* ho, const uint8_t* image, uint64_t len) {
+  if (!(ho->measure_flags & handoff::kMeasuredBoot0)) return;
+  if (!fw::sha256(image, len, ho->rommon_sha256)) return;
+  fw::TpmStatus s = fw::tpm_pcr_extend(0, ho->rommon_sha256);
+  if (s == fw::TpmStatus::kOk) ho->measure_flags |= handoff::kMeasuredRommon;
+  else ho->tpm_error = uint32_t(s);
+}
+
 }  // namespace
 
 int fw_main() {
@@ -113,6 +150,7 @@ int fw_main() {
   memset(ho, 0, sizeof *ho);
   ho->magic = handoff::kMagic;
   copy_string(ho->boot0.version, kBoot0Version, sizeof ho->boot0.version);
+  tpm_start(ho);
 
   const uint64_t offsets[2] = {trustsim::boot_flash::kPrimaryRommonOffset,
                                trustsim::boot_flash::golden_rommon_offset(flash_size)};
@@ -130,6 +168,8 @@ int fw_main() {
                keys::key_type_name(g_result.envelope.key_type), g_result.envelope.key_version);
     ho->rommon_slot = slot;
     record(ho->rommon, h.version);
+    measure_rommon(ho, reinterpret_cast<const uint8_t*>(kStaging),
+                   img::kHeaderSize + h.payload_len + h.envelope_len);
     // CPU copy from the staging buffer: QEMU then drops any translation of
     // the destination, and what runs is exactly what was verified.
     memcpy(reinterpret_cast<void*>(h.load_addr), reinterpret_cast<const uint8_t*>(kStaging) + img::kHeaderSize,

@@ -13,6 +13,7 @@
 #include "trustsim/romvars.h"
 #include "trustsim/text_blob.h"
 #include "flashtool/image_flash.h"
+#include "manufacture/tpm_provision.h"
 
 namespace trustsim {
 namespace {
@@ -23,6 +24,22 @@ std::string trim(std::string s) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& production) {
+  std::vector<uint8_t> raw = read_file(fw.rommon_bin);
+  signing::ImageSpec spec;
+  spec.type = image::Type::kRommon;
+  spec.version = rommon_version(fw);
+  spec.platform = cfg.platform;
+  spec.platform_id = cfg.platform_id;
+  spec.load_addr = 0x40200000;
+  return signing::build_signed_image(spec, raw, production, keys::KeyType::kProduction, 'A');
+}
+
+std::string rommon_version(const Artifacts& fw) {
+  std::vector<uint8_t> version_file = read_file(fw.rommon_version);
+  return trim(std::string(version_file.begin(), version_file.end()));
+}
 
 void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
                        const ManufactureOptions& opt) {
@@ -39,15 +56,7 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
     throw InputError(dir.bootrom() + ": cannot size the boot ROM: " + strerror(errno));
 
   // Boot flash: primary and golden ROMmon, signed with the production key.
-  std::vector<uint8_t> raw = read_file(fw.rommon_bin);
-  std::vector<uint8_t> version_file = read_file(fw.rommon_version);
-  signing::ImageSpec spec;
-  spec.type = image::Type::kRommon;
-  spec.version = trim(std::string(version_file.begin(), version_file.end()));
-  spec.platform = cfg.platform;
-  spec.platform_id = cfg.platform_id;
-  spec.load_addr = 0x40200000;
-  std::vector<uint8_t> rommon = signing::build_signed_image(spec, raw, production, keys::KeyType::kProduction, 'A');
+  std::vector<uint8_t> rommon = signed_rommon(cfg, fw, production);
   uint64_t golden = boot_flash::golden_rommon_offset(cfg.boot_flash.size);
   if (rommon.size() > boot_flash::kMaxRommonImage || rommon.size() > golden)
     throw InputError(fw.rommon_bin + ": ROMmon image does not fit its boot flash slot");
@@ -104,6 +113,9 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
                       nvram_map::kStartupConfigLen);
   }
   write_file_atomic(dir.nvram(), nvram.data(), nvram.size());
+
+  // TPM: endorsement key, SUDI key and certificate chain (docs/tpm.md).
+  if (cfg.tpm.present) provision_tpm(cfg, dir, kd, opt.serial.empty() ? default_serial(cfg) : opt.serial);
 }
 
 std::string os_image_name(const BoardConfig& cfg, const std::string& version, keys::KeyType type, char key_version) {

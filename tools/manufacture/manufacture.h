@@ -4,6 +4,9 @@
 // backup) with the rollover, production and special keys. docs/manufacturing.md.
 #pragma once
 #include <string>
+#include <vector>
+
+#include "hw-models/openssl_util.h"
 
 #include "hw-models/board.h"
 #include "hw-models/board_config.h"
@@ -13,11 +16,17 @@ namespace trustsim {
 
 struct ManufactureOptions {
   std::string keys_dir;  // default: <source>/keys/dev
+  std::string serial;    // board serial number (SUDI certificate); default: default_serial()
 };
 
 // Writes the contents of a new board state directory into `dir`.
 void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
                        const ManufactureOptions& opt);
+
+// The ROMmon image manufacturing puts in the boot flash (signed with the
+// production key A; deterministic), and its version string.
+std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& production);
+std::string rommon_version(const Artifacts& fw);
 
 // "ts-isr1100-universalk9.17.03.01.SPA.bin"
 std::string os_image_name(const BoardConfig& cfg, const std::string& version, keys::KeyType type, char key_version);

@@ -1,5 +1,8 @@
 #include "board_cmds.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <cstdio>
 #include <memory>
 
@@ -10,6 +13,8 @@
 #include "hw-models/openssl_util.h"
 #include "hw-models/state_file.h"
 #include "manufacture/manufacture.h"
+#include "manufacture/tpm_provision.h"
+#include "tpm-sim/tpm_engine.h"
 #include "trustsim/datetime.h"
 #include "trustsim/keys.h"
 #include "trustsim/nvram_map.h"
@@ -26,7 +31,23 @@ namespace {
 
 struct BoardOptions {
   std::string dir, board_file = "default", keys_dir = std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev";
+  std::string serial;
 };
+
+// The subject of the last certificate in a PEM chain file.
+std::string sudi_subject(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "r");
+  if (!f) return "(cannot open " + path + ")";
+  std::string subject = "(no certificate in " + path + ")";
+  while (X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr)) {
+    char buf[256];
+    X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof buf);
+    subject = buf;
+    X509_free(x);
+  }
+  fclose(f);
+  return subject;
+}
 
 int run_new(const BoardOptions& o) {
   BoardConfig cfg = load_board_config(resolve_board_file(o.board_file));
@@ -36,9 +57,11 @@ int run_new(const BoardOptions& o) {
     throw InputError(o.dir + ": already a board state directory; remove it first to make a new board");
   ManufactureOptions mo;
   mo.keys_dir = o.keys_dir;
+  mo.serial = o.serial;
   prepare_state_dir(cfg, paths, [&](const StatePaths& d) { manufacture_board(cfg, d, fw, mo); });
-  printf("%s: new %s board (%s): Boot0, primary + golden ROMmon, key storage, bootflash: with the OS image\n",
-         o.dir.c_str(), cfg.name.c_str(), cfg.platform.c_str());
+  printf("%s: new %s board (%s): Boot0, primary + golden ROMmon, key storage, bootflash: with the OS image%s\n",
+         o.dir.c_str(), cfg.name.c_str(), cfg.platform.c_str(),
+         cfg.tpm.present ? ", TPM with EK, SUDI key and certificate chain" : "");
   return 0;
 }
 
@@ -75,13 +98,6 @@ void inspect_boot_flash(const BoardConfig& cfg, const StatePaths& paths, const k
     if (r.detail) verdict += std::string(": ") + r.detail;
     printf("  %s at 0x%llx: %s%s: %s\n", s.name, (unsigned long long)s.begin, what.c_str(), key.c_str(), verdict.c_str());
   }
-}
-
-// TPM PCRs and NV indexes: filled in with the TPM model (tpm-sim/).
-void inspect_tpm(const BoardConfig& cfg, const StatePaths& paths) {
-  (void)cfg;
-  (void)paths;
-  printf("\nTPM\n  not modelled yet\n");
 }
 
 int run_inspect(const BoardOptions& o) {
@@ -136,7 +152,20 @@ int run_inspect(const BoardOptions& o) {
       printf("  %s\n", e.what());
     }
   }
-  inspect_tpm(cfg, paths);
+  if (cfg.tpm.present) {
+    printf("\nTPM (%s)\n", cfg.tpm.part.c_str());
+    try {
+      auto blobs = TpmEngine::read_state_file(paths.tpm_nv());
+      for (const auto& [name, data] : blobs) printf("  NV state '%s': %zu bytes\n", name.c_str(), data.size());
+      printf("  PCRs: volatile, reset at every power-on (read them with `show platform integrity`)\n");
+      std::string chain = TpmExports::sudi_chain(paths);
+      if (file_exists(chain)) printf("  SUDI device certificate: %s\n", sudi_subject(chain).c_str());
+    } catch (const InputError& e) {
+      printf("  %s\n", e.what());
+    }
+  } else {
+    printf("\nTPM: none on this board\n");
+  }
   return 0;
 }
 
@@ -150,6 +179,7 @@ void add_board_commands(CLI::App& app, std::function<int()>& action) {
   CLI::App* nw = board->add_subcommand("new", "manufacture a board: keys, signed ROMmon, bootflash: with the OS");
   nw->add_option("dir", o->dir, "board state directory to create")->required();
   nw->add_option("--keys", o->keys_dir, "directory with rollover-A.pem, production-A.pem, special-A.pem");
+  nw->add_option("--serial", o->serial, "serial number for the SUDI certificate (default: TSB + 8 hex digits of the board name's SHA-256)");
   nw->callback([&action, o] { action = [o] { return run_new(*o); }; });
   CLI::App* ins = board->add_subcommand("inspect", "key storage, boot flash ROMmons, ROMmon variables, bootflash: listing, TPM");
   ins->add_option("dir", o->dir, "board state directory")->required();

@@ -1,5 +1,6 @@
 #include "campaign_cmd.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -155,10 +156,15 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
   TempDir run_dir;
   StatePaths state{run_dir.path + "/board"};
   mkdir(state.dir.c_str(), 0755);
-  for (const std::string& f : {std::string("/board-state.yaml"), std::string("/bootrom.bin"),
-                               std::string("/boot-flash.bin"), std::string("/nvram.bin"), std::string("/bootflash.nand"),
-                               std::string("/bootflash.nand.meta")})
-    if (file_exists(template_dir + f)) copy_file_sparse(template_dir + f, state.dir + f);
+  // Every file of the template (NVRAM, flash images, TPM state, exports).
+  if (DIR* d = opendir(template_dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string f = template_dir + "/" + e->d_name;
+      struct stat st;
+      if (stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) copy_file_sparse(f, state.dir + "/" + e->d_name);
+    }
+    closedir(d);
+  }
   prepare_state_dir(cfg, state, [&](const StatePaths&) { throw InputError("the campaign's board template is incomplete"); });
   if (role.kind == CampaignRole::Kind::kWalk) {
     role.work_dir = run_dir.path + "/runs";

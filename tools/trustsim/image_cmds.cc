@@ -7,6 +7,9 @@
 #include "hw-models/input_error.h"
 #include "hw-models/state_file.h"
 #include "signing/signing.h"
+#include "attest/attest.h"
+#include "flash_cmds.h"
+#include "hw-models/board.h"
 
 namespace trustsim {
 namespace {
@@ -18,6 +21,7 @@ constexpr const char* kImageLimitWhy = "the size of ROMmon's staging buffer";
 
 struct SignOptions {
   std::string input, key, key_name, type = "os", version, out, platform = "TS-ISR1100";
+  std::string kgv, kgv_board_file = "default";  // --kgv: also export known-good values (docs/attestation.md)
   uint64_t platform_id = 0x1100, load = 0, entry = 0;  // load 0: the type's usual address
   std::vector<std::string> add_keys, revoke_keys;      // key bundle appended to the payload
 };
@@ -86,6 +90,20 @@ int run_sign(const SignOptions& o) {
          img.size(), keys::key_type_name(uint8_t(kt)), version);
   if (bundle)
     printf("key bundle: %zu key(s) to add, %zu to revoke\n", o.add_keys.size(), o.revoke_keys.size());
+  if (!o.kgv.empty()) {
+    if (spec.type != image::Type::kOs) throw InputError("--kgv: known-good values are for OS images (--type os)");
+    BoardConfig cfg = load_board_config(resolve_board_file(o.kgv_board_file));
+    if (cfg.platform != spec.platform)
+      throw InputError("--kgv: the image is for platform " + spec.platform + ", the board file " + cfg.file + " is " +
+                       cfg.platform);
+    std::string name = out.substr(out.rfind('/') == std::string::npos ? 0 : out.rfind('/') + 1);
+    attest::Kgv k = attest::compute_kgv(cfg, Artifacts::locate(), std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev", img,
+                                        spec.version, name);
+    std::string j = attest::kgv_json(k);
+    write_file_atomic(o.kgv, reinterpret_cast<const uint8_t*>(j.data()), j.size());
+    printf("%s: known-good values (PCR0 %s..., PCR8 %s...)\n", o.kgv.c_str(), k.pcr0.substr(0, 16).c_str(),
+           k.pcr8.substr(0, 16).c_str());
+  }
   return 0;
 }
 
@@ -214,6 +232,8 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
   sign->add_option("--out", so->out, "output file (default: INPUT with .SPA/.SSA/.SRA + .bin)");
   sign->add_option("--add-key", so->add_keys, "key bundle: a key to add (PEM named TYPE-V.pem; repeatable)");
   sign->add_option("--revoke-key", so->revoke_keys, "key bundle: a key to revoke (PEM named TYPE-V.pem; repeatable)");
+  sign->add_option("--kgv", so->kgv, "also write the known-good values (stage hashes, expected PCRs) as JSON here");
+  sign->add_option("--kgv-board-file", so->kgv_board_file, "board file whose Boot0/ROMmon the known-good values assume (default: default)");
   sign->callback([&action, so] { action = [so] { return run_sign(*so); }; });
 
   auto io = std::make_shared<InspectOptions>();

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "hw-models/board.h"
+#include "attest_cmds.h"
+#include "tpm_cmds.h"
 #include "board_cmds.h"
 #include "campaign_cmd.h"
 #include "console_cmd.h"
@@ -202,6 +204,8 @@ int sc_main(int argc, char** argv) {
   add_board_commands(app, action);
   add_campaign_commands(app, action);
   add_console_command(app, action);
+  add_attest_commands(app, action);
+  add_tpm_commands(app, action);
 
   // CLI11 only says "A subcommand is required" for a mistyped command.
   if (argc > 1 && argv[1][0] != '-') {

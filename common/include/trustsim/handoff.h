@@ -31,6 +31,18 @@ struct Block {
   StageInfo rommon;
   StageInfo os;
   char os_path[128];  // "bootflash:NAME" the OS image was loaded from
+  // Measured boot (docs/tpm.md): SHA-256 of each stage's bytes as extended
+  // into the TPM (Boot0 and ROMmon into PCR0, the OS image into PCR8).
+  uint32_t measure_flags;  // kMeasured* bits: which measurements reached the TPM
+  uint32_t tpm_error;      // fw::TpmStatus of the first failed TPM step, 0 = none
+  uint8_t boot0_sha256[32];
+  uint8_t rommon_sha256[32];
+  uint8_t os_sha256[32];
 };
+
+constexpr uint32_t kMeasuredBoot0 = 1;
+constexpr uint32_t kMeasuredRommon = 2;
+constexpr uint32_t kMeasuredOs = 4;
+constexpr uint32_t kOsVerifySkipped = 0x100;  // test option: the OS image booted without a good signature
 
 }  // namespace trustsim::handoff

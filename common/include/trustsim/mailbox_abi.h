@@ -94,7 +94,12 @@ struct ts_boardinfo {
   uint64_t ram_base;
   uint64_t ram_size;
   struct ts_boardinfo_entry entries[TS_BOARDINFO_MAX_ENTRIES];
+  uint32_t flags;    /* TS_BOARDINFO_FLAG_* (0x2E0) */
+  uint32_t reserved; /* 0 */
 };
+/* Test-only: ROMmon boots an OS image whose signature check failed (board
+ * file test_options.skip_os_verification; docs/tpm.md). */
+#define TS_BOARDINFO_FLAG_SKIP_OS_VERIFY 0x1u
 
 /* ---- Console UART registers (offsets from its base) ---- */
 #define TS_CONSOLE_TX 0x000u          /* write N bytes: transmitted at the line rate */

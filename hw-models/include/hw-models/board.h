@@ -17,6 +17,7 @@
 #include "hw-models/nvram.h"
 #include "hw-models/power_ctrl.h"
 #include "hw-models/trace.h"
+#include "tpm-sim/tpm_device.h"
 
 namespace trustsim {
 
@@ -42,6 +43,8 @@ struct StatePaths {
   std::string boot_flash() const { return dir + "/boot-flash.bin"; }
   std::string nvram() const { return dir + "/nvram.bin"; }
   std::string bootflash() const { return dir + "/bootflash.nand"; }  // + its side file
+  std::string tpm_nv() const { return dir + "/tpm-nv.bin"; }          // the TPM's non-volatile state
+  std::string tpm_dir() const { return dir + "/tpm"; }                // exported public material (docs/tpm.md)
 };
 
 constexpr uint64_t kBootRomSize = 64ull << 20;  // QEMU virt pflash0 is exactly 64 MiB
@@ -63,6 +66,7 @@ class Board : public sc_core::sc_module {
   ConsoleUart& console() { return console_; }
   Nvram& nvram() { return nvram_; }
   NandFlash* nand() { return nand_.get(); }
+  TpmDevice* tpm() { return tpm_.get(); }
   CosimBridge& bridge() { return bridge_; }
   DeviceTrace& trace() { return trace_; }
   const StatePaths& state() const { return state_; }
@@ -96,6 +100,7 @@ class Board : public sc_core::sc_module {
   Nvram nvram_;
   CryptoEngine crypto_;
   std::unique_ptr<NandFlash> nand_;  // when the board file has devices.bootflash
+  std::unique_ptr<TpmDevice> tpm_;   // when the board file has devices.tpm
   MailboxService mailbox_;
   CosimBridge bridge_;
 };

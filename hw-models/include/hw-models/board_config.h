@@ -87,6 +87,28 @@ struct BoardConfig {
     std::vector<uint32_t> factory_bad_blocks;
   } nand;
 
+  // The discrete TPM (tpm-sim/), optional: devices.tpm.
+  struct Tpm {
+    bool present = false;
+    uint64_t bus_base = 0;
+    std::string part;
+    std::string source;
+    uint64_t spi_clock_hz = 43000000;
+    uint32_t burst_count = 64;
+    uint64_t init_ps = 88000000000ull;             // power-on to tpmRegValidSts
+    uint64_t default_command_ps = 20000000000ull;  // commands not in command_ps
+    std::vector<std::pair<uint32_t, uint64_t>> command_ps;  // by command code
+    // Fault options (docs/tpm.md).
+    uint32_t fault_command = 0;  // this command code ...
+    uint32_t fault_rc = 0;       // ... answers with this response code
+    bool fault_stay_busy = false;    // every command stays in execution forever
+    bool fault_no_response = false;  // fault_command (or any, if 0) never completes
+    int64_t fault_torn_nv_write = -1;  // >= 0: the first NV write of the run keeps only this many bytes
+  } tpm;
+
+  // Test-only switches (board file `test_options:`); never on a real board.
+  bool skip_os_verification = false;  // ROMmon boots an OS image even if its signature fails
+
   uint64_t ns_per_insn() const { return 1ull << icount_shift; }
 };
 

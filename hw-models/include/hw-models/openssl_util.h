@@ -36,4 +36,10 @@ bool verify_sha512_digest(const keys::KeyRecord& rec, const uint8_t* digest64, c
 
 std::string hex(const uint8_t* p, size_t n);
 
+// TPM keys (tpm-sim, trustsim attest): an RSA public key from a big-endian
+// modulus (exponent 65537), and RSA PKCS#1 v1.5 / SHA-256 verification.
+Pkey rsa_public_from_modulus(const uint8_t* n, size_t len);
+bool verify_sha256(EVP_PKEY* key, const uint8_t* msg, size_t len, const uint8_t* sig, size_t sig_len);
+bool verify_sha256_digest(EVP_PKEY* key, const uint8_t* digest32, const uint8_t* sig, size_t sig_len);
+
 }  // namespace trustsim::ossl

@@ -1,0 +1,239 @@
+// The TPM register model (tpm-sim): driven with TLM transactions exactly as
+// the firmware driver drives it through the mailbox. Power-on init, the
+// locality handshake, the FIFO, board-file command times, power loss, and
+// the fault options.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+
+#include "../support/test_util.h"
+#include "hw-models/sim_time.h"
+#include "tlm_utils/simple_initiator_socket.h"
+#include "tpm-sim/tpm_device.h"
+#include "trustsim/mailbox_abi.h"
+#include "trustsim/tpm2.h"
+#include "trustsim/tpm_regs.h"
+
+using namespace trustsim;
+
+namespace {
+
+constexpr uint64_t kMs = 1000000;
+
+BoardConfig::Tpm figures() {
+  BoardConfig::Tpm t;
+  t.present = true;
+  t.spi_clock_hz = 43000000;
+  t.burst_count = 64;
+  t.init_ps = 88 * kMs * 1000;
+  t.default_command_ps = 20 * kMs * 1000;
+  t.command_ps = {{tpm2::kCcPcrExtend, 14 * kMs * 1000}, {tpm2::kCcStartup, 20 * kMs * 1000}};
+  return t;
+}
+
+struct Rig : sc_core::sc_module {
+  SC_HAS_PROCESS(Rig);
+  test::TempDir dir;
+  PowerDomain power;
+  DeviceTrace trace;
+  std::unique_ptr<TpmDevice> tpm;
+  tlm_utils::simple_initiator_socket<Rig> socket{"socket"};
+  std::function<void(Rig&)> body;
+
+  Rig(BoardConfig::Tpm cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
+    tpm = std::make_unique<TpmDevice>("tpm", power, cfg, dir.file("tpm-nv.bin"), "test", trace);
+    socket.bind(tpm->socket);
+    SC_THREAD(run);
+    set_stack_size(1 << 20);  // libtpms needs more than SystemC's default stack
+  }
+  void run() {
+    power_on();
+    body(*this);
+  }
+  void power_on() {
+    power.switch_on(TS_RESET_POWER_ON);
+    tpm->powered_on();
+  }
+  void power_cut() {
+    power.switch_off();
+    tpm->power_lost();
+  }
+  tlm::tlm_response_status access(bool write, uint64_t addr, uint8_t* data, unsigned len) {
+    tlm::tlm_generic_payload gp;
+    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    gp.set_address(addr);
+    gp.set_data_ptr(data);
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    socket->b_transport(gp, d);
+    wait(d);
+    return gp.get_response_status();
+  }
+  uint8_t access_reg() {
+    uint8_t v = 0;
+    access(false, TS_TPM_ACCESS, &v, 1);
+    return v;
+  }
+  uint32_t sts() {
+    uint32_t v = 0;
+    access(false, TS_TPM_STS, reinterpret_cast<uint8_t*>(&v), 4);
+    return v;
+  }
+  void write_sts(uint32_t v) { access(true, TS_TPM_STS, reinterpret_cast<uint8_t*>(&v), 4); }
+  void request_locality() {
+    uint8_t v = TS_TPM_ACCESS_REQUEST_USE;
+    access(true, TS_TPM_ACCESS, &v, 1);
+  }
+  // Sends a whole command (burst by burst) and sets tpmGo; returns the time of tpmGo.
+  sc_core::sc_time send(const uint8_t* cmd, size_t len) {
+    write_sts(TS_TPM_STS_COMMAND_READY);
+    for (size_t off = 0; off < len; off += 64) {
+      size_t n = std::min<size_t>(64, len - off);
+      EXPECT_EQ(access(true, TS_TPM_DATA_FIFO, const_cast<uint8_t*>(cmd + off), unsigned(n)), tlm::TLM_OK_RESPONSE);
+    }
+    EXPECT_FALSE(sts() & TS_TPM_STS_EXPECT);
+    write_sts(TS_TPM_STS_GO);
+    return sc_core::sc_time_stamp();
+  }
+  // Polls every 100 us until dataAvail; reads the response.
+  std::vector<uint8_t> receive() {
+    while (!(sts() & TS_TPM_STS_DATA_AVAIL)) wait(sc_core::sc_time(100, sc_core::SC_US));
+    uint8_t hdr[10];
+    EXPECT_EQ(access(false, TS_TPM_DATA_FIFO, hdr, 10), tlm::TLM_OK_RESPONSE);
+    tpm2::Header h{};
+    tpm2::parse_header(hdr, 10, &h);
+    std::vector<uint8_t> r(hdr, hdr + 10);
+    r.resize(h.size);
+    for (size_t off = 10; off < h.size; off += 64) {
+      size_t n = std::min<size_t>(64, h.size - off);
+      EXPECT_EQ(access(false, TS_TPM_DATA_FIFO, r.data() + off, unsigned(n)), tlm::TLM_OK_RESPONSE);
+    }
+    EXPECT_FALSE(sts() & TS_TPM_STS_DATA_AVAIL);
+    return r;
+  }
+  uint32_t rc(const std::vector<uint8_t>& r) {
+    tpm2::Header h{};
+    tpm2::parse_header(r.data(), r.size(), &h);
+    return h.code;
+  }
+  uint32_t transact(const uint8_t* cmd, size_t len) {
+    send(cmd, len);
+    return rc(receive());
+  }
+};
+
+void simulate(BoardConfig::Tpm cfg, std::function<void(Rig&)> body) {
+  Rig rig(cfg, std::move(body));
+  sc_core::sc_start();
+}
+
+uint8_t g_cmd[4096];
+
+}  // namespace
+
+TEST(TpmDevice, NotValidUntilInitTimeThenLocalityIsGranted) {
+  simulate(figures(), [](Rig& r) {
+    EXPECT_EQ(r.access_reg(), 0);  // still initialising
+    r.request_locality();          // lost: the part does not listen yet
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    EXPECT_EQ(r.access_reg(), TS_TPM_ACCESS_VALID);
+    r.request_locality();
+    EXPECT_EQ(r.access_reg(), TS_TPM_ACCESS_VALID | TS_TPM_ACCESS_ACTIVE_LOCALITY);
+    uint8_t other = 0;
+    r.access(false, TS_TPM_LOCALITY_STRIDE + TS_TPM_ACCESS, &other, 1);
+    EXPECT_EQ(other, TS_TPM_ACCESS_VALID);  // locality 1 is not active
+  });
+}
+
+TEST(TpmDevice, CommandCompletesAfterItsBoardFileTime) {
+  simulate(figures(), [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    uint8_t d[32] = {7};
+    sc_core::sc_time go = r.send(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d));
+    EXPECT_FALSE(r.sts() & TS_TPM_STS_DATA_AVAIL);  // still executing
+    wait(sc_core::sc_time(13, sc_core::SC_MS));
+    EXPECT_FALSE(r.sts() & TS_TPM_STS_DATA_AVAIL);
+    std::vector<uint8_t> resp = r.receive();
+    EXPECT_EQ(r.rc(resp), 0u);
+    // Ready 14 ms after tpmGo, seen at the next 100 us poll.
+    uint64_t waited = to_ns(sc_core::sc_time_stamp() - go);
+    EXPECT_GE(waited, 14 * kMs);
+    EXPECT_LT(waited, 14 * kMs + 200000 + 64 * 2000);
+  });
+}
+
+TEST(TpmDevice, FifoRefusesMoreThanTheCommandAnnouncedAndOverBurst) {
+  simulate(figures(), [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    size_t n = tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear);  // 12 bytes
+    r.write_sts(TS_TPM_STS_COMMAND_READY);
+    EXPECT_EQ(r.access(true, TS_TPM_DATA_FIFO, g_cmd, 10), tlm::TLM_OK_RESPONSE);
+    EXPECT_TRUE(r.sts() & TS_TPM_STS_EXPECT);
+    uint8_t extra[4] = {0, 0, 0, 0};
+    EXPECT_EQ(r.access(true, TS_TPM_DATA_FIFO, extra, 4), tlm::TLM_COMMAND_ERROR_RESPONSE);  // 14 > 12
+    EXPECT_EQ(r.access(true, TS_TPM_DATA_FIFO, g_cmd + 10, unsigned(n - 10)), tlm::TLM_OK_RESPONSE);
+    EXPECT_FALSE(r.sts() & TS_TPM_STS_EXPECT);
+    uint8_t big[65] = {};
+    r.write_sts(TS_TPM_STS_COMMAND_READY);
+    EXPECT_EQ(r.access(true, TS_TPM_DATA_FIFO, big, 65), tlm::TLM_COMMAND_ERROR_RESPONSE);  // over burstCount
+  });
+}
+
+TEST(TpmDevice, PowerLossDropsPcrsAndTheNextBootNeedsStartup) {
+  simulate(figures(), [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    uint8_t d[32] = {9};
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 8, d)), 0u);
+    r.power_cut();
+    wait(sc_core::sc_time(10, sc_core::SC_MS));
+    r.power_on();
+    EXPECT_EQ(r.access_reg(), 0);  // init again
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    EXPECT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_read(g_cmd, sizeof g_cmd, tpm2::pcr_bit(8))), tpm2::kRcInitialize);
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    r.send(g_cmd, tpm2::cmd_pcr_read(g_cmd, sizeof g_cmd, tpm2::pcr_bit(8)));
+    std::vector<uint8_t> resp = r.receive();
+    tpm2::Response pr;
+    ASSERT_TRUE(tpm2::parse_response(resp.data(), resp.size(), 0, &pr));
+    tpm2::PcrValues v{};
+    ASSERT_TRUE(tpm2::parse_pcr_read(pr, &v));
+    EXPECT_EQ(std::vector<uint8_t>(v.digest[0], v.digest[0] + 32), std::vector<uint8_t>(32, 0));
+  });
+}
+
+TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
+  BoardConfig::Tpm cfg = figures();
+  cfg.fault_command = tpm2::kCcPcrExtend;
+  cfg.fault_rc = 0x101;  // TPM_RC_FAILURE
+  simulate(cfg, [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    uint8_t d[32] = {1};
+    EXPECT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d)), 0x101u);
+    EXPECT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_read(g_cmd, sizeof g_cmd, 1)), 0u);  // other commands unaffected
+  });
+}
+
+TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
+  BoardConfig::Tpm cfg = figures();
+  cfg.fault_stay_busy = true;
+  simulate(cfg, [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    r.send(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear));
+    wait(sc_core::sc_time(10, sc_core::SC_SEC));
+    uint32_t s = r.sts();
+    EXPECT_TRUE(s & TS_TPM_STS_VALID);
+    EXPECT_FALSE(s & TS_TPM_STS_DATA_AVAIL);
+    EXPECT_FALSE(s & TS_TPM_STS_COMMAND_READY);
+  });
+}

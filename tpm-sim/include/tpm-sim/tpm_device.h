@@ -1,0 +1,56 @@
+// tpm-sim: a discrete TPM 2.0 on the board bus. The register window is a
+// TIS/PTP FIFO interface (localities, ACCESS, STS with burstCount, the data
+// FIFO) that the firmware drives through the mailbox; the TPM behind it is
+// libtpms (TpmEngine). Each command takes the time the board file gives
+// for it, in board time, not the time libtpms took on the host. A power
+// cut loses everything volatile; the next power-on needs Startup(CLEAR).
+// Registers: common/include/trustsim/tpm_regs.h, docs/tpm.md.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "hw-models/board_config.h"
+#include "hw-models/device.h"
+#include "hw-models/trace.h"
+
+namespace trustsim {
+
+class TpmDevice : public Device {
+ public:
+  TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Tpm& cfg, const std::string& nv_path,
+            const std::string& rng_seed, DeviceTrace& trace);
+  ~TpmDevice() override;
+  void power_lost() override;
+  void powered_on() override;
+
+  // A forked campaign run's board writes its TPM NV state here from now on.
+  void move_nv_to(const std::string& nv_path);
+
+  // Commands executed since construction (for tests and benches).
+  uint64_t commands() const { return commands_; }
+
+ protected:
+  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+  bool in_range(uint64_t offset, uint64_t len) const override;
+
+ private:
+  enum class State { kIdle, kReady, kReception, kExecution, kCompletion };
+  uint32_t status_bits(const sc_core::sc_time& now);
+  void go(const sc_core::sc_time& now);
+  sc_core::sc_time command_time(uint32_t cc) const;
+  uint32_t announced_size() const;  // the size field of the command received so far (>= 10 bytes)
+
+  BoardConfig::Tpm cfg_;
+  DeviceTrace& trace_;
+  State state_ = State::kIdle;
+  int active_locality_ = -1;
+  std::vector<uint8_t> cmd_;
+  std::vector<uint8_t> resp_;
+  size_t resp_pos_ = 0;
+  sc_core::sc_time ready_at_;  // power-on init done
+  sc_core::sc_time done_at_;   // running command done
+  bool hung_ = false;          // fault: the command never completes
+  uint64_t commands_ = 0;
+};
+
+}  // namespace trustsim

@@ -1,0 +1,206 @@
+#include "tpm-sim/tpm_device.h"
+
+#include <cstring>
+
+#include "hw-models/sim_time.h"
+#include "tpm-sim/tpm_engine.h"
+#include "trustsim/mailbox_abi.h"
+#include "trustsim/tpm2.h"
+#include "trustsim/tpm_regs.h"
+
+namespace trustsim {
+
+TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Tpm& cfg,
+                     const std::string& nv_path, const std::string& rng_seed, DeviceTrace& trace)
+    : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power), cfg_(cfg), trace_(trace) {
+  TpmEngine::instance().attach(nv_path, rng_seed);
+  if (cfg_.fault_torn_nv_write >= 0) TpmEngine::instance().arm_torn_nv_write(size_t(cfg_.fault_torn_nv_write));
+}
+
+void TpmDevice::move_nv_to(const std::string& nv_path) { TpmEngine::instance().move_nv_to(nv_path); }
+
+TpmDevice::~TpmDevice() { TpmEngine::instance().detach(); }
+
+bool TpmDevice::in_range(uint64_t offset, uint64_t len) const {
+  return Device::in_range(offset, len) && len <= TS_TPM_MAX_COMMAND;
+}
+
+void TpmDevice::power_lost() {
+  TpmEngine::instance().power_off();
+  state_ = State::kIdle;
+  active_locality_ = -1;
+  cmd_.clear();
+  resp_.clear();
+  resp_pos_ = 0;
+  hung_ = false;
+}
+
+void TpmDevice::powered_on() {
+  sc_core::sc_time now = sc_core::sc_time_stamp();
+  TpmEngine::instance().set_clock_ns(to_ns(now));
+  if (!TpmEngine::instance().power_on()) {
+    // libtpms refused its NV state (a torn write): like a real part, the TPM
+    // comes up in failure mode and answers every command TPM_RC_FAILURE.
+    trace_.record({to_ns(now), "tpm", "init", 0, 0, 0, "error", "libtpms could not load its NV state: failure mode"});
+  }
+  ready_at_ = now + from_ps(cfg_.init_ps);
+  state_ = State::kIdle;
+}
+
+uint32_t TpmDevice::announced_size() const {
+  return uint32_t(cmd_[2]) << 24 | uint32_t(cmd_[3]) << 16 | uint32_t(cmd_[4]) << 8 | cmd_[5];
+}
+
+sc_core::sc_time TpmDevice::command_time(uint32_t cc) const {
+  for (const auto& [code, ps] : cfg_.command_ps)
+    if (code == cc) return from_ps(ps);
+  return from_ps(cfg_.default_command_ps);
+}
+
+uint32_t TpmDevice::status_bits(const sc_core::sc_time& now) {
+  if (state_ == State::kExecution && !hung_ && now >= done_at_) state_ = State::kCompletion;
+  uint32_t sts = TS_TPM_STS_VALID;
+  switch (state_) {
+    case State::kIdle:
+      break;
+    case State::kReady:
+      sts |= TS_TPM_STS_COMMAND_READY;
+      break;
+    case State::kReception: {
+      if (cmd_.size() < tpm2::kHeaderSize || cmd_.size() < announced_size()) sts |= TS_TPM_STS_EXPECT;
+      break;
+    }
+    case State::kExecution:
+      break;
+    case State::kCompletion:
+      if (resp_pos_ < resp_.size()) sts |= TS_TPM_STS_DATA_AVAIL;
+      break;
+  }
+  if (state_ == State::kReady || state_ == State::kReception || (state_ == State::kCompletion && resp_pos_ < resp_.size()))
+    sts |= uint32_t(cfg_.burst_count) << TS_TPM_STS_BURST_SHIFT;
+  return sts;
+}
+
+void TpmDevice::go(const sc_core::sc_time& now) {
+  uint32_t cc = tpm2::command_code(cmd_.data(), cmd_.size());
+  const char* name = tpm2::command_name(cc);
+  ++commands_;
+  TpmEngine& e = TpmEngine::instance();
+  e.set_clock_ns(to_ns(now));
+  if (cfg_.fault_command != 0 && cc == cfg_.fault_command) {
+    uint32_t rc = cfg_.fault_rc;
+    resp_ = {0x80, 0x01, 0, 0, 0, 10, uint8_t(rc >> 24), uint8_t(rc >> 16), uint8_t(rc >> 8), uint8_t(rc)};
+  } else {
+    resp_ = e.execute(cmd_.data(), cmd_.size(), uint32_t(active_locality_ < 0 ? 0 : active_locality_));
+  }
+  resp_pos_ = 0;
+  done_at_ = now + command_time(cc);
+  if (e.take_torn_event()) {
+    // Fault: the NV write this command made was cut short by a brown-out;
+    // the board resets and the TPM finds a torn NV state at the next power-on.
+    trace_.record({to_ns(now), "tpm", "fault", cc, 0, 0, "torn-nv-write", "NV write torn; board reset"});
+    power_.request(PowerDomain::Request::kReset);
+  }
+  hung_ = cfg_.fault_stay_busy || (cfg_.fault_no_response && (cfg_.fault_command == 0 || cc == cfg_.fault_command));
+  state_ = State::kExecution;
+  uint32_t rc = resp_.size() >= 10 ? (uint32_t(resp_[6]) << 24 | uint32_t(resp_[7]) << 16 | uint32_t(resp_[8]) << 8 | resp_[9]) : 0;
+  char detail[96];
+  snprintf(detail, sizeof detail, "%s rc=0x%x%s", name ? name : "unknown", rc, hung_ ? " (fault: no completion)" : "");
+  trace_.record({to_ns(now), "tpm", "command", cc, cmd_.size(), to_ns(command_time(cc)), rc ? "tpm-error" : "ok", detail});
+}
+
+void TpmDevice::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  uint64_t off = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  uint8_t* data = gp.get_data_ptr();
+  uint32_t loc = uint32_t(off / TS_TPM_LOCALITY_STRIDE);
+  uint64_t reg = off % TS_TPM_LOCALITY_STRIDE;
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  // SPI TPM framing: a 4-byte header, then the data, at the bus clock.
+  delay += serial_time((4 + len) * 8, cfg_.spi_clock_hz);
+  sc_core::sc_time now = sc_core::sc_time_stamp() + delay;
+  bool ready = now >= ready_at_;
+  bool active = int(loc) == active_locality_;
+
+  if (reg == TS_TPM_ACCESS && len == 1) {
+    if (gp.is_read()) {
+      data[0] = ready ? uint8_t(TS_TPM_ACCESS_VALID | (active ? TS_TPM_ACCESS_ACTIVE_LOCALITY : 0)) : 0;
+      return;
+    }
+    if (!ready) return;  // writes before init completes are lost, as on the part
+    if ((data[0] & TS_TPM_ACCESS_REQUEST_USE) && active_locality_ < 0) active_locality_ = int(loc);
+    if ((data[0] & TS_TPM_ACCESS_ACTIVE_LOCALITY) && active) {
+      active_locality_ = -1;
+      if (state_ != State::kExecution) state_ = State::kIdle;
+    }
+    return;
+  }
+  if (reg == TS_TPM_STS && len == 4) {
+    if (gp.is_read()) {
+      uint32_t v = ready && active ? status_bits(now) : (ready ? 0xFFFFFFFFu : 0u);
+      memcpy(data, &v, 4);
+      return;
+    }
+    if (!ready || !active) return;
+    uint32_t v;
+    memcpy(&v, data, 4);
+    status_bits(now);  // settle a finished execution
+    if (v & TS_TPM_STS_COMMAND_READY) {
+      if (state_ != State::kExecution) {
+        state_ = State::kReady;
+        cmd_.clear();
+        resp_.clear();
+        resp_pos_ = 0;
+      }
+    } else if (v & TS_TPM_STS_GO) {
+      if (state_ == State::kReception && !(status_bits(now) & TS_TPM_STS_EXPECT)) go(now);
+    } else if (v & TS_TPM_STS_RESPONSE_RETRY) {
+      if (state_ == State::kCompletion) resp_pos_ = 0;
+    }
+    return;
+  }
+  if (reg == TS_TPM_DATA_FIFO) {
+    if (!ready || !active || len > cfg_.burst_count) {
+      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+      return;
+    }
+    status_bits(now);
+    if (gp.is_write()) {
+      if (state_ != State::kReady && state_ != State::kReception) {
+        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        return;
+      }
+      size_t want = cmd_.size() >= tpm2::kHeaderSize ? announced_size() : TS_TPM_MAX_COMMAND;
+      if (cmd_.size() + len > want || cmd_.size() + len > TS_TPM_MAX_COMMAND) {
+        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // more bytes than the command announced
+        return;
+      }
+      cmd_.insert(cmd_.end(), data, data + len);
+      state_ = State::kReception;
+      if (cmd_.size() >= tpm2::kHeaderSize) {
+        uint32_t size = announced_size();
+        if (size < tpm2::kHeaderSize || size > TS_TPM_MAX_COMMAND || cmd_.size() > size) {
+          gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // the header's size is impossible
+          state_ = State::kReady;
+          cmd_.clear();
+        }
+      }
+      return;
+    }
+    if (state_ != State::kCompletion || len > resp_.size() - resp_pos_) {
+      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+      return;
+    }
+    memcpy(data, resp_.data() + resp_pos_, len);
+    resp_pos_ += len;
+    return;
+  }
+  if (reg == TS_TPM_DID_VID && len == 4 && gp.is_read()) {
+    uint32_t v = TS_TPM_DID_VID_VALUE;
+    memcpy(data, &v, 4);
+    return;
+  }
+  gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+}
+
+}  // namespace trustsim
