@@ -16,6 +16,7 @@
 #include "trustsim/handoff.h"
 #include "trustsim/keys.h"
 #include "trustsim/romvars.h"
+#include "trustsim/tpm2.h"
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
@@ -288,6 +289,19 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
         console_cut_from_ = log_.total();
         console_cut_armed_ = true;
         return true;
+      case Step::Fault::kTpm: {
+        TpmDevice* tpm = board_.tpm();
+        if (!tpm) throw std::invalid_argument("this board has no TPM (devices.tpm in the board file)");
+        uint32_t cc = 0;
+        if (!s.tpm_command.empty()) {
+          for (uint32_t c = 0x11F; c <= 0x1A0 && !cc; ++c)
+            if (const char* nm = tpm2::command_name(c))
+              if (s.tpm_command == nm) cc = c;
+          if (!cc) throw std::invalid_argument("unknown TPM command '" + s.tpm_command + "' (e.g. PCR_Extend, Quote, Sign)");
+        }
+        tpm->set_fault(cc, s.tpm_rc, s.tpm_no_response, s.tpm_stay_busy);
+        return true;
+      }
       default:
         break;
     }

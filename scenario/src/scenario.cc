@@ -52,7 +52,7 @@ PowerCut::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::s
 
 void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& field, Step& s) {
   if (!arg.IsMap() || arg.size() != 1)
-    r.fail(arg, field, "expected one fault: power-loss, bit-flip, bit-flips, stuck-bit or bad-block");
+    r.fail(arg, field, "expected one fault: power-loss, bit-flip, bit-flips, stuck-bit, bad-block or tpm");
   std::string kind = arg.begin()->first.Scalar();
   YAML::Node a = arg.begin()->second;
   std::string f = field + "." + kind;
@@ -120,8 +120,24 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
       s.nth = uint32_t(r.u64(a["erase"], f + ".erase"));
       if (s.nth == 0) r.fail(a["erase"], f + ".erase", "erases count from 1");
     }
+  } else if (kind == "tpm") {
+    r.expect_map(a, f, {"command", "response-code", "no-response", "stay-busy"});
+    s.fault = Step::Fault::kTpm;
+    if (a["command"]) s.tpm_command = r.str(a["command"], f + ".command");
+    if (a["response-code"]) {
+      uint64_t v = r.u64(a["response-code"], f + ".response-code");
+      if (v == 0 || v > 0xFFFFFFFFu) r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
+      s.tpm_rc = uint32_t(v);
+    }
+    if (a["no-response"]) s.tpm_no_response = parse_bool(r, a["no-response"], f + ".no-response");
+    if (a["stay-busy"]) s.tpm_stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
+    int forms = (s.tpm_rc ? 1 : 0) + (s.tpm_no_response ? 1 : 0) + (s.tpm_stay_busy ? 1 : 0);
+    if (forms != 1) r.fail(a, f, "give exactly one of: response-code (with command), no-response: true, stay-busy: true");
+    if (s.tpm_rc && s.tpm_command.empty()) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
+    if (s.tpm_stay_busy && !s.tpm_command.empty()) r.fail(a, f, "stay-busy holds every command: drop command");
   } else {
-    r.fail(arg.begin()->first, f, "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block)");
+    r.fail(arg.begin()->first, f,
+           "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm)");
   }
 }
 
@@ -375,6 +391,7 @@ std::string Step::describe() const {
         case Fault::kBitFlips: return "fault bit-flips page " + std::to_string(page);
         case Fault::kStuckBit: return "fault stuck-bit page " + std::to_string(page);
         case Fault::kBadBlock: return "fault bad-block " + std::to_string(block);
+        case Fault::kTpm: return "fault tpm " + (tpm_command.empty() ? std::string("every command") : tpm_command);
       }
       return "fault";
     case Kind::kCheck:

@@ -28,7 +28,7 @@ struct Step {
     kNvramCorrupt,     // XOR a byte of NVRAM
   };
   enum class Fault { kPowerLossAtOperation, kPowerLossAfter, kPowerLossOnConsole, kBitFlip, kBitFlips, kStuckBit,
-                     kBadBlock };
+                     kBadBlock, kTpm };
   enum class Check { kFile, kRomvar, kKeys, kBooted };
   Kind kind;
   std::string where;     // "file:line", for reports
@@ -60,6 +60,9 @@ struct Step {
   bool has_seed = false;
   uint32_t page = 0, byte = 0, bit = 0, count = 1, block = 0, nth = 1;
   bool value = false;        // stuck-bit
+  std::string tpm_command;   // tpm: command name (e.g. Quote); empty with stay-busy
+  uint32_t tpm_rc = 0;       // tpm: the response code it answers
+  bool tpm_no_response = false, tpm_stay_busy = false;
   // check
   Check check = Check::kFile;
   bool exists = true;                    // file

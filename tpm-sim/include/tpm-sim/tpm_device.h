@@ -23,6 +23,16 @@ class TpmDevice : public Device {
   void power_lost() override;
   void powered_on() override;
 
+  // Faults armed at run time (a scenario's `fault: {tpm: ...}`), the same
+  // options as the board file's devices.tpm.fault: `command` (0: any)
+  // answers `rc`, or never completes; or every command stays busy.
+  void set_fault(uint32_t command, uint32_t rc, bool no_response, bool stay_busy) {
+    cfg_.fault_command = command;
+    cfg_.fault_rc = rc;
+    cfg_.fault_no_response = no_response;
+    cfg_.fault_stay_busy = stay_busy;
+  }
+
   // A forked campaign run's board writes its TPM NV state here from now on.
   void move_nv_to(const std::string& nv_path);
 
