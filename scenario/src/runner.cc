@@ -17,6 +17,7 @@
 #include "trustsim/keys.h"
 #include "trustsim/romvars.h"
 #include "trustsim/tpm2.h"
+#include "tpm-sim/tpm_engine.h"
 #include "hw-models/input_error.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
@@ -411,6 +412,34 @@ bool ScenarioRunner::check(const Step& s) {
             failure_ = "key " + k + " is in key storage (it holds: " + held + ")";
             return false;
           }
+        }
+        return true;
+      }
+      case Step::Check::kPcr: {
+        if (!board_.tpm()) throw InputError("this board has no TPM (devices.tpm in the board file)");
+        TpmEngine& e = TpmEngine::instance();
+        if (!board_.power().is_on() || !e.powered())
+          throw InputError("the board is off: PCRs are volatile, check them while it runs");
+        uint8_t cmd[64];
+        size_t n = tpm2::cmd_pcr_read(cmd, sizeof cmd, 1u << s.pcr);
+        std::vector<uint8_t> rsp = e.execute(cmd, n, 0);
+        tpm2::Response r;
+        tpm2::PcrValues pv;
+        if (!tpm2::parse_response(rsp.data(), rsp.size(), 0, &r) || r.rc != 0 || !tpm2::parse_pcr_read(r, &pv) ||
+            pv.count < 1) {
+          failure_ = "the TPM did not answer PCR_Read for PCR" + std::to_string(s.pcr) + " (it may not be started yet)";
+          return false;
+        }
+        static const char* hx = "0123456789ABCDEF";
+        std::string v;
+        for (int i = 0; i < 32; ++i) v += hx[pv.digest[0][i] >> 4], v += hx[pv.digest[0][i] & 15];
+        if (!s.pcr_equals.empty() && v != s.pcr_equals) {
+          failure_ = "PCR" + std::to_string(s.pcr) + " is " + v + ", expected " + s.pcr_equals;
+          return false;
+        }
+        if (s.pcr_extended && v == std::string(64, '0')) {
+          failure_ = "PCR" + std::to_string(s.pcr) + " was never extended (all zero)";
+          return false;
         }
         return true;
       }

@@ -142,7 +142,7 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
 }
 
 void parse_check(const YamlReader& r, const YAML::Node& arg, const std::string& field, Step& s) {
-  if (!arg.IsMap()) r.fail(arg, field, "expected a mapping with one of: file, romvar, keys, booted");
+  if (!arg.IsMap()) r.fail(arg, field, "expected a mapping with one of: file, romvar, keys, booted, pcr");
   if (arg["file"]) {
     s.check = Step::Check::kFile;
     r.expect_map(arg, field, {"file", "exists", "sha256", "size"});
@@ -188,8 +188,21 @@ void parse_check(const YamlReader& r, const YAML::Node& arg, const std::string& 
     if (b["image"]) s.booted_image = r.str(b["image"], field + ".booted.image");
     if (b["key"]) s.booted_key = r.str(b["key"], field + ".booted.key");
     if (!b["image"] && !b["key"]) r.fail(b, field + ".booted", "give image: bootflash:NAME and/or key: TYPE-VERSION");
+  } else if (arg["pcr"]) {
+    s.check = Step::Check::kPcr;
+    r.expect_map(arg, field, {"pcr", "equals", "extended"});
+    s.pcr = uint32_t(r.u64(arg["pcr"], field + ".pcr"));
+    if (s.pcr > 23) r.fail(arg["pcr"], field + ".pcr", "expected a PCR index 0..23");
+    if (arg["equals"]) {
+      s.pcr_equals = r.str(arg["equals"], field + ".equals");
+      for (char& c : s.pcr_equals) c = char(toupper(static_cast<unsigned char>(c)));
+      if (s.pcr_equals.size() != 64 || s.pcr_equals.find_first_not_of("0123456789ABCDEF") != std::string::npos)
+        r.fail(arg["equals"], field + ".equals", "expected 64 hex digits (a SHA-256 PCR value)");
+    }
+    if (arg["extended"]) s.pcr_extended = parse_bool(r, arg["extended"], field + ".extended");
+    if (s.pcr_equals.empty() && !s.pcr_extended) r.fail(arg, field, "give equals: HEX or extended: true");
   } else {
-    r.fail(arg, field, "expected one of: file, romvar, keys, booted");
+    r.fail(arg, field, "expected one of: file, romvar, keys, booted, pcr");
   }
 }
 
@@ -400,6 +413,7 @@ std::string Step::describe() const {
         case Check::kRomvar: return "check ROMmon variable " + file;
         case Check::kKeys: return "check key storage";
         case Check::kBooted: return "check the booted image";
+        case Check::kPcr: return "check PCR" + std::to_string(pcr);
       }
       return "check";
   }

@@ -34,7 +34,7 @@ BAD = {
     "bad cut mode": "name: x\nsteps:\n  - fault: {power-loss: {device: nvram, mode: half}}\n",
     "bad device": "name: x\nsteps:\n  - sweep: {devices: [flash], steps: [power-on], recovery: [power-on]}\n",
     "sweep without recovery": "name: x\nsteps:\n  - sweep: {devices: nvram, steps: [power-on]}\n",
-    "check of nothing": "name: x\nsteps:\n  - check: {pcr: 0}\n",
+    "check of nothing": "name: x\nsteps:\n  - check: {pcm: 0}\n",
     "bad key name": "name: x\nsteps:\n  - check: {keys: {active: [prod-A]}}\n",
     "duration without unit": "name: x\nsteps:\n  - wait: soon\n",
     "missing name": "steps: [power-on]\nboard: x\n",

@@ -29,7 +29,7 @@ struct Step {
   };
   enum class Fault { kPowerLossAtOperation, kPowerLossAfter, kPowerLossOnConsole, kBitFlip, kBitFlips, kStuckBit,
                      kBadBlock, kTpm };
-  enum class Check { kFile, kRomvar, kKeys, kBooted };
+  enum class Check { kFile, kRomvar, kKeys, kBooted, kPcr };
   Kind kind;
   std::string where;     // "file:line", for reports
   std::string text;      // expect: the pattern; send: the line typed; fault on-console: the pattern
@@ -72,6 +72,9 @@ struct Step {
   std::vector<std::string> keys_active, keys_revoked, keys_absent;  // keys
   bool both_copies = false;              // keys: primary and backup valid and equal
   std::string booted_image, booted_key;  // booted: bootflash:NAME, key name (e.g. production-B)
+  uint32_t pcr = 0;                      // pcr: index 0..7 or 8..23
+  std::string pcr_equals;                // pcr: 64 hex digits (upper case)
+  bool pcr_extended = false;             // pcr: not all zero
   std::string describe() const;
 };
 
