@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -174,7 +175,10 @@ class Fixtures {
     while (big.size() < 1200 * 1024) big += "  - wait: 1 ms\n";
     write_text(f("oversized.yaml"), big);
     std::string board = read_text(src("boards/default.yaml"));
-    write_text(f("board-truncated.yaml"), board.substr(0, board.size() / 2));
+    // Cut just after a key, before its value (a download that stopped there).
+    size_t cut = board.find("sector_erase_time:");
+    if (cut == std::string::npos) return "boards/default.yaml has no sector_erase_time key to cut after";
+    write_text(f("board-truncated.yaml"), board.substr(0, cut + strlen("sector_erase_time:")));
     std::string other = board;
     other.replace(other.find("name: ts-isr1100"), strlen("name: ts-isr1100"), "name: ts-other");
     write_text(f("other-board.yaml"), other);
@@ -310,7 +314,7 @@ const Row kRows[] = {
   {"RunListAsScenario", {"run", "{F}/list.yaml"}, 2, "list.yaml:1: top level: expected a mapping of keys"},
   // ---- trustsim run: board file, board state directory, options ----
   {"RunEmptyBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/empty", kSmoke}, 2, "{F}/empty: no YAML content"},
-  {"RunTruncatedBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/board-truncated.yaml", kSmoke}, 2, "board-truncated.yaml:39: devices.boot_flash.sector_erase_time: expected a duration like '5 ms'.*got nothing"},
+  {"RunTruncatedBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/board-truncated.yaml", kSmoke}, 2, "board-truncated.yaml:\\d+: devices.boot_flash.sector_erase_time: expected a duration like '5 ms'.*got nothing"},
   {"RunPngAsBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/picture.png", kSmoke}, 2, "picture.png:3: binary data"},
   {"RunDirectoryAsBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/adir", kSmoke}, 2, "adir: is a directory"},
   {"RunNegativeBaud", {"run", "--board", "{F}/board", "--board-file", "{F}/board-negative.yaml", kSmoke}, 2, "board-negative.yaml:\\d+: devices\\.console\\.baud: expected a non-negative integer.*got '-9600'"},
