@@ -215,7 +215,16 @@ std::vector<int> processes_mentioning(const std::string& needle) {
   while (dirent* e = d ? readdir(d) : nullptr) {
     int pid = atoi(e->d_name);
     if (pid <= 0 || pid == getpid()) continue;
-    std::string cmd = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+    // The process may exit while we read (other tests start and stop
+    // QEMUs all the time): plain read(2), and whatever it gave.
+    std::string cmd;
+    int fd = open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) cmd.append(buf, size_t(n));
+      close(fd);
+    }
     for (char& c : cmd)
       if (c == '\0') c = ' ';
     if (cmd.find(needle) != std::string::npos) pids.push_back(pid);
