@@ -12,7 +12,7 @@ PKGS=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   qemu-system-arm qemu-utils gdb-multiarch
   # host libraries
-  libsystemc-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libsystemc-dev libssl-dev openssl libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # the VCD test converts with gtkwave's vcd2fst (a real viewer's reader)
   gtkwave

@@ -15,10 +15,10 @@ std::string format_duration(uint64_t ps) {
   return buf;
 }
 
-std::regex compile(const YamlReader& r, const YAML::Node& at, const std::string& field, const std::string& text) {
+Pattern compile(const YamlReader& r, const YAML::Node& at, const std::string& field, const std::string& text) {
   try {
-    return std::regex(text, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
+    return Pattern(text);
+  } catch (const std::invalid_argument& e) {
     r.fail(at, field, "invalid regular expression '" + text + "': " + e.what());
   }
 }
@@ -141,8 +141,13 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
   }
 }
 
+std::string dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 void parse_check(const YamlReader& r, const YAML::Node& arg, const std::string& field, Step& s) {
-  if (!arg.IsMap()) r.fail(arg, field, "expected a mapping with one of: file, romvar, keys, booted, pcr");
+  if (!arg.IsMap()) r.fail(arg, field, "expected a mapping with one of: file, romvar, keys, booted, pcr, attest");
   if (arg["file"]) {
     s.check = Step::Check::kFile;
     r.expect_map(arg, field, {"file", "exists", "sha256", "size"});
@@ -201,8 +206,44 @@ void parse_check(const YamlReader& r, const YAML::Node& arg, const std::string& 
     }
     if (arg["extended"]) s.pcr_extended = parse_bool(r, arg["extended"], field + ".extended");
     if (s.pcr_equals.empty() && !s.pcr_extended) r.fail(arg, field, "give equals: HEX or extended: true");
+  } else if (arg["attest"]) {
+    s.check = Step::Check::kAttest;
+    r.expect_map(arg, field, {"attest"});
+    YAML::Node a = arg["attest"];
+    std::string af = field + ".attest";
+    r.expect_map(a, af, {"nonce", "kgv", "image", "verifies", "failing"});
+    uint64_t nonce = r.u64(r.require(a, af, "nonce"), af + ".nonce");
+    if (nonce > 0xFFFFFFFFu) r.fail(a["nonce"], af + ".nonce", "expected 0..4294967295 (the N of `sign nonce N`)");
+    s.nonce = uint32_t(nonce);
+    if (bool(a["kgv"]) == bool(a["image"]))
+      r.fail(a, af, "give the known-good values as kgv: FILE (from `trustsim image sign --kgv`) or image: bootflash:NAME");
+    if (a["kgv"]) {
+      s.kgv = r.str(a["kgv"], af + ".kgv");
+      if (s.kgv.empty() || s.kgv[0] != '/') s.kgv = dir_of(r.path()) + "/" + s.kgv;
+    } else {
+      std::string img = r.str(a["image"], af + ".image");
+      if (img.rfind("bootflash:", 0) != 0 || img.size() == 10)
+        r.fail(a["image"], af + ".image", "expected bootflash:NAME (the signed OS image the board should run)");
+      s.kgv_image = img.substr(10);
+    }
+    if (a["verifies"]) s.verifies = parse_bool(r, a["verifies"], af + ".verifies");
+    if (a["failing"]) {
+      s.failing = str_list(r, a["failing"], af + ".failing");
+      static const char* names[] = {"Platform", "Boot 0 Version", "Boot 0 Hash", "Boot Loader Version",
+                                    "Boot Loader Hash", "OS Version", "OS Hash", "PCR0", "PCR8", "nonce",
+                                    "quoted PCRs", "SUDI chain", "SUDI signature", "signature"};
+      for (const std::string& f : s.failing) {
+        bool known = false;
+        std::string all;
+        for (const char* n : names) known |= f == n, all += std::string(all.empty() ? "" : ", ") + n;
+        if (!known) r.fail(a["failing"], af + ".failing", "unknown check '" + f + "' (expected some of: " + all + ")");
+      }
+      if (s.failing.empty()) r.fail(a["failing"], af + ".failing", "name at least one check, or drop failing");
+      if (a["verifies"] && s.verifies) r.fail(a, af, "failing: names checks that fail, so it needs verifies: false (or no verifies)");
+      s.verifies = false;
+    }
   } else {
-    r.fail(arg, field, "expected one of: file, romvar, keys, booted, pcr");
+    r.fail(arg, field, "expected one of: file, romvar, keys, booted, pcr, attest");
   }
 }
 
@@ -414,6 +455,7 @@ std::string Step::describe() const {
         case Check::kKeys: return "check key storage";
         case Check::kBooted: return "check the booted image";
         case Check::kPcr: return "check PCR" + std::to_string(pcr);
+        case Check::kAttest: return "check attestation (nonce " + std::to_string(nonce) + ")";
       }
       return "check";
   }
@@ -480,10 +522,6 @@ class Substitution {
   std::vector<std::pair<YAML::Node, std::string>> saved_;
 };
 
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
 
 // Expands include / for and parses every other step into `out`.
 void collect(const YamlReader& r, const YAML::Node& list, const std::string& field, const Vars& vars,

@@ -64,6 +64,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool host_action(const Step& s, size_t index);
   bool arm_fault(const Step& s, size_t index);
   bool check(const Step& s);
+  bool check_attest(const Step& s);
   void console_cut();
   void timed_cut();
   void arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t point);
@@ -77,7 +78,6 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   ConsoleLog& log_;
   HostContext host_;
   CampaignRole role_;
-  std::smatch match_;
   bool finished_ = false;
   size_t steps_done_ = 0;
   std::string failure_;
@@ -85,7 +85,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   // faults armed by steps
   sc_core::sc_event timed_cut_event_;
   bool console_cut_armed_ = false;
-  std::regex console_cut_pattern_;
+  Pattern console_cut_pattern_;
   uint64_t console_cut_from_ = 0;
 
   // sweep

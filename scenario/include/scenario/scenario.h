@@ -4,11 +4,11 @@
 #pragma once
 #include <cstdint>
 #include <map>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "hw-models/power_cut.h"
+#include "scenario/pattern.h"
 
 namespace trustsim {
 
@@ -29,11 +29,11 @@ struct Step {
   };
   enum class Fault { kPowerLossAtOperation, kPowerLossAfter, kPowerLossOnConsole, kBitFlip, kBitFlips, kStuckBit,
                      kBadBlock, kTpm };
-  enum class Check { kFile, kRomvar, kKeys, kBooted, kPcr };
+  enum class Check { kFile, kRomvar, kKeys, kBooted, kPcr, kAttest };
   Kind kind;
   std::string where;     // "file:line", for reports
   std::string text;      // expect: the pattern; send: the line typed; fault on-console: the pattern
-  std::regex pattern;    // expect, fault on-console
+  Pattern pattern;       // expect, fault on-console
   uint64_t timeout_ps = 0;   // expect, wait-power-off
   uint64_t duration_ps = 0;  // wait; power-cycle off time; fault after
   bool has_duration = false; // power-cycle: false = the board's off time
@@ -75,6 +75,11 @@ struct Step {
   uint32_t pcr = 0;                      // pcr: index 0..7 or 8..23
   std::string pcr_equals;                // pcr: 64 hex digits (upper case)
   bool pcr_extended = false;             // pcr: not all zero
+  uint32_t nonce = 0;                    // attest: the nonce the quote must be made for
+  std::string kgv;                       // attest: known-good values file (path as resolved at load)
+  std::string kgv_image;                 // attest: or compute them from this bootflash: file (NAME, no prefix)
+  bool verifies = true;                  // attest: false = some check must fail
+  std::vector<std::string> failing;      // attest: exactly these checks fail (implies verifies=false)
   std::string describe() const;
 };
 
@@ -86,7 +91,7 @@ struct Sweep {
   std::vector<std::string> devices;
   std::vector<PowerCut::Mode> modes;
   std::string from_text, to_text;  // empty: the window starts / ends with the steps
-  std::regex from, to;
+  Pattern from, to;
   std::vector<Step> steps;
   std::vector<Step> recovery;
 };
