@@ -314,7 +314,7 @@ CosimBridge::Outcome CosimBridge::serve() {
     sc_core::sc_time target = last_sync_time_ + from_ns(delta * cfg_.ns_per_insn());
     if (target > sc_core::sc_time_stamp()) wait(target - sc_core::sc_time_stamp());
     last_sync_time_ = sc_core::sc_time_stamp();
-    if (!power_.is_on() || power_.pending() != PowerDomain::Request::kNone) return Outcome::kPowerChange;
+    if (power_changed()) return Outcome::kPowerChange;
     if (m.type == TS_COSIM_DOORBELL) {
       ++doorbells_;
       if (on_doorbell) on_doorbell(m.arg);
@@ -322,9 +322,9 @@ CosimBridge::Outcome CosimBridge::serve() {
       // The guest stalls for the device latency: board time moves on,
       // its instruction count does not.
       last_sync_time_ = sc_core::sc_time_stamp();
-      if (!power_.is_on() || power_.pending() != PowerDomain::Request::kNone) return Outcome::kPowerChange;
+      if (power_changed()) return Outcome::kPowerChange;
       if (hold_) {
-        while (power_.is_on()) wait(power_.off_event());
+        while (!power_changed()) wait(power_.off_event());
         return Outcome::kPowerChange;
       }
     } else {
@@ -337,6 +337,7 @@ CosimBridge::Outcome CosimBridge::serve() {
 void CosimBridge::run() {
   for (;;) {
     while (!power_.is_on()) wait(power_.on_event());
+    boot_ = power_.boot_count();
     trace_power("power-on", power_.reset_cause() == TS_RESET_SOFTWARE ? "software reset" : "power applied");
     if (on_power_on) on_power_on();
     if (!start_qemu()) return;

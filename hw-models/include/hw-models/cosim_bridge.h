@@ -106,6 +106,13 @@ class CosimBridge : public sc_core::sc_module {
   uint64_t total_insns_ = 0;
   std::string error_;
   bool hold_ = false;
+  // The power domain's boot count when this QEMU started: power switched
+  // off and on again between two sync points leaves is_on() true, and only
+  // the count shows that this guest lost power.
+  uint32_t boot_ = 0;
+  bool power_changed() const {
+    return !power_.is_on() || power_.pending() != PowerDomain::Request::kNone || power_.boot_count() != boot_;
+  }
   bool detach_pending_ = false;
   std::function<void()> detached_;
 };
