@@ -23,6 +23,7 @@
 #include "trustsim/tpm2.h"
 #include "tpm-sim/tpm_engine.h"
 #include "hw-models/input_error.h"
+#include "hw-models/openssl_util.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
 #include "signing/signing.h"
@@ -39,13 +40,7 @@ std::string sha256_hex(const std::vector<uint8_t>& d) {
   unsigned char md[32];
   unsigned int n = 0;
   EVP_Digest(d.data(), d.size(), md, &n, EVP_sha256(), nullptr);
-  static const char* hx = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += hx[md[i] >> 4];
-    out += hx[md[i] & 15];
-  }
-  return out;
+  return ossl::hex(md, n);
 }
 
 std::string key_name(uint8_t type, char version) {
@@ -435,9 +430,8 @@ bool ScenarioRunner::check(const Step& s) {
           failure_ = "the TPM did not answer PCR_Read for PCR" + std::to_string(s.pcr) + " (it may not be started yet)";
           return false;
         }
-        static const char* hx = "0123456789ABCDEF";
-        std::string v;
-        for (int i = 0; i < 32; ++i) v += hx[pv.digest[0][i] >> 4], v += hx[pv.digest[0][i] & 15];
+        std::string v = ossl::hex(pv.digest[0], 32);
+        for (char& c : v) c = char(toupper(c));  // PCR values are written in capitals
         if (!s.pcr_equals.empty() && v != s.pcr_equals) {
           failure_ = "PCR" + std::to_string(s.pcr) + " is " + v + ", expected " + s.pcr_equals;
           return false;

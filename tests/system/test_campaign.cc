@@ -13,32 +13,9 @@
 
 #include "../support/test_util.h"
 
-using trustsim::test::read_text;
-using trustsim::test::TempDir;
-using trustsim::test::write_text;
+using namespace trustsim::test;  // tests/support/test_util.h
 
 namespace {
-
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
-Result sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-Result ts(const std::string& args) { return sh(std::string(TRUSTSIM_EXE) + " " + args); }
-
-std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
 
 const std::string kCampaign = src("scenarios/campaigns/rommon-set-power-cut.yaml");
 
@@ -67,11 +44,11 @@ std::map<std::string, std::string> outcomes(const nlohmann::json& rep) {
 
 TEST(Campaign, ForkAndFreshBootRunsAgreeExactly) {
   TempDir d;
-  Result a = ts("campaign --no-progress --json " + d.file("fork.json") + " --junit " + d.file("fork.xml") + " " + kCampaign);
+  Result a = run_trustsim("campaign --no-progress --json " + d.file("fork.json") + " --junit " + d.file("fork.xml") + " " + kCampaign);
   ASSERT_EQ(a.exit_code, 0) << a.output;
   EXPECT_NE(a.output.find("2 cut points (nvram 2) x 3 modes (before,after,torn) = 6 runs"), std::string::npos) << a.output;
   EXPECT_NE(a.output.find("6 runs, 6 passed, 0 failed"), std::string::npos) << a.output;
-  Result b = ts("campaign --no-progress --no-fork --json " + d.file("nofork.json") + " " + kCampaign);
+  Result b = run_trustsim("campaign --no-progress --no-fork --json " + d.file("nofork.json") + " " + kCampaign);
   ASSERT_EQ(b.exit_code, 0) << b.output;
   nlohmann::json fa = load(d.file("fork.json")), fb = load(d.file("nofork.json"));
   EXPECT_TRUE(fa["fork"].get<bool>());
@@ -85,7 +62,7 @@ TEST(Campaign, ForkAndFreshBootRunsAgreeExactly) {
 TEST(Campaign, FailingPointPrintsAReproducerThatReplaysIt) {
   TempDir d;
   std::string f = failing_campaign(d);
-  Result a = ts("campaign --no-progress --json " + d.file("r.json") + " " + f);
+  Result a = run_trustsim("campaign --no-progress --json " + d.file("r.json") + " " + f);
   EXPECT_EQ(a.exit_code, 1) << a.output;
   EXPECT_NE(a.output.find("6 runs, 5 passed, 1 failed"), std::string::npos) << a.output;
   std::smatch m;
@@ -96,46 +73,46 @@ TEST(Campaign, FailingPointPrintsAReproducerThatReplaysIt) {
   nlohmann::json rep = load(d.file("r.json"));
   EXPECT_EQ(rep["failed"].get<int>(), 1);
   // The reproducer replays exactly that run, in the foreground.
-  Result replay = ts(cmd);
+  Result replay = run_trustsim(cmd);
   EXPECT_EQ(replay.exit_code, 1) << replay.output;
   EXPECT_NE(replay.output.find("FAIL insists-on-old point 2"), std::string::npos) << replay.output;
   EXPECT_NE(replay.output.find(invariant), std::string::npos) << replay.output;
   EXPECT_NE(replay.output.find("MODE=fast"), std::string::npos) << "the console is shown:\n" << replay.output;
   // And a passing point replays as a pass.
-  Result ok = ts(std::regex_replace(cmd, std::regex("--mode after"), "--mode before") + " --quiet");
+  Result ok = run_trustsim(std::regex_replace(cmd, std::regex("--mode after"), "--mode before") + " --quiet");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
 }
 
 TEST(Campaign, ShardsCoverEveryRunOnceAndMergeToTheFullReport) {
   TempDir d;
-  Result full = ts("campaign --no-progress --json " + d.file("full.json") + " " + kCampaign);
+  Result full = run_trustsim("campaign --no-progress --json " + d.file("full.json") + " " + kCampaign);
   ASSERT_EQ(full.exit_code, 0) << full.output;
   std::string shards;
   size_t total = 0;
   for (int i = 0; i < 4; ++i) {
     std::string out = d.file("shard" + std::to_string(i) + ".json");
-    Result s = ts("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + kCampaign);
+    Result s = run_trustsim("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + kCampaign);
     ASSERT_EQ(s.exit_code, 0) << s.output;
     total += load(out)["runs"].size();
     if (i < 3) shards += " " + out;
   }
   EXPECT_EQ(total, 6u);
-  Result partial = ts("campaign merge --json " + d.file("m.json") + shards);
+  Result partial = run_trustsim("campaign merge --json " + d.file("m.json") + shards);
   EXPECT_EQ(partial.exit_code, 2) << partial.output;
   EXPECT_NE(partial.output.find("no report for shard(s) 3"), std::string::npos) << partial.output;
-  Result merged = ts("campaign merge --json " + d.file("m.json") + " --junit " + d.file("m.xml") + shards + " " +
+  Result merged = run_trustsim("campaign merge --json " + d.file("m.json") + " --junit " + d.file("m.xml") + shards + " " +
                            d.file("shard3.json"));
   ASSERT_EQ(merged.exit_code, 0) << merged.output;
   EXPECT_EQ(outcomes(load(d.file("m.json"))), outcomes(load(d.file("full.json"))));
-  Result twice = ts("campaign merge" + shards + shards);
+  Result twice = run_trustsim("campaign merge" + shards + shards);
   EXPECT_EQ(twice.exit_code, 2) << twice.output;
   EXPECT_NE(twice.output.find("given twice"), std::string::npos) << twice.output;
 }
 
 TEST(Campaign, SameSeedGivesTheSameCampaign) {
   TempDir d;
-  Result a = ts("campaign --no-progress --seed 77 --json " + d.file("a.json") + " " + kCampaign);
-  Result b = ts("campaign --no-progress --seed 77 -j 1 --json " + d.file("b.json") + " " + kCampaign);
+  Result a = run_trustsim("campaign --no-progress --seed 77 --json " + d.file("a.json") + " " + kCampaign);
+  Result b = run_trustsim("campaign --no-progress --seed 77 -j 1 --json " + d.file("b.json") + " " + kCampaign);
   ASSERT_EQ(a.exit_code, 0) << a.output;
   ASSERT_EQ(b.exit_code, 0) << b.output;
   nlohmann::json ja = load(d.file("a.json")), jb = load(d.file("b.json"));
@@ -160,12 +137,12 @@ TEST(Campaign, BadCampaignInputExitsTwoWithTheReason) {
       {d.file("missing.yaml"), "missing.yaml"},
   };
   for (const Case& c : cases) {
-    Result r = ts("campaign --no-progress " + c.args);
+    Result r = run_trustsim("campaign --no-progress " + c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
   }
   write_text(d.file("bad.json"), "{\"format\": \"trustsim-campaign-1\", \"campaign\": 3}");
-  Result r = ts("campaign merge " + d.file("bad.json"));
+  Result r = run_trustsim("campaign merge " + d.file("bad.json"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("bad.json: not a trustsim campaign report"), std::string::npos) << r.output;
 }
@@ -209,7 +186,7 @@ steps:
   - expect: "Router>"
 )");
   auto faults = [&](const std::string& seed, const std::string& trace) {
-    Result r = ts("run --quiet --seed " + seed + " --trace " + trace + " " + f);
+    Result r = run_trustsim("run --quiet --seed " + seed + " --trace " + trace + " " + f);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("seed " + seed), std::string::npos) << r.output;
     std::string out;

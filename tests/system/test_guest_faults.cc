@@ -20,13 +20,9 @@
 
 #include "../support/test_util.h"
 
-using trustsim::test::read_text;
-using trustsim::test::TempDir;
-using trustsim::test::write_text;
+using namespace trustsim::test;  // tests/support/test_util.h
 
 namespace {
-
-std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
 
 struct GuestRun {
   int exit_code = -1;  // -1: killed by this test because it hung
@@ -67,21 +63,6 @@ GuestRun run_trustsim(const std::vector<std::string>& args, const std::string& o
   return r;
 }
 
-std::vector<int> processes_mentioning(const std::string& needle) {
-  std::vector<int> pids;
-  DIR* d = opendir("/proc");
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0 || pid == getpid()) continue;
-    std::string cmd = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-    for (char& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos) pids.push_back(pid);
-  }
-  if (d) closedir(d);
-  return pids;
-}
-
 // What a finished trustsim must not leave behind.
 void expect_no_orphans(const std::string& state, pid_t pid) {
   EXPECT_TRUE(processes_mentioning(state).empty()) << "a QEMU of this run survived it";
@@ -100,20 +81,13 @@ void expect_no_orphans(const std::string& state, pid_t pid) {
 // The board directory still loads: its manifest, sizes, key storage,
 // variables and bootflash: (inspect), and the file system checks clean.
 void expect_board_loads(const std::string& state) {
-  std::string out;
-  FILE* p = popen((std::string(TRUSTSIM_EXE) + " board inspect " + state + " 2>&1").c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << out;
-  EXPECT_NE(out.find("generation 1, 3 keys"), std::string::npos) << out;
-  p = popen((std::string(TRUSTSIM_EXE) + " flash --board " + state + " fsck 2>&1").c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  out.clear();
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << out;
-  EXPECT_NE(out.find(" 0 errors"), std::string::npos) << out;
+  // (This file's run_trustsim hides the shared one here.)
+  Result r = trustsim::test::run_trustsim("board inspect " + state);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("generation 1, 3 keys"), std::string::npos) << r.output;
+  r = trustsim::test::run_trustsim("flash --board " + state + " fsck");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(" 0 errors"), std::string::npos) << r.output;
 }
 
 // A scenario that boots the test guest and types `behaviour` at its prompt;

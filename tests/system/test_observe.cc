@@ -25,32 +25,9 @@
 
 #include "../support/test_util.h"
 
-using trustsim::test::read_text;
-using trustsim::test::TempDir;
-using trustsim::test::write_text;
+using namespace trustsim::test;  // tests/support/test_util.h
 
 namespace {
-
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
-Result run_shell(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-Result run_trustsim(const std::string& args) { return run_shell(std::string(TRUSTSIM_EXE) + " " + args); }
-
-std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
 
 size_t count_of(const std::string& hay, const std::string& needle) {
   size_t n = 0;
@@ -247,9 +224,9 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
 
   // A real viewer's converter accepts it (gtkwave's vcd2fst, when installed).
   if (system("command -v vcd2fst >/dev/null 2>&1") == 0) {
-    Result c = run_shell("vcd2fst " + d.file("a.vcd") + " " + d.file("a.fst"));
+    Result c = sh("vcd2fst " + d.file("a.vcd") + " " + d.file("a.fst"));
     EXPECT_EQ(c.exit_code, 0) << c.output;
-    Result back = run_shell("fst2vcd " + d.file("a.fst") + " > " + d.file("back.vcd"));
+    Result back = sh("fst2vcd " + d.file("a.fst") + " > " + d.file("back.vcd"));
     EXPECT_EQ(back.exit_code, 0) << back.output;
     Vcd bv = parse_vcd(read_text(d.file("back.vcd")));
     EXPECT_EQ(bv.changes["power"].size(), v.changes["power"].size());
@@ -390,7 +367,7 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
   EXPECT_NE(read_text(script).find(" 0x40200000"), std::string::npos) << "ROMmon .text at its link address";
   EXPECT_NE(read_text(script).find(" 0x41000000"), std::string::npos) << "OS .text at its link address";
 
-  Result g = run_shell("timeout 300 gdb-multiarch -batch -nx -x " + script +
+  Result g = sh("timeout 300 gdb-multiarch -batch -nx -x " + script +
                        " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path' -ex 'shell sleep 2'"
                        " -ex 'print/x $pc' -ex 'break os::cmd_show_version' -ex continue -ex 'print/x $pc'"
                        " -ex continue");
@@ -422,13 +399,13 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
 TEST(Observe, ConsolePipeKeepsStateAndIsReproducible) {
   TempDir d;
   std::string exe = TRUSTSIM_EXE, board = d.file("board");
-  Result s1 = run_shell("printf '\\003\\nOBS_VAR=kept\\n' | " + exe + " console --board " + board);
+  Result s1 = sh("printf '\\003\\nOBS_VAR=kept\\n' | " + exe + " console --board " + board);
   ASSERT_EQ(s1.exit_code, 0) << s1.output;
   EXPECT_NE(s1.output.find("autoboot: interrupted by Ctrl-C"), std::string::npos) << s1.output;
   EXPECT_NE(s1.output.find("rommon 2 > "), std::string::npos) << s1.output;
   EXPECT_NE(s1.output.find("powered off"), std::string::npos) << s1.output;
 
-  Result s2 = run_shell("printf '\\003\\nset\\n' | " + exe + " console --board " + board);
+  Result s2 = sh("printf '\\003\\nset\\n' | " + exe + " console --board " + board);
   ASSERT_EQ(s2.exit_code, 0) << s2.output;
   EXPECT_NE(s2.output.find("OBS_VAR=kept"), std::string::npos) << "variable lost between sessions:\n" << s2.output;
   Result ins = run_trustsim("board inspect " + board);
@@ -436,7 +413,7 @@ TEST(Observe, ConsolePipeKeepsStateAndIsReproducible) {
 
   // Plain lines wait for a prompt: they skip the autoboot window and reach the OS.
   auto os_session = [&](const std::string& tag) {
-    Result r = run_shell("printf 'enable\\nshow version\\n' | " + exe + " console --console-log " + d.file(tag));
+    Result r = sh("printf 'enable\\nshow version\\n' | " + exe + " console --console-log " + d.file(tag));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("Configuration register is 0x2102"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("Router#"), std::string::npos) << r.output;
@@ -446,7 +423,7 @@ TEST(Observe, ConsolePipeKeepsStateAndIsReproducible) {
   EXPECT_GT(read_text(d.file("a.txt")).size(), 500u);
   EXPECT_EQ(read_text(d.file("a.txt")), read_text(d.file("b.txt"))) << "piped sessions are not reproducible";
 
-  Result slow = run_shell("printf 'enable\\n' | " + exe + " console --idle-timeout 1");
+  Result slow = sh("printf 'enable\\n' | " + exe + " console --idle-timeout 1");
   EXPECT_EQ(slow.exit_code, 1) << slow.output;
   EXPECT_NE(slow.output.find("did not ask for console input within 1 s"), std::string::npos) << slow.output;
 }

@@ -18,22 +18,9 @@
 
 #include "../support/test_util.h"
 
-using trustsim::test::read_text;
-using trustsim::test::TempDir;
-using trustsim::test::write_text;
+using namespace trustsim::test;  // tests/support/test_util.h
 
 namespace {
-
-int run(const std::string& args, std::string* out) {
-  std::string cmd = std::string(TRUSTSIM_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 std::string scenario(unsigned cut_ms) {
   return R"(name: revoke-cut-sweep
@@ -72,9 +59,9 @@ void one_cut(unsigned cut_ms, const TempDir& d, Tally& t) {
   std::string con = d.file("cut-" + std::to_string(cut_ms) + ".txt");
   std::string trace = d.file("cut-" + std::to_string(cut_ms) + ".jsonl");
   write_text(yaml, scenario(cut_ms));
-  std::string out;
-  int rc = run("run --quiet --console-log " + con + " --trace " + trace + " " + yaml, &out);
-  ASSERT_EQ(rc, 0) << "cut " << cut_ms << " ms after the start marker: the board did not come back\n" << out;
+  Result r = run_trustsim("run --quiet --console-log " + con + " --trace " + trace + " " + yaml);
+  ASSERT_EQ(r.exit_code, 0) << "cut " << cut_ms << " ms after the start marker: the board did not come back\n"
+                            << r.output;
   std::string text = read_text(con);
   size_t second_boot = text.rfind("Boot0 Version");
   ASSERT_NE(second_boot, std::string::npos);

@@ -18,31 +18,9 @@
 
 #include "../support/test_util.h"
 
-using trustsim::test::read_text;
-using trustsim::test::TempDir;
-using trustsim::test::write_text;
+using namespace trustsim::test;  // tests/support/test_util.h
 
 namespace {
-
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
-Result run_trustsim(const std::string& args) {
-  std::string cmd = std::string(TRUSTSIM_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
 
 std::vector<uint64_t> field_values(const std::string& trace, const std::string& match, const std::string& field) {
   std::vector<uint64_t> out;
@@ -205,35 +183,6 @@ TEST(Run, MissingScenarioFileExitsTwo) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/scenario.yaml: cannot open file"), std::string::npos) << r.output;
 }
-
-namespace {
-
-// Processes whose command line mentions `needle` (e.g. a board directory).
-std::vector<int> processes_mentioning(const std::string& needle) {
-  std::vector<int> pids;
-  DIR* d = opendir("/proc");
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0 || pid == getpid()) continue;
-    // The process may exit while we read (other tests start and stop
-    // QEMUs all the time): plain read(2), and whatever it gave.
-    std::string cmd;
-    int fd = open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) cmd.append(buf, size_t(n));
-      close(fd);
-    }
-    for (char& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos) pids.push_back(pid);
-  }
-  if (d) closedir(d);
-  return pids;
-}
-
-}  // namespace
 
 TEST(Run, KilledRunLeavesLoadableBoardAndNoOrphans) {
   TempDir d;

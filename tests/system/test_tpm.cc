@@ -15,30 +15,10 @@
 
 #include "../support/test_util.h"
 
-using trustsim::test::read_text;
-using trustsim::test::TempDir;
-using trustsim::test::write_text;
+using namespace trustsim::test;  // tests/support/test_util.h
 
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
-Result sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-Result ts(const std::string& args) { return sh(std::string(TRUSTSIM_EXE) + " " + args); }
-std::string src(const std::string& rel) { return std::string(TRUSTSIM_SOURCE_DIR) + "/" + rel; }
 std::string os_bin() { return std::string(TRUSTSIM_BUILD_ROOT) + "/os-stub/os.bin"; }
 
 // Boots, logs in, and captures the signed integrity and SUDI outputs. The
@@ -62,18 +42,18 @@ struct Board {
   std::string board_file = "default";
 
   void make() {
-    Result r = ts("board --board-file " + board_file + " new " + dir);
+    Result r = run_trustsim("board --board-file " + board_file + " new " + dir);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    r = ts("image sign " + os_bin() + " --key " + src("keys/dev/production-A.pem") + " --version 17.03.01 --out " +
+    r = run_trustsim("image sign " + os_bin() + " --key " + src("keys/dev/production-A.pem") + " --version 17.03.01 --out " +
                  d.file("os.SPA.bin") + " --kgv " + kgv);
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   Result run(const std::string& scenario_text) {
     std::string sc = write_text(d.file("capture.yaml"), scenario_text);
-    return ts("run --quiet --board " + dir + " --board-file " + board_file + " --console-log " + log + " " + sc);
+    return run_trustsim("run --quiet --board " + dir + " --board-file " + board_file + " --console-log " + log + " " + sc);
   }
   Result verify(uint32_t nonce, const std::string& file = "") {
-    return ts("attest verify --kgv " + kgv + " --nonce " + std::to_string(nonce) + " --root-ca " + dir +
+    return run_trustsim("attest verify --kgv " + kgv + " --nonce " + std::to_string(nonce) + " --root-ca " + dir +
                     "/tpm-sudi-root-ca.pem " + (file.empty() ? log : file));
   }
 };
@@ -161,7 +141,7 @@ TEST(Tpm, OsImageModifiedAfterSigningChangesPcr8AndFailsTheVerifier) {
   if (::testing::Test::HasFatalFailure()) return;
   const std::string name = "ts-isr1100-universalk9.17.03.01.SPA.bin";
   std::string img = b.d.file("img.bin");
-  Result r = ts("flash --board " + b.dir + " --board-file " + b.board_file + " get " + name + " " + img);
+  Result r = run_trustsim("flash --board " + b.dir + " --board-file " + b.board_file + " get " + name + " " + img);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   {
     std::fstream f(img, std::ios::in | std::ios::out | std::ios::binary);
@@ -172,7 +152,7 @@ TEST(Tpm, OsImageModifiedAfterSigningChangesPcr8AndFailsTheVerifier) {
     c = char(c ^ 0x01);  // one bit of the payload
     f.write(&c, 1);
   }
-  r = ts("flash --board " + b.dir + " --board-file " + b.board_file + " put " + img + " " + name);
+  r = run_trustsim("flash --board " + b.dir + " --board-file " + b.board_file + " put " + img + " " + name);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = b.run(capture_scenario(4242, "  - expect: \"Verification FAILED\"\n  - expect: \"UNVERIFIED\"\n"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -231,7 +211,7 @@ TEST(Tpm, TruncatedOrBadInputGetsAClearError) {
   r = b.verify(5, t);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("no `show platform integrity` output found"), std::string::npos) << r.output;
-  r = ts("attest verify --kgv " + t + " --nonce 5 " + b.log);
+  r = run_trustsim("attest verify --kgv " + t + " --nonce 5 " + b.log);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("not JSON"), std::string::npos) << r.output;
 }
@@ -341,7 +321,7 @@ TEST(Tpm, SignedOutputAndTraceAreByteIdenticalAcrossRuns) {
   std::string out[2], trace[2];
   for (int i = 0; i < 2; ++i) {
     std::string con = d.file("con" + std::to_string(i)), tr = d.file("tr" + std::to_string(i));
-    Result r = ts("run --quiet --console-log " + con + " --trace " + tr + " " + src("scenarios/tpm/integrity.yaml"));
+    Result r = run_trustsim("run --quiet --console-log " + con + " --trace " + tr + " " + src("scenarios/tpm/integrity.yaml"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     out[i] = read_text(con);
     trace[i] = read_text(tr);

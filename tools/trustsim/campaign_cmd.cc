@@ -24,14 +24,9 @@
 #include "scenario/campaign.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"
-
-#ifndef TRUSTSIM_SOURCE_DIR
-#error "TRUSTSIM_SOURCE_DIR must be defined by the build"
-#endif
+#include "session.h"
 
 namespace trustsim {
-std::string resolve_board_file(const std::string& name);  // main.cc
-
 namespace {
 
 constexpr int kExitPass = 0;
@@ -43,9 +38,7 @@ struct CampaignOptions {
   std::string board_template;  // internal: a manufactured board to start from (copied)
   int jobs = 0;
   std::string shard = "0/1";
-  uint64_t seed = 0;
-  bool has_seed = false;
-  std::vector<std::string> vars;
+  ScenarioOptions scenario_opts;  // --seed, --var
   bool no_fork = false;
   bool dry_run = false;
   uint64_t point = 0;
@@ -63,27 +56,6 @@ double wall_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-std::string temp_base() {
-  struct stat st;
-  return stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
-}
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = temp_base() + "/trustsim-run-" + std::to_string(getpid()) + "-XXXXXX";
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary run directory");
-    path = tmpl;
-  }
-  ~TempDir() {
-    if (getpid() == owner) {
-      int rc = std::system(("rm -rf '" + path + "'").c_str());
-      (void)rc;
-    }
-  }
-  pid_t owner = getpid();
-};
-
 std::string self_exe() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -92,22 +64,10 @@ std::string self_exe() {
   return buf;
 }
 
-LoadOptions load_options(const CampaignOptions& o) {
-  LoadOptions lo;
-  for (const std::string& v : o.vars) {
-    size_t eq = v.find('=');
-    if (eq == std::string::npos || eq == 0) throw InputError("--var " + v + ": expected NAME=VALUE");
-    lo.vars[v.substr(0, eq)] = v.substr(eq + 1);
-  }
-  lo.has_seed = o.has_seed;
-  lo.seed = o.seed;
-  return lo;
-}
-
 // Arguments that make a spawned trustsim see the same campaign.
 std::vector<std::string> common_args(const CampaignOptions& o, uint64_t seed) {
   std::vector<std::string> a = {o.file, "--seed", std::to_string(seed)};
-  for (const std::string& v : o.vars) a.insert(a.end(), {"--var", v});
+  for (const std::string& v : o.scenario_opts.vars) a.insert(a.end(), {"--var", v});
   if (!o.board_file.empty()) a.insert(a.end(), {"--board-file", o.board_file});
   return a;
 }
@@ -170,20 +130,13 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
     role.work_dir = run_dir.path + "/runs";
     mkdir(role.work_dir.c_str(), 0755);
   }
-  DeviceTrace trace;
-  ConsoleLog console;
+  RunSession session(cfg.name, "", "", nullptr);  // no trace, transcript or observers
+  ConsoleLog& console = session.console();
   if (echo) console.set_echo(stdout);
-  BridgeOptions bo;
-  bo.plugin_path = fw.plugin_so;
-  bo.run_dir = run_dir.path;
-  bo.wall_timeout_s = wall_timeout_s;
-  bo.spin_us = spin_us;
-  install_interrupt_handlers();
-  Board board("board", cfg, state, bo, trace, console);
-  ScenarioRunner runner("scenario", sc, board, console,
-                        HostContext{std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev", fw, state}, role);
+  Board& board = session.start(cfg, state, make_bridge_options(fw, run_dir.path, wall_timeout_s, spin_us));
+  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, role);
   sc_core::sc_start();
-  console.finish();
+  session.finish();
   SimOutcome out;
   out.vt_ns = now_ns();
   out.points = runner.cut_points();
@@ -221,11 +174,11 @@ std::string modes_text(const std::vector<PowerCut::Mode>& modes) {
 int cmd_campaign(const CampaignOptions& o) {
   double t0 = wall_now();
   sweep_stale_run_files();
-  Scenario sc = load_scenario(o.file, load_options(o));
+  Scenario sc = load_scenario(o.file, o.scenario_opts.load_options());
   if (!sc.has_sweep)
     throw InputError(o.file + ": no sweep step, so nothing to sweep: end the scenario with `- sweep: {devices: [...], "
                               "steps: [...], recovery: [...]}` (docs/campaigns.md)");
-  std::string board_file = resolve_board_file(!o.board_file.empty() ? o.board_file : sc.board.empty() ? "default" : sc.board);
+  std::string board_file = scenario_board_file(o.board_file, sc);
   BoardConfig cfg = load_board_config(board_file);
   uint32_t shard_index = 0, shard_count = 1;
   if (!parse_shard(o.shard, &shard_index, &shard_count))
@@ -244,10 +197,7 @@ int cmd_campaign(const CampaignOptions& o) {
   std::string tmpl = o.board_template;
   if (tmpl.empty()) {
     tmpl = work.path + "/template";
-    ManufactureOptions mo;
-    mo.keys_dir = std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev";
-    Artifacts fw = Artifacts::locate();
-    prepare_state_dir(cfg, StatePaths{tmpl}, [&](const StatePaths& d) { manufacture_board(cfg, d, fw, mo); });
+    prepare_board(cfg, StatePaths{tmpl}, Artifacts::locate());
   }
 
   if (o.point) {
@@ -489,9 +439,7 @@ void add_campaign_commands(CLI::App& app, std::function<int()>& action) {
   c->add_option("file", o.file, "scenario file ending in a sweep step");
   c->add_option("--jobs,-j", o.jobs, "runs at once (default: the number of cores)")->check(CLI::Range(1, 256));
   c->add_option("--shard", o.shard, "run only shard I of N (I/N, 0-based): item k = (point-1)*modes+mode goes to k mod N");
-  c->add_option("--seed", o.seed, "run seed (torn cuts, seeded faults); default: the scenario's")
-      ->each([](const std::string&) { o.has_seed = true; });
-  c->add_option("--var", o.vars, "NAME=VALUE: override a scenario variable (repeatable)")->allow_extra_args(false);
+  add_scenario_options(c, o.scenario_opts, "run seed (torn cuts, seeded faults); default: the scenario's");
   c->add_option("--board-file", o.board_file, "board description: a name in boards/ or a path");
   c->add_flag("--no-fork", o.no_fork, "boot every run from power-on instead of forking at the cut point");
   c->add_flag("--dry-run", o.dry_run, "run the window once without a cut and list its cut points");

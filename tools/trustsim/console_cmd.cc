@@ -26,10 +26,7 @@
 #include "hw-models/sim_time.h"
 #include "manufacture/manufacture.h"
 #include "observers.h"
-
-#ifndef TRUSTSIM_SOURCE_DIR
-#error "TRUSTSIM_SOURCE_DIR must be defined by the build"
-#endif
+#include "session.h"
 
 namespace trustsim {
 namespace {
@@ -199,49 +196,24 @@ class ConsoleSession : public sc_core::sc_module {
   bool finished_ = false;
 };
 
-struct RunDir {
-  std::string path;
-  RunDir() {
-    struct stat st;
-    std::string base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
-    std::string tmpl = base + "/trustsim-run-" + std::to_string(getpid()) + "-XXXXXX";
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary run directory");
-    path = tmpl;
-  }
-  ~RunDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
 int run_console(const ConsoleOptions& o) {
   sweep_stale_run_files();
   BoardConfig cfg = load_board_config(resolve_board_file(o.board_file));
   Artifacts fw = Artifacts::locate();
-  RunDir run_dir;
+  TempDir run_dir;
   StatePaths state{o.state_dir.empty() ? run_dir.path + "/board" : o.state_dir};
-  ManufactureOptions mo;
-  mo.keys_dir = std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev";
-  prepare_state_dir(cfg, state, [&](const StatePaths& dir) { manufacture_board(cfg, dir, fw, mo); });
+  prepare_board(cfg, state, fw);
 
-  DeviceTrace trace;
-  trace.open(o.trace_path);
-  ConsoleLog console;
-  console.open_transcript(o.console_log);
+  RunSession run(cfg.name, o.trace_path, o.console_log, &o.observe);
   bool interactive = isatty(STDIN_FILENO);
   static char last_byte = '\n';
-  console.on_raw_byte = [](char c) {
+  run.console().on_raw_byte = [](char c) {
     last_byte = c;
     fputc(c, stdout);
     if (c == '\n' || g_tty_raw) fflush(stdout);
   };
-  RunObservers observers(o.observe, cfg.name, trace, console);
 
-  BridgeOptions bo;
-  bo.plugin_path = fw.plugin_so;
-  bo.run_dir = run_dir.path;
-  bo.wall_timeout_s = o.wall_timeout_s;
-
-  install_interrupt_handlers();
-  Board board("board", cfg, state, bo, trace, console);
-  observers.attach(board);
+  Board& board = run.start(cfg, state, make_bridge_options(fw, run_dir.path, o.wall_timeout_s));
   ConsoleSession session("console_session", board, interactive, o.idle_timeout_s);
   fprintf(stderr, "trustsim: console of board %s, state %s. %s\n", cfg.name.c_str(),
           o.state_dir.empty() ? "temporary (use --board DIR to keep it)" : state.dir.c_str(),
@@ -250,8 +222,7 @@ int run_console(const ConsoleOptions& o) {
   if (interactive) raw = std::make_unique<RawTerminal>();
   sc_core::sc_start();
   raw.reset();
-  console.finish();
-  observers.finish(now_ns());
+  run.finish();
   fflush(stdout);
   if (last_byte != '\n') fputs(interactive ? "\r\n" : "\n", stderr);  // after an unfinished prompt
   if (!board.bridge().error().empty()) {

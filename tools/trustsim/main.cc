@@ -21,6 +21,7 @@
 #include "flash_cmds.h"
 #include "image_cmds.h"
 #include "observers.h"
+#include "session.h"
 #include "manufacture/manufacture.h"
 #include "hw-models/run_files.h"
 #include "hw-models/input_error.h"
@@ -52,9 +53,7 @@ struct RunOptions {
   int gdb_port = 1234;
   int wall_timeout_s = 30;
   int spin_us = 50;
-  uint64_t seed = 0;
-  bool has_seed = false;
-  std::vector<std::string> vars;
+  ScenarioOptions scenario_opts;  // --seed, --var
   ObserverOptions observe;  // --timeline, --vcd, --vcd-signals
 };
 
@@ -69,20 +68,6 @@ std::string trustsim::resolve_board_file(const std::string& name) {
 
 namespace {
 
-// Removes a temporary run directory and everything in it on scope exit.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    // tmpfs when there is one: a temporary board writes tens of MiB per run.
-    struct stat st;
-    std::string base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
-    std::string tmpl = base + "/trustsim-run-" + std::to_string(getpid()) + "-XXXXXX";
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary run directory");
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
 std::string format_time_ns(uint64_t ns) {
   char b[48];
   snprintf(b, sizeof b, "%llu.%09llu s", (unsigned long long)(ns / 1000000000ull), (unsigned long long)(ns % 1000000000ull));
@@ -92,54 +77,34 @@ std::string format_time_ns(uint64_t ns) {
 int cmd_run(const RunOptions& o) {
   auto wall0 = std::chrono::steady_clock::now();
   sweep_stale_run_files();
-  LoadOptions lo;
-  for (const std::string& v : o.vars) {
-    size_t eq = v.find('=');
-    if (eq == std::string::npos || eq == 0) throw InputError("--var " + v + ": expected NAME=VALUE");
-    lo.vars[v.substr(0, eq)] = v.substr(eq + 1);
-  }
-  lo.has_seed = o.has_seed;
-  lo.seed = o.seed;
-  Scenario sc = load_scenario(o.scenario, lo);
-  std::string board_file = resolve_board_file(!o.board_file.empty() ? o.board_file : sc.board.empty() ? "default" : sc.board);
+  Scenario sc = load_scenario(o.scenario, o.scenario_opts.load_options());
+  std::string board_file = scenario_board_file(o.board_file, sc);
   BoardConfig cfg = load_board_config(board_file);
   Artifacts fw = Artifacts::locate();
 
   TempDir run_dir;
   StatePaths state{o.state_dir.empty() ? run_dir.path + "/board" : o.state_dir};
-  ManufactureOptions mo;
-  mo.keys_dir = std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev";
-  prepare_state_dir(cfg, state, [&](const StatePaths& dir) { manufacture_board(cfg, dir, fw, mo); });
+  prepare_board(cfg, state, fw);
 
-  DeviceTrace trace;
-  trace.open(o.trace_path);
-  ConsoleLog console;
-  console.open_transcript(o.console_log);
+  RunSession session(cfg.name, o.trace_path, o.console_log, &o.observe);
+  ConsoleLog& console = session.console();
   if (!o.quiet) console.set_echo(stdout);
-  RunObservers observers(o.observe, cfg.name, trace, console);
 
-  BridgeOptions bo;
-  bo.plugin_path = fw.plugin_so;
-  bo.run_dir = run_dir.path;
+  BridgeOptions bo = make_bridge_options(fw, run_dir.path, o.wall_timeout_s, o.spin_us);
   bo.gdb = o.gdb;
   bo.gdb_port = o.gdb_port;
-  bo.wall_timeout_s = o.wall_timeout_s;
-  bo.spin_us = o.spin_us;
   if (o.gdb) {
     fputs(write_gdb_script(run_dir.path + "/gdbinit", fw, o.gdb_port).c_str(), stdout);
     fflush(stdout);
   }
 
-  install_interrupt_handlers();
-  Board board("board", cfg, state, bo, trace, console);
-  observers.attach(board);
-  ScenarioRunner runner("scenario", sc, board, console, HostContext{mo.keys_dir, fw, state});
+  Board& board = session.start(cfg, state, bo);
+  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state});
   printf("trustsim: scenario %s on board %s (%s), state %s, seed %llu\n", sc.file.c_str(), cfg.name.c_str(),
          board_file.c_str(), o.state_dir.empty() ? "temporary" : state.dir.c_str(), (unsigned long long)sc.seed);
   fflush(stdout);
   sc_core::sc_start();
-  console.finish();
-  observers.finish(now_ns());
+  session.finish();
 
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   uint64_t vt = now_ns();
@@ -182,9 +147,7 @@ int sc_main(int argc, char** argv) {
   run->add_option("--trace", ro.trace_path, "write the device-operation trace (JSON lines) here");
   run->add_option("--console-log", ro.console_log, "write the timestamped console transcript here");
   run->add_flag("--quiet", ro.quiet, "do not echo the console");
-  run->add_option("--seed", ro.seed, "run seed for every random choice (default: the scenario's seed, else 1)")
-      ->each([&ro](const std::string&) { ro.has_seed = true; });
-  run->add_option("--var", ro.vars, "NAME=VALUE: override a scenario variable (repeatable)")->allow_extra_args(false);
+  add_scenario_options(run, ro.scenario_opts, "run seed for every random choice (default: the scenario's seed, else 1)");
   run->add_flag("--gdb", ro.gdb, "start QEMU halted with its gdbstub on --gdb-port");
   run->add_option("--gdb-port", ro.gdb_port, "TCP port of QEMU's gdbstub")->check(CLI::Range(1, 65535));
   run->add_option("--wall-timeout", ro.wall_timeout_s, "seconds of wall time without guest progress before the run is failed")
