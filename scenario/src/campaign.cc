@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "hw-models/input_error.h"
 
@@ -37,28 +38,62 @@ std::string xml_escape(const std::string& s) {
 
 }  // namespace
 
-void write_run_record(const std::string& path, const RunRecord& r) {
+std::string RunRecord::describe() const {
+  std::string d = "point " + std::to_string(point) + " (" + device + "#" + std::to_string(device_op) + ") " +
+                  power_cut_mode_name(mode);
+  if (point2)
+    d += ", recovery point " + std::to_string(point2) + " (" + device2 + "#" + std::to_string(device_op2) + ") " +
+         power_cut_mode_name(mode2);
+  return d;
+}
+
+void write_run_records(const std::string& path, const std::vector<RunRecord>& recs) {
   std::ofstream o(path + ".tmp");
-  std::string failure = r.failure;
-  for (char& c : failure)
-    if (c == '\n' || c == '\t') c = ' ';
-  o << "passed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t" << r.virtual_ns << "\nwall_s\t" << r.wall_s
-    << "\nfailure\t" << failure << "\n";
+  for (const RunRecord& r : recs) {
+    std::string failure = r.failure;
+    for (char& c : failure)
+      if (c == '\n' || c == '\t') c = ' ';
+    o << "point\t" << r.point << "\ndevice\t" << r.device << "\ndevice_op\t" << r.device_op << "\nmode\t"
+      << power_cut_mode_name(r.mode) << "\nseed\t" << r.seed << "\n";
+    if (r.point2)
+      o << "point2\t" << r.point2 << "\ndevice2\t" << r.device2 << "\ndevice_op2\t" << r.device_op2 << "\nmode2\t"
+        << power_cut_mode_name(r.mode2) << "\n";
+    o << "recovery_points\t" << r.recovery_points << "\npassed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t"
+      << r.virtual_ns << "\nwall_s\t" << r.wall_s << "\nfailure\t" << failure << "\nend\n";
+  }
   o.close();
   rename((path + ".tmp").c_str(), path.c_str());
 }
 
-bool read_run_record(const std::string& path, RunRecord& r) {
+bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
   std::ifstream in(path);
   if (!in) return false;
   std::string line;
+  RunRecord r;
   bool any = false;
   try {
     while (std::getline(in, line)) {
+      if (line == "end") {
+        if (!any) return false;
+        out.push_back(r);
+        r = RunRecord();
+        any = false;
+        continue;
+      }
       size_t tab = line.find('\t');
       if (tab == std::string::npos) continue;
       std::string k = line.substr(0, tab), v = line.substr(tab + 1);
       if (k == "passed") r.passed = v == "1", any = true;
+      else if (k == "point") r.point = std::stoull(v);
+      else if (k == "device") r.device = v;
+      else if (k == "device_op") r.device_op = std::stoull(v);
+      else if (k == "mode") parse_power_cut_mode(v, &r.mode);
+      else if (k == "seed") r.seed = std::stoull(v);
+      else if (k == "point2") r.point2 = std::stoull(v);
+      else if (k == "device2") r.device2 = v;
+      else if (k == "device_op2") r.device_op2 = std::stoull(v);
+      else if (k == "mode2") parse_power_cut_mode(v, &r.mode2);
+      else if (k == "recovery_points") r.recovery_points = std::stoull(v);
       else if (k == "virtual_ns") r.virtual_ns = std::stoull(v);
       else if (k == "wall_s") r.wall_s = std::stod(v);
       else if (k == "failure") r.failure = v;
@@ -66,7 +101,7 @@ bool read_run_record(const std::string& path, RunRecord& r) {
   } catch (const std::exception&) {
     return false;
   }
-  return any;
+  return !out.empty();
 }
 
 bool parse_shard(const std::string& text, uint32_t* index, uint32_t* count) {
@@ -88,7 +123,9 @@ size_t CampaignReport::failures() const {
 }
 
 std::string CampaignReport::reproducer(const RunRecord& r) const {
-  return reproduce + " --point " + std::to_string(r.point) + " --mode " + power_cut_mode_name(r.mode);
+  std::string c = reproduce + " --point " + std::to_string(r.point) + " --mode " + power_cut_mode_name(r.mode);
+  if (r.point2) c += " --point2 " + std::to_string(r.point2) + " --mode2 " + power_cut_mode_name(r.mode2);
+  return c;
 }
 
 std::string report_to_json(const CampaignReport& r) {
@@ -101,6 +138,11 @@ std::string report_to_json(const CampaignReport& r) {
   std::vector<std::string> modes;
   for (PowerCut::Mode m : r.modes) modes.push_back(power_cut_mode_name(m));
   j["modes"] = modes;
+  if (r.second) {
+    std::vector<std::string> m2;
+    for (PowerCut::Mode m : r.modes2) m2.push_back(power_cut_mode_name(m));
+    j["second_cut"] = {{"devices", r.devices2}, {"modes", m2}};
+  }
   j["points"] = r.points;
   j["items"] = r.points * r.modes.size();
   j["shard"] = {{"index", r.shard_index}, {"count", r.shard_count}};
@@ -120,6 +162,11 @@ std::string report_to_json(const CampaignReport& r) {
     o["device_op"] = x.device_op;
     o["mode"] = power_cut_mode_name(x.mode);
     o["seed"] = x.seed;
+    if (x.point2)
+      o["second"] = {{"point", x.point2}, {"device", x.device2}, {"device_op", x.device_op2},
+                     {"mode", power_cut_mode_name(x.mode2)}};
+    else if (r.second)
+      o["recovery_points"] = x.recovery_points;
     o["verdict"] = x.passed ? "pass" : "fail";
     o["invariant"] = x.failure;
     o["virtual_ns"] = x.virtual_ns;
@@ -152,6 +199,15 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
       if (!parse_power_cut_mode(m, &mode)) throw bad("unknown mode \"" + m + "\"");
       r.modes.push_back(mode);
     }
+    if (j.contains("second_cut")) {
+      r.second = true;
+      r.devices2 = j["second_cut"].at("devices").get<std::vector<std::string>>();
+      for (const std::string& m : j["second_cut"].at("modes").get<std::vector<std::string>>()) {
+        PowerCut::Mode mode;
+        if (!parse_power_cut_mode(m, &mode)) throw bad("second_cut: unknown mode \"" + m + "\"");
+        r.modes2.push_back(mode);
+      }
+    }
     r.points = j.at("points").get<uint64_t>();
     r.shard_index = j.at("shard").at("index").get<uint32_t>();
     r.shard_count = j.at("shard").at("count").get<uint32_t>();
@@ -170,6 +226,17 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
       std::string m = o.at("mode").get<std::string>();
       if (!parse_power_cut_mode(m, &x.mode)) throw bad("runs[" + std::to_string(i) + "]: unknown mode \"" + m + "\"");
       x.seed = o.at("seed").get<uint64_t>();
+      if (o.contains("second")) {
+        const auto& s2 = o["second"];
+        x.point2 = s2.at("point").get<uint64_t>();
+        x.device2 = s2.at("device").get<std::string>();
+        x.device_op2 = s2.at("device_op").get<uint64_t>();
+        std::string m2 = s2.at("mode").get<std::string>();
+        if (!parse_power_cut_mode(m2, &x.mode2) || x.point2 == 0)
+          throw bad("runs[" + std::to_string(i) + "]: second: bad point or mode");
+      } else if (r.second) {
+        x.recovery_points = o.at("recovery_points").get<uint64_t>();
+      }
       std::string v = o.at("verdict").get<std::string>();
       if (v != "pass" && v != "fail") throw bad("runs[" + std::to_string(i) + "]: verdict must be pass or fail");
       x.passed = v == "pass";
@@ -197,8 +264,7 @@ std::string report_to_junit(const CampaignReport& r) {
            xml_escape("campaign " + r.name).c_str(), r.runs.size(), r.failures(), total);
   o += buf;
   for (const RunRecord& x : r.runs) {
-    std::string name = "point " + std::to_string(x.point) + " " + x.device + "#" + std::to_string(x.device_op) + " " +
-                       power_cut_mode_name(x.mode);
+    std::string name = x.describe();
     snprintf(buf, sizeof buf, "%.3f", x.wall_s);
     o += "    <testcase classname=\"" + xml_escape(r.name) + "\" name=\"" + xml_escape(name) + "\" time=\"" + buf + "\"";
     if (x.passed) {
@@ -220,7 +286,13 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
   m.merged_shards.clear();
   m.wall_s = 0;
   std::set<uint32_t> seen_shards;
-  std::map<std::pair<uint64_t, int>, std::string> where;
+  auto mode_index = [](const std::vector<PowerCut::Mode>& modes, PowerCut::Mode x) {
+    return int(std::find(modes.begin(), modes.end(), x) - modes.begin());
+  };
+  // (point, mode, point2, mode2); point2 0 for the one-cut run of an item
+  using Key = std::tuple<uint64_t, int, uint64_t, int>;
+  std::map<Key, std::string> where;
+  std::map<std::pair<uint64_t, int>, uint64_t> recovery_points;  // of each item's one-cut run
   for (size_t i = 0; i < shards.size(); ++i) {
     const CampaignReport& s = shards[i];
     auto differ = [&](const char* what) {
@@ -230,49 +302,75 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
     if (s.seed != a.seed) throw differ("the seed");
     if (s.points != a.points) throw differ("the number of cut points");
     if (s.modes != a.modes || s.devices != a.devices) throw differ("the devices or modes");
+    if (s.second != a.second || s.modes2 != a.modes2 || s.devices2 != a.devices2) throw differ("the second cut");
     if (s.shard_count != a.shard_count) throw differ("the shard count");
     if (!seen_shards.insert(s.shard_index).second)
       throw InputError(paths[i] + ": shard " + std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count) +
                        " is given twice");
     m.wall_s = std::max(m.wall_s, s.wall_s);
     for (const RunRecord& x : s.runs) {
-      int mi = int(std::find(a.modes.begin(), a.modes.end(), x.mode) - a.modes.begin());
-      auto key = std::make_pair(x.point, mi);
+      int mi = mode_index(a.modes, x.mode);
+      int mi2 = x.point2 ? mode_index(a.modes2, x.mode2) : 0;
+      if (x.point2 && (!a.second || mi2 == int(a.modes2.size())))
+        throw InputError(paths[i] + ": " + x.describe() + ": the campaign has no such second cut");
+      Key key{x.point, mi, x.point2, mi2};
       auto it = where.find(key);
-      if (it != where.end())
-        throw InputError(paths[i] + ": point " + std::to_string(x.point) + " mode " + power_cut_mode_name(x.mode) +
-                         " was also run in " + it->second);
+      if (it != where.end()) throw InputError(paths[i] + ": " + x.describe() + " was also run in " + it->second);
       if (!shard_selects(x.point, size_t(mi), a.modes.size(), s.shard_index, s.shard_count))
-        throw InputError(paths[i] + ": point " + std::to_string(x.point) + " mode " + power_cut_mode_name(x.mode) +
-                         " does not belong to shard " + std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count));
+        throw InputError(paths[i] + ": " + x.describe() + " does not belong to shard " + std::to_string(s.shard_index) +
+                         "/" + std::to_string(s.shard_count));
       where[key] = paths[i];
+      if (!x.point2) recovery_points[{x.point, mi}] = x.recovery_points;
       m.runs.push_back(x);
     }
   }
   std::string missing;
-  size_t n_missing = 0;
+  size_t n_missing = 0, expected = 0;
+  auto miss = [&](const std::string& what) {
+    if (++n_missing <= 10) missing += (missing.empty() ? "" : ", ") + what;
+  };
   for (uint64_t p = 1; p <= a.points; ++p)
-    for (size_t mi = 0; mi < a.modes.size(); ++mi)
-      if (!where.count({p, int(mi)})) {
-        if (++n_missing <= 10)
-          missing += (missing.empty() ? "" : ", ") + std::to_string(p) + "/" + power_cut_mode_name(a.modes[mi]);
+    for (size_t mi = 0; mi < a.modes.size(); ++mi) {
+      ++expected;
+      std::string item = std::to_string(p) + "/" + power_cut_mode_name(a.modes[mi]);
+      if (!where.count({p, int(mi), 0, 0})) {
+        miss(item);
+        continue;
       }
+      if (!a.second) continue;
+      uint64_t rp = recovery_points[{p, int(mi)}];
+      for (uint64_t q = 1; q <= rp; ++q)
+        for (size_t mj = 0; mj < a.modes2.size(); ++mj) {
+          ++expected;
+          if (!where.count({p, int(mi), q, int(mj)})) miss(item + "+" + std::to_string(q) + "/" + power_cut_mode_name(a.modes2[mj]));
+        }
+    }
   if (n_missing) {
     std::string shards_missing;
     for (uint32_t k = 0; k < a.shard_count; ++k)
       if (!seen_shards.count(k)) shards_missing += (shards_missing.empty() ? "" : ", ") + std::to_string(k);
-    throw InputError("campaign merge: " + std::to_string(n_missing) + " of " + std::to_string(a.points * a.modes.size()) +
-                     " runs are missing (point/mode: " + missing + (n_missing > 10 ? ", ..." : "") + ")" +
+    throw InputError("campaign merge: " + std::to_string(n_missing) + " of " + std::to_string(expected) +
+                     " runs are missing (point/mode" + (a.second ? "[+recovery point/mode]" : "") + ": " + missing +
+                     (n_missing > 10 ? ", ..." : "") + ")" +
                      (shards_missing.empty() ? "" : "; no report for shard(s) " + shards_missing));
   }
-  std::sort(m.runs.begin(), m.runs.end(), [&](const RunRecord& x, const RunRecord& y) {
-    if (x.point != y.point) return x.point < y.point;
-    return std::find(a.modes.begin(), a.modes.end(), x.mode) < std::find(a.modes.begin(), a.modes.end(), y.mode);
-  });
+  if (where.size() != expected)
+    throw InputError("campaign merge: " + std::to_string(where.size() - expected) +
+                     " second-cut runs lie beyond the recovery points their one-cut run counted");
+  sort_runs(m.runs, a.modes, a.modes2);
   m.merged_shards.assign(seen_shards.begin(), seen_shards.end());
   m.shard_index = 0;
   m.shard_count = 1;
   return m;
+}
+
+void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerCut::Mode>& modes,
+               const std::vector<PowerCut::Mode>& modes2) {
+  auto key = [&](const RunRecord& x) {
+    return std::make_tuple(x.point, std::find(modes.begin(), modes.end(), x.mode) - modes.begin(), x.point2,
+                           x.point2 ? std::find(modes2.begin(), modes2.end(), x.mode2) - modes2.begin() : 0);
+  };
+  std::stable_sort(runs.begin(), runs.end(), [&](const RunRecord& x, const RunRecord& y) { return key(x) < key(y); });
 }
 
 Progress::Progress(FILE* out, uint64_t total) : out_(out), tty_(out && isatty(fileno(out))), total_(total), t0_(wall_now()) {}

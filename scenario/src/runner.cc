@@ -113,7 +113,7 @@ bool ScenarioRunner::execute(const Step& s, size_t index) {
       board_.console().type(s.enter ? s.text + "\r" : s.text);
       return true;
     case Step::Kind::kWait:
-      if (cut_armed_) wait(from_ps(s.duration_ps), board_.power().off_event());
+      if (cut_live_) wait(from_ps(s.duration_ps), board_.power().off_event());
       else wait(from_ps(s.duration_ps));
       return true;
     case Step::Kind::kWaitPowerOff: {
@@ -162,7 +162,7 @@ bool ScenarioRunner::execute(const Step& s, size_t index) {
                      s.describe().substr(s.describe().rfind("within ") + 7) + " of virtual time";
           return false;
         }
-        if (cut_armed_) wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
+        if (cut_live_) wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
         else wait(deadline - sc_time_stamp(), log_.output_event());
       }
     }
@@ -544,6 +544,10 @@ bool ScenarioRunner::check_attest(const Step& s) {
 // ---- sweeps (docs/campaigns.md)
 
 void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
+  if (in_recovery_) {
+    recovery_operation(dev, index);
+    return;
+  }
   if (!in_sweep_ || cut_armed_ || window_closed_) return;
   const Sweep& w = sc_.sweep;
   std::string name = dev.basename();
@@ -563,31 +567,74 @@ void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
       record_.point = cp.point;
       record_.device = cp.device;
       record_.device_op = cp.device_op;
-      arm_cut(dev, index, role_.mode, cp.point);
+      record_.mode = role_.mode;
+      record_.seed = derive_seed(sc_.seed, cp.point);
+      arm_cut(dev, index, record_.mode, record_.seed);
+      cut_armed_ = true;
     }
   } else if (role_.kind == CampaignRole::Kind::kWalk) {
-    for (size_t m = 0; m < w.modes.size() && !is_child_; ++m)
+    for (size_t m = 0; m < w.modes.size() && depth_ == 0; ++m)
       if (shard_selects(cp.point, m, w.modes.size(), role_.shard_index, role_.shard_count))
         fork_run(dev, index, cp, w.modes[m]);
   }
 }
 
-void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t point) {
-  record_.mode = mode;
-  record_.seed = derive_seed(sc_.seed, point);
-  dev.arm_power_cut(PowerCut{mode, record_.seed, index});
-  board_.bridge().hold_guest_until_power_off();
-  cut_armed_ = true;
+// The second cut: an operation of the recovery that follows the first.
+void ScenarioRunner::recovery_operation(Device& dev, uint64_t index) {
+  const Sweep& w = sc_.sweep;
+  if (!w.second || cut2_armed_) return;
+  std::string name = dev.basename();
+  if (std::find(w.devices2.begin(), w.devices2.end(), name) == w.devices2.end()) return;
+  CutPoint cp{points2_.size() + 1, name, index, now_ns()};
+  points2_.push_back(cp);
+  if (role_.kind == CampaignRole::Kind::kPoint) {
+    if (cp.point == role_.point2) {
+      record_.point2 = cp.point;
+      record_.device2 = cp.device;
+      record_.device_op2 = cp.device_op;
+      record_.mode2 = role_.mode2;
+      arm_cut(dev, index, record_.mode2, derive_seed(record_.seed, cp.point));
+      cut2_armed_ = true;
+    }
+  } else if (role_.kind == CampaignRole::Kind::kWalk && depth_ == 1) {
+    for (PowerCut::Mode m : w.modes2)
+      if (depth_ == 1) fork_run(dev, index, cp, m);
+  }
 }
 
+void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t seed) {
+  dev.arm_power_cut(PowerCut{mode, seed, index});
+  board_.bridge().hold_guest_until_power_off();
+  cut_live_ = true;
+}
+
+// Forks a run that cuts at this operation: from the window (depth 0, the
+// walk) or from a one-cut run's recovery (depth 1, its second cuts).
 void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerCut::Mode mode) {
-  while (children_.size() >= size_t(std::max(1, role_.jobs))) reap_children(true);
-  std::string dir = role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_cut_mode_name(mode);
+  // A one-cut run forks its second cuts one at a time: the campaign's jobs
+  // are already busy with one-cut runs.
+  size_t limit = depth_ == 0 ? size_t(std::max(1, role_.jobs)) : 1;
+  while (children_.size() >= limit) reap_children(true);
+  std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_cut_mode_name(mode)
+                                : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_cut_mode_name(mode);
   mkdir(dir.c_str(), 0755);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     failure_ = std::string("pipe: ") + strerror(errno);
     return;
+  }
+  RunRecord rec = record_;
+  if (depth_ == 0) {
+    rec.point = cp.point;
+    rec.device = cp.device;
+    rec.device_op = cp.device_op;
+    rec.mode = mode;
+    rec.seed = derive_seed(sc_.seed, cp.point);
+  } else {
+    rec.point2 = cp.point;
+    rec.device2 = cp.device;
+    rec.device_op2 = cp.device_op;
+    rec.mode2 = mode;
   }
   fflush(nullptr);
   pid_t pid = fork();
@@ -599,9 +646,10 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
   }
   if (pid == 0) {
     close(fds[0]);
-    is_child_ = true;
+    ++depth_;
     children_.clear();
     results_.clear();
+    role_.on_result = nullptr;  // the campaign's progress lives in the walking process
     child_dir_ = dir;
     wall0_ = wall_now();
     int w = fds[1];
@@ -611,10 +659,14 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
       (void)n;
       close(w);
     });
-    record_.point = cp.point;
-    record_.device = cp.device;
-    record_.device_op = cp.device_op;
-    arm_cut(dev, index, mode, cp.point);
+    record_ = rec;
+    if (depth_ == 1) {
+      arm_cut(dev, index, mode, rec.seed);
+      cut_armed_ = true;
+    } else {
+      arm_cut(dev, index, mode, derive_seed(rec.seed, cp.point));
+      cut2_armed_ = true;
+    }
     return;
   }
   close(fds[1]);
@@ -626,11 +678,7 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
   close(fds[0]);
   Child ch;
   ch.dir = dir;
-  ch.rec.point = cp.point;
-  ch.rec.device = cp.device;
-  ch.rec.device_op = cp.device_op;
-  ch.rec.mode = mode;
-  ch.rec.seed = derive_seed(sc_.seed, cp.point);
+  ch.rec = rec;
   children_[pid] = ch;
 }
 
@@ -643,18 +691,23 @@ void ScenarioRunner::reap_children(bool block_until_one) {
         ++it;
         continue;
       }
-      RunRecord rec = it->second.rec;
-      if (!read_run_record(it->second.dir + "/result", rec)) {
+      // The run's own record first, then those of the second cuts it forked.
+      std::vector<RunRecord> recs;
+      if (!read_run_records(it->second.dir + "/result", recs)) {
+        RunRecord rec = it->second.rec;
         rec.passed = false;
         rec.failure = WIFSIGNALED(status) ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
                                           : "the run ended without a verdict (exit status " +
                                                 std::to_string(WEXITSTATUS(status)) + ")";
+        recs = {rec};
       }
       std::string cmd = "rm -rf '" + it->second.dir + "'";
       if (std::system(cmd.c_str()) != 0) {
       }
-      results_.push_back(rec);
-      if (role_.on_result) role_.on_result(rec);
+      for (const RunRecord& rec : recs) {
+        results_.push_back(rec);
+        if (role_.on_result) role_.on_result(rec);
+      }
       it = children_.erase(it);
       block_until_one = false;
     }
@@ -668,7 +721,9 @@ void ScenarioRunner::finish_child() {
   record_.failure = failure_;
   record_.virtual_ns = now_ns();
   record_.wall_s = wall_now() - wall0_;
-  write_run_record(child_dir_ + "/result", record_);
+  std::vector<RunRecord> all = {record_};
+  all.insert(all.end(), results_.begin(), results_.end());
+  write_run_records(child_dir_ + "/result", all);
   board_.bridge().shutdown();
   fflush(nullptr);
   _exit(0);
@@ -697,7 +752,7 @@ void ScenarioRunner::run() {
     in_sweep_ = true;
     ok = run_steps(w.steps, "sweep ");
     in_sweep_ = false;
-    if (is_child_ || role_.kind == CampaignRole::Kind::kPoint) {
+    if (depth_ > 0 || role_.kind == CampaignRole::Kind::kPoint) {
       if (ok && !interrupted()) {
         ok = false;
         failure_ = points_.size() < role_.point
@@ -709,18 +764,38 @@ void ScenarioRunner::run() {
       }
       if (ok) {
         cut_fired_ = true;
+        cut_live_ = false;  // a power loss in the recovery is the recovery's business now
+        in_recovery_ = true;
         ok = run_steps(w.recovery, "recovery ");
+        in_recovery_ = false;
+        record_.recovery_points = points2_.size();
+        if (cut2_armed_) {
+          if (ok && !interrupted()) {
+            ok = false;
+            failure_ = "power was still on at the end of the recovery: the second cut at recovery point " +
+                       std::to_string(record_.point2) + " did not fire";
+          }
+          if (ok) {
+            cut_live_ = false;
+            ok = run_steps(w.recovery2, "second recovery ");
+          }
+        } else if (ok && role_.point2) {
+          ok = false;
+          failure_ = "recovery cut point " + std::to_string(role_.point2) + " was never reached: the recovery had " +
+                     std::to_string(points2_.size()) + " operations of " + w.devices2[0] +
+                     (w.devices2.size() > 1 ? " and the others" : "");
+        }
       }
     } else if (ok && points_.empty()) {
       ok = false;
       failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
     }
-    if (!is_child_ && role_.kind == CampaignRole::Kind::kWalk) {
+    if (role_.kind == CampaignRole::Kind::kWalk && depth_ < 2) {
       while (!children_.empty()) reap_children(true);
     }
   }
   (void)ok;
-  if (is_child_) finish_child();
+  if (depth_ > 0) finish_child();
   record_.passed = failure_.empty();
   record_.failure = failure_;
   record_.virtual_ns = now_ns();

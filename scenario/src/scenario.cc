@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "hw-models/yaml_reader.h"
 
 namespace trustsim {
@@ -578,24 +580,31 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
                  Scenario& sc, std::vector<std::string>& include_stack) {
   Sweep& w = sc.sweep;
   w.where = r.path() + ":" + std::to_string(arg.Mark().line + 1);
-  r.expect_map(arg, field, {"devices", "modes", "from", "to", "steps", "recovery"});
-  {
-    Substitution sub(r, arg["devices"], vars, field + ".devices");
-    w.devices = str_list(r, r.require(arg, field, "devices"), field + ".devices");
-  }
-  if (w.devices.empty()) r.fail(arg["devices"], field + ".devices", "name at least one device");
-  for (const std::string& d : w.devices)
-    if (!is_cut_device(d)) r.fail(arg["devices"], field + ".devices", "'" + d + "': expected " + kCutDevices);
-  if (arg["modes"]) {
-    YAML::Node m = arg["modes"];
-    for (const std::string& name : str_list(r, m, field + ".modes")) {
-      PowerCut::Mode mode;
-      if (!parse_power_cut_mode(name, &mode)) r.fail(m, field + ".modes", "'" + name + "': expected before, after or torn");
-      w.modes.push_back(mode);
+  r.expect_map(arg, field, {"devices", "modes", "from", "to", "steps", "recovery", "second-cut"});
+  auto devices = [&](const YAML::Node& parent, const std::string& f, std::vector<std::string>& out) {
+    YAML::Node d = r.require(parent, f, "devices");
+    Substitution sub(r, d, vars, f + ".devices");
+    out = str_list(r, d, f + ".devices");
+    if (out.empty()) r.fail(parent["devices"], f + ".devices", "name at least one device");
+    for (const std::string& d : out)
+      if (!is_cut_device(d)) r.fail(parent["devices"], f + ".devices", "'" + d + "': expected " + kCutDevices);
+  };
+  auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerCut::Mode>& out) {
+    if (!parent["modes"]) {
+      out = {PowerCut::Mode::kBefore, PowerCut::Mode::kAfter, PowerCut::Mode::kTorn};
+      return;
     }
-  } else {
-    w.modes = {PowerCut::Mode::kBefore, PowerCut::Mode::kAfter, PowerCut::Mode::kTorn};
-  }
+    YAML::Node m = parent["modes"];
+    for (const std::string& name : str_list(r, m, f + ".modes")) {
+      PowerCut::Mode mode;
+      if (!parse_power_cut_mode(name, &mode)) r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
+      if (std::find(out.begin(), out.end(), mode) != out.end()) r.fail(m, f + ".modes", "'" + name + "' is named twice");
+      out.push_back(mode);
+    }
+    if (out.empty()) r.fail(m, f + ".modes", "name at least one mode");
+  };
+  devices(arg, field, w.devices);
+  modes(arg, field, w.modes);
   for (const char* k : {"from", "to"}) {
     if (!arg[k]) continue;
     Substitution sub(r, arg[k], vars, field + "." + k);
@@ -606,6 +615,16 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
   }
   collect(r, r.require(arg, field, "steps"), field + ".steps", vars, sc, w.steps, include_stack);
   collect(r, r.require(arg, field, "recovery"), field + ".recovery", vars, sc, w.recovery, include_stack);
+  if (YAML::Node c = arg["second-cut"]) {
+    std::string f = field + ".second-cut";
+    if (!c.IsMap()) r.fail(c, f, "expected a mapping with devices, and optionally modes and recovery");
+    r.expect_map(c, f, {"devices", "modes", "recovery"});
+    devices(c, f, w.devices2);
+    modes(c, f, w.modes2);
+    if (c["recovery"]) collect(r, c["recovery"], f + ".recovery", vars, sc, w.recovery2, include_stack);
+    else w.recovery2 = w.recovery;
+    w.second = true;
+  }
   sc.has_sweep = true;
 }
 

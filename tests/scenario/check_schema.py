@@ -36,6 +36,7 @@ BAD = {
     "sweep without recovery": "name: x\nsteps:\n  - sweep: {devices: nvram, steps: [power-on]}\n",
     "check of nothing": "name: x\nsteps:\n  - check: {pcm: 0}\n",
     "bad key name": "name: x\nsteps:\n  - check: {keys: {active: [prod-A]}}\n",
+    "second cut without devices": "name: x\nsteps:\n  - sweep: {devices: nvram, steps: [power-on], recovery: [power-on], second-cut: {modes: torn}}\n",
     "attest without values": "name: x\nsteps:\n  - check: {attest: {nonce: 1}}\n",
     "attest unknown check": "name: x\nsteps:\n  - check: {attest: {nonce: 1, kgv: k.json, failing: [OS hash]}}\n",
     "duration without unit": "name: x\nsteps:\n  - wait: soon\n",

@@ -3,6 +3,7 @@
 // names each failure with its reproducer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "hw-models/input_error.h"
@@ -88,6 +89,94 @@ TEST(CampaignReportJson, RoundTrips) {
   EXPECT_EQ(back.reproducer(back.runs[5]), "trustsim campaign c.yaml --seed 3 --point 2 --mode torn");
 }
 
+// A two-cut report: every one-cut run found `rp` recovery points; each has a
+// second cut per mode2 (the one at recovery point 2 torn of item 1/after fails).
+CampaignReport with_second_cuts(uint64_t points, uint64_t rp) {
+  CampaignReport r = full(points);
+  r.second = true;
+  r.devices2 = {"nvram", "bootflash"};
+  r.modes2 = {PowerCut::Mode::kBefore, PowerCut::Mode::kTorn};
+  std::vector<RunRecord> runs;
+  for (RunRecord x : r.runs) {
+    x.recovery_points = rp;
+    runs.push_back(x);
+    for (uint64_t q = 1; q <= rp; ++q)
+      for (PowerCut::Mode m2 : r.modes2) {
+        RunRecord y = x;
+        y.recovery_points = 0;
+        y.point2 = q;
+        y.device2 = q % 2 ? "nvram" : "bootflash";
+        y.device_op2 = 40 + q;
+        y.mode2 = m2;
+        y.passed = !(x.point == 1 && x.mode == PowerCut::Mode::kAfter && q == 2 && m2 == PowerCut::Mode::kTorn);
+        y.failure = y.passed ? "" : "second recovery step 3 (c.yaml:20, expect /x/ within 1 s): not seen";
+        runs.push_back(y);
+      }
+  }
+  r.runs = runs;
+  return r;
+}
+
+TEST(CampaignReportJson, SecondCutsRoundTripAndReproduce) {
+  CampaignReport r = with_second_cuts(3, 2);
+  CampaignReport back = report_from_json(report_to_json(r), "r.json");
+  EXPECT_TRUE(back.second);
+  EXPECT_EQ(back.devices2, r.devices2);
+  EXPECT_EQ(back.modes2, r.modes2);
+  ASSERT_EQ(back.runs.size(), 9u * 5u);
+  EXPECT_EQ(back.failures(), 2u);  // 2/torn of full(), and the second cut
+  for (size_t i = 0; i < back.runs.size(); ++i) {
+    const RunRecord &x = back.runs[i], &y = r.runs[i];
+    EXPECT_EQ(x.point2, y.point2);
+    EXPECT_EQ(x.device2, y.device2);
+    EXPECT_EQ(x.device_op2, y.device_op2);
+    EXPECT_EQ(x.mode2, y.mode2);
+    EXPECT_EQ(x.recovery_points, y.point2 ? 0u : 2u);
+  }
+  const RunRecord& f = back.runs[5 + 4];  // item 1/after, second cut 2/torn
+  EXPECT_FALSE(f.passed);
+  EXPECT_EQ(f.describe(), "point 1 (nvram#11) after, recovery point 2 (bootflash#42) torn");
+  EXPECT_EQ(back.reproducer(f), "trustsim campaign c.yaml --seed 3 --point 1 --mode after --point2 2 --mode2 torn");
+  std::string junit = report_to_junit(back);
+  EXPECT_NE(junit.find("name=\"point 1 (nvram#11) after, recovery point 2 (bootflash#42) torn\""), std::string::npos);
+}
+
+TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
+  CampaignReport all = with_second_cuts(4, 3);
+  std::vector<CampaignReport> shards;
+  std::vector<std::string> paths;
+  for (uint32_t i = 0; i < 3; ++i) {
+    shards.push_back(report_from_json(report_to_json(shard_of(all, i, 3)), "s" + std::to_string(i)));
+    paths.push_back("s" + std::to_string(i) + ".json");
+  }
+  CampaignReport m = merge_reports(shards, paths);
+  ASSERT_EQ(m.runs.size(), all.runs.size());
+  for (size_t k = 0; k < m.runs.size(); ++k) EXPECT_EQ(m.runs[k].describe(), all.runs[k].describe()) << k;
+  // Drop one second cut from a shard: merge names the item and the cut.
+  auto& runs = shards[1].runs;
+  auto it = std::find_if(runs.begin(), runs.end(), [](const RunRecord& x) { return x.point2 == 3; });
+  ASSERT_NE(it, runs.end());
+  std::string name = std::to_string(it->point) + "/" + power_cut_mode_name(it->mode) + "+3/" + power_cut_mode_name(it->mode2);
+  runs.erase(it);
+  try {
+    merge_reports(shards, paths);
+    FAIL() << "a missing second cut was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("1 of " + std::to_string(all.runs.size()) + " runs are missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+  }
+  // A second cut the campaign does not have is refused.
+  shards = {report_from_json(report_to_json(shard_of(all, 0, 3)), "a")};
+  shards[0].runs[1].mode2 = PowerCut::Mode::kAfter;
+  try {
+    merge_reports({shards[0], report_from_json(report_to_json(shard_of(all, 1, 3)), "b"),
+                   report_from_json(report_to_json(shard_of(all, 2, 3)), "c")}, {"a", "b", "c"});
+    FAIL() << "an unknown second-cut mode was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the campaign has no such second cut"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CampaignReportJson, BadReportsNameTheProblem) {
   for (const char* text : {"", "{", "[]", "{\"format\": \"other\"}", "{\"format\": \"trustsim-campaign-1\"}"}) {
     try {
@@ -146,6 +235,6 @@ TEST(CampaignMerge, MissingDuplicateAndForeignShardsAreRefused) {
 TEST(CampaignJunit, FailuresCarryTheReproducer) {
   std::string x = report_to_junit(full(3));
   EXPECT_NE(x.find("<testsuites tests=\"9\" failures=\"1\""), std::string::npos) << x;
-  EXPECT_NE(x.find("name=\"point 2 nvram#12 torn\""), std::string::npos) << x;
+  EXPECT_NE(x.find("name=\"point 2 (nvram#12) torn\""), std::string::npos) << x;
   EXPECT_NE(x.find("reproduce: trustsim campaign c.yaml --seed 3 --point 2 --mode torn"), std::string::npos) << x;
 }

@@ -124,6 +124,117 @@ TEST(Campaign, SameSeedGivesTheSameCampaign) {
   EXPECT_NE(ja["runs"][2]["reproduce"].get<std::string>().find("--seed 77 --point 1 --mode torn"), std::string::npos);
 }
 
+// point/mode[+second point/mode] -> verdict, virtual time, invariant.
+std::map<std::string, std::string> outcomes2(const nlohmann::json& rep) {
+  std::map<std::string, std::string> m;
+  for (const auto& r : rep["runs"]) {
+    std::string k = std::to_string(r["point"].get<int>()) + "/" + r["mode"].get<std::string>();
+    if (r.contains("second"))
+      k += "+" + std::to_string(r["second"]["point"].get<int>()) + "/" + r["second"]["mode"].get<std::string>();
+    m[k] = r["verdict"].get<std::string>() + " " + std::to_string(r["virtual_ns"].get<uint64_t>()) + " " +
+           r["invariant"].get<std::string>();
+  }
+  return m;
+}
+
+TEST(Campaign, SecondCutsCoverEveryRecoveryPointForkedFreshAndSharded) {
+  TempDir d;
+  const std::string f = src("scenarios/campaigns/rommon-set-double-cut.yaml");
+  Result a = run_trustsim("campaign --no-progress --json " + d.file("fork.json") + " " + f);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  nlohmann::json fa = load(d.file("fork.json"));
+  // 2 window points x 3 modes; each recovery rewrites the variable in 2 page
+  // writes, each cut before or torn: 6 + 6 x 2 x 2 runs.
+  EXPECT_NE(a.output.find("30 runs, 30 passed, 0 failed"), std::string::npos) << a.output;
+  size_t seconds = 0;
+  for (const auto& r : fa["runs"]) {
+    if (r.contains("second")) {
+      ++seconds;
+      EXPECT_NE(r["reproduce"].get<std::string>().find(" --point2 "), std::string::npos);
+    } else {
+      EXPECT_EQ(r["recovery_points"].get<int>(), 2) << r.dump();
+    }
+  }
+  EXPECT_EQ(seconds, 24u);
+  Result b = run_trustsim("campaign --no-progress --no-fork --json " + d.file("nofork.json") + " " + f);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(outcomes2(fa), outcomes2(load(d.file("nofork.json"))));
+  // Shards take whole items (a one-cut run and its second cuts) and merge back.
+  std::string shards;
+  for (int i = 0; i < 4; ++i) {
+    std::string out = d.file("s" + std::to_string(i) + ".json");
+    Result s = run_trustsim("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + f);
+    ASSERT_EQ(s.exit_code, 0) << s.output;
+    shards += " " + out;
+  }
+  Result m = run_trustsim("campaign merge --json " + d.file("m.json") + shards);
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  EXPECT_EQ(outcomes2(load(d.file("m.json"))), outcomes2(fa));
+  // A shard report that lost a second-cut run is refused, naming it.
+  nlohmann::json s0 = load(d.file("s0.json"));
+  auto& runs = s0["runs"];
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (runs[i].contains("second")) {
+      runs.erase(i);
+      break;
+    }
+  write_text(d.file("s0.json"), s0.dump());
+  Result lost = run_trustsim("campaign merge" + shards);
+  EXPECT_EQ(lost.exit_code, 2) << lost.output;
+  EXPECT_NE(lost.output.find("1 of 30 runs are missing"), std::string::npos) << lost.output;
+}
+
+TEST(Campaign, FailingSecondCutPrintsAReproducerThatReplaysIt) {
+  TempDir d;
+  // The second recovery forgets that the recovery's own write may have
+  // landed: a second cut just after its last page write fails.
+  std::string text = read_text(src("scenarios/campaigns/rommon-set-double-cut.yaml"));
+  text = std::regex_replace(text, std::regex(R"(MODE=\(slow\|fast\|again\))"), "MODE=(slow|fast)");
+  text = std::regex_replace(text, std::regex(R"(\.\./include/)"), src("scenarios/include/"));
+  text = std::regex_replace(text, std::regex(R"(modes: \[before, torn\])"), "modes: [after]");
+  std::string f = write_text(d.file("forgets.yaml"), text);
+  Result a = run_trustsim("campaign --no-progress " + f);
+  EXPECT_EQ(a.exit_code, 1) << a.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      a.output, m,
+      std::regex("FAIL (point \\d+ \\(nvram#\\d+\\) \\w+, recovery point 2 \\(nvram#\\d+\\) after): (.*)\n    reproduce: trustsim (.*)\n")))
+      << a.output;
+  EXPECT_EQ(a.output.find("FAIL point 1 (nvram#3) before:"), std::string::npos) << "one-cut runs pass:\n" << a.output;
+  std::string what = m[1], invariant = m[2], cmd = m[3];
+  EXPECT_NE(invariant.find("second recovery step"), std::string::npos) << invariant;
+  Result replay = run_trustsim(cmd + " --quiet");
+  EXPECT_EQ(replay.exit_code, 1) << replay.output;
+  EXPECT_NE(replay.output.find("FAIL rommon-set-double-cut " + what + ": " + invariant), std::string::npos)
+      << replay.output;
+  // --point2 without a second-cut sweep, or without --point, is refused.
+  Result bad = run_trustsim("campaign --point 1 --mode before --point2 1 --mode2 torn " + kCampaign);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--point2: the sweep has no second-cut"), std::string::npos) << bad.output;
+  Result mode2 = run_trustsim("campaign --point 1 --mode before --point2 1 --mode2 after " +
+                              src("scenarios/campaigns/rommon-set-double-cut.yaml"));
+  EXPECT_EQ(mode2.exit_code, 2) << mode2.output;
+  EXPECT_NE(mode2.output.find("--mode2 after: the second cut's modes are before,torn"), std::string::npos) << mode2.output;
+}
+
+TEST(Campaign, ARecoveryThatSwitchesThePowerOffRunsToItsEnd) {
+  // Once the cut has fired, losing power is the recovery's own business: a
+  // power-off step (to change state through the backdoor) must not end the
+  // recovery early and pass it unseen, as it once did.
+  TempDir d;
+  std::string text = read_text(kCampaign);
+  text = std::regex_replace(text, std::regex(R"(      recovery:\n        - power-on\n)"),
+                            "      recovery:\n        - power-on\n        - wait: 50 ms\n        - power-off\n"
+                            "        - check: {romvar: MODE, equals: nonsense}\n        - power-on\n");
+  ASSERT_NE(text.find("nonsense"), std::string::npos) << text;
+  std::string f = write_text(d.file("poweroff.yaml"), text);
+  Result a = run_trustsim("campaign --no-progress " + f);
+  EXPECT_EQ(a.exit_code, 1) << a.output;
+  EXPECT_NE(a.output.find("6 runs, 0 passed, 6 failed"), std::string::npos) << a.output;
+  EXPECT_NE(a.output.find("recovery step 4 (" + f), std::string::npos) << a.output;
+  EXPECT_NE(a.output.find("expected \"nonsense\""), std::string::npos) << a.output;
+}
+
 TEST(Campaign, BadCampaignInputExitsTwoWithTheReason) {
   TempDir d;
   struct Case {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -43,6 +44,8 @@ struct CampaignOptions {
   bool dry_run = false;
   uint64_t point = 0;
   std::string mode;
+  uint64_t point2 = 0;  // with --point: also cut at this operation of the recovery
+  std::string mode2;
   std::string json, junit;
   std::string points_file;  // internal: the dry run's list of cut points
   std::string result_file;  // internal: a spawned point run's record
@@ -191,6 +194,17 @@ int cmd_campaign(const CampaignOptions& o) {
   } else if (!o.mode.empty()) {
     throw InputError("--mode goes with --point");
   }
+  PowerCut::Mode point_mode2 = PowerCut::Mode::kBefore;
+  if (o.point2) {
+    if (!o.point) throw InputError("--point2 goes with --point: the second cut is in the recovery after the first");
+    if (!sc.sweep.second)
+      throw InputError("--point2: the sweep has no second-cut (docs/campaigns.md, \"A second cut\")");
+    if (!parse_power_cut_mode(o.mode2, &point_mode2)) throw InputError("--mode2 " + o.mode2 + ": expected before, after or torn");
+    if (std::find(sc.sweep.modes2.begin(), sc.sweep.modes2.end(), point_mode2) == sc.sweep.modes2.end())
+      throw InputError("--mode2 " + o.mode2 + ": the second cut's modes are " + modes_text(sc.sweep.modes2));
+  } else if (!o.mode2.empty()) {
+    throw InputError("--mode2 goes with --point2");
+  }
 
   // One manufactured board, copied by every run.
   TempDir work;
@@ -205,25 +219,28 @@ int cmd_campaign(const CampaignOptions& o) {
     role.kind = CampaignRole::Kind::kPoint;
     role.point = o.point;
     role.mode = point_mode;
+    role.point2 = o.point2;
+    role.mode2 = point_mode2;
     if (!o.quiet)
-      printf("trustsim: campaign %s point %llu mode %s seed %llu\n", sc.name.c_str(), (unsigned long long)o.point,
-             o.mode.c_str(), (unsigned long long)sc.seed);
+      printf("trustsim: campaign %s point %llu mode %s%s seed %llu\n", sc.name.c_str(), (unsigned long long)o.point,
+             o.mode.c_str(), o.point2 ? (", recovery point " + std::to_string(o.point2) + " mode " + o.mode2).c_str() : "",
+             (unsigned long long)sc.seed);
     fflush(stdout);
     SimOutcome r = simulate(sc, cfg, tmpl, role, !o.quiet, o.wall_timeout_s, o.spin_us);
     r.record.point = o.point;
     r.record.mode = point_mode;
     r.record.seed = derive_seed(sc.seed, o.point);
+    r.record.point2 = o.point2;
+    r.record.mode2 = point_mode2;
     r.record.wall_s = wall_now() - t0;
-    if (!o.result_file.empty()) write_run_record(o.result_file, r.record);
+    if (!o.result_file.empty()) write_run_records(o.result_file, {r.record});
     if (!o.quiet || o.result_file.empty()) {
       if (r.passed)
-        printf("PASS %s point %llu (%s#%llu) %s: the recovery passed, virtual time %llu ns\n", sc.name.c_str(),
-               (unsigned long long)o.point, r.record.device.c_str(), (unsigned long long)r.record.device_op,
-               o.mode.c_str(), (unsigned long long)r.vt_ns);
+        printf("PASS %s %s: the recovery passed, virtual time %llu ns\n", sc.name.c_str(), r.record.describe().c_str(),
+               (unsigned long long)r.vt_ns);
       else
-        printf("FAIL %s point %llu (%s#%llu) %s: %s\n  last console lines:\n%s", sc.name.c_str(),
-               (unsigned long long)o.point, r.record.device.c_str(), (unsigned long long)r.record.device_op,
-               o.mode.c_str(), r.failure.c_str(), r.tail.c_str());
+        printf("FAIL %s %s: %s\n  last console lines:\n%s", sc.name.c_str(), r.record.describe().c_str(),
+               r.failure.c_str(), r.tail.c_str());
     }
     return r.passed ? kExitPass : kExitFail;
   }
@@ -244,8 +261,13 @@ int cmd_campaign(const CampaignOptions& o) {
         printf("%-6llu %-11s %-9llu %.9f s\n", (unsigned long long)p.point, p.device.c_str(),
                (unsigned long long)p.device_op, double(p.t_ns) / 1e9);
     }
-    printf("dry run: %zu cut points x %zu modes = %zu runs\n", r.points.size(), sc.sweep.modes.size(),
-           r.points.size() * sc.sweep.modes.size());
+    printf("dry run: %zu cut points x %zu modes = %zu runs%s\n", r.points.size(), sc.sweep.modes.size(),
+           r.points.size() * sc.sweep.modes.size(),
+           sc.sweep.second ? (", each with a second cut at every recovery operation of " + [&] {
+             std::string d;
+             for (const std::string& x : sc.sweep.devices2) d += (d.empty() ? "" : ", ") + x;
+             return d;
+           }() + " (" + modes_text(sc.sweep.modes2) + ")").c_str() : "");
     return kExitPass;
   }
 
@@ -287,6 +309,9 @@ int cmd_campaign(const CampaignOptions& o) {
   rep.seed = sc.seed;
   rep.devices = sc.sweep.devices;
   rep.modes = sc.sweep.modes;
+  rep.second = sc.sweep.second;
+  rep.devices2 = sc.sweep.devices2;
+  rep.modes2 = sc.sweep.modes2;
   rep.points = points.size();
   rep.shard_index = shard_index;
   rep.shard_count = shard_count;
@@ -297,7 +322,7 @@ int cmd_campaign(const CampaignOptions& o) {
     for (const std::string& a : common_args(o, sc.seed)) r += " " + shell_quote(a);
     rep.reproduce = r;
   }
-  printf("trustsim: campaign %s: %zu cut points (%s) x %zu modes (%s) = %zu runs; shard %u/%u: %llu runs; seed %llu; "
+  printf("trustsim: campaign %s: %zu cut points (%s) x %zu modes (%s) = %zu runs%s; shard %u/%u: %llu runs; seed %llu; "
          "%d jobs, %s\n",
          sc.name.c_str(), points.size(), [&] {
            std::map<std::string, int> n;
@@ -305,15 +330,39 @@ int cmd_campaign(const CampaignOptions& o) {
            std::string s;
            for (const auto& kv : n) s += (s.empty() ? "" : ", ") + kv.first + " " + std::to_string(kv.second);
            return s;
-         }().c_str(), nm, modes_text(sc.sweep.modes).c_str(), points.size() * nm, shard_index, shard_count,
+         }().c_str(), nm, modes_text(sc.sweep.modes).c_str(), points.size() * nm,
+         sc.sweep.second ? (" (+ a second cut per recovery operation x " + std::to_string(sc.sweep.modes2.size()) +
+                            " modes, counted as the runs find them)").c_str() : "",
+         shard_index, shard_count,
          (unsigned long long)selected, (unsigned long long)sc.seed, jobs,
          o.no_fork ? "a fresh boot per run" : "fork at each cut point");
   fflush(stdout);
 
   Progress progress(o.no_progress ? nullptr : stderr, selected);
   double tw = wall_now();
+  // With a second cut, each one-cut run reports how many operations its
+  // recovery had; the runs that cut again at each of them join the total.
+  size_t nm2 = sc.sweep.modes2.size();
+  auto grow = [&](const RunRecord& r) {
+    if (sc.sweep.second && !r.point2) {
+      progress.grow(r.recovery_points * nm2);
+      selected += r.recovery_points * nm2;
+    }
+  };
   if (o.no_fork) {
     // 2a. Every run from power-on, in its own process.
+    std::deque<RunRecord> queue;
+    for (const CutPoint& p : points)
+      for (size_t m = 0; m < nm; ++m) {
+        if (!shard_selects(p.point, m, nm, shard_index, shard_count)) continue;
+        RunRecord r;
+        r.point = p.point;
+        r.device = p.device;
+        r.device_op = p.device_op;
+        r.mode = sc.sweep.modes[m];
+        r.seed = derive_seed(sc.seed, p.point);
+        queue.push_back(r);
+      }
     struct Job {
       RunRecord rec;
       std::string result;
@@ -327,14 +376,27 @@ int cmd_campaign(const CampaignOptions& o) {
             ++it;
             continue;
           }
+          std::vector<RunRecord> recs;
           RunRecord rec = it->second.rec;
-          if (!read_run_record(it->second.result, rec)) {
+          if (read_run_records(it->second.result, recs) && recs.size() == 1) {
+            rec = recs[0];
+          } else {
             rec.passed = false;
             rec.failure = "the run ended without a verdict";
           }
           unlink(it->second.result.c_str());
           rep.runs.push_back(rec);
+          grow(rec);
           progress.add(rec.passed);
+          // The second cuts of this item: one run per recovery operation x mode.
+          if (sc.sweep.second && !rec.point2)
+            for (uint64_t q = 1; q <= rec.recovery_points; ++q)
+              for (PowerCut::Mode m2 : sc.sweep.modes2) {
+                RunRecord r2 = it->second.rec;
+                r2.point2 = q;
+                r2.mode2 = m2;
+                queue.push_back(r2);
+              }
           it = running.erase(it);
           block = false;
         }
@@ -342,26 +404,26 @@ int cmd_campaign(const CampaignOptions& o) {
         usleep(2000);
       }
     };
-    for (const CutPoint& p : points)
-      for (size_t m = 0; m < nm; ++m) {
-        if (!shard_selects(p.point, m, nm, shard_index, shard_count)) continue;
-        while (running.size() >= size_t(jobs)) reap(true);
-        Job j;
-        j.rec.point = p.point;
-        j.rec.device = p.device;
-        j.rec.device_op = p.device_op;
-        j.rec.mode = sc.sweep.modes[m];
-        j.rec.seed = derive_seed(sc.seed, p.point);
-        j.result = work.path + "/result-" + std::to_string(p.point) + "-" + power_cut_mode_name(j.rec.mode);
-        std::vector<std::string> argv = {exe, "campaign"};
-        auto c = common_args(o, sc.seed);
-        argv.insert(argv.end(), c.begin(), c.end());
-        argv.insert(argv.end(), {"--point", std::to_string(p.point), "--mode", power_cut_mode_name(j.rec.mode),
-                                 "--quiet", "--board-template", tmpl, "--result-file", j.result, "--wall-timeout",
-                                 std::to_string(o.wall_timeout_s), "--spin-us", std::to_string(o.spin_us)});
-        running[spawn(argv, true)] = j;
+    while (!queue.empty() || !running.empty()) {
+      if (queue.empty() || running.size() >= size_t(jobs)) {
+        reap(true);
+        continue;
       }
-    while (!running.empty()) reap(true);
+      Job j;
+      j.rec = queue.front();
+      queue.pop_front();
+      j.result = work.path + "/result-" + std::to_string(j.rec.point) + "-" + power_cut_mode_name(j.rec.mode) +
+                 (j.rec.point2 ? "-" + std::to_string(j.rec.point2) + "-" + power_cut_mode_name(j.rec.mode2) : "");
+      std::vector<std::string> argv = {exe, "campaign"};
+      auto c = common_args(o, sc.seed);
+      argv.insert(argv.end(), c.begin(), c.end());
+      argv.insert(argv.end(), {"--point", std::to_string(j.rec.point), "--mode", power_cut_mode_name(j.rec.mode)});
+      if (j.rec.point2)
+        argv.insert(argv.end(), {"--point2", std::to_string(j.rec.point2), "--mode2", power_cut_mode_name(j.rec.mode2)});
+      argv.insert(argv.end(), {"--quiet", "--board-template", tmpl, "--result-file", j.result, "--wall-timeout",
+                               std::to_string(o.wall_timeout_s), "--spin-us", std::to_string(o.spin_us)});
+      running[spawn(argv, true)] = j;
+    }
   } else {
     // 2b. One walk through the window, forking a run at every cut point.
     CampaignRole role;
@@ -369,7 +431,10 @@ int cmd_campaign(const CampaignOptions& o) {
     role.jobs = jobs;
     role.shard_index = shard_index;
     role.shard_count = shard_count;
-    role.on_result = [&](const RunRecord& r) { progress.add(r.passed); };
+    role.on_result = [&](const RunRecord& r) {
+      grow(r);
+      progress.add(r.passed);
+    };
     SimOutcome w = simulate(sc, cfg, tmpl, role, false, o.wall_timeout_s, o.spin_us);
     if (!w.passed) {
       fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(),
@@ -383,10 +448,7 @@ int cmd_campaign(const CampaignOptions& o) {
   }
   progress.finish();
   rep.wall_s = wall_now() - tw;
-  std::sort(rep.runs.begin(), rep.runs.end(), [&](const RunRecord& a, const RunRecord& b) {
-    if (a.point != b.point) return a.point < b.point;
-    return std::find(rep.modes.begin(), rep.modes.end(), a.mode) < std::find(rep.modes.begin(), rep.modes.end(), b.mode);
-  });
+  sort_runs(rep.runs, rep.modes, rep.modes2);
   write_text(o.json, report_to_json(rep));
   write_text(o.junit, report_to_junit(rep));
   size_t failed = rep.failures();
@@ -399,8 +461,7 @@ int cmd_campaign(const CampaignOptions& o) {
       printf("  ... %zu more failures (see the report)\n", failed - 20);
       break;
     }
-    printf("  FAIL point %llu (%s#%llu) %s: %s\n    reproduce: %s\n", (unsigned long long)r.point, r.device.c_str(),
-           (unsigned long long)r.device_op, power_cut_mode_name(r.mode), r.failure.c_str(), rep.reproducer(r).c_str());
+    printf("  FAIL %s: %s\n    reproduce: %s\n", r.describe().c_str(), r.failure.c_str(), rep.reproducer(r).c_str());
   }
   if (rep.runs.size() != selected) {
     printf("campaign %s: %zu runs expected, %zu reported\n", sc.name.c_str(), size_t(selected), rep.runs.size());
@@ -424,8 +485,7 @@ int cmd_merge(const std::vector<std::string>& inputs, const std::string& json, c
          m.runs.size(), m.runs.size() - failed, failed);
   for (const RunRecord& r : m.runs)
     if (!r.passed)
-      printf("  FAIL point %llu (%s#%llu) %s: %s\n    reproduce: %s\n", (unsigned long long)r.point, r.device.c_str(),
-             (unsigned long long)r.device_op, power_cut_mode_name(r.mode), r.failure.c_str(), m.reproducer(r).c_str());
+      printf("  FAIL %s: %s\n    reproduce: %s\n", r.describe().c_str(), r.failure.c_str(), m.reproducer(r).c_str());
   return failed ? kExitFail : kExitPass;
 }
 
@@ -445,6 +505,9 @@ void add_campaign_commands(CLI::App& app, std::function<int()>& action) {
   c->add_flag("--dry-run", o.dry_run, "run the window once without a cut and list its cut points");
   c->add_option("--point", o.point, "run one point only (with --mode): the reproducer")->check(CLI::Range(1ull, 1ull << 40));
   c->add_option("--mode", o.mode, "before, after or torn (with --point)");
+  c->add_option("--point2", o.point2, "with --point: also cut at this operation of the recovery (a sweep with second-cut)")
+      ->check(CLI::Range(1ull, 1ull << 40));
+  c->add_option("--mode2", o.mode2, "before, after or torn (with --point2)");
   c->add_option("--json", o.json, "write the JSON report here");
   c->add_option("--junit", o.junit, "write a JUnit XML report here");
   c->add_flag("--quiet", o.quiet, "do not echo the console (--point)");

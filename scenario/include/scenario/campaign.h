@@ -20,22 +20,32 @@ struct CutPoint {
   uint64_t t_ns = 0;       // virtual time the operation started
 };
 
-// The outcome of one campaign run (one point x mode).
+// The outcome of one campaign run (one point x mode, and with a second cut
+// also one recovery point x mode).
 struct RunRecord {
   uint64_t point = 0;
   std::string device;
   uint64_t device_op = 0;
   PowerCut::Mode mode = PowerCut::Mode::kBefore;
   uint64_t seed = 0;
+  // The second cut, during the recovery (point2 0: none).
+  uint64_t point2 = 0;
+  std::string device2;
+  uint64_t device_op2 = 0;
+  PowerCut::Mode mode2 = PowerCut::Mode::kBefore;
+  uint64_t recovery_points = 0;  // one-cut runs of a two-cut sweep: cut points in the recovery
   bool passed = false;
   std::string failure;     // the step that failed and why (the invariant)
   uint64_t virtual_ns = 0;
   double wall_s = 0;
+
+  std::string describe() const;  // "point 3 (nvram#4) torn[, recovery point 2 (nvram#7) before]"
 };
 
-// Forked and spawned runs hand their record over in a small text file.
-void write_run_record(const std::string& path, const RunRecord& r);
-bool read_run_record(const std::string& path, RunRecord& r);
+// Forked and spawned runs hand their records over in a small text file
+// (a run with a second cut also passes on the runs it forked).
+void write_run_records(const std::string& path, const std::vector<RunRecord>& r);
+bool read_run_records(const std::string& path, std::vector<RunRecord>& r);
 
 // Whether item (point, mode index) belongs to shard I of N: items are
 // numbered point-major, and item k goes to shard k mod N.
@@ -51,6 +61,9 @@ struct CampaignReport {
   uint64_t seed = 0;
   std::vector<std::string> devices;
   std::vector<PowerCut::Mode> modes;
+  bool second = false;  // a second cut at every recovery operation of devices2, in modes2
+  std::vector<std::string> devices2;
+  std::vector<PowerCut::Mode> modes2;
   uint64_t points = 0;  // cut points in the window (from the dry run)
   uint32_t shard_index = 0, shard_count = 1;
   std::vector<uint32_t> merged_shards;  // after `campaign merge`
@@ -69,8 +82,12 @@ std::string report_to_json(const CampaignReport& r);
 CampaignReport report_from_json(const std::string& text, const std::string& path);
 std::string report_to_junit(const CampaignReport& r);
 // Joins shard reports of one campaign; checks they agree and that every
-// item (point x mode) is there exactly once. Throws InputError.
+// item (point x mode, and each second cut its one-cut run counted) is there
+// exactly once. Throws InputError.
 CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const std::vector<std::string>& paths);
+// Report order: by point, mode (in the sweep's order), then second point and mode.
+void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerCut::Mode>& modes,
+               const std::vector<PowerCut::Mode>& modes2);
 
 // "[#####.....]  120/300 runs  0 failed  25.1 runs/s  ETA 7 s" on a
 // terminal (redrawn), or a plain line every 10% otherwise.
@@ -78,6 +95,7 @@ class Progress {
  public:
   Progress(FILE* out, uint64_t total);
   void add(bool passed);
+  void grow(uint64_t more) { total_ += more; }  // runs found on the way (second cuts)
   void finish();
   uint64_t done() const { return done_; }
 

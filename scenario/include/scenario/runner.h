@@ -32,6 +32,8 @@ struct CampaignRole {
   Kind kind = Kind::kPlain;
   uint64_t point = 0;  // kPoint
   PowerCut::Mode mode = PowerCut::Mode::kBefore;
+  uint64_t point2 = 0;  // kPoint: also cut at this operation of the recovery (0: no second cut)
+  PowerCut::Mode mode2 = PowerCut::Mode::kBefore;
   int jobs = 2;        // kWalk: forked runs at once
   uint32_t shard_index = 0, shard_count = 1;
   std::string work_dir;  // kWalk: the forked runs' boards (removed as they finish)
@@ -52,6 +54,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   // Campaign results.
   const std::vector<CutPoint>& cut_points() const { return points_; }
   bool cut_fired() const { return cut_armed_ && cut_fired_; }
+  const std::vector<CutPoint>& recovery_points() const { return points2_; }  // second-cut points
   const RunRecord& point_record() const { return record_; }  // kPoint
   const std::vector<RunRecord>& results() const { return results_; }  // kWalk
 
@@ -67,11 +70,14 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool check_attest(const Step& s);
   void console_cut();
   void timed_cut();
-  void arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t point);
+  void recovery_operation(Device& dev, uint64_t index);
+  void arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t seed);
   void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerCut::Mode mode);
   void reap_children(bool block_until_one);
   void finish_child();
-  bool interrupted() const { return cut_armed_ && !board_.power().is_on(); }
+  // A cut armed for the steps now running has fired: they end, and the
+  // next phase (recovery, second recovery) begins.
+  bool interrupted() const { return cut_live_ && !board_.power().is_on(); }
 
   const Scenario& sc_;
   Board& board_;
@@ -93,8 +99,12 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool window_open_ = false, window_closed_ = false;
   uint64_t window_start_ = 0;
   std::vector<CutPoint> points_;
-  bool cut_armed_ = false;
+  bool cut_armed_ = false;   // the window's cut (this run's first)
   bool cut_fired_ = false;
+  bool cut_live_ = false;    // a cut is armed for the steps now running
+  bool in_recovery_ = false;
+  std::vector<CutPoint> points2_;  // operations of the recovery (second-cut points)
+  bool cut2_armed_ = false;
   RunRecord record_;
   double wall0_ = 0;
 
@@ -105,7 +115,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   };
   std::map<pid_t, Child> children_;
   std::vector<RunRecord> results_;
-  bool is_child_ = false;
+  int depth_ = 0;  // 0: the walk (or a lone run); 1: a forked one-cut run; 2: its forked second cut
   std::string child_dir_;
 };
 

@@ -94,6 +94,13 @@ struct Sweep {
   Pattern from, to;
   std::vector<Step> steps;
   std::vector<Step> recovery;
+  // Optional second cut: every run also cuts again at each operation of
+  // `devices2` during its recovery (each mode of `modes2`), then runs
+  // `recovery2`, which must pass too.
+  bool second = false;
+  std::vector<std::string> devices2;
+  std::vector<PowerCut::Mode> modes2;
+  std::vector<Step> recovery2;
 };
 
 struct Scenario {
