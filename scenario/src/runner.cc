@@ -69,6 +69,12 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
 }
 
 void ScenarioRunner::console_cut() {
+  if (pending_cut_ && pending_cut_->pattern.search(log_.since(pending_cut_->from))) {
+    PowerCut c = pending_cut_->cut;
+    c.at_operation += pending_cut_->device->operation_count();
+    pending_cut_->device->arm_power_cut(c);
+    pending_cut_.reset();
+  }
   if (!console_cut_armed_) return;
   if (!console_cut_pattern_.search(log_.since(console_cut_from_))) return;
   console_cut_armed_ = false;
@@ -279,6 +285,10 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
       case Step::Fault::kPowerLossAtOperation: {
         Device* d = board_.device_by_name(s.device);
         if (!d) throw std::invalid_argument("this board has no " + s.device + " device");
+        if (!s.text.empty()) {  // from-console: count from the match (console_cut() arms it)
+          pending_cut_ = PendingCut{d, PowerCut{s.cut_mode, seed, s.at}, s.pattern, log_.total()};
+          return true;
+        }
         d->arm_power_cut(PowerCut{s.cut_mode, seed, d->operation_count() + s.at});
         return true;
       }

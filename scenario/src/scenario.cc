@@ -65,7 +65,7 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
     }
   };
   if (kind == "power-loss") {
-    r.expect_map(a, f, {"device", "at", "mode", "seed", "after", "on-console"});
+    r.expect_map(a, f, {"device", "at", "mode", "seed", "from-console", "after", "on-console"});
     int forms = (a["device"] ? 1 : 0) + (a["after"] ? 1 : 0) + (a["on-console"] ? 1 : 0);
     if (forms != 1)
       r.fail(a, f, "give exactly one of: device (+ at, mode) for the Nth operation of a device, after (a virtual "
@@ -80,7 +80,13 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
       }
       if (a["mode"]) s.cut_mode = parse_mode(r, a["mode"], f + ".mode");
       seed(a);
+      if (a["from-console"]) {
+        s.text = r.str(a["from-console"], f + ".from-console");
+        if (s.text.empty()) r.fail(a["from-console"], f + ".from-console", "pattern must not be empty");
+        s.pattern = compile(r, a["from-console"], f + ".from-console", s.text);
+      }
     } else {
+      if (a["from-console"]) r.fail(a, f, "from-console goes with device: (it says where the operations count from)");
       if (a["at"] || a["mode"] || a["seed"])
         r.fail(a, f, "at, mode and seed go with device: (a cut at an operation); after / on-console cut between "
                      "operations");

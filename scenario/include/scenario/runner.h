@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,14 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   // faults armed by steps
   sc_core::sc_event timed_cut_event_;
   bool console_cut_armed_ = false;
+  // power-loss at an operation counted from a console match: armed on the match
+  struct PendingCut {
+    Device* device;
+    PowerCut cut;  // at_operation: counted from the match
+    Pattern pattern;
+    uint64_t from;
+  };
+  std::optional<PendingCut> pending_cut_;
   Pattern console_cut_pattern_;
   uint64_t console_cut_from_ = 0;
 

@@ -32,7 +32,7 @@ struct Step {
   enum class Check { kFile, kRomvar, kKeys, kBooted, kPcr, kAttest };
   Kind kind;
   std::string where;     // "file:line", for reports
-  std::string text;      // expect: the pattern; send: the line typed; fault on-console: the pattern
+  std::string text;      // expect: the pattern; send: the line typed; fault on-console / from-console: the pattern
   Pattern pattern;       // expect, fault on-console
   uint64_t timeout_ps = 0;   // expect, wait-power-off
   uint64_t duration_ps = 0;  // wait; power-cycle off time; fault after
@@ -54,7 +54,7 @@ struct Step {
   // fault
   Fault fault = Fault::kPowerLossAtOperation;
   std::string device;        // power-loss: nvram, boot_flash or bootflash
-  uint64_t at = 1;           // power-loss: the Nth operation counted from this step
+  uint64_t at = 1;           // power-loss: the Nth operation counted from this step (or from the from-console match)
   PowerCut::Mode cut_mode = PowerCut::Mode::kBefore;
   uint64_t seed = 0;         // torn cuts, bit flips, seeded offsets (derived from the run seed if not given)
   bool has_seed = false;
