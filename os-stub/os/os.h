@@ -85,6 +85,9 @@ void cmd_show_upgrade_status();
 void cmd_upgrade_rom_monitor(const cli::Args& a);
 // The ROMmon in the boot flash's primary slot, if it verifies with key storage.
 bool primary_rommon_signer(char* version, size_t cap, uint8_t* key_type, char* key_version);
+// The key that signed the golden ROMmon (half the boot flash), if it verifies
+// with key storage now.
+bool golden_rommon_signer(uint8_t* key_type, char* key_version);
 
 void cmd_show_version();
 void cmd_show_running(bool startup);

@@ -196,6 +196,19 @@ void cmd_key_revoke(const cli::Args& a) {
       print_key("Revoking", e.key);
   }
   fw::printf("Images signed with a revoked key will no longer boot.\n");
+  // The golden ROMmon is never rewritten: if its key goes, so does the
+  // fallback Boot0 starts when the primary ROMmon is damaged.
+  uint8_t gt = 0;
+  char gv = 0;
+  if (golden_rommon_signer(&gt, &gv)) {
+    bool kept = false;
+    for (uint32_t i = 0; i < g_next.count; ++i)
+      kept |= g_next.keys[i].type == gt && g_next.keys[i].version == gv && !(g_next.keys[i].flags & keys::kFlagRevoked);
+    if (!kept)
+      fw::printf("%%Warning: the golden ROMmon is signed with %s key version %c: after this revocation it no longer "
+                 "verifies, and Boot0 has no fallback if the primary ROMmon is damaged\n",
+                 keys::key_type_name(gt), gv);
+  }
   if (!confirm("Proceed with the key storage update? [confirm]")) {
     fw::printf("Key storage not changed\n");
     return;

@@ -100,6 +100,16 @@ bool primary_rommon_signer(char* version, size_t cap, uint8_t* key_type, char* k
   return true;
 }
 
+bool golden_rommon_signer(uint8_t* key_type, char* key_version) {
+  Nor n;
+  if (!nor_find(n)) return false;
+  if (check_slot(n, trustsim::boot_flash::golden_rommon_offset(n.size), reinterpret_cast<uint8_t*>(kGoldenCopy), g_rr))
+    return false;
+  *key_type = g_rr.key->type;
+  *key_version = g_rr.key->version;
+  return true;
+}
+
 void cmd_upgrade_rom_monitor(const cli::Args& a) {
   const char* path = a.text(cli::ArgTag::kPath);
   char name[bfs::kMaxNameLen + 1];

@@ -62,8 +62,9 @@ struct LoadResult {
 // Picks the valid copy with the highest generation (serial-number order).
 LoadResult load(const uint8_t* primary, const uint8_t* backup, Store& out);
 
-// Editing (in RAM; the caller writes both copies: backup first, then primary,
-// each with the same new generation, so a power cut leaves one valid copy).
+// Editing (in RAM; the caller writes both copies with the same new
+// generation, first the one not in force, so a power cut leaves one valid
+// copy: docs/nvram-layout.md, "Updating").
 enum class EditStatus { kOk, kFull, kDuplicate, kNotFound };
 EditStatus add_key(Store& s, const KeyRecord& k);
 EditStatus revoke(Store& s, uint8_t type, char version);
