@@ -216,6 +216,35 @@ TEST(Tpm, TruncatedOrBadInputGetsAClearError) {
   EXPECT_NE(r.output.find("not JSON"), std::string::npos) << r.output;
 }
 
+TEST(Tpm, ScenarioAttestCheckVerifiesAKgvFileAndNamesWhatIsWrong) {
+  Board b;
+  b.make();
+  if (::testing::Test::HasFatalFailure()) return;
+  const std::string boot = "name: attest-check\ntimeout: 20 s\nsteps:\n  - power-on\n  - expect: \"Router>\"\n";
+  // The KGV file from `image sign --kgv` (the same image the board was
+  // manufactured with) verifies the capture, SUDI chain included.
+  Result r = b.run(capture_scenario(99) + "  - check: {attest: {nonce: 99, kgv: " + b.kgv + "}}\n" +
+                   "  - check: {attest: {nonce: 99, kgv: " + b.kgv + ", verifies: false}}\n");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("step 12 ("), std::string::npos) << "the first check (step 11) passes:\n" << r.output;
+  EXPECT_NE(r.output.find("attestation verifies, but it must not"), std::string::npos) << r.output;
+  struct Case {
+    std::string step, message;
+  } cases[] = {
+      {"  - check: {attest: {nonce: 1, image: \"bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\"}}\n",
+       "console output: no `show platform integrity` output found"},
+      {"  - check: {attest: {nonce: 1, kgv: " + b.d.file("missing.json") + "}}\n", "missing.json"},
+      {"  - check: {attest: {nonce: 1, image: \"bootflash:nope.bin\"}}\n",
+       "bootflash:nope.bin does not exist: no known-good values to compare with"},
+  };
+  for (const Case& c : cases) {
+    r = b.run(boot + c.step);
+    EXPECT_EQ(r.exit_code, 1) << c.step << r.output;
+    EXPECT_NE(r.output.find("step 3 ("), std::string::npos) << c.step << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.step << r.output;
+  }
+}
+
 namespace {
 
 // The default board file with its devices.tpm section replaced.
