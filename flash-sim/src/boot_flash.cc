@@ -1,4 +1,5 @@
 #include "flash-sim/boot_flash.h"
+#include "flash-sim/register_file.h"
 #include "flash-sim/seeded_rng.h"
 
 #include <sys/stat.h>
@@ -20,15 +21,9 @@ namespace {
 // ---- Register map of the control block (docs/nor-flash.md). `clocks`: SPI
 // clocks the access costs, from the W25Q128JV command it stands for (0 = a
 // controller-side register, free).
-enum class Access { kReadOnly, kWriteOnly, kReadWrite };
-struct RegisterSpec {
-  const char* name;
-  uint32_t offset;
-  Access access;
-  uint32_t reset;
-  uint32_t writable;  // bits a write keeps; the rest are reserved
-  uint32_t clocks;
-};
+using flashreg::Access;
+using flashreg::RegisterSpec;
+using flashreg::hex;
 constexpr RegisterSpec kRegisters[] = {
     {"COMMAND", TS_NOR_COMMAND, Access::kWriteOnly, 0, 0xFFu, 0},  // clocks per command, below
     {"ADDRESS", TS_NOR_ADDRESS, Access::kReadWrite, 0, 0xFFFFFFFFu, 0},
@@ -41,11 +36,7 @@ constexpr RegisterSpec kRegisters[] = {
     {"ARRAY_SIZE", TS_NOR_ARRAY_SIZE, Access::kReadOnly, 0, 0, 0},  // from the board file
 };
 
-const RegisterSpec* find_register(uint64_t offset) {
-  for (const RegisterSpec& r : kRegisters)
-    if (r.offset == offset) return &r;
-  return nullptr;
-}
+const RegisterSpec* find_register(uint64_t offset) { return flashreg::find(kRegisters, offset); }
 
 // SPI clocks of each command sequence (opcode, 24-bit address, data).
 constexpr uint64_t kWriteEnableClocks = 8;     // 06h / 04h
@@ -57,12 +48,6 @@ constexpr uint64_t kReadCommandClocks = 8 + 24;  // 03h + address, then 8 per by
 using Rng = SeededRng;
 
 uint64_t mix(uint64_t v) { return Rng(v).next(); }
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
-  return b;
-}
 
 }  // namespace
 
@@ -468,31 +453,12 @@ void BootFlash::control_access(tlm::tlm_generic_payload& gp, uint64_t off, sc_co
       memcpy(buffer_.data() + b, data, len);
     return;
   }
-  const RegisterSpec* reg = find_register(off);
-  if (!reg) {
-    if (unknown_offsets_logged_.insert(off).second)
-      guest_error("access to unknown control register offset " + hex(off));
-    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    return;
-  }
-  if (len != 4) {
-    guest_error(std::string(reg->name) + " accessed with " + std::to_string(len) + " bytes (registers are u32)");
-    gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-    return;
-  }
+  const RegisterSpec* reg = flashreg::checked(kRegisters, gp, off, "control register", unknown_offsets_logged_,
+                                              [this](const std::string& w) { guest_error(w); });
+  if (!reg) return;
   if (gp.is_read()) {
-    if (reg->access == Access::kWriteOnly) {
-      guest_error(std::string("read of write-only register ") + reg->name);
-      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-      return;
-    }
     store_le32(data, read_register(uint32_t(off)));
     delay += clocks(reg->clocks);
-    return;
-  }
-  if (reg->access == Access::kReadOnly) {
-    guest_error(std::string("write to read-only register ") + reg->name);
-    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
   uint32_t v = load_le32(data);
@@ -568,8 +534,7 @@ unsigned BootFlash::debug_transport(tlm::tlm_generic_payload& gp) {
       memcpy(buffer_.data() + b, gp.get_data_ptr(), len);
     return unsigned(len);
   }
-  const RegisterSpec* reg = find_register(off);
-  if (!reg || len != 4 || !gp.is_read() || reg->access == Access::kWriteOnly) return 0;
+  if (!flashreg::debug_readable(kRegisters, gp, off)) return 0;
   store_le32(gp.get_data_ptr(), read_register(uint32_t(off)));
   return 4;
 }

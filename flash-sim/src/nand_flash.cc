@@ -1,4 +1,5 @@
 #include "flash-sim/nand_flash.h"
+#include "flash-sim/register_file.h"
 #include "flash-sim/seeded_rng.h"
 
 #include <fcntl.h>
@@ -25,15 +26,9 @@ namespace {
 // ---- Register map (docs/nand-flash.md). `clocks`: SPI clocks the access
 // costs on the bus, from the W25N01GV command it stands for (0 = a
 // controller-side register, free).
-enum class Access { kReadOnly, kWriteOnly, kReadWrite };
-struct RegisterSpec {
-  const char* name;
-  uint32_t offset;
-  Access access;
-  uint32_t reset;     // geometry registers: from the board file
-  uint32_t writable;  // bits a write changes; the rest are reserved
-  uint32_t clocks;
-};
+using flashreg::Access;
+using flashreg::RegisterSpec;
+using flashreg::hex;
 constexpr RegisterSpec kRegisters[] = {
     {"ID", TS_NAND_ID, Access::kReadOnly, 0, 0, 0},
     {"COMMAND", TS_NAND_COMMAND, Access::kWriteOnly, 0, 0xFFu, 0},  // clocks per command, below
@@ -48,11 +43,7 @@ constexpr RegisterSpec kRegisters[] = {
     {"ECC_SECTOR_SIZE", TS_NAND_ECC_SECTOR_SIZE, Access::kReadOnly, 0, 0, 0},
 };
 
-const RegisterSpec* find_register(uint64_t offset) {
-  for (const RegisterSpec& r : kRegisters)
-    if (r.offset == offset) return &r;
-  return nullptr;
-}
+const RegisterSpec* find_register(uint64_t offset) { return flashreg::find(kRegisters, offset); }
 
 // SPI clocks of each command sequence (opcode, dummy byte, 16-bit address).
 constexpr uint64_t kReadPageClocks = 8 + 8 + 16;     // 13h
@@ -71,12 +62,6 @@ constexpr uint32_t kMetaVersion = 1;
 using Rng = SeededRng;
 
 uint64_t mix(uint64_t v) { return Rng(v).next(); }
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
-  return b;
-}
 
 std::string part_name(const BoardConfig::Nand& cfg) { return "NAND" + (cfg.part.empty() ? "" : " " + cfg.part); }
 
@@ -912,36 +897,17 @@ void NandFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
   advance();
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
   uint64_t off = gp.get_address();
-  uint64_t len = gp.get_data_length();
   uint8_t* data = gp.get_data_ptr();
   if (off >= TS_NAND_BUFFER) {
     buffer_access(gp, off - TS_NAND_BUFFER, delay);
     return;
   }
-  const RegisterSpec* reg = find_register(off);
-  if (!reg) {
-    if (unknown_offsets_logged_.insert(off).second) guest_error("access to unknown register offset " + hex(off));
-    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    return;
-  }
-  if (len != 4) {
-    guest_error(std::string(reg->name) + " accessed with " + std::to_string(len) + " bytes (registers are u32)");
-    gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-    return;
-  }
+  const RegisterSpec* reg = flashreg::checked(kRegisters, gp, off, "register", unknown_offsets_logged_,
+                                              [this](const std::string& w) { guest_error(w); });
+  if (!reg) return;
   if (gp.is_read()) {
-    if (reg->access == Access::kWriteOnly) {
-      guest_error(std::string("read of write-only register ") + reg->name);
-      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-      return;
-    }
     store_le32(data, read_register(uint32_t(off)));
     delay += clocks(reg->clocks);
-    return;
-  }
-  if (reg->access == Access::kReadOnly) {
-    guest_error(std::string("write to read-only register ") + reg->name);
-    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
   uint32_t v = load_le32(data);
@@ -974,8 +940,7 @@ unsigned NandFlash::debug_transport(tlm::tlm_generic_payload& gp) {
       memcpy(buffer_.data() + (off - TS_NAND_BUFFER), gp.get_data_ptr(), len);
     return unsigned(len);
   }
-  const RegisterSpec* reg = find_register(off);
-  if (!reg || len != 4 || !gp.is_read() || reg->access == Access::kWriteOnly) return 0;
+  if (!flashreg::debug_readable(kRegisters, gp, off)) return 0;
   store_le32(gp.get_data_ptr(), read_register(uint32_t(off)));
   return 4;
 }
