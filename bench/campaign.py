@@ -10,6 +10,9 @@ prints runs/s, their ratio, and checks the two ways agree run for run:
  - os-copy: boot to the OS prompt, copy a small file on bootflash:; every
    NAND program/erase is a cut point. Recovery: boot the OS again and list
    bootflash: (a full verified boot: ~5 s of board time per run).
+ - rommon-double-cut: scenarios/campaigns/rommon-set-double-cut.yaml, a
+   cut at each NVRAM write of a variable update and a second cut at each
+   write of the recovery's own rewrite (fork: the forked run forks again).
 
 Usage: bench/campaign.py BUILD_DIR [JOBS]   (default JOBS: twice the cores)
 """
@@ -90,11 +93,13 @@ def run(trustsim, scenario, jobs, fork, out):
 def compare(name, trustsim, scenario, jobs, work):
     fork, fork_wall = run(trustsim, scenario, jobs, True, os.path.join(work, name + "-fork.json"))
     plain, plain_wall = run(trustsim, scenario, jobs, False, os.path.join(work, name + "-plain.json"))
-    key = lambda r: (r["point"], r["mode"])
+    key = lambda r: (r["point"], r["mode"], json.dumps(r.get("second")))
     a = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork["runs"]}
     b = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain["runs"]}
     n = len(fork["runs"])
-    print(f"bench/campaign {name}: {fork['points']} cut points x {len(fork['modes'])} modes = {n} runs, {jobs} jobs")
+    seconds = sum(1 for r in fork["runs"] if "second" in r)
+    extra = f" (+ {seconds} second cuts)" if seconds else ""
+    print(f"bench/campaign {name}: {fork['points']} cut points x {len(fork['modes'])} modes{extra} = {n} runs, {jobs} jobs")
     print(f"  checkpoint + fork : {fork['runs_per_s']:6.2f} runs/s  (sweep {fork['wall_s']:.2f} s, "
           f"whole command {fork_wall:.2f} s)")
     print(f"  fresh boot per run: {plain['runs_per_s']:6.2f} runs/s  (sweep {plain['wall_s']:.2f} s, "
@@ -122,6 +127,9 @@ def main():
         open(scenario, "w").write(SCENARIO % {"payload": payload})
         ok = compare("rommon-vars", trustsim, rommon, jobs, work)
         ok = compare("os-copy", trustsim, scenario, jobs, work) and ok
+        here = os.path.dirname(os.path.abspath(__file__))
+        double = os.path.join(here, "..", "scenarios", "campaigns", "rommon-set-double-cut.yaml")
+        ok = compare("rommon-double-cut", trustsim, double, jobs, work) and ok
         if not ok:
             sys.exit(1)
     finally:
