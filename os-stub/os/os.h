@@ -69,6 +69,8 @@ void cmd_show_flash();
 void cmd_delete(const cli::Args& a);
 void cmd_rename(const cli::Args& a);
 void cmd_copy(const cli::Args& a);
+// copy tftp:|ftp: -> bootflash: through the transfer engine (netcopy.cc).
+void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);
