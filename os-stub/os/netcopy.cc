@@ -111,6 +111,27 @@ bool fs_ok_for_write() {
 
 }  // namespace
 
+void cmd_ip_ftp(const cli::Args& a, bool password) {
+  char* slot = password ? g.ftp_password : g.ftp_user;
+  const size_t cap = password ? sizeof g.ftp_password : sizeof g.ftp_user;
+  const char* v = a.text(cli::ArgTag::kName);
+  if (a.negated || !v) {
+    slot[0] = '\0';
+    return;
+  }
+  size_t n = strlen(v);
+  for (size_t i = 0; i < n; ++i)
+    if (!cred_char(v[i])) {
+      fw::printf("%%Error: the FTP %s may hold letters, digits and . - _ ~ + = only\n", password ? "password" : "user name");
+      return;
+    }
+  if (n >= cap) {
+    fw::printf("%%Error: the FTP %s is longer than %u characters\n", password ? "password" : "user name", unsigned(cap - 1));
+    return;
+  }
+  memcpy(slot, v, n + 1);
+}
+
 // `src` is tftp:/ftp: (su parsed), `dst` a local bootflash: path.
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du) {
   Remote r{};

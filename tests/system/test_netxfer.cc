@@ -4,20 +4,14 @@
 // Network faults, server errors and bad URLs must give the IOS error and
 // leave bootflash: as it was; the same copy twice gives the same console
 // and trace (docs/netxfer.md).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "../support/net_servers.h"
 #include "../support/test_util.h"
 
 using namespace trustsim::test;  // tests/support/test_util.h
@@ -25,42 +19,6 @@ using namespace trustsim::test;  // tests/support/test_util.h
 namespace {
 
 std::string os_bin() { return std::string(TRUSTSIM_BUILD_ROOT) + "/os-stub/os.bin"; }
-
-// A port nothing listens on right now (the kernel's pick).
-int free_port(int type) {
-  int s = socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    FILE* f = freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(1, 2);
-    std::vector<char*> args;
-    for (const std::string& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-void stop(pid_t pid) {
-  if (pid <= 0) return;
-  kill(-pid, SIGTERM);  // its own process group (setpgid above)
-  int st;
-  waitpid(pid, &st, 0);
-}
 
 std::string sha256_of(const std::string& path) {
   Result r = sh("sha256sum '" + path + "' | cut -c1-64");
@@ -75,8 +33,8 @@ class Net : public ::testing::Test {
   std::string image = srv + "/net.SPA.bin";
   std::string old_image = d.file("old.SPA.bin");  // another signed image, for "the old file stays"
   std::string sha, old_sha;
+  std::unique_ptr<NetServers> servers;
   int tftp_port = 0, ftp_port = 0;
-  pid_t tftpd = -1, ftpd = -1;
 
   void SetUp() override {
     ASSERT_EQ(mkdir(srv.c_str(), 0755), 0);
@@ -91,32 +49,12 @@ class Net : public ::testing::Test {
     sha = sha256_of(image);
     old_sha = sha256_of(old_image);
     ASSERT_NE(sha, old_sha);
-    tftp_port = free_port(SOCK_DGRAM);
-    tftpd = spawn({"/usr/sbin/in.tftpd", "-L", "-s", srv, "--address", "127.0.0.1:" + std::to_string(tftp_port)},
-                  d.file("tftpd.log"));
-    ftp_port = free_port(SOCK_STREAM);
-    ftpd = spawn({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", std::to_string(ftp_port), "-d", srv,
-                  "-u", "trustsim", "-P", "secret"},
-                 d.file("ftpd.log"));
-    // Both answer before the first test step: curl (a real client) fetches the file.
-    bool tftp_up = false, ftp_up = false;
-    for (int i = 0; i < 100 && !(tftp_up && ftp_up); ++i) {
-      if (!tftp_up)
-        tftp_up = sh("curl -sf -o /dev/null --max-time 2 tftp://127.0.0.1:" + std::to_string(tftp_port) + "/net.SPA.bin")
-                      .exit_code == 0;
-      if (!ftp_up)
-        ftp_up = sh("curl -sf -o /dev/null --max-time 2 ftp://trustsim:secret@127.0.0.1:" + std::to_string(ftp_port) +
-                    "/net.SPA.bin")
-                     .exit_code == 0;
-      if (!(tftp_up && ftp_up)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(tftp_up) << "in.tftpd did not serve: " << read_text(d.file("tftpd.log"));
-    ASSERT_TRUE(ftp_up) << "pyftpdlib did not serve: " << read_text(d.file("ftpd.log"));
+    servers = std::make_unique<NetServers>(srv, d.path, "net.SPA.bin");
+    ASSERT_TRUE(servers->ready) << servers->why;
+    tftp_port = servers->tftp_port;
+    ftp_port = servers->ftp_port;
   }
-  void TearDown() override {
-    stop(tftpd);
-    stop(ftpd);
-  }
+  void TearDown() override { servers.reset(); }
 
   std::string tftp_url(const std::string& path = "net.SPA.bin") const {
     return "tftp://127.0.0.1:" + std::to_string(tftp_port) + "/" + path;
