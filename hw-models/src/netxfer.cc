@@ -92,7 +92,7 @@ bool NetXfer::in_range(uint64_t offset, uint64_t len) const {
 }
 
 void NetXfer::power_lost() {
-  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp());  // traced as cut short by power loss
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp(), "power-lost");
   open_ = false;
   data_.clear();
   data_.shrink_to_fit();
@@ -113,7 +113,7 @@ sc_core::sc_time NetXfer::link_time(uint64_t from, uint64_t n) const {
   return t;
 }
 
-void NetXfer::finish(uint64_t status, const sc_core::sc_time& end) {
+void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* status_name) {
   TraceEvent ev;
   ev.t_ns = to_ns(started_);
   ev.dev = basename();
@@ -121,9 +121,8 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end) {
   ev.addr = 0;
   ev.len = pos_;
   ev.latency_ns = to_ns(end - started_);
-  ev.status = ts_netxfer_status_name(status);
+  ev.status = status_name ? status_name : ts_netxfer_status_name(status);
   ev.detail = detail_;
-  if (open_ && status == TS_NETXFER_FAILED && !power_.is_on()) ev.status = "power-lost";
   trace_.record(ev);
   open_ = false;
   data_.clear();
@@ -131,7 +130,7 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end) {
 }
 
 void NetXfer::open(sc_core::sc_time& delay) {
-  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay);  // replaced by a new transfer
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
   ++transfers_;
   NetFault fault = fault_;
   fault_ = NetFault{};
@@ -261,7 +260,7 @@ void NetXfer::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     if (cmd == TS_NETXFER_CMD_OPEN) {
       open(delay);
     } else if (cmd == TS_NETXFER_CMD_CLOSE) {
-      if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay);
+      if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
       status_ = TS_NETXFER_OK;
     } else {
       gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);

@@ -164,6 +164,25 @@ TEST_F(Net, NetworkFaultsGiveIosErrorsAndKeepTheOldFile) {
     EXPECT_NE(trace.find(s), std::string::npos) << s;
 }
 
+// Power fails while the download is being written: the next boot finds the
+// old file, byte for byte, and the engine traced the transfer as cut.
+TEST_F(Net, PowerCutMidDownloadKeepsTheOldFile) {
+  std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
+  std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", true) +
+                      "  - fault: {power-loss: {device: bootflash, at: 5, mode: torn}}\n" +
+                      expect("Accessing tftp://") + "  - wait-power-off\n  - power-on\n" +
+                      expect("Router>") + check_file("net.SPA.bin", old_sha) + "  - send: enable\n" + prompt() +
+                      "  - send: verify bootflash:net.SPA.bin\n" +
+                      expect("Digital signature successfully verified in file bootflash:net.SPA.bin") + prompt();
+  Result r = run_steps(steps, put);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"tftp-get\""), std::string::npos);
+  size_t get = trace.find("\"op\":\"tftp-get\"");
+  std::string line = get == std::string::npos ? "" : trace.substr(get, trace.find('\n', get) - get);
+  EXPECT_NE(line.find("\"status\":\"power-lost\",\"detail\":\"tftp://"), std::string::npos) << "the cut transfer: " << line;
+}
+
 // The corrupted image is refused at boot too, and the board falls back.
 TEST_F(Net, CorruptedDownloadFailsAtBoot) {
   std::string steps = "  - fault: {network: {corrupt-byte: random, seed: 7}}\n" +

@@ -49,7 +49,8 @@ class NetXfer : public Device {
   enum class Proto { kNone, kTftp, kFtp };
   void open(sc_core::sc_time& delay);
   void read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay);
-  void finish(uint64_t status, const sc_core::sc_time& end);  // traces the transfer
+  // Traces the transfer; status_name overrides the status's name (power-lost, closed).
+  void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
 
   BoardConfig::Netxfer cfg_;
