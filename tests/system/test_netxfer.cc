@@ -128,6 +128,30 @@ TEST_F(Net, CopyIsByteIdenticalAcrossRuns) {
   EXPECT_NE(console1.find("[OK - " + size + " bytes]"), std::string::npos);
 }
 
+// A file many times the OS's 64 KiB DMA buffer arrives whole, by both
+// protocols, and the bytes/sec figure follows the link model: FTP streams,
+// TFTP pays a round trip per 512-byte block.
+TEST_F(Net, LargeFileArrivesWholeInManyChunks) {
+  std::string big = srv + "/big.bin";
+  ASSERT_EQ(sh("head -c 3000000 /dev/urandom > '" + big + "' && chmod 644 '" + big + "'").exit_code, 0);
+  std::string big_sha = sha256_of(big);
+  std::string steps = copy_steps("copy " + ftp_url("big.bin") + " bootflash:", "big.bin", false) +
+                      expect("\\\\[OK - 3000000/4096 bytes\\\\]\\n\\n3000000 bytes copied in") + prompt() +
+                      check_file("big.bin", big_sha) +
+                      copy_steps("copy " + tftp_url("big.bin") + " bootflash:big2.bin", "big2.bin", false) +
+                      expect("\\\\[OK - 3000000 bytes\\\\]\\n3000000 bytes copied in") + prompt() +
+                      check_file("big2.bin", big_sha);
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string console = read_text(d.file("console.txt"));
+  // 3000000 / 5120 = 585.9: 586 '!' on each copy.
+  EXPECT_NE(console.find("..." + std::string(586, '!') + "\n"), std::string::npos);
+  EXPECT_NE(console.find(": " + std::string(586, '!') + "\n"), std::string::npos);
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"ftp-get\",\"addr\":0,\"len\":3000000"), std::string::npos);
+  EXPECT_NE(trace.find("\"op\":\"tftp-get\",\"addr\":0,\"len\":3000000"), std::string::npos);
+}
+
 // Each fault on a copy over an existing file: the IOS error, and the old
 // file is still there, byte for byte. A new name is not created.
 TEST_F(Net, NetworkFaultsGiveIosErrorsAndKeepTheOldFile) {
