@@ -22,6 +22,8 @@ PKGS=(
   clang libclang-rt-14-dev
   # campaign shards on Slurm: the test starts a private one-node cluster
   slurmctld slurmd slurm-client
+  # netxfer: libcurl on the host side; real TFTP and FTP servers for the system tests
+  libcurl4-openssl-dev tftpd-hpa python3-pyftpdlib
 )
 
 missing=()

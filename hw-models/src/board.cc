@@ -15,6 +15,7 @@
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/nand_regs.h"
+#include "trustsim/netxfer_regs.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/tpm_regs.h"
 
@@ -47,6 +48,7 @@ ts_boardinfo make_boardinfo(const BoardConfig& c) {
   if (c.nand.present)
     add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base, TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size, "bootflash");
   if (c.tpm.present) add(TS_DEV_TPM, c.tpm.bus_base, TS_TPM_SIZE, "tpm");
+  if (c.netxfer.present) add(TS_DEV_NETXFER, c.netxfer.bus_base, TS_NETXFER_SIZE, "netxfer");
   if (c.skip_os_verification) b.flags |= TS_BOARDINFO_FLAG_SKIP_OS_VERIFY;
   return b;
 }
@@ -201,10 +203,15 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
     tpm_ = std::make_unique<TpmDevice>("tpm", power_, cfg.tpm, state.tpm_nv(), cfg.name, trace);
     bus_.map(*tpm_, cfg.tpm.bus_base);
   }
+  if (cfg.netxfer.present) {
+    netxfer_ = std::make_unique<NetXfer>("netxfer", power_, cfg.netxfer, trace);
+    bus_.map(*netxfer_, cfg.netxfer.bus_base);
+  }
   mailbox_.socket.bind(bus_.target);
   std::vector<Device*> devices = {&console_, &power_ctrl_, &boot_flash_, &nvram_, &crypto_};
   if (nand_) devices.push_back(nand_.get());
   if (tpm_) devices.push_back(tpm_.get());
+  if (netxfer_) devices.push_back(netxfer_.get());
   bridge_.on_power_on = [devices] {
     for (Device* d : devices) d->powered_on();
   };

@@ -4,6 +4,7 @@
 
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
+#include "trustsim/netxfer_regs.h"
 #include "trustsim/nand_regs.h"
 #include "trustsim/nor_regs.h"
 #include "trustsim/nvram_map.h"
@@ -87,7 +88,7 @@ BoardConfig load_board_config(const std::string& path) {
   }
 
   YAML::Node dev = r.require(root, "", "devices");
-  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto", "bootflash", "tpm"});
+  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto", "bootflash", "tpm", "netxfer"});
 
   YAML::Node con = r.require(dev, "devices", "console");
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
@@ -253,6 +254,28 @@ BoardConfig load_board_config(const std::string& path) {
     }
   }
 
+  YAML::Node nx = dev["netxfer"];
+  const std::string nxp = "devices.netxfer";
+  if (nx) {
+    r.expect_map(nx, nxp, {"bus_base", "part", "source", "link_rate", "round_trip", "tftp_block", "max_size"});
+    BoardConfig::Netxfer& x = c.netxfer;
+    x.present = true;
+    x.bus_base = r.u64(r.require(nx, nxp, "bus_base"), nxp + ".bus_base");
+    x.part = r.str(r.require(nx, nxp, "part"), nxp + ".part");
+    x.source = r.str(r.require(nx, nxp, "source"), nxp + ".source");
+    x.link_bytes_per_s = r.rate_bytes_per_s(r.require(nx, nxp, "link_rate"), nxp + ".link_rate");
+    x.round_trip_ps = r.duration_ps(r.require(nx, nxp, "round_trip"), nxp + ".round_trip");
+    if (YAML::Node b = nx["tftp_block"]) {
+      uint64_t v = r.u64(b, nxp + ".tftp_block");
+      if (v < 8 || v > 65464) r.fail(b, nxp + ".tftp_block", "must be 8..65464 (RFC 2348 block sizes)");
+      x.tftp_block = uint32_t(v);
+    }
+    if (YAML::Node m = nx["max_size"]) {
+      x.max_size = r.size_bytes(m, nxp + ".max_size");
+      if (x.max_size == 0 || x.max_size > (1ull << 30)) r.fail(m, nxp + ".max_size", "must be 1 byte .. 1 GiB");
+    }
+  }
+
   // Bus map: no device at 0 (board info lives there), no overlaps.
   Range ranges[] = {
       {"boardinfo", 0, 0x1000, root},
@@ -264,6 +287,8 @@ BoardConfig load_board_config(const std::string& path) {
       {"devices.bootflash.bus_base", c.nand.bus_base,
        c.nand.present ? TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size : 0, bfn ? bfn["bus_base"] : root},
       {"devices.tpm.bus_base", c.tpm.bus_base, c.tpm.present ? TS_TPM_SIZE : 0, tp ? tp["bus_base"] : root},
+      {"devices.netxfer.bus_base", c.netxfer.bus_base, c.netxfer.present ? TS_NETXFER_SIZE : 0,
+       nx ? nx["bus_base"] : root},
   };
   for (size_t i = 1; i < std::size(ranges); ++i)
     for (size_t j = 0; j < i; ++j) {

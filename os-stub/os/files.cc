@@ -193,8 +193,20 @@ void cmd_copy(const cli::Args& a) {
     fw::printf("%%Error: invalid copy source or destination\n");
     return;
   }
-  if (cli::is_remote(su.fs) || cli::is_remote(du.fs)) {
-    fw::printf("%%Error: network copy needs the management transfer engine, not on this board yet\n");
+  if (cli::is_remote(du.fs)) {
+    fw::printf("%%Error: copying to %s is not supported (the transfer engine only downloads)\n", cli::fs_prefix(du.fs));
+    return;
+  }
+  if (su.fs == cli::FileSystem::kTftp || su.fs == cli::FileSystem::kFtp) {
+    if (du.fs != cli::FileSystem::kBootflash && du.fs != cli::FileSystem::kFlash && du.fs != cli::FileSystem::kNone) {
+      fw::printf("%%Error: %s is not on bootflash: (downloads go to bootflash:)\n", dst);
+      return;
+    }
+    net_copy(src, su, dst, du);
+    return;
+  }
+  if (cli::is_remote(su.fs)) {
+    fw::printf("%%Error: %s is not supported by this board's transfer engine (tftp: and ftp: are)\n", cli::fs_prefix(su.fs));
     return;
   }
   if (!mounted()) return;

@@ -69,6 +69,10 @@ void cmd_show_flash();
 void cmd_delete(const cli::Args& a);
 void cmd_rename(const cli::Args& a);
 void cmd_copy(const cli::Args& a);
+// copy tftp:|ftp: -> bootflash: through the transfer engine (netcopy.cc).
+void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
+// [no] ip ftp username|password NAME: the FTP login when a URL has none.
+void cmd_ip_ftp(const cli::Args& a, bool password);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);

@@ -45,6 +45,8 @@ class Commands : public cli::Handler {
       case C::kSoftwareAuthenticityKeyRevoke: cmd_key_revoke(a); break;
       case C::kShowSoftwareAuthenticityUpgradeStatus: cmd_show_upgrade_status(); break;
       case C::kUpgradeRomMonitor: cmd_upgrade_rom_monitor(a); break;
+      case C::kIpFtpUsername: cmd_ip_ftp(a, false); break;
+      case C::kIpFtpPassword: cmd_ip_ftp(a, true); break;
       case C::kEnable: case C::kDisable: case C::kEnd: case C::kExit: case C::kHostname: break;
       default:
         fw::printf("%% '%s' is not supported on this platform yet\n", cli::command_name(id));

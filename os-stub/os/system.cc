@@ -27,6 +27,9 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (engine) add("hostname %s\n!\n", engine->hostname());
   for (uint32_t i = 0; i < g.boot_count; ++i) add("boot system %s\n", g.boot_system[i]);
   if (g.boot_count) add("%s", "!\n");
+  if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
+  if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);
+  if (g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
   char reg[16];
   fw::snprintf(reg, sizeof reg, "0x%x", g.config_register);
   if (g.config_register != rv::kDefaultConfreg) add("config-register %s\n!\n", reg);

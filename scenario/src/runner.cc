@@ -313,6 +313,19 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
         tpm->set_fault(cc, s.tpm_rc, s.tpm_no_response, s.tpm_stay_busy);
         return true;
       }
+      case Step::Fault::kNetwork: {
+        NetXfer* nx = board_.netxfer();
+        if (!nx) throw std::invalid_argument("this board has no transfer engine (devices.netxfer in the board file)");
+        NetFault f;
+        f.refuse = s.net_refuse;
+        f.stall = s.net_stall;
+        f.drop_after = s.net_drop_after;
+        f.corrupt_offset = s.net_corrupt;
+        if (s.net_corrupt_random) f.corrupt_seed = seed;
+        f.corrupt_random = s.net_corrupt_random;
+        nx->arm(f);
+        return true;
+      }
       default:
         break;
     }

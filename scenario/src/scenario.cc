@@ -54,7 +54,7 @@ PowerCut::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::s
 
 void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& field, Step& s) {
   if (!arg.IsMap() || arg.size() != 1)
-    r.fail(arg, field, "expected one fault: power-loss, bit-flip, bit-flips, stuck-bit, bad-block or tpm");
+    r.fail(arg, field, "expected one fault: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm or network");
   std::string kind = arg.begin()->first.Scalar();
   YAML::Node a = arg.begin()->second;
   std::string f = field + "." + kind;
@@ -143,9 +143,33 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
     if (forms != 1) r.fail(a, f, "give exactly one of: response-code (with command), no-response: true, stay-busy: true");
     if (s.tpm_rc && s.tpm_command.empty()) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
     if (s.tpm_stay_busy && !s.tpm_command.empty()) r.fail(a, f, "stay-busy holds every command: drop command");
+  } else if (kind == "network") {
+    r.expect_map(a, f, {"refuse", "stall", "drop-after", "corrupt-byte", "seed"});
+    s.fault = Step::Fault::kNetwork;
+    if (a["refuse"]) s.net_refuse = parse_bool(r, a["refuse"], f + ".refuse");
+    if (a["stall"]) s.net_stall = parse_bool(r, a["stall"], f + ".stall");
+    if (a["drop-after"]) {
+      uint64_t v = r.u64(a["drop-after"], f + ".drop-after");
+      if (v > (1ull << 30)) r.fail(a["drop-after"], f + ".drop-after", "bytes: 0..1073741824");
+      s.net_drop_after = int64_t(v);
+    }
+    if (YAML::Node cb = a["corrupt-byte"]) {
+      if (cb.IsScalar() && cb.Scalar() == "random") {
+        s.net_corrupt_random = true;
+      } else {
+        uint64_t v = r.u64(cb, f + ".corrupt-byte");
+        if (v > (1ull << 30)) r.fail(cb, f + ".corrupt-byte", "byte offset: 0..1073741824, or random");
+        s.net_corrupt = int64_t(v);
+      }
+    }
+    seed(a);
+    int forms = (s.net_refuse ? 1 : 0) + (s.net_stall ? 1 : 0) + (s.net_drop_after >= 0 ? 1 : 0) +
+                (s.net_corrupt >= 0 || s.net_corrupt_random ? 1 : 0);
+    if (forms != 1) r.fail(a, f, "give exactly one of: refuse: true, stall: true, drop-after: BYTES, corrupt-byte: OFFSET|random");
+    if (a["seed"] && !s.net_corrupt_random) r.fail(a["seed"], f + ".seed", "only corrupt-byte: random takes a seed");
   } else {
     r.fail(arg.begin()->first, f,
-           "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm)");
+           "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm, network)");
   }
 }
 
@@ -454,6 +478,13 @@ std::string Step::describe() const {
         case Fault::kStuckBit: return "fault stuck-bit page " + std::to_string(page);
         case Fault::kBadBlock: return "fault bad-block " + std::to_string(block);
         case Fault::kTpm: return "fault tpm " + (tpm_command.empty() ? std::string("every command") : tpm_command);
+        case Fault::kNetwork:
+          return std::string("fault network: next transfer ") +
+                 (net_refuse  ? "refused"
+                  : net_stall ? "stalls"
+                  : net_drop_after >= 0 ? "dropped after " + std::to_string(net_drop_after) + " bytes"
+                  : net_corrupt_random ? "gets a flipped byte at a seeded offset"
+                                       : "gets a flipped byte at offset " + std::to_string(net_corrupt));
       }
       return "fault";
     case Kind::kCheck:

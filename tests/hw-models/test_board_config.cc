@@ -84,6 +84,12 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(cpu\.quantum_insns: must be between)"},
         BadBoard{"negative number", "platform_id: 0x1100", "platform_id: -4",
                  R"(board\.platform_id: expected a non-negative integer)"},
+        BadBoard{"netxfer block size", "tftp_block: 512", "tftp_block: 4",
+                 R"(devices\.netxfer\.tftp_block: must be 8\.\.65464)"},
+        BadBoard{"netxfer rate", "link_rate: 11 MB/s", "link_rate: 100 Mbit/s",
+                 R"(devices\.netxfer\.link_rate: expected a data rate)"},
+        BadBoard{"netxfer overlaps", "bus_base: 0x07000000", "bus_base: 0x05000800",
+                 R"(devices\.netxfer\.bus_base: bus range 0x5000800\+0x1000 overlaps devices\.crypto\.bus_base)"},
         BadBoard{"yaml syntax", "  name: ts-isr1100", "  name: [ts-isr1100", R"(:\d+: YAML syntax error)"},
         BadBoard{"unknown top-level section", "memory:", "memroy:", R"(memroy: unknown key)"}),
     [](const ::testing::TestParamInfo<BadBoard>& i) {

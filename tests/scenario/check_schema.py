@@ -41,6 +41,8 @@ BAD = {
     "attest unknown check": "name: x\nsteps:\n  - check: {attest: {nonce: 1, kgv: k.json, failing: [OS hash]}}\n",
     "duration without unit": "name: x\nsteps:\n  - wait: soon\n",
     "missing name": "steps: [power-on]\nboard: x\n",
+    "unknown network fault": "name: x\nsteps:\n  - fault: {network: {delay: 5}}\n",
+    "network corrupt-byte word": "name: x\nsteps:\n  - fault: {network: {corrupt-byte: middle}}\n",
 }
 for what, text in BAD.items():
     doc = yaml.load(text, Loader=yaml.BaseLoader)

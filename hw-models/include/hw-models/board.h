@@ -14,6 +14,7 @@
 #include "hw-models/cosim_bridge.h"
 #include "hw-models/crypto_engine.h"
 #include "hw-models/mailbox_service.h"
+#include "hw-models/netxfer.h"
 #include "hw-models/nvram.h"
 #include "hw-models/power_ctrl.h"
 #include "hw-models/trace.h"
@@ -67,6 +68,7 @@ class Board : public sc_core::sc_module {
   Nvram& nvram() { return nvram_; }
   NandFlash* nand() { return nand_.get(); }
   TpmDevice* tpm() { return tpm_.get(); }
+  NetXfer* netxfer() { return netxfer_.get(); }
   CosimBridge& bridge() { return bridge_; }
   DeviceTrace& trace() { return trace_; }
   const StatePaths& state() const { return state_; }
@@ -101,6 +103,7 @@ class Board : public sc_core::sc_module {
   CryptoEngine crypto_;
   std::unique_ptr<NandFlash> nand_;  // when the board file has devices.bootflash
   std::unique_ptr<TpmDevice> tpm_;   // when the board file has devices.tpm
+  std::unique_ptr<NetXfer> netxfer_;  // when the board file has devices.netxfer
   MailboxService mailbox_;
   CosimBridge bridge_;
 };

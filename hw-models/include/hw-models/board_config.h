@@ -106,6 +106,19 @@ struct BoardConfig {
     int64_t fault_torn_nv_write = -1;  // >= 0: the first NV write of the run keeps only this many bytes
   } tpm;
 
+  // The management-port transfer engine (hw-models/netxfer), optional:
+  // devices.netxfer. Link figures decide all of its board time (docs/netxfer.md).
+  struct Netxfer {
+    bool present = false;
+    uint64_t bus_base = 0;
+    std::string part;
+    std::string source;
+    uint64_t link_bytes_per_s = 0;  // payload rate of the management link
+    uint64_t round_trip_ps = 0;     // one request/answer exchange with the server
+    uint32_t tftp_block = 512;      // TFTP: one round trip per block (lock-step)
+    uint64_t max_size = 64ull << 20;  // largest file the engine buffers
+  } netxfer;
+
   // Test-only switches (board file `test_options:`); never on a real board.
   bool skip_os_verification = false;  // ROMmon boots an OS image even if its signature fails
 

@@ -28,7 +28,7 @@ struct Step {
     kNvramCorrupt,     // XOR a byte of NVRAM
   };
   enum class Fault { kPowerLossAtOperation, kPowerLossAfter, kPowerLossOnConsole, kBitFlip, kBitFlips, kStuckBit,
-                     kBadBlock, kTpm };
+                     kBadBlock, kTpm, kNetwork };
   enum class Check { kFile, kRomvar, kKeys, kBooted, kPcr, kAttest };
   Kind kind;
   std::string where;     // "file:line", for reports
@@ -63,6 +63,10 @@ struct Step {
   std::string tpm_command;   // tpm: command name (e.g. Quote); empty with stay-busy
   uint32_t tpm_rc = 0;       // tpm: the response code it answers
   bool tpm_no_response = false, tpm_stay_busy = false;
+  bool net_refuse = false, net_stall = false;  // network: the next transfer is refused / gets no data
+  int64_t net_drop_after = -1;                 // network: the next transfer dies after this many bytes
+  int64_t net_corrupt = -1;                    // network: the byte at this offset arrives flipped
+  bool net_corrupt_random = false;             // network: corrupt-byte: random (a seeded offset)
   // check
   Check check = Check::kFile;
   bool exists = true;                    // file

@@ -1,0 +1,56 @@
+/* Management-port transfer engine ("netxfer") register map, shared by the
+ * model (hw-models/netxfer) and the firmware; specified in docs/netxfer.md.
+ * The firmware writes a URL, starts a transfer with CTRL = OPEN, then reads
+ * the file's bytes in order from the DATA port by DMA into its own buffer
+ * until STATUS says END (every byte delivered) or an error. */
+#pragma once
+#include <stdint.h>
+
+#define TS_NETXFER_CTRL 0x000u    /* u64 write: TS_NETXFER_CMD_* */
+#define TS_NETXFER_STATUS 0x008u  /* u64 read: TS_NETXFER_* of the transfer */
+#define TS_NETXFER_TIMEOUT 0x010u /* u64 write/read: ns a DATA read waits for bytes that do not come */
+#define TS_NETXFER_DONE 0x018u    /* u64 read: bytes delivered through DATA so far */
+#define TS_NETXFER_URL 0x100u     /* write 1..TS_NETXFER_MAX_URL bytes: the URL, ASCII, no NUL needed */
+#define TS_NETXFER_DATA 0x800u    /* read port, any length: the next bytes of the file */
+#define TS_NETXFER_SIZE 0x1000u
+
+#define TS_NETXFER_MAX_URL 1024u
+#define TS_NETXFER_DEFAULT_TIMEOUT_NS 10000000000ull /* 10 s, after power-on */
+
+#define TS_NETXFER_CMD_OPEN 1u  /* start a transfer of the URL last written */
+#define TS_NETXFER_CMD_CLOSE 2u /* end (or abandon) the transfer */
+
+/* STATUS values. OK: the transfer is open and more bytes may follow; END:
+ * every byte has been delivered. The rest are failures. */
+#define TS_NETXFER_OK 0u
+#define TS_NETXFER_END 1u
+#define TS_NETXFER_BAD_URL 2u        /* unsupported scheme or malformed URL */
+#define TS_NETXFER_REFUSED 3u        /* connection refused */
+#define TS_NETXFER_UNKNOWN_HOST 4u   /* the host name does not resolve */
+#define TS_NETXFER_NOT_FOUND 5u      /* the server has no such file */
+#define TS_NETXFER_DENIED 6u         /* login or permission refused */
+#define TS_NETXFER_TIMEOUT_ERR 7u    /* no data within TIMEOUT */
+#define TS_NETXFER_TRUNCATED 8u      /* the connection ended before the whole file */
+#define TS_NETXFER_TOO_LARGE 9u      /* the file is larger than the engine's buffer */
+#define TS_NETXFER_NO_TRANSFER 10u   /* DATA read with no transfer open */
+#define TS_NETXFER_FAILED 11u        /* any other transfer error */
+#define TS_NETXFER_STATUS_COUNT 12u
+
+#ifdef __cplusplus
+inline const char* ts_netxfer_status_name(uint64_t s) {
+  switch (s) {
+    case TS_NETXFER_OK: return "ok";
+    case TS_NETXFER_END: return "end";
+    case TS_NETXFER_BAD_URL: return "bad-url";
+    case TS_NETXFER_REFUSED: return "refused";
+    case TS_NETXFER_UNKNOWN_HOST: return "unknown-host";
+    case TS_NETXFER_NOT_FOUND: return "not-found";
+    case TS_NETXFER_DENIED: return "denied";
+    case TS_NETXFER_TIMEOUT_ERR: return "timeout";
+    case TS_NETXFER_TRUNCATED: return "truncated";
+    case TS_NETXFER_TOO_LARGE: return "too-large";
+    case TS_NETXFER_NO_TRANSFER: return "no-transfer";
+    default: return "failed";
+  }
+}
+#endif

@@ -1,0 +1,73 @@
+// Management-port transfer engine ("netxfer"): downloads a file from a real
+// TFTP or FTP server through libcurl and hands its bytes to the firmware by
+// DMA. The host fetch happens once, when the firmware opens the transfer;
+// the board time every step costs comes only from the byte counts and the
+// board file's link figures (round trip, link rate, TFTP block size), never
+// from how long the real server took. Register map:
+// common/include/trustsim/netxfer_regs.h; docs/netxfer.md.
+// Modelled: TFTP lock-step (one round trip per block), FTP login round
+// trips, the errors a server or the network gives, and armed network faults
+// (refuse, stall, drop after N bytes, a flipped byte).
+// Not modelled: uploads, HTTP(S)/SMTP, concurrent transfers, packet loss
+// and retransmission timing, the wire protocol itself (libcurl speaks it).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hw-models/board_config.h"
+#include "hw-models/device.h"
+#include "hw-models/trace.h"
+
+namespace trustsim {
+
+// A network fault for the next transfer the firmware opens (one-shot).
+struct NetFault {
+  bool refuse = false;           // the connection is refused; the server is never contacted
+  bool stall = false;            // the transfer opens, then no byte ever comes (timeout)
+  int64_t drop_after = -1;       // >= 0: the connection dies after this many bytes
+  int64_t corrupt_offset = -1;   // >= 0: the byte at this offset arrives with its bits flipped
+  bool corrupt_random = false;   // ... or at an offset picked from corrupt_seed and the file size
+  uint64_t corrupt_seed = 0;
+  uint8_t corrupt_mask = 0xFF;   // the bits flipped
+};
+
+class NetXfer : public Device {
+ public:
+  NetXfer(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Netxfer& cfg, DeviceTrace& trace);
+  void power_lost() override;
+  void powered_on() override;
+  // Replaces any fault still waiting for a transfer.
+  void arm(const NetFault& f) { fault_ = f; }
+  uint64_t transfers() const { return transfers_; }
+
+ protected:
+  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+  bool in_range(uint64_t offset, uint64_t len) const override;
+
+ private:
+  enum class Proto { kNone, kTftp, kFtp };
+  void open(sc_core::sc_time& delay);
+  void read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay);
+  // Traces the transfer; status_name overrides the status's name (power-lost, closed).
+  void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
+  sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
+
+  BoardConfig::Netxfer cfg_;
+  DeviceTrace& trace_;
+  std::string url_;
+  uint64_t timeout_ns_ = 0;
+  uint64_t status_ = 0;
+  // the transfer in progress
+  bool open_ = false;
+  Proto proto_ = Proto::kNone;
+  std::vector<uint8_t> data_;  // bytes the firmware will get
+  uint64_t final_status_ = 0;  // what STATUS becomes once data_ is used up
+  uint64_t pos_ = 0;
+  sc_core::sc_time started_;
+  std::string detail_;
+  NetFault fault_;
+  uint64_t transfers_ = 0;
+};
+
+}  // namespace trustsim

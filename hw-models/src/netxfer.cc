@@ -1,0 +1,302 @@
+#include "hw-models/netxfer.h"
+
+#include <curl/curl.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "hw-models/sim_time.h"
+#include "trustsim/mailbox_abi.h"
+#include "trustsim/netxfer_regs.h"
+
+namespace trustsim {
+namespace {
+
+// Round trips each step costs (docs/netxfer.md, "Timing"). FTP opens with
+// TCP connect + banner, USER, PASS, TYPE I, PASV (+ data connect), RETR.
+constexpr uint64_t kFtpOpenTrips = 6;
+constexpr uint64_t kFtpNotFoundTrips = 6;  // RETR answers 550
+constexpr uint64_t kFtpDeniedTrips = 3;    // PASS answers 530
+constexpr uint64_t kTftpOpenTrips = 1;     // RRQ -> first DATA or ERROR
+
+struct Sink {
+  std::vector<uint8_t>* buf;
+  uint64_t max;
+  bool too_large = false;
+};
+
+size_t on_data(char* p, size_t size, size_t n, void* user) {
+  Sink* s = static_cast<Sink*>(user);
+  size_t bytes = size * n;
+  if (s->buf->size() + bytes > s->max) {
+    s->too_large = true;
+    return 0;  // libcurl then ends the transfer with CURLE_WRITE_ERROR
+  }
+  s->buf->insert(s->buf->end(), reinterpret_cast<uint8_t*>(p), reinterpret_cast<uint8_t*>(p) + bytes);
+  return bytes;
+}
+
+void curl_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// What a libcurl result means to the firmware.
+uint64_t map_curl(CURLcode rc, long response_code) {
+  switch (rc) {
+    case CURLE_OK: return TS_NETXFER_END;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_TFTP_ILLEGAL:
+      return TS_NETXFER_BAD_URL;
+    case CURLE_COULDNT_CONNECT: return TS_NETXFER_REFUSED;
+    case CURLE_COULDNT_RESOLVE_HOST: return TS_NETXFER_UNKNOWN_HOST;
+    case CURLE_REMOTE_FILE_NOT_FOUND:
+    case CURLE_TFTP_NOTFOUND:
+      return TS_NETXFER_NOT_FOUND;
+    case CURLE_LOGIN_DENIED:
+    case CURLE_REMOTE_ACCESS_DENIED:
+    case CURLE_TFTP_PERM:
+      return TS_NETXFER_DENIED;
+    case CURLE_OPERATION_TIMEDOUT: return TS_NETXFER_TIMEOUT_ERR;
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+      return TS_NETXFER_TRUNCATED;
+    case CURLE_FTP_COULDNT_RETR_FILE:
+      return response_code == 550 ? TS_NETXFER_NOT_FOUND : TS_NETXFER_FAILED;
+    default: return TS_NETXFER_FAILED;
+  }
+}
+
+// The URL as traces show it: a password becomes "*".
+std::string shown_url(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t host_end = url.find('/', scheme + 3);
+  size_t at = url.rfind('@', host_end == std::string::npos ? url.size() : host_end);
+  if (at == std::string::npos || at < scheme) return url;
+  size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "*" + url.substr(at);
+}
+
+}  // namespace
+
+NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Netxfer& cfg, DeviceTrace& trace)
+    : Device(name, TS_DEV_NETXFER, TS_NETXFER_SIZE, power), cfg_(cfg), trace_(trace),
+      timeout_ns_(TS_NETXFER_DEFAULT_TIMEOUT_NS) {}
+
+bool NetXfer::in_range(uint64_t offset, uint64_t len) const {
+  return offset == TS_NETXFER_DATA || Device::in_range(offset, len);  // DATA is a port: any length
+}
+
+void NetXfer::power_lost() {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp(), "power-lost");
+  open_ = false;
+  data_.clear();
+  data_.shrink_to_fit();
+  url_.clear();
+  status_ = TS_NETXFER_OK;
+}
+
+void NetXfer::powered_on() { timeout_ns_ = TS_NETXFER_DEFAULT_TIMEOUT_NS; }
+
+sc_core::sc_time NetXfer::link_time(uint64_t from, uint64_t n) const {
+  sc_core::sc_time t = serial_time(n, cfg_.link_bytes_per_s);
+  if (proto_ == Proto::kTftp) {
+    // Lock-step: every block is acknowledged before the next one is sent.
+    uint64_t blk = cfg_.tftp_block;
+    uint64_t blocks = (from + n + blk - 1) / blk - (from + blk - 1) / blk;
+    t += from_ps(cfg_.round_trip_ps) * double(blocks);
+  }
+  return t;
+}
+
+void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* status_name) {
+  TraceEvent ev;
+  ev.t_ns = to_ns(started_);
+  ev.dev = basename();
+  ev.op = proto_ == Proto::kFtp ? "ftp-get" : proto_ == Proto::kTftp ? "tftp-get" : "get";
+  ev.addr = 0;
+  ev.len = pos_;
+  ev.latency_ns = to_ns(end - started_);
+  ev.status = status_name ? status_name : ts_netxfer_status_name(status);
+  ev.detail = detail_;
+  trace_.record(ev);
+  open_ = false;
+  data_.clear();
+  data_.shrink_to_fit();
+}
+
+void NetXfer::open(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
+  ++transfers_;
+  NetFault fault = fault_;
+  fault_ = NetFault{};
+  started_ = sc_core::sc_time_stamp() + delay;
+  pos_ = 0;
+  data_.clear();
+  proto_ = url_.rfind("tftp://", 0) == 0 ? Proto::kTftp : url_.rfind("ftp://", 0) == 0 ? Proto::kFtp : Proto::kNone;
+  detail_ = shown_url(url_);
+  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
+  auto fail = [&](uint64_t st, uint64_t trips) {
+    delay += rtt * double(trips);
+    status_ = st;
+    open_ = true;  // so finish() traces it
+    finish(st, sc_core::sc_time_stamp() + delay);
+  };
+  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
+    detail_ += " (only tftp:// and ftp:// are supported)";
+    return fail(TS_NETXFER_BAD_URL, 0);
+  }
+  if (fault.refuse) {
+    detail_ += " fault=refuse";
+    return fail(TS_NETXFER_REFUSED, 1);
+  }
+
+  // The real fetch, on the host, in wall time that the board never sees.
+  curl_init_once();
+  CURL* c = curl_easy_init();
+  if (!c) return fail(TS_NETXFER_FAILED, 0);
+  Sink sink{&data_, cfg_.max_size};
+  char err[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "tftp,ftp");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // the host's proxy settings are no part of the board
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 10L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+  if (proto_ == Proto::kTftp) curl_easy_setopt(c, CURLOPT_TFTP_BLKSIZE, long(cfg_.tftp_block));
+  CURLcode rc = curl_easy_perform(c);
+  long response = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+  curl_easy_cleanup(c);
+  uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
+  if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK) detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
+
+  // Errors the server gives before any data: the transfer never opens.
+  if (data_.empty() && outcome != TS_NETXFER_END && outcome != TS_NETXFER_TIMEOUT_ERR &&
+      outcome != TS_NETXFER_TRUNCATED) {
+    uint64_t trips = 1;
+    if (proto_ == Proto::kFtp && outcome == TS_NETXFER_NOT_FOUND) trips = kFtpNotFoundTrips;
+    if (proto_ == Proto::kFtp && outcome == TS_NETXFER_DENIED) trips = kFtpDeniedTrips;
+    if (outcome == TS_NETXFER_TOO_LARGE || outcome == TS_NETXFER_BAD_URL) trips = 0;
+    return fail(outcome, trips);
+  }
+  if (outcome == TS_NETXFER_TOO_LARGE) {
+    // Refused up front, as if the size announced by the server was checked.
+    data_.clear();
+    return fail(outcome, proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+  }
+
+  // Faults on a transfer that opened.
+  if (fault.corrupt_random && !data_.empty()) {
+    uint64_t z = fault.corrupt_seed + 0x9E3779B97F4A7C15ull;  // splitmix64
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    fault.corrupt_offset = int64_t((z ^ (z >> 31)) % data_.size());
+  }
+  if (fault.corrupt_offset >= 0 && uint64_t(fault.corrupt_offset) < data_.size()) {
+    data_[size_t(fault.corrupt_offset)] ^= fault.corrupt_mask;
+    detail_ += " fault=corrupt-byte@" + std::to_string(fault.corrupt_offset);
+  }
+  if (fault.stall) {
+    data_.clear();
+    outcome = TS_NETXFER_TIMEOUT_ERR;
+    detail_ += " fault=stall";
+  } else if (fault.drop_after >= 0 && uint64_t(fault.drop_after) < data_.size()) {
+    data_.resize(size_t(fault.drop_after));
+    // TFTP (UDP) can only notice a vanished peer by its timeout; FTP sees the reset.
+    outcome = proto_ == Proto::kTftp ? TS_NETXFER_TIMEOUT_ERR : TS_NETXFER_TRUNCATED;
+    detail_ += " fault=drop-after@" + std::to_string(fault.drop_after);
+  }
+  final_status_ = outcome;
+  open_ = true;
+  status_ = TS_NETXFER_OK;
+  delay += rtt * double(proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+}
+
+void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay) {
+  if (!open_) {
+    status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
+    if (actual) actual->bytes = 0;
+    return;
+  }
+  uint64_t avail = data_.size() - pos_;
+  uint64_t n = len < avail ? len : avail;
+  if (n) {
+    memcpy(dst, data_.data() + pos_, n);
+    delay += link_time(pos_, n);
+    pos_ += n;
+  }
+  if (actual) actual->bytes = n;
+  if (pos_ < data_.size()) return;
+  if (final_status_ == TS_NETXFER_END) {
+    status_ = TS_NETXFER_END;
+    finish(TS_NETXFER_END, sc_core::sc_time_stamp() + delay);
+    return;
+  }
+  if (n) return;  // the bytes that came; the failure shows on the next read
+  if (final_status_ == TS_NETXFER_TIMEOUT_ERR) delay += from_ns(timeout_ns_);
+  else delay += from_ps(cfg_.round_trip_ps);
+  status_ = final_status_;
+  finish(final_status_, sc_core::sc_time_stamp() + delay);
+}
+
+void NetXfer::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  uint64_t off = gp.get_address();
+  uint64_t len = gp.get_data_length();
+  uint8_t* data = gp.get_data_ptr();
+  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  if (off == TS_NETXFER_CTRL && gp.is_write() && len == 8) {
+    uint64_t cmd;
+    memcpy(&cmd, data, 8);
+    if (cmd == TS_NETXFER_CMD_OPEN) {
+      open(delay);
+    } else if (cmd == TS_NETXFER_CMD_CLOSE) {
+      if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
+      status_ = TS_NETXFER_OK;
+    } else {
+      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    }
+    return;
+  }
+  if (off == TS_NETXFER_STATUS && gp.is_read() && len == 8) {
+    memcpy(data, &status_, 8);
+    return;
+  }
+  if (off == TS_NETXFER_DONE && gp.is_read() && len == 8) {
+    memcpy(data, &pos_, 8);
+    return;
+  }
+  if (off == TS_NETXFER_TIMEOUT && len == 8) {
+    if (gp.is_read()) {
+      memcpy(data, &timeout_ns_, 8);
+      return;
+    }
+    uint64_t v;
+    memcpy(&v, data, 8);
+    if (v == 0) gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    else timeout_ns_ = v;
+    return;
+  }
+  if (off == TS_NETXFER_URL && gp.is_write() && len >= 1 && len <= TS_NETXFER_MAX_URL) {
+    url_.assign(reinterpret_cast<const char*>(data), size_t(len));
+    size_t nul = url_.find('\0');
+    if (nul != std::string::npos) url_.resize(nul);
+    return;
+  }
+  if (off == TS_NETXFER_DATA && gp.is_read()) {
+    read_data(data, len, gp.get_extension<ActualLength>(), delay);
+    return;
+  }
+  gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+}
+
+}  // namespace trustsim

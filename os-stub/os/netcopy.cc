@@ -1,0 +1,268 @@
+// copy tftp:|ftp: ... bootflash: -- downloads through the board's transfer
+// engine (docs/netxfer.md) into a bootflash: file. The file is written with
+// bfs begin_write/append/commit, so a transfer that fails leaves no partial
+// file and an existing file of the same name stays until the new one is
+// complete. Dialog and error forms: docs/os-cli.md.
+#include "os.h"
+#include "trustsim/netxfer_regs.h"
+
+namespace os {
+namespace {
+
+constexpr size_t kNetChunk = 64 * 1024;  // bytes per DATA read (the DMA buffer)
+constexpr uint64_t kBang = 5120;         // one '!' per 10 TFTP packets of 512 bytes, as IOS
+uint8_t g_net[kNetChunk];
+
+constexpr size_t kMaxHost = 128, kMaxPath = 256, kMaxCred = 64;
+
+const char* net_error(uint64_t st) {
+  switch (st) {
+    case TS_NETXFER_BAD_URL: return "Invalid argument";
+    case TS_NETXFER_REFUSED: return "Connection refused";
+    case TS_NETXFER_UNKNOWN_HOST: return "Unknown host";
+    case TS_NETXFER_NOT_FOUND: return "No such file or directory";
+    case TS_NETXFER_DENIED: return "Permission denied";
+    case TS_NETXFER_TIMEOUT_ERR: return "Timed out";
+    case TS_NETXFER_TRUNCATED: return "Connection closed by the server before the end of the file";
+    case TS_NETXFER_TOO_LARGE: return "File too large";
+    case TS_NETXFER_NO_TRANSFER: return "No transfer open";
+    default: return "I/O error";
+  }
+}
+
+bool copy_span(const cli::Span& s, char* out, size_t cap) {
+  if (s.size >= cap) return false;
+  memcpy(out, s.data, s.size);
+  out[s.size] = '\0';
+  return true;
+}
+
+bool host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+bool path_char(char c) { return host_char(c) || c == '/' || c == '_' || c == '~' || c == '+' || c == '='; }
+bool cred_char(char c) { return host_char(c) || c == '_' || c == '~' || c == '+' || c == '='; }
+
+// HOST or HOST:PORT (name or IPv4). Returns a reason, or nullptr if valid.
+const char* check_host(const char* h) {
+  if (!*h) return "missing host";
+  const char* colon = nullptr;
+  for (const char* p = h; *p; ++p) {
+    if (*p == ':') {
+      if (colon) return "bad port";
+      colon = p;
+    } else if (!colon && !host_char(*p)) {
+      return "bad character in the host name";
+    } else if (colon && !(*p >= '0' && *p <= '9')) {
+      return "bad port";
+    }
+  }
+  if (colon == h) return "missing host";
+  if (colon) {
+    uint64_t port = 0;
+    const char* p = colon + 1;
+    if (!*p) return "bad port";
+    for (; *p; ++p) {
+      port = port * 10 + uint64_t(*p - '0');
+      if (port > 65535) return "bad port";
+    }
+    if (port == 0) return "bad port";
+  }
+  return nullptr;
+}
+
+const char* check_path(const char* p) {
+  if (!*p) return "missing file name";
+  for (; *p; ++p)
+    if (!path_char(*p)) return "bad character in the file name";
+  return nullptr;
+}
+
+const char* last_part(const char* path) {
+  const char* b = path;
+  for (const char* p = path; *p; ++p)
+    if (*p == '/') b = p + 1;
+  return b;
+}
+
+struct Remote {
+  bool ftp;
+  char host[kMaxHost];
+  char path[kMaxPath];
+  char user[kMaxCred];
+  char password[kMaxCred];
+};
+
+// scheme://[user:password@]host[:port]/path for the engine (with the
+// credentials) and for the console (without them).
+void build_url(const Remote& r, bool with_credentials, char* out, size_t cap) {
+  const char* scheme = r.ftp ? "ftp" : "tftp";
+  if (with_credentials && r.ftp && r.user[0])
+    fw::snprintf(out, cap, "%s://%s:%s@%s/%s", scheme, r.user, r.password, r.host, r.path);
+  else
+    fw::snprintf(out, cap, "%s://%s/%s", scheme, r.host, r.path);
+}
+
+bool fs_ok_for_write() {
+  if (g.fs_mounted) return true;
+  fw::printf("%%Error: bootflash: is not available (not mounted)\n");
+  return false;
+}
+
+}  // namespace
+
+void cmd_ip_ftp(const cli::Args& a, bool password) {
+  char* slot = password ? g.ftp_password : g.ftp_user;
+  const size_t cap = password ? sizeof g.ftp_password : sizeof g.ftp_user;
+  const char* v = a.text(cli::ArgTag::kName);
+  if (a.negated || !v) {
+    slot[0] = '\0';
+    return;
+  }
+  size_t n = strlen(v);
+  for (size_t i = 0; i < n; ++i)
+    if (!cred_char(v[i])) {
+      fw::printf("%%Error: the FTP %s may hold letters, digits and . - _ ~ + = only\n", password ? "password" : "user name");
+      return;
+    }
+  if (n >= cap) {
+    fw::printf("%%Error: the FTP %s is longer than %u characters\n", password ? "password" : "user name", unsigned(cap - 1));
+    return;
+  }
+  memcpy(slot, v, n + 1);
+}
+
+// `src` is tftp:/ftp: (su parsed), `dst` a local bootflash: path.
+void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du) {
+  Remote r{};
+  r.ftp = su.fs == cli::FileSystem::kFtp;
+  const char* scheme = r.ftp ? "ftp:" : "tftp:";
+  if (!copy_span(su.host, r.host, sizeof r.host) || !copy_span(su.path, r.path, sizeof r.path) ||
+      !copy_span(su.user, r.user, sizeof r.user) || !copy_span(su.password, r.password, sizeof r.password)) {
+    fw::printf("%%Error parsing %s (Name too long)\n", src);
+    return;
+  }
+  if (su.host.size == 0 && su.path.size == 0) {
+    // `copy tftp: bootflash:`: ask for the parts.
+    char answer[kMaxPath];
+    ask("Address or name of remote host []? ", answer, sizeof answer);
+    const char* h = fw::trim(answer);
+    if (strlen(h) >= sizeof r.host) return (void)fw::printf("%%Error parsing %s (host name too long)\n", src);
+    memcpy(r.host, h, strlen(h) + 1);
+    ask("Source filename []? ", answer, sizeof answer);
+    const char* p = fw::trim(answer);
+    while (*p == '/') ++p;
+    memcpy(r.path, p, strlen(p) + 1);  // answer and r.path are both kMaxPath bytes
+  }
+  if (!r.ftp && (r.user[0] || r.password[0])) {
+    fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", src);
+    return;
+  }
+  if (r.ftp && !r.user[0] && g.ftp_user[0]) {  // ip ftp username / password
+    memcpy(r.user, g.ftp_user, strlen(g.ftp_user) + 1);
+    memcpy(r.password, g.ftp_password, strlen(g.ftp_password) + 1);
+  }
+  for (const char* p = r.user; *p; ++p)
+    if (!cred_char(*p)) return (void)fw::printf("%%Error parsing %s (bad character in the user name)\n", src);
+  for (const char* p = r.password; *p; ++p)
+    if (!cred_char(*p)) return (void)fw::printf("%%Error parsing %s (bad character in the password)\n", src);
+  char shown[kMaxHost + kMaxPath + 16];
+  if (const char* why = check_host(r.host)) {
+    fw::printf("%%Error parsing %s%s%s%s (%s)\n", scheme, r.host[0] ? "//" : "", r.host, r.host[0] ? "/" : "", why);
+    return;
+  }
+  build_url(r, false, shown, sizeof shown);
+  if (const char* why = check_path(r.path)) {
+    fw::printf("%%Error parsing %s (%s)\n", shown, why);
+    return;
+  }
+  if (!fs_ok_for_write()) return;
+
+  // Destination name: bootflash:NAME, or the source's last part.
+  char to[bfs::kMaxNameLen + 1];
+  if (du.path.size == 0 || (du.path.size == 1 && du.path.data[0] == '/')) {
+    const char* b = last_part(r.path);
+    size_t n = strlen(b);
+    if (n == 0 || n > bfs::kMaxNameLen) {
+      fw::printf("%%Error: %s: no usable destination file name\n", shown);
+      return;
+    }
+    memcpy(to, b, n + 1);
+  } else if (!local_name(dst, to, sizeof to)) {
+    return;
+  }
+  char answer[bfs::kMaxNameLen + 1];
+  fw::printf("Destination filename [%s]? ", to);
+  fw::flush();
+  if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), to) != 0)
+    if (!local_name(fw::trim(answer), to, sizeof to)) return;
+  bfs::FileInfo fi;
+  if (bfs::stat(g.fs, to, &fi) == bfs::Status::kOk) {
+    fw::printf("%%Warning: There is a file already existing with this name\n");
+    if (!confirm("Do you want to over write? [confirm]")) return;
+  }
+
+  uint64_t base = fw::dev_base(TS_DEV_NETXFER);
+  if (!base) {
+    fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
+    return;
+  }
+  char url[sizeof shown + 2 * kMaxCred + 4];
+  build_url(r, true, url, sizeof url);
+  // TFTP: the `Loading` line carries the `!`; FTP: they follow on this line.
+  fw::printf("Accessing %s...", shown);
+  if (!r.ftp) fw::putc('\n');
+  fw::flush();
+  uint64_t t0 = fw::uptime_ns();
+  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
+  if (x.status == TS_MBOX_OK) fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
+  uint64_t st = x.status == TS_MBOX_OK ? fw::reg_read64(base + TS_NETXFER_STATUS) : TS_NETXFER_FAILED;
+  if (st != TS_NETXFER_OK) {
+    if (r.ftp) fw::putc('\n');
+    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
+    return;
+  }
+  if (!r.ftp) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
+  bfs::Status fs_st = bfs::begin_write(g.fs, to, uint32_t(fw::rtc_seconds()));
+  uint64_t total = 0, bangs = 0;
+  while (fs_st == bfs::Status::kOk) {
+    x = fw::mbox_read(base + TS_NETXFER_DATA, g_net, kNetChunk);
+    if (x.status != TS_MBOX_OK) {
+      st = TS_NETXFER_FAILED;
+      break;
+    }
+    if (x.actual) fs_st = bfs::append(g.fs, g_net, size_t(x.actual));
+    total += x.actual;
+    for (; bangs < total / kBang; ++bangs) fw::putc('!');
+    st = fw::reg_read64(base + TS_NETXFER_STATUS);
+    if (st != TS_NETXFER_OK) break;
+    if (x.actual == 0) {  // the engine promised more bytes and gave none
+      st = TS_NETXFER_FAILED;
+      break;
+    }
+  }
+  if (st == TS_NETXFER_END && total % kBang) fw::putc('!');
+  fw::putc('\n');
+  if (fs_st != bfs::Status::kOk || st != TS_NETXFER_END) {
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    bfs::abort(g.fs);
+    if (fs_st != bfs::Status::kOk)
+      fw::printf("%%Error copying %s to bootflash:/%s (%s)\n", shown, to, ios_error(fs_st));
+    else
+      fw::printf("%%Error reading %s (%s)\n", shown, net_error(st));
+    return;
+  }
+  fs_st = bfs::commit(g.fs);
+  if (fs_st != bfs::Status::kOk) {
+    fw::printf("%%Error copying %s to bootflash:/%s (%s)\n", shown, to, ios_error(fs_st));
+    return;
+  }
+  if (r.ftp) fw::printf("[OK - %lu/4096 bytes]\n\n", total);
+  else fw::printf("[OK - %lu bytes]\n", total);
+  uint64_t ns = fw::uptime_ns() - t0;
+  uint64_t ms = ns / 1000000;
+  fw::printf("%lu bytes copied in %lu.%03lu secs (%lu bytes/sec)\n", total, ms / 1000, ms % 1000,
+             uint64_t(ns ? total * 1000000000ull / ns : 0));
+}
+
+}  // namespace os

@@ -1,0 +1,268 @@
+// The transfer engine on its own, driven through the mailbox as the firmware
+// drives it, against real servers (in.tftpd, pyftpdlib) on loopback: the
+// exact board time of each step (round trips, link rate, TFTP lock-step),
+// the status of each outcome, faults, and its per-transfer trace event.
+// Each TEST elaborates its own SystemC model: one meson test per case.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "../support/net_servers.h"
+#include "hw-models/bus.h"
+#include "hw-models/mailbox_service.h"
+#include "hw-models/netxfer.h"
+#include "hw-models/sim_time.h"
+#include "trustsim/netxfer_regs.h"
+
+using namespace trustsim;
+using namespace trustsim::test;
+
+namespace {
+
+constexpr uint64_t kRamBase = 0x40000000;
+constexpr uint64_t kRamSize = 1 << 20;
+constexpr uint64_t kMailbox = kRamBase + kRamSize - TS_MBOX_WINDOW_SIZE;
+constexpr uint64_t kBase = 0x07000000;
+constexpr uint64_t kBuf = kRamBase + 0x1000;
+constexpr size_t kFileSize = 3000;  // 6 TFTP blocks of 512 (the last one partial)
+
+BoardConfig::Netxfer figures(uint64_t max_size = 64ull << 20) {
+  BoardConfig::Netxfer c;
+  c.present = true;
+  c.bus_base = kBase;
+  c.link_bytes_per_s = 1000000;       // 1 MB/s: 1 us per byte
+  c.round_trip_ps = 2000000000ull;    // 2 ms
+  c.tftp_block = 512;
+  c.max_size = max_size;
+  return c;
+}
+
+// The served file and the two servers, shared by the rig.
+struct Served {
+  TempDir d;
+  std::string srv = d.file("srv");
+  std::vector<uint8_t> data;
+  std::unique_ptr<NetServers> servers;
+  Served() {
+    mkdir(srv.c_str(), 0755);
+    chmod(d.path.c_str(), 0755);
+    for (size_t i = 0; i < kFileSize; ++i) data.push_back(uint8_t(i * 7 + 3));
+    std::string f = srv + "/blob.bin";
+    FILE* fp = fopen(f.c_str(), "wb");
+    fwrite(data.data(), 1, data.size(), fp);
+    fclose(fp);
+    chmod(f.c_str(), 0644);
+    servers = std::make_unique<NetServers>(srv, d.path, "blob.bin");
+  }
+  std::string tftp(const std::string& p = "blob.bin") const {
+    return "tftp://127.0.0.1:" + std::to_string(servers->tftp_port) + "/" + p;
+  }
+  std::string ftp(const std::string& p = "blob.bin", const std::string& cred = "trustsim:secret@") const {
+    return "ftp://" + cred + "127.0.0.1:" + std::to_string(servers->ftp_port) + "/" + p;
+  }
+};
+
+struct TraceLines : TraceSink {
+  std::vector<TraceEvent> events;
+  void on_event(const TraceEvent& e) override { events.push_back(e); }
+  const TraceEvent* transfer() const {
+    for (const TraceEvent& e : events)
+      if (std::string(e.op).find("get") != std::string::npos) return &e;
+    return nullptr;
+  }
+};
+
+struct Rig : sc_core::sc_module {
+  SC_HAS_PROCESS(Rig);
+  PowerDomain power;
+  DeviceTrace trace;
+  TraceLines lines;
+  Bus bus{"bus"};
+  NetXfer nx;
+  MailboxService mbox{"mailbox", bus, trace, kRamBase, kRamSize, kMailbox};
+  std::vector<uint8_t> ram = std::vector<uint8_t>(kRamSize, 0);
+  std::function<void(Rig&)> body;
+  uint32_t seq = 0;
+
+  Rig(const BoardConfig::Netxfer& cfg, std::function<void(Rig&)> b)
+      : sc_module("rig"), nx("netxfer", power, cfg, trace), body(std::move(b)) {
+    trace.add_sink(&lines);
+    bus.map(nx, kBase);
+    mbox.socket.bind(bus.target);
+    mbox.attach_ram(ram.data());
+    SC_THREAD(run);
+  }
+  void run() {
+    power.switch_on(TS_RESET_POWER_ON);
+    body(*this);
+  }
+  uint8_t* at(uint64_t gpa) { return ram.data() + (gpa - kRamBase); }
+  ts_mbox_response request(uint32_t op, uint64_t reg, uint64_t len) {
+    ts_mbox_request r{};
+    r.magic = TS_MBOX_MAGIC;
+    r.seq = ++seq;
+    r.op = op;
+    r.bus_addr = kBase + reg;
+    r.len = len;
+    r.dma_addr = kBuf;
+    memcpy(at(kMailbox), &r, sizeof r);
+    mbox.service();
+    ts_mbox_response rsp;
+    memcpy(&rsp, at(kMailbox + TS_MBOX_RESPONSE_OFFSET), sizeof rsp);
+    return rsp;
+  }
+  ts_mbox_response write64(uint64_t reg, uint64_t v) {
+    memcpy(at(kBuf), &v, 8);
+    return request(TS_MBOX_OP_WRITE, reg, 8);
+  }
+  uint64_t read64(uint64_t reg) {
+    request(TS_MBOX_OP_READ, reg, 8);
+    uint64_t v;
+    memcpy(&v, at(kBuf), 8);
+    return v;
+  }
+  // Writes the URL and opens; returns the board time OPEN took, in ns.
+  uint64_t open(const std::string& url) {
+    memcpy(at(kBuf), url.data(), url.size());
+    EXPECT_EQ(request(TS_MBOX_OP_WRITE, TS_NETXFER_URL, url.size()).status, uint32_t(TS_MBOX_OK));
+    ts_mbox_response rsp = write64(TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
+    EXPECT_EQ(rsp.status, uint32_t(TS_MBOX_OK));
+    return rsp.t_done_ns - rsp.t_start_ns;
+  }
+};
+
+void simulate(const BoardConfig::Netxfer& cfg, std::function<void(Rig&)> body) {
+  Rig rig(cfg, std::move(body));
+  sc_core::sc_start();
+}
+
+}  // namespace
+
+TEST(NetXfer, TftpCostsOneRoundTripPerBlockPlusWireTime) {
+  Served s;
+  ASSERT_TRUE(s.servers->ready) << s.servers->why;
+  simulate(figures(), [&](Rig& r) {
+    EXPECT_EQ(r.open(s.tftp()), 2000000u);  // RRQ -> first block: one round trip
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK);
+    // 1000 bytes: 1 ms on the wire, and bytes 0..999 begin blocks 1 and 2: two round trips.
+    ts_mbox_response a = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 1000);
+    EXPECT_EQ(a.actual_len, 1000u);
+    EXPECT_EQ(a.t_done_ns - a.t_start_ns, 1000000u + 2 * 2000000u);
+    EXPECT_EQ(0, memcmp(r.at(kBuf), s.data.data(), 1000));
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK);
+    // The rest (asked for more than there is): 2000 bytes beginning blocks 3..6: four round trips.
+    ts_mbox_response b = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 65536);
+    EXPECT_EQ(b.status, uint32_t(TS_MBOX_OK));
+    EXPECT_EQ(b.actual_len, 2000u);
+    EXPECT_EQ(b.t_done_ns - b.t_start_ns, 2000000u + 4 * 2000000u);
+    EXPECT_EQ(0, memcmp(r.at(kBuf), s.data.data() + 1000, 2000));
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+    EXPECT_EQ(r.read64(TS_NETXFER_DONE), kFileSize);
+    const TraceEvent* t = r.lines.transfer();
+    ASSERT_NE(t, nullptr);
+    EXPECT_STREQ(t->op, "tftp-get");
+    EXPECT_STREQ(t->status, "end");
+    EXPECT_EQ(t->len, kFileSize);
+    EXPECT_EQ(t->latency_ns, 2000000u + 5000000u + 10000000u);
+    EXPECT_EQ(t->detail, s.tftp());
+  });
+}
+
+TEST(NetXfer, FtpOpensInSixRoundTripsAndDropsAfterTheArmedByteCount) {
+  Served s;
+  ASSERT_TRUE(s.servers->ready) << s.servers->why;
+  simulate(figures(), [&](Rig& r) {
+    NetFault f;
+    f.drop_after = 1200;
+    r.nx.arm(f);
+    EXPECT_EQ(r.open(s.ftp()), 6 * 2000000u);
+    ts_mbox_response a = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096);
+    EXPECT_EQ(a.actual_len, 1200u);
+    EXPECT_EQ(a.t_done_ns - a.t_start_ns, 1200000u);  // FTP streams: wire time only
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK) << "the bytes that came first; the failure on the next read";
+    ts_mbox_response b = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096);
+    EXPECT_EQ(b.status, uint32_t(TS_MBOX_OK));
+    EXPECT_EQ(b.actual_len, 0u);
+    EXPECT_EQ(b.t_done_ns - b.t_start_ns, 2000000u);  // the reset: one round trip
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TRUNCATED);
+    const TraceEvent* t = r.lines.transfer();
+    ASSERT_NE(t, nullptr);
+    EXPECT_STREQ(t->status, "truncated");
+    EXPECT_NE(t->detail.find("ftp://trustsim:*@127.0.0.1"), std::string::npos) << t->detail;
+    EXPECT_NE(t->detail.find("fault=drop-after@1200"), std::string::npos);
+    EXPECT_EQ(t->detail.find("secret"), std::string::npos);
+    // The fault was used up: the next transfer is whole.
+    r.open(s.ftp());
+    EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096).actual_len, kFileSize);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+  });
+}
+
+TEST(NetXfer, StallWaitsTheTimeoutRegisterAndCorruptFlipsOneByte) {
+  Served s;
+  ASSERT_TRUE(s.servers->ready) << s.servers->why;
+  simulate(figures(), [&](Rig& r) {
+    EXPECT_EQ(r.read64(TS_NETXFER_TIMEOUT), TS_NETXFER_DEFAULT_TIMEOUT_NS);
+    EXPECT_EQ(r.write64(TS_NETXFER_TIMEOUT, 0).status, uint32_t(TS_MBOX_COMMAND_ERROR));
+    r.write64(TS_NETXFER_TIMEOUT, 3000000000ull);
+    NetFault f;
+    f.stall = true;
+    r.nx.arm(f);
+    r.open(s.tftp());
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK);
+    ts_mbox_response a = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096);
+    EXPECT_EQ(a.actual_len, 0u);
+    EXPECT_EQ(a.t_done_ns - a.t_start_ns, 3000000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TIMEOUT_ERR);
+
+    NetFault c;
+    c.corrupt_offset = 100;
+    r.nx.arm(c);
+    r.open(s.tftp());
+    EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096).actual_len, kFileSize);
+    std::vector<uint8_t> want = s.data;
+    want[100] ^= 0xFF;
+    EXPECT_EQ(0, memcmp(r.at(kBuf), want.data(), kFileSize));  // before a register read reuses the buffer
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+  });
+}
+
+TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
+  Served s;
+  ASSERT_TRUE(s.servers->ready) << s.servers->why;
+  simulate(figures(1000), [&](Rig& r) {
+    // DATA before any transfer.
+    EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 16).actual_len, 0u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_NO_TRANSFER);
+    EXPECT_EQ(r.open(s.tftp("missing.bin")), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_NOT_FOUND);
+    EXPECT_EQ(r.open(s.ftp("missing.bin")), 6 * 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_NOT_FOUND);
+    r.open(s.ftp("blob.bin", "trustsim:wrong@"));
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_DENIED);
+    EXPECT_EQ(r.open("http://127.0.0.1/x"), 0u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_BAD_URL);
+    r.open(s.tftp());  // 3000 bytes > max_size 1000
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TOO_LARGE);
+    EXPECT_EQ(r.open("ftp://127.0.0.1:" + std::to_string(free_port(SOCK_STREAM)) + "/x"), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_REFUSED);
+    NetFault f;
+    f.refuse = true;
+    r.nx.arm(f);
+    EXPECT_EQ(r.open(s.tftp()), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_REFUSED);
+    // Register misuse.
+    EXPECT_EQ(r.write64(TS_NETXFER_CTRL, 7).status, uint32_t(TS_MBOX_COMMAND_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_URL, TS_NETXFER_MAX_URL + 1).status, uint32_t(TS_MBOX_COMMAND_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_DATA, 8).status, uint32_t(TS_MBOX_COMMAND_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_STATUS, 4).status, uint32_t(TS_MBOX_COMMAND_ERROR));
+    // Every failed transfer was traced with its status.
+    std::vector<std::string> st;
+    for (const TraceEvent& e : r.lines.events)
+      if (std::string(e.op).find("get") != std::string::npos) st.push_back(e.status);
+    EXPECT_EQ(st, (std::vector<std::string>{"not-found", "not-found", "denied", "bad-url", "too-large", "refused", "refused"}));
+  });
+}

@@ -1,0 +1,287 @@
+// The transfer engine end to end with real servers on loopback: tftpd-hpa's
+// in.tftpd and a pyftpdlib FTP server, started here on free ports, serve a
+// signed OS image that the OS copies into bootflash:, verifies and boots.
+// Network faults, server errors and bad URLs must give the IOS error and
+// leave bootflash: as it was; the same copy twice gives the same console
+// and trace (docs/netxfer.md).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../support/net_servers.h"
+#include "../support/test_util.h"
+
+using namespace trustsim::test;  // tests/support/test_util.h
+
+namespace {
+
+std::string os_bin() { return std::string(TRUSTSIM_BUILD_ROOT) + "/os-stub/os.bin"; }
+
+std::string sha256_of(const std::string& path) {
+  Result r = sh("sha256sum '" + path + "' | cut -c1-64");
+  return r.output.substr(0, 64);
+}
+
+// The two servers, a directory they serve, and a signed image in it.
+class Net : public ::testing::Test {
+ protected:
+  TempDir d;
+  std::string srv = d.file("srv");
+  std::string image = srv + "/net.SPA.bin";
+  std::string old_image = d.file("old.SPA.bin");  // another signed image, for "the old file stays"
+  std::string sha, old_sha;
+  std::unique_ptr<NetServers> servers;
+  int tftp_port = 0, ftp_port = 0;
+
+  void SetUp() override {
+    ASSERT_EQ(mkdir(srv.c_str(), 0755), 0);
+    chmod(d.path.c_str(), 0755);  // in.tftpd drops to an unprivileged user
+    Result r = run_trustsim("image sign " + os_bin() + " --key " + src("keys/dev/production-A.pem") +
+                            " --version 17.03.02 --out " + image);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = run_trustsim("image sign " + os_bin() + " --key " + src("keys/dev/production-A.pem") +
+                     " --version 17.03.01 --out " + old_image);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    chmod(image.c_str(), 0644);
+    sha = sha256_of(image);
+    old_sha = sha256_of(old_image);
+    ASSERT_NE(sha, old_sha);
+    servers = std::make_unique<NetServers>(srv, d.path, "net.SPA.bin");
+    ASSERT_TRUE(servers->ready) << servers->why;
+    tftp_port = servers->tftp_port;
+    ftp_port = servers->ftp_port;
+  }
+  void TearDown() override { servers.reset(); }
+
+  std::string tftp_url(const std::string& path = "net.SPA.bin") const {
+    return "tftp://127.0.0.1:" + std::to_string(tftp_port) + "/" + path;
+  }
+  std::string ftp_url(const std::string& path = "net.SPA.bin", const std::string& cred = "trustsim:secret@") const {
+    return "ftp://" + cred + "127.0.0.1:" + std::to_string(ftp_port) + "/" + path;
+  }
+
+  // Runs a scenario: `steps` after power-on and enable.
+  Result run_steps(const std::string& steps, const std::string& before = "", const std::string& extra = "") {
+    std::string sc = "name: netxfer-test\nboard: default\ntimeout: 60 s\nsteps:\n" + before +
+                     "  - power-on\n  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + steps;
+    write_text(d.file("test.yaml"), sc);
+    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " --trace " + d.file("trace.jsonl") + " " +
+                        extra + " " + d.file("test.yaml"));
+  }
+};
+
+// YAML for: send `cmd`, answer the destination prompt, and (if the file is
+// there already) confirm the overwrite.
+std::string copy_steps(const std::string& cmd, const std::string& name, bool exists) {
+  std::string s = "  - send: \"" + cmd + "\"\n  - expect: \"Destination filename \\\\[" + name + "\\\\]\\\\? \"\n" +
+                  "  - send: \"\"\n";
+  if (exists) s += "  - expect: \"Do you want to over write\\\\? \\\\[confirm\\\\]\"\n  - send: \"\"\n";
+  return s;
+}
+std::string expect(const std::string& regex) { return "  - expect: \"" + regex + "\"\n"; }
+std::string check_file(const std::string& name, const std::string& sha) {
+  return "  - check: {file: " + name + ", sha256: \"" + sha + "\"}\n";
+}
+std::string check_absent(const std::string& name) { return "  - check: {file: " + name + ", exists: false}\n"; }
+std::string prompt() { return expect("\\n(Router#)"); }
+std::string re(std::string s) {  // a literal for a YAML double-quoted regex
+  std::string out;
+  for (char c : s) {
+    if (std::string(".()[]?*+|^$\\{}").find(c) != std::string::npos) out += "\\\\";
+    out += c;
+  }
+  return out;
+}
+
+TEST_F(Net, TftpCopyVerifiesAndBoots) {
+  Result r = run_trustsim("run --quiet --var port=" + std::to_string(tftp_port) + " --var sha256=" + sha + " " +
+                          src("scenarios/netxfer/tftp-copy-boot.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(Net, FtpCopyWithCredentialsVerifies) {
+  Result r = run_trustsim("run --quiet --var port=" + std::to_string(ftp_port) + " --var sha256=" + sha + " " +
+                          src("scenarios/netxfer/ftp-copy.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(Net, CopyIsByteIdenticalAcrossRuns) {
+  std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", false) + expect("bytes copied in") +
+                      prompt() + copy_steps("copy " + ftp_url() + " bootflash:f.bin", "f.bin", false) +
+                      expect("bytes copied in") + prompt() + check_file("f.bin", sha);
+  Result a = run_steps(steps);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  std::string console1 = read_text(d.file("console.txt")), trace1 = read_text(d.file("trace.jsonl"));
+  Result b = run_steps(steps);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(console1, read_text(d.file("console.txt")));
+  EXPECT_EQ(trace1, read_text(d.file("trace.jsonl")));
+  // One transfer event each, with every byte of the image.
+  std::string size = std::to_string(read_text(image).size());
+  EXPECT_NE(trace1.find("\"op\":\"tftp-get\",\"addr\":0,\"len\":" + size), std::string::npos) << trace1.substr(0, 2000);
+  EXPECT_NE(trace1.find("\"op\":\"ftp-get\",\"addr\":0,\"len\":" + size), std::string::npos);
+  EXPECT_NE(trace1.find("ftp://trustsim:*@127.0.0.1"), std::string::npos);  // the password is not in the trace
+  EXPECT_EQ(trace1.find("secret"), std::string::npos);
+  EXPECT_NE(console1.find("[OK - " + size + " bytes]"), std::string::npos);
+}
+
+// A file many times the OS's 64 KiB DMA buffer arrives whole, by both
+// protocols, and the bytes/sec figure follows the link model: FTP streams,
+// TFTP pays a round trip per 512-byte block.
+TEST_F(Net, LargeFileArrivesWholeInManyChunks) {
+  std::string big = srv + "/big.bin";
+  ASSERT_EQ(sh("head -c 3000000 /dev/urandom > '" + big + "' && chmod 644 '" + big + "'").exit_code, 0);
+  std::string big_sha = sha256_of(big);
+  std::string steps = copy_steps("copy " + ftp_url("big.bin") + " bootflash:", "big.bin", false) +
+                      expect("\\\\[OK - 3000000/4096 bytes\\\\]\\n\\n3000000 bytes copied in") + prompt() +
+                      check_file("big.bin", big_sha) +
+                      copy_steps("copy " + tftp_url("big.bin") + " bootflash:big2.bin", "big2.bin", false) +
+                      expect("\\\\[OK - 3000000 bytes\\\\]\\n3000000 bytes copied in") + prompt() +
+                      check_file("big2.bin", big_sha);
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string console = read_text(d.file("console.txt"));
+  // 3000000 / 5120 = 585.9: 586 '!' on each copy.
+  EXPECT_NE(console.find("..." + std::string(586, '!') + "\n"), std::string::npos);
+  EXPECT_NE(console.find(": " + std::string(586, '!') + "\n"), std::string::npos);
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"ftp-get\",\"addr\":0,\"len\":3000000"), std::string::npos);
+  EXPECT_NE(trace.find("\"op\":\"tftp-get\",\"addr\":0,\"len\":3000000"), std::string::npos);
+}
+
+// Each fault on a copy over an existing file: the IOS error, and the old
+// file is still there, byte for byte. A new name is not created.
+TEST_F(Net, NetworkFaultsGiveIosErrorsAndKeepTheOldFile) {
+  std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
+  std::string t = tftp_url(), f = ftp_url();
+  std::string shown_f = "ftp://127.0.0.1:" + std::to_string(ftp_port) + "/net.SPA.bin";
+  std::string steps;
+  steps += "  - fault: {network: {refuse: true}}\n" + copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
+           expect("%Error opening " + re(t) + " \\\\(Connection refused\\\\)") + prompt() + check_file("net.SPA.bin", old_sha);
+  steps += "  - fault: {network: {stall: true}}\n" + copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
+           expect("%Error reading " + re(t) + " \\\\(Timed out\\\\)") + prompt() + check_file("net.SPA.bin", old_sha);
+  steps += "  - fault: {network: {drop-after: 30000}}\n" + copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
+           expect(": !!!!!\\n%Error reading " + re(t) + " \\\\(Timed out\\\\)") + prompt() +
+           check_file("net.SPA.bin", old_sha);
+  steps += "  - fault: {network: {drop-after: 70000}}\n" + copy_steps("copy " + f + " bootflash:", "net.SPA.bin", true) +
+           expect("%Error reading " + re(shown_f) + " \\\\(Connection closed by the server before the end of the file\\\\)") +
+           prompt() + check_file("net.SPA.bin", old_sha);
+  // A new name: nothing is left behind.
+  steps += "  - fault: {network: {drop-after: 1000}}\n" + copy_steps("copy " + f + " bootflash:new.bin", "new.bin", false) +
+           expect("%Error reading") + prompt() + check_absent("new.bin");
+  // A flipped byte: the copy succeeds, the signature does not.
+  steps += "  - fault: {network: {corrupt-byte: 5000}}\n" +
+           copy_steps("copy " + t + " bootflash:bad.bin", "bad.bin", false) + expect("bytes copied in") + prompt() +
+           "  - send: verify bootflash:bad.bin\n" +
+           expect("%Error: digital signature verification failed for bootflash:bad.bin") + prompt();
+  // The faults were one-shot: the next copy is whole.
+  steps += copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) + expect("bytes copied in") + prompt() +
+           check_file("net.SPA.bin", sha);
+  Result r = run_steps(steps, put);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"\"status\":\"refused\"", "fault=stall", "fault=drop-after@30000", "\"status\":\"truncated\"",
+                        "fault=corrupt-byte@5000"})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
+// Power fails while the download is being written: the next boot finds the
+// old file, byte for byte, and the engine traced the transfer as cut.
+TEST_F(Net, PowerCutMidDownloadKeepsTheOldFile) {
+  std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
+  std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", true) +
+                      "  - fault: {power-loss: {device: bootflash, at: 5, mode: torn}}\n" +
+                      expect("Accessing tftp://") + "  - wait-power-off\n  - power-on\n" +
+                      expect("Router>") + check_file("net.SPA.bin", old_sha) + "  - send: enable\n" + prompt() +
+                      "  - send: verify bootflash:net.SPA.bin\n" +
+                      expect("Digital signature successfully verified in file bootflash:net.SPA.bin") + prompt();
+  Result r = run_steps(steps, put);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"tftp-get\""), std::string::npos);
+  size_t get = trace.find("\"op\":\"tftp-get\"");
+  std::string line = get == std::string::npos ? "" : trace.substr(get, trace.find('\n', get) - get);
+  EXPECT_NE(line.find("\"status\":\"power-lost\",\"detail\":\"tftp://"), std::string::npos) << "the cut transfer: " << line;
+}
+
+// The corrupted image is refused at boot too, and the board falls back.
+TEST_F(Net, CorruptedDownloadFailsAtBoot) {
+  std::string steps = "  - fault: {network: {corrupt-byte: random, seed: 7}}\n" +
+                      copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", false) + expect("bytes copied in") +
+                      prompt() + "  - send: configure terminal\n  - send: no boot system\n  - send: boot system flash bootflash:net.SPA.bin\n" +
+                      "  - send: boot system flash bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\n" +
+                      "  - send: end\n  - send: write memory\n" + expect("\\\\[OK\\\\]") + "  - send: reload\n" +
+                      expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + "  - send: \"\"\n" +
+                      expect("Verification FAILED for bootflash:net.SPA.bin") +
+                      expect("boot: attempting to boot from \\\\[bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\\\\]") +
+                      expect("Router>");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+}
+
+TEST_F(Net, ServerErrorsGiveIosErrors) {
+  std::string dead_tcp = "ftp://127.0.0.1:" + std::to_string(free_port(SOCK_STREAM)) + "/net.SPA.bin";
+  std::string dead_udp = "tftp://127.0.0.1:" + std::to_string(free_port(SOCK_DGRAM)) + "/net.SPA.bin";
+  std::string steps;
+  auto row = [&](const std::string& url, const std::string& shown, const std::string& name, const std::string& error) {
+    steps += copy_steps("copy " + url + " bootflash:" + name, name, false) +
+             expect("%Error opening " + re(shown) + " \\\\(" + error + "\\\\)") + prompt() + check_absent(name);
+  };
+  row(tftp_url("missing.bin"), tftp_url("missing.bin"), "a.bin", "No such file or directory");
+  row(ftp_url("missing.bin"), ftp_url("missing.bin", ""), "b.bin", "No such file or directory");
+  row(ftp_url("net.SPA.bin", "trustsim:wrong@"), ftp_url("net.SPA.bin", ""), "c.bin", "Permission denied");
+  row(dead_tcp, dead_tcp, "d.bin", "Connection refused");
+  row("tftp://nosuchhost.invalid/x.bin", "tftp://nosuchhost.invalid/x.bin", "e.bin", "Unknown host");
+  // The prompted form.
+  steps += "  - send: \"copy tftp: bootflash:\"\n" + expect("Address or name of remote host \\\\[\\\\]\\\\? ") +
+           "  - send: \"127.0.0.1:" + std::to_string(tftp_port) + "\"\n" + expect("Source filename \\\\[\\\\]\\\\? ") +
+           "  - send: missing.bin\n" + expect("Destination filename \\\\[missing.bin\\\\]\\\\? ") + "  - send: \"\"\n" +
+           expect("%Error opening " + re(tftp_url("missing.bin")) + " \\\\(No such file or directory\\\\)") + prompt();
+  // TFTP to a port nothing serves: ICMP port unreachable or silence; either way an error, no file.
+  steps += copy_steps("copy " + dead_udp + " bootflash:f.bin", "f.bin", false) +
+           expect("%Error (opening|reading) " + re(dead_udp) + " \\\\((Connection refused|Timed out)\\\\)") + prompt() +
+           check_absent("f.bin");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+}
+
+// Bad URLs in the bad-input style: one clear error each, never a crash, the
+// CLI carries on.
+TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
+  struct Row {
+    std::string cmd, error;
+  };
+  std::string p = std::to_string(tftp_port);
+  std::vector<Row> rows = {
+      {"copy tftp://127.0.0.1:99999/x.bin bootflash:", "%Error parsing tftp://127.0.0.1:99999/ \\\\(bad port\\\\)"},
+      {"copy tftp://127.0.0.1:0/x.bin bootflash:", "%Error parsing tftp://127.0.0.1:0/ \\\\(bad port\\\\)"},
+      {"copy tftp://127.0.0.1:/x.bin bootflash:", "%Error parsing tftp://127.0.0.1:/ \\\\(bad port\\\\)"},
+      {"copy tftp://127.0.0.1:ab/x.bin bootflash:", "%Error parsing tftp://127.0.0.1:ab/ \\\\(bad port\\\\)"},
+      {"copy tftp://:69/x.bin bootflash:", "%Error parsing tftp://:69/ \\\\(missing host\\\\)"},
+      {"copy tftp://127.0.0.1:" + p + " bootflash:",
+       "%Error parsing tftp://127.0.0.1:" + p + "/ \\\\(missing file name\\\\)"},
+      {"copy tftp://127.0.0.1/a%20b bootflash:", "%Error parsing tftp://127.0.0.1/a%20b \\\\(bad character in the file name\\\\)"},
+      {"copy tftp://ho_st/x.bin bootflash:", "%Error parsing tftp://ho_st/ \\\\(bad character in the host name\\\\)"},
+      {"copy tftp://u:p@127.0.0.1/x.bin bootflash:", "%Error parsing tftp://u:p@127.0.0.1/x.bin \\\\(tftp: takes no user name or password\\\\)"},
+      {"copy http://127.0.0.1/x.bin bootflash:", "%Error: http: is not supported by this board's transfer engine"},
+      {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin", "%Error: copying to tftp: is not supported"},
+      {"copy tftp://127.0.0.1/x.bin nvram:x", "%Error: nvram:x is not on bootflash:"},
+      {"copy tftp:/x.bin bootflash:", "% Invalid input detected at '\\\\^' marker\\\\."},
+  };
+  std::string steps;
+  for (const Row& r : rows) steps += "  - send: \"" + r.cmd + "\"\n" + expect(r.error) + prompt();
+  // The prompted form with nothing typed.
+  steps += "  - send: \"copy tftp: bootflash:\"\n" + expect("Address or name of remote host \\\\[\\\\]\\\\? ") +
+           "  - send: \"\"\n" + expect("Source filename \\\\[\\\\]\\\\? ") + "  - send: \"\"\n" +
+           expect("%Error parsing tftp: \\\\(missing host\\\\)") + prompt();
+  // Nothing was written: the factory image is still the only file.
+  steps += "  - send: dir\n" +
+           expect("Directory of bootflash:/\\n\\n[^\\n]*ts-isr1100-universalk9[^\\n]*\\n\\n[0-9]+ bytes total") + prompt();
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+}
+
+}  // namespace
