@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "hw-models/run_files.h"
 #include "hw-models/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/netxfer_regs.h"
@@ -24,6 +25,10 @@ struct Sink {
   uint64_t max;
   bool too_large = false;
 };
+
+// Ctrl-C or SIGTERM while a slow server holds the fetch: give up now (the
+// bridge then ends the run with "interrupted by ...").
+int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return pending_interrupt() ? 1 : 0; }
 
 size_t on_data(char* p, size_t size, size_t n, void* user) {
   Sink* s = static_cast<Sink*>(user);
@@ -172,6 +177,8 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 10L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (proto_ == Proto::kTftp) curl_easy_setopt(c, CURLOPT_TFTP_BLKSIZE, long(cfg_.tftp_block));
   CURLcode rc = curl_easy_perform(c);
   long response = 0;

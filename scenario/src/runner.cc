@@ -24,6 +24,7 @@
 #include "tpm-sim/tpm_engine.h"
 #include "hw-models/input_error.h"
 #include "hw-models/openssl_util.h"
+#include "hw-models/run_files.h"
 #include "hw-models/sim_time.h"
 #include "hw-models/state_file.h"
 #include "signing/signing.h"
@@ -755,7 +756,11 @@ void ScenarioRunner::finish_child() {
 bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
-    if (!execute(s, i)) {
+    bool ok = execute(s, i);
+    // Ctrl-C or SIGTERM: whatever the step saw (a download cut short by
+    // it, say), the run is not a pass.
+    if (int sig = pending_interrupt()) ok = false, failure_ = std::string("interrupted by ") + strsignal(sig);
+    if (!ok) {
       failure_ = std::string(phase) + "step " + std::to_string(i + 1) + " (" + s.where + ", " + s.describe() + "): " +
                  failure_;
       return false;

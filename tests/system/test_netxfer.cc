@@ -5,7 +5,11 @@
 // leave bootflash: as it was; the same copy twice gives the same console
 // and trace (docs/netxfer.md).
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -285,3 +289,32 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
 }
 
 }  // namespace
+
+// Ctrl-C while a server that never answers holds the download: libcurl
+// gives up at once, and the run fails as interrupted instead of going on
+// with the error the firmware printed (which a scenario may well accept).
+TEST(NetInterrupt, CtrlCDuringASlowFetchFailsTheRun) {
+  TempDir d;
+  int sink = socket(AF_INET, SOCK_DGRAM, 0);  // a UDP port that takes the TFTP request and never answers
+  ASSERT_GE(sink, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(sink, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(getsockname(sink, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::string f = write_text(d.file("slow.yaml"),
+                             "name: slow-fetch\ntimeout: 60 s\nsteps:\n  - power-on\n  - expect: \"Router>\"\n"
+                             "  - send: enable\n  - expect: \"Router#\"\n"
+                             "  - send: copy tftp://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
+                                 "/x.bin bootflash:x.bin\n  - expect: \"Destination filename\"\n  - send: \"\"\n"
+                                 "  - expect: \"Router#\"\n");
+  // The boot takes about a second of wall time; the fetch then waits for
+  // libcurl's 10 s timeout, which the interrupt must cut short.
+  Result r = sh("(" + std::string(TRUSTSIM_EXE) + " run --quiet " + f + " & p=$!; sleep 4; kill -INT $p; wait $p; echo rc=$?)");
+  close(sink);
+  EXPECT_NE(r.output.find("rc=1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("interrupted by Interrupt"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("PASS"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Timed out"), std::string::npos) << "the fetch ran to libcurl's timeout:\n" << r.output;
+}
