@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "flash-sim/seeded_rng.h"
 #include "hw-models/run_files.h"
 #include "hw-models/sim_time.h"
 #include "trustsim/mailbox_abi.h"
@@ -204,10 +205,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
 
   // Faults on a transfer that opened.
   if (fault.corrupt_random && !data_.empty()) {
-    uint64_t z = fault.corrupt_seed + 0x9E3779B97F4A7C15ull;  // splitmix64
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    fault.corrupt_offset = int64_t((z ^ (z >> 31)) % data_.size());
+    fault.corrupt_offset = int64_t(SeededRng(fault.corrupt_seed).below(data_.size()));
   }
   if (fault.corrupt_offset >= 0 && uint64_t(fault.corrupt_offset) < data_.size()) {
     data_[size_t(fault.corrupt_offset)] ^= fault.corrupt_mask;
