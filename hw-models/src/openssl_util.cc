@@ -31,10 +31,12 @@ std::vector<uint8_t> digest(const EVP_MD* md, const uint8_t* data, size_t len) {
   return out;
 }
 
-Pkey public_key_from_record(const keys::KeyRecord& rec) {
-  BIGNUM* n = BN_bin2bn(rec.modulus, keys::kModulusLen, nullptr);
+namespace {
+// An RSA public key from its big-endian modulus and exponent; null on failure.
+EVP_PKEY* rsa_public(const uint8_t* modulus, size_t len, unsigned long exponent) {
+  BIGNUM* n = BN_bin2bn(modulus, int(len), nullptr);
   BIGNUM* e = BN_new();
-  BN_set_word(e, rec.exponent);
+  BN_set_word(e, exponent);
   OSSL_PARAM_BLD* b = OSSL_PARAM_BLD_new();
   OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n);
   OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e);
@@ -47,7 +49,12 @@ Pkey public_key_from_record(const keys::KeyRecord& rec) {
   OSSL_PARAM_BLD_free(b);
   BN_free(n);
   BN_free(e);
-  return Pkey(ok ? key : nullptr);
+  return ok ? key : nullptr;
+}
+}  // namespace
+
+Pkey public_key_from_record(const keys::KeyRecord& rec) {
+  return Pkey(rsa_public(rec.modulus, keys::kModulusLen, rec.exponent));
 }
 
 }  // namespace
@@ -142,22 +149,8 @@ std::string hex(const uint8_t* p, size_t n) {
 }
 
 Pkey rsa_public_from_modulus(const uint8_t* n, size_t len) {
-  BIGNUM* bn = BN_bin2bn(n, int(len), nullptr);
-  BIGNUM* e = BN_new();
-  BN_set_word(e, 65537);
-  OSSL_PARAM_BLD* b = OSSL_PARAM_BLD_new();
-  OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn);
-  OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e);
-  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(b);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
-  EVP_PKEY* key = nullptr;
-  bool ok = ctx && EVP_PKEY_fromdata_init(ctx) > 0 && EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) > 0;
-  EVP_PKEY_CTX_free(ctx);
-  OSSL_PARAM_free(params);
-  OSSL_PARAM_BLD_free(b);
-  BN_free(bn);
-  BN_free(e);
-  if (!ok) throw InputError("cannot make an RSA public key from a " + std::to_string(len) + "-byte modulus");
+  EVP_PKEY* key = rsa_public(n, len, 65537);
+  if (!key) throw InputError("cannot make an RSA public key from a " + std::to_string(len) + "-byte modulus");
   return Pkey(key);
 }
 

@@ -5,11 +5,7 @@
 #include "trustsim/verify.h"
 
 namespace os {
-namespace {
-
-namespace verify = trustsim::verify;
-
-void field(int indent, const char* label, const char* value) {
+void status_field(int indent, const char* label, const char* value) {
   char pad[40];
   int n = 0;
   for (; n < indent; ++n) pad[n] = ' ';
@@ -18,6 +14,11 @@ void field(int indent, const char* label, const char* value) {
   pad[n] = '\0';
   fw::printf("%s: %s\n", pad, value);
 }
+
+namespace {
+
+namespace verify = trustsim::verify;
+
 
 void header(const char* title) {
   fw::printf("%s\n", title);
@@ -37,23 +38,23 @@ const char* image_type_name(uint8_t key_type) {
 
 void signer_block(uint8_t key_type, char key_version, const char* cn, const char* ou, const char* on,
                   const char* serial) {
-  field(0, "Image type", image_type_name(key_type));
+  status_field(0, "Image type", image_type_name(key_type));
   fw::printf("    Signer Information\n");
-  field(8, "Common Name", cn);
-  field(8, "Organization Unit", ou);
-  field(8, "Organization Name", on);
-  field(4, "Certificate Serial Number", serial);
-  field(4, "Hash Algorithm", "SHA512");
-  field(4, "Signature Algorithm", "2048-bit RSA");
+  status_field(8, "Common Name", cn);
+  status_field(8, "Organization Unit", ou);
+  status_field(8, "Organization Name", on);
+  status_field(4, "Certificate Serial Number", serial);
+  status_field(4, "Hash Algorithm", "SHA512");
+  status_field(4, "Signature Algorithm", "2048-bit RSA");
   char v[2] = {key_version, 0};
-  field(4, "Key Version", v);
+  status_field(4, "Key Version", v);
 }
 
 void stage_block(const trustsim::handoff::StageInfo& s, const char* verifier, const char* verifier_version) {
   signer_block(s.key_type, s.key_version, s.signer_common_name, s.signer_org_unit, s.signer_org_name, s.cert_serial);
   fw::printf("    Verifier Information\n");
-  field(8, "Verifier Name", verifier);
-  field(8, "Verifier Version", verifier_version);
+  status_field(8, "Verifier Name", verifier);
+  status_field(8, "Verifier Version", verifier_version);
 }
 
 verify::Result g_result;
@@ -108,7 +109,7 @@ void cmd_show_auth_file(const cli::Args& a) {
   if (!verify_local_file(path, name)) return;
   char full[160];
   fw::snprintf(full, sizeof full, "bootflash:%s", name);
-  field(0, "File Name", full);
+  status_field(0, "File Name", full);
   if (!g_result.have_envelope) {
     fw::printf("%%Error: %s: %s%s%s\n", full, verify::verdict_text(g_result.verdict), g_result.detail ? ": " : "",
                g_result.detail ? g_result.detail : "");
@@ -153,17 +154,17 @@ void cmd_show_auth_keys() {
                                                                      : "Rollover";
     char value[48];
     fw::snprintf(value, sizeof value, "%s (Primary)%s", type, (k.flags & keys::kFlagRevoked) ? " [revoked]" : "");
-    field(0, "Key Type", value);
-    field(0, "Public Key Algorithm", "RSA");
-    field(0, "Modulus (256 bytes)", "");
+    status_field(0, "Key Type", value);
+    status_field(0, "Public Key Algorithm", "RSA");
+    status_field(0, "Modulus (256 bytes)", "");
     for (uint32_t b = 0; b < keys::kModulusLen; ++b) {
       if (b % 16 == 0) fw::printf("        ");
       fw::printf("%02x%s", k.modulus[b], b % 16 == 15 ? (b + 1 == keys::kModulusLen ? "\n" : ":\n") : ":");
     }
     fw::snprintf(value, sizeof value, "%x", k.exponent);
-    field(0, "Exponent (4 bytes)", value);
+    status_field(0, "Exponent (4 bytes)", value);
     char v[2] = {k.version, 0};
-    field(0, "Key Version", v);
+    status_field(0, "Key Version", v);
     fw::printf("\n");
   }
 }

@@ -92,6 +92,9 @@ bool primary_rommon_signer(char* version, size_t cap, uint8_t* key_type, char* k
 // The key that signed the golden ROMmon (half the boot flash), if it verifies
 // with key storage now.
 bool golden_rommon_signer(uint8_t* key_type, char* key_version);
+// "    Label      : value" with the label padded to column 30 (the
+// software authenticity outputs).
+void status_field(int indent, const char* label, const char* value);
 
 void cmd_show_version();
 void cmd_show_running(bool startup);

@@ -233,16 +233,6 @@ const char* stored_state(keys::CopyState cs, const keys::Store& s, const keys::K
   return (r->flags & keys::kFlagRevoked) ? "Revoked" : "Installed";
 }
 
-void status_field(int indent, const char* label, const char* value) {
-  char pad[40];
-  int n = 0;
-  for (; n < indent; ++n) pad[n] = ' ';
-  for (const char* s = label; *s && n < 30; ++s) pad[n++] = *s;
-  while (n < 30) pad[n++] = ' ';
-  pad[n] = '\0';
-  fw::printf("%s: %s\n", pad, value);
-}
-
 keys::Store g_copy;
 
 }  // namespace
