@@ -18,8 +18,8 @@ PKGS=(
   gtkwave
   # TPM: libtpms inside tpm-sim; swtpm and tpm2-tools for the differential and quote checks
   libtpms-dev swtpm swtpm-dev swtpm-tools tpm2-tools
-  # fuzzing (libFuzzer + sanitizers)
-  clang libclang-rt-14-dev
+  # the sanitizer + fuzz build (clang, libFuzzer, ASan/UBSan) and symbolized stacks in its reports
+  clang libclang-rt-14-dev llvm
   # campaign shards on Slurm: the test starts a private one-node cluster
   slurmctld slurmd slurm-client
   # netxfer: libcurl on the host side; real TFTP and FTP servers for the system tests

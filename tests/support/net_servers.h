@@ -4,6 +4,7 @@
 #pragma once
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -55,8 +56,78 @@ inline void stop_group(pid_t pid) {
   waitpid(pid, &st, 0);
 }
 
+// Readiness probes, in-process so that a test needs no client program:
+// a TFTP read request answered by the first DATA block, and an FTP login
+// answered by 230. Each gives up after `ms` milliseconds.
+inline bool wait_readable(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, ms) == 1;
+}
+
+inline sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  return a;
+}
+
+inline bool tftp_serves(int port, const std::string& file, int ms = 500) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) return false;
+  std::string rrq = std::string("\0\1", 2) + file + std::string("\0octet\0", 7);
+  sockaddr_in a = loopback(port);
+  bool ok = false;
+  if (sendto(s, rrq.data(), rrq.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == static_cast<ssize_t>(rrq.size()) &&
+      wait_readable(s, ms)) {
+    unsigned char buf[600];
+    sockaddr_in from{};
+    socklen_t n = sizeof from;
+    ssize_t got = recvfrom(s, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &n);
+    ok = got >= 4 && buf[0] == 0 && buf[1] == 3;  // DATA, block 1
+    // End the transfer at once (ERROR, code 0) so the server does not resend.
+    static const char kAbort[] = "\0\5\0\0probe done";
+    sendto(s, kAbort, sizeof kAbort, 0, reinterpret_cast<sockaddr*>(&from), n);
+  }
+  close(s);
+  return ok;
+}
+
+// Reads one FTP reply (up to its final "NNN " line) and returns its code, 0 on timeout.
+inline int ftp_reply(int s, int ms) {
+  std::string text;
+  while (wait_readable(s, ms)) {
+    char buf[512];
+    ssize_t n = recv(s, buf, sizeof buf, 0);
+    if (n <= 0) return 0;
+    text.append(buf, static_cast<size_t>(n));
+    size_t end = text.rfind('\n');
+    if (end == std::string::npos) continue;
+    size_t start = text.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    if (end - start >= 4 && text[start + 3] == ' ') return std::atoi(text.substr(start, 3).c_str());
+  }
+  return 0;
+}
+
+inline bool ftp_logs_in(int port, const std::string& user, const std::string& pass, int ms = 500) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return false;
+  sockaddr_in a = loopback(port);
+  bool ok = false;
+  auto say = [&](const std::string& line) { return send(s, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size()); };
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ftp_reply(s, ms) == 220 && say("USER " + user + "\r\n") &&
+      ftp_reply(s, ms) == 331 && say("PASS " + pass + "\r\n")) {
+    ok = ftp_reply(s, ms) == 230;
+    say("QUIT\r\n");
+  }
+  close(s);
+  return ok;
+}
+
 // in.tftpd and pyftpdlib (user trustsim, password secret) serving `dir`.
-// `probe` is a file in `dir` both must serve before ready() is true.
+// `probe` is a file in `dir` the TFTP server must serve, and the FTP server
+// must accept the login, before ready() is true.
 struct NetServers {
   std::string dir, log_dir;
   int tftp_port = 0, ftp_port = 0;
@@ -73,18 +144,15 @@ struct NetServers {
     ftpd = spawn_logged({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", std::to_string(ftp_port), "-d", dir,
                          "-u", "trustsim", "-P", "secret"},
                         log_dir + "/ftpd.log");
-    // Ready when a real client (curl) fetches the probe file from both.
     bool t = false, f = false;
     for (int i = 0; i < 100 && !(t && f); ++i) {
-      if (!t) t = sh("curl -sf -o /dev/null --max-time 2 tftp://127.0.0.1:" + std::to_string(tftp_port) + "/" + probe).exit_code == 0;
-      if (!f)
-        f = sh("curl -sf -o /dev/null --max-time 2 ftp://trustsim:secret@127.0.0.1:" + std::to_string(ftp_port) + "/" + probe)
-                .exit_code == 0;
+      if (!t) t = tftp_serves(tftp_port, probe);
+      if (!f) f = ftp_logs_in(ftp_port, "trustsim", "secret");
       if (!(t && f)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ready = t && f;
-    if (!t) why += "in.tftpd did not serve: " + read_text(log_dir + "/tftpd.log") + "\n";
-    if (!f) why += "pyftpdlib did not serve: " + read_text(log_dir + "/ftpd.log") + "\n";
+    if (!t) why += "in.tftpd did not serve " + probe + " within 10 s; its log: " + read_text(log_dir + "/tftpd.log") + "\n";
+    if (!f) why += "pyftpdlib did not accept the login within 10 s; its log: " + read_text(log_dir + "/ftpd.log") + "\n";
   }
   ~NetServers() {
     stop_group(tftpd);

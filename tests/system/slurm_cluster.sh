@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# A private one-node Slurm cluster (slurmctld + slurmd on localhost, its own
+# A private one-node Slurm cluster (slurmctld + slurmd on 127.0.0.1, its own
 # ports, config and spool under a temporary directory; nothing system-wide is
 # touched), used to run a command against it:
 #   tests/system/slurm_cluster.sh COMMAND [ARGS...]
 # SLURM_CONF points at the private config while COMMAND runs. Both daemons
-# are stopped on every exit path.
+# are stopped on every exit path. Nothing depends on name resolution: the
+# controller is 'localhost' (the one name slurmctld accepts as itself without
+# comparing host names) with the literal address 127.0.0.1, and the node is
+# 'tsnode', a name no resolver knows, at NodeAddr 127.0.0.1. If a daemon
+# exits, or the cluster is not idle within 30 s, the script fails at once
+# and prints the tails of both daemons' logs.
 set -euo pipefail
 for d in slurmctld slurmd sbatch sinfo; do
   command -v "$d" >/dev/null || { echo "slurm_cluster.sh: $d is not installed (scripts/bootstrap.sh installs it)" >&2; exit 1; }
@@ -22,7 +27,7 @@ trap cleanup EXIT
 mkdir -p "$tmp/spool/ctld" "$tmp/spool/d" "$tmp/log"
 cat > "$tmp/slurm.conf" <<CONF
 ClusterName=trustsim$$
-SlurmctldHost=localhost
+SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$base
 SlurmdPort=$((base + 1))
 SlurmUser=$user
@@ -44,22 +49,32 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MpiDefault=none
-NodeName=localhost CPUs=$(nproc) State=UNKNOWN
-PartitionName=main Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+NodeName=tsnode NodeAddr=127.0.0.1 NodeHostname=tsnode CPUs=$(nproc) State=UNKNOWN
+PartitionName=main Nodes=tsnode Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$tmp/slurm.conf
 slurmctld -D -i -f "$SLURM_CONF" >"$tmp/log/ctld.out" 2>&1 &
 pids+=($!)
-slurmd -D -N localhost -f "$SLURM_CONF" >"$tmp/log/d.out" 2>&1 &
+slurmd -D -N tsnode -f "$SLURM_CONF" >"$tmp/log/d.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 150); do
-  state=$(sinfo -h -o %T 2>/dev/null | head -1 || true)
+deadline=$((SECONDS + 30))
+state= why=
+while [ -z "$why" ]; do
+  # sinfo can block on an unreachable controller: bounded per call too.
+  state=$(timeout 3 sinfo -h -o %T 2>/dev/null | head -1 || true)
   [ "$state" = idle ] && break
+  kill -0 "${pids[0]}" 2>/dev/null || why="slurmctld exited before the private cluster came up"
+  kill -0 "${pids[1]}" 2>/dev/null || why="slurmd exited before the private cluster came up"
+  [ $SECONDS -lt $deadline ] || why="the private cluster did not become idle within 30 s (node state '${state:-unknown}')"
   sleep 0.2
 done
-if [ "${state:-}" != idle ]; then
-  echo "slurm_cluster.sh: the private cluster did not become idle (state '${state:-none}'); logs:" >&2
-  tail -n 20 "$tmp"/log/* >&2 || true
+if [ -n "$why" ]; then
+  echo "slurm_cluster.sh: $why; daemon logs:" >&2
+  for f in "$tmp"/log/*; do
+    [ -s "$f" ] || continue
+    echo "--- $(basename "$f") (last 20 lines)" >&2
+    tail -n 20 "$f" >&2
+  done
   exit 1
 fi
 set +e

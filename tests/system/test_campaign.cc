@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -258,8 +259,27 @@ TEST(Campaign, BadCampaignInputExitsTwoWithTheReason) {
   EXPECT_NE(r.output.find("bad.json: not a trustsim campaign report"), std::string::npos) << r.output;
 }
 
+TEST(Campaign, SlurmClusterThatNeverComesUpFailsFastWithDaemonLogs) {
+  // A slurmd that dies at start (a stand-in earlier on PATH): the private
+  // cluster never comes up, and the script must say so at once (30 s at
+  // most) with the daemons' own words, not hang until the test's timeout.
+  TempDir d;
+  sh("mkdir -p " + d.file("bin"));
+  write_text(d.file("bin/slurmd"), "#!/bin/sh\necho 'slurmd stand-in: cannot start on this node' >&2\nexit 1\n");
+  sh("chmod +x " + d.file("bin/slurmd"));
+  auto start = std::chrono::steady_clock::now();
+  Result r = sh("PATH=" + d.file("bin") + ":$PATH bash " + src("tests/system/slurm_cluster.sh") + " echo never-run");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_LT(secs, 40.0) << r.output;
+  EXPECT_NE(r.output.find("slurm_cluster.sh: slurmd exited before the private cluster came up"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("slurmd stand-in: cannot start on this node"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("never-run"), std::string::npos) << r.output;
+}
+
 TEST(Campaign, SlurmScriptRunsShardsAndMerges) {
-  // A private slurmctld + slurmd on localhost (tests/system/slurm_cluster.sh)
+  // A private slurmctld + slurmd on 127.0.0.1 (tests/system/slurm_cluster.sh)
   // runs deploy/slurm/run-campaign.sh: a 4-task array job, then the merge.
   TempDir d;
   std::string env = "TRUSTSIM=" + std::string(TRUSTSIM_EXE) + " bash " + src("tests/system/slurm_cluster.sh") + " " +
