@@ -14,15 +14,21 @@ BUILD_DIR=${BUILD_DIR:-build}
 ASAN_DIR=${ASAN_DIR:-build-asan}
 logs=()
 rc=0
+# Wall time of each phase, printed as it ends and again in the summary.
+phases=()
+t0=$SECONDS
+phase() { phases+=("$1 $((SECONDS - t0)) s"); echo "== $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
 
 if ! bash scripts/build.sh; then
   echo "build failed"
   echo "0 passed, 1 failed"
   exit 1
 fi
+phase "set-up and build"
 rm -f "$BUILD_DIR/meson-logs/testlog.json"
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(nproc)" ${TRUSTSIM_TEST_ARGS:---no-suite long} || rc=1
 logs+=("$BUILD_DIR/meson-logs/testlog.json")
+phase "tests"
 
 if [ "${TRUSTSIM_SANITIZE:-1}" != "0" ]; then
   echo "== sanitizer build (clang, ASan + UBSan, libFuzzer targets) =="
@@ -37,12 +43,14 @@ if [ "${TRUSTSIM_SANITIZE:-1}" != "0" ]; then
       -Doptimization=1 -Dcpp_args=-g1 -Dc_args=-g1 >/dev/null || rc=1
   fi
   if meson compile -C "$ASAN_DIR" >/dev/null; then
+    phase "sanitizer build"
     rm -f "$ASAN_DIR/meson-logs/testlog.json"
     ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true) \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C "$ASAN_DIR" --print-errorlogs --num-processes "$(nproc)" \
       --suite unit --suite system --suite scenario --suite fuzz || rc=1
     logs+=("$ASAN_DIR/meson-logs/testlog.json")
+    phase "sanitizer tests"
   else
     echo "sanitizer build failed"
     rc=1
@@ -50,6 +58,7 @@ if [ "${TRUSTSIM_SANITIZE:-1}" != "0" ]; then
   fi
 fi
 
+echo "phases: $(IFS=,; echo "${phases[*]}" | sed 's/,/, /g')"
 python3 - "${logs[@]}" <<'PY'
 import json, sys
 passed = failed = 0
