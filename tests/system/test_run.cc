@@ -256,7 +256,7 @@ TEST(Run, CorruptPrimaryRommonBootsTheGoldenOne) {
 steps:
   - power-on
   - expect: "Boot0: primary ROMmon failed verification: image digest mismatch"
-  - expect: "Boot0: golden ROMmon 17.3\\(1r\\) verified \\(Production key A\\), starting"
+  - expect: "Boot0: golden ROMmon 17.3\\(1r\\) verified \\(Rollover key A\\), starting"
   - expect: "Current image running: Boot ROM1 \\(golden\\)"
   - expect: "Router>"
 )Y");
