@@ -72,6 +72,7 @@ void cmd_show_auth_running() {
   fw::snprintf(rommon_version, sizeof rommon_version, "System Bootstrap, Version %s", h->rommon.version);
   char boot0_version[96];
   fw::snprintf(boot0_version, sizeof boot0_version, "Boot0 Version %s", h->boot0.version);
+  if (kRevocationImage) print_revocation_image_line();
   header("SYSTEM IMAGE");
   stage_block(h->os, "ROMMON", rommon_version);
   fw::printf("\n");
@@ -137,6 +138,41 @@ void cmd_verify(const cli::Args& a) {
                verify::verdict_text(g_result.verdict));
 }
 
+namespace {
+
+keys::Store g_key_copy;
+
+// One "Public Key #N Information" block, as the guide's example prints it
+// (upper-case modulus hex, 16 bytes a line).
+void key_block(uint32_t number, const keys::KeyRecord& k, const char* store) {
+  char title[40];
+  fw::snprintf(title, sizeof title, "Public Key #%u Information", number);
+  header(title);
+  const char* type = k.type == uint8_t(keys::KeyType::kProduction) ? "Release"
+                     : k.type == uint8_t(keys::KeyType::kSpecial) ? "Development"
+                                                                   : "Rollover";
+  char value[48];
+  fw::snprintf(value, sizeof value, "%s (%s)", type, store);
+  status_field(0, "Key Type", value);
+  status_field(0, "Public Key Algorithm", "RSA");
+  status_field(0, "Modulus (256 bytes)", "");
+  for (uint32_t b = 0; b < keys::kModulusLen; ++b) {
+    if (b % 16 == 0) fw::printf("        ");
+    fw::printf("%02X%s", k.modulus[b], b % 16 == 15 ? (b + 1 == keys::kModulusLen ? "\n" : ":\n") : ":");
+  }
+  fw::snprintf(value, sizeof value, "%X", k.exponent);
+  status_field(0, "Exponent (4 bytes)", value);
+  char v[2] = {k.version, 0};
+  status_field(0, "Key Version", v);
+  fw::printf("\n");
+}
+
+}  // namespace
+
+// Both key storage copies as NVRAM holds them now: the primary copy's
+// production and special keys as (Primary), its rollover key as
+// (Revocation), then the backup copy's production and special keys as
+// (Backup). A revoked key is out of operation and not listed.
 void cmd_show_auth_keys() {
   if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: %u keys from key storage generation %u\n", g.keys.count,
                                g.keys.generation);
@@ -144,28 +180,25 @@ void cmd_show_auth_keys() {
     fw::printf("%%Error: key storage is invalid\n");
     return;
   }
-  for (uint32_t i = 0; i < g.keys.count; ++i) {
-    const keys::KeyRecord& k = g.keys.keys[i];
-    char title[40];
-    fw::snprintf(title, sizeof title, "Public Key #%u Information", i + 1);
-    header(title);
-    const char* type = k.type == uint8_t(keys::KeyType::kProduction) ? "Release"
-                       : k.type == uint8_t(keys::KeyType::kSpecial) ? "Development"
-                                                                     : "Rollover";
-    char value[48];
-    fw::snprintf(value, sizeof value, "%s (Primary)%s", type, (k.flags & keys::kFlagRevoked) ? " [revoked]" : "");
-    status_field(0, "Key Type", value);
-    status_field(0, "Public Key Algorithm", "RSA");
-    status_field(0, "Modulus (256 bytes)", "");
-    for (uint32_t b = 0; b < keys::kModulusLen; ++b) {
-      if (b % 16 == 0) fw::printf("        ");
-      fw::printf("%02x%s", k.modulus[b], b % 16 == 15 ? (b + 1 == keys::kModulusLen ? "\n" : ":\n") : ":");
+  uint32_t number = 0;
+  struct {
+    uint32_t offset;
+    const char* name;
+  } copies[] = {{keys::kPrimaryOffset, "Primary"}, {keys::kBackupOffset, "Backup"}};
+  for (const auto& c : copies) {
+    keys::CopyState cs = read_key_copy(c.offset, g_key_copy);
+    if (cs != keys::CopyState::kValid) {
+      fw::printf("%%Warning: %s key storage copy: %s\n\n", c.name, keys::copy_state_text(cs));
+      continue;
     }
-    fw::snprintf(value, sizeof value, "%x", k.exponent);
-    status_field(0, "Exponent (4 bytes)", value);
-    char v[2] = {k.version, 0};
-    status_field(0, "Key Version", v);
-    fw::printf("\n");
+    bool primary = c.offset == keys::kPrimaryOffset;
+    for (uint32_t i = 0; i < g_key_copy.count; ++i) {
+      const keys::KeyRecord& k = g_key_copy.keys[i];
+      if (k.flags & keys::kFlagRevoked) continue;
+      bool rollover = k.type == uint8_t(keys::KeyType::kRollover);
+      if (rollover && !primary) continue;
+      key_block(++number, k, rollover ? "Revocation" : c.name);
+    }
   }
 }
 
