@@ -52,7 +52,7 @@ void signer_block(uint8_t key_type, char key_version, const char* cn, const char
 
 void stage_block(const trustsim::handoff::StageInfo& s, const char* verifier, const char* verifier_version) {
   signer_block(s.key_type, s.key_version, s.signer_common_name, s.signer_org_unit, s.signer_org_name, s.cert_serial);
-  fw::printf("    Verifier Information\n");
+  fw::printf("\n    Verifier Information\n");  // the guide's example has a blank line here
   status_field(8, "Verifier Name", verifier);
   status_field(8, "Verifier Version", verifier_version);
 }
