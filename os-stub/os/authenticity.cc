@@ -110,7 +110,7 @@ void cmd_show_auth_file(const cli::Args& a) {
   if (!verify_local_file(path, name)) return;
   char full[160];
   fw::snprintf(full, sizeof full, "bootflash:%s", name);
-  status_field(0, "File Name", full);
+  status_field(0, "File Name", path);  // as typed, as the captures echo it
   if (!g_result.have_envelope) {
     fw::printf("%%Error: %s: %s%s%s\n", full, verify::verdict_text(g_result.verdict), g_result.detail ? ": " : "",
                g_result.detail ? g_result.detail : "");
