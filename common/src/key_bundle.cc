@@ -75,6 +75,10 @@ const char* status_text(Status s) {
     case Status::kInUseByImage: return "the running image was verified with this key; boot an image signed with the new key first";
     case Status::kInUseByRommon: return "the running ROMmon was verified with this key; upgrade the ROMmon first";
     case Status::kLastKeyOfType: return "revoking it would leave no usable key of this type";
+    case Status::kWasRevoked: return "the key was revoked and can never be added again";
+    case Status::kNotNextVersion: return "the key version is not the next one after the newest of its type";
+    case Status::kStillNeeded: return "software the board will boot is still signed with a key to revoke";
+    case Status::kNothingOlder: return "no usable key of this type is older than the running image's";
   }
   return "?";
 }
@@ -95,8 +99,6 @@ keys::KeyRecord* stored(keys::Store& s, const keys::KeyRecord& k) {
   return nullptr;
 }
 
-bool id_present(const keys::Store& s, const uint8_t* id) { return keys::find_by_id(s, id) != nullptr; }
-
 }  // namespace
 
 bool same_keys(const keys::Store& a, const keys::Store& b) {
@@ -106,8 +108,16 @@ bool same_keys(const keys::Store& a, const keys::Store& b) {
   return true;
 }
 
+char next_version(const keys::Store& s, uint8_t key_type) {
+  char newest = 0;
+  for (uint32_t i = 0; i < s.count; ++i)
+    if (s.keys[i].type == key_type && s.keys[i].version > newest) newest = s.keys[i].version;
+  if (!newest) return 'A';
+  return newest < 'Z' ? char(newest + 1) : 0;
+}
+
 Status plan_add(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, keys::Store& next,
-                uint32_t* changed) {
+                uint32_t* changed, const key_bundle::Entry** culprit) {
   next = cur;
   *changed = 0;
   bool any = false;
@@ -115,20 +125,50 @@ Status plan_add(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key
     const key_bundle::Entry& e = b.entries[i];
     if (e.action != key_bundle::Action::kAdd || e.key.type != key_type) continue;
     any = true;
-    if (id_present(next, e.key.key_id)) {
+    if (culprit) *culprit = &e;
+    if (const keys::KeyRecord* have = keys::find_by_id(next, e.key.key_id)) {
       if (!stored(next, e.key)) return Status::kConflict;  // same modulus filed as another type/version
-      continue;                                          // already there (revoked or not)
+      if (have->flags & keys::kFlagRevoked) return Status::kWasRevoked;
+      continue;  // already there
     }
     for (uint32_t k = 0; k < next.count; ++k)
-      if (next.keys[k].type == e.key.type && next.keys[k].version == e.key.version) return Status::kConflict;
+      if (next.keys[k].type == e.key.type && next.keys[k].version == e.key.version)
+        return (next.keys[k].flags & keys::kFlagRevoked) ? Status::kWasRevoked : Status::kConflict;
+    if (e.key.version != next_version(next, key_type)) return Status::kNotNextVersion;
     if (next.count >= keys::kMaxKeys) return Status::kFull;
     next.keys[next.count] = e.key;
     next.keys[next.count].flags = 0;
     ++next.count;
     ++*changed;
   }
+  if (culprit) *culprit = nullptr;
   if (!any) return Status::kNoEntries;
   return *changed ? Status::kOk : Status::kAlreadyDone;
+}
+
+Status plan_revoke_older(const keys::Store& cur, uint8_t key_type, char keep, const KeyUse* uses, uint32_t n_uses,
+                         keys::Store& next, uint32_t* changed, const KeyUse** blocker) {
+  next = cur;
+  *changed = 0;
+  if (blocker) *blocker = nullptr;
+  bool kept = false;
+  for (uint32_t k = 0; k < next.count; ++k)
+    kept |= next.keys[k].type == key_type && next.keys[k].version == keep && !(next.keys[k].flags & keys::kFlagRevoked);
+  if (!kept) return Status::kNotInStorage;
+  for (uint32_t k = 0; k < next.count; ++k) {
+    keys::KeyRecord& r = next.keys[k];
+    if (r.type != key_type || r.version >= keep || (r.flags & keys::kFlagRevoked)) continue;
+    for (uint32_t u = 0; u < n_uses; ++u)
+      if (uses[u].key_type == r.type && uses[u].key_version == r.version) {
+        if (blocker) *blocker = &uses[u];
+        next = cur;
+        *changed = 0;
+        return Status::kStillNeeded;
+      }
+    r.flags |= keys::kFlagRevoked;
+    ++*changed;
+  }
+  return *changed ? Status::kOk : Status::kNothingOlder;
 }
 
 Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, const InUse& in_use,

@@ -22,7 +22,12 @@ const char* verdict_text(Verdict v) {
 
 bool key_may_sign(uint32_t image_type, uint8_t key_type) {
   bool rollover = key_type == uint8_t(keys::KeyType::kRollover);
-  return image_type == uint32_t(image::Type::kRevocation) ? rollover : !rollover;
+  switch (image::Type(image_type)) {
+    case image::Type::kRevocation: return rollover;  // only the rollover key adds production keys
+    case image::Type::kRommon: return true;          // rollover too: a ROMmon that survives any production revocation
+    case image::Type::kOs: return !rollover;         // a rollover-signed OS would be a full image outside key revocation
+  }
+  return false;
 }
 
 void verify_image(const uint8_t* file, uint64_t len, const keys::Store& trusted, CryptoOps& crypto, Result& r) {

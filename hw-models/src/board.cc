@@ -105,11 +105,13 @@ Artifacts Artifacts::locate() {
   a.rommon_version = root + "/rommon-sim/rommon-version.txt";
   a.os_bin = root + "/os-stub/os.bin";
   a.os_version = root + "/os-stub/os-version.txt";
+  a.revocation_bin = root + "/os-stub/revocation.bin";
   a.plugin_so = root + "/hw-models/libtrustsim-cosim.so";
   a.boot0_elf = root + "/rommon-sim/boot0.elf";
   a.rommon_elf = root + "/rommon-sim/rommon.elf";
   a.os_elf = root + "/os-stub/os.elf";
-  for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version, &a.plugin_so})
+  for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version,
+                                  &a.revocation_bin, &a.plugin_so})
     if (!file_exists(*p))
       throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");
   return a;

@@ -52,7 +52,7 @@ void signer_block(uint8_t key_type, char key_version, const char* cn, const char
 
 void stage_block(const trustsim::handoff::StageInfo& s, const char* verifier, const char* verifier_version) {
   signer_block(s.key_type, s.key_version, s.signer_common_name, s.signer_org_unit, s.signer_org_name, s.cert_serial);
-  fw::printf("    Verifier Information\n");
+  fw::printf("\n    Verifier Information\n");  // the guide's example has a blank line here
   status_field(8, "Verifier Name", verifier);
   status_field(8, "Verifier Version", verifier_version);
 }
@@ -72,6 +72,7 @@ void cmd_show_auth_running() {
   fw::snprintf(rommon_version, sizeof rommon_version, "System Bootstrap, Version %s", h->rommon.version);
   char boot0_version[96];
   fw::snprintf(boot0_version, sizeof boot0_version, "Boot0 Version %s", h->boot0.version);
+  if (kRevocationImage) print_revocation_image_line();
   header("SYSTEM IMAGE");
   stage_block(h->os, "ROMMON", rommon_version);
   fw::printf("\n");
@@ -109,7 +110,7 @@ void cmd_show_auth_file(const cli::Args& a) {
   if (!verify_local_file(path, name)) return;
   char full[160];
   fw::snprintf(full, sizeof full, "bootflash:%s", name);
-  status_field(0, "File Name", full);
+  status_field(0, "File Name", path);  // as typed, as the captures echo it
   if (!g_result.have_envelope) {
     fw::printf("%%Error: %s: %s%s%s\n", full, verify::verdict_text(g_result.verdict), g_result.detail ? ": " : "",
                g_result.detail ? g_result.detail : "");
@@ -121,6 +122,24 @@ void cmd_show_auth_file(const cli::Args& a) {
     fw::printf("%%Warning: %s: %s\n", full, verify::verdict_text(g_result.verdict));
 }
 
+namespace {
+
+// "Computed Hash   SHA2: " and three continuation lines: 64 bytes, 16 a line.
+void hash_lines(const char* label, const uint8_t* digest) {
+  for (uint32_t line = 0; line < 4; ++line) {
+    if (line == 0) fw::printf("%-16sSHA2: ", label);
+    else fw::printf("                      ");
+    for (uint32_t b = 0; b < 16; ++b) fw::printf("%02x", digest[line * 16 + b]);
+    fw::printf("\n");
+  }
+}
+
+}  // namespace
+
+// The IOS XE verify of the captures (ios-outputs.md, ASR1k): integrity
+// line, progress dots, the computed and embedded SHA-512 of header +
+// payload, then the signature verdict. No SHA1 lines: our images embed no
+// SHA1 (docs/os-image.md).
 void cmd_verify(const cli::Args& a) {
   const char* path = a.text(cli::ArgTag::kPath);
   char name[bfs::kMaxNameLen + 1];
@@ -128,15 +147,68 @@ void cmd_verify(const cli::Args& a) {
     fw::printf("%%Error: bootflash: is not available (not mounted)\n");
     return;
   }
-  if (!local_name(path, name, sizeof name) || !verify_local_file(path, name)) return;
+  if (!local_name(path, name, sizeof name)) return;
+  fw::printf("Verifying file integrity of bootflash:%s\n", name);
+  bfs::FileInfo fi;
+  uint64_t size = bfs::stat(g.fs, name, &fi) == bfs::Status::kOk ? fi.size : 0;
+  if (!verify_local_file(path, name)) return;
+  uint64_t dots = size / 4096 + 1;
+  for (uint64_t i = 0; i < dots && i < 75; ++i) fw::putc('.');
   fw::printf("\n");
+  const trustsim::image::Header& h = g_result.header;
+  if (g_result.have_header && h.payload_len <= size - trustsim::image::kHeaderSize) {
+    fw::printf("Starting image verification\nHash Computation:    100%%Done!\n");
+    uint8_t digest[64];
+    fw::EngineCrypto crypto;
+    if (crypto.sha512(reinterpret_cast<const uint8_t*>(kStaging), trustsim::image::kHeaderSize + h.payload_len,
+                      digest))
+      hash_lines("Computed Hash", digest);
+    if (g_result.have_envelope) hash_lines("Embedded Hash", g_result.envelope.image_digest);
+  }
   if (g_result.verdict == verify::Verdict::kOk)
-    fw::printf("Digital signature successfully verified in file bootflash:%s\n", name);
+    fw::printf("Digital signature successfully verified in file bootflash:%s\nEmbedded hash verification "
+               "successful.\n",
+               name);
   else
     fw::printf("%%Error: digital signature verification failed for bootflash:%s: %s\n", name,
                verify::verdict_text(g_result.verdict));
 }
 
+namespace {
+
+keys::Store g_key_copy;
+
+// One "Public Key #N Information" block, as the guide's example prints it
+// (upper-case modulus hex, 16 bytes a line).
+void key_block(uint32_t number, const keys::KeyRecord& k, const char* store) {
+  char title[40];
+  fw::snprintf(title, sizeof title, "Public Key #%u Information", number);
+  header(title);
+  const char* type = k.type == uint8_t(keys::KeyType::kProduction) ? "Release"
+                     : k.type == uint8_t(keys::KeyType::kSpecial) ? "Development"
+                                                                   : "Rollover";
+  char value[48];
+  fw::snprintf(value, sizeof value, "%s (%s)", type, store);
+  status_field(0, "Key Type", value);
+  status_field(0, "Public Key Algorithm", "RSA");
+  status_field(0, "Modulus (256 bytes)", "");
+  for (uint32_t b = 0; b < keys::kModulusLen; ++b) {
+    if (b % 16 == 0) fw::printf("        ");
+    fw::printf("%02X%s", k.modulus[b], b % 16 == 15 ? (b + 1 == keys::kModulusLen ? "\n" : ":\n") : ":");
+  }
+  fw::snprintf(value, sizeof value, "%X", k.exponent);
+  status_field(0, "Exponent (4 bytes)", value);
+  char v[2] = {k.version, 0};
+  status_field(0, "Key Version", v);
+  fw::printf("\n");
+}
+
+}  // namespace
+
+// Both key storage copies as NVRAM holds them now: the primary copy's
+// production and special keys as (Primary), its rollover key as
+// (Revocation), then the backup copy's production and special keys as
+// (Backup). A revoked key is out of operation and not listed.
 void cmd_show_auth_keys() {
   if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: %u keys from key storage generation %u\n", g.keys.count,
                                g.keys.generation);
@@ -144,28 +216,25 @@ void cmd_show_auth_keys() {
     fw::printf("%%Error: key storage is invalid\n");
     return;
   }
-  for (uint32_t i = 0; i < g.keys.count; ++i) {
-    const keys::KeyRecord& k = g.keys.keys[i];
-    char title[40];
-    fw::snprintf(title, sizeof title, "Public Key #%u Information", i + 1);
-    header(title);
-    const char* type = k.type == uint8_t(keys::KeyType::kProduction) ? "Release"
-                       : k.type == uint8_t(keys::KeyType::kSpecial) ? "Development"
-                                                                     : "Rollover";
-    char value[48];
-    fw::snprintf(value, sizeof value, "%s (Primary)%s", type, (k.flags & keys::kFlagRevoked) ? " [revoked]" : "");
-    status_field(0, "Key Type", value);
-    status_field(0, "Public Key Algorithm", "RSA");
-    status_field(0, "Modulus (256 bytes)", "");
-    for (uint32_t b = 0; b < keys::kModulusLen; ++b) {
-      if (b % 16 == 0) fw::printf("        ");
-      fw::printf("%02x%s", k.modulus[b], b % 16 == 15 ? (b + 1 == keys::kModulusLen ? "\n" : ":\n") : ":");
+  uint32_t number = 0;
+  struct {
+    uint32_t offset;
+    const char* name;
+  } copies[] = {{keys::kPrimaryOffset, "Primary"}, {keys::kBackupOffset, "Backup"}};
+  for (const auto& c : copies) {
+    keys::CopyState cs = read_key_copy(c.offset, g_key_copy);
+    if (cs != keys::CopyState::kValid) {
+      fw::printf("%%Warning: %s key storage copy: %s\n\n", c.name, keys::copy_state_text(cs));
+      continue;
     }
-    fw::snprintf(value, sizeof value, "%x", k.exponent);
-    status_field(0, "Exponent (4 bytes)", value);
-    char v[2] = {k.version, 0};
-    status_field(0, "Key Version", v);
-    fw::printf("\n");
+    bool primary = c.offset == keys::kPrimaryOffset;
+    for (uint32_t i = 0; i < g_key_copy.count; ++i) {
+      const keys::KeyRecord& k = g_key_copy.keys[i];
+      if (k.flags & keys::kFlagRevoked) continue;
+      bool rollover = k.type == uint8_t(keys::KeyType::kRollover);
+      if (rollover && !primary) continue;
+      key_block(++number, k, rollover ? "Revocation" : c.name);
+    }
   }
 }
 

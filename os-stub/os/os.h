@@ -14,7 +14,17 @@
 #error "OS_VERSION must be defined by the build"
 #endif
 
+#ifdef OS_REVOCATION_IMAGE
+#define OS_IS_REVOCATION_IMAGE true
+#else
+#define OS_IS_REVOCATION_IMAGE false
+#endif
+
 namespace os {
+
+// The revocation image is this OS built with OS_REVOCATION_IMAGE
+// (os-stub/meson.build): it only adds the production key bundled in it.
+constexpr bool kRevocationImage = OS_IS_REVOCATION_IMAGE;
 
 namespace cli = trustsim::cli;
 namespace bfs = trustsim::bfs;
@@ -92,9 +102,18 @@ bool primary_rommon_signer(char* version, size_t cap, uint8_t* key_type, char* k
 // The key that signed the golden ROMmon (half the boot flash), if it verifies
 // with key storage now.
 bool golden_rommon_signer(uint8_t* key_type, char* key_version);
+// One key storage copy as it is in NVRAM now (revocation.cc).
+keys::CopyState read_key_copy(uint32_t offset, keys::Store& out);
 // "    Label      : value" with the label padded to column 30 (the
 // software authenticity outputs).
 void status_field(int indent, const char* label, const char* value);
+
+// The line show version and show software authenticity running print on
+// the revocation image ("... signed with the Rollover key version A ...").
+void print_revocation_image_line();
+// The revocation image's command filter: true if `id` is one of the
+// commands the key procedure needs; otherwise prints the one-line reason.
+bool revocation_image_allows(cli::CommandId id);
 
 void cmd_show_version();
 void cmd_show_running(bool startup);

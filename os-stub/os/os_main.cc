@@ -16,6 +16,7 @@ class Commands : public cli::Handler {
  public:
   void execute(cli::CommandId id, const cli::Args& a, cli::Context& ctx) override {
     using C = cli::CommandId;
+    if (kRevocationImage && !revocation_image_allows(id)) return;
     switch (id) {
       case C::kConfigureTerminal: fw::printf("Enter configuration commands, one per line.  End with CNTL/Z.\n"); break;
       case C::kLogout: ctx.engine().reset(); break;
@@ -24,8 +25,10 @@ class Commands : public cli::Handler {
       case C::kShowSoftwareAuthenticityFile: cmd_show_auth_file(a); break;
       case C::kShowSoftwareAuthenticityKeys: cmd_show_auth_keys(); break;
       case C::kShowFileSystem: cmd_show_flash(); break;
+#ifndef OS_REVOCATION_IMAGE
       case C::kShowPlatformIntegrity: cmd_show_platform_integrity(a); break;
       case C::kShowPlatformSudiCertificate: cmd_show_platform_sudi(a); break;
+#endif
       case C::kShowRunningConfig: cmd_show_running(false); break;
       case C::kShowStartupConfig: cmd_show_running(true); break;
       case C::kDir: cmd_dir(a); break;
@@ -137,6 +140,7 @@ int fw_main() {
   fw::printf("Copyright (c) 2026 by the trustsim project\n\n");
   if (g.handoff->magic == trustsim::handoff::kMagic && g.handoff->os_path[0])
     fw::printf("System image file is \"%s\"\n", g.handoff->os_path);
+  if (kRevocationImage) print_revocation_image_line();
 
   uint8_t region[trustsim::romvars::kRegionSize];
   if (fw::nvram_read(0, region, sizeof region)) trustsim::romvars::load(g.vars, region, sizeof region);

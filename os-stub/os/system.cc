@@ -63,6 +63,7 @@ void cmd_show_version() {
   const char* cause = fw::reset_cause_text(fw::reset_cause());
   fw::printf("System returned to ROM by %s\n", cause);
   fw::printf("System image file is \"%s\"\n", ho && h->os_path[0] ? h->os_path : "unknown");
+  if (kRevocationImage) print_revocation_image_line();
   fw::printf("Last reload reason: %s\n\n", cause);
   const ts_boardinfo& bi = fw::board_info();
   fw::printf("%s (aarch64) processor with %luK bytes of memory.\n", bi.platform, bi.ram_size / 1024);

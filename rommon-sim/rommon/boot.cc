@@ -143,14 +143,10 @@ bool boot_image(const char* path) {
     fw::printf("boot: test option skip_os_verification: booting %s UNVERIFIED\n", path);
   }
   const img::Header& h = g_result.header;
-  if (h.image_type == uint32_t(img::Type::kRevocation)) {
-    // Its payload is a key bundle, not code (docs/keys-and-signing.md).
-    fw::printf("boot: %s is a revocation image (a key bundle), not bootable; apply it from the OS with "
-               "software authenticity key add production\n",
-               path);
-    return false;
-  }
-  if (h.image_type != uint32_t(img::Type::kOs)) {
+  // A revocation image is a small build of the OS (signed with the rollover
+  // key, which key_may_sign() allows for nothing else the ROMmon boots):
+  // it loads and starts like an OS image (docs/keys-and-signing.md).
+  if (h.image_type != uint32_t(img::Type::kOs) && h.image_type != uint32_t(img::Type::kRevocation)) {
     fw::printf("boot: %s is a %s image, not a bootable OS image\n", path, img::type_name(h.image_type));
     return false;
   }

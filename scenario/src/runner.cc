@@ -219,11 +219,11 @@ bool ScenarioRunner::host_action(const Step& s, size_t index) {
         spec.load_addr = spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
         bool bundle = !s.add_keys.empty() || !s.revoke_keys.empty();
         std::vector<uint8_t> payload;
-        // A revocation image is its key bundle alone unless a payload is named.
-        if (!(bundle && spec.type == image::Type::kRevocation && s.payload.empty()))
-          payload = read_file(!s.payload.empty()                     ? s.payload
-                              : spec.type == image::Type::kRommon ? host_.artifacts.rommon_bin
-                                                                  : host_.artifacts.os_bin);
+        // A revocation image is the revocation build of the OS plus its bundle.
+        payload = read_file(!s.payload.empty()                         ? s.payload
+                            : spec.type == image::Type::kRommon     ? host_.artifacts.rommon_bin
+                            : spec.type == image::Type::kRevocation ? host_.artifacts.revocation_bin
+                                                                    : host_.artifacts.os_bin);
         if (bundle) {
           auto pem = [this](const std::string& n) {
             return n.find('/') != std::string::npos ? n : host_.keys_dir + "/" + n + ".pem";

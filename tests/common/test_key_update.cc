@@ -155,6 +155,70 @@ TEST(KeyUpdatePlan, RevokeRefusesKeysInUseUnknownKeysAndTheLastKey) {
   EXPECT_EQ(ku::plan_revoke(with_b, stranger, P, on_b, next, &changed), ku::Status::kNotInStorage);
 }
 
+TEST(KeyUpdatePlan, AddTakesOnlyTheNextVersionAndNeverARevokedKey) {
+  const uint8_t P = uint8_t(keys::KeyType::kProduction);
+  keys::Store cur = factory_store();
+  EXPECT_EQ(ku::next_version(cur, P), 'B');
+  EXPECT_EQ(ku::next_version(keys::Store{}, P), 'A');
+  keys::Store next{};
+  uint32_t changed = 0;
+  const kb::Entry* culprit = nullptr;
+  // Skipping a letter (A -> C) and going back (a new key as A) are refused.
+  kb::Bundle skip = bundle({{kb::Action::kAdd, make_key(keys::KeyType::kProduction, 'C', 11)}});
+  EXPECT_EQ(ku::plan_add(cur, skip, P, next, &changed, &culprit), ku::Status::kNotNextVersion);
+  ASSERT_NE(culprit, nullptr);
+  EXPECT_EQ(culprit->key.version, 'C');
+  EXPECT_EQ(changed, 0u);
+  // B is next; after B is added and A revoked, C is next and A never returns.
+  keys::KeyRecord prod_a = make_key(keys::KeyType::kProduction, 'A', 2);
+  kb::Bundle add_b = bundle({{kb::Action::kAdd, make_key(keys::KeyType::kProduction, 'B', 7)}});
+  keys::Store with_b{};
+  ASSERT_EQ(ku::plan_add(cur, add_b, P, with_b, &changed), ku::Status::kOk);
+  keys::Store revoked{};
+  ku::KeyUse on_b{P, 'B', "the running image"};
+  ASSERT_EQ(ku::plan_revoke_older(with_b, P, 'B', &on_b, 1, revoked, &changed), ku::Status::kOk);
+  EXPECT_EQ(ku::next_version(revoked, P), 'C');
+  EXPECT_EQ(ku::plan_add(revoked, bundle({{kb::Action::kAdd, prod_a}}), P, next, &changed, &culprit),
+            ku::Status::kWasRevoked);
+  // A different key filed as the revoked version is refused the same way.
+  EXPECT_EQ(ku::plan_add(revoked, bundle({{kb::Action::kAdd, make_key(keys::KeyType::kProduction, 'A', 77)}}), P,
+                         next, &changed),
+            ku::Status::kWasRevoked);
+  EXPECT_EQ(ku::plan_add(revoked, skip, P, next, &changed), ku::Status::kOk);  // C now is the next one
+  EXPECT_STRNE(ku::status_text(ku::Status::kWasRevoked), ku::status_text(ku::Status::kNotNextVersion));
+}
+
+TEST(KeyUpdatePlan, RevokeOlderTakesEveryOlderVersionUnlessSomethingBootableNeedsIt) {
+  const uint8_t P = uint8_t(keys::KeyType::kProduction);
+  const uint8_t R = uint8_t(keys::KeyType::kRollover);
+  keys::Store s = factory_store();
+  s.keys[s.count++] = make_key(keys::KeyType::kProduction, 'B', 7);
+  s.keys[s.count++] = make_key(keys::KeyType::kProduction, 'C', 8);
+  keys::Store next{};
+  uint32_t changed = 0;
+  const ku::KeyUse* blocker = nullptr;
+  ku::KeyUse uses[] = {{P, 'C', "the running image"}, {P, 'C', "the upgradable ROMmon"}, {R, 'A', "the golden ROMmon"},
+                       {P, 'B', "the autoboot image bootflash:b.bin (BOOT entry 2)"}};
+  EXPECT_EQ(ku::plan_revoke_older(s, P, 'C', uses, 4, next, &changed, &blocker), ku::Status::kStillNeeded);
+  ASSERT_NE(blocker, nullptr);
+  EXPECT_EQ(blocker->key_version, 'B');
+  EXPECT_STREQ(blocker->what, "the autoboot image bootflash:b.bin (BOOT entry 2)");
+  EXPECT_EQ(changed, 0u);
+  EXPECT_TRUE(ku::same_keys(next, s));  // nothing half-planned
+  ASSERT_EQ(ku::plan_revoke_older(s, P, 'C', uses, 3, next, &changed, &blocker), ku::Status::kOk);
+  EXPECT_EQ(changed, 2u);  // A and B
+  EXPECT_TRUE(next.keys[1].flags & keys::kFlagRevoked);
+  EXPECT_TRUE(next.keys[3].flags & keys::kFlagRevoked);
+  EXPECT_FALSE(next.keys[4].flags & keys::kFlagRevoked);
+  EXPECT_FALSE(next.keys[0].flags & keys::kFlagRevoked);  // rollover untouched
+  EXPECT_FALSE(next.keys[2].flags & keys::kFlagRevoked);  // special untouched
+  keys::Store again{};
+  EXPECT_EQ(ku::plan_revoke_older(next, P, 'C', uses, 3, again, &changed), ku::Status::kNothingOlder);
+  // The kept version must itself be a usable stored key.
+  EXPECT_EQ(ku::plan_revoke_older(s, P, 'D', uses, 0, again, &changed), ku::Status::kNotInStorage);
+  EXPECT_EQ(ku::plan_revoke_older(next, P, 'B', uses, 0, again, &changed), ku::Status::kNotInStorage);
+}
+
 // ---- NVRAM with power cuts ----
 
 class PowerCutNvram : public ku::NvramIo {

@@ -256,7 +256,7 @@ TEST(Run, CorruptPrimaryRommonBootsTheGoldenOne) {
 steps:
   - power-on
   - expect: "Boot0: primary ROMmon failed verification: image digest mismatch"
-  - expect: "Boot0: golden ROMmon 17.3\\(1r\\) verified \\(Production key A\\), starting"
+  - expect: "Boot0: golden ROMmon 17.3\\(1r\\) verified \\(Rollover key A\\), starting"
   - expect: "Current image running: Boot ROM1 \\(golden\\)"
   - expect: "Router>"
 )Y");
@@ -360,6 +360,32 @@ TEST(Run, ImageToolsSignInspectAndRejectTampering) {
   r = run_trustsim("image sign " + payload + " --key " + d.file("missing.pem") + " --key-name production-A --version 1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("missing.pem: cannot open key file"), std::string::npos) << r.output;
+}
+
+// trustsim image sign --type revocation: the revocation build of the OS plus
+// a one-key bundle, signed with the rollover key; inspect verifies it with
+// the rollover key and shows the bundle.
+TEST(Run, ImageSignBuildsTheRevocationImageFromTheRevocationBuild) {
+  TempDir d;
+  std::string out = d.file("rev.SRA.bin");
+  Result r = run_trustsim("image sign --type revocation --key " + src("keys/dev/rollover-A.pem") +
+                          " --version 17.03.01-rev --add-key " + src("keys/dev/production-B.pem") + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("REVOCATION image"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("signed with Rollover key version A"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("key bundle: 1 key(s) to add, 0 to revoke"), std::string::npos) << r.output;
+  // The payload starts with the revocation build (build/os-stub/revocation.bin).
+  std::string build_root = std::string(TRUSTSIM_EXE).substr(0, std::string(TRUSTSIM_EXE).rfind("/tools/trustsim/"));
+  std::string rev_bin = read_text(build_root + "/os-stub/revocation.bin");
+  std::string image = read_text(out);
+  ASSERT_GT(rev_bin.size(), 1000u);
+  ASSERT_GT(image.size(), 256 + rev_bin.size());
+  EXPECT_EQ(image.compare(256, rev_bin.size(), rev_bin), 0);
+  r = run_trustsim("image inspect " + out + " --key " + src("keys/dev/rollover-A.pem"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Image Content             : REVOCATION"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Add                       : Production key version B"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Verification                  : signature valid"), std::string::npos) << r.output;
 }
 
 TEST(Run, QemuDyingMidRunEndsTheRunWithAClearVerdict) {

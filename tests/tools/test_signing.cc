@@ -103,7 +103,11 @@ TEST(Signing, UnknownRevokedAndMislabelledKeysAreRejected) {
   EXPECT_EQ(check(os_image(k.special_a, keys::KeyType::kSpecial, 'A'), no_special), verify::Verdict::kUnknownKey);
 }
 
-TEST(Signing, RolloverKeySignsOnlyRevocationImages) {
+// The guide: "The ROMmon can boot any image signed using a rollover key".
+// Revocation images only with the rollover key; ROMmon images with it too
+// (the golden ROMmon, which survives any production revocation); OS images
+// never (a rollover-signed full OS would sidestep the production key).
+TEST(Signing, RolloverKeySignsRevocationImagesAndRommonsButNotOsImages) {
   Keys k;
   ossl::Pkey rollover = ossl::load_private_key(key_path("rollover-A"));
   keys::Store s = k.trusted;
@@ -117,6 +121,22 @@ TEST(Signing, RolloverKeySignsOnlyRevocationImages) {
   EXPECT_EQ(check(rev, s), verify::Verdict::kOk);
   auto rev_prod = signing::build_signed_image(spec, payload(300), k.prod_a, keys::KeyType::kProduction, 'A');
   EXPECT_EQ(check(rev_prod, s), verify::Verdict::kKeyNotForType);
+  auto rev_special = signing::build_signed_image(spec, payload(300), k.special_a, keys::KeyType::kSpecial, 'A');
+  EXPECT_EQ(check(rev_special, s), verify::Verdict::kKeyNotForType);
+  signing::ImageSpec rom;
+  rom.type = image::Type::kRommon;
+  rom.version = "17.3(1r)";
+  rom.load_addr = 0x40200000;
+  auto rom_rollover = signing::build_signed_image(rom, payload(400), rollover, keys::KeyType::kRollover, 'A');
+  EXPECT_EQ(check(rom_rollover, s), verify::Verdict::kOk);
+  auto rom_prod = signing::build_signed_image(rom, payload(400), k.prod_a, keys::KeyType::kProduction, 'A');
+  EXPECT_EQ(check(rom_prod, s), verify::Verdict::kOk);
+  // Without the rollover key in storage, a rollover-signed image is unknown.
+  EXPECT_EQ(check(rev, k.trusted), verify::Verdict::kUnknownKey);
+  EXPECT_EQ(check(rom_rollover, k.trusted), verify::Verdict::kUnknownKey);
+  EXPECT_TRUE(verify::key_may_sign(uint32_t(image::Type::kRommon), uint8_t(keys::KeyType::kRollover)));
+  EXPECT_FALSE(verify::key_may_sign(uint32_t(image::Type::kOs), uint8_t(keys::KeyType::kRollover)));
+  EXPECT_FALSE(verify::key_may_sign(uint32_t(image::Type::kRevocation), uint8_t(keys::KeyType::kProduction)));
 }
 
 TEST(Signing, KeyNamesAndSuffixes) {

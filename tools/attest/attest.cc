@@ -103,7 +103,7 @@ Kgv compute_kgv(const BoardConfig& cfg, const Artifacts& fw, const std::string& 
   k.platform = cfg.platform;
   std::vector<uint8_t> boot0 = read_file(fw.boot0_bin);
   ossl::Pkey production = ossl::load_private_key(keys_dir + "/production-A.pem");
-  std::vector<uint8_t> rommon = signed_rommon(cfg, fw, production);
+  std::vector<uint8_t> rommon = signed_rommon(cfg, fw, production, keys::KeyType::kProduction);
   std::vector<uint8_t> h0 = ossl::sha256(boot0.data(), boot0.size());
   std::vector<uint8_t> h1 = ossl::sha256(rommon.data(), rommon.size());
   std::vector<uint8_t> h2 = ossl::sha256(os_image.data(), os_image.size());

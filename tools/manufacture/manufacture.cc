@@ -25,7 +25,8 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& production) {
+std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& key,
+                                   keys::KeyType key_type) {
   std::vector<uint8_t> raw = read_file(fw.rommon_bin);
   signing::ImageSpec spec;
   spec.type = image::Type::kRommon;
@@ -33,7 +34,7 @@ std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, 
   spec.platform = cfg.platform;
   spec.platform_id = cfg.platform_id;
   spec.load_addr = 0x40200000;
-  return signing::build_signed_image(spec, raw, production, keys::KeyType::kProduction, 'A');
+  return signing::build_signed_image(spec, raw, key, key_type, 'A');
 }
 
 std::string rommon_version(const Artifacts& fw) {
@@ -55,14 +56,18 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
   if (truncate(dir.bootrom().c_str(), off_t(kBootRomSize)) != 0)
     throw InputError(dir.bootrom() + ": cannot size the boot ROM: " + strerror(errno));
 
-  // Boot flash: primary and golden ROMmon, signed with the production key.
-  std::vector<uint8_t> rommon = signed_rommon(cfg, fw, production);
+  // Boot flash: the primary (upgradable) ROMmon signed with the production
+  // key, the golden one (never rewritten) with the rollover key, which no
+  // production key revocation removes (docs/keys-and-signing.md).
+  std::vector<uint8_t> rommon = signed_rommon(cfg, fw, production, keys::KeyType::kProduction);
+  std::vector<uint8_t> golden_rommon = signed_rommon(cfg, fw, rollover, keys::KeyType::kRollover);
   uint64_t golden = boot_flash::golden_rommon_offset(cfg.boot_flash.size);
-  if (rommon.size() > boot_flash::kMaxRommonImage || rommon.size() > golden)
+  if (rommon.size() > boot_flash::kMaxRommonImage || rommon.size() > golden ||
+      golden_rommon.size() > boot_flash::kMaxRommonImage || golden_rommon.size() > cfg.boot_flash.size - golden)
     throw InputError(fw.rommon_bin + ": ROMmon image does not fit its boot flash slot");
   std::vector<uint8_t> flash(cfg.boot_flash.size, 0xFF);
   std::copy(rommon.begin(), rommon.end(), flash.begin() + boot_flash::kPrimaryRommonOffset);
-  std::copy(rommon.begin(), rommon.end(), flash.begin() + long(golden));
+  std::copy(golden_rommon.begin(), golden_rommon.end(), flash.begin() + long(golden));
   write_file_atomic(dir.boot_flash(), flash.data(), flash.size());
 
   // NVRAM: erased, then both key storage copies.

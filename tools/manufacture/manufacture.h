@@ -1,6 +1,6 @@
 // Manufacturing a board: what the factory puts in a new board's flash and
 // NVRAM. Boot0 in the boot ROM; ROMmon signed with the production key as
-// primary and golden copies in the boot SPI flash; key storage (primary and
+// primary copy (and the rollover key as golden copy) in the boot SPI flash; key storage (primary and
 // backup) with the rollover, production and special keys. docs/manufacturing.md.
 #pragma once
 #include <string>
@@ -23,9 +23,11 @@ struct ManufactureOptions {
 void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Artifacts& fw,
                        const ManufactureOptions& opt);
 
-// The ROMmon image manufacturing puts in the boot flash (signed with the
-// production key A; deterministic), and its version string.
-std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& production);
+// A ROMmon image as manufacturing puts it in the boot flash, signed with
+// `key` as version A of `key_type` (deterministic): the primary copy with
+// production key A, the golden copy with rollover key A. And its version string.
+std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, const ossl::Pkey& key,
+                                   keys::KeyType key_type);
 std::string rommon_version(const Artifacts& fw);
 
 // "ts-isr1100-universalk9.17.03.01.SPA.bin"

@@ -63,13 +63,28 @@ int run_sign(const SignOptions& o) {
   spec.load_addr = o.load ? o.load : spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
   spec.entry = o.entry;
   bool bundle = !o.add_keys.empty() || !o.revoke_keys.empty();
-  if (o.input.empty() && !bundle)
+  std::string input = o.input;
+  if (spec.type == image::Type::kRevocation) {
+    // The IOS XE guide's revocation image: rollover-signed, one new
+    // production key, nothing else (docs/keys-and-signing.md).
+    keys::KeyType at;
+    char av;
+    if (kt != keys::KeyType::kRollover)
+      throw InputError("--type revocation: a revocation image is signed with the rollover key, not " +
+                       std::string(keys::key_type_name(uint8_t(kt))) + " key " + version);
+    if (o.add_keys.size() != 1 || !o.revoke_keys.empty() || !signing::parse_key_name(o.add_keys[0], &at, &av) ||
+        at != keys::KeyType::kProduction)
+      throw InputError("--type revocation: a revocation image carries exactly one production key to add "
+                       "(--add-key production-V.pem) and no --revoke-key");
+    if (input.empty()) input = Artifacts::locate().revocation_bin;  // the revocation build of the OS
+  }
+  if (input.empty() && !bundle)
     throw InputError("INPUT is required (only an image that carries --add-key/--revoke-key may leave it out)");
   if (o.input.empty() && o.out.empty()) throw InputError("--out is required when there is no INPUT");
   std::vector<uint8_t> payload;
-  if (!o.input.empty()) {
-    payload = read_file(o.input, kMaxImageBytes, kImageLimitWhy);
-    if (payload.empty()) throw InputError(o.input + ": empty payload");
+  if (!input.empty()) {
+    payload = read_file(input, kMaxImageBytes, kImageLimitWhy);
+    if (payload.empty()) throw InputError(input + ": empty payload");
   }
   if (bundle) {
     std::vector<uint8_t> kb = signing::build_key_bundle(o.add_keys, o.revoke_keys);
@@ -217,7 +232,7 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
 
   auto so = std::make_shared<SignOptions>();
   CLI::App* sign = image->add_subcommand("sign", "wrap a binary in a signed image container");
-  sign->add_option("input", so->input, "payload (raw binary); may be left out when --add-key/--revoke-key give it");
+  sign->add_option("input", so->input, "payload (raw binary); may be left out when --add-key/--revoke-key give it (--type revocation: the revocation build of the OS)");
   sign->add_option("--key", so->key, "private key PEM (its name gives type and version, e.g. production-A.pem)")->required();
   sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
   sign->add_option("--type", so->type, "image type: os, rommon or revocation");

@@ -58,6 +58,10 @@ enum class Status {
   kInUseByImage,     // the running OS image was verified with a key to revoke
   kInUseByRommon,    // the running ROMmon was verified with a key to revoke
   kLastKeyOfType,    // revoking would leave no usable key of that type
+  kWasRevoked,       // a key to add was revoked before: it can never come back
+  kNotNextVersion,   // a key to add is not the next letter after the newest of its type ever held
+  kStillNeeded,      // software the board will boot is signed with a key to revoke
+  kNothingOlder,     // no usable key of this type is older than the one kept
 };
 const char* status_text(Status s);
 
@@ -69,11 +73,36 @@ struct InUse {
   char rommon_key_version;
 };
 
+// The version letter a new key of `key_type` must carry: the one after the
+// newest version of that type the storage has ever held (revoked records
+// count: they stay in storage for this and for kWasRevoked), 'A' if none;
+// 0 when 'Z' was reached.
+char next_version(const keys::Store& s, uint8_t key_type);
+
 // The next key set after adding the bundle's `key_type` add entries, or
 // revoking its `key_type` revoke entries. `next` gets cur's generation (the
-// commit increments it); `changed` counts the records that change.
+// commit increments it); `changed` counts the records that change. Keys
+// are added in bundle order, each the next version (kNotNextVersion), and
+// never a key that was revoked (kWasRevoked). On a refusal, *culprit (if
+// given) is the entry it concerns.
 Status plan_add(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, keys::Store& next,
-                uint32_t* changed);
+                uint32_t* changed, const key_bundle::Entry** culprit = nullptr);
+
+// Software the board will boot and the key that verifies it (the running
+// OS, the autoboot image, the upgradable and the golden ROMmon). `what`
+// names it in refusals.
+struct KeyUse {
+  uint8_t key_type;
+  char key_version;
+  const char* what;
+};
+// Production step 4 (IOS XE guide): revokes every usable key of `key_type`
+// older than `keep` (the version the running image was verified with).
+// kNothingOlder if there is none; kStillNeeded (with *blocker) if one of
+// `uses` is verified by a key it would revoke; kNotInStorage if `keep`
+// itself is not a usable stored key.
+Status plan_revoke_older(const keys::Store& cur, uint8_t key_type, char keep, const KeyUse* uses, uint32_t n_uses,
+                         keys::Store& next, uint32_t* changed, const KeyUse** blocker = nullptr);
 Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, const InUse& in_use,
                    keys::Store& next, uint32_t* changed);
 

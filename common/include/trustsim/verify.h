@@ -37,8 +37,11 @@ enum class Verdict {
   kCryptoError,     // the crypto provider failed
 };
 
-// Which key types may sign which image types: ROMmon and OS images with a
-// production or special key, revocation images only with the rollover key.
+// Which key types may sign which image types (docs/keys-and-signing.md):
+// revocation images only the rollover key; ROMmon images any key type (the
+// guide's "ROMmon can boot any image signed using a rollover key", applied
+// by Boot0 to a rollover-signed golden ROMmon); OS images a production or
+// special key.
 bool key_may_sign(uint32_t image_type, uint8_t key_type);
 const char* verdict_text(Verdict v);
 

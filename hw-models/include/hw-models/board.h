@@ -29,6 +29,7 @@ struct Artifacts {
   std::string rommon_version;  // a text file with the version string
   std::string os_bin;          // the OS image payload (raw)
   std::string os_version;
+  std::string revocation_bin;  // the revocation image's payload (raw, no key bundle yet)
   std::string plugin_so;
   std::string boot0_elf;   // symbols, for gdb
   std::string rommon_elf;

@@ -479,23 +479,17 @@ constexpr Node kUndebugTargets[] = {
     keyword("software", "Software image management").then(list(kDebugAuthenticity)),
 };
 
-// production | special [FILE]: without FILE, the bundle of the running image.
-constexpr Node kKeyAddFile[] = {
-    file_param(kLocalFs, "Image carrying the key bundle on %s", T::kPath, C::kSoftwareAuthenticityKeyAdd)};
-constexpr Node kKeyRevokeFile[] = {
-    file_param(kLocalFs, "Image carrying the key bundle on %s", T::kPath, C::kSoftwareAuthenticityKeyRevoke)};
+// production | special, no file: the key comes from the running image's
+// bundle (add) or from the running image's key version (production revoke),
+// as the IOS XE guide has it (docs/os-image.md).
 constexpr Node kKeyAddTypes[] = {
-    choice("production", "Production (release) key", T::kKeyType, KeyType::kProduction, C::kSoftwareAuthenticityKeyAdd)
-        .then(list(kKeyAddFile)),
-    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyAdd)
-        .then(list(kKeyAddFile)),
+    choice("production", "Production (release) key", T::kKeyType, KeyType::kProduction, C::kSoftwareAuthenticityKeyAdd),
+    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyAdd),
 };
 constexpr Node kKeyRevokeTypes[] = {
     choice("production", "Production (release) key", T::kKeyType, KeyType::kProduction,
-           C::kSoftwareAuthenticityKeyRevoke)
-        .then(list(kKeyRevokeFile)),
-    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyRevoke)
-        .then(list(kKeyRevokeFile)),
+           C::kSoftwareAuthenticityKeyRevoke),
+    choice("special", "Special (development) key", T::kKeyType, KeyType::kSpecial, C::kSoftwareAuthenticityKeyRevoke),
 };
 
 // --- user EXEC ---
