@@ -5,9 +5,9 @@
 #include <cstring>
 #include <mutex>
 
-#include "flash-sim/seeded_rng.h"
+#include "devkit/seeded_rng.h"
 #include "hw-models/run_files.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/netxfer_regs.h"
 

@@ -46,9 +46,9 @@ std::vector<std::string> str_list(const YamlReader& r, const YAML::Node& n, cons
 const char* kCutDevices = "nvram, boot_flash or bootflash";
 bool is_cut_device(const std::string& d) { return d == "nvram" || d == "boot_flash" || d == "bootflash"; }
 
-PowerCut::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
-  PowerCut::Mode m;
-  if (!parse_power_cut_mode(r.str(n, field), &m)) r.fail(n, field, "expected before, after or torn");
+PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
+  PowerLoss::Mode m;
+  if (!parse_power_loss_mode(r.str(n, field), &m)) r.fail(n, field, "expected before, after or torn");
   return m;
 }
 
@@ -469,7 +469,7 @@ std::string Step::describe() const {
     case Kind::kFault:
       switch (fault) {
         case Fault::kPowerLossAtOperation:
-          return "fault power-loss " + std::string(power_cut_mode_name(cut_mode)) + " " + device + " operation " +
+          return "fault power-loss " + std::string(power_loss_mode_name(cut_mode)) + " " + device + " operation " +
                  std::to_string(at) + " from here";
         case Fault::kPowerLossAfter: return "fault power-loss after " + format_duration(duration_ps);
         case Fault::kPowerLossOnConsole: return "fault power-loss on console /" + text + "/";
@@ -499,13 +499,6 @@ std::string Step::describe() const {
       return "check";
   }
   return "?";
-}
-
-uint64_t derive_seed(uint64_t run_seed, uint64_t salt) {
-  uint64_t z = run_seed * 0x9E3779B97F4A7C15ull + salt + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 namespace {
@@ -626,15 +619,15 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     for (const std::string& d : out)
       if (!is_cut_device(d)) r.fail(parent["devices"], f + ".devices", "'" + d + "': expected " + kCutDevices);
   };
-  auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerCut::Mode>& out) {
+  auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerLoss::Mode>& out) {
     if (!parent["modes"]) {
-      out = {PowerCut::Mode::kBefore, PowerCut::Mode::kAfter, PowerCut::Mode::kTorn};
+      out = {PowerLoss::Mode::kBefore, PowerLoss::Mode::kAfter, PowerLoss::Mode::kTorn};
       return;
     }
     YAML::Node m = parent["modes"];
     for (const std::string& name : str_list(r, m, f + ".modes")) {
-      PowerCut::Mode mode;
-      if (!parse_power_cut_mode(name, &mode)) r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
+      PowerLoss::Mode mode;
+      if (!parse_power_loss_mode(name, &mode)) r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
       if (std::find(out.begin(), out.end(), mode) != out.end()) r.fail(m, f + ".modes", "'" + name + "' is named twice");
       out.push_back(mode);
     }

@@ -15,8 +15,8 @@
 
 #include "../support/test_util.h"
 #include "flash-sim/nand_flash.h"
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"
@@ -517,7 +517,7 @@ TEST(NandFlash, BadOnNthEraseFailsThatEraseAndTheBlockStaysBad) {
 TEST(NandFlash, PowerLossBeforeProgramLeavesThePageErased) {
   simulate(figures(), [](Rig& r) {
     r.program(1, pattern(1));  // operation 1
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kBefore, 0, 2});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kBefore, 0, 2});
     r.access(true, TS_NAND_BUFFER, pattern(2).data(), kRaw);
     r.set(TS_NAND_ROW, 2);
     r.set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE);
@@ -531,7 +531,7 @@ TEST(NandFlash, PowerLossBeforeProgramLeavesThePageErased) {
 
 TEST(NandFlash, PowerLossAfterProgramLeavesThePageFullyWritten) {
   simulate(figures(), [](Rig& r) {
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kAfter, 0, 1});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kAfter, 0, 1});
     std::vector<uint8_t> data = pattern(5);
     r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
     r.set(TS_NAND_ROW, 5);
@@ -545,7 +545,7 @@ TEST(NandFlash, PowerLossAfterProgramLeavesThePageFullyWritten) {
 
 TEST(NandFlash, TornProgramProgramsSomeButNotAllBits) {
   simulate(figures(), [](Rig& r) {
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, 1234, 1});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, 1234, 1});
     std::vector<uint8_t> data = pattern(5);
     r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
     r.set(TS_NAND_ROW, 5);
@@ -567,7 +567,7 @@ TEST(NandFlash, TornProgramIsDeterministicForASeed) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> data = pattern(8);
     auto torn_program = [&](uint32_t page, uint64_t seed) {
-      r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, seed, r.nand->operation_count() + 1});
+      r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, seed, r.nand->operation_count() + 1});
       r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
       r.set(TS_NAND_ROW, page);
       r.set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE);
@@ -585,7 +585,7 @@ TEST(NandFlash, PowerLossBeforeEraseKeepsTheBlock) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> data = pattern(3);
     r.program(64, data);
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kBefore, 0, 2});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kBefore, 0, 2});
     r.set(TS_NAND_ROW, 64);
     r.set(TS_NAND_COMMAND, TS_NAND_CMD_ERASE_BLOCK);
     EXPECT_FALSE(r.power.is_on());
@@ -599,7 +599,7 @@ TEST(NandFlash, TornEraseErasesSomeButNotAllCells) {
     for (uint32_t p = 64; p < 128; ++p) r.program(p, std::vector<uint8_t>(kRaw, 0x00));
     size_t zeros_before = 0;
     for (uint32_t p = 64; p < 128; ++p) zeros_before += kRaw * 8 - popcount(r.raw(p));
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, 99, r.nand->operation_count() + 1});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, 99, r.nand->operation_count() + 1});
     r.set(TS_NAND_ROW, 64);
     r.set(TS_NAND_COMMAND, TS_NAND_CMD_ERASE_BLOCK);
     wait(r.power.off_event());

@@ -7,7 +7,7 @@
 
 #include "../support/test_util.h"
 #include "hw-models/board_config.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 using namespace trustsim;
 

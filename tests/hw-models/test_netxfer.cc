@@ -14,7 +14,7 @@
 #include "hw-models/bus.h"
 #include "hw-models/mailbox_service.h"
 #include "hw-models/netxfer.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "trustsim/netxfer_regs.h"
 
 using namespace trustsim;

@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "../support/test_util.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "scenario/scenario.h"
 
 using namespace trustsim;
@@ -252,7 +252,7 @@ steps:
   Scenario sc = load_scenario(p);
   ASSERT_EQ(sc.steps.size(), 15u);
   EXPECT_EQ(sc.steps[0].fault, Step::Fault::kPowerLossAtOperation);
-  EXPECT_EQ(sc.steps[0].cut_mode, PowerCut::Mode::kTorn);
+  EXPECT_EQ(sc.steps[0].cut_mode, PowerLoss::Mode::kTorn);
   EXPECT_EQ(sc.steps[0].at, 3u);
   EXPECT_TRUE(sc.steps[0].has_seed);
   EXPECT_EQ(sc.steps[1].fault, Step::Fault::kPowerLossAfter);

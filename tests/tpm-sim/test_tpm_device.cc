@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "../support/test_util.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "tpm-sim/tpm_device.h"
 #include "trustsim/mailbox_abi.h"

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "trustsim/nand_regs.h"
 
 namespace trustsim {

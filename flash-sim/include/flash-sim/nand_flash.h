@@ -32,9 +32,10 @@
 #include <vector>
 
 #include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "flash-sim/power_loss.h"
-#include "hw-models/trace.h"
+#include "devkit/cut_injector.h"
+#include "devkit/device.h"
+#include "devkit/power_loss.h"
+#include "devkit/trace.h"
 
 namespace trustsim {
 
@@ -44,8 +45,7 @@ namespace nand {
 // (block * pages_per_block + page); `byte` indexes main + spare
 // (0 .. page_size + spare_size - 1), bit 0 is the least significant.
 
-// Power loss at the Nth program/erase: flash-sim/power_loss.h.
-using PowerLoss = FlashPowerLoss;
+// Power loss at the Nth program/erase: PowerLoss (devkit/power_loss.h).
 
 // Flips one cell of the array now (it stays flipped until erased).
 struct BitFlip {
@@ -159,14 +159,13 @@ class NandFlash : public Device {
   // PowerLoss for an operation index already passed.
   void arm(const nand::Fault& fault);
   void disarm_all();
-  // Program and erase commands started since construction (reads, ID and
-  // reset are not counted): the index PowerLoss refers to.
-  uint64_t operation_count() const override { return operations_; }
-  bool has_operations() const override { return true; }
-  void arm_power_cut(const PowerCut& cut) override { arm(nand::Fault{cut}); }
+  // operation_count(): program and erase commands started since
+  // construction (reads, ID and reset are not counted), the index PowerLoss
+  // refers to.
   // Base of the seed used when power fails inside an operation without an
-  // armed fault; the seed actually used is printed in the trace.
-  void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
+  // armed fault (otherwise it comes from the run seed, CutInjector); the
+  // seed actually used is printed in the trace.
+  void set_unplanned_cut_seed(uint64_t seed) { cuts_.set_unplanned_base(seed); }
 
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
   NandImage& image() { return image_; }
@@ -197,10 +196,8 @@ class NandFlash : public Device {
     uint32_t row = 0;
     uint64_t index = 0;  // operation_count() of a program/erase
     sc_core::sc_time start, end;
-    bool cut_inside = false;  // armed PowerLoss kTorn
-    sc_core::sc_time cut_at;
-    uint64_t cut_seed = 0;
-    bool cut_after = false;     // armed PowerLoss kAfter
+    CutInjector::Decision cut;  // the power cut armed for a program/erase, if any
+    sc_core::sc_time cut_at;    // a torn cut's instant
     std::vector<uint8_t> data;  // program: main + spare as it will be programmed
   };
 
@@ -225,6 +222,7 @@ class NandFlash : public Device {
 
   BoardConfig::Nand cfg_;
   DeviceTrace& trace_;
+  CutInjector cuts_;
   NandImage image_;
   std::set<uint32_t> factory_bad_;
   uint32_t raw_page_bytes_;
@@ -240,17 +238,14 @@ class NandFlash : public Device {
 
   Operation op_;
   sc_core::sc_event op_changed_;
-  uint64_t operations_ = 0;
 
-  // Faults.
-  std::vector<nand::PowerLoss> power_losses_;
+  // Faults other than power loss (cuts_ holds those).
   std::vector<nand::StuckBit> stuck_bits_;
   struct WearOut {
     nand::BadOnNthErase fault;
     uint32_t seen = 0;
   };
   std::vector<WearOut> wear_outs_;
-  uint64_t unplanned_seed_ = 0;
   std::set<uint64_t> unknown_offsets_logged_;
 };
 

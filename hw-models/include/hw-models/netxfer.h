@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "hw-models/trace.h"
+#include "devkit/device.h"
+#include "devkit/trace.h"
 
 namespace trustsim {
 
