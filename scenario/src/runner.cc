@@ -304,26 +304,14 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
       case Step::Fault::kTpm: {
         TpmDevice* tpm = board_.tpm();
         if (!tpm) throw std::invalid_argument("this board has no TPM (devices.tpm in the board file)");
-        uint32_t cc = 0;
-        if (!s.tpm_command.empty()) {
-          for (uint32_t c = 0x11F; c <= 0x1A0 && !cc; ++c)
-            if (const char* nm = tpm2::command_name(c))
-              if (s.tpm_command == nm) cc = c;
-          if (!cc) throw std::invalid_argument("unknown TPM command '" + s.tpm_command + "' (e.g. PCR_Extend, Quote, Sign)");
-        }
-        tpm->set_fault(cc, s.tpm_rc, s.tpm_no_response, s.tpm_stay_busy);
+        tpm->arm(s.tpm_fault);
         return true;
       }
       case Step::Fault::kNetwork: {
         NetXfer* nx = board_.netxfer();
         if (!nx) throw std::invalid_argument("this board has no transfer engine (devices.netxfer in the board file)");
-        NetFault f;
-        f.refuse = s.net_refuse;
-        f.stall = s.net_stall;
-        f.drop_after = s.net_drop_after;
-        f.corrupt_offset = s.net_corrupt;
-        if (s.net_corrupt_random) f.corrupt_seed = seed;
-        f.corrupt_random = s.net_corrupt_random;
+        net::Fault f = s.net_fault;
+        if (auto* c = std::get_if<net::CorruptSeededByte>(&f)) c->seed = seed;
         nx->arm(f);
         return true;
       }

@@ -211,8 +211,7 @@ TEST(TpmDevice, PowerLossDropsPcrsAndTheNextBootNeedsStartup) {
 
 TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
   BoardConfig::Tpm cfg = figures();
-  cfg.fault_command = tpm2::kCcPcrExtend;
-  cfg.fault_rc = 0x101;  // TPM_RC_FAILURE
+  cfg.fault = tpm::ResponseCode{tpm2::kCcPcrExtend, 0x101};  // TPM_RC_FAILURE
   simulate(cfg, [](Rig& r) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
@@ -225,7 +224,7 @@ TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
 
 TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
   BoardConfig::Tpm cfg = figures();
-  cfg.fault_stay_busy = true;
+  cfg.fault = tpm::StayBusy{};
   simulate(cfg, [](Rig& r) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
@@ -235,5 +234,21 @@ TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
     EXPECT_TRUE(s & TS_TPM_STS_VALID);
     EXPECT_FALSE(s & TS_TPM_STS_DATA_AVAIL);
     EXPECT_FALSE(s & TS_TPM_STS_COMMAND_READY);
+  });
+}
+
+// A typed fault armed at run time (as a scenario step does) holds only its
+// own command.
+TEST(TpmDevice, FaultArmedAtRunTimeHoldsOnlyItsCommand) {
+  simulate(figures(), [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    r.tpm->arm(tpm::NoResponse{tpm2::kCcPcrExtend});
+    EXPECT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_read(g_cmd, sizeof g_cmd, 1)), 0u) << "other commands still complete";
+    uint8_t d[32] = {1};
+    r.send(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d));
+    wait(sc_core::sc_time(10, sc_core::SC_SEC));
+    EXPECT_FALSE(r.sts() & TS_TPM_STS_DATA_AVAIL) << "PCR_Extend never completes";
   });
 }

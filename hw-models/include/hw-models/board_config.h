@@ -1,6 +1,9 @@
 // The board description, parsed from boards/<name>.yaml (docs/board-file.md).
 // Every timing figure is kept with the part it comes from.
 #pragma once
+#include <optional>
+
+#include "tpm-sim/tpm_fault.h"
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -99,11 +102,8 @@ struct BoardConfig {
     uint64_t default_command_ps = 20000000000ull;  // commands not in command_ps
     std::vector<std::pair<uint32_t, uint64_t>> command_ps;  // by command code
     // Fault options (docs/tpm.md).
-    uint32_t fault_command = 0;  // this command code ...
-    uint32_t fault_rc = 0;       // ... answers with this response code
-    bool fault_stay_busy = false;    // every command stays in execution forever
-    bool fault_no_response = false;  // fault_command (or any, if 0) never completes
-    int64_t fault_torn_nv_write = -1;  // >= 0: the first NV write of the run keeps only this many bytes
+    std::optional<tpm::Fault> fault;              // armed at construction (tpm-sim/tpm_fault.h)
+    std::optional<uint64_t> torn_nv_write_bytes;  // the first NV write of the run keeps only this many bytes
   } tpm;
 
   // The management-port transfer engine (hw-models/netxfer), optional:

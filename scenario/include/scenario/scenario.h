@@ -9,6 +9,8 @@
 
 #include "devkit/power_loss.h"
 #include "devkit/seeded_rng.h"
+#include "hw-models/net_fault.h"
+#include "tpm-sim/tpm_fault.h"
 #include "scenario/pattern.h"
 
 namespace trustsim {
@@ -61,13 +63,8 @@ struct Step {
   bool has_seed = false;
   uint32_t page = 0, byte = 0, bit = 0, count = 1, block = 0, nth = 1;
   bool value = false;        // stuck-bit
-  std::string tpm_command;   // tpm: command name (e.g. Quote); empty with stay-busy
-  uint32_t tpm_rc = 0;       // tpm: the response code it answers
-  bool tpm_no_response = false, tpm_stay_busy = false;
-  bool net_refuse = false, net_stall = false;  // network: the next transfer is refused / gets no data
-  int64_t net_drop_after = -1;                 // network: the next transfer dies after this many bytes
-  int64_t net_corrupt = -1;                    // network: the byte at this offset arrives flipped
-  bool net_corrupt_random = false;             // network: corrupt-byte: random (a seeded offset)
+  tpm::Fault tpm_fault;  // tpm: the device's own typed fault
+  net::Fault net_fault;  // network: the device's own typed fault (a seeded corrupt-byte gets the step's seed when armed)
   // check
   Check check = Check::kFile;
   bool exists = true;                    // file
