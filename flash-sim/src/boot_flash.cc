@@ -60,15 +60,15 @@ std::string describe(const Fault& f) {
 
 }  // namespace nor
 
-BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
                      std::string state_path, DeviceTrace& trace)
     : BootFlash(name, power, cfg, std::move(state_path), &trace) {}
 
-BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
                      std::string state_path)
     : BootFlash(name, power, cfg, std::move(state_path), nullptr) {}
 
-BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
                      std::string state_path, DeviceTrace* trace)
     : Device(name, TS_DEV_BOOT_FLASH, cfg.size + TS_NOR_CONTROL_SIZE, power),
       cfg_(cfg),

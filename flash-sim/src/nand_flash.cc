@@ -67,9 +67,9 @@ using Rng = SeededRng;
 constexpr uint64_t kUnplannedSalt = 0x6E616E64ull;
 constexpr uint64_t kInstantSalt = 0x746F726Eull;
 
-std::string part_name(const BoardConfig::Nand& cfg) { return "NAND" + (cfg.part.empty() ? "" : " " + cfg.part); }
+std::string part_name(const NandConfig& cfg) { return "NAND" + (cfg.part.empty() ? "" : " " + cfg.part); }
 
-void validate_geometry(const BoardConfig::Nand& cfg) {
+void validate_geometry(const NandConfig& cfg) {
   std::string who = part_name(cfg);
   if (cfg.page_size == 0 || cfg.page_size % TS_NAND_ECC_SECTOR != 0)
     throw InputError(who + ": page size " + std::to_string(cfg.page_size) + " is not a multiple of the " +
@@ -94,7 +94,7 @@ void validate_geometry(const BoardConfig::Nand& cfg) {
 // spare section, gathered into one buffer for the code.
 struct SectorLayout {
   uint32_t sectors, section, protected_spare;
-  explicit SectorLayout(const BoardConfig::Nand& cfg)
+  explicit SectorLayout(const NandConfig& cfg)
       : sectors(cfg.page_size / TS_NAND_ECC_SECTOR),
         section(cfg.spare_size / sectors),
         protected_spare(section - TS_NAND_SPARE_FREE_BYTES - TS_NAND_SPARE_ECC_BYTES) {}
@@ -186,7 +186,7 @@ std::string describe(const Fault& f) {
 
 std::string NandImage::meta_path(const std::string& image_path) { return image_path + ".meta"; }
 
-void NandImage::create(const BoardConfig::Nand& cfg, const std::string& path) {
+void NandImage::create(const NandConfig& cfg, const std::string& path) {
   validate_geometry(cfg);
   uint64_t raw = uint64_t(cfg.page_size) + cfg.spare_size;
   uint64_t size = raw * cfg.pages_per_block * cfg.block_count;
@@ -215,7 +215,7 @@ void NandImage::create(const BoardConfig::Nand& cfg, const std::string& path) {
   }
 }
 
-NandImage::NandImage(const BoardConfig::Nand& cfg, std::string path) : cfg_(cfg), path_(std::move(path)) {
+NandImage::NandImage(const NandConfig& cfg, std::string path) : cfg_(cfg), path_(std::move(path)) {
   validate_geometry(cfg_);
   raw_page_bytes_ = cfg_.page_size + cfg_.spare_size;
   page_count_ = cfg_.pages_per_block * cfg_.block_count;
@@ -327,7 +327,7 @@ uint64_t NandImage::allocated_bytes() const {
 
 // ---------------------------------------------------------------- device
 
-NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nand& cfg,
+NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg,
                      std::string image_path, DeviceTrace& trace)
     : Device(name, TS_DEV_BOOTFLASH_NAND, TS_NAND_BUFFER + uint64_t(cfg.page_size) + cfg.spare_size, power),
       cfg_(cfg),
@@ -342,7 +342,7 @@ NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const Boa
   SC_THREAD(worker);
 }
 
-void NandFlash::fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page) {
+void NandFlash::fill_ecc(const NandConfig& cfg, uint8_t* raw_page) {
   SectorLayout l(cfg);
   uint8_t sector[ecc::kMaxDataBytes];
   for (uint32_t s = 0; s < l.sectors; ++s) {
@@ -351,7 +351,7 @@ void NandFlash::fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page) {
   }
 }
 
-uint32_t NandFlash::correct_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page, uint32_t* corrected_sectors) {
+uint32_t NandFlash::correct_ecc(const NandConfig& cfg, uint8_t* raw_page, uint32_t* corrected_sectors) {
   uint32_t state = TS_NAND_ECC_NONE;
   uint32_t corrected = 0;
   SectorLayout l(cfg);

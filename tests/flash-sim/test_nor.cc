@@ -32,8 +32,8 @@ constexpr uint64_t kTpp = 400000;        // ns
 constexpr uint64_t kTse = 45000000;
 constexpr uint64_t kTbe = 150000000;
 
-BoardConfig::BootFlash figures() {
-  BoardConfig::BootFlash c;
+BootFlashConfig figures() {
+  BootFlashConfig c;
   c.part = "W25Q128JV";
   c.size = kSize;
   c.read_clock_hz = kClockHz;

@@ -21,8 +21,8 @@ namespace {
 
 constexpr uint64_t kMs = 1000000;
 
-BoardConfig::Tpm figures() {
-  BoardConfig::Tpm t;
+TpmConfig figures() {
+  TpmConfig t;
   t.present = true;
   t.spi_clock_hz = 43000000;
   t.burst_count = 64;
@@ -41,7 +41,7 @@ struct Rig : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Rig> socket{"socket"};
   std::function<void(Rig&)> body;
 
-  Rig(BoardConfig::Tpm cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
+  Rig(TpmConfig cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
     tpm = std::make_unique<TpmDevice>("tpm", power, cfg, dir.file("tpm-nv.bin"), "test", trace);
     socket.bind(tpm->socket);
     SC_THREAD(run);
@@ -124,7 +124,7 @@ struct Rig : sc_core::sc_module {
   }
 };
 
-void simulate(BoardConfig::Tpm cfg, std::function<void(Rig&)> body) {
+void simulate(TpmConfig cfg, std::function<void(Rig&)> body) {
   Rig rig(cfg, std::move(body));
   sc_core::sc_start();
 }
@@ -210,7 +210,7 @@ TEST(TpmDevice, PowerLossDropsPcrsAndTheNextBootNeedsStartup) {
 }
 
 TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
-  BoardConfig::Tpm cfg = figures();
+  TpmConfig cfg = figures();
   cfg.fault = tpm::ResponseCode{tpm2::kCcPcrExtend, 0x101};  // TPM_RC_FAILURE
   simulate(cfg, [](Rig& r) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
@@ -223,7 +223,7 @@ TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
 }
 
 TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
-  BoardConfig::Tpm cfg = figures();
+  TpmConfig cfg = figures();
   cfg.fault = tpm::StayBusy{};
   simulate(cfg, [](Rig& r) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));

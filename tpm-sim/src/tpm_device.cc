@@ -10,7 +10,7 @@
 
 namespace trustsim {
 
-TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Tpm& cfg,
+TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg,
                      const std::string& nv_path, const std::string& rng_seed, DeviceTrace& trace)
     : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power), cfg_(cfg), trace_(trace), fault_(cfg.fault) {
   TpmEngine::instance().attach(nv_path, rng_seed);

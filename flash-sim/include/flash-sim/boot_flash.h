@@ -34,7 +34,7 @@
 #include <variant>
 #include <vector>
 
-#include "hw-models/board_config.h"
+#include "flash-sim/flash_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
 #include "devkit/power_loss.h"
@@ -54,10 +54,10 @@ std::string describe(const Fault& f);
 class BootFlash : public Device {
  public:
   SC_HAS_PROCESS(BootFlash);
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
             std::string state_path, DeviceTrace& trace);
   // Without a trace: events are counted in a private trace and not written.
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
             std::string state_path);
 
   // Faults: typed, seeded, recorded in the trace when they fire. Throws
@@ -88,7 +88,7 @@ class BootFlash : public Device {
   unsigned debug_transport(tlm::tlm_generic_payload& gp) override;
 
  private:
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
             std::string state_path, DeviceTrace* trace);
 
   enum class OpKind { kProgram, kSectorErase, kBlockErase };
@@ -124,7 +124,7 @@ class BootFlash : public Device {
   void guest_error(const std::string& what);
   const char* op_name(OpKind k) const;
 
-  BoardConfig::BootFlash cfg_;
+  BootFlashConfig cfg_;
   std::string state_path_;
   std::string loaded_version_;  // of the state file mem_ came from (reload_if_changed)
   std::unique_ptr<DeviceTrace> own_trace_;

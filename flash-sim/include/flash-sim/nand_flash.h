@@ -31,7 +31,7 @@
 #include <variant>
 #include <vector>
 
-#include "hw-models/board_config.h"
+#include "flash-sim/flash_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
 #include "devkit/power_loss.h"
@@ -94,14 +94,14 @@ class NandImage {
  public:
   // Opens an existing image; throws InputError naming the file if it or its
   // side file is missing, of the wrong size, or corrupt.
-  NandImage(const BoardConfig::Nand& cfg, std::string path);
+  NandImage(const NandConfig& cfg, std::string path);
   ~NandImage();
   NandImage(const NandImage&) = delete;
   NandImage& operator=(const NandImage&) = delete;
 
   // A fresh, fully erased image for cfg (factory bad blocks carry their
   // marker), plus its side file. Replaces existing files.
-  static void create(const BoardConfig::Nand& cfg, const std::string& path);
+  static void create(const NandConfig& cfg, const std::string& path);
   static std::string meta_path(const std::string& image_path);
 
   uint32_t raw_page_bytes() const { return raw_page_bytes_; }
@@ -127,7 +127,7 @@ class NandImage {
  private:
   void load_meta();
   void save_meta() const;
-  BoardConfig::Nand cfg_;
+  NandConfig cfg_;
   std::string path_;
   int fd_ = -1;
   uint32_t raw_page_bytes_ = 0;
@@ -140,19 +140,19 @@ class NandImage {
 class NandFlash : public Device {
  public:
   SC_HAS_PROCESS(NandFlash);
-  NandFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nand& cfg, std::string image_path,
+  NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg, std::string image_path,
             DeviceTrace& trace);
 
   // Fresh image + side file for a board state directory.
-  static void create_image(const BoardConfig::Nand& cfg, const std::string& image_path) {
+  static void create_image(const NandConfig& cfg, const std::string& image_path) {
     NandImage::create(cfg, image_path);
   }
   // Writes the on-die ECC codes into the spare area of a main + spare page,
   // as PROGRAM_PAGE does with ECC enabled (for tools that build images).
-  static void fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page);
+  static void fill_ecc(const NandConfig& cfg, uint8_t* raw_page);
   // Checks and corrects a main + spare page as READ_PAGE does with ECC on;
   // returns TS_NAND_ECC_NONE / _CORRECTED / _UNCORRECTABLE.
-  static uint32_t correct_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page, uint32_t* corrected_sectors = nullptr);
+  static uint32_t correct_ecc(const NandConfig& cfg, uint8_t* raw_page, uint32_t* corrected_sectors = nullptr);
 
   // Faults: typed, seeded, recorded in the trace when they fire. Throws
   // std::invalid_argument for a page/byte/block outside the part or a
@@ -220,7 +220,7 @@ class NandFlash : public Device {
   void guest_error(const std::string& what);
   const char* op_name(OpKind k) const;
 
-  BoardConfig::Nand cfg_;
+  NandConfig cfg_;
   DeviceTrace& trace_;
   CutInjector cuts_;
   NandImage image_;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/board_config.h"
+#include "tpm-sim/tpm_config.h"
 #include "devkit/device.h"
 #include "devkit/trace.h"
 #include "tpm-sim/tpm_fault.h"
@@ -19,7 +19,7 @@ namespace trustsim {
 
 class TpmDevice : public Device {
  public:
-  TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Tpm& cfg, const std::string& nv_path,
+  TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg, const std::string& nv_path,
             const std::string& rng_seed, DeviceTrace& trace);
   ~TpmDevice() override;
   void power_lost() override;
@@ -48,7 +48,7 @@ class TpmDevice : public Device {
   sc_core::sc_time command_time(uint32_t cc) const;
   uint32_t announced_size() const;  // the size field of the command received so far (>= 10 bytes)
 
-  BoardConfig::Tpm cfg_;
+  TpmConfig cfg_;
   DeviceTrace& trace_;
   State state_ = State::kIdle;
   int active_locality_ = -1;
