@@ -45,7 +45,7 @@
 #include "hw-models/mailbox_service.h"
 #include "hw-models/nvram.h"
 #include "hw-models/power_ctrl.h"
-#include "hw-models/trace.h"
+#include "devkit/trace.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/nand_regs.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <typeinfo>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace fuzz_yaml {
 

@@ -1,6 +1,7 @@
 #include "flash-sim/boot_flash.h"
 #include "flash-sim/register_file.h"
-#include "flash-sim/seeded_rng.h"
+#include "devkit/seeded_rng.h"
+#include "devkit/tear.h"
 
 #include <sys/stat.h>
 
@@ -8,9 +9,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/nor_regs.h"
@@ -44,41 +45,38 @@ constexpr uint64_t kProgramClocks = 8 + 24;    // 02h + address, then 8 per data
 constexpr uint64_t kEraseClocks = 8 + 24;      // 20h / D8h + address
 constexpr uint64_t kReadCommandClocks = 8 + 24;  // 03h + address, then 8 per byte
 
-// Seeded pseudo-random numbers (splitmix64), as flash-sim/nand_flash.cc.
-using Rng = SeededRng;
-
-uint64_t mix(uint64_t v) { return Rng(v).next(); }
+// Seed streams of the cut injector: unplanned cuts (derive_seed(run seed,
+// "nor")) and the instant of an armed torn cut ("torn", as the NAND).
+constexpr uint64_t kUnplannedSalt = 0x6E6F72ull;
+constexpr uint64_t kInstantSalt = 0x746F726Eull;
 
 }  // namespace
 
 namespace nor {
 
 std::string describe(const Fault& f) {
-  const PowerLoss& p = std::get<PowerLoss>(f);
-  const char* mode = p.mode == PowerLoss::Mode::kBefore  ? "before"
-                     : p.mode == PowerLoss::Mode::kAfter ? "after"
-                                                         : "torn";
-  return std::string("power-loss ") + mode + " at operation " + std::to_string(p.at_operation) +
-         " seed=" + std::to_string(p.seed);
+  return describe(std::get<PowerLoss>(f));
 }
 
 }  // namespace nor
 
-BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
                      std::string state_path, DeviceTrace& trace)
     : BootFlash(name, power, cfg, std::move(state_path), &trace) {}
 
-BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
                      std::string state_path)
     : BootFlash(name, power, cfg, std::move(state_path), nullptr) {}
 
-BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
                      std::string state_path, DeviceTrace* trace)
     : Device(name, TS_DEV_BOOT_FLASH, cfg.size + TS_NOR_CONTROL_SIZE, power),
       cfg_(cfg),
       state_path_(std::move(state_path)),
       own_trace_(trace ? nullptr : std::make_unique<DeviceTrace>()),
-      trace_(trace ? trace : own_trace_.get()) {
+      trace_(trace ? trace : own_trace_.get()),
+      cuts_(*this, *trace_, kUnplannedSalt, kInstantSalt) {
+  use_power_cuts(cuts_);
   if (cfg_.read_clock_hz == 0) SC_REPORT_FATAL("boot_flash", "read clock must be non-zero");
   if (cfg_.size == 0 || cfg_.size % TS_NOR_BLOCK_BYTES || cfg_.size > 0xFFFFFFFFull)
     SC_REPORT_FATAL("boot_flash", "array size must be a non-zero multiple of 64 KiB below 4 GiB");
@@ -162,7 +160,7 @@ void BootFlash::reset_registers() {
 }
 
 uint64_t BootFlash::unplanned_cut_seed() const {
-  return mix(unplanned_seed_ ^ mix(op_.index) ^ (sc_core::sc_time_stamp() - op_.start).value());
+  return cuts_.unplanned_seed(op_.index, sc_core::sc_time_stamp() - op_.start);
 }
 
 void BootFlash::power_lost() {
@@ -176,11 +174,7 @@ void BootFlash::powered_on() {
 }
 
 void BootFlash::arm(const nor::Fault& fault) {
-  const nor::PowerLoss& p = std::get<nor::PowerLoss>(fault);
-  if (p.at_operation <= operations_)
-    throw std::invalid_argument(nor::describe(fault) + ": operation " + std::to_string(operations_) +
-                                " has already started");
-  power_losses_.push_back(p);
+  cuts_.arm(std::get<PowerLoss>(fault));
 }
 
 // ---- operations
@@ -190,8 +184,8 @@ void BootFlash::start_operation(OpKind kind) {
   op_ = Operation{};
   op_.kind = kind;
   op_.start = now;
-  announce_operation(operations_ + 1);
-  op_.index = ++operations_;
+  op_.cut = cuts_.begin();
+  op_.index = op_.cut.index;
   busy_read_logged_ = false;
   uint64_t duration_ps = cfg_.page_program_ps;
   switch (kind) {
@@ -212,29 +206,15 @@ void BootFlash::start_operation(OpKind kind) {
       break;
   }
 
-  auto pl = std::find_if(power_losses_.begin(), power_losses_.end(),
-                         [&](const nor::PowerLoss& p) { return p.at_operation == op_.index; });
-  if (pl != power_losses_.end()) {
-    nor::PowerLoss cut = *pl;
-    power_losses_.erase(pl);
-    if (cut.mode == nor::PowerLoss::Mode::kBefore) {
-      trace_event(now_ns(), "fault", op_.address, 0, 0, "fired", nor::describe(cut));
-      trace_event(now_ns(), op_name(kind), op_.address, 0, 0, "power-lost", "power failed before the operation began");
-      op_ = Operation{};
-      power_.switch_off();
-      return;
-    }
-    op_.cut_seed = cut.seed;
-    if (cut.mode == nor::PowerLoss::Mode::kAfter) {
-      op_.cut_after = true;
-    } else {
-      // The seed picks the instant; the share of bits that changed follows it.
-      Rng rng(cut.seed ^ 0x746F726Eull);
-      double fraction = double(rng.below(999) + 1) / 1000.0;
-      op_.cut_inside = true;
-      op_.cut_at = now + from_ps(uint64_t(double(duration_ps) * fraction));
-    }
+  if (op_.cut.before()) {
+    cuts_.record_fired(op_.cut, op_.address);
+    trace_event(now_ns(), op_name(kind), op_.address, 0, 0, "power-lost", "power failed before the operation began");
+    op_ = Operation{};
+    power_.switch_off();
+    return;
   }
+  // A torn cut's seed picks the instant; the share of bits that changed follows it.
+  if (op_.cut.torn()) op_.cut_at = cuts_.torn_at(op_.cut, now, from_ps(duration_ps));
   op_.end = now + from_ps(duration_ps);
   op_.active = true;
   op_changed_.notify(sc_core::SC_ZERO_TIME);
@@ -246,10 +226,9 @@ void BootFlash::start_operation(OpKind kind) {
 void BootFlash::advance() {
   if (!op_.active) return;
   sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (op_.cut_inside && now >= op_.cut_at) {
-    trace_event(now_ns(), "fault", op_.address, 0, 0, "fired",
-                nor::describe(nor::PowerLoss{nor::PowerLoss::Mode::kTorn, op_.cut_seed, op_.index}));
-    interrupt_operation("power lost (armed fault)", op_.cut_seed, true);
+  if (op_.cut.torn() && now >= op_.cut_at) {
+    cuts_.record_fired(op_.cut, op_.address);
+    interrupt_operation("power lost (armed fault)", op_.cut.seed, true);
     power_.switch_off();
     return;
   }
@@ -264,7 +243,7 @@ void BootFlash::worker() {
     }
     advance();
     if (!op_.active) continue;
-    sc_core::sc_time next = op_.cut_inside ? op_.cut_at : op_.end;
+    sc_core::sc_time next = op_.cut.torn() ? op_.cut_at : op_.end;
     wait(next - sc_core::sc_time_stamp(), power_.off_event() | op_changed_);
     if (op_.active && !power_.is_on()) interrupt_operation("power lost", unplanned_cut_seed(), false);
   }
@@ -289,17 +268,11 @@ void BootFlash::apply(double fraction, uint64_t seed, std::string* detail) {
       if (change & (1u << b)) targets.push_back(uint64_t(where(i)) << 3 | b);
   }
   std::vector<bool> take(targets.size(), true);
-  size_t taken = targets.size();
   if (fraction < 1.0) {
-    Rng rng(seed);
-    taken = 0;
-    for (size_t i = 0; i < targets.size(); ++i) {
-      take[i] = rng.unit() < fraction;
-      taken += take[i];
-    }
-    if (targets.size() >= 2 && taken == 0) take[rng.below(targets.size())] = true, ++taken;
-    if (targets.size() >= 2 && taken == targets.size()) take[rng.below(targets.size())] = false, --taken;
+    SeededRng rng(seed);
+    take = choose_torn(rng, targets.size(), fraction);
   }
+  size_t taken = size_t(std::count(take.begin(), take.end(), true));
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!take[i]) continue;
     uint8_t mask = uint8_t(1u << (targets[i] & 7));
@@ -316,15 +289,13 @@ void BootFlash::finish_operation() {
   apply(1.0, 0, nullptr);
   status_ &= ~TS_NOR_STATUS_WEL;  // the latch clears when the operation completes
   trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(op_.end - op_.start), "ok");
-  bool cut_after = op_.cut_after;
-  uint64_t seed = op_.cut_seed, index = op_.index;
+  CutInjector::Decision cut = op_.cut;
   uint32_t addr = op_.address;
   op_.active = false;
   op_.data.clear();
   op_changed_.notify(sc_core::SC_ZERO_TIME);
-  if (cut_after) {
-    trace_event(now_ns(), "fault", addr, 0, 0, "fired",
-                nor::describe(nor::PowerLoss{nor::PowerLoss::Mode::kAfter, seed, index}));
+  if (cut.after()) {
+    cuts_.record_fired(cut, addr);
     power_.switch_off();
   }
 }
@@ -339,11 +310,8 @@ void BootFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed
       std::string(cause) + " " + std::to_string(to_ns(elapsed)) + " ns into " + std::to_string(to_ns(duration)) + " ns";
   const char* status = "power-lost";
   if (elapsed > sc_core::SC_ZERO_TIME) {
-    double fraction = duration > sc_core::SC_ZERO_TIME ? elapsed / duration : 0.5;
-    if (armed) fraction = std::max(fraction, 1e-3);
-    fraction = std::min(fraction, 0.999);
     detail += "; seed=" + std::to_string(seed);
-    apply(fraction, seed, &detail);
+    apply(CutInjector::elapsed_fraction(elapsed, duration, armed), seed, &detail);
     status = "torn";
   }
   trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(elapsed), status, detail);

@@ -1,6 +1,7 @@
 #include "flash-sim/nand_flash.h"
 #include "flash-sim/register_file.h"
-#include "flash-sim/seeded_rng.h"
+#include "devkit/seeded_rng.h"
+#include "devkit/tear.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,9 +12,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "trustsim/bytes.h"
 #include "trustsim/crc32.h"
 #include "trustsim/ecc.h"
@@ -61,11 +62,14 @@ constexpr uint32_t kMetaVersion = 1;
 // sequence on every host.
 using Rng = SeededRng;
 
-uint64_t mix(uint64_t v) { return Rng(v).next(); }
+// Seed streams of the cut injector: unplanned cuts (derive_seed(run seed,
+// "nand")) and the instant of an armed torn cut ("torn").
+constexpr uint64_t kUnplannedSalt = 0x6E616E64ull;
+constexpr uint64_t kInstantSalt = 0x746F726Eull;
 
-std::string part_name(const BoardConfig::Nand& cfg) { return "NAND" + (cfg.part.empty() ? "" : " " + cfg.part); }
+std::string part_name(const NandConfig& cfg) { return "NAND" + (cfg.part.empty() ? "" : " " + cfg.part); }
 
-void validate_geometry(const BoardConfig::Nand& cfg) {
+void validate_geometry(const NandConfig& cfg) {
   std::string who = part_name(cfg);
   if (cfg.page_size == 0 || cfg.page_size % TS_NAND_ECC_SECTOR != 0)
     throw InputError(who + ": page size " + std::to_string(cfg.page_size) + " is not a multiple of the " +
@@ -90,7 +94,7 @@ void validate_geometry(const BoardConfig::Nand& cfg) {
 // spare section, gathered into one buffer for the code.
 struct SectorLayout {
   uint32_t sectors, section, protected_spare;
-  explicit SectorLayout(const BoardConfig::Nand& cfg)
+  explicit SectorLayout(const NandConfig& cfg)
       : sectors(cfg.page_size / TS_NAND_ECC_SECTOR),
         section(cfg.spare_size / sectors),
         protected_spare(section - TS_NAND_SPARE_FREE_BYTES - TS_NAND_SPARE_ECC_BYTES) {}
@@ -156,13 +160,7 @@ namespace nand {
 
 std::string describe(const Fault& f) {
   struct {
-    std::string operator()(const PowerLoss& p) const {
-      const char* mode = p.mode == PowerLoss::Mode::kBefore  ? "before"
-                         : p.mode == PowerLoss::Mode::kAfter ? "after"
-                                                             : "torn";
-      return std::string("power-loss ") + mode + " at operation " + std::to_string(p.at_operation) +
-             " seed=" + std::to_string(p.seed);
-    }
+    std::string operator()(const PowerLoss& p) const { return trustsim::describe(p); }
     std::string operator()(const BitFlip& b) const {
       return "bit-flip page " + std::to_string(b.page) + " byte " + std::to_string(b.byte) + " bit " +
              std::to_string(b.bit);
@@ -188,7 +186,7 @@ std::string describe(const Fault& f) {
 
 std::string NandImage::meta_path(const std::string& image_path) { return image_path + ".meta"; }
 
-void NandImage::create(const BoardConfig::Nand& cfg, const std::string& path) {
+void NandImage::create(const NandConfig& cfg, const std::string& path) {
   validate_geometry(cfg);
   uint64_t raw = uint64_t(cfg.page_size) + cfg.spare_size;
   uint64_t size = raw * cfg.pages_per_block * cfg.block_count;
@@ -217,7 +215,7 @@ void NandImage::create(const BoardConfig::Nand& cfg, const std::string& path) {
   }
 }
 
-NandImage::NandImage(const BoardConfig::Nand& cfg, std::string path) : cfg_(cfg), path_(std::move(path)) {
+NandImage::NandImage(const NandConfig& cfg, std::string path) : cfg_(cfg), path_(std::move(path)) {
   validate_geometry(cfg_);
   raw_page_bytes_ = cfg_.page_size + cfg_.spare_size;
   page_count_ = cfg_.pages_per_block * cfg_.block_count;
@@ -329,20 +327,22 @@ uint64_t NandImage::allocated_bytes() const {
 
 // ---------------------------------------------------------------- device
 
-NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nand& cfg,
+NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg,
                      std::string image_path, DeviceTrace& trace)
     : Device(name, TS_DEV_BOOTFLASH_NAND, TS_NAND_BUFFER + uint64_t(cfg.page_size) + cfg.spare_size, power),
       cfg_(cfg),
       trace_(trace),
+      cuts_(*this, trace, kUnplannedSalt, kInstantSalt),
       image_(cfg, std::move(image_path)),
       factory_bad_(cfg.factory_bad_blocks.begin(), cfg.factory_bad_blocks.end()),
       raw_page_bytes_(cfg.page_size + cfg.spare_size) {
   if (cfg_.bus_clock_hz == 0) throw InputError(part_name(cfg_) + ": bus clock must be non-zero");
+  use_power_cuts(cuts_);
   reset_registers();
   SC_THREAD(worker);
 }
 
-void NandFlash::fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page) {
+void NandFlash::fill_ecc(const NandConfig& cfg, uint8_t* raw_page) {
   SectorLayout l(cfg);
   uint8_t sector[ecc::kMaxDataBytes];
   for (uint32_t s = 0; s < l.sectors; ++s) {
@@ -351,7 +351,7 @@ void NandFlash::fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page) {
   }
 }
 
-uint32_t NandFlash::correct_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page, uint32_t* corrected_sectors) {
+uint32_t NandFlash::correct_ecc(const NandConfig& cfg, uint8_t* raw_page, uint32_t* corrected_sectors) {
   uint32_t state = TS_NAND_ECC_NONE;
   uint32_t corrected = 0;
   SectorLayout l(cfg);
@@ -416,7 +416,7 @@ void NandFlash::reset_registers() {
 // The seed of a cut nobody armed: fixed by the run (base seed, operation
 // index, instant), so the same run tears the same cells.
 uint64_t NandFlash::unplanned_cut_seed() const {
-  return mix(unplanned_seed_ ^ mix(op_.index) ^ (sc_core::sc_time_stamp() - op_.start).value());
+  return cuts_.unplanned_seed(op_.index, sc_core::sc_time_stamp() - op_.start);
 }
 
 void NandFlash::power_lost() {
@@ -433,11 +433,8 @@ void NandFlash::arm(const nand::Fault& fault) {
     if (page >= image_.page_count() || byte >= raw_page_bytes_ || bit > 7)
       throw std::invalid_argument(nand::describe(fault) + ": outside the part");
   };
-  if (auto* p = std::get_if<nand::PowerLoss>(&fault)) {
-    if (p->at_operation <= operations_)
-      throw std::invalid_argument(nand::describe(fault) + ": operation " + std::to_string(operations_) +
-                                  " has already started");
-    power_losses_.push_back(*p);
+  if (auto* p = std::get_if<PowerLoss>(&fault)) {
+    cuts_.arm(*p);
     return;
   }
   if (auto* b = std::get_if<nand::BitFlip>(&fault)) {
@@ -481,7 +478,7 @@ void NandFlash::arm(const nand::Fault& fault) {
 }
 
 void NandFlash::disarm_all() {
-  power_losses_.clear();
+  cuts_.disarm_all();
   stuck_bits_.clear();
   wear_outs_.clear();
 }
@@ -503,25 +500,13 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
     ecc_bits_ = 0;
   } else {
     status_ &= ~(TS_NAND_STATUS_PROGRAM_FAIL | TS_NAND_STATUS_ERASE_FAIL);
-    announce_operation(operations_ + 1);
-    op_.index = ++operations_;
+    op_.cut = cuts_.begin();
+    op_.index = op_.cut.index;
     duration_ps = kind == OpKind::kProgram ? cfg_.t_prog_ps : cfg_.t_erase_ps;
   }
 
-  // An armed power loss for this operation index.
-  bool cut_armed = false;
-  nand::PowerLoss cut;
-  if (kind != OpKind::kRead) {
-    auto pl = std::find_if(power_losses_.begin(), power_losses_.end(),
-                           [&](const nand::PowerLoss& p) { return p.at_operation == op_.index; });
-    if (pl != power_losses_.end()) {
-      cut = *pl;
-      cut_armed = true;
-      power_losses_.erase(pl);
-    }
-  }
-  if (cut_armed && cut.mode == nand::PowerLoss::Mode::kBefore) {
-    trace_event(now_ns(), "fault", addr, 0, 0, "fired", nand::describe(cut));
+  if (op_.cut.before()) {
+    cuts_.record_fired(op_.cut, addr);
     trace_event(now_ns(), op_name(kind), addr, 0, 0, "power-lost", "power failed before the operation began");
     op_ = Operation{};
     power_.switch_off();
@@ -554,18 +539,9 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
   }
   op_.end = now + from_ps(duration_ps);
 
-  if (cut_armed && cut.mode == nand::PowerLoss::Mode::kAfter) {
-    op_.cut_after = true;
-    op_.cut_seed = cut.seed;
-  } else if (cut_armed) {
-    // The seed picks the instant; the share of cells that changed follows
-    // the time elapsed.
-    Rng rng(cut.seed ^ 0x746F726Eull);
-    double fraction = double(rng.below(999) + 1) / 1000.0;
-    op_.cut_inside = true;
-    op_.cut_seed = cut.seed;
-    op_.cut_at = now + from_ps(uint64_t(double(duration_ps) * fraction));
-  }
+  // A torn cut's seed picks the instant; the share of cells that changed
+  // follows the time elapsed.
+  if (op_.cut.torn()) op_.cut_at = cuts_.torn_at(op_.cut, now, from_ps(duration_ps));
   op_.active = true;
   op_changed_.notify(sc_core::SC_ZERO_TIME);
 }
@@ -576,10 +552,9 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
 void NandFlash::advance() {
   if (!op_.active) return;
   sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (op_.cut_inside && now >= op_.cut_at) {
-    trace_event(now_ns(), "fault", op_.kind == OpKind::kErase ? op_.row / cfg_.pages_per_block : op_.row, 0, 0, "fired",
-                nand::describe(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, op_.cut_seed, op_.index}));
-    interrupt_operation("power lost (armed fault)", op_.cut_seed, true);
+  if (op_.cut.torn() && now >= op_.cut_at) {
+    cuts_.record_fired(op_.cut, op_.kind == OpKind::kErase ? op_.row / cfg_.pages_per_block : op_.row);
+    interrupt_operation("power lost (armed fault)", op_.cut.seed, true);
     power_.switch_off();
     return;
   }
@@ -594,7 +569,7 @@ void NandFlash::worker() {
     }
     advance();
     if (!op_.active) continue;
-    sc_core::sc_time next = op_.cut_inside ? op_.cut_at : op_.end;
+    sc_core::sc_time next = op_.cut.torn() ? op_.cut_at : op_.end;
     wait(next - sc_core::sc_time_stamp(), power_.off_event() | op_changed_);
     if (op_.active && !power_.is_on()) interrupt_operation("power lost", unplanned_cut_seed(), false);
   }
@@ -631,15 +606,8 @@ void NandFlash::apply_program(double fraction, uint64_t seed, std::string* detai
       if (falling & (1u << b)) targets.push_back(i * 8 + b);
   }
   Rng rng(seed);
-  std::vector<bool> take(targets.size());
-  size_t taken = 0;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    bool t = rng.unit() < fraction;
-    take[i] = t;
-    taken += t;
-  }
-  if (targets.size() >= 2 && taken == 0) take[rng.below(targets.size())] = true, ++taken;
-  if (targets.size() >= 2 && taken == targets.size()) take[rng.below(targets.size())] = false, --taken;
+  std::vector<bool> take = choose_torn(rng, targets.size(), fraction);
+  size_t taken = size_t(std::count(take.begin(), take.end(), true));
   for (size_t i = 0; i < targets.size(); ++i)
     if (take[i]) page[targets[i] / 8] &= uint8_t(~(1u << (targets[i] % 8)));
   image_.write_page(op_.row, page.data());
@@ -663,15 +631,8 @@ void NandFlash::apply_erase(double fraction, uint64_t seed, std::string* detail)
     for (unsigned b = 0; b < 8; ++b)
       if (!(cells[i] & (1u << b))) targets.push_back(i * 8 + b);
   Rng rng(seed);
-  std::vector<bool> take(targets.size());
-  size_t taken = 0;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    bool t = rng.unit() < fraction;
-    take[i] = t;
-    taken += t;
-  }
-  if (targets.size() >= 2 && taken == 0) take[rng.below(targets.size())] = true, ++taken;
-  if (targets.size() >= 2 && taken == targets.size()) take[rng.below(targets.size())] = false, --taken;
+  std::vector<bool> take = choose_torn(rng, targets.size(), fraction);
+  size_t taken = size_t(std::count(take.begin(), take.end(), true));
   for (size_t i = 0; i < targets.size(); ++i)
     if (take[i]) cells[targets[i] / 8] |= uint8_t(1u << (targets[i] % 8));
   for (uint32_t p = 0; p < cfg_.pages_per_block; ++p) image_.write_page(first + p, &cells[size_t(p) * raw_page_bytes_]);
@@ -733,14 +694,12 @@ void NandFlash::finish_operation() {
       break;
   }
   trace_event(to_ns(op_.start), op_name(op_.kind), addr, len, to_ns(op_.end - op_.start), status, detail);
-  bool cut_after = op_.cut_after;
-  uint64_t seed = op_.cut_seed, index = op_.index;
+  CutInjector::Decision cut = op_.cut;
   op_.active = false;
   op_.data.clear();
   op_changed_.notify(sc_core::SC_ZERO_TIME);
-  if (cut_after) {
-    trace_event(now_ns(), "fault", addr, 0, 0, "fired",
-                nand::describe(nand::PowerLoss{nand::PowerLoss::Mode::kAfter, seed, index}));
+  if (cut.after()) {
+    cuts_.record_fired(cut, addr);
     power_.switch_off();
   }
 }
@@ -761,9 +720,7 @@ void NandFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed
                        (op_.outcome == Outcome::kApply || op_.outcome == Outcome::kAndIn) &&
                        elapsed > sc_core::SC_ZERO_TIME;
   if (changes_cells) {
-    double fraction = duration > sc_core::SC_ZERO_TIME ? elapsed / duration : 0.5;
-    if (armed) fraction = std::max(fraction, 1e-3);
-    fraction = std::min(fraction, 0.999);
+    double fraction = CutInjector::elapsed_fraction(elapsed, duration, armed);
     detail += "; seed=" + std::to_string(seed);
     if (op_.kind == OpKind::kProgram)
       apply_program(fraction, seed, &detail);

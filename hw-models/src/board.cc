@@ -10,8 +10,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "hw-models/input_error.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/nand_regs.h"
@@ -239,6 +239,11 @@ std::vector<std::string> Board::cut_device_names() const {
   std::vector<std::string> n = {"nvram", "boot_flash"};
   if (nand_) n.push_back("bootflash");
   return n;
+}
+
+void Board::set_run_seed(uint64_t seed) {
+  for (Device* d : {static_cast<Device*>(&nvram_), static_cast<Device*>(&boot_flash_), static_cast<Device*>(nand_.get())})
+    if (d && d->power_cuts()) d->power_cuts()->set_run_seed(seed);
 }
 
 void Board::set_operation_observer(OperationObserver* o) {

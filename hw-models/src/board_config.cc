@@ -212,11 +212,9 @@ BoardConfig load_board_config(const std::string& path) {
       t.default_command_ps = r.duration_ps(tp["default_command_time"], tpp + ".default_command_time");
     auto code_of = [&](const YAML::Node& n, const std::string& field) {
       std::string name = r.str(n, field);
-      for (uint32_t cc = 0x11F; cc <= 0x1A0; ++cc)
-        if (const char* nm = tpm2::command_name(cc))
-          if (name == nm) return cc;
-      r.fail(n, field, "unknown TPM command '" + name + "' (expected e.g. PCR_Extend, Quote, Sign, CreatePrimary)");
-      return 0u;
+      uint32_t cc = tpm::command_code_by_name(name);
+      if (!cc) r.fail(n, field, "unknown TPM command '" + name + "' (expected e.g. PCR_Extend, Quote, Sign, CreatePrimary)");
+      return cc;
     };
     if (YAML::Node ct = tp["command_times"]) {
       if (!ct.IsMap()) r.fail(ct, tpp + ".command_times", "expected a map of command name to duration");
@@ -231,13 +229,15 @@ BoardConfig load_board_config(const std::string& path) {
       if (YAML::Node tw = fl["torn_nv_write"]) {
         uint64_t v = r.u64(tw, fp + ".torn_nv_write");
         if (v > 1000000) r.fail(tw, fp + ".torn_nv_write", "bytes to keep: 0..1000000");
-        t.fault_torn_nv_write = int64_t(v);
+        t.torn_nv_write_bytes = v;
       }
-      if (fl["command"]) t.fault_command = code_of(fl["command"], fp + ".command");
+      uint32_t command = 0, rc_value = 0;
+      bool stay_busy = false, no_response = false;
+      if (fl["command"]) command = code_of(fl["command"], fp + ".command");
       if (YAML::Node rc = fl["response_code"]) {
         uint64_t v = r.u64(rc, fp + ".response_code");
         if (v == 0 || v > 0xFFFFFFFFu) r.fail(rc, fp + ".response_code", "must be a non-zero 32-bit TPM response code");
-        t.fault_rc = uint32_t(v);
+        rc_value = uint32_t(v);
       }
       auto flag = [&](const char* key, bool* out) {
         if (YAML::Node v = fl[key]) {
@@ -246,11 +246,16 @@ BoardConfig load_board_config(const std::string& path) {
           *out = b == "true";
         }
       };
-      flag("stay_busy", &t.fault_stay_busy);
-      flag("no_response", &t.fault_no_response);
-      if (t.fault_rc && !t.fault_command) r.fail(fl, fp, "response_code needs a command");
-      if (t.fault_command && !t.fault_rc && !t.fault_no_response)
-        r.fail(fl, fp, "command needs a response_code or no_response: true");
+      flag("stay_busy", &stay_busy);
+      flag("no_response", &no_response);
+      if (rc_value && !command) r.fail(fl, fp, "response_code needs a command");
+      if (command && !rc_value && !no_response) r.fail(fl, fp, "command needs a response_code or no_response: true");
+      if ((rc_value ? 1 : 0) + (no_response ? 1 : 0) + (stay_busy ? 1 : 0) > 1)
+        r.fail(fl, fp, "give one of: command + response_code, no_response: true (with or without command), stay_busy: true");
+      if (stay_busy && command) r.fail(fl, fp, "stay_busy holds every command: drop command");
+      if (rc_value) t.fault = tpm::ResponseCode{command, rc_value};
+      else if (no_response) t.fault = tpm::NoResponse{command};
+      else if (stay_busy) t.fault = tpm::StayBusy{};
     }
   }
 

@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {

@@ -15,7 +15,7 @@
 
 #include "hw-models/run_files.h"
 #include "trustsim/cosim_wait.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {

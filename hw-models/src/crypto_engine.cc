@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "hw-models/openssl_util.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/keys.h"
 #include "trustsim/mailbox_abi.h"

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 
 namespace trustsim {
 namespace {

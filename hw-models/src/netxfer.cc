@@ -5,9 +5,9 @@
 #include <cstring>
 #include <mutex>
 
-#include "flash-sim/seeded_rng.h"
+#include "devkit/seeded_rng.h"
 #include "hw-models/run_files.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/netxfer_regs.h"
 
@@ -138,8 +138,9 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* s
 void NetXfer::open(sc_core::sc_time& delay) {
   if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
   ++transfers_;
-  NetFault fault = fault_;
-  fault_ = NetFault{};
+  std::optional<net::Fault> fault = fault_;
+  fault_.reset();
+  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
   started_ = sc_core::sc_time_stamp() + delay;
   pos_ = 0;
   data_.clear();
@@ -156,7 +157,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
     detail_ += " (only tftp:// and ftp:// are supported)";
     return fail(TS_NETXFER_BAD_URL, 0);
   }
-  if (fault.refuse) {
+  if (is(net::Refuse{})) {
     detail_ += " fault=refuse";
     return fail(TS_NETXFER_REFUSED, 1);
   }
@@ -204,22 +205,25 @@ void NetXfer::open(sc_core::sc_time& delay) {
   }
 
   // Faults on a transfer that opened.
-  if (fault.corrupt_random && !data_.empty()) {
-    fault.corrupt_offset = int64_t(SeededRng(fault.corrupt_seed).below(data_.size()));
+  std::optional<uint64_t> corrupt_at;
+  uint8_t corrupt_mask = 0;
+  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr) corrupt_at = c->offset, corrupt_mask = c->mask;
+  if (const auto* c = fault ? std::get_if<net::CorruptSeededByte>(&*fault) : nullptr; c && !data_.empty())
+    corrupt_at = SeededRng(c->seed).below(data_.size()), corrupt_mask = c->mask;
+  if (corrupt_at && *corrupt_at < data_.size()) {
+    data_[size_t(*corrupt_at)] ^= corrupt_mask;
+    detail_ += " fault=corrupt-byte@" + std::to_string(*corrupt_at);
   }
-  if (fault.corrupt_offset >= 0 && uint64_t(fault.corrupt_offset) < data_.size()) {
-    data_[size_t(fault.corrupt_offset)] ^= fault.corrupt_mask;
-    detail_ += " fault=corrupt-byte@" + std::to_string(fault.corrupt_offset);
-  }
-  if (fault.stall) {
+  const auto* drop = fault ? std::get_if<net::DropAfter>(&*fault) : nullptr;
+  if (is(net::Stall{})) {
     data_.clear();
     outcome = TS_NETXFER_TIMEOUT_ERR;
     detail_ += " fault=stall";
-  } else if (fault.drop_after >= 0 && uint64_t(fault.drop_after) < data_.size()) {
-    data_.resize(size_t(fault.drop_after));
+  } else if (drop && drop->bytes < data_.size()) {
+    data_.resize(size_t(drop->bytes));
     // TFTP (UDP) can only notice a vanished peer by its timeout; FTP sees the reset.
     outcome = proto_ == Proto::kTftp ? TS_NETXFER_TIMEOUT_ERR : TS_NETXFER_TRUNCATED;
-    detail_ += " fault=drop-after@" + std::to_string(fault.drop_after);
+    detail_ += " fault=drop-after@" + std::to_string(drop->bytes);
   }
   final_status_ = outcome;
   open_ = true;

@@ -4,17 +4,30 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "flash-sim/seeded_rng.h"
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/seeded_rng.h"
+#include "devkit/tear.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
+namespace {
+// Seed streams of the cut injector. An unplanned cut leaves the page old
+// and draws nothing; an armed torn cut draws its instant inside tWR and
+// then the bytes from "nvram".
+constexpr uint64_t kUnplannedSalt = 0x6E7672616Dull;
+constexpr uint64_t kInstantSalt = 0x6E7672616Dull;
+}  // namespace
 
 Nvram::Nvram(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nvram& cfg, std::string state_path,
              DeviceTrace& trace)
-    : Device(name, TS_DEV_NVRAM, cfg.size, power), cfg_(cfg), state_path_(std::move(state_path)), trace_(trace) {
+    : Device(name, TS_DEV_NVRAM, cfg.size, power),
+      cfg_(cfg),
+      state_path_(std::move(state_path)),
+      trace_(trace),
+      cuts_(*this, trace, kUnplannedSalt, kInstantSalt) {
+  use_power_cuts(cuts_);
   mem_ = read_file(state_path_);
   if (mem_.size() != cfg_.size)
     throw InputError(state_path_ + ": NVRAM image is " + std::to_string(mem_.size()) + " bytes but the board file says " +
@@ -45,34 +58,15 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     uint64_t addr = off + done;
     uint64_t chunk = std::min(len - done, cfg_.page_size - addr % cfg_.page_size);
     uint64_t start_ns = now_ns();
-    announce_operation(operations_ + 1);
-    uint64_t index = ++operations_;
-    const PowerCut* cut = nullptr;
-    PowerCut armed;
-    auto it = std::find_if(cuts_.begin(), cuts_.end(), [&](const PowerCut& c) { return c.at_operation == index; });
-    if (it != cuts_.end()) {
-      armed = *it;
-      cuts_.erase(it);
-      cut = &armed;
-    }
+    CutInjector::Decision cut = cuts_.begin();
     TraceEvent e;
     e.t_ns = start_ns;
     e.dev = "nvram";
     e.op = "page-write";
     e.addr = addr;
     e.len = chunk;
-    if (cut) {
-      TraceEvent f;
-      f.t_ns = start_ns;
-      f.dev = "nvram";
-      f.op = "fault";
-      f.addr = addr;
-      f.status = "fired";
-      f.detail = std::string("power-cut ") + power_cut_mode_name(cut->mode) + " page write " + std::to_string(index) +
-                 " seed=" + std::to_string(cut->seed);
-      trace_.record(f);
-    }
-    if (cut && cut->mode == PowerCut::Mode::kBefore) {
+    if (cut.before()) {
+      cuts_.record_fired(cut, addr);
       e.status = "power-lost";
       e.detail = "power failed before the write cycle began";
       trace_.record(e);
@@ -81,11 +75,11 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     }
     wait(bus_time(chunk), power_.off_event());
     bool torn = false;
-    if (cut && cut->mode == PowerCut::Mode::kTorn && power_.is_on()) {
+    if (cut.torn() && power_.is_on()) {
       // A seeded instant inside tWR; a share of the bytes that follows it
       // have taken their new value.
-      SeededRng rng(cut->seed ^ 0x6E7672616Dull);
-      double fraction = double(rng.below(999) + 1) / 1000.0;
+      SeededRng rng = cuts_.torn_generator(cut);
+      double fraction = torn_instant(rng);
       wait(from_ps(uint64_t(double(cfg_.page_write_ps) * fraction)), power_.off_event());
       if (power_.is_on()) {
         // Torn means torn: of the bytes the write changes, some end up new
@@ -93,18 +87,15 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
         std::vector<uint64_t> differ;
         for (uint64_t i = 0; i < chunk; ++i)
           if (mem_[addr + i] != data[done + i]) differ.push_back(i);
-        std::vector<bool> take(chunk);
-        uint64_t taken = 0;
-        for (uint64_t i : differ) taken += (take[i] = rng.unit() < fraction);
-        if (differ.size() >= 2 && taken == differ.size()) take[differ[rng.below(differ.size())]] = false;
-        if (differ.size() >= 2 && taken == 0) take[differ[rng.below(differ.size())]] = true;
+        std::vector<bool> take = choose_torn(rng, differ.size(), fraction);
         uint64_t changed = 0;
-        for (uint64_t i = 0; i < chunk; ++i)
-          if (take[i]) mem_[addr + i] = data[done + i], ++changed;
+        for (size_t k = 0; k < differ.size(); ++k)
+          if (take[k]) mem_[addr + differ[k]] = data[done + differ[k]], ++changed;
         persist();
         torn = true;
+        cuts_.record_fired(cut, addr);
         e.detail = std::to_string(changed) + " of the " + std::to_string(differ.size()) + " changing bytes written; seed=" +
-                   std::to_string(cut->seed);
+                   std::to_string(cut.seed);
       }
     } else if (power_.is_on()) {
       // Self-timed write cycle: the page changes only if it completes.
@@ -121,19 +112,13 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
     memcpy(mem_.data() + addr, data + done, chunk);
     persist();
     done += chunk;
-    if (cut && cut->mode == PowerCut::Mode::kAfter) {
+    if (cut.after()) {
+      cuts_.record_fired(cut, addr);
       power_.switch_off();
       break;
     }
   }
   if (done < len) gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-}
-
-void Nvram::arm_power_cut(const PowerCut& cut) {
-  if (cut.at_operation <= operations_)
-    throw std::invalid_argument("power cut at NVRAM page write " + std::to_string(cut.at_operation) + ": write " +
-                                std::to_string(operations_) + " has already started");
-  cuts_.push_back(cut);
 }
 
 void Nvram::backdoor_write(uint32_t offset, const uint8_t* data, uint32_t len) {

@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace trustsim {
 namespace {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace trustsim::ossl {
 namespace {

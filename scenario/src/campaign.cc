@@ -11,7 +11,7 @@
 #include <set>
 #include <tuple>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace trustsim {
 namespace {
@@ -40,10 +40,10 @@ std::string xml_escape(const std::string& s) {
 
 std::string RunRecord::describe() const {
   std::string d = "point " + std::to_string(point) + " (" + device + "#" + std::to_string(device_op) + ") " +
-                  power_cut_mode_name(mode);
+                  power_loss_mode_name(mode);
   if (point2)
     d += ", recovery point " + std::to_string(point2) + " (" + device2 + "#" + std::to_string(device_op2) + ") " +
-         power_cut_mode_name(mode2);
+         power_loss_mode_name(mode2);
   return d;
 }
 
@@ -54,10 +54,10 @@ void write_run_records(const std::string& path, const std::vector<RunRecord>& re
     for (char& c : failure)
       if (c == '\n' || c == '\t') c = ' ';
     o << "point\t" << r.point << "\ndevice\t" << r.device << "\ndevice_op\t" << r.device_op << "\nmode\t"
-      << power_cut_mode_name(r.mode) << "\nseed\t" << r.seed << "\n";
+      << power_loss_mode_name(r.mode) << "\nseed\t" << r.seed << "\n";
     if (r.point2)
       o << "point2\t" << r.point2 << "\ndevice2\t" << r.device2 << "\ndevice_op2\t" << r.device_op2 << "\nmode2\t"
-        << power_cut_mode_name(r.mode2) << "\n";
+        << power_loss_mode_name(r.mode2) << "\n";
     o << "recovery_points\t" << r.recovery_points << "\npassed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t"
       << r.virtual_ns << "\nwall_s\t" << r.wall_s << "\nfailure\t" << failure << "\nend\n";
   }
@@ -87,12 +87,12 @@ bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
       else if (k == "point") r.point = std::stoull(v);
       else if (k == "device") r.device = v;
       else if (k == "device_op") r.device_op = std::stoull(v);
-      else if (k == "mode") parse_power_cut_mode(v, &r.mode);
+      else if (k == "mode") parse_power_loss_mode(v, &r.mode);
       else if (k == "seed") r.seed = std::stoull(v);
       else if (k == "point2") r.point2 = std::stoull(v);
       else if (k == "device2") r.device2 = v;
       else if (k == "device_op2") r.device_op2 = std::stoull(v);
-      else if (k == "mode2") parse_power_cut_mode(v, &r.mode2);
+      else if (k == "mode2") parse_power_loss_mode(v, &r.mode2);
       else if (k == "recovery_points") r.recovery_points = std::stoull(v);
       else if (k == "virtual_ns") r.virtual_ns = std::stoull(v);
       else if (k == "wall_s") r.wall_s = std::stod(v);
@@ -123,8 +123,8 @@ size_t CampaignReport::failures() const {
 }
 
 std::string CampaignReport::reproducer(const RunRecord& r) const {
-  std::string c = reproduce + " --point " + std::to_string(r.point) + " --mode " + power_cut_mode_name(r.mode);
-  if (r.point2) c += " --point2 " + std::to_string(r.point2) + " --mode2 " + power_cut_mode_name(r.mode2);
+  std::string c = reproduce + " --point " + std::to_string(r.point) + " --mode " + power_loss_mode_name(r.mode);
+  if (r.point2) c += " --point2 " + std::to_string(r.point2) + " --mode2 " + power_loss_mode_name(r.mode2);
   return c;
 }
 
@@ -136,11 +136,11 @@ std::string report_to_json(const CampaignReport& r) {
   j["seed"] = r.seed;
   j["devices"] = r.devices;
   std::vector<std::string> modes;
-  for (PowerCut::Mode m : r.modes) modes.push_back(power_cut_mode_name(m));
+  for (PowerLoss::Mode m : r.modes) modes.push_back(power_loss_mode_name(m));
   j["modes"] = modes;
   if (r.second) {
     std::vector<std::string> m2;
-    for (PowerCut::Mode m : r.modes2) m2.push_back(power_cut_mode_name(m));
+    for (PowerLoss::Mode m : r.modes2) m2.push_back(power_loss_mode_name(m));
     j["second_cut"] = {{"devices", r.devices2}, {"modes", m2}};
   }
   j["points"] = r.points;
@@ -160,11 +160,11 @@ std::string report_to_json(const CampaignReport& r) {
     o["point"] = x.point;
     o["device"] = x.device;
     o["device_op"] = x.device_op;
-    o["mode"] = power_cut_mode_name(x.mode);
+    o["mode"] = power_loss_mode_name(x.mode);
     o["seed"] = x.seed;
     if (x.point2)
       o["second"] = {{"point", x.point2}, {"device", x.device2}, {"device_op", x.device_op2},
-                     {"mode", power_cut_mode_name(x.mode2)}};
+                     {"mode", power_loss_mode_name(x.mode2)}};
     else if (r.second)
       o["recovery_points"] = x.recovery_points;
     o["verdict"] = x.passed ? "pass" : "fail";
@@ -195,16 +195,16 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
     r.seed = j.at("seed").get<uint64_t>();
     r.devices = j.at("devices").get<std::vector<std::string>>();
     for (const std::string& m : j.at("modes").get<std::vector<std::string>>()) {
-      PowerCut::Mode mode;
-      if (!parse_power_cut_mode(m, &mode)) throw bad("unknown mode \"" + m + "\"");
+      PowerLoss::Mode mode;
+      if (!parse_power_loss_mode(m, &mode)) throw bad("unknown mode \"" + m + "\"");
       r.modes.push_back(mode);
     }
     if (j.contains("second_cut")) {
       r.second = true;
       r.devices2 = j["second_cut"].at("devices").get<std::vector<std::string>>();
       for (const std::string& m : j["second_cut"].at("modes").get<std::vector<std::string>>()) {
-        PowerCut::Mode mode;
-        if (!parse_power_cut_mode(m, &mode)) throw bad("second_cut: unknown mode \"" + m + "\"");
+        PowerLoss::Mode mode;
+        if (!parse_power_loss_mode(m, &mode)) throw bad("second_cut: unknown mode \"" + m + "\"");
         r.modes2.push_back(mode);
       }
     }
@@ -224,7 +224,7 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
       x.device = o.at("device").get<std::string>();
       x.device_op = o.at("device_op").get<uint64_t>();
       std::string m = o.at("mode").get<std::string>();
-      if (!parse_power_cut_mode(m, &x.mode)) throw bad("runs[" + std::to_string(i) + "]: unknown mode \"" + m + "\"");
+      if (!parse_power_loss_mode(m, &x.mode)) throw bad("runs[" + std::to_string(i) + "]: unknown mode \"" + m + "\"");
       x.seed = o.at("seed").get<uint64_t>();
       if (o.contains("second")) {
         const auto& s2 = o["second"];
@@ -232,7 +232,7 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
         x.device2 = s2.at("device").get<std::string>();
         x.device_op2 = s2.at("device_op").get<uint64_t>();
         std::string m2 = s2.at("mode").get<std::string>();
-        if (!parse_power_cut_mode(m2, &x.mode2) || x.point2 == 0)
+        if (!parse_power_loss_mode(m2, &x.mode2) || x.point2 == 0)
           throw bad("runs[" + std::to_string(i) + "]: second: bad point or mode");
       } else if (r.second) {
         x.recovery_points = o.at("recovery_points").get<uint64_t>();
@@ -286,7 +286,7 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
   m.merged_shards.clear();
   m.wall_s = 0;
   std::set<uint32_t> seen_shards;
-  auto mode_index = [](const std::vector<PowerCut::Mode>& modes, PowerCut::Mode x) {
+  auto mode_index = [](const std::vector<PowerLoss::Mode>& modes, PowerLoss::Mode x) {
     return int(std::find(modes.begin(), modes.end(), x) - modes.begin());
   };
   // (point, mode, point2, mode2); point2 0 for the one-cut run of an item
@@ -332,7 +332,7 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
   for (uint64_t p = 1; p <= a.points; ++p)
     for (size_t mi = 0; mi < a.modes.size(); ++mi) {
       ++expected;
-      std::string item = std::to_string(p) + "/" + power_cut_mode_name(a.modes[mi]);
+      std::string item = std::to_string(p) + "/" + power_loss_mode_name(a.modes[mi]);
       if (!where.count({p, int(mi), 0, 0})) {
         miss(item);
         continue;
@@ -342,7 +342,7 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
       for (uint64_t q = 1; q <= rp; ++q)
         for (size_t mj = 0; mj < a.modes2.size(); ++mj) {
           ++expected;
-          if (!where.count({p, int(mi), q, int(mj)})) miss(item + "+" + std::to_string(q) + "/" + power_cut_mode_name(a.modes2[mj]));
+          if (!where.count({p, int(mi), q, int(mj)})) miss(item + "+" + std::to_string(q) + "/" + power_loss_mode_name(a.modes2[mj]));
         }
     }
   if (n_missing) {
@@ -364,8 +364,8 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
   return m;
 }
 
-void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerCut::Mode>& modes,
-               const std::vector<PowerCut::Mode>& modes2) {
+void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerLoss::Mode>& modes,
+               const std::vector<PowerLoss::Mode>& modes2) {
   auto key = [&](const RunRecord& x) {
     return std::make_tuple(x.point, std::find(modes.begin(), modes.end(), x.mode) - modes.begin(), x.point2,
                            x.point2 ? std::find(modes2.begin(), modes2.end(), x.mode2) - modes2.begin() : 0);

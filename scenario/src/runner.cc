@@ -22,11 +22,11 @@
 #include "trustsim/romvars.h"
 #include "trustsim/tpm2.h"
 #include "tpm-sim/tpm_engine.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/openssl_util.h"
 #include "hw-models/run_files.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "signing/signing.h"
 
 namespace trustsim {
@@ -65,13 +65,13 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
   dont_initialize();
   board_.set_operation_observer(this);
   // Cuts nobody armed (a power-off step in the middle of a program) tear
-  // with seeds from the run seed too.
-  if (board_.nand()) board_.nand()->set_unplanned_cut_seed(derive_seed(sc_.seed, 0x6E616E64));
+  // with seeds from the run seed too, on every device.
+  board_.set_run_seed(sc_.seed);
 }
 
 void ScenarioRunner::console_cut() {
   if (pending_cut_ && pending_cut_->pattern.search(log_.since(pending_cut_->from))) {
-    PowerCut c = pending_cut_->cut;
+    PowerLoss c = pending_cut_->cut;
     c.at_operation += pending_cut_->device->operation_count();
     pending_cut_->device->arm_power_cut(c);
     pending_cut_.reset();
@@ -287,10 +287,10 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
         Device* d = board_.device_by_name(s.device);
         if (!d) throw std::invalid_argument("this board has no " + s.device + " device");
         if (!s.text.empty()) {  // from-console: count from the match (console_cut() arms it)
-          pending_cut_ = PendingCut{d, PowerCut{s.cut_mode, seed, s.at}, s.pattern, log_.total()};
+          pending_cut_ = PendingCut{d, PowerLoss{s.cut_mode, seed, s.at}, s.pattern, log_.total()};
           return true;
         }
-        d->arm_power_cut(PowerCut{s.cut_mode, seed, d->operation_count() + s.at});
+        d->arm_power_cut(PowerLoss{s.cut_mode, seed, d->operation_count() + s.at});
         return true;
       }
       case Step::Fault::kPowerLossAfter:
@@ -304,26 +304,14 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
       case Step::Fault::kTpm: {
         TpmDevice* tpm = board_.tpm();
         if (!tpm) throw std::invalid_argument("this board has no TPM (devices.tpm in the board file)");
-        uint32_t cc = 0;
-        if (!s.tpm_command.empty()) {
-          for (uint32_t c = 0x11F; c <= 0x1A0 && !cc; ++c)
-            if (const char* nm = tpm2::command_name(c))
-              if (s.tpm_command == nm) cc = c;
-          if (!cc) throw std::invalid_argument("unknown TPM command '" + s.tpm_command + "' (e.g. PCR_Extend, Quote, Sign)");
-        }
-        tpm->set_fault(cc, s.tpm_rc, s.tpm_no_response, s.tpm_stay_busy);
+        tpm->arm(s.tpm_fault);
         return true;
       }
       case Step::Fault::kNetwork: {
         NetXfer* nx = board_.netxfer();
         if (!nx) throw std::invalid_argument("this board has no transfer engine (devices.netxfer in the board file)");
-        NetFault f;
-        f.refuse = s.net_refuse;
-        f.stall = s.net_stall;
-        f.drop_after = s.net_drop_after;
-        f.corrupt_offset = s.net_corrupt;
-        if (s.net_corrupt_random) f.corrupt_seed = seed;
-        f.corrupt_random = s.net_corrupt_random;
+        net::Fault f = s.net_fault;
+        if (auto* c = std::get_if<net::CorruptSeededByte>(&f)) c->seed = seed;
         nx->arm(f);
         return true;
       }
@@ -621,26 +609,26 @@ void ScenarioRunner::recovery_operation(Device& dev, uint64_t index) {
       cut2_armed_ = true;
     }
   } else if (role_.kind == CampaignRole::Kind::kWalk && depth_ == 1) {
-    for (PowerCut::Mode m : w.modes2)
+    for (PowerLoss::Mode m : w.modes2)
       if (depth_ == 1) fork_run(dev, index, cp, m);
   }
 }
 
-void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t seed) {
-  dev.arm_power_cut(PowerCut{mode, seed, index});
+void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed) {
+  dev.arm_power_cut(PowerLoss{mode, seed, index});
   board_.bridge().hold_guest_until_power_off();
   cut_live_ = true;
 }
 
 // Forks a run that cuts at this operation: from the window (depth 0, the
 // walk) or from a one-cut run's recovery (depth 1, its second cuts).
-void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerCut::Mode mode) {
+void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerLoss::Mode mode) {
   // A one-cut run forks its second cuts one at a time: the campaign's jobs
   // are already busy with one-cut runs.
   size_t limit = depth_ == 0 ? size_t(std::max(1, role_.jobs)) : 1;
   while (children_.size() >= limit) reap_children(true);
-  std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_cut_mode_name(mode)
-                                : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_cut_mode_name(mode);
+  std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode)
+                                : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode);
   mkdir(dir.c_str(), 0755);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {

@@ -46,9 +46,9 @@ std::vector<std::string> str_list(const YamlReader& r, const YAML::Node& n, cons
 const char* kCutDevices = "nvram, boot_flash or bootflash";
 bool is_cut_device(const std::string& d) { return d == "nvram" || d == "boot_flash" || d == "bootflash"; }
 
-PowerCut::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
-  PowerCut::Mode m;
-  if (!parse_power_cut_mode(r.str(n, field), &m)) r.fail(n, field, "expected before, after or torn");
+PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
+  PowerLoss::Mode m;
+  if (!parse_power_loss_mode(r.str(n, field), &m)) r.fail(n, field, "expected before, after or torn");
   return m;
 }
 
@@ -131,42 +131,52 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
   } else if (kind == "tpm") {
     r.expect_map(a, f, {"command", "response-code", "no-response", "stay-busy"});
     s.fault = Step::Fault::kTpm;
-    if (a["command"]) s.tpm_command = r.str(a["command"], f + ".command");
+    uint32_t command = 0, rc = 0;
+    bool no_response = false, stay_busy = false;
+    if (YAML::Node c = a["command"]) {
+      std::string name = r.str(c, f + ".command");
+      command = tpm::command_code_by_name(name);
+      if (!command) r.fail(c, f + ".command", "unknown TPM command '" + name + "' (e.g. PCR_Extend, Quote, Sign)");
+    }
     if (a["response-code"]) {
       uint64_t v = r.u64(a["response-code"], f + ".response-code");
       if (v == 0 || v > 0xFFFFFFFFu) r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
-      s.tpm_rc = uint32_t(v);
+      rc = uint32_t(v);
     }
-    if (a["no-response"]) s.tpm_no_response = parse_bool(r, a["no-response"], f + ".no-response");
-    if (a["stay-busy"]) s.tpm_stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
-    int forms = (s.tpm_rc ? 1 : 0) + (s.tpm_no_response ? 1 : 0) + (s.tpm_stay_busy ? 1 : 0);
+    if (a["no-response"]) no_response = parse_bool(r, a["no-response"], f + ".no-response");
+    if (a["stay-busy"]) stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
+    int forms = (rc ? 1 : 0) + (no_response ? 1 : 0) + (stay_busy ? 1 : 0);
     if (forms != 1) r.fail(a, f, "give exactly one of: response-code (with command), no-response: true, stay-busy: true");
-    if (s.tpm_rc && s.tpm_command.empty()) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
-    if (s.tpm_stay_busy && !s.tpm_command.empty()) r.fail(a, f, "stay-busy holds every command: drop command");
+    if (rc && !a["command"]) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
+    if (stay_busy && a["command"]) r.fail(a, f, "stay-busy holds every command: drop command");
+    if (rc) s.tpm_fault = tpm::ResponseCode{command, rc};
+    else if (no_response) s.tpm_fault = tpm::NoResponse{command};
+    else s.tpm_fault = tpm::StayBusy{};
   } else if (kind == "network") {
     r.expect_map(a, f, {"refuse", "stall", "drop-after", "corrupt-byte", "seed"});
     s.fault = Step::Fault::kNetwork;
-    if (a["refuse"]) s.net_refuse = parse_bool(r, a["refuse"], f + ".refuse");
-    if (a["stall"]) s.net_stall = parse_bool(r, a["stall"], f + ".stall");
+    int forms = 0;
+    bool seeded = false;
+    if (a["refuse"] && parse_bool(r, a["refuse"], f + ".refuse")) s.net_fault = net::Refuse{}, ++forms;
+    if (a["stall"] && parse_bool(r, a["stall"], f + ".stall")) s.net_fault = net::Stall{}, ++forms;
     if (a["drop-after"]) {
       uint64_t v = r.u64(a["drop-after"], f + ".drop-after");
       if (v > (1ull << 30)) r.fail(a["drop-after"], f + ".drop-after", "bytes: 0..1073741824");
-      s.net_drop_after = int64_t(v);
+      s.net_fault = net::DropAfter{v}, ++forms;
     }
     if (YAML::Node cb = a["corrupt-byte"]) {
       if (cb.IsScalar() && cb.Scalar() == "random") {
-        s.net_corrupt_random = true;
+        s.net_fault = net::CorruptSeededByte{}, ++forms;
+        seeded = true;
       } else {
         uint64_t v = r.u64(cb, f + ".corrupt-byte");
         if (v > (1ull << 30)) r.fail(cb, f + ".corrupt-byte", "byte offset: 0..1073741824, or random");
-        s.net_corrupt = int64_t(v);
+        s.net_fault = net::CorruptByte{v}, ++forms;
       }
     }
     seed(a);
-    int forms = (s.net_refuse ? 1 : 0) + (s.net_stall ? 1 : 0) + (s.net_drop_after >= 0 ? 1 : 0) +
-                (s.net_corrupt >= 0 || s.net_corrupt_random ? 1 : 0);
     if (forms != 1) r.fail(a, f, "give exactly one of: refuse: true, stall: true, drop-after: BYTES, corrupt-byte: OFFSET|random");
-    if (a["seed"] && !s.net_corrupt_random) r.fail(a["seed"], f + ".seed", "only corrupt-byte: random takes a seed");
+    if (a["seed"] && !seeded) r.fail(a["seed"], f + ".seed", "only corrupt-byte: random takes a seed");
   } else {
     r.fail(arg.begin()->first, f,
            "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm, network)");
@@ -469,7 +479,7 @@ std::string Step::describe() const {
     case Kind::kFault:
       switch (fault) {
         case Fault::kPowerLossAtOperation:
-          return "fault power-loss " + std::string(power_cut_mode_name(cut_mode)) + " " + device + " operation " +
+          return "fault power-loss " + std::string(power_loss_mode_name(cut_mode)) + " " + device + " operation " +
                  std::to_string(at) + " from here";
         case Fault::kPowerLossAfter: return "fault power-loss after " + format_duration(duration_ps);
         case Fault::kPowerLossOnConsole: return "fault power-loss on console /" + text + "/";
@@ -477,14 +487,8 @@ std::string Step::describe() const {
         case Fault::kBitFlips: return "fault bit-flips page " + std::to_string(page);
         case Fault::kStuckBit: return "fault stuck-bit page " + std::to_string(page);
         case Fault::kBadBlock: return "fault bad-block " + std::to_string(block);
-        case Fault::kTpm: return "fault tpm " + (tpm_command.empty() ? std::string("every command") : tpm_command);
-        case Fault::kNetwork:
-          return std::string("fault network: next transfer ") +
-                 (net_refuse  ? "refused"
-                  : net_stall ? "stalls"
-                  : net_drop_after >= 0 ? "dropped after " + std::to_string(net_drop_after) + " bytes"
-                  : net_corrupt_random ? "gets a flipped byte at a seeded offset"
-                                       : "gets a flipped byte at offset " + std::to_string(net_corrupt));
+        case Fault::kTpm: return "fault tpm " + tpm::command_text(tpm::command_of(tpm_fault));
+        case Fault::kNetwork: return "fault network: next transfer " + net::describe(net_fault);
       }
       return "fault";
     case Kind::kCheck:
@@ -499,13 +503,6 @@ std::string Step::describe() const {
       return "check";
   }
   return "?";
-}
-
-uint64_t derive_seed(uint64_t run_seed, uint64_t salt) {
-  uint64_t z = run_seed * 0x9E3779B97F4A7C15ull + salt + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 namespace {
@@ -626,15 +623,15 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     for (const std::string& d : out)
       if (!is_cut_device(d)) r.fail(parent["devices"], f + ".devices", "'" + d + "': expected " + kCutDevices);
   };
-  auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerCut::Mode>& out) {
+  auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerLoss::Mode>& out) {
     if (!parent["modes"]) {
-      out = {PowerCut::Mode::kBefore, PowerCut::Mode::kAfter, PowerCut::Mode::kTorn};
+      out = {PowerLoss::Mode::kBefore, PowerLoss::Mode::kAfter, PowerLoss::Mode::kTorn};
       return;
     }
     YAML::Node m = parent["modes"];
     for (const std::string& name : str_list(r, m, f + ".modes")) {
-      PowerCut::Mode mode;
-      if (!parse_power_cut_mode(name, &mode)) r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
+      PowerLoss::Mode mode;
+      if (!parse_power_loss_mode(name, &mode)) r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
       if (std::find(out.begin(), out.end(), mode) != out.end()) r.fail(m, f + ".modes", "'" + name + "' is named twice");
       out.push_back(mode);
     }

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "devkit/tear.h"
 #include "trustsim/bfs.h"
 #include "trustsim/crc32.h"
 
@@ -152,7 +153,7 @@ class RamFlash final : public flash::Ops {
     cut_op_ = op;
     cut_mode_ = mode;
     tear_style_ = uint32_t(seed % 3);
-    rng_.seed(seed * 0x9E3779B97F4A7C15ull ^ op);  // a different tear at every cut point, reproducibly
+    rng_ = trustsim::SeededRng(seed * 0x9E3779B97F4A7C15ull ^ op);  // a different tear at every cut point, reproducibly
   }
   void power_on() {
     dead_ = false;
@@ -206,20 +207,28 @@ class RamFlash final : public flash::Ops {
     return &b.data[size_t(in) * geo_.page_size];
   }
 
-  // Programming only clears bits; a torn program clears a subset of them,
-  // in one of three styles (the seed of the cut modulo 3): every bit by a coin flip; a
-  // prefix of the page (the rest untouched); all but a few bits (the
-  // hardest to detect: everything but a few bytes looks right).
-  void program_bits(uint8_t* dst, const uint8_t* src, std::mt19937_64* torn) {
-    int style = torn ? int(tear_style_) : -1;
-    uint32_t prefix = torn ? uint32_t((*torn)() % geo_.page_size) : 0;
-    for (uint32_t i = 0; i < geo_.page_size; ++i) {
-      uint8_t clear = uint8_t(dst[i] & ~src[i]);
-      if (style == 0) clear &= uint8_t((*torn)());
-      if (style == 1 && i >= prefix) clear = 0;
-      if (style == 2 && (*torn)() % 64 == 0) clear &= uint8_t((*torn)());
-      dst[i] = uint8_t(dst[i] & ~clear);
+  // Programming only clears bits; a torn program clears a subset of the
+  // bits that should clear, chosen by devkit's choose_torn() as the board's
+  // flash models do, in one of three styles (the seed of the cut modulo 3):
+  // every bit by a coin flip; a prefix in address order (the rest
+  // untouched); all but a few bits (the hardest to detect: everything but a
+  // few bytes looks right).
+  void program_bits(uint8_t* dst, const uint8_t* src, trustsim::SeededRng* torn) {
+    if (!torn) {
+      for (uint32_t i = 0; i < geo_.page_size; ++i) dst[i] = uint8_t(dst[i] & src[i]);
+      return;
     }
+    std::vector<uint32_t> falling;  // byte << 3 | bit
+    for (uint32_t i = 0; i < geo_.page_size; ++i)
+      for (unsigned b = 0; b < 8; ++b)
+        if (uint8_t(dst[i] & ~src[i]) & (1u << b)) falling.push_back(i << 3 | b);
+    double fraction = tear_style_ == 0   ? 0.5
+                      : tear_style_ == 1 ? double(torn->below(geo_.page_size)) / geo_.page_size
+                                         : 127.0 / 128;
+    std::vector<bool> take = trustsim::choose_torn(
+        *torn, falling.size(), fraction, tear_style_ == 1 ? trustsim::TearPattern::kPrefix : trustsim::TearPattern::kScattered);
+    for (size_t k = 0; k < falling.size(); ++k)
+      if (take[k]) dst[falling[k] >> 3] = uint8_t(dst[falling[k] >> 3] & ~(1u << (falling[k] & 7)));
   }
 
   void erase(Block& b) {
@@ -232,16 +241,23 @@ class RamFlash final : public flash::Ops {
   // Part of the block erased, the rest unchanged or half-erased (bits set
   // at random). Either way the block must be erased before any program.
   void tear_erase(Block& b, bool ecc) {
-    bool prefix = rng_() & 1;
-    uint32_t cut_page = uint32_t(rng_() % (geo_.pages_per_block + 1));
+    bool prefix = rng_.next() & 1;
+    uint32_t cut_page = uint32_t(rng_.below(geo_.pages_per_block + 1));
     for (uint32_t p = 0; p < geo_.pages_per_block; ++p) {
       uint8_t* d = page_data(b, p);
-      uint32_t what = prefix ? (p < cut_page ? 0 : (p == cut_page ? 2 : 1)) : uint32_t(rng_() % 3);
+      uint32_t what = prefix ? (p < cut_page ? 0 : (p == cut_page ? 2 : 1)) : uint32_t(rng_.below(3));
       if (what == 0) {
         memset(d, 0xFF, geo_.page_size);
         b.ecc.erase(p);
       } else if (what == 2) {
-        for (uint32_t i = 0; i < geo_.page_size; ++i) d[i] |= uint8_t(rng_());
+        // Half erased: a part of the 0 bits went to 1 (choose_torn, as the models).
+        std::vector<uint32_t> zeros;
+        for (uint32_t i = 0; i < geo_.page_size; ++i)
+          for (unsigned bit = 0; bit < 8; ++bit)
+            if (!(d[i] & (1u << bit))) zeros.push_back(i << 3 | bit);
+        std::vector<bool> take = trustsim::choose_torn(rng_, zeros.size(), 0.5);
+        for (size_t k = 0; k < zeros.size(); ++k)
+          if (take[k]) d[zeros[k] >> 3] = uint8_t(d[zeros[k] >> 3] | (1u << (zeros[k] & 7)));
         if (ecc) b.ecc.insert(p);
       }
     }
@@ -256,7 +272,7 @@ class RamFlash final : public flash::Ops {
   uint64_t cut_op_ = 0;
   Cut cut_mode_ = Cut::kBefore;
   uint32_t tear_style_ = 0;
-  std::mt19937_64 rng_{1};
+  trustsim::SeededRng rng_{1};
   bool fail_next_data_program_ = false;
   uint8_t fail_next_record_kind_ = 0;
   uint64_t mutations_ = 0, reads_ = 0, programs_ = 0, erases_ = 0;

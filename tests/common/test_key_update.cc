@@ -5,8 +5,9 @@
 // (key_update::commit) against an NVRAM model that writes page by page like
 // hw-models/nvram.cc (64-byte pages, each its own write cycle) and cuts
 // power at every page write of the update: before it, after it, or torn in
-// the middle (a seeded part of the page's bytes changed; the board's model
-// only ever leaves a whole page old, so torn is the harsher case). After
+// the middle (a seeded part of the page's changing bytes new, the rest old,
+// chosen by devkit's choose_torn() exactly as the board's NVRAM model does
+// for an armed torn cut). After
 // each cut the board "boots": key_update::load_and_repair, the code Boot0,
 // ROMmon and the OS run. A second sweep also cuts power during that boot's
 // repair. Invariant: a valid key set is always found, it is exactly the old
@@ -21,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "devkit/power_loss.h"
+#include "devkit/tear.h"
 #include "trustsim/key_bundle.h"
 #include "trustsim/keys.h"
 
@@ -223,7 +226,7 @@ TEST(KeyUpdatePlan, RevokeOlderTakesEveryOlderVersionUnlessSomethingBootableNeed
 
 class PowerCutNvram : public ku::NvramIo {
  public:
-  enum class Mode { kBefore, kAfter, kTorn };
+  using Mode = trustsim::PowerLoss::Mode;
   explicit PowerCutNvram(std::vector<uint8_t>& mem) : mem_(mem) {}
   void arm(uint64_t at_page_write, Mode mode, uint64_t seed) {
     cut_at_ = at_page_write;
@@ -249,9 +252,16 @@ class PowerCutNvram : public ku::NvramIo {
         powered_ = false;
         if (mode_ == Mode::kAfter) memcpy(mem_.data() + addr, buf + done, chunk);
         if (mode_ == Mode::kTorn) {
-          std::mt19937_64 rng(seed_ ^ page_writes_);
+          // As hw-models/src/nvram.cc: a seeded instant, then that share of
+          // the changing bytes.
+          trustsim::SeededRng rng(seed_ ^ page_writes_);
+          double fraction = trustsim::torn_instant(rng);
+          std::vector<uint32_t> differ;
           for (uint32_t i = 0; i < chunk; ++i)
-            if (rng() & 1) mem_[addr + i] = buf[done + i];
+            if (mem_[addr + i] != buf[done + i]) differ.push_back(i);
+          std::vector<bool> take = trustsim::choose_torn(rng, differ.size(), fraction);
+          for (size_t k = 0; k < differ.size(); ++k)
+            if (take[k]) mem_[addr + differ[k]] = buf[done + differ[k]];
         }
         return false;
       }

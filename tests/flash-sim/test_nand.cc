@@ -15,8 +15,8 @@
 
 #include "../support/test_util.h"
 #include "flash-sim/nand_flash.h"
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"
@@ -34,8 +34,8 @@ constexpr uint64_t kTprog = 250000;
 constexpr uint64_t kTbers = 2000000;
 constexpr uint32_t kFactoryBad = 5;
 
-BoardConfig::Nand figures(uint32_t blocks = 16) {
-  BoardConfig::Nand c;
+NandConfig figures(uint32_t blocks = 16) {
+  NandConfig c;
   c.present = true;
   c.part = "W25N01GV";
   c.page_size = 2048;
@@ -59,14 +59,14 @@ struct Rig : sc_core::sc_module {
   test::TempDir dir;
   PowerDomain power;
   DeviceTrace trace;
-  BoardConfig::Nand cfg;
+  NandConfig cfg;
   std::string path, trace_path;
   std::unique_ptr<NandFlash> nand;
   tlm_utils::simple_initiator_socket<Rig> socket{"socket"};
   std::function<void(Rig&)> body;
   bool finished = false;  // the body ran to its end (not stuck on an event that never came)
 
-  Rig(sc_core::sc_module_name name, BoardConfig::Nand c, std::function<void(Rig&)> b, std::string image = "")
+  Rig(sc_core::sc_module_name name, NandConfig c, std::function<void(Rig&)> b, std::string image = "")
       : sc_module(name), cfg(std::move(c)), body(std::move(b)) {
     trace_path = dir.file("trace.jsonl");
     trace.open(trace_path);
@@ -152,7 +152,7 @@ struct Rig : sc_core::sc_module {
   }
 };
 
-void simulate(BoardConfig::Nand cfg, std::function<void(Rig&)> body) {
+void simulate(NandConfig cfg, std::function<void(Rig&)> body) {
   Rig rig("rig", std::move(cfg), std::move(body));
   sc_core::sc_start();
   EXPECT_TRUE(rig.finished) << "the simulation ran out of events before the test body ended";
@@ -161,7 +161,7 @@ void simulate(BoardConfig::Nand cfg, std::function<void(Rig&)> body) {
 // Runs `body` on an existing image in a child process, which has its own
 // SystemC elaboration; the parent must not have elaborated anything yet.
 // Returns 0 if the body ran to its end without a failed expectation.
-int run_in_child(const BoardConfig::Nand& cfg, const std::string& image, std::function<void(Rig&)> body) {
+int run_in_child(const NandConfig& cfg, const std::string& image, std::function<void(Rig&)> body) {
   fflush(nullptr);
   pid_t child = fork();
   if (child < 0) return 127;
@@ -190,7 +190,7 @@ std::vector<uint8_t> pattern(uint32_t seed) {
   for (uint32_t i = 0; i < 2048; ++i) p[i] = uint8_t(gen());
   return p;
 }
-std::vector<uint8_t> expected_stored(const BoardConfig::Nand& cfg, std::vector<uint8_t> p) {
+std::vector<uint8_t> expected_stored(const NandConfig& cfg, std::vector<uint8_t> p) {
   NandFlash::fill_ecc(cfg, p.data());
   return p;
 }
@@ -264,7 +264,7 @@ TEST(NandFlash, ProgramOfAnUnerasedPageIsRefused) {
 }
 
 TEST(NandFlash, ProgramOfAnUnerasedPageAndsInWhenNotRefusing) {
-  BoardConfig::Nand nor_like = figures();
+  NandConfig nor_like = figures();
   nor_like.refuse_unerased_program = false;
   simulate(nor_like, [](Rig& r) {
     std::vector<uint8_t> first = pattern(1), second = pattern(2);
@@ -517,7 +517,7 @@ TEST(NandFlash, BadOnNthEraseFailsThatEraseAndTheBlockStaysBad) {
 TEST(NandFlash, PowerLossBeforeProgramLeavesThePageErased) {
   simulate(figures(), [](Rig& r) {
     r.program(1, pattern(1));  // operation 1
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kBefore, 0, 2});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kBefore, 0, 2});
     r.access(true, TS_NAND_BUFFER, pattern(2).data(), kRaw);
     r.set(TS_NAND_ROW, 2);
     r.set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE);
@@ -531,7 +531,7 @@ TEST(NandFlash, PowerLossBeforeProgramLeavesThePageErased) {
 
 TEST(NandFlash, PowerLossAfterProgramLeavesThePageFullyWritten) {
   simulate(figures(), [](Rig& r) {
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kAfter, 0, 1});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kAfter, 0, 1});
     std::vector<uint8_t> data = pattern(5);
     r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
     r.set(TS_NAND_ROW, 5);
@@ -545,7 +545,7 @@ TEST(NandFlash, PowerLossAfterProgramLeavesThePageFullyWritten) {
 
 TEST(NandFlash, TornProgramProgramsSomeButNotAllBits) {
   simulate(figures(), [](Rig& r) {
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, 1234, 1});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, 1234, 1});
     std::vector<uint8_t> data = pattern(5);
     r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
     r.set(TS_NAND_ROW, 5);
@@ -567,7 +567,7 @@ TEST(NandFlash, TornProgramIsDeterministicForASeed) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> data = pattern(8);
     auto torn_program = [&](uint32_t page, uint64_t seed) {
-      r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, seed, r.nand->operation_count() + 1});
+      r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, seed, r.nand->operation_count() + 1});
       r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
       r.set(TS_NAND_ROW, page);
       r.set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE);
@@ -585,7 +585,7 @@ TEST(NandFlash, PowerLossBeforeEraseKeepsTheBlock) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> data = pattern(3);
     r.program(64, data);
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kBefore, 0, 2});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kBefore, 0, 2});
     r.set(TS_NAND_ROW, 64);
     r.set(TS_NAND_COMMAND, TS_NAND_CMD_ERASE_BLOCK);
     EXPECT_FALSE(r.power.is_on());
@@ -599,7 +599,7 @@ TEST(NandFlash, TornEraseErasesSomeButNotAllCells) {
     for (uint32_t p = 64; p < 128; ++p) r.program(p, std::vector<uint8_t>(kRaw, 0x00));
     size_t zeros_before = 0;
     for (uint32_t p = 64; p < 128; ++p) zeros_before += kRaw * 8 - popcount(r.raw(p));
-    r.nand->arm(nand::PowerLoss{nand::PowerLoss::Mode::kTorn, 99, r.nand->operation_count() + 1});
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, 99, r.nand->operation_count() + 1});
     r.set(TS_NAND_ROW, 64);
     r.set(TS_NAND_COMMAND, TS_NAND_CMD_ERASE_BLOCK);
     wait(r.power.off_event());
@@ -670,7 +670,7 @@ TEST(NandFlash, ResetDuringProgramAbortsIt) {
 TEST(NandFlash, ContentsAndWearPersistAcrossReconstruction) {
   test::TempDir dir;
   std::string path = dir.file("bootflash.nand");
-  BoardConfig::Nand cfg = figures();
+  NandConfig cfg = figures();
   NandFlash::create_image(cfg, path);
   std::vector<uint8_t> data = pattern(77);
   ASSERT_EQ(run_in_child(cfg, path,
@@ -700,7 +700,7 @@ TEST(NandFlash, ContentsAndWearPersistAcrossReconstruction) {
 // separate processes as in separate trustsim runs; another seed differs.
 TEST(NandFlash, UnplannedCutTearsTheSameCellsOnEveryRunWithTheSameSeed) {
   test::TempDir dir;
-  BoardConfig::Nand cfg = figures();
+  NandConfig cfg = figures();
   std::vector<uint8_t> data = pattern(12);
   auto run = [&](const std::string& name, uint64_t seed) {
     std::string path = dir.file(name);
@@ -749,7 +749,7 @@ TEST(NandFlash, FullSizeImageIsSparseOnDisk) {
 TEST(NandFlash, ImageOfTheWrongSizeIsRejectedNamingTheFile) {
   test::TempDir dir;
   std::string path = dir.file("bootflash.nand");
-  BoardConfig::Nand cfg = figures();
+  NandConfig cfg = figures();
   NandFlash::create_image(cfg, path);
   ASSERT_EQ(truncate(path.c_str(), 1000), 0);
   try {
@@ -766,7 +766,7 @@ TEST(NandFlash, ImageOfTheWrongSizeIsRejectedNamingTheFile) {
 TEST(NandFlash, MissingWearFileIsRejectedNamingIt) {
   test::TempDir dir;
   std::string path = dir.file("bootflash.nand");
-  BoardConfig::Nand cfg = figures();
+  NandConfig cfg = figures();
   NandFlash::create_image(cfg, path);
   ASSERT_EQ(unlink(NandImage::meta_path(path).c_str()), 0);
   try {

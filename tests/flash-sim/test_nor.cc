@@ -11,8 +11,8 @@
 
 #include "../support/test_util.h"
 #include "flash-sim/boot_flash.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"
@@ -32,8 +32,8 @@ constexpr uint64_t kTpp = 400000;        // ns
 constexpr uint64_t kTse = 45000000;
 constexpr uint64_t kTbe = 150000000;
 
-BoardConfig::BootFlash figures() {
-  BoardConfig::BootFlash c;
+BootFlashConfig figures() {
+  BootFlashConfig c;
   c.part = "W25Q128JV";
   c.size = kSize;
   c.read_clock_hz = kClockHz;
@@ -328,7 +328,7 @@ TEST(NorFlash, ArrayReadDuringEraseIsRefused) {
 
 TEST(NorFlash, PowerLossBeforeProgramLeavesTheArrayUnchanged) {
   simulate([](Rig& r) {
-    r.flash->arm(nor::PowerLoss{nor::PowerLoss::Mode::kBefore, 0, 1});
+    r.flash->arm(PowerLoss{PowerLoss::Mode::kBefore, 0, 1});
     r.start_program(0x1000, std::vector<uint8_t>(256, 0x00));
     EXPECT_FALSE(r.power.is_on());
     EXPECT_FALSE(r.flash->busy());
@@ -339,7 +339,7 @@ TEST(NorFlash, PowerLossBeforeProgramLeavesTheArrayUnchanged) {
 
 TEST(NorFlash, PowerLossAfterEraseLeavesTheSectorFullyErased) {
   simulate([](Rig& r) {
-    r.flash->arm(nor::PowerLoss{nor::PowerLoss::Mode::kAfter, 0, 1});
+    r.flash->arm(PowerLoss{PowerLoss::Mode::kAfter, 0, 1});
     r.start_erase(TS_NOR_CMD_SECTOR_ERASE, 0x4000);
     wait(r.power.off_event());
     EXPECT_EQ(now_ns(), clocks_ns(8) + clocks_ns(32) + kTse);
@@ -351,7 +351,7 @@ TEST(NorFlash, PowerLossAfterEraseLeavesTheSectorFullyErased) {
 
 TEST(NorFlash, TornProgramProgramsSomeButNotAllBits) {
   simulate([](Rig& r) {
-    r.flash->arm(nor::PowerLoss{nor::PowerLoss::Mode::kTorn, 1234, 1});
+    r.flash->arm(PowerLoss{PowerLoss::Mode::kTorn, 1234, 1});
     r.start_program(0x1000, std::vector<uint8_t>(256, 0x00));
     wait(r.power.off_event());
     size_t ones = popcount(r.range(0x1000, 256));
@@ -369,7 +369,7 @@ TEST(NorFlash, TornProgramProgramsSomeButNotAllBits) {
 
 TEST(NorFlash, TornEraseErasesSomeButNotAllBits) {
   simulate([](Rig& r) {
-    r.flash->arm(nor::PowerLoss{nor::PowerLoss::Mode::kTorn, 99, 1});
+    r.flash->arm(PowerLoss{PowerLoss::Mode::kTorn, 99, 1});
     r.start_erase(TS_NOR_CMD_SECTOR_ERASE, 0x5000);
     wait(r.power.off_event());
     size_t ones = popcount(r.range(0x5000, 4096));

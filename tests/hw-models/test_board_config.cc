@@ -7,7 +7,7 @@
 
 #include "../support/test_util.h"
 #include "hw-models/board_config.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 using namespace trustsim;
 
@@ -90,6 +90,12 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(devices\.netxfer\.link_rate: expected a data rate)"},
         BadBoard{"netxfer overlaps", "bus_base: 0x07000000", "bus_base: 0x05000800",
                  R"(devices\.netxfer\.bus_base: bus range 0x5000800\+0x1000 overlaps devices\.crypto\.bus_base)"},
+        BadBoard{"tpm fault with two forms", "    default_command_time: 20 ms\n",
+                 "    default_command_time: 20 ms\n    fault: {command: Quote, response_code: 0x101, no_response: true}\n",
+                 R"(devices\.tpm\.fault: give one of)"},
+        BadBoard{"tpm fault unknown command", "    default_command_time: 20 ms\n",
+                 "    default_command_time: 20 ms\n    fault: {command: Qoute, response_code: 0x101}\n",
+                 R"(devices\.tpm\.fault\.command: unknown TPM command 'Qoute')"},
         BadBoard{"yaml syntax", "  name: ts-isr1100", "  name: [ts-isr1100", R"(:\d+: YAML syntax error)"},
         BadBoard{"unknown top-level section", "memory:", "memroy:", R"(memroy: unknown key)"}),
     [](const ::testing::TestParamInfo<BadBoard>& i) {

@@ -10,7 +10,7 @@
 
 #include "hw-models/bus.h"
 #include "hw-models/mailbox_service.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 
 using namespace trustsim;
 

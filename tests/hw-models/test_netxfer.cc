@@ -14,7 +14,7 @@
 #include "hw-models/bus.h"
 #include "hw-models/mailbox_service.h"
 #include "hw-models/netxfer.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "trustsim/netxfer_regs.h"
 
 using namespace trustsim;
@@ -175,9 +175,7 @@ TEST(NetXfer, FtpOpensInSixRoundTripsAndDropsAfterTheArmedByteCount) {
   Served s;
   ASSERT_TRUE(s.servers->ready) << s.servers->why;
   simulate(figures(), [&](Rig& r) {
-    NetFault f;
-    f.drop_after = 1200;
-    r.nx.arm(f);
+    r.nx.arm(net::DropAfter{1200});
     EXPECT_EQ(r.open(s.ftp()), 6 * 2000000u);
     ts_mbox_response a = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096);
     EXPECT_EQ(a.actual_len, 1200u);
@@ -208,9 +206,7 @@ TEST(NetXfer, StallWaitsTheTimeoutRegisterAndCorruptFlipsOneByte) {
     EXPECT_EQ(r.read64(TS_NETXFER_TIMEOUT), TS_NETXFER_DEFAULT_TIMEOUT_NS);
     EXPECT_EQ(r.write64(TS_NETXFER_TIMEOUT, 0).status, uint32_t(TS_MBOX_COMMAND_ERROR));
     r.write64(TS_NETXFER_TIMEOUT, 3000000000ull);
-    NetFault f;
-    f.stall = true;
-    r.nx.arm(f);
+    r.nx.arm(net::Stall{});
     r.open(s.tftp());
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK);
     ts_mbox_response a = r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096);
@@ -218,9 +214,7 @@ TEST(NetXfer, StallWaitsTheTimeoutRegisterAndCorruptFlipsOneByte) {
     EXPECT_EQ(a.t_done_ns - a.t_start_ns, 3000000000u);
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TIMEOUT_ERR);
 
-    NetFault c;
-    c.corrupt_offset = 100;
-    r.nx.arm(c);
+    r.nx.arm(net::CorruptByte{100});
     r.open(s.tftp());
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_DATA, 4096).actual_len, kFileSize);
     std::vector<uint8_t> want = s.data;
@@ -249,9 +243,7 @@ TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TOO_LARGE);
     EXPECT_EQ(r.open("ftp://127.0.0.1:" + std::to_string(free_port(SOCK_STREAM)) + "/x"), 2000000u);
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_REFUSED);
-    NetFault f;
-    f.refuse = true;
-    r.nx.arm(f);
+    r.nx.arm(net::Refuse{});
     EXPECT_EQ(r.open(s.tftp()), 2000000u);
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_REFUSED);
     // Register misuse.

@@ -6,10 +6,10 @@
 #include <functional>
 
 #include "../support/test_util.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/nvram.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "trustsim/mailbox_abi.h"
 #include "tlm_utils/simple_initiator_socket.h"
 
@@ -151,7 +151,7 @@ struct CutOutcome {
   uint64_t ops = 0;
 };
 
-CutOutcome cut_second_page(PowerCut::Mode mode, uint64_t seed) {
+CutOutcome cut_second_page(PowerLoss::Mode mode, uint64_t seed) {
   CutOutcome out;
   struct Observer : OperationObserver {
     uint64_t* seen;
@@ -160,8 +160,8 @@ CutOutcome cut_second_page(PowerCut::Mode mode, uint64_t seed) {
   obs.seen = &out.observed;
   simulate(figures(), [&](Rig& r) {
     r.nvram->set_operation_observer(&obs);
-    r.nvram->arm_power_cut(PowerCut{mode, seed, 2});
-    EXPECT_THROW(r.nvram->arm_power_cut(PowerCut{mode, seed, 0}), std::invalid_argument);
+    r.nvram->arm_power_cut(PowerLoss{mode, seed, 2});
+    EXPECT_THROW(r.nvram->arm_power_cut(PowerLoss{mode, seed, 0}), std::invalid_argument);
     uint8_t data[128];
     memset(data, 0x11, sizeof data);
     out.status = r.access(true, 0, data, 128);
@@ -175,7 +175,7 @@ CutOutcome cut_second_page(PowerCut::Mode mode, uint64_t seed) {
 }  // namespace
 
 TEST(Nvram, ArmedCutBeforeTheSecondPageWriteLeavesItOld) {
-  CutOutcome o = cut_second_page(PowerCut::Mode::kBefore, 1);
+  CutOutcome o = cut_second_page(PowerLoss::Mode::kBefore, 1);
   EXPECT_FALSE(o.power_on);
   EXPECT_EQ(o.status, tlm::TLM_GENERIC_ERROR_RESPONSE);
   EXPECT_EQ(o.observed, 2u) << "the observer hears of the operation the cut hits";
@@ -186,14 +186,14 @@ TEST(Nvram, ArmedCutBeforeTheSecondPageWriteLeavesItOld) {
 }
 
 TEST(Nvram, ArmedCutAfterTheSecondPageWriteLeavesItNew) {
-  CutOutcome o = cut_second_page(PowerCut::Mode::kAfter, 1);
+  CutOutcome o = cut_second_page(PowerLoss::Mode::kAfter, 1);
   EXPECT_FALSE(o.power_on);
   EXPECT_EQ(o.file[64], 0x11);
   EXPECT_EQ(o.file[127], 0x11);
 }
 
 TEST(Nvram, ArmedTornCutLeavesAMixOfOldAndNewBytes) {
-  CutOutcome a = cut_second_page(PowerCut::Mode::kTorn, 42);
+  CutOutcome a = cut_second_page(PowerLoss::Mode::kTorn, 42);
   EXPECT_FALSE(a.power_on);
   EXPECT_EQ(a.file[63], 0x11) << "the first page is complete";
   size_t changed = 0;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/test_util.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/observe.h"
 
 using namespace trustsim;

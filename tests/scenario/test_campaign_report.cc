@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <set>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "scenario/campaign.h"
 
 using namespace trustsim;
@@ -19,18 +19,18 @@ CampaignReport full(uint64_t points) {
   r.file = "c.yaml";
   r.seed = 3;
   r.devices = {"nvram"};
-  r.modes = {PowerCut::Mode::kBefore, PowerCut::Mode::kAfter, PowerCut::Mode::kTorn};
+  r.modes = {PowerLoss::Mode::kBefore, PowerLoss::Mode::kAfter, PowerLoss::Mode::kTorn};
   r.points = points;
   r.reproduce = "trustsim campaign c.yaml --seed 3";
   for (uint64_t p = 1; p <= points; ++p)
-    for (PowerCut::Mode m : r.modes) {
+    for (PowerLoss::Mode m : r.modes) {
       RunRecord x;
       x.point = p;
       x.device = "nvram";
       x.device_op = p + 10;
       x.mode = m;
       x.seed = p * 7;
-      x.passed = !(p == 2 && m == PowerCut::Mode::kTorn);
+      x.passed = !(p == 2 && m == PowerLoss::Mode::kTorn);
       if (!x.passed) x.failure = "recovery step 2 (c.yaml:9, expect /x/ within 1 s): not seen";
       x.virtual_ns = 1000 + p;
       r.runs.push_back(x);
@@ -95,20 +95,20 @@ CampaignReport with_second_cuts(uint64_t points, uint64_t rp) {
   CampaignReport r = full(points);
   r.second = true;
   r.devices2 = {"nvram", "bootflash"};
-  r.modes2 = {PowerCut::Mode::kBefore, PowerCut::Mode::kTorn};
+  r.modes2 = {PowerLoss::Mode::kBefore, PowerLoss::Mode::kTorn};
   std::vector<RunRecord> runs;
   for (RunRecord x : r.runs) {
     x.recovery_points = rp;
     runs.push_back(x);
     for (uint64_t q = 1; q <= rp; ++q)
-      for (PowerCut::Mode m2 : r.modes2) {
+      for (PowerLoss::Mode m2 : r.modes2) {
         RunRecord y = x;
         y.recovery_points = 0;
         y.point2 = q;
         y.device2 = q % 2 ? "nvram" : "bootflash";
         y.device_op2 = 40 + q;
         y.mode2 = m2;
-        y.passed = !(x.point == 1 && x.mode == PowerCut::Mode::kAfter && q == 2 && m2 == PowerCut::Mode::kTorn);
+        y.passed = !(x.point == 1 && x.mode == PowerLoss::Mode::kAfter && q == 2 && m2 == PowerLoss::Mode::kTorn);
         y.failure = y.passed ? "" : "second recovery step 3 (c.yaml:20, expect /x/ within 1 s): not seen";
         runs.push_back(y);
       }
@@ -156,7 +156,7 @@ TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
   auto& runs = shards[1].runs;
   auto it = std::find_if(runs.begin(), runs.end(), [](const RunRecord& x) { return x.point2 == 3; });
   ASSERT_NE(it, runs.end());
-  std::string name = std::to_string(it->point) + "/" + power_cut_mode_name(it->mode) + "+3/" + power_cut_mode_name(it->mode2);
+  std::string name = std::to_string(it->point) + "/" + power_loss_mode_name(it->mode) + "+3/" + power_loss_mode_name(it->mode2);
   runs.erase(it);
   try {
     merge_reports(shards, paths);
@@ -167,7 +167,7 @@ TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
   }
   // A second cut the campaign does not have is refused.
   shards = {report_from_json(report_to_json(shard_of(all, 0, 3)), "a")};
-  shards[0].runs[1].mode2 = PowerCut::Mode::kAfter;
+  shards[0].runs[1].mode2 = PowerLoss::Mode::kAfter;
   try {
     merge_reports({shards[0], report_from_json(report_to_json(shard_of(all, 1, 3)), "b"),
                    report_from_json(report_to_json(shard_of(all, 2, 3)), "c")}, {"a", "b", "c"});

@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "../support/test_util.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "scenario/scenario.h"
 
 using namespace trustsim;
@@ -113,6 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
                     R"(fault\.tpm: response-code needs the command)"},
         BadScenario{"fault_tpm_two_forms", "name: x\nsteps:\n  - fault: {tpm: {command: Quote, response-code: 1, stay-busy: true}}\n",
                     R"(fault\.tpm: give exactly one of)"},
+        BadScenario{"fault_tpm_unknown_command", "name: x\nsteps:\n  - fault: {tpm: {command: Qoute, response-code: 1}}\n",
+                    R"(:3: steps\[0\]\.fault\.tpm\.command: unknown TPM command 'Qoute')"},
         BadScenario{"fault_network_two_forms", "name: x\nsteps:\n  - fault: {network: {refuse: true, stall: true}}\n",
                     R"(fault\.network: give exactly one of)"},
         BadScenario{"fault_network_none", "name: x\nsteps:\n  - fault: {network: {refuse: false}}\n",
@@ -252,7 +254,7 @@ steps:
   Scenario sc = load_scenario(p);
   ASSERT_EQ(sc.steps.size(), 15u);
   EXPECT_EQ(sc.steps[0].fault, Step::Fault::kPowerLossAtOperation);
-  EXPECT_EQ(sc.steps[0].cut_mode, PowerCut::Mode::kTorn);
+  EXPECT_EQ(sc.steps[0].cut_mode, PowerLoss::Mode::kTorn);
   EXPECT_EQ(sc.steps[0].at, 3u);
   EXPECT_TRUE(sc.steps[0].has_seed);
   EXPECT_EQ(sc.steps[1].fault, Step::Fault::kPowerLossAfter);
@@ -271,6 +273,48 @@ steps:
   EXPECT_EQ(sc.sweep.from_text, "Copying");
   EXPECT_EQ(sc.sweep.steps.size(), 1u);
   EXPECT_EQ(sc.sweep.recovery.size(), 1u);
+}
+
+// TPM and network fault steps hold the device's own typed fault, built by
+// the parser (the runner arms it as it is).
+TEST(ScenarioFile, TpmAndNetworkFaultStepsHoldTypedFaults) {
+  test::TempDir dir;
+  std::string p = test::write_text(dir.file("f.yaml"), R"(name: typed
+steps:
+  - fault: {tpm: {command: Quote, response-code: 0x101}}
+  - fault: {tpm: {command: PCR_Extend, no-response: true}}
+  - fault: {tpm: {no-response: true}}
+  - fault: {tpm: {stay-busy: true}}
+  - fault: {network: {refuse: true}}
+  - fault: {network: {stall: true}}
+  - fault: {network: {drop-after: 1200}}
+  - fault: {network: {corrupt-byte: 100}}
+  - fault: {network: {corrupt-byte: random, seed: 9}}
+)");
+  Scenario sc = load_scenario(p);
+  ASSERT_EQ(sc.steps.size(), 9u);
+  const auto* rc = std::get_if<tpm::ResponseCode>(&sc.steps[0].tpm_fault);
+  ASSERT_NE(rc, nullptr);
+  EXPECT_EQ(rc->command, tpm::command_code_by_name("Quote"));
+  EXPECT_NE(rc->command, 0u);
+  EXPECT_EQ(rc->rc, 0x101u);
+  const auto* nr = std::get_if<tpm::NoResponse>(&sc.steps[1].tpm_fault);
+  ASSERT_NE(nr, nullptr);
+  EXPECT_EQ(nr->command, tpm::command_code_by_name("PCR_Extend"));
+  ASSERT_TRUE(std::holds_alternative<tpm::NoResponse>(sc.steps[2].tpm_fault));
+  EXPECT_EQ(std::get<tpm::NoResponse>(sc.steps[2].tpm_fault).command, 0u) << "no command: every command";
+  EXPECT_TRUE(std::holds_alternative<tpm::StayBusy>(sc.steps[3].tpm_fault));
+  EXPECT_EQ(sc.steps[3].describe(), "fault tpm every command");
+  EXPECT_EQ(sc.steps[0].describe(), "fault tpm Quote");
+  EXPECT_TRUE(std::holds_alternative<net::Refuse>(sc.steps[4].net_fault));
+  EXPECT_TRUE(std::holds_alternative<net::Stall>(sc.steps[5].net_fault));
+  ASSERT_TRUE(std::holds_alternative<net::DropAfter>(sc.steps[6].net_fault));
+  EXPECT_EQ(std::get<net::DropAfter>(sc.steps[6].net_fault).bytes, 1200u);
+  ASSERT_TRUE(std::holds_alternative<net::CorruptByte>(sc.steps[7].net_fault));
+  EXPECT_EQ(std::get<net::CorruptByte>(sc.steps[7].net_fault).offset, 100u);
+  EXPECT_TRUE(std::holds_alternative<net::CorruptSeededByte>(sc.steps[8].net_fault));
+  EXPECT_TRUE(sc.steps[8].has_seed);
+  EXPECT_EQ(sc.steps[6].describe(), "fault network: next transfer dropped after 1200 bytes");
 }
 
 TEST(ScenarioFile, DerivedSeedsDependOnRunSeedAndPosition) {

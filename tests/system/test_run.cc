@@ -65,6 +65,43 @@ TEST(Run, SmokeScenarioIsByteIdenticalAcrossRuns) {
   EXPECT_EQ(ca, read_text(b_con)) << "console transcript differs between two runs";
 }
 
+// Smoke's console transcript and device trace against the committed golden
+// copy in tests/system/golden/ (the trace gzipped: one line per mailbox
+// request). The determinism test above shows two runs agree; this one shows
+// a change of the code did not change what the board does. A difference
+// fails with a unified diff. When behaviour changes on purpose, regenerate
+// the copy and commit it with a message that says why (docs/traces.md,
+// "Golden copy"):
+//   TRUSTSIM_UPDATE_GOLDEN=1 meson test -C build system.SmokeMatchesTheGoldenConsoleAndTrace
+TEST(Run, SmokeMatchesTheGoldenConsoleAndTrace) {
+  TempDir d;
+  std::string trace = d.file("smoke.jsonl"), console = d.file("smoke.txt");
+  Result r = run_trustsim("run --quiet --trace " + trace + " --console-log " + console + " " + src("scenarios/smoke.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string golden_console = src("tests/system/golden/smoke.console.txt");
+  std::string golden_trace = src("tests/system/golden/smoke.trace.jsonl.gz");
+  if (const char* u = getenv("TRUSTSIM_UPDATE_GOLDEN"); u && *u && std::string(u) != "0") {
+    Result c = sh("cp '" + console + "' '" + golden_console + "' && gzip -n -9 -c '" + trace + "' > '" + golden_trace + "'");
+    ASSERT_EQ(c.exit_code, 0) << c.output;
+    std::printf("golden copy updated: %s, %s\n", golden_console.c_str(), golden_trace.c_str());
+    return;
+  }
+  // The golden trace, unpacked next to the new one so diff can name both.
+  Result unpack = sh("gzip -dc '" + golden_trace + "' > '" + d.file("golden.jsonl") + "'");
+  ASSERT_EQ(unpack.exit_code, 0) << "cannot read the golden trace " << golden_trace << ": " << unpack.output;
+  std::string want_console = read_text(golden_console), want_trace = read_text(d.file("golden.jsonl"));
+  ASSERT_GT(want_console.size(), 1000u) << "no golden console transcript at " << golden_console;
+  ASSERT_GT(want_trace.size(), 1000u) << "no golden trace in " << golden_trace;
+  const std::string how = "\nIf the change is deliberate: TRUSTSIM_UPDATE_GOLDEN=1 meson test -C build "
+                          "system.SmokeMatchesTheGoldenConsoleAndTrace, and say why in the commit.";
+  EXPECT_TRUE(read_text(console) == want_console)
+      << "console transcript differs from " << golden_console << " (first 60 lines of the diff):\n"
+      << sh("diff -u '" + golden_console + "' '" + console + "' | head -60").output << how;
+  EXPECT_TRUE(read_text(trace) == want_trace)
+      << "device trace differs from " << golden_trace << " (first 60 lines of the diff):\n"
+      << sh("diff -u '" + d.file("golden.jsonl") + "' '" + trace + "' | head -60").output << how;
+}
+
 TEST(Run, NvramVariableWriteTakesTheBoardPageWriteTime) {
   TempDir d;
   std::string board = read_text(src("boards/default.yaml"));

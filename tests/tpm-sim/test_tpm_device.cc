@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "../support/test_util.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "tpm-sim/tpm_device.h"
 #include "trustsim/mailbox_abi.h"
@@ -21,8 +21,8 @@ namespace {
 
 constexpr uint64_t kMs = 1000000;
 
-BoardConfig::Tpm figures() {
-  BoardConfig::Tpm t;
+TpmConfig figures() {
+  TpmConfig t;
   t.present = true;
   t.spi_clock_hz = 43000000;
   t.burst_count = 64;
@@ -41,7 +41,7 @@ struct Rig : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Rig> socket{"socket"};
   std::function<void(Rig&)> body;
 
-  Rig(BoardConfig::Tpm cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
+  Rig(TpmConfig cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
     tpm = std::make_unique<TpmDevice>("tpm", power, cfg, dir.file("tpm-nv.bin"), "test", trace);
     socket.bind(tpm->socket);
     SC_THREAD(run);
@@ -124,7 +124,7 @@ struct Rig : sc_core::sc_module {
   }
 };
 
-void simulate(BoardConfig::Tpm cfg, std::function<void(Rig&)> body) {
+void simulate(TpmConfig cfg, std::function<void(Rig&)> body) {
   Rig rig(cfg, std::move(body));
   sc_core::sc_start();
 }
@@ -210,9 +210,8 @@ TEST(TpmDevice, PowerLossDropsPcrsAndTheNextBootNeedsStartup) {
 }
 
 TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
-  BoardConfig::Tpm cfg = figures();
-  cfg.fault_command = tpm2::kCcPcrExtend;
-  cfg.fault_rc = 0x101;  // TPM_RC_FAILURE
+  TpmConfig cfg = figures();
+  cfg.fault = tpm::ResponseCode{tpm2::kCcPcrExtend, 0x101};  // TPM_RC_FAILURE
   simulate(cfg, [](Rig& r) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
@@ -224,8 +223,8 @@ TEST(TpmDevice, FaultChosenCommandAnswersChosenCode) {
 }
 
 TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
-  BoardConfig::Tpm cfg = figures();
-  cfg.fault_stay_busy = true;
+  TpmConfig cfg = figures();
+  cfg.fault = tpm::StayBusy{};
   simulate(cfg, [](Rig& r) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
@@ -235,5 +234,21 @@ TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
     EXPECT_TRUE(s & TS_TPM_STS_VALID);
     EXPECT_FALSE(s & TS_TPM_STS_DATA_AVAIL);
     EXPECT_FALSE(s & TS_TPM_STS_COMMAND_READY);
+  });
+}
+
+// A typed fault armed at run time (as a scenario step does) holds only its
+// own command.
+TEST(TpmDevice, FaultArmedAtRunTimeHoldsOnlyItsCommand) {
+  simulate(figures(), [](Rig& r) {
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.request_locality();
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    r.tpm->arm(tpm::NoResponse{tpm2::kCcPcrExtend});
+    EXPECT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_read(g_cmd, sizeof g_cmd, 1)), 0u) << "other commands still complete";
+    uint8_t d[32] = {1};
+    r.send(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d));
+    wait(sc_core::sc_time(10, sc_core::SC_SEC));
+    EXPECT_FALSE(r.sts() & TS_TPM_STS_DATA_AVAIL) << "PCR_Extend never completes";
   });
 }

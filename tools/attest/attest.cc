@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/openssl_util.h"
-#include "hw-models/state_file.h"
+#include "devkit/state_file.h"
 #include "manufacture/manufacture.h"
 #include "trustsim/tpm2.h"
 #include "trustsim/versions.h"

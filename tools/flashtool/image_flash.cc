@@ -2,15 +2,15 @@
 
 #include <cstring>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "trustsim/nand_regs.h"
 
 namespace trustsim {
 
-ImageFlash::ImageFlash(const BoardConfig::Nand& cfg, const std::string& path)
+ImageFlash::ImageFlash(const NandConfig& cfg, const std::string& path)
     : cfg_(cfg), owned_(std::make_unique<NandImage>(cfg, path)), image_(*owned_), raw_(cfg.page_size + cfg.spare_size) {}
 
-ImageFlash::ImageFlash(const BoardConfig::Nand& cfg, NandImage& image)
+ImageFlash::ImageFlash(const NandConfig& cfg, NandImage& image)
     : cfg_(cfg), image_(image), raw_(cfg.page_size + cfg.spare_size) {}
 
 flash::Geometry ImageFlash::geometry() const { return {cfg_.page_size, cfg_.pages_per_block, cfg_.block_count}; }
@@ -55,7 +55,7 @@ flash::Result ImageFlash::mark_bad_block(uint32_t block) {
   return flash::Result::kOk;
 }
 
-HostVolume open_bootflash(const BoardConfig::Nand& cfg, const std::string& path, bool format,
+HostVolume open_bootflash(const NandConfig& cfg, const std::string& path, bool format,
                           bfs::MountReport* report) {
   HostVolume hv;
   hv.flash = std::make_unique<ImageFlash>(cfg, path);
@@ -72,7 +72,7 @@ HostVolume open_bootflash(const BoardConfig::Nand& cfg, const std::string& path,
   return hv;
 }
 
-HostVolume open_bootflash(const BoardConfig::Nand& cfg, NandImage& image) {
+HostVolume open_bootflash(const NandConfig& cfg, NandImage& image) {
   HostVolume hv;
   hv.flash = std::make_unique<ImageFlash>(cfg, image);
   hv.volume = std::make_unique<bfs::Volume>(*hv.flash);

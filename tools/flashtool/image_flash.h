@@ -13,8 +13,8 @@ namespace trustsim {
 
 class ImageFlash : public flash::Ops {
  public:
-  ImageFlash(const BoardConfig::Nand& cfg, const std::string& path);  // opens the image file
-  ImageFlash(const BoardConfig::Nand& cfg, NandImage& image);         // a device's image (backdoor)
+  ImageFlash(const NandConfig& cfg, const std::string& path);  // opens the image file
+  ImageFlash(const NandConfig& cfg, NandImage& image);         // a device's image (backdoor)
   flash::Geometry geometry() const override;
   flash::Result read_page(uint32_t page, uint8_t* buf) override;
   flash::Result program_page(uint32_t page, const uint8_t* buf) override;
@@ -23,7 +23,7 @@ class ImageFlash : public flash::Ops {
   flash::Result mark_bad_block(uint32_t block) override;
 
  private:
-  BoardConfig::Nand cfg_;
+  NandConfig cfg_;
   std::unique_ptr<NandImage> owned_;
   NandImage& image_;
   std::vector<uint8_t> raw_;
@@ -36,9 +36,9 @@ struct HostVolume {
 };
 // Opens the NAND image; mounts unless `format` (then formats with `label`).
 // Throws InputError naming the file and the file system's own reason.
-HostVolume open_bootflash(const BoardConfig::Nand& cfg, const std::string& path, bool format = false,
+HostVolume open_bootflash(const NandConfig& cfg, const std::string& path, bool format = false,
                           bfs::MountReport* report = nullptr);
-HostVolume open_bootflash(const BoardConfig::Nand& cfg, NandImage& image);  // mount only
+HostVolume open_bootflash(const NandConfig& cfg, NandImage& image);  // mount only
 // Writes a whole file atomically; throws InputError with the reason.
 void put_file(bfs::Volume& v, const std::string& name, const std::vector<uint8_t>& data, uint32_t timestamp);
 std::vector<uint8_t> get_file(bfs::Volume& v, const std::string& name);

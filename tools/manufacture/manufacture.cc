@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "hw-models/input_error.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 #include "signing/signing.h"
 #include "trustsim/boot_flash_layout.h"
 #include "trustsim/keys.h"

@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <memory>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/openssl_util.h"
-#include "hw-models/state_file.h"
+#include "devkit/state_file.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"
 

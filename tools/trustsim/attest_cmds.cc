@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "attest/attest.h"
-#include "hw-models/input_error.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 
 namespace trustsim {
 namespace {

@@ -17,10 +17,10 @@
 #include <thread>
 
 #include "hw-models/board.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/run_files.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "manufacture/manufacture.h"
 #include "scenario/campaign.h"
 #include "scenario/runner.h"
@@ -168,9 +168,9 @@ void write_text(const std::string& path, const std::string& text) {
   if (!o) throw InputError(path + ": cannot write the report");
 }
 
-std::string modes_text(const std::vector<PowerCut::Mode>& modes) {
+std::string modes_text(const std::vector<PowerLoss::Mode>& modes) {
   std::string s;
-  for (PowerCut::Mode m : modes) s += (s.empty() ? "" : ",") + std::string(power_cut_mode_name(m));
+  for (PowerLoss::Mode m : modes) s += (s.empty() ? "" : ",") + std::string(power_loss_mode_name(m));
   return s;
 }
 
@@ -186,20 +186,20 @@ int cmd_campaign(const CampaignOptions& o) {
   uint32_t shard_index = 0, shard_count = 1;
   if (!parse_shard(o.shard, &shard_index, &shard_count))
     throw InputError("--shard " + o.shard + ": expected I/N with 0 <= I < N, e.g. 0/4");
-  PowerCut::Mode point_mode = PowerCut::Mode::kBefore;
+  PowerLoss::Mode point_mode = PowerLoss::Mode::kBefore;
   if (o.point) {
-    if (!parse_power_cut_mode(o.mode, &point_mode)) throw InputError("--mode " + o.mode + ": expected before, after or torn");
+    if (!parse_power_loss_mode(o.mode, &point_mode)) throw InputError("--mode " + o.mode + ": expected before, after or torn");
     if (std::find(sc.sweep.modes.begin(), sc.sweep.modes.end(), point_mode) == sc.sweep.modes.end())
       throw InputError("--mode " + o.mode + ": the sweep's modes are " + modes_text(sc.sweep.modes));
   } else if (!o.mode.empty()) {
     throw InputError("--mode goes with --point");
   }
-  PowerCut::Mode point_mode2 = PowerCut::Mode::kBefore;
+  PowerLoss::Mode point_mode2 = PowerLoss::Mode::kBefore;
   if (o.point2) {
     if (!o.point) throw InputError("--point2 goes with --point: the second cut is in the recovery after the first");
     if (!sc.sweep.second)
       throw InputError("--point2: the sweep has no second-cut (docs/campaigns.md, \"A second cut\")");
-    if (!parse_power_cut_mode(o.mode2, &point_mode2)) throw InputError("--mode2 " + o.mode2 + ": expected before, after or torn");
+    if (!parse_power_loss_mode(o.mode2, &point_mode2)) throw InputError("--mode2 " + o.mode2 + ": expected before, after or torn");
     if (std::find(sc.sweep.modes2.begin(), sc.sweep.modes2.end(), point_mode2) == sc.sweep.modes2.end())
       throw InputError("--mode2 " + o.mode2 + ": the second cut's modes are " + modes_text(sc.sweep.modes2));
   } else if (!o.mode2.empty()) {
@@ -391,7 +391,7 @@ int cmd_campaign(const CampaignOptions& o) {
           // The second cuts of this item: one run per recovery operation x mode.
           if (sc.sweep.second && !rec.point2)
             for (uint64_t q = 1; q <= rec.recovery_points; ++q)
-              for (PowerCut::Mode m2 : sc.sweep.modes2) {
+              for (PowerLoss::Mode m2 : sc.sweep.modes2) {
                 RunRecord r2 = it->second.rec;
                 r2.point2 = q;
                 r2.mode2 = m2;
@@ -412,14 +412,14 @@ int cmd_campaign(const CampaignOptions& o) {
       Job j;
       j.rec = queue.front();
       queue.pop_front();
-      j.result = work.path + "/result-" + std::to_string(j.rec.point) + "-" + power_cut_mode_name(j.rec.mode) +
-                 (j.rec.point2 ? "-" + std::to_string(j.rec.point2) + "-" + power_cut_mode_name(j.rec.mode2) : "");
+      j.result = work.path + "/result-" + std::to_string(j.rec.point) + "-" + power_loss_mode_name(j.rec.mode) +
+                 (j.rec.point2 ? "-" + std::to_string(j.rec.point2) + "-" + power_loss_mode_name(j.rec.mode2) : "");
       std::vector<std::string> argv = {exe, "campaign"};
       auto c = common_args(o, sc.seed);
       argv.insert(argv.end(), c.begin(), c.end());
-      argv.insert(argv.end(), {"--point", std::to_string(j.rec.point), "--mode", power_cut_mode_name(j.rec.mode)});
+      argv.insert(argv.end(), {"--point", std::to_string(j.rec.point), "--mode", power_loss_mode_name(j.rec.mode)});
       if (j.rec.point2)
-        argv.insert(argv.end(), {"--point2", std::to_string(j.rec.point2), "--mode2", power_cut_mode_name(j.rec.mode2)});
+        argv.insert(argv.end(), {"--point2", std::to_string(j.rec.point2), "--mode2", power_loss_mode_name(j.rec.mode2)});
       argv.insert(argv.end(), {"--quiet", "--board-template", tmpl, "--result-file", j.result, "--wall-timeout",
                                std::to_string(o.wall_timeout_s), "--spin-us", std::to_string(o.spin_us)});
       running[spawn(argv, true)] = j;

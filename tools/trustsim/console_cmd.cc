@@ -21,9 +21,9 @@
 
 #include "flash_cmds.h"
 #include "hw-models/board.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/run_files.h"
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "manufacture/manufacture.h"
 #include "observers.h"
 #include "session.h"

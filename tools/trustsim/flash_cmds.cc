@@ -6,8 +6,8 @@
 
 #include "flashtool/image_flash.h"
 #include "hw-models/board.h"
-#include "hw-models/input_error.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 #include "trustsim/datetime.h"
 
 namespace trustsim {

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <memory>
 
-#include "hw-models/input_error.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 #include "signing/signing.h"
 #include "attest/attest.h"
 #include "flash_cmds.h"

@@ -24,9 +24,9 @@
 #include "session.h"
 #include "manufacture/manufacture.h"
 #include "hw-models/run_files.h"
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"
 

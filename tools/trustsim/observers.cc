@@ -4,9 +4,9 @@
 #include <cstring>
 #include <fstream>
 
-#include "hw-models/input_error.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 
 namespace trustsim {
 

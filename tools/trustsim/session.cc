@@ -7,10 +7,10 @@
 #include <stdexcept>
 
 #include "flash_cmds.h"
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "hw-models/run_files.h"
-#include "hw-models/sim_time.h"
-#include "hw-models/state_file.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "manufacture/manufacture.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hw-models/sim_time.h"
+#include "devkit/sim_time.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/tpm2.h"
@@ -10,11 +10,11 @@
 
 namespace trustsim {
 
-TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Tpm& cfg,
+TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg,
                      const std::string& nv_path, const std::string& rng_seed, DeviceTrace& trace)
-    : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power), cfg_(cfg), trace_(trace) {
+    : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power), cfg_(cfg), trace_(trace), fault_(cfg.fault) {
   TpmEngine::instance().attach(nv_path, rng_seed);
-  if (cfg_.fault_torn_nv_write >= 0) TpmEngine::instance().arm_torn_nv_write(size_t(cfg_.fault_torn_nv_write));
+  if (cfg_.torn_nv_write_bytes) TpmEngine::instance().arm_torn_nv_write(size_t(*cfg_.torn_nv_write_bytes));
 }
 
 void TpmDevice::move_nv_to(const std::string& nv_path) { TpmEngine::instance().move_nv_to(nv_path); }
@@ -87,8 +87,9 @@ void TpmDevice::go(const sc_core::sc_time& now) {
   ++commands_;
   TpmEngine& e = TpmEngine::instance();
   e.set_clock_ns(to_ns(now));
-  if (cfg_.fault_command != 0 && cc == cfg_.fault_command) {
-    uint32_t rc = cfg_.fault_rc;
+  const tpm::ResponseCode* answer = fault_ ? std::get_if<tpm::ResponseCode>(&*fault_) : nullptr;
+  if (answer && cc == answer->command) {
+    uint32_t rc = answer->rc;
     resp_ = {0x80, 0x01, 0, 0, 0, 10, uint8_t(rc >> 24), uint8_t(rc >> 16), uint8_t(rc >> 8), uint8_t(rc)};
   } else {
     resp_ = e.execute(cmd_.data(), cmd_.size(), uint32_t(active_locality_ < 0 ? 0 : active_locality_));
@@ -101,7 +102,9 @@ void TpmDevice::go(const sc_core::sc_time& now) {
     trace_.record({to_ns(now), "tpm", "fault", cc, 0, 0, "torn-nv-write", "NV write torn; board reset"});
     power_.request(PowerDomain::Request::kReset);
   }
-  hung_ = cfg_.fault_stay_busy || (cfg_.fault_no_response && (cfg_.fault_command == 0 || cc == cfg_.fault_command));
+  const tpm::NoResponse* silent = fault_ ? std::get_if<tpm::NoResponse>(&*fault_) : nullptr;
+  hung_ = (fault_ && std::holds_alternative<tpm::StayBusy>(*fault_)) ||
+          (silent && (silent->command == 0 || cc == silent->command));
   state_ = State::kExecution;
   uint32_t rc = resp_.size() >= 10 ? (uint32_t(resp_[6]) << 24 | uint32_t(resp_[7]) << 16 | uint32_t(resp_[8]) << 8 | resp_[9]) : 0;
   char detail[96];

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hw-models/input_error.h"
-#include "hw-models/state_file.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 
 namespace trustsim {
 namespace {

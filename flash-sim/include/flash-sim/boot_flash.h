@@ -34,18 +34,17 @@
 #include <variant>
 #include <vector>
 
-#include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "flash-sim/power_loss.h"
-#include "hw-models/trace.h"
+#include "flash-sim/flash_config.h"
+#include "devkit/cut_injector.h"
+#include "devkit/device.h"
+#include "devkit/power_loss.h"
+#include "devkit/trace.h"
 
 namespace trustsim {
 
 namespace nor {
 
-// Power loss at the Nth program/erase: flash-sim/power_loss.h.
-using PowerLoss = FlashPowerLoss;
-
+// Power loss at the Nth program/erase (devkit/power_loss.h).
 using Fault = std::variant<PowerLoss>;
 
 std::string describe(const Fault& f);
@@ -55,23 +54,21 @@ std::string describe(const Fault& f);
 class BootFlash : public Device {
  public:
   SC_HAS_PROCESS(BootFlash);
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
             std::string state_path, DeviceTrace& trace);
   // Without a trace: events are counted in a private trace and not written.
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
             std::string state_path);
 
   // Faults: typed, seeded, recorded in the trace when they fire. Throws
   // std::invalid_argument for an operation index already passed.
   void arm(const nor::Fault& fault);
-  void disarm_all() { power_losses_.clear(); }
-  // Program and erase commands accepted since construction.
-  uint64_t operation_count() const override { return operations_; }
-  bool has_operations() const override { return true; }
-  void arm_power_cut(const PowerCut& cut) override { arm(nor::Fault{cut}); }
+  void disarm_all() { cuts_.disarm_all(); }
+  // operation_count(): program and erase commands accepted since construction.
   // Base of the seed used when power fails inside an operation without an
-  // armed fault; the seed actually used is printed in the trace.
-  void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
+  // armed fault (otherwise it comes from the run seed, CutInjector); the
+  // seed actually used is printed in the trace.
+  void set_unplanned_cut_seed(uint64_t seed) { cuts_.set_unplanned_base(seed); }
 
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
   const std::vector<uint8_t>& contents() const { return mem_; }
@@ -91,7 +88,7 @@ class BootFlash : public Device {
   unsigned debug_transport(tlm::tlm_generic_payload& gp) override;
 
  private:
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::BootFlash& cfg,
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
             std::string state_path, DeviceTrace* trace);
 
   enum class OpKind { kProgram, kSectorErase, kBlockErase };
@@ -102,10 +99,8 @@ class BootFlash : public Device {
     uint32_t length = 0;   // program: bytes from the buffer; erase: range size
     uint64_t index = 0;
     sc_core::sc_time start, end;
-    bool cut_inside = false;  // armed PowerLoss kTorn
-    sc_core::sc_time cut_at;
-    uint64_t cut_seed = 0;
-    bool cut_after = false;     // armed PowerLoss kAfter
+    CutInjector::Decision cut;  // the power cut armed for it, if any
+    sc_core::sc_time cut_at;    // a torn cut's instant
     std::vector<uint8_t> data;  // program: the buffer bytes, latched with the command
   };
 
@@ -129,12 +124,13 @@ class BootFlash : public Device {
   void guest_error(const std::string& what);
   const char* op_name(OpKind k) const;
 
-  BoardConfig::BootFlash cfg_;
+  BootFlashConfig cfg_;
   std::string state_path_;
   std::string loaded_version_;  // of the state file mem_ came from (reload_if_changed)
   std::unique_ptr<DeviceTrace> own_trace_;
   DeviceTrace* trace_;  // own_trace_ or the board's
   std::vector<uint8_t> mem_;  // non-volatile: mirrors the state file
+  CutInjector cuts_;
 
   // Volatile (cleared by power loss).
   std::vector<uint8_t> buffer_;
@@ -145,9 +141,6 @@ class BootFlash : public Device {
 
   Operation op_;
   sc_core::sc_event op_changed_;
-  uint64_t operations_ = 0;
-  std::vector<nor::PowerLoss> power_losses_;
-  uint64_t unplanned_seed_ = 0;
   std::set<uint64_t> unknown_offsets_logged_;
 };
 

@@ -31,10 +31,11 @@
 #include <variant>
 #include <vector>
 
-#include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "flash-sim/power_loss.h"
-#include "hw-models/trace.h"
+#include "flash-sim/flash_config.h"
+#include "devkit/cut_injector.h"
+#include "devkit/device.h"
+#include "devkit/power_loss.h"
+#include "devkit/trace.h"
 
 namespace trustsim {
 
@@ -44,8 +45,7 @@ namespace nand {
 // (block * pages_per_block + page); `byte` indexes main + spare
 // (0 .. page_size + spare_size - 1), bit 0 is the least significant.
 
-// Power loss at the Nth program/erase: flash-sim/power_loss.h.
-using PowerLoss = FlashPowerLoss;
+// Power loss at the Nth program/erase: PowerLoss (devkit/power_loss.h).
 
 // Flips one cell of the array now (it stays flipped until erased).
 struct BitFlip {
@@ -94,14 +94,14 @@ class NandImage {
  public:
   // Opens an existing image; throws InputError naming the file if it or its
   // side file is missing, of the wrong size, or corrupt.
-  NandImage(const BoardConfig::Nand& cfg, std::string path);
+  NandImage(const NandConfig& cfg, std::string path);
   ~NandImage();
   NandImage(const NandImage&) = delete;
   NandImage& operator=(const NandImage&) = delete;
 
   // A fresh, fully erased image for cfg (factory bad blocks carry their
   // marker), plus its side file. Replaces existing files.
-  static void create(const BoardConfig::Nand& cfg, const std::string& path);
+  static void create(const NandConfig& cfg, const std::string& path);
   static std::string meta_path(const std::string& image_path);
 
   uint32_t raw_page_bytes() const { return raw_page_bytes_; }
@@ -127,7 +127,7 @@ class NandImage {
  private:
   void load_meta();
   void save_meta() const;
-  BoardConfig::Nand cfg_;
+  NandConfig cfg_;
   std::string path_;
   int fd_ = -1;
   uint32_t raw_page_bytes_ = 0;
@@ -140,33 +140,32 @@ class NandImage {
 class NandFlash : public Device {
  public:
   SC_HAS_PROCESS(NandFlash);
-  NandFlash(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nand& cfg, std::string image_path,
+  NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg, std::string image_path,
             DeviceTrace& trace);
 
   // Fresh image + side file for a board state directory.
-  static void create_image(const BoardConfig::Nand& cfg, const std::string& image_path) {
+  static void create_image(const NandConfig& cfg, const std::string& image_path) {
     NandImage::create(cfg, image_path);
   }
   // Writes the on-die ECC codes into the spare area of a main + spare page,
   // as PROGRAM_PAGE does with ECC enabled (for tools that build images).
-  static void fill_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page);
+  static void fill_ecc(const NandConfig& cfg, uint8_t* raw_page);
   // Checks and corrects a main + spare page as READ_PAGE does with ECC on;
   // returns TS_NAND_ECC_NONE / _CORRECTED / _UNCORRECTABLE.
-  static uint32_t correct_ecc(const BoardConfig::Nand& cfg, uint8_t* raw_page, uint32_t* corrected_sectors = nullptr);
+  static uint32_t correct_ecc(const NandConfig& cfg, uint8_t* raw_page, uint32_t* corrected_sectors = nullptr);
 
   // Faults: typed, seeded, recorded in the trace when they fire. Throws
   // std::invalid_argument for a page/byte/block outside the part or a
   // PowerLoss for an operation index already passed.
   void arm(const nand::Fault& fault);
   void disarm_all();
-  // Program and erase commands started since construction (reads, ID and
-  // reset are not counted): the index PowerLoss refers to.
-  uint64_t operation_count() const override { return operations_; }
-  bool has_operations() const override { return true; }
-  void arm_power_cut(const PowerCut& cut) override { arm(nand::Fault{cut}); }
+  // operation_count(): program and erase commands started since
+  // construction (reads, ID and reset are not counted), the index PowerLoss
+  // refers to.
   // Base of the seed used when power fails inside an operation without an
-  // armed fault; the seed actually used is printed in the trace.
-  void set_unplanned_cut_seed(uint64_t seed) { unplanned_seed_ = seed; }
+  // armed fault (otherwise it comes from the run seed, CutInjector); the
+  // seed actually used is printed in the trace.
+  void set_unplanned_cut_seed(uint64_t seed) { cuts_.set_unplanned_base(seed); }
 
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
   NandImage& image() { return image_; }
@@ -197,10 +196,8 @@ class NandFlash : public Device {
     uint32_t row = 0;
     uint64_t index = 0;  // operation_count() of a program/erase
     sc_core::sc_time start, end;
-    bool cut_inside = false;  // armed PowerLoss kTorn
-    sc_core::sc_time cut_at;
-    uint64_t cut_seed = 0;
-    bool cut_after = false;     // armed PowerLoss kAfter
+    CutInjector::Decision cut;  // the power cut armed for a program/erase, if any
+    sc_core::sc_time cut_at;    // a torn cut's instant
     std::vector<uint8_t> data;  // program: main + spare as it will be programmed
   };
 
@@ -223,8 +220,9 @@ class NandFlash : public Device {
   void guest_error(const std::string& what);
   const char* op_name(OpKind k) const;
 
-  BoardConfig::Nand cfg_;
+  NandConfig cfg_;
   DeviceTrace& trace_;
+  CutInjector cuts_;
   NandImage image_;
   std::set<uint32_t> factory_bad_;
   uint32_t raw_page_bytes_;
@@ -240,17 +238,14 @@ class NandFlash : public Device {
 
   Operation op_;
   sc_core::sc_event op_changed_;
-  uint64_t operations_ = 0;
 
-  // Faults.
-  std::vector<nand::PowerLoss> power_losses_;
+  // Faults other than power loss (cuts_ holds those).
   std::vector<nand::StuckBit> stuck_bits_;
   struct WearOut {
     nand::BadOnNthErase fault;
     uint32_t seen = 0;
   };
   std::vector<WearOut> wear_outs_;
-  uint64_t unplanned_seed_ = 0;
   std::set<uint64_t> unknown_offsets_logged_;
 };
 

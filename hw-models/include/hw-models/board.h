@@ -17,7 +17,7 @@
 #include "hw-models/netxfer.h"
 #include "hw-models/nvram.h"
 #include "hw-models/power_ctrl.h"
-#include "hw-models/trace.h"
+#include "devkit/trace.h"
 #include "tpm-sim/tpm_device.h"
 
 namespace trustsim {
@@ -82,6 +82,9 @@ class Board : public sc_core::sc_module {
   Device* device_by_name(const std::string& name);
   std::vector<std::string> cut_device_names() const;
   void set_operation_observer(OperationObserver* o);
+  // The run seed, from which every device's cut injector derives the seeds
+  // of cuts nobody armed.
+  void set_run_seed(uint64_t seed);
 
   // In a forked child (campaigns): copy the board state files into
   // `state.dir` and work on the copies, stop writing the parent's trace and

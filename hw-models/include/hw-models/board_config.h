@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "flash-sim/flash_config.h"
+#include "tpm-sim/tpm_config.h"
+
 namespace trustsim {
 
 struct BoardConfig {
@@ -36,18 +39,8 @@ struct BoardConfig {
     uint64_t bus_base = 0;
   } power;
 
-  struct BootFlash {
-    uint64_t bus_base = 0;
-    std::string part;
-    std::string source;
-    uint64_t size = 0;  // the array; the bus range adds TS_NOR_CONTROL_SIZE (flash-sim/boot_flash.h)
-    uint64_t read_clock_hz = 0;
-    // Program / erase times (optional board keys; defaults: W25Q128JV typical,
-    // docs/nor-flash.md).
-    uint64_t page_program_ps = 400000000ull;     // tPP, 256-byte page, 0.4 ms
-    uint64_t sector_erase_ps = 45000000000ull;   // tSE, 4 KiB, 45 ms
-    uint64_t block_erase_ps = 150000000000ull;   // tBE2, 64 KiB, 150 ms
-  } boot_flash;
+  using BootFlash = BootFlashConfig;  // flash-sim/flash_config.h
+  BootFlash boot_flash;
 
   struct Nvram {
     uint64_t bus_base = 0;
@@ -68,43 +61,11 @@ struct BoardConfig {
     uint64_t rsa_verify_ps = 0;
   } crypto;
 
-  // bootflash: storage, a NAND part (flash-sim/nand_flash). Optional until
-  // the board file's devices.bootflash section is wired (present = false).
-  struct Nand {
-    bool present = false;
-    uint64_t bus_base = 0;
-    std::string part;
-    std::string source;
-    uint32_t page_size = 2048;     // main area
-    uint32_t spare_size = 64;      // spare area (holds the on-die ECC)
-    uint32_t pages_per_block = 64;
-    uint32_t block_count = 1024;
-    uint64_t t_read_ps = 0;        // tR: array -> page buffer
-    uint64_t t_prog_ps = 0;        // tPROG
-    uint64_t t_erase_ps = 0;       // tBERS
-    uint64_t bus_clock_hz = 0;     // page buffer <-> host transfer clock
-    bool refuse_unerased_program = true;  // NAND refuses; false = AND the data in, like NOR
-    std::vector<uint32_t> factory_bad_blocks;
-  } nand;
+  using Nand = NandConfig;  // flash-sim/flash_config.h
+  Nand nand;
 
-  // The discrete TPM (tpm-sim/), optional: devices.tpm.
-  struct Tpm {
-    bool present = false;
-    uint64_t bus_base = 0;
-    std::string part;
-    std::string source;
-    uint64_t spi_clock_hz = 43000000;
-    uint32_t burst_count = 64;
-    uint64_t init_ps = 88000000000ull;             // power-on to tpmRegValidSts
-    uint64_t default_command_ps = 20000000000ull;  // commands not in command_ps
-    std::vector<std::pair<uint32_t, uint64_t>> command_ps;  // by command code
-    // Fault options (docs/tpm.md).
-    uint32_t fault_command = 0;  // this command code ...
-    uint32_t fault_rc = 0;       // ... answers with this response code
-    bool fault_stay_busy = false;    // every command stays in execution forever
-    bool fault_no_response = false;  // fault_command (or any, if 0) never completes
-    int64_t fault_torn_nv_write = -1;  // >= 0: the first NV write of the run keeps only this many bytes
-  } tpm;
+  using Tpm = TpmConfig;  // tpm-sim/tpm_config.h
+  Tpm tpm;
 
   // The management-port transfer engine (hw-models/netxfer), optional:
   // devices.netxfer. Link figures decide all of its board time (docs/netxfer.md).

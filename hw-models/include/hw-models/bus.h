@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "hw-models/device.h"
+#include "devkit/device.h"
 
 namespace trustsim {
 

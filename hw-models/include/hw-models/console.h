@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "hw-models/device.h"
+#include "devkit/device.h"
 
 namespace trustsim {
 

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "hw-models/board_config.h"
-#include "hw-models/device.h"
+#include "devkit/device.h"
 #include "hw-models/mailbox_service.h"
 #include "hw-models/qemu_process.h"
-#include "hw-models/trace.h"
+#include "devkit/trace.h"
 #include "trustsim/cosim_protocol.h"
 #include "trustsim/cosim_wait.h"
 

@@ -6,7 +6,7 @@
 // at a time, like a single-channel engine).
 #pragma once
 #include "hw-models/board_config.h"
-#include "hw-models/device.h"
+#include "devkit/device.h"
 
 typedef struct evp_md_ctx_st EVP_MD_CTX;
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "hw-models/bus.h"
-#include "hw-models/trace.h"
+#include "devkit/trace.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {

@@ -12,33 +12,25 @@
 // and retransmission timing, the wire protocol itself (libcurl speaks it).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "hw-models/trace.h"
+#include "devkit/device.h"
+#include "devkit/trace.h"
+#include "hw-models/net_fault.h"
 
 namespace trustsim {
-
-// A network fault for the next transfer the firmware opens (one-shot).
-struct NetFault {
-  bool refuse = false;           // the connection is refused; the server is never contacted
-  bool stall = false;            // the transfer opens, then no byte ever comes (timeout)
-  int64_t drop_after = -1;       // >= 0: the connection dies after this many bytes
-  int64_t corrupt_offset = -1;   // >= 0: the byte at this offset arrives with its bits flipped
-  bool corrupt_random = false;   // ... or at an offset picked from corrupt_seed and the file size
-  uint64_t corrupt_seed = 0;
-  uint8_t corrupt_mask = 0xFF;   // the bits flipped
-};
 
 class NetXfer : public Device {
  public:
   NetXfer(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Netxfer& cfg, DeviceTrace& trace);
   void power_lost() override;
   void powered_on() override;
-  // Replaces any fault still waiting for a transfer.
-  void arm(const NetFault& f) { fault_ = f; }
+  // A fault for the next transfer the firmware opens (one shot,
+  // hw-models/net_fault.h); replaces any fault still waiting for one.
+  void arm(const net::Fault& f) { fault_ = f; }
   uint64_t transfers() const { return transfers_; }
 
  protected:
@@ -66,7 +58,7 @@ class NetXfer : public Device {
   uint64_t pos_ = 0;
   sc_core::sc_time started_;
   std::string detail_;
-  NetFault fault_;
+  std::optional<net::Fault> fault_;
   uint64_t transfers_ = 0;
 };
 

@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "hw-models/trace.h"
+#include "devkit/cut_injector.h"
+#include "devkit/device.h"
+#include "devkit/trace.h"
 
 namespace trustsim {
 
@@ -29,11 +30,9 @@ class Nvram : public Device {
   // Backdoor write for tools and checks: no timing, no faults; persisted.
   void backdoor_write(uint32_t offset, const uint8_t* data, uint32_t len);
 
-  // Page write cycles started since construction: the index a PowerCut uses.
-  bool has_operations() const override { return true; }
-  uint64_t operation_count() const override { return operations_; }
-  void arm_power_cut(const PowerCut& cut) override;
-  void disarm_all() { cuts_.clear(); }
+  // operation_count(): page write cycles started since construction, the
+  // index a PowerLoss uses.
+  void disarm_all() { cuts_.disarm_all(); }
   // The state file (campaign runs move a forked board to its own copy).
   void set_state_path(std::string path) { state_path_ = std::move(path); }
 
@@ -48,8 +47,7 @@ class Nvram : public Device {
   std::string state_path_;
   DeviceTrace& trace_;
   std::vector<uint8_t> mem_;
-  std::vector<PowerCut> cuts_;
-  uint64_t operations_ = 0;
+  CutInjector cuts_;
 };
 
 }  // namespace trustsim

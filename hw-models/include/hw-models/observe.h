@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/trace.h"
+#include "devkit/trace.h"
 
 namespace trustsim {
 

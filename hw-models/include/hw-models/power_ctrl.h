@@ -2,7 +2,7 @@
 // uptime counter and a sleep register the firmware uses to idle. Register
 // map in docs/mailbox-abi.md. Not modelled: watchdog (later), brown-out.
 #pragma once
-#include "hw-models/device.h"
+#include "devkit/device.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {

@@ -8,7 +8,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace trustsim {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/power_cut.h"
+#include "devkit/power_loss.h"
 
 namespace trustsim {
 
@@ -26,13 +26,13 @@ struct RunRecord {
   uint64_t point = 0;
   std::string device;
   uint64_t device_op = 0;
-  PowerCut::Mode mode = PowerCut::Mode::kBefore;
+  PowerLoss::Mode mode = PowerLoss::Mode::kBefore;
   uint64_t seed = 0;
   // The second cut, during the recovery (point2 0: none).
   uint64_t point2 = 0;
   std::string device2;
   uint64_t device_op2 = 0;
-  PowerCut::Mode mode2 = PowerCut::Mode::kBefore;
+  PowerLoss::Mode mode2 = PowerLoss::Mode::kBefore;
   uint64_t recovery_points = 0;  // one-cut runs of a two-cut sweep: cut points in the recovery
   bool passed = false;
   std::string failure;     // the step that failed and why (the invariant)
@@ -60,10 +60,10 @@ struct CampaignReport {
   std::string file;
   uint64_t seed = 0;
   std::vector<std::string> devices;
-  std::vector<PowerCut::Mode> modes;
+  std::vector<PowerLoss::Mode> modes;
   bool second = false;  // a second cut at every recovery operation of devices2, in modes2
   std::vector<std::string> devices2;
-  std::vector<PowerCut::Mode> modes2;
+  std::vector<PowerLoss::Mode> modes2;
   uint64_t points = 0;  // cut points in the window (from the dry run)
   uint32_t shard_index = 0, shard_count = 1;
   std::vector<uint32_t> merged_shards;  // after `campaign merge`
@@ -86,8 +86,8 @@ std::string report_to_junit(const CampaignReport& r);
 // exactly once. Throws InputError.
 CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const std::vector<std::string>& paths);
 // Report order: by point, mode (in the sweep's order), then second point and mode.
-void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerCut::Mode>& modes,
-               const std::vector<PowerCut::Mode>& modes2);
+void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerLoss::Mode>& modes,
+               const std::vector<PowerLoss::Mode>& modes2);
 
 // "[#####.....]  120/300 runs  0 failed  25.1 runs/s  ETA 7 s" on a
 // terminal (redrawn), or a plain line every 10% otherwise.

@@ -32,9 +32,9 @@ struct CampaignRole {
   };
   Kind kind = Kind::kPlain;
   uint64_t point = 0;  // kPoint
-  PowerCut::Mode mode = PowerCut::Mode::kBefore;
+  PowerLoss::Mode mode = PowerLoss::Mode::kBefore;
   uint64_t point2 = 0;  // kPoint: also cut at this operation of the recovery (0: no second cut)
-  PowerCut::Mode mode2 = PowerCut::Mode::kBefore;
+  PowerLoss::Mode mode2 = PowerLoss::Mode::kBefore;
   int jobs = 2;        // kWalk: forked runs at once
   uint32_t shard_index = 0, shard_count = 1;
   std::string work_dir;  // kWalk: the forked runs' boards (removed as they finish)
@@ -72,8 +72,8 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   void console_cut();
   void timed_cut();
   void recovery_operation(Device& dev, uint64_t index);
-  void arm_cut(Device& dev, uint64_t index, PowerCut::Mode mode, uint64_t seed);
-  void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerCut::Mode mode);
+  void arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed);
+  void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerLoss::Mode mode);
   void reap_children(bool block_until_one);
   void finish_child();
   // A cut armed for the steps now running has fired: they end, and the
@@ -95,7 +95,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   // power-loss at an operation counted from a console match: armed on the match
   struct PendingCut {
     Device* device;
-    PowerCut cut;  // at_operation: counted from the match
+    PowerLoss cut;  // at_operation: counted from the match
     Pattern pattern;
     uint64_t from;
   };

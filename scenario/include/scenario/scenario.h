@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/power_cut.h"
+#include "devkit/power_loss.h"
+#include "devkit/seeded_rng.h"
+#include "hw-models/net_fault.h"
+#include "tpm-sim/tpm_fault.h"
 #include "scenario/pattern.h"
 
 namespace trustsim {
@@ -55,18 +58,13 @@ struct Step {
   Fault fault = Fault::kPowerLossAtOperation;
   std::string device;        // power-loss: nvram, boot_flash or bootflash
   uint64_t at = 1;           // power-loss: the Nth operation counted from this step (or from the from-console match)
-  PowerCut::Mode cut_mode = PowerCut::Mode::kBefore;
+  PowerLoss::Mode cut_mode = PowerLoss::Mode::kBefore;
   uint64_t seed = 0;         // torn cuts, bit flips, seeded offsets (derived from the run seed if not given)
   bool has_seed = false;
   uint32_t page = 0, byte = 0, bit = 0, count = 1, block = 0, nth = 1;
   bool value = false;        // stuck-bit
-  std::string tpm_command;   // tpm: command name (e.g. Quote); empty with stay-busy
-  uint32_t tpm_rc = 0;       // tpm: the response code it answers
-  bool tpm_no_response = false, tpm_stay_busy = false;
-  bool net_refuse = false, net_stall = false;  // network: the next transfer is refused / gets no data
-  int64_t net_drop_after = -1;                 // network: the next transfer dies after this many bytes
-  int64_t net_corrupt = -1;                    // network: the byte at this offset arrives flipped
-  bool net_corrupt_random = false;             // network: corrupt-byte: random (a seeded offset)
+  tpm::Fault tpm_fault;  // tpm: the device's own typed fault
+  net::Fault net_fault;  // network: the device's own typed fault (a seeded corrupt-byte gets the step's seed when armed)
   // check
   Check check = Check::kFile;
   bool exists = true;                    // file
@@ -93,7 +91,7 @@ struct Step {
 struct Sweep {
   std::string where;
   std::vector<std::string> devices;
-  std::vector<PowerCut::Mode> modes;
+  std::vector<PowerLoss::Mode> modes;
   std::string from_text, to_text;  // empty: the window starts / ends with the steps
   Pattern from, to;
   std::vector<Step> steps;
@@ -103,7 +101,7 @@ struct Sweep {
   // `recovery2`, which must pass too.
   bool second = false;
   std::vector<std::string> devices2;
-  std::vector<PowerCut::Mode> modes2;
+  std::vector<PowerLoss::Mode> modes2;
   std::vector<Step> recovery2;
 };
 
@@ -133,8 +131,8 @@ Scenario load_scenario(const std::string& path, const LoadOptions& opt = {});
 // message stays on one line.
 std::string printable(const std::string& text);
 
-// The seed a step uses when it names none: from the run seed and the step's
-// position, so every random choice changes with --seed and only with it.
-uint64_t derive_seed(uint64_t run_seed, uint64_t salt);
+// The seed a step uses when it names none is derive_seed(run seed, the
+// step's position) (devkit/seeded_rng.h), so every random choice changes
+// with --seed and only with it.
 
 }  // namespace trustsim

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 #include "trustsim/crc32.h"
 
 namespace trustsim::signing {

@@ -6,32 +6,30 @@
 // cut loses everything volatile; the next power-on needs Startup(CLEAR).
 // Registers: common/include/trustsim/tpm_regs.h, docs/tpm.md.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "hw-models/board_config.h"
-#include "hw-models/device.h"
-#include "hw-models/trace.h"
+#include "tpm-sim/tpm_config.h"
+#include "devkit/device.h"
+#include "devkit/trace.h"
+#include "tpm-sim/tpm_fault.h"
 
 namespace trustsim {
 
 class TpmDevice : public Device {
  public:
-  TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Tpm& cfg, const std::string& nv_path,
+  TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg, const std::string& nv_path,
             const std::string& rng_seed, DeviceTrace& trace);
   ~TpmDevice() override;
   void power_lost() override;
   void powered_on() override;
 
-  // Faults armed at run time (a scenario's `fault: {tpm: ...}`), the same
-  // options as the board file's devices.tpm.fault: `command` (0: any)
-  // answers `rc`, or never completes; or every command stays busy.
-  void set_fault(uint32_t command, uint32_t rc, bool no_response, bool stay_busy) {
-    cfg_.fault_command = command;
-    cfg_.fault_rc = rc;
-    cfg_.fault_no_response = no_response;
-    cfg_.fault_stay_busy = stay_busy;
-  }
+  // A fault (tpm-sim/tpm_fault.h), armed at run time by a scenario's
+  // `fault: {tpm: ...}` or at construction from the board file's
+  // devices.tpm.fault; it replaces the one armed before.
+  void arm(const tpm::Fault& fault) { fault_ = fault; }
+  void disarm() { fault_.reset(); }
 
   // A forked campaign run's board writes its TPM NV state here from now on.
   void move_nv_to(const std::string& nv_path);
@@ -50,7 +48,7 @@ class TpmDevice : public Device {
   sc_core::sc_time command_time(uint32_t cc) const;
   uint32_t announced_size() const;  // the size field of the command received so far (>= 10 bytes)
 
-  BoardConfig::Tpm cfg_;
+  TpmConfig cfg_;
   DeviceTrace& trace_;
   State state_ = State::kIdle;
   int active_locality_ = -1;
@@ -59,6 +57,7 @@ class TpmDevice : public Device {
   size_t resp_pos_ = 0;
   sc_core::sc_time ready_at_;  // power-on init done
   sc_core::sc_time done_at_;   // running command done
+  std::optional<tpm::Fault> fault_;
   bool hung_ = false;          // fault: the command never completes
   uint64_t commands_ = 0;
 };

@@ -1,11 +1,16 @@
-#include "hw-models/device.h"
+#include "devkit/device.h"
+
+#include "devkit/cut_injector.h"
 
 #include <stdexcept>
 
 namespace trustsim {
 
-void Device::arm_power_cut(const PowerCut&) {
-  throw std::invalid_argument(std::string(basename()) + " has no state-changing operations to cut power at");
+uint64_t Device::operation_count() const { return cuts_ ? cuts_->operation_count() : 0; }
+
+void Device::arm_power_cut(const PowerLoss& cut) {
+  if (!cuts_) throw std::invalid_argument(std::string(basename()) + " has no state-changing operations to cut power at");
+  cuts_->arm(cut);
 }
 
 void PowerDomain::switch_on(uint32_t cause) {

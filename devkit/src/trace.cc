@@ -1,9 +1,9 @@
-#include "hw-models/trace.h"
+#include "devkit/trace.h"
 
 #include <cerrno>
 #include <cstring>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace trustsim {
 

@@ -1,4 +1,4 @@
-#include "hw-models/state_file.h"
+#include "devkit/state_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hw-models/input_error.h"
+#include "devkit/input_error.h"
 
 namespace trustsim {
 

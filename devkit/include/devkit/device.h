@@ -7,7 +7,11 @@
 #include <cstdint>
 #include <string>
 
-#include "hw-models/power_cut.h"
+#include "devkit/power_loss.h"
+
+namespace trustsim {
+class CutInjector;
+}
 
 namespace trustsim {
 
@@ -53,7 +57,7 @@ struct ActualLength : tlm::tlm_extension<ActualLength> {
 class Device;
 
 // Told about every state-changing operation just before it starts, with
-// the index a PowerCut refers to; it may arm a cut for that very operation
+// the index a PowerLoss refers to; it may arm a cut for that very operation
 // (this is how campaigns pick their cut points, docs/campaigns.md).
 class OperationObserver {
  public:
@@ -73,13 +77,15 @@ class Device : public sc_core::sc_module {
   virtual void power_lost() {}
   virtual void powered_on() {}
 
-  // Devices with state-changing operations (NVRAM, flash) support power
-  // cuts at an operation index; the others keep these defaults.
-  virtual bool has_operations() const { return false; }
-  virtual uint64_t operation_count() const { return 0; }
+  // Devices with state-changing operations (NVRAM, flash) own a
+  // CutInjector (devkit/cut_injector.h) and support power cuts at an
+  // operation index; the others have none.
+  bool has_operations() const { return cuts_ != nullptr; }
+  uint64_t operation_count() const;
   // Throws std::invalid_argument for an index already started or a device
   // without operations.
-  virtual void arm_power_cut(const PowerCut& cut);
+  void arm_power_cut(const PowerLoss& cut);
+  CutInjector* power_cuts() { return cuts_; }
   void set_operation_observer(OperationObserver* o) { observer_ = o; }
 
  protected:
@@ -92,13 +98,17 @@ class Device : public sc_core::sc_module {
   // Backdoor: no timing, no faults.
   virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) { (void)gp; return 0; }
   PowerDomain& power_;
-  // Models call this with the index the operation is about to get.
+  // A device with state-changing operations registers its injector here
+  // (in its constructor).
+  void use_power_cuts(CutInjector& cuts) { cuts_ = &cuts; }
+
+ private:
+  friend class CutInjector;  // tells the observer of each operation
   void announce_operation(uint64_t index) {
     if (observer_) observer_->operation_starting(*this, index);
   }
-
- private:
   OperationObserver* observer_ = nullptr;
+  CutInjector* cuts_ = nullptr;
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& gp);
   uint32_t type_;
