@@ -2,9 +2,10 @@
 # Set up, build, and run the whole test suite; ends with "N passed, N failed".
 #  1. the normal build: every suite except 'long' (the full power-cut sweeps);
 #  2. a clang AddressSanitizer + UndefinedBehaviorSanitizer build of the host
-#     side (firmware and the QEMU plugin are never sanitized) running the unit,
-#     system, scenario and fuzz suites (the libFuzzer targets live in this
-#     build). TRUSTSIM_SANITIZE=0 skips it.
+#     side (firmware and the QEMU plugin are never sanitized), compiled while
+#     step 1's tests run, running the unit, system, scenario and fuzz suites
+#     (the libFuzzer targets live in this build) except suite 'sweep'.
+#     TRUSTSIM_SANITIZE=0 skips it.
 # A skipped test counts as failed: nothing here has a reason to skip, and a
 # skip has hidden a finding before (libFuzzer's exit code 77).
 # TRUSTSIM_TEST_ARGS replaces the suite selection of step 1 (e.g. "--suite long").
@@ -25,38 +26,53 @@ if ! bash scripts/build.sh; then
   exit 1
 fi
 phase "set-up and build"
+
+# The sanitizer build compiles at low priority while the normal tests run:
+# lock-step runs leave a core partly idle, and the compiler fills it.
+sanitize=${TRUSTSIM_SANITIZE:-1}
+asan_log=$(mktemp /tmp/trustsim-asan-build-XXXXXX.log)
+if [ "$sanitize" != "0" ]; then
+  (
+    # A sanitizer build set up by an older checkout with g++ is set up anew.
+    if [ -f "$ASAN_DIR/build.ninja" ] && ! grep -q '"id": "clang"' "$ASAN_DIR/meson-info/intro-compilers.json" 2>/dev/null; then
+      rm -rf "$ASAN_DIR"
+    fi
+    if [ ! -f "$ASAN_DIR/build.ninja" ]; then
+      # -O1 -g1: what ASan's authors advise, and a third of the compile time of
+      # -O2 -g on our template-heavy sources (line numbers stay in reports).
+      CC=clang CXX=clang++ meson setup "$ASAN_DIR" -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true \
+        -Dbench=false -Doptimization=1 -Dcpp_args=-g1 -Dc_args=-g1 || exit 1
+    fi
+    nice -n 10 meson compile -C "$ASAN_DIR"
+  ) >"$asan_log" 2>&1 &
+  asan_pid=$!
+fi
+
 rm -f "$BUILD_DIR/meson-logs/testlog.json"
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(nproc)" ${TRUSTSIM_TEST_ARGS:---no-suite long} || rc=1
 logs+=("$BUILD_DIR/meson-logs/testlog.json")
 phase "tests"
 
-if [ "${TRUSTSIM_SANITIZE:-1}" != "0" ]; then
-  echo "== sanitizer build (clang, ASan + UBSan, libFuzzer targets) =="
-  # A sanitizer build set up by an older checkout with g++ is set up anew.
-  if [ -f "$ASAN_DIR/build.ninja" ] && ! grep -q '"id": "clang"' "$ASAN_DIR/meson-info/intro-compilers.json" 2>/dev/null; then
-    rm -rf "$ASAN_DIR"
-  fi
-  if [ ! -f "$ASAN_DIR/build.ninja" ]; then
-    # -O1 -g1: what ASan's authors advise, and a third of the compile time of
-    # -O2 -g on our template-heavy sources (line numbers stay in reports).
-    CC=clang CXX=clang++ meson setup "$ASAN_DIR" -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true -Dbench=false \
-      -Doptimization=1 -Dcpp_args=-g1 -Dc_args=-g1 >/dev/null || rc=1
-  fi
-  if meson compile -C "$ASAN_DIR" >/dev/null; then
-    phase "sanitizer build"
+if [ "$sanitize" != "0" ]; then
+  echo "== sanitizer build (clang, ASan + UBSan, libFuzzer targets; started with the tests) =="
+  if wait "$asan_pid"; then
+    phase "sanitizer build, rest"
     rm -f "$ASAN_DIR/meson-logs/testlog.json"
+    # Suite 'sweep' (many runs of code lighter tests cover) stays out here.
     ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true) \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C "$ASAN_DIR" --print-errorlogs --num-processes "$(nproc)" \
-      --suite unit --suite system --suite scenario --suite fuzz || rc=1
+      --suite unit --suite system --suite scenario --suite fuzz --no-suite sweep || rc=1
     logs+=("$ASAN_DIR/meson-logs/testlog.json")
     phase "sanitizer tests"
   else
-    echo "sanitizer build failed"
+    echo "sanitizer build failed; the end of its log ($asan_log):"
+    tail -n 40 "$asan_log"
     rc=1
     logs+=("missing-sanitizer-build")
   fi
 fi
+rm -f "$asan_log"
 
 echo "phases: $(IFS=,; echo "${phases[*]}" | sed 's/,/, /g')"
 python3 - "${logs[@]}" <<'PY'
