@@ -34,7 +34,7 @@ asan_log=$(mktemp /tmp/trustsim-asan-build-XXXXXX.log)
 if [ "$sanitize" != "0" ]; then
   (
     # A sanitizer build set up by an older checkout with g++ is set up anew.
-    if [ -f "$ASAN_DIR/build.ninja" ] && ! grep -q '"id": "clang"' "$ASAN_DIR/meson-info/intro-compilers.json" 2>/dev/null; then
+    if [ -f "$ASAN_DIR/build.ninja" ] && ! grep -qE '^ command = clang\+\+ ' "$ASAN_DIR/build.ninja"; then
       rm -rf "$ASAN_DIR"
     fi
     if [ ! -f "$ASAN_DIR/build.ninja" ]; then
