@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "manufacture/tpm_provision.h"
+#include "host/tpm_provision.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"
 

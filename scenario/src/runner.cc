@@ -13,9 +13,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "attest/attest.h"
-#include "flashtool/image_flash.h"
-#include "manufacture/tpm_provision.h"
+#include "host/attest.h"
+#include "host/image_flash.h"
+#include "host/tpm_provision.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
 #include "trustsim/keys.h"
@@ -27,7 +27,7 @@
 #include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
-#include "signing/signing.h"
+#include "host/signing.h"
 
 namespace trustsim {
 

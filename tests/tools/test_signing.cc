@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "signing/signing.h"
+#include "host/signing.h"
 #include "trustsim/keys.h"
 #include "trustsim/verify.h"
 

@@ -9,7 +9,7 @@
 
 #include "../support/test_util.h"
 #include "hw-models/openssl_util.h"
-#include "manufacture/tpm_provision.h"
+#include "host/tpm_provision.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "attest/attest.h"
+#include "host/attest.h"
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
 

@@ -7,20 +7,20 @@
 #include <memory>
 
 #include "flash_cmds.h"
-#include "flashtool/image_flash.h"
+#include "host/image_flash.h"
 #include "hw-models/board.h"
 #include "devkit/input_error.h"
 #include "hw-models/openssl_util.h"
 #include "devkit/state_file.h"
-#include "manufacture/manufacture.h"
-#include "manufacture/tpm_provision.h"
+#include "host/manufacture.h"
+#include "host/tpm_provision.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/datetime.h"
 #include "trustsim/keys.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
 #include "trustsim/boot_flash_layout.h"
-#include "signing/signing.h"
+#include "host/signing.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR
 #error "TRUSTSIM_SOURCE_DIR must be defined by the build"

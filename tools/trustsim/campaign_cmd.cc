@@ -21,7 +21,7 @@
 #include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
-#include "manufacture/manufacture.h"
+#include "host/manufacture.h"
 #include "scenario/campaign.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"

@@ -24,7 +24,7 @@
 #include "devkit/input_error.h"
 #include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
-#include "manufacture/manufacture.h"
+#include "host/manufacture.h"
 #include "observers.h"
 #include "session.h"
 

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <memory>
 
-#include "flashtool/image_flash.h"
+#include "host/image_flash.h"
 #include "hw-models/board.h"
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"

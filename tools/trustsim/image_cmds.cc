@@ -6,8 +6,8 @@
 
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
-#include "signing/signing.h"
-#include "attest/attest.h"
+#include "host/signing.h"
+#include "host/attest.h"
 #include "flash_cmds.h"
 #include "hw-models/board.h"
 

@@ -22,7 +22,7 @@
 #include "image_cmds.h"
 #include "observers.h"
 #include "session.h"
-#include "manufacture/manufacture.h"
+#include "host/manufacture.h"
 #include "hw-models/run_files.h"
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"

@@ -11,7 +11,7 @@
 #include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
-#include "manufacture/manufacture.h"
+#include "host/manufacture.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR
 #error "TRUSTSIM_SOURCE_DIR must be defined by the build"

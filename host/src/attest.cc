@@ -1,4 +1,4 @@
-#include "attest/attest.h"
+#include "host/attest.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -12,7 +12,7 @@
 #include "devkit/input_error.h"
 #include "hw-models/openssl_util.h"
 #include "devkit/state_file.h"
-#include "manufacture/manufacture.h"
+#include "host/manufacture.h"
 #include "trustsim/tpm2.h"
 #include "trustsim/versions.h"
 

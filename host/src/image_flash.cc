@@ -1,4 +1,4 @@
-#include "image_flash.h"
+#include "host/image_flash.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "manufacture.h"
+#include "host/manufacture.h"
 
 #include <unistd.h>
 
@@ -6,14 +6,14 @@
 
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
-#include "signing/signing.h"
+#include "host/signing.h"
 #include "trustsim/boot_flash_layout.h"
 #include "trustsim/keys.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
 #include "trustsim/text_blob.h"
-#include "flashtool/image_flash.h"
-#include "manufacture/tpm_provision.h"
+#include "host/image_flash.h"
+#include "host/tpm_provision.h"
 
 namespace trustsim {
 namespace {

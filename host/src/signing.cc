@@ -1,4 +1,4 @@
-#include "signing/signing.h"
+#include "host/signing.h"
 
 #include <cstring>
 

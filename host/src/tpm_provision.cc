@@ -1,4 +1,4 @@
-#include "manufacture/tpm_provision.h"
+#include "host/tpm_provision.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
