@@ -60,7 +60,7 @@ steps:
   - send: enable
   - expect: "Router#"
   - sweep:
-      devices: [bootflash]
+      devices: [bootflash_nand]
       steps:
         - send: copy bootflash:small.bin bootflash:copy.bin
         - expect: "Destination filename"

@@ -166,10 +166,10 @@ struct Rig : sc_core::sc_module {
         info("boardinfo", power, board_table(cfg)),
         console("console", power, console_log, cfg.console.baud),
         power_ctrl("power", power, cfg.rtc_base),
-        boot_flash("boot_flash", power, cfg.boot_flash, dir + "/boot-flash.bin", trace),
+        boot_flash("rom_nor", power, cfg.boot_flash, dir + "/boot-flash.bin", trace),
         nvram("nvram", power, cfg.nvram, dir + "/nvram.bin", trace),
         crypto("crypto", power, cfg.crypto),
-        nand("bootflash", power, cfg.nand, dir + "/bootflash.nand", trace),
+        nand("bootflash_nand", power, cfg.nand, dir + "/bootflash.nand", trace),
         mbox("mailbox", bus, trace, cfg.ram_base, cfg.ram_size, mailbox_base()) {
     bus.map(info, 0);
     bus.map(console, cfg.console.bus_base);

@@ -131,11 +131,11 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
     for (const std::string& f : {paths.bootrom(), paths.boot_flash(), paths.nvram()})
       if (!file_exists(f)) throw InputError(f + ": missing from the board state directory");
     if (cfg.nand.present && !file_exists(paths.bootflash()))
-      throw InputError(paths.bootflash() + ": missing from the board state directory (board file has devices.bootflash)");
+      throw InputError(paths.bootflash() + ": missing from the board state directory (board file has devices.bootflash_nand)");
     // Every reader maps or indexes these files by the board's sizes: a
     // file of another size is refused here, before anything reads it.
     check_state_file(paths.bootrom(), kBootRomSize, "the boot ROM is always 64 MiB");
-    check_state_file(paths.boot_flash(), cfg.boot_flash.size, "devices.boot_flash.size in " + cfg.file);
+    check_state_file(paths.boot_flash(), cfg.boot_flash.size, "devices.rom_nor.size in " + cfg.file);
     check_state_file(paths.nvram(), cfg.nvram.size, "devices.nvram.size in " + cfg.file);
     if (cfg.tpm.present && !file_exists(paths.tpm_nv()))
       throw InputError(paths.tpm_nv() + ": missing from the board state directory (board file has devices.tpm; "
@@ -183,7 +183,7 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
       info_("boardinfo", power_, make_boardinfo(cfg)),
       console_("console", power_, console_log, cfg.console.baud),
       power_ctrl_("power", power_, cfg.rtc_base),
-      boot_flash_("boot_flash", power_, cfg.boot_flash, state.boot_flash(), trace),
+      boot_flash_("rom_nor", power_, cfg.boot_flash, state.boot_flash(), trace),
       nvram_("nvram", power_, cfg.nvram, state.nvram(), trace),
       crypto_("crypto", power_, cfg.crypto),
       mailbox_("mailbox", bus_, trace, cfg.ram_base, cfg.ram_size, TS_MBOX_BASE),
@@ -198,7 +198,7 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
   bus_.map(nvram_, cfg.nvram.bus_base);
   bus_.map(crypto_, cfg.crypto.bus_base);
   if (cfg.nand.present) {
-    nand_ = std::make_unique<NandFlash>("bootflash", power_, cfg.nand, state.bootflash(), trace);
+    nand_ = std::make_unique<NandFlash>("bootflash_nand", power_, cfg.nand, state.bootflash(), trace);
     bus_.map(*nand_, cfg.nand.bus_base);
   }
   if (cfg.tpm.present) {
@@ -230,14 +230,14 @@ void Board::power_off() { power_.switch_off(); }
 
 Device* Board::device_by_name(const std::string& name) {
   if (name == "nvram") return &nvram_;
-  if (name == "boot_flash") return &boot_flash_;
-  if (name == "bootflash") return nand_.get();
+  if (name == "rom_nor") return &boot_flash_;
+  if (name == "bootflash_nand") return nand_.get();
   return nullptr;
 }
 
 std::vector<std::string> Board::cut_device_names() const {
-  std::vector<std::string> n = {"nvram", "boot_flash"};
-  if (nand_) n.push_back("bootflash");
+  std::vector<std::string> n = {"nvram", "rom_nor"};
+  if (nand_) n.push_back("bootflash_nand");
   return n;
 }
 

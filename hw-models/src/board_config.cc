@@ -88,7 +88,13 @@ BoardConfig load_board_config(const std::string& path) {
   }
 
   YAML::Node dev = r.require(root, "", "devices");
-  r.expect_map(dev, "devices", {"console", "power", "boot_flash", "nvram", "crypto", "bootflash", "tpm", "netxfer"});
+  // The two flashes were renamed so nobody confuses them (docs/board-file.md).
+  if (dev.IsMap() && dev["boot_flash"])
+    r.fail(dev["boot_flash"], "devices.boot_flash", "boot_flash was renamed to rom_nor (the NOR flash holding ROMmon)");
+  if (dev.IsMap() && dev["bootflash"])
+    r.fail(dev["bootflash"], "devices.bootflash",
+           "bootflash was renamed to bootflash_nand (the NAND flash holding bootflash:)");
+  r.expect_map(dev, "devices", {"console", "power", "rom_nor", "nvram", "crypto", "bootflash_nand", "tpm", "netxfer"});
 
   YAML::Node con = r.require(dev, "devices", "console");
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
@@ -100,8 +106,8 @@ BoardConfig load_board_config(const std::string& path) {
   r.expect_map(pwr, "devices.power", {"bus_base"});
   c.power.bus_base = r.u64(r.require(pwr, "devices.power", "bus_base"), "devices.power.bus_base");
 
-  YAML::Node bf = r.require(dev, "devices", "boot_flash");
-  const std::string bfp = "devices.boot_flash";
+  YAML::Node bf = r.require(dev, "devices", "rom_nor");
+  const std::string bfp = "devices.rom_nor";
   r.expect_map(bf, bfp, {"bus_base", "part", "source", "size", "read_clock", "page_program_time", "sector_erase_time",
                          "block_erase_time"});
   c.boot_flash.bus_base = r.u64(r.require(bf, bfp, "bus_base"), bfp + ".bus_base");
@@ -147,8 +153,8 @@ BoardConfig load_board_config(const std::string& path) {
   c.crypto.sha512_bytes_per_s = r.rate_bytes_per_s(r.require(cr, crp, "sha512_rate"), crp + ".sha512_rate");
   c.crypto.rsa_verify_ps = r.duration_ps(r.require(cr, crp, "rsa_verify_time"), crp + ".rsa_verify_time");
 
-  YAML::Node bfn = dev["bootflash"];
-  const std::string bfnp = "devices.bootflash";
+  YAML::Node bfn = dev["bootflash_nand"];
+  const std::string bfnp = "devices.bootflash_nand";
   if (bfn) {
     r.expect_map(bfn, bfnp, {"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks",
                              "read_time", "program_time", "erase_time", "bus_clock", "program_unerased",
@@ -286,10 +292,10 @@ BoardConfig load_board_config(const std::string& path) {
       {"boardinfo", 0, 0x1000, root},
       {"devices.console.bus_base", c.console.bus_base, TS_CONSOLE_SIZE, con["bus_base"]},
       {"devices.power.bus_base", c.power.bus_base, TS_POWER_SIZE, pwr["bus_base"]},
-      {"devices.boot_flash.bus_base", c.boot_flash.bus_base, c.boot_flash.size + TS_NOR_CONTROL_SIZE, bf["bus_base"]},
+      {"devices.rom_nor.bus_base", c.boot_flash.bus_base, c.boot_flash.size + TS_NOR_CONTROL_SIZE, bf["bus_base"]},
       {"devices.nvram.bus_base", c.nvram.bus_base, c.nvram.size, nv["bus_base"]},
       {"devices.crypto.bus_base", c.crypto.bus_base, TS_CRYPTO_SIZE, cr["bus_base"]},
-      {"devices.bootflash.bus_base", c.nand.bus_base,
+      {"devices.bootflash_nand.bus_base", c.nand.bus_base,
        c.nand.present ? TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size : 0, bfn ? bfn["bus_base"] : root},
       {"devices.tpm.bus_base", c.tpm.bus_base, c.tpm.present ? TS_TPM_SIZE : 0, tp ? tp["bus_base"] : root},
       {"devices.netxfer.bus_base", c.netxfer.bus_base, c.netxfer.present ? TS_NETXFER_SIZE : 0,

@@ -211,8 +211,8 @@ void VcdWriter::on_event(const TraceEvent& e) {
     if (!strcmp(e.dev, "console") && !strcmp(e.op, "write")) busy(e.t_ns, e.latency_ns, kConsoleTx);
     return;
   }
-  if (!strcmp(e.dev, "bootflash")) busy(e.t_ns, e.latency_ns, kNandBusy);
-  else if (!strcmp(e.dev, "boot_flash")) busy(e.t_ns, e.latency_ns, kNorBusy);
+  if (!strcmp(e.dev, "bootflash_nand")) busy(e.t_ns, e.latency_ns, kNandBusy);
+  else if (!strcmp(e.dev, "rom_nor")) busy(e.t_ns, e.latency_ns, kNorBusy);
   else if (!strcmp(e.dev, "nvram")) busy(e.t_ns, e.latency_ns, kNvramBusy);
 }
 

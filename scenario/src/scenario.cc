@@ -43,8 +43,19 @@ std::vector<std::string> str_list(const YamlReader& r, const YAML::Node& n, cons
   return out;
 }
 
-const char* kCutDevices = "nvram, boot_flash or bootflash";
-bool is_cut_device(const std::string& d) { return d == "nvram" || d == "boot_flash" || d == "bootflash"; }
+const char* kCutDevices = "nvram, rom_nor or bootflash_nand";
+bool is_cut_device(const std::string& d) { return d == "nvram" || d == "rom_nor" || d == "bootflash_nand"; }
+
+// A cut device by its name; the names the two flashes had before they were
+// renamed get a message saying so. `prefix` starts the message.
+void check_cut_device(const YamlReader& r, const YAML::Node& at, const std::string& field, const std::string& d,
+                      const std::string& prefix) {
+  if (is_cut_device(d)) return;
+  if (d == "boot_flash") r.fail(at, field, prefix + "boot_flash was renamed to rom_nor (the NOR flash holding ROMmon)");
+  if (d == "bootflash")
+    r.fail(at, field, prefix + "bootflash was renamed to bootflash_nand (the NAND flash holding bootflash:)");
+  r.fail(at, field, prefix + "expected " + kCutDevices);
+}
 
 PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
   PowerLoss::Mode m;
@@ -73,7 +84,7 @@ void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& 
     if (a["device"]) {
       s.fault = Step::Fault::kPowerLossAtOperation;
       s.device = r.str(a["device"], f + ".device");
-      if (!is_cut_device(s.device)) r.fail(a["device"], f + ".device", std::string("expected ") + kCutDevices);
+      check_cut_device(r, a["device"], f + ".device", s.device, "");
       if (a["at"]) {
         s.at = r.u64(a["at"], f + ".at");
         if (s.at == 0) r.fail(a["at"], f + ".at", "operations count from 1");
@@ -295,7 +306,7 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
   s.where = r.path() + ":" + std::to_string(node.Mark().line + 1);
   const char* kinds =
       "power-on, power-off, power-cycle, expect, send, wait, wait-power-off, fault, check, image-sign, flash-put, "
-      "flash-corrupt, flash-truncate, flash-delete, boot-flash-corrupt, nvram-corrupt, include, for, sweep";
+      "flash-corrupt, flash-truncate, flash-delete, rom-nor-corrupt, nvram-corrupt, include, for, sweep";
   std::string key;
   YAML::Node arg;
   if (node.IsScalar()) {
@@ -397,9 +408,11 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
       if (!list.IsSequence() || list.size() == 0) r.fail(list, field + "." + k, "expected a list of key names, e.g. [production-B]");
       for (size_t i = 0; i < list.size(); ++i) names.push_back(r.str(list[i], field + "." + k + "[" + std::to_string(i) + "]"));
     }
-  } else if (key == "flash-corrupt" || key == "boot-flash-corrupt" || key == "nvram-corrupt") {
+  } else if (key == "boot-flash-corrupt") {
+    r.fail(node.begin()->first, field, "boot-flash-corrupt was renamed to rom-nor-corrupt (the NOR flash holding ROMmon)");
+  } else if (key == "flash-corrupt" || key == "rom-nor-corrupt" || key == "nvram-corrupt") {
     s.kind = key == "flash-corrupt" ? Step::Kind::kFlashCorrupt
-             : key == "boot-flash-corrupt" ? Step::Kind::kBootFlashCorrupt : Step::Kind::kNvramCorrupt;
+             : key == "rom-nor-corrupt" ? Step::Kind::kBootFlashCorrupt : Step::Kind::kNvramCorrupt;
     if (key == "flash-corrupt") {
       r.expect_map(arg, field, {"file", "offset", "from_end", "xor", "seed"});
       s.file = r.str(r.require(arg, field, "file"), field + ".file");
@@ -472,7 +485,7 @@ std::string Step::describe() const {
     case Kind::kFlashCorrupt: return "flash-corrupt " + file + " at " + std::to_string(offset);
     case Kind::kFlashTruncate: return "flash-truncate " + file + " to " + std::to_string(length);
     case Kind::kFlashDelete: return "flash-delete " + file;
-    case Kind::kBootFlashCorrupt: return "boot-flash-corrupt at " + std::to_string(offset);
+    case Kind::kBootFlashCorrupt: return "rom-nor-corrupt at " + std::to_string(offset);
     case Kind::kNvramCorrupt: return "nvram-corrupt at " + std::to_string(offset);
     case Kind::kWaitPowerOff: return "wait-power-off within " + format_duration(timeout_ps);
     case Kind::kFlashPut: return "flash-put " + payload + " as " + file;
@@ -621,7 +634,7 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     out = str_list(r, d, f + ".devices");
     if (out.empty()) r.fail(parent["devices"], f + ".devices", "name at least one device");
     for (const std::string& d : out)
-      if (!is_cut_device(d)) r.fail(parent["devices"], f + ".devices", "'" + d + "': expected " + kCutDevices);
+      check_cut_device(r, parent["devices"], f + ".devices", d, "'" + d + "': ");
   };
   auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerLoss::Mode>& out) {
     if (!parent["modes"]) {

@@ -65,14 +65,14 @@ TEST(Observe, VcdIsExactlyThis) {
     v.open(d.file("x.vcd"), {"power", "reset", "stage", "nand_busy", "mbox_busy"});
     v.on_event(ev(0, "power", "power-on"));
     v.on_stage(0, BootStage::kBoot0);
-    v.on_event(ev(120, "bootflash", "program-page", 100));  // completes after the one below started
-    v.on_event(ev(100, "bootflash", "read-page", 50));
-    v.on_event(ev(90, "bootflash", "write", 40));  // a bus access: mbox_busy, not nand_busy
+    v.on_event(ev(120, "bootflash_nand", "program-page", 100));  // completes after the one below started
+    v.on_event(ev(100, "bootflash_nand", "read-page", 50));
+    v.on_event(ev(90, "bootflash_nand", "write", 40));  // a bus access: mbox_busy, not nand_busy
     v.on_event(ev(300, "power", "reset"));
     v.on_stage(300, BootStage::kOff);
     v.on_event(ev(300, "power", "power-on"));
     v.on_stage(300, BootStage::kBoot0);
-    v.on_event(ev(310, "bootflash", "erase-block", 0));  // zero length: no edge
+    v.on_event(ev(310, "bootflash_nand", "erase-block", 0));  // zero length: no edge
     v.on_stage(350, BootStage::kOs);
     v.on_event(ev(400, "power", "power-off"));
     v.on_stage(400, BootStage::kOff);
@@ -122,7 +122,7 @@ TEST(Observe, TimelineIsTraceEventJson) {
     t.on_stage(0, BootStage::kBoot0);
     t.on_event(ev(1000, "nvram", "page-write", 5000));
     t.on_event(ev(900, "nvram", "write", 6000));
-    t.on_event(ev(8000, "bootflash", "fault", 0, "bit flip"));
+    t.on_event(ev(8000, "bootflash_nand", "fault", 0, "bit flip"));
     t.on_console_line(7000, "System Bootstrap \"quoted\" \\ text\x01");
     t.on_stage(9000, BootStage::kRommon);
     t.finish(12345);
@@ -146,6 +146,6 @@ TEST(Observe, TimelineIsTraceEventJson) {
   }
   EXPECT_EQ(spans, (std::vector<std::string>{"Boot0@0.000000+9.000000", "ROMmon@9.000000+3.345000"}));
   EXPECT_EQ(tracks, (std::vector<std::string>{"boot stage", "power rail", "console lines", "nvram (device)", "nvram",
-                                              "bootflash (device)"}));
+                                              "bootflash_nand (device)"}));
   EXPECT_EQ(j["otherData"]["board"], "test \"board\"");
 }

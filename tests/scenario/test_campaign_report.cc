@@ -94,7 +94,7 @@ TEST(CampaignReportJson, RoundTrips) {
 CampaignReport with_second_cuts(uint64_t points, uint64_t rp) {
   CampaignReport r = full(points);
   r.second = true;
-  r.devices2 = {"nvram", "bootflash"};
+  r.devices2 = {"nvram", "bootflash_nand"};
   r.modes2 = {PowerLoss::Mode::kBefore, PowerLoss::Mode::kTorn};
   std::vector<RunRecord> runs;
   for (RunRecord x : r.runs) {
@@ -105,7 +105,7 @@ CampaignReport with_second_cuts(uint64_t points, uint64_t rp) {
         RunRecord y = x;
         y.recovery_points = 0;
         y.point2 = q;
-        y.device2 = q % 2 ? "nvram" : "bootflash";
+        y.device2 = q % 2 ? "nvram" : "bootflash_nand";
         y.device_op2 = 40 + q;
         y.mode2 = m2;
         y.passed = !(x.point == 1 && x.mode == PowerLoss::Mode::kAfter && q == 2 && m2 == PowerLoss::Mode::kTorn);
@@ -135,10 +135,10 @@ TEST(CampaignReportJson, SecondCutsRoundTripAndReproduce) {
   }
   const RunRecord& f = back.runs[5 + 4];  // item 1/after, second cut 2/torn
   EXPECT_FALSE(f.passed);
-  EXPECT_EQ(f.describe(), "point 1 (nvram#11) after, recovery point 2 (bootflash#42) torn");
+  EXPECT_EQ(f.describe(), "point 1 (nvram#11) after, recovery point 2 (bootflash_nand#42) torn");
   EXPECT_EQ(back.reproducer(f), "trustsim campaign c.yaml --seed 3 --point 1 --mode after --point2 2 --mode2 torn");
   std::string junit = report_to_junit(back);
-  EXPECT_NE(junit.find("name=\"point 1 (nvram#11) after, recovery point 2 (bootflash#42) torn\""), std::string::npos);
+  EXPECT_NE(junit.find("name=\"point 1 (nvram#11) after, recovery point 2 (bootflash_nand#42) torn\""), std::string::npos);
 }
 
 TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {

@@ -95,7 +95,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadScenario{"sweep_not_last", "name: x\nsteps:\n  - sweep: {devices: [nvram], steps: [power-on], recovery: [power-on]}\n  - power-on\n",
                     R"(:3: steps\[0\]\.sweep: a sweep must be the last step)"},
         BadScenario{"sweep_bad_device", "name: x\nsteps:\n  - sweep: {devices: [flash], steps: [power-on], recovery: [power-on]}\n",
-                    R"(steps\[0\]\.sweep\.devices: 'flash': expected nvram, boot_flash or bootflash)"},
+                    R"(steps\[0\]\.sweep\.devices: 'flash': expected nvram, rom_nor or bootflash_nand)"},
         BadScenario{"sweep_bad_mode", "name: x\nsteps:\n  - sweep: {devices: nvram, modes: [half], steps: [power-on], recovery: [power-on]}\n",
                     R"(sweep\.modes: 'half': expected before, after or torn)"},
         BadScenario{"sweep_no_recovery", "name: x\nsteps:\n  - sweep: {devices: nvram, steps: [power-on]}\n",
@@ -105,8 +105,16 @@ INSTANTIATE_TEST_SUITE_P(
                     R"(fault\.power-loss: give exactly one of)"},
         BadScenario{"fault_bad_mode", "name: x\nsteps:\n  - fault: {power-loss: {device: nvram, mode: sideways}}\n",
                     R"(fault\.power-loss\.mode: expected before, after or torn)"},
-        BadScenario{"fault_at_zero", "name: x\nsteps:\n  - fault: {power-loss: {device: bootflash, at: 0}}\n",
+        BadScenario{"fault_at_zero", "name: x\nsteps:\n  - fault: {power-loss: {device: bootflash_nand, at: 0}}\n",
                     R"(fault\.power-loss\.at: operations count from 1)"},
+        // The two flashes were renamed; the old names say what they are now.
+        BadScenario{"old_nor_name", "name: x\nsteps:\n  - fault: {power-loss: {device: boot_flash}}\n",
+                    R"(:3: steps\[0\]\.fault\.power-loss\.device: boot_flash was renamed to rom_nor)"},
+        BadScenario{"old_nand_name_in_sweep",
+                    "name: x\nsteps:\n  - sweep: {devices: [nvram, bootflash], steps: [power-on], recovery: [power-on]}\n",
+                    R"(sweep\.devices: 'bootflash': bootflash was renamed to bootflash_nand)"},
+        BadScenario{"old_nor_corrupt_step", "name: x\nsteps:\n  - boot-flash-corrupt: {offset: 4}\n",
+                    R"(:3: steps\[0\]\.boot-flash-corrupt: boot-flash-corrupt was renamed to rom-nor-corrupt)"},
         BadScenario{"fault_bit_range", "name: x\nsteps:\n  - fault: {bit-flip: {page: 1, byte: 2, bit: 9}}\n",
                     R"(fault\.bit-flip\.bit: expected 0\.\.7)"},
         BadScenario{"fault_tpm_rc_without_command", "name: x\nsteps:\n  - fault: {tpm: {response-code: 0x101}}\n",
@@ -242,7 +250,7 @@ steps:
   - flash-put: {from: /etc/hostname, name: h.txt}
   - flash-corrupt: {file: a.bin, offset: seeded}
   - sweep:
-      devices: [nvram, bootflash]
+      devices: [nvram, bootflash_nand]
       modes: [torn]
       from: "Copying"
       to: "copied"
@@ -268,7 +276,7 @@ steps:
   EXPECT_EQ(sc.steps[12].booted_key, "production-A");
   EXPECT_TRUE(sc.steps[14].seeded_offset);
   ASSERT_TRUE(sc.has_sweep);
-  EXPECT_EQ(sc.sweep.devices, (std::vector<std::string>{"nvram", "bootflash"}));
+  EXPECT_EQ(sc.sweep.devices, (std::vector<std::string>{"nvram", "bootflash_nand"}));
   ASSERT_EQ(sc.sweep.modes.size(), 1u);
   EXPECT_EQ(sc.sweep.from_text, "Copying");
   EXPECT_EQ(sc.sweep.steps.size(), 1u);

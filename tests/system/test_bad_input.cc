@@ -310,7 +310,7 @@ const Row kRows[] = {
   {"RunListAsScenario", {"run", "{F}/list.yaml"}, 2, "list.yaml:1: top level: expected a mapping of keys"},
   // ---- trustsim run: board file, board state directory, options ----
   {"RunEmptyBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/empty", kSmoke}, 2, "{F}/empty: no YAML content"},
-  {"RunTruncatedBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/board-truncated.yaml", kSmoke}, 2, "board-truncated.yaml:\\d+: devices.boot_flash.sector_erase_time: expected a duration like '5 ms'.*got nothing"},
+  {"RunTruncatedBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/board-truncated.yaml", kSmoke}, 2, "board-truncated.yaml:\\d+: devices.rom_nor.sector_erase_time: expected a duration like '5 ms'.*got nothing"},
   {"RunPngAsBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/picture.png", kSmoke}, 2, "picture.png:3: binary data"},
   {"RunDirectoryAsBoardFile", {"run", "--board", "{F}/board", "--board-file", "{F}/adir", kSmoke}, 2, "adir: is a directory"},
   {"RunNegativeBaud", {"run", "--board", "{F}/board", "--board-file", "{F}/board-negative.yaml", kSmoke}, 2, "board-negative.yaml:\\d+: devices\\.console\\.baud: expected a non-negative integer.*got '-9600'"},

@@ -197,7 +197,7 @@ TEST_F(Net, NetworkFaultsGiveIosErrorsAndKeepTheOldFile) {
 TEST_F(Net, PowerCutMidDownloadKeepsTheOldFile) {
   std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
   std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", true) +
-                      "  - fault: {power-loss: {device: bootflash, at: 5, mode: torn}}\n" +
+                      "  - fault: {power-loss: {device: bootflash_nand, at: 5, mode: torn}}\n" +
                       expect("Accessing tftp://") + "  - wait-power-off\n  - power-on\n" +
                       expect("Router>") + check_file("net.SPA.bin", old_sha) + "  - send: enable\n" + prompt() +
                       "  - send: verify bootflash:net.SPA.bin\n" +

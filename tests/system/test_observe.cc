@@ -173,8 +173,8 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
   EXPECT_EQ(power_on, 3u);
   EXPECT_EQ(power_off, 2u);
   EXPECT_GT(spans, 1000u);
-  for (const char* t : {"boot stage", "power rail", "power", "console lines", "console", "nvram", "nvram (device)", "crypto", "bootflash",
-                        "bootflash (device)", "boot_flash"}) {
+  for (const char* t : {"boot stage", "power rail", "power", "console lines", "console", "nvram", "nvram (device)", "crypto", "bootflash_nand",
+                        "bootflash_nand (device)", "rom_nor"}) {
     bool found = false;
     for (auto& kv : track_names) found |= kv.second == t;
     EXPECT_TRUE(found) << "no track " << t;

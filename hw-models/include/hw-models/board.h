@@ -78,7 +78,8 @@ class Board : public sc_core::sc_module {
   void power_off();
 
   // The devices with state-changing operations (power-cut targets), by the
-  // names traces and scenarios use: nvram, boot_flash, bootflash.
+  // names traces and scenarios use: nvram, rom_nor (the NOR with
+  // ROMmon), bootflash_nand (the NAND holding bootflash:).
   Device* device_by_name(const std::string& name);
   std::vector<std::string> cut_device_names() const;
   void set_operation_observer(OperationObserver* o);
