@@ -100,233 +100,226 @@ void ScenarioRunner::timed_cut() {
   board_.power_off();
 }
 
-bool ScenarioRunner::execute(const Step& s, size_t index) {
+bool ScenarioRunner::execute(const Step& step, size_t index) {
   using sc_core::sc_time_stamp;
-  switch (s.kind) {
-    case Step::Kind::kPowerOn:
-      log_.consume(log_.unmatched().size());
-      board_.power_on();
-      return true;
-    case Step::Kind::kPowerOff:
-      board_.power_off();
-      return true;
-    case Step::Kind::kPowerCycle:
-      board_.power_off();
-      wait(from_ps(s.has_duration ? s.duration_ps : board_.config().power_off_time_ps));
-      log_.consume(log_.unmatched().size());  // expectations after a power-on see only new output
-      board_.power_on();
-      return true;
-    case Step::Kind::kSend:
-      board_.console().type(s.enter ? s.text + "\r" : s.text);
-      return true;
-    case Step::Kind::kWait:
-      if (cut_live_) wait(from_ps(s.duration_ps), board_.power().off_event());
-      else wait(from_ps(s.duration_ps));
-      return true;
-    case Step::Kind::kWaitPowerOff: {
-      sc_core::sc_time deadline = sc_time_stamp() + from_ps(s.timeout_ps);
-      while (board_.power().is_on() && sc_time_stamp() < deadline)
-        wait(deadline - sc_time_stamp(), board_.power().off_event());
-      if (board_.power().is_on()) {
-        failure_ = "the board was still powered on after " + s.describe().substr(s.describe().rfind("within ") + 7);
-        return false;
-      }
-      return true;
+  if (step.as<PowerOnStep>()) {
+    log_.consume(log_.unmatched().size());
+    board_.power_on();
+    return true;
+  }
+  if (step.as<PowerOffStep>()) {
+    board_.power_off();
+    return true;
+  }
+  if (const auto* s = step.as<PowerCycleStep>()) {
+    board_.power_off();
+    wait(from_ps(s->off_ps ? *s->off_ps : board_.config().power_off_time_ps));
+    log_.consume(log_.unmatched().size());  // expectations after a power-on see only new output
+    board_.power_on();
+    return true;
+  }
+  if (const auto* s = step.as<SendStep>()) {
+    board_.console().type(s->enter ? s->text + "\r" : s->text);
+    return true;
+  }
+  if (const auto* s = step.as<WaitStep>()) {
+    if (cut_live_) wait(from_ps(s->duration_ps), board_.power().off_event());
+    else wait(from_ps(s->duration_ps));
+    return true;
+  }
+  if (const auto* s = step.as<WaitPowerOffStep>()) {
+    sc_core::sc_time deadline = sc_time_stamp() + from_ps(s->timeout_ps);
+    while (board_.power().is_on() && sc_time_stamp() < deadline)
+      wait(deadline - sc_time_stamp(), board_.power().off_event());
+    if (board_.power().is_on()) {
+      failure_ = "the board was still powered on after " + step.describe().substr(step.describe().rfind("within ") + 7);
+      return false;
     }
-    case Step::Kind::kFault:
-      return arm_fault(s, index);
-    case Step::Kind::kCheck:
-      return check(s);
-    case Step::Kind::kFlashPut:
-      return host_action(s, index);
-    case Step::Kind::kImageSign:
-    case Step::Kind::kFlashCorrupt:
-    case Step::Kind::kFlashTruncate:
-    case Step::Kind::kFlashDelete:
-    case Step::Kind::kBootFlashCorrupt:
-    case Step::Kind::kNvramCorrupt:
-      return host_action(s, index);
-    case Step::Kind::kExpect: {
-      sc_core::sc_time deadline = sc_time_stamp() + from_ps(s.timeout_ps);
-      for (;;) {
-        // Nothing heap-owning lives here across wait(): a run can end while
-        // this thread is parked, and its stack is never unwound.
-        const std::string& buf = log_.unmatched();
-        size_t pos = 0, len = 0;
-        if (s.pattern.search(buf, &pos, &len)) {
-          if (s.negate) {
-            failure_ = "console output matching /" + printable(s.text) + "/ appeared, which must not happen: \"" +
-                       printable(buf.substr(pos, len)) + "\"";
-            return false;
-          }
-          log_.consume(pos + len);
-          return true;
-        }
-        if (interrupted()) return true;  // the sweep's cut: the caller moves on to the recovery
-        if (sc_time_stamp() >= deadline) {
-          if (s.negate) return true;
-          failure_ = "expected console output matching /" + printable(s.text) + "/ was not seen within " +
-                     s.describe().substr(s.describe().rfind("within ") + 7) + " of virtual time";
+    return true;
+  }
+  if (const auto* s = step.as<FaultStep>()) return arm_fault(*s, index);
+  if (const auto* s = step.as<CheckStep>()) return check(*s);
+  if (const auto* s = step.as<ExpectStep>()) {
+    sc_core::sc_time deadline = sc_time_stamp() + from_ps(s->timeout_ps);
+    for (;;) {
+      // Nothing heap-owning lives here across wait(): a run can end while
+      // this thread is parked, and its stack is never unwound.
+      const std::string& buf = log_.unmatched();
+      size_t pos = 0, len = 0;
+      if (s->pattern.search(buf, &pos, &len)) {
+        if (s->negate) {
+          failure_ = "console output matching /" + printable(s->text) + "/ appeared, which must not happen: \"" +
+                     printable(buf.substr(pos, len)) + "\"";
           return false;
         }
-        if (cut_live_) wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
-        else wait(deadline - sc_time_stamp(), log_.output_event());
+        log_.consume(pos + len);
+        return true;
       }
+      if (interrupted()) return true;  // the sweep's cut: the caller moves on to the recovery
+      if (sc_time_stamp() >= deadline) {
+        if (s->negate) return true;
+        failure_ = "expected console output matching /" + printable(s->text) + "/ was not seen within " +
+                   step.describe().substr(step.describe().rfind("within ") + 7) + " of virtual time";
+        return false;
+      }
+      if (cut_live_) wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
+      else wait(deadline - sc_time_stamp(), log_.output_event());
     }
   }
-  return false;
+  return host_action(step, index);
 }
 
-bool ScenarioRunner::host_action(const Step& s, size_t index) {
+bool ScenarioRunner::host_action(const Step& step, size_t index) {
   if (board_.power().is_on()) {
     failure_ = "host-side changes need the board powered off (add a power-off step before it)";
     return false;
   }
   try {
-    if (s.kind == Step::Kind::kBootFlashCorrupt) {
+    if (const auto* s = step.as<RomNorCorruptStep>()) {
       std::vector<uint8_t> f = read_file(board_.state().boot_flash());
-      if (s.offset >= f.size()) throw InputError("offset " + std::to_string(s.offset) + " is beyond the boot flash");
-      f[s.offset] ^= uint8_t(s.xor_mask);
+      if (s->offset >= f.size()) throw InputError("offset " + std::to_string(s->offset) + " is beyond the ROM NOR");
+      f[s->offset] ^= s->xor_mask;
       write_file_atomic(board_.state().boot_flash(), f.data(), f.size());
       return true;
     }
-    if (s.kind == Step::Kind::kNvramCorrupt) {
-      if (s.offset >= board_.nvram().contents().size())
-        throw InputError("offset " + std::to_string(s.offset) + " is beyond NVRAM");
-      uint8_t b = uint8_t(board_.nvram().contents()[s.offset] ^ s.xor_mask);
-      board_.nvram().backdoor_write(uint32_t(s.offset), &b, 1);
+    if (const auto* s = step.as<NvramCorruptStep>()) {
+      if (s->offset >= board_.nvram().contents().size())
+        throw InputError("offset " + std::to_string(s->offset) + " is beyond NVRAM");
+      uint8_t b = uint8_t(board_.nvram().contents()[s->offset] ^ s->xor_mask);
+      board_.nvram().backdoor_write(uint32_t(s->offset), &b, 1);
       return true;
     }
     if (!board_.nand()) throw InputError("this board has no bootflash: device");
     HostVolume v = open_bootflash(board_.config().nand, board_.nand()->image());
     uint32_t now = uint32_t(board_.config().rtc_base + now_ns() / 1000000000ull);
-    switch (s.kind) {
-      case Step::Kind::kImageSign: {
-        std::string key_path = s.key.find('/') != std::string::npos ? s.key : host_.keys_dir + "/" + s.key + ".pem";
-        keys::KeyType kt;
-        char kv;
-        if (!signing::parse_key_name(key_path, &kt, &kv))
-          throw InputError("key '" + s.key + "': name it [LABEL-]TYPE-VERSION, e.g. production-B or untrusted-production-A");
-        ossl::Pkey key = ossl::load_private_key(key_path);
-        signing::ImageSpec spec;
-        spec.type = s.image_type == "rommon" ? image::Type::kRommon
-                    : s.image_type == "revocation" ? image::Type::kRevocation : image::Type::kOs;
-        std::vector<uint8_t> ver = read_file(host_.artifacts.os_version);
-        spec.version = s.version.empty() ? std::string(ver.begin(), ver.end()) : s.version;
-        while (!spec.version.empty() && spec.version.back() == '\n') spec.version.pop_back();
-        spec.platform = board_.config().platform;
-        spec.platform_id = board_.config().platform_id;
-        spec.load_addr = spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
-        bool bundle = !s.add_keys.empty() || !s.revoke_keys.empty();
-        std::vector<uint8_t> payload;
-        // A revocation image is the revocation build of the OS plus its bundle.
-        payload = read_file(!s.payload.empty()                         ? s.payload
-                            : spec.type == image::Type::kRommon     ? host_.artifacts.rommon_bin
-                            : spec.type == image::Type::kRevocation ? host_.artifacts.revocation_bin
-                                                                    : host_.artifacts.os_bin);
-        if (bundle) {
-          auto pem = [this](const std::string& n) {
-            return n.find('/') != std::string::npos ? n : host_.keys_dir + "/" + n + ".pem";
-          };
-          std::vector<std::string> add, revoke;
-          for (const std::string& n : s.add_keys) add.push_back(pem(n));
-          for (const std::string& n : s.revoke_keys) revoke.push_back(pem(n));
-          std::vector<uint8_t> kb = signing::build_key_bundle(add, revoke);
-          payload.insert(payload.end(), kb.begin(), kb.end());
-        }
-        put_file(*v.volume, s.file, signing::build_signed_image(spec, payload, key, kt, kv), now);
-        return true;
-      }
-      case Step::Kind::kFlashPut: {
-        put_file(*v.volume, s.file, read_file(s.payload), now);
-        return true;
-      }
-      case Step::Kind::kFlashCorrupt:
-      case Step::Kind::kFlashTruncate: {
-        std::vector<uint8_t> data = get_file(*v.volume, s.file);
-        if (s.kind == Step::Kind::kFlashCorrupt && s.seeded_offset) {
-          if (data.empty()) throw InputError("bootflash:" + s.file + " is empty");
-          uint64_t seed = s.has_seed ? s.seed : derive_seed(sc_.seed, index);
-          uint64_t off = derive_seed(seed, 1) % data.size();
-          data[off] ^= uint8_t(s.xor_mask);
-          printf("trustsim: flash-corrupt bootflash:%s at seeded offset %llu (seed %llu)\n", s.file.c_str(),
-                 (unsigned long long)off, (unsigned long long)seed);
-        } else if (s.kind == Step::Kind::kFlashCorrupt) {
-          uint64_t off = s.from_end ? data.size() - s.offset : s.offset;
-          if (s.from_end ? (s.offset == 0 || s.offset > data.size()) : s.offset >= data.size())
-            throw InputError("offset " + std::to_string(s.offset) + " is beyond bootflash:" + s.file + " (" +
-                             std::to_string(data.size()) + " bytes)");
-          data[off] ^= uint8_t(s.xor_mask);
-        } else {
-          if (s.length >= data.size())
-            throw InputError("bootflash:" + s.file + " is only " + std::to_string(data.size()) + " bytes");
-          data.resize(s.length);
-        }
-        put_file(*v.volume, s.file, data, now);
-        return true;
-      }
-      case Step::Kind::kFlashDelete: {
-        bfs::Status st = bfs::remove(*v.volume, s.file.c_str());
-        if (st != bfs::Status::kOk) throw InputError("bootflash:" + s.file + ": " + bfs::status_text(st));
-        return true;
-      }
-      default:
-        return false;
+    if (const auto* s = step.as<ImageSignStep>()) {
+      put_file(*v.volume, s->file, sign_image(*s), now);
+      return true;
     }
+    if (const auto* s = step.as<FlashPutStep>()) {
+      put_file(*v.volume, s->file, read_file(s->from), now);
+      return true;
+    }
+    if (const auto* s = step.as<FlashCorruptStep>()) {
+      std::vector<uint8_t> data = get_file(*v.volume, s->file);
+      if (s->seeded_offset) {
+        if (data.empty()) throw InputError("bootflash:" + s->file + " is empty");
+        uint64_t seed = s->seed ? *s->seed : derive_seed(sc_.seed, index);
+        uint64_t off = derive_seed(seed, 1) % data.size();
+        data[off] ^= s->xor_mask;
+        printf("trustsim: flash-corrupt bootflash:%s at seeded offset %llu (seed %llu)\n", s->file.c_str(),
+               (unsigned long long)off, (unsigned long long)seed);
+      } else {
+        uint64_t off = s->from_end ? data.size() - s->offset : s->offset;
+        if (s->from_end ? (s->offset == 0 || s->offset > data.size()) : s->offset >= data.size())
+          throw InputError("offset " + std::to_string(s->offset) + " is beyond bootflash:" + s->file + " (" +
+                           std::to_string(data.size()) + " bytes)");
+        data[off] ^= s->xor_mask;
+      }
+      put_file(*v.volume, s->file, data, now);
+      return true;
+    }
+    if (const auto* s = step.as<FlashTruncateStep>()) {
+      std::vector<uint8_t> data = get_file(*v.volume, s->file);
+      if (s->length >= data.size())
+        throw InputError("bootflash:" + s->file + " is only " + std::to_string(data.size()) + " bytes");
+      data.resize(s->length);
+      put_file(*v.volume, s->file, data, now);
+      return true;
+    }
+    if (const auto* s = step.as<FlashDeleteStep>()) {
+      bfs::Status st = bfs::remove(*v.volume, s->file.c_str());
+      if (st != bfs::Status::kOk) throw InputError("bootflash:" + s->file + ": " + bfs::status_text(st));
+      return true;
+    }
+    return false;
   } catch (const std::exception& e) {
     failure_ = e.what();
     return false;
   }
 }
 
-bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
-  uint64_t seed = s.has_seed ? s.seed : derive_seed(sc_.seed, index);
+// The signed image an image-sign step stores (docs/scenarios.md).
+std::vector<uint8_t> ScenarioRunner::sign_image(const ImageSignStep& s) {
+  std::string key_path = s.key.find('/') != std::string::npos ? s.key : host_.keys_dir + "/" + s.key + ".pem";
+  keys::KeyType kt;
+  char kv;
+  if (!signing::parse_key_name(key_path, &kt, &kv))
+    throw InputError("key '" + s.key + "': name it [LABEL-]TYPE-VERSION, e.g. production-B or untrusted-production-A");
+  ossl::Pkey key = ossl::load_private_key(key_path);
+  signing::ImageSpec spec;
+  spec.type = s.image_type == "rommon" ? image::Type::kRommon
+              : s.image_type == "revocation" ? image::Type::kRevocation : image::Type::kOs;
+  std::vector<uint8_t> ver = read_file(host_.artifacts.os_version);
+  spec.version = s.version.empty() ? std::string(ver.begin(), ver.end()) : s.version;
+  while (!spec.version.empty() && spec.version.back() == '\n') spec.version.pop_back();
+  spec.platform = board_.config().platform;
+  spec.platform_id = board_.config().platform_id;
+  spec.load_addr = spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
+  bool bundle = !s.add_keys.empty() || !s.revoke_keys.empty();
+  // A revocation image is the revocation build of the OS plus its bundle.
+  std::vector<uint8_t> payload = read_file(!s.payload.empty()                         ? s.payload
+                                           : spec.type == image::Type::kRommon     ? host_.artifacts.rommon_bin
+                                           : spec.type == image::Type::kRevocation ? host_.artifacts.revocation_bin
+                                                                                   : host_.artifacts.os_bin);
+  if (bundle) {
+    auto pem = [this](const std::string& n) {
+      return n.find('/') != std::string::npos ? n : host_.keys_dir + "/" + n + ".pem";
+    };
+    std::vector<std::string> add, revoke;
+    for (const std::string& n : s.add_keys) add.push_back(pem(n));
+    for (const std::string& n : s.revoke_keys) revoke.push_back(pem(n));
+    std::vector<uint8_t> kb = signing::build_key_bundle(add, revoke);
+    payload.insert(payload.end(), kb.begin(), kb.end());
+  }
+  return signing::build_signed_image(spec, payload, key, kt, kv);
+}
+
+bool ScenarioRunner::arm_fault(const FaultStep& s, size_t index) {
+  uint64_t seed = s.seed ? *s.seed : derive_seed(sc_.seed, index);
   try {
-    switch (s.fault) {
-      case Step::Fault::kPowerLossAtOperation: {
-        Device* d = board_.device_by_name(s.device);
-        if (!d) throw std::invalid_argument("this board has no " + s.device + " device");
-        if (!s.text.empty()) {  // from-console: count from the match (console_cut() arms it)
-          pending_cut_ = PendingCut{d, PowerLoss{s.cut_mode, seed, s.at}, s.pattern, log_.total()};
-          return true;
-        }
-        d->arm_power_cut(PowerLoss{s.cut_mode, seed, d->operation_count() + s.at});
+    if (const auto* p = std::get_if<PowerLossAtOperation>(&s.fault)) {
+      Device* d = board_.device_by_name(p->device);
+      if (!d) throw std::invalid_argument("this board has no " + p->device + " device");
+      PowerLoss cut = p->cut;
+      cut.seed = seed;
+      if (!p->from_console_text.empty()) {  // count from the match (console_cut() arms it)
+        pending_cut_ = PendingCut{d, cut, p->from_console, log_.total()};
         return true;
       }
-      case Step::Fault::kPowerLossAfter:
-        timed_cut_event_.notify(from_ps(s.duration_ps));
-        return true;
-      case Step::Fault::kPowerLossOnConsole:
-        console_cut_pattern_ = s.pattern;
-        console_cut_from_ = log_.total();
-        console_cut_armed_ = true;
-        return true;
-      case Step::Fault::kTpm: {
-        TpmDevice* tpm = board_.tpm();
-        if (!tpm) throw std::invalid_argument("this board has no TPM (devices.tpm in the board file)");
-        tpm->arm(s.tpm_fault);
-        return true;
-      }
-      case Step::Fault::kNetwork: {
-        NetXfer* nx = board_.netxfer();
-        if (!nx) throw std::invalid_argument("this board has no transfer engine (devices.netxfer in the board file)");
-        net::Fault f = s.net_fault;
-        if (auto* c = std::get_if<net::CorruptSeededByte>(&f)) c->seed = seed;
-        nx->arm(f);
-        return true;
-      }
-      default:
-        break;
+      cut.at_operation += d->operation_count();
+      d->arm_power_cut(cut);
+      return true;
     }
+    if (const auto* p = std::get_if<PowerLossAfter>(&s.fault)) {
+      timed_cut_event_.notify(from_ps(p->after_ps));
+      return true;
+    }
+    if (const auto* p = std::get_if<PowerLossOnConsole>(&s.fault)) {
+      console_cut_pattern_ = p->pattern;
+      console_cut_from_ = log_.total();
+      console_cut_armed_ = true;
+      return true;
+    }
+    if (const auto* f = std::get_if<tpm::Fault>(&s.fault)) {
+      TpmDevice* tpm = board_.tpm();
+      if (!tpm) throw std::invalid_argument("this board has no TPM (devices.tpm in the board file)");
+      tpm->arm(*f);
+      return true;
+    }
+    if (const auto* f = std::get_if<net::Fault>(&s.fault)) {
+      NetXfer* nx = board_.netxfer();
+      if (!nx) throw std::invalid_argument("this board has no transfer engine (devices.netxfer in the board file)");
+      net::Fault armed = *f;
+      if (auto* c = std::get_if<net::CorruptSeededByte>(&armed)) c->seed = seed;
+      nx->arm(armed);
+      return true;
+    }
+    nand::Fault f = std::get<nand::Fault>(s.fault);
+    if (auto* b = std::get_if<nand::RandomBitFlips>(&f)) b->seed = seed;
     NandFlash* nand = board_.nand();
     if (!nand) throw std::invalid_argument("this board has no bootflash: NAND for bit faults");
-    switch (s.fault) {
-      case Step::Fault::kBitFlip: nand->arm(nand::BitFlip{s.page, s.byte, uint8_t(s.bit)}); break;
-      case Step::Fault::kBitFlips: nand->arm(nand::RandomBitFlips{s.page, s.count, seed}); break;
-      case Step::Fault::kStuckBit: nand->arm(nand::StuckBit{s.page, s.byte, uint8_t(s.bit), s.value}); break;
-      case Step::Fault::kBadBlock: nand->arm(nand::BadOnNthErase{s.block, s.nth}); break;
-      default: break;
-    }
+    nand->arm(f);
     return true;
   } catch (const std::exception& e) {
     failure_ = e.what();
@@ -334,149 +327,151 @@ bool ScenarioRunner::arm_fault(const Step& s, size_t index) {
   }
 }
 
-bool ScenarioRunner::check(const Step& s) {
+bool ScenarioRunner::check(const CheckStep& step) {
   try {
-    switch (s.check) {
-      case Step::Check::kFile: {
-        if (!board_.nand()) throw InputError("this board has no bootflash: device");
-        HostVolume v = open_bootflash(board_.config().nand, board_.nand()->image());
-        bfs::FileInfo st;
-        bool exists = bfs::stat(*v.volume, s.file.c_str(), &st) == bfs::Status::kOk;
-        if (exists != s.exists) {
-          failure_ = "bootflash:" + s.file + (exists ? " exists, which it must not" : " does not exist");
-          return false;
-        }
-        if (!exists) return true;
-        std::vector<uint8_t> data = get_file(*v.volume, s.file);
-        if (s.size >= 0 && data.size() != uint64_t(s.size)) {
-          failure_ = "bootflash:" + s.file + " is " + std::to_string(data.size()) + " bytes, expected " +
-                     std::to_string(s.size);
-          return false;
-        }
-        if (!s.sha256.empty() && sha256_hex(data) != s.sha256) {
-          failure_ = "bootflash:" + s.file + " has SHA-256 " + sha256_hex(data) + ", expected " + s.sha256;
-          return false;
-        }
-        return true;
+    if (const auto* c = std::get_if<FileCheck>(&step.check)) {
+      const FileCheck& s = *c;
+      if (!board_.nand()) throw InputError("this board has no bootflash: device");
+      HostVolume v = open_bootflash(board_.config().nand, board_.nand()->image());
+      bfs::FileInfo st;
+      bool exists = bfs::stat(*v.volume, s.file.c_str(), &st) == bfs::Status::kOk;
+      if (exists != s.exists) {
+        failure_ = "bootflash:" + s.file + (exists ? " exists, which it must not" : " does not exist");
+        return false;
       }
-      case Step::Check::kRomvar: {
-        romvars::Store st;
-        romvars::load(st, board_.nvram().contents().data(), romvars::kRegionSize);
-        const char* v = romvars::get(st, s.file.c_str());
-        if (!s.exists) {
-          if (v) failure_ = "ROMmon variable " + s.file + " is set (to \"" + v + "\"), expected it unset";
-          return !v;
-        }
-        if (!v) {
-          failure_ = "ROMmon variable " + s.file + " is not set";
-          return false;
-        }
-        if (!s.equals.empty() && s.equals != v) {
-          failure_ = "ROMmon variable " + s.file + " is \"" + v + "\", expected \"" + s.equals + "\"";
-          return false;
-        }
-        return true;
+      if (!exists) return true;
+      std::vector<uint8_t> data = get_file(*v.volume, s.file);
+      if (s.size && data.size() != *s.size) {
+        failure_ = "bootflash:" + s.file + " is " + std::to_string(data.size()) + " bytes, expected " +
+                   std::to_string(*s.size);
+        return false;
       }
-      case Step::Check::kKeys: {
-        const uint8_t* nv = board_.nvram().contents().data();
-        keys::Store st;
-        keys::LoadResult lr = keys::load(nv + keys::kPrimaryOffset, nv + keys::kBackupOffset, st);
-        std::string copies = std::string("primary ") + keys::copy_state_text(lr.primary) + ", backup " +
-                             keys::copy_state_text(lr.backup);
-        if (!lr.any_valid) {
-          failure_ = "no valid key storage copy (" + copies + "): the board cannot verify anything";
+      if (!s.sha256.empty() && sha256_hex(data) != s.sha256) {
+        failure_ = "bootflash:" + s.file + " has SHA-256 " + sha256_hex(data) + ", expected " + s.sha256;
+        return false;
+      }
+      return true;
+    }
+    if (const auto* c = std::get_if<RomvarCheck>(&step.check)) {
+      const RomvarCheck& s = *c;
+      romvars::Store st;
+      romvars::load(st, board_.nvram().contents().data(), romvars::kRegionSize);
+      const char* v = romvars::get(st, s.name.c_str());
+      if (!s.exists) {
+        if (v) failure_ = "ROMmon variable " + s.name + " is set (to \"" + v + "\"), expected it unset";
+        return !v;
+      }
+      if (!v) {
+        failure_ = "ROMmon variable " + s.name + " is not set";
+        return false;
+      }
+      if (!s.equals.empty() && s.equals != v) {
+        failure_ = "ROMmon variable " + s.name + " is \"" + v + "\", expected \"" + s.equals + "\"";
+        return false;
+      }
+      return true;
+    }
+    if (const auto* c = std::get_if<KeysCheck>(&step.check)) {
+      const KeysCheck& s = *c;
+      const uint8_t* nv = board_.nvram().contents().data();
+      keys::Store st;
+      keys::LoadResult lr = keys::load(nv + keys::kPrimaryOffset, nv + keys::kBackupOffset, st);
+      std::string copies = std::string("primary ") + keys::copy_state_text(lr.primary) + ", backup " +
+                           keys::copy_state_text(lr.backup);
+      if (!lr.any_valid) {
+        failure_ = "no valid key storage copy (" + copies + "): the board cannot verify anything";
+        return false;
+      }
+      if (s.both_copies) {
+        keys::Store a, b;
+        bool pa = keys::decode_copy(nv + keys::kPrimaryOffset, keys::kStoreRegionLen, a) == keys::CopyState::kValid;
+        bool pb = keys::decode_copy(nv + keys::kBackupOffset, keys::kStoreRegionLen, b) == keys::CopyState::kValid;
+        if (!pa || !pb || a.generation != b.generation) {
+          failure_ = "key storage copies differ or are not both valid (" + copies + ")";
           return false;
         }
-        if (s.both_copies) {
-          keys::Store a, b;
-          bool pa = keys::decode_copy(nv + keys::kPrimaryOffset, keys::kStoreRegionLen, a) == keys::CopyState::kValid;
-          bool pb = keys::decode_copy(nv + keys::kBackupOffset, keys::kStoreRegionLen, b) == keys::CopyState::kValid;
-          if (!pa || !pb || a.generation != b.generation) {
-            failure_ = "key storage copies differ or are not both valid (" + copies + ")";
-            return false;
-          }
-        }
-        auto find = [&](const std::string& name) -> const keys::KeyRecord* {
-          for (uint32_t i = 0; i < st.count; ++i)
-            if (key_name(st.keys[i].type, st.keys[i].version) == name) return &st.keys[i];
-          return nullptr;
-        };
-        std::string held;
+      }
+      auto find = [&](const std::string& name) -> const keys::KeyRecord* {
         for (uint32_t i = 0; i < st.count; ++i)
-          held += (held.empty() ? "" : ", ") + key_name(st.keys[i].type, st.keys[i].version) +
-                  ((st.keys[i].flags & keys::kFlagRevoked) ? " (revoked)" : "");
-        for (const std::string& k : s.keys_active) {
-          const keys::KeyRecord* r = find(k);
-          if (!r || (r->flags & keys::kFlagRevoked)) {
-            failure_ = "key " + k + " is not active in key storage (it holds: " + held + ")";
-            return false;
-          }
+          if (key_name(st.keys[i].type, st.keys[i].version) == name) return &st.keys[i];
+        return nullptr;
+      };
+      std::string held;
+      for (uint32_t i = 0; i < st.count; ++i)
+        held += (held.empty() ? "" : ", ") + key_name(st.keys[i].type, st.keys[i].version) +
+                ((st.keys[i].flags & keys::kFlagRevoked) ? " (revoked)" : "");
+      for (const std::string& k : s.active) {
+        const keys::KeyRecord* r = find(k);
+        if (!r || (r->flags & keys::kFlagRevoked)) {
+          failure_ = "key " + k + " is not active in key storage (it holds: " + held + ")";
+          return false;
         }
-        for (const std::string& k : s.keys_revoked) {
-          const keys::KeyRecord* r = find(k);
-          if (r && !(r->flags & keys::kFlagRevoked)) {
-            failure_ = "key " + k + " is still active in key storage (it holds: " + held + ")";
-            return false;
-          }
-        }
-        for (const std::string& k : s.keys_absent) {
-          if (find(k)) {
-            failure_ = "key " + k + " is in key storage (it holds: " + held + ")";
-            return false;
-          }
-        }
-        return true;
       }
-      case Step::Check::kPcr: {
-        if (!board_.tpm()) throw InputError("this board has no TPM (devices.tpm in the board file)");
-        TpmEngine& e = TpmEngine::instance();
-        if (!board_.power().is_on() || !e.powered())
-          throw InputError("the board is off: PCRs are volatile, check them while it runs");
-        uint8_t cmd[64];
-        size_t n = tpm2::cmd_pcr_read(cmd, sizeof cmd, 1u << s.pcr);
-        std::vector<uint8_t> rsp = e.execute(cmd, n, 0);
-        tpm2::Response r;
-        tpm2::PcrValues pv;
-        if (!tpm2::parse_response(rsp.data(), rsp.size(), 0, &r) || r.rc != 0 || !tpm2::parse_pcr_read(r, &pv) ||
-            pv.count < 1) {
-          failure_ = "the TPM did not answer PCR_Read for PCR" + std::to_string(s.pcr) + " (it may not be started yet)";
+      for (const std::string& k : s.revoked) {
+        const keys::KeyRecord* r = find(k);
+        if (r && !(r->flags & keys::kFlagRevoked)) {
+          failure_ = "key " + k + " is still active in key storage (it holds: " + held + ")";
           return false;
         }
-        std::string v = ossl::hex(pv.digest[0], 32);
-        for (char& c : v) c = char(toupper(c));  // PCR values are written in capitals
-        if (!s.pcr_equals.empty() && v != s.pcr_equals) {
-          failure_ = "PCR" + std::to_string(s.pcr) + " is " + v + ", expected " + s.pcr_equals;
-          return false;
-        }
-        if (s.pcr_extended && v == std::string(64, '0')) {
-          failure_ = "PCR" + std::to_string(s.pcr) + " was never extended (all zero)";
-          return false;
-        }
-        return true;
       }
-      case Step::Check::kAttest:
-        return check_attest(s);
-      case Step::Check::kBooted: {
-        const uint8_t* ram = board_.bridge().guest_ram();
-        handoff::Block b;
-        if (!ram || !board_.power().is_on()) throw InputError("the board is off: nothing has booted");
-        memcpy(&b, ram + (handoff::kAddress - board_.config().ram_base), sizeof b);
-        if (b.magic != handoff::kMagic || b.os.version[0] == 0) {
-          failure_ = "no OS image has booted (no hand-off record from ROMmon)";
+      for (const std::string& k : s.absent) {
+        if (find(k)) {
+          failure_ = "key " + k + " is in key storage (it holds: " + held + ")";
           return false;
         }
-        std::string path(b.os_path, strnlen(b.os_path, sizeof b.os_path));
-        std::string key = b.os.key_type ? key_name(b.os.key_type, b.os.key_version) : "none";
-        if (!s.booted_image.empty() && path != s.booted_image) {
-          failure_ = "the booted OS image is " + path + ", expected " + s.booted_image;
-          return false;
-        }
-        if (!s.booted_key.empty() && key != s.booted_key) {
-          failure_ = "the booted OS image (" + path + ") was verified with key " + key + ", expected " + s.booted_key;
-          return false;
-        }
-        return true;
       }
+      return true;
+    }
+    if (const auto* c = std::get_if<PcrCheck>(&step.check)) {
+      const PcrCheck& s = *c;
+      if (!board_.tpm()) throw InputError("this board has no TPM (devices.tpm in the board file)");
+      TpmEngine& e = TpmEngine::instance();
+      if (!board_.power().is_on() || !e.powered())
+        throw InputError("the board is off: PCRs are volatile, check them while it runs");
+      uint8_t cmd[64];
+      size_t n = tpm2::cmd_pcr_read(cmd, sizeof cmd, 1u << s.index);
+      std::vector<uint8_t> rsp = e.execute(cmd, n, 0);
+      tpm2::Response r;
+      tpm2::PcrValues pv;
+      if (!tpm2::parse_response(rsp.data(), rsp.size(), 0, &r) || r.rc != 0 || !tpm2::parse_pcr_read(r, &pv) ||
+          pv.count < 1) {
+        failure_ = "the TPM did not answer PCR_Read for PCR" + std::to_string(s.index) + " (it may not be started yet)";
+        return false;
+      }
+      std::string v = ossl::hex(pv.digest[0], 32);
+      for (char& ch : v) ch = char(toupper(ch));  // PCR values are written in capitals
+      if (!s.equals.empty() && v != s.equals) {
+        failure_ = "PCR" + std::to_string(s.index) + " is " + v + ", expected " + s.equals;
+        return false;
+      }
+      if (s.extended && v == std::string(64, '0')) {
+        failure_ = "PCR" + std::to_string(s.index) + " was never extended (all zero)";
+        return false;
+      }
+      return true;
+    }
+    if (const auto* c = std::get_if<AttestCheck>(&step.check)) return check_attest(*c);
+    if (const auto* c = std::get_if<BootedCheck>(&step.check)) {
+      const BootedCheck& s = *c;
+      const uint8_t* ram = board_.bridge().guest_ram();
+      handoff::Block b;
+      if (!ram || !board_.power().is_on()) throw InputError("the board is off: nothing has booted");
+      memcpy(&b, ram + (handoff::kAddress - board_.config().ram_base), sizeof b);
+      if (b.magic != handoff::kMagic || b.os.version[0] == 0) {
+        failure_ = "no OS image has booted (no hand-off record from ROMmon)";
+        return false;
+      }
+      std::string path(b.os_path, strnlen(b.os_path, sizeof b.os_path));
+      std::string key = b.os.key_type ? key_name(b.os.key_type, b.os.key_version) : "none";
+      if (!s.image.empty() && path != s.image) {
+        failure_ = "the booted OS image is " + path + ", expected " + s.image;
+        return false;
+      }
+      if (!s.key.empty() && key != s.key) {
+        failure_ = "the booted OS image (" + path + ") was verified with key " + key + ", expected " + s.key;
+        return false;
+      }
+      return true;
     }
   } catch (const std::exception& e) {
     failure_ = e.what();
@@ -489,7 +484,7 @@ bool ScenarioRunner::check(const Step& s) {
 // the SUDI certificates, if printed) against known-good values, with the
 // board's own SUDI trust anchor: what `trustsim attest verify` does with a
 // capture (docs/attestation.md).
-bool ScenarioRunner::check_attest(const Step& s) {
+bool ScenarioRunner::check_attest(const AttestCheck& s) {
   attest::Kgv kgv;
   if (!s.kgv.empty()) {
     kgv = attest::load_kgv(s.kgv);

@@ -43,18 +43,24 @@ std::vector<std::string> str_list(const YamlReader& r, const YAML::Node& n, cons
   return out;
 }
 
-const char* kCutDevices = "nvram, rom_nor or bootflash_nand";
-bool is_cut_device(const std::string& d) { return d == "nvram" || d == "rom_nor" || d == "bootflash_nand"; }
+std::string cut_devices_text() {
+  const std::vector<std::string>& names = cut_device_names();
+  std::string t;
+  for (size_t i = 0; i < names.size(); ++i)
+    t += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return t;
+}
 
 // A cut device by its name; the names the two flashes had before they were
 // renamed get a message saying so. `prefix` starts the message.
 void check_cut_device(const YamlReader& r, const YAML::Node& at, const std::string& field, const std::string& d,
                       const std::string& prefix) {
-  if (is_cut_device(d)) return;
+  const std::vector<std::string>& names = cut_device_names();
+  if (std::find(names.begin(), names.end(), d) != names.end()) return;
   if (d == "boot_flash") r.fail(at, field, prefix + "boot_flash was renamed to rom_nor (the NOR flash holding ROMmon)");
   if (d == "bootflash")
     r.fail(at, field, prefix + "bootflash was renamed to bootflash_nand (the NAND flash holding bootflash:)");
-  r.fail(at, field, prefix + "expected " + kCutDevices);
+  r.fail(at, field, prefix + "expected " + cut_devices_text());
 }
 
 PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
@@ -63,135 +69,143 @@ PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::
   return m;
 }
 
-void parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& field, Step& s) {
+FaultSpec parse_power_loss(const YamlReader& r, const YAML::Node& a, const std::string& f) {
+  r.expect_map(a, f, {"device", "at", "mode", "seed", "from-console", "after", "on-console"});
+  int forms = (a["device"] ? 1 : 0) + (a["after"] ? 1 : 0) + (a["on-console"] ? 1 : 0);
+  if (forms != 1)
+    r.fail(a, f, "give exactly one of: device (+ at, mode) for the Nth operation of a device, after (a virtual "
+                 "time from this step), on-console (a regular expression)");
+  if (a["device"]) {
+    PowerLossAtOperation p;
+    p.device = r.str(a["device"], f + ".device");
+    check_cut_device(r, a["device"], f + ".device", p.device, "");
+    if (a["at"]) {
+      p.cut.at_operation = r.u64(a["at"], f + ".at");
+      if (p.cut.at_operation == 0) r.fail(a["at"], f + ".at", "operations count from 1");
+    }
+    if (a["mode"]) p.cut.mode = parse_mode(r, a["mode"], f + ".mode");
+    if (a["from-console"]) {
+      p.from_console_text = r.str(a["from-console"], f + ".from-console");
+      if (p.from_console_text.empty()) r.fail(a["from-console"], f + ".from-console", "pattern must not be empty");
+      p.from_console = compile(r, a["from-console"], f + ".from-console", p.from_console_text);
+    }
+    return p;
+  }
+  if (a["from-console"]) r.fail(a, f, "from-console goes with device: (it says where the operations count from)");
+  if (a["at"] || a["mode"] || a["seed"])
+    r.fail(a, f, "at, mode and seed go with device: (a cut at an operation); after / on-console cut between "
+                 "operations");
+  if (a["after"]) return PowerLossAfter{r.duration_ps(a["after"], f + ".after")};
+  PowerLossOnConsole c;
+  c.text = r.str(a["on-console"], f + ".on-console");
+  if (c.text.empty()) r.fail(a["on-console"], f + ".on-console", "pattern must not be empty");
+  c.pattern = compile(r, a["on-console"], f + ".on-console", c.text);
+  return c;
+}
+
+nand::Fault parse_nand_fault(const YamlReader& r, const YAML::Node& a, const std::string& f, const std::string& kind) {
+  if (kind == "bit-flips") {
+    r.expect_map(a, f, {"page", "count", "seed"});
+    nand::RandomBitFlips b;
+    b.page = uint32_t(r.u64(r.require(a, f, "page"), f + ".page"));
+    b.count = uint32_t(r.u64(r.require(a, f, "count"), f + ".count"));
+    if (b.count == 0) r.fail(a["count"], f + ".count", "must be at least 1");
+    return b;
+  }
+  if (kind == "bad-block") {
+    r.expect_map(a, f, {"block", "erase"});
+    nand::BadOnNthErase b;
+    b.block = uint32_t(r.u64(r.require(a, f, "block"), f + ".block"));
+    if (a["erase"]) {
+      b.n = uint32_t(r.u64(a["erase"], f + ".erase"));
+      if (b.n == 0) r.fail(a["erase"], f + ".erase", "erases count from 1");
+    }
+    return b;
+  }
+  // bit-flip, stuck-bit
+  if (kind == "bit-flip") r.expect_map(a, f, {"page", "byte", "bit"});
+  else r.expect_map(a, f, {"page", "byte", "bit", "value"});
+  uint32_t page = uint32_t(r.u64(r.require(a, f, "page"), f + ".page"));
+  uint32_t byte = uint32_t(r.u64(r.require(a, f, "byte"), f + ".byte"));
+  uint64_t bit = r.u64(r.require(a, f, "bit"), f + ".bit");
+  if (bit > 7) r.fail(a["bit"], f + ".bit", "expected 0..7");
+  if (kind == "bit-flip") return nand::BitFlip{page, byte, uint8_t(bit)};
+  uint64_t v = r.u64(r.require(a, f, "value"), f + ".value");
+  if (v > 1) r.fail(a["value"], f + ".value", "expected 0 or 1");
+  return nand::StuckBit{page, byte, uint8_t(bit), v == 1};
+}
+
+tpm::Fault parse_tpm_fault(const YamlReader& r, const YAML::Node& a, const std::string& f) {
+  r.expect_map(a, f, {"command", "response-code", "no-response", "stay-busy"});
+  uint32_t command = 0, rc = 0;
+  bool no_response = false, stay_busy = false;
+  if (YAML::Node c = a["command"]) {
+    std::string name = r.str(c, f + ".command");
+    command = tpm::command_code_by_name(name);
+    if (!command) r.fail(c, f + ".command", "unknown TPM command '" + name + "' (e.g. PCR_Extend, Quote, Sign)");
+  }
+  if (a["response-code"]) {
+    uint64_t v = r.u64(a["response-code"], f + ".response-code");
+    if (v == 0 || v > 0xFFFFFFFFu) r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
+    rc = uint32_t(v);
+  }
+  if (a["no-response"]) no_response = parse_bool(r, a["no-response"], f + ".no-response");
+  if (a["stay-busy"]) stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
+  int forms = (rc ? 1 : 0) + (no_response ? 1 : 0) + (stay_busy ? 1 : 0);
+  if (forms != 1) r.fail(a, f, "give exactly one of: response-code (with command), no-response: true, stay-busy: true");
+  if (rc && !a["command"]) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
+  if (stay_busy && a["command"]) r.fail(a, f, "stay-busy holds every command: drop command");
+  if (rc) return tpm::ResponseCode{command, rc};
+  if (no_response) return tpm::NoResponse{command};
+  return tpm::StayBusy{};
+}
+
+net::Fault parse_net_fault(const YamlReader& r, const YAML::Node& a, const std::string& f) {
+  r.expect_map(a, f, {"refuse", "stall", "drop-after", "corrupt-byte", "seed"});
+  net::Fault out;
+  int forms = 0;
+  bool seeded = false;
+  if (a["refuse"] && parse_bool(r, a["refuse"], f + ".refuse")) out = net::Refuse{}, ++forms;
+  if (a["stall"] && parse_bool(r, a["stall"], f + ".stall")) out = net::Stall{}, ++forms;
+  if (a["drop-after"]) {
+    uint64_t v = r.u64(a["drop-after"], f + ".drop-after");
+    if (v > (1ull << 30)) r.fail(a["drop-after"], f + ".drop-after", "bytes: 0..1073741824");
+    out = net::DropAfter{v}, ++forms;
+  }
+  if (YAML::Node cb = a["corrupt-byte"]) {
+    if (cb.IsScalar() && cb.Scalar() == "random") {
+      out = net::CorruptSeededByte{}, ++forms;
+      seeded = true;
+    } else {
+      uint64_t v = r.u64(cb, f + ".corrupt-byte");
+      if (v > (1ull << 30)) r.fail(cb, f + ".corrupt-byte", "byte offset: 0..1073741824, or random");
+      out = net::CorruptByte{v}, ++forms;
+    }
+  }
+  if (forms != 1) r.fail(a, f, "give exactly one of: refuse: true, stall: true, drop-after: BYTES, corrupt-byte: OFFSET|random");
+  if (a["seed"] && !seeded) r.fail(a["seed"], f + ".seed", "only corrupt-byte: random takes a seed");
+  return out;
+}
+
+FaultStep parse_fault(const YamlReader& r, const YAML::Node& arg, const std::string& field) {
   if (!arg.IsMap() || arg.size() != 1)
     r.fail(arg, field, "expected one fault: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm or network");
   std::string kind = arg.begin()->first.Scalar();
   YAML::Node a = arg.begin()->second;
   std::string f = field + "." + kind;
-  auto seed = [&](const YAML::Node& m) {
-    if (m["seed"]) {
-      s.seed = r.u64(m["seed"], f + ".seed");
-      s.has_seed = true;
-    }
-  };
-  if (kind == "power-loss") {
-    r.expect_map(a, f, {"device", "at", "mode", "seed", "from-console", "after", "on-console"});
-    int forms = (a["device"] ? 1 : 0) + (a["after"] ? 1 : 0) + (a["on-console"] ? 1 : 0);
-    if (forms != 1)
-      r.fail(a, f, "give exactly one of: device (+ at, mode) for the Nth operation of a device, after (a virtual "
-                   "time from this step), on-console (a regular expression)");
-    if (a["device"]) {
-      s.fault = Step::Fault::kPowerLossAtOperation;
-      s.device = r.str(a["device"], f + ".device");
-      check_cut_device(r, a["device"], f + ".device", s.device, "");
-      if (a["at"]) {
-        s.at = r.u64(a["at"], f + ".at");
-        if (s.at == 0) r.fail(a["at"], f + ".at", "operations count from 1");
-      }
-      if (a["mode"]) s.cut_mode = parse_mode(r, a["mode"], f + ".mode");
-      seed(a);
-      if (a["from-console"]) {
-        s.text = r.str(a["from-console"], f + ".from-console");
-        if (s.text.empty()) r.fail(a["from-console"], f + ".from-console", "pattern must not be empty");
-        s.pattern = compile(r, a["from-console"], f + ".from-console", s.text);
-      }
-    } else {
-      if (a["from-console"]) r.fail(a, f, "from-console goes with device: (it says where the operations count from)");
-      if (a["at"] || a["mode"] || a["seed"])
-        r.fail(a, f, "at, mode and seed go with device: (a cut at an operation); after / on-console cut between "
-                     "operations");
-      if (a["after"]) {
-        s.fault = Step::Fault::kPowerLossAfter;
-        s.duration_ps = r.duration_ps(a["after"], f + ".after");
-      } else {
-        s.fault = Step::Fault::kPowerLossOnConsole;
-        s.text = r.str(a["on-console"], f + ".on-console");
-        if (s.text.empty()) r.fail(a["on-console"], f + ".on-console", "pattern must not be empty");
-        s.pattern = compile(r, a["on-console"], f + ".on-console", s.text);
-      }
-    }
-  } else if (kind == "bit-flip" || kind == "stuck-bit") {
-    if (kind == "bit-flip") r.expect_map(a, f, {"page", "byte", "bit"});
-    else r.expect_map(a, f, {"page", "byte", "bit", "value"});
-    s.fault = kind == "bit-flip" ? Step::Fault::kBitFlip : Step::Fault::kStuckBit;
-    s.page = uint32_t(r.u64(r.require(a, f, "page"), f + ".page"));
-    s.byte = uint32_t(r.u64(r.require(a, f, "byte"), f + ".byte"));
-    s.bit = uint32_t(r.u64(r.require(a, f, "bit"), f + ".bit"));
-    if (s.bit > 7) r.fail(a["bit"], f + ".bit", "expected 0..7");
-    if (kind == "stuck-bit") {
-      uint64_t v = r.u64(r.require(a, f, "value"), f + ".value");
-      if (v > 1) r.fail(a["value"], f + ".value", "expected 0 or 1");
-      s.value = v == 1;
-    }
-  } else if (kind == "bit-flips") {
-    r.expect_map(a, f, {"page", "count", "seed"});
-    s.fault = Step::Fault::kBitFlips;
-    s.page = uint32_t(r.u64(r.require(a, f, "page"), f + ".page"));
-    s.count = uint32_t(r.u64(r.require(a, f, "count"), f + ".count"));
-    if (s.count == 0) r.fail(a["count"], f + ".count", "must be at least 1");
-    seed(a);
-  } else if (kind == "bad-block") {
-    r.expect_map(a, f, {"block", "erase"});
-    s.fault = Step::Fault::kBadBlock;
-    s.block = uint32_t(r.u64(r.require(a, f, "block"), f + ".block"));
-    if (a["erase"]) {
-      s.nth = uint32_t(r.u64(a["erase"], f + ".erase"));
-      if (s.nth == 0) r.fail(a["erase"], f + ".erase", "erases count from 1");
-    }
-  } else if (kind == "tpm") {
-    r.expect_map(a, f, {"command", "response-code", "no-response", "stay-busy"});
-    s.fault = Step::Fault::kTpm;
-    uint32_t command = 0, rc = 0;
-    bool no_response = false, stay_busy = false;
-    if (YAML::Node c = a["command"]) {
-      std::string name = r.str(c, f + ".command");
-      command = tpm::command_code_by_name(name);
-      if (!command) r.fail(c, f + ".command", "unknown TPM command '" + name + "' (e.g. PCR_Extend, Quote, Sign)");
-    }
-    if (a["response-code"]) {
-      uint64_t v = r.u64(a["response-code"], f + ".response-code");
-      if (v == 0 || v > 0xFFFFFFFFu) r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
-      rc = uint32_t(v);
-    }
-    if (a["no-response"]) no_response = parse_bool(r, a["no-response"], f + ".no-response");
-    if (a["stay-busy"]) stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
-    int forms = (rc ? 1 : 0) + (no_response ? 1 : 0) + (stay_busy ? 1 : 0);
-    if (forms != 1) r.fail(a, f, "give exactly one of: response-code (with command), no-response: true, stay-busy: true");
-    if (rc && !a["command"]) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
-    if (stay_busy && a["command"]) r.fail(a, f, "stay-busy holds every command: drop command");
-    if (rc) s.tpm_fault = tpm::ResponseCode{command, rc};
-    else if (no_response) s.tpm_fault = tpm::NoResponse{command};
-    else s.tpm_fault = tpm::StayBusy{};
-  } else if (kind == "network") {
-    r.expect_map(a, f, {"refuse", "stall", "drop-after", "corrupt-byte", "seed"});
-    s.fault = Step::Fault::kNetwork;
-    int forms = 0;
-    bool seeded = false;
-    if (a["refuse"] && parse_bool(r, a["refuse"], f + ".refuse")) s.net_fault = net::Refuse{}, ++forms;
-    if (a["stall"] && parse_bool(r, a["stall"], f + ".stall")) s.net_fault = net::Stall{}, ++forms;
-    if (a["drop-after"]) {
-      uint64_t v = r.u64(a["drop-after"], f + ".drop-after");
-      if (v > (1ull << 30)) r.fail(a["drop-after"], f + ".drop-after", "bytes: 0..1073741824");
-      s.net_fault = net::DropAfter{v}, ++forms;
-    }
-    if (YAML::Node cb = a["corrupt-byte"]) {
-      if (cb.IsScalar() && cb.Scalar() == "random") {
-        s.net_fault = net::CorruptSeededByte{}, ++forms;
-        seeded = true;
-      } else {
-        uint64_t v = r.u64(cb, f + ".corrupt-byte");
-        if (v > (1ull << 30)) r.fail(cb, f + ".corrupt-byte", "byte offset: 0..1073741824, or random");
-        s.net_fault = net::CorruptByte{v}, ++forms;
-      }
-    }
-    seed(a);
-    if (forms != 1) r.fail(a, f, "give exactly one of: refuse: true, stall: true, drop-after: BYTES, corrupt-byte: OFFSET|random");
-    if (a["seed"] && !seeded) r.fail(a["seed"], f + ".seed", "only corrupt-byte: random takes a seed");
-  } else {
+  FaultStep s;
+  if (kind == "power-loss") s.fault = parse_power_loss(r, a, f);
+  else if (kind == "bit-flip" || kind == "stuck-bit" || kind == "bit-flips" || kind == "bad-block")
+    s.fault = parse_nand_fault(r, a, f, kind);
+  else if (kind == "tpm") s.fault = parse_tpm_fault(r, a, f);
+  else if (kind == "network") s.fault = parse_net_fault(r, a, f);
+  else
     r.fail(arg.begin()->first, f,
            "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm, network)");
-  }
+  // Every form that takes a seed has been checked to be one (expect_map and
+  // the checks above).
+  if (a.IsMap() && a["seed"]) s.seed = r.u64(a["seed"], f + ".seed");
+  return s;
 }
 
 std::string dir_of(const std::string& path) {
@@ -199,105 +213,130 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-void parse_check(const YamlReader& r, const YAML::Node& arg, const std::string& field, Step& s) {
+// A check whose mapping holds only `name`, itself a mapping of `keys`:
+// returns it, with its field name in `sub`.
+YAML::Node only_key(const YamlReader& r, const YAML::Node& arg, const std::string& field, const char* name,
+                    std::initializer_list<const char*> keys, std::string* sub) {
+  r.expect_map(arg, field, {name});
+  *sub = field + "." + name;
+  YAML::Node n = arg[name];
+  r.expect_map(n, *sub, keys);
+  return n;
+}
+
+CheckSpec parse_check(const YamlReader& r, const YAML::Node& arg, const std::string& field) {
   if (!arg.IsMap()) r.fail(arg, field, "expected a mapping with one of: file, romvar, keys, booted, pcr, attest");
   if (arg["file"]) {
-    s.check = Step::Check::kFile;
+    FileCheck c;
     r.expect_map(arg, field, {"file", "exists", "sha256", "size"});
-    s.file = r.str(arg["file"], field + ".file");
-    if (arg["exists"]) s.exists = parse_bool(r, arg["exists"], field + ".exists");
+    c.file = r.str(arg["file"], field + ".file");
+    if (arg["exists"]) c.exists = parse_bool(r, arg["exists"], field + ".exists");
     if (arg["sha256"]) {
-      s.sha256 = r.str(arg["sha256"], field + ".sha256");
-      if (s.sha256.size() != 64 || s.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+      c.sha256 = r.str(arg["sha256"], field + ".sha256");
+      if (c.sha256.size() != 64 || c.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
         r.fail(arg["sha256"], field + ".sha256", "expected 64 lower-case hex digits");
     }
-    if (arg["size"]) s.size = int64_t(r.u64(arg["size"], field + ".size"));
-    if (!s.exists && (arg["sha256"] || arg["size"])) r.fail(arg, field, "sha256/size make no sense with exists: false");
-  } else if (arg["romvar"]) {
-    s.check = Step::Check::kRomvar;
+    if (arg["size"]) c.size = r.u64(arg["size"], field + ".size");
+    if (!c.exists && (arg["sha256"] || arg["size"])) r.fail(arg, field, "sha256/size make no sense with exists: false");
+    return c;
+  }
+  if (arg["romvar"]) {
+    RomvarCheck c;
     r.expect_map(arg, field, {"romvar", "equals", "exists"});
-    s.file = r.str(arg["romvar"], field + ".romvar");
-    if (arg["equals"]) s.equals = r.str(arg["equals"], field + ".equals");
-    if (arg["exists"]) s.exists = parse_bool(r, arg["exists"], field + ".exists");
+    c.name = r.str(arg["romvar"], field + ".romvar");
+    if (arg["equals"]) c.equals = r.str(arg["equals"], field + ".equals");
+    if (arg["exists"]) c.exists = parse_bool(r, arg["exists"], field + ".exists");
     if (!arg["equals"] && !arg["exists"]) r.fail(arg, field, "give equals: VALUE or exists: true|false");
-    if (!s.exists && arg["equals"]) r.fail(arg, field, "equals makes no sense with exists: false");
-  } else if (arg["keys"]) {
-    s.check = Step::Check::kKeys;
-    r.expect_map(arg, field, {"keys"});
-    YAML::Node k = arg["keys"];
-    std::string kf = field + ".keys";
-    r.expect_map(k, kf, {"active", "revoked", "absent", "both-copies"});
-    if (k["active"]) s.keys_active = str_list(r, k["active"], kf + ".active");
-    if (k["revoked"]) s.keys_revoked = str_list(r, k["revoked"], kf + ".revoked");
-    if (k["absent"]) s.keys_absent = str_list(r, k["absent"], kf + ".absent");
-    if (k["both-copies"]) s.both_copies = parse_bool(r, k["both-copies"], kf + ".both-copies");
-    for (const auto* list : {&s.keys_active, &s.keys_revoked, &s.keys_absent})
+    if (!c.exists && arg["equals"]) r.fail(arg, field, "equals makes no sense with exists: false");
+    return c;
+  }
+  if (arg["keys"]) {
+    KeysCheck c;
+    std::string kf;
+    YAML::Node k = only_key(r, arg, field, "keys", {"active", "revoked", "absent", "both-copies"}, &kf);
+    if (k["active"]) c.active = str_list(r, k["active"], kf + ".active");
+    if (k["revoked"]) c.revoked = str_list(r, k["revoked"], kf + ".revoked");
+    if (k["absent"]) c.absent = str_list(r, k["absent"], kf + ".absent");
+    if (k["both-copies"]) c.both_copies = parse_bool(r, k["both-copies"], kf + ".both-copies");
+    for (const auto* list : {&c.active, &c.revoked, &c.absent})
       for (const std::string& name : *list) {
         size_t dash = name.rfind('-');
         if (dash == std::string::npos || dash + 2 != name.size() || name[dash + 1] < 'A' || name[dash + 1] > 'Z' ||
             (name.substr(0, dash) != "rollover" && name.substr(0, dash) != "production" && name.substr(0, dash) != "special"))
           r.fail(k, kf, "key '" + name + "': expected TYPE-VERSION with TYPE rollover, production or special, e.g. production-B");
       }
-  } else if (arg["booted"]) {
-    s.check = Step::Check::kBooted;
-    r.expect_map(arg, field, {"booted"});
-    YAML::Node b = arg["booted"];
-    r.expect_map(b, field + ".booted", {"image", "key"});
-    if (b["image"]) s.booted_image = r.str(b["image"], field + ".booted.image");
-    if (b["key"]) s.booted_key = r.str(b["key"], field + ".booted.key");
-    if (!b["image"] && !b["key"]) r.fail(b, field + ".booted", "give image: bootflash:NAME and/or key: TYPE-VERSION");
-  } else if (arg["pcr"]) {
-    s.check = Step::Check::kPcr;
+    return c;
+  }
+  if (arg["booted"]) {
+    BootedCheck c;
+    std::string bf;
+    YAML::Node b = only_key(r, arg, field, "booted", {"image", "key"}, &bf);
+    if (b["image"]) c.image = r.str(b["image"], bf + ".image");
+    if (b["key"]) c.key = r.str(b["key"], bf + ".key");
+    if (!b["image"] && !b["key"]) r.fail(b, bf, "give image: bootflash:NAME and/or key: TYPE-VERSION");
+    return c;
+  }
+  if (arg["pcr"]) {
+    PcrCheck c;
     r.expect_map(arg, field, {"pcr", "equals", "extended"});
-    s.pcr = uint32_t(r.u64(arg["pcr"], field + ".pcr"));
-    if (s.pcr > 23) r.fail(arg["pcr"], field + ".pcr", "expected a PCR index 0..23");
+    uint64_t index = r.u64(arg["pcr"], field + ".pcr");
+    if (index > 23) r.fail(arg["pcr"], field + ".pcr", "expected a PCR index 0..23");
+    c.index = uint32_t(index);
     if (arg["equals"]) {
-      s.pcr_equals = r.str(arg["equals"], field + ".equals");
-      for (char& c : s.pcr_equals) c = char(toupper(static_cast<unsigned char>(c)));
-      if (s.pcr_equals.size() != 64 || s.pcr_equals.find_first_not_of("0123456789ABCDEF") != std::string::npos)
+      c.equals = r.str(arg["equals"], field + ".equals");
+      for (char& ch : c.equals) ch = char(toupper(static_cast<unsigned char>(ch)));
+      if (c.equals.size() != 64 || c.equals.find_first_not_of("0123456789ABCDEF") != std::string::npos)
         r.fail(arg["equals"], field + ".equals", "expected 64 hex digits (a SHA-256 PCR value)");
     }
-    if (arg["extended"]) s.pcr_extended = parse_bool(r, arg["extended"], field + ".extended");
-    if (s.pcr_equals.empty() && !s.pcr_extended) r.fail(arg, field, "give equals: HEX or extended: true");
-  } else if (arg["attest"]) {
-    s.check = Step::Check::kAttest;
-    r.expect_map(arg, field, {"attest"});
-    YAML::Node a = arg["attest"];
-    std::string af = field + ".attest";
-    r.expect_map(a, af, {"nonce", "kgv", "image", "verifies", "failing"});
+    if (arg["extended"]) c.extended = parse_bool(r, arg["extended"], field + ".extended");
+    if (c.equals.empty() && !c.extended) r.fail(arg, field, "give equals: HEX or extended: true");
+    return c;
+  }
+  if (arg["attest"]) {
+    AttestCheck c;
+    std::string af;
+    YAML::Node a = only_key(r, arg, field, "attest", {"nonce", "kgv", "image", "verifies", "failing"}, &af);
     uint64_t nonce = r.u64(r.require(a, af, "nonce"), af + ".nonce");
     if (nonce > 0xFFFFFFFFu) r.fail(a["nonce"], af + ".nonce", "expected 0..4294967295 (the N of `sign nonce N`)");
-    s.nonce = uint32_t(nonce);
+    c.nonce = uint32_t(nonce);
     if (bool(a["kgv"]) == bool(a["image"]))
       r.fail(a, af, "give the known-good values as kgv: FILE (from `trustsim image sign --kgv`) or image: bootflash:NAME");
     if (a["kgv"]) {
-      s.kgv = r.str(a["kgv"], af + ".kgv");
-      if (s.kgv.empty() || s.kgv[0] != '/') s.kgv = dir_of(r.path()) + "/" + s.kgv;
+      c.kgv = r.str(a["kgv"], af + ".kgv");
+      if (c.kgv.empty() || c.kgv[0] != '/') c.kgv = dir_of(r.path()) + "/" + c.kgv;
     } else {
       std::string img = r.str(a["image"], af + ".image");
       if (img.rfind("bootflash:", 0) != 0 || img.size() == 10)
         r.fail(a["image"], af + ".image", "expected bootflash:NAME (the signed OS image the board should run)");
-      s.kgv_image = img.substr(10);
+      c.kgv_image = img.substr(10);
     }
-    if (a["verifies"]) s.verifies = parse_bool(r, a["verifies"], af + ".verifies");
+    if (a["verifies"]) c.verifies = parse_bool(r, a["verifies"], af + ".verifies");
     if (a["failing"]) {
-      s.failing = str_list(r, a["failing"], af + ".failing");
+      c.failing = str_list(r, a["failing"], af + ".failing");
       static const char* names[] = {"Platform", "Boot 0 Version", "Boot 0 Hash", "Boot Loader Version",
                                     "Boot Loader Hash", "OS Version", "OS Hash", "PCR0", "PCR8", "nonce",
                                     "quoted PCRs", "SUDI chain", "SUDI signature", "signature"};
-      for (const std::string& f : s.failing) {
+      for (const std::string& f : c.failing) {
         bool known = false;
         std::string all;
         for (const char* n : names) known |= f == n, all += std::string(all.empty() ? "" : ", ") + n;
         if (!known) r.fail(a["failing"], af + ".failing", "unknown check '" + f + "' (expected some of: " + all + ")");
       }
-      if (s.failing.empty()) r.fail(a["failing"], af + ".failing", "name at least one check, or drop failing");
-      if (a["verifies"] && s.verifies) r.fail(a, af, "failing: names checks that fail, so it needs verifies: false (or no verifies)");
-      s.verifies = false;
+      if (c.failing.empty()) r.fail(a["failing"], af + ".failing", "name at least one check, or drop failing");
+      if (a["verifies"] && c.verifies) r.fail(a, af, "failing: names checks that fail, so it needs verifies: false (or no verifies)");
+      c.verifies = false;
     }
-  } else {
-    r.fail(arg, field, "expected one of: file, romvar, keys, booted, pcr, attest");
+    return c;
   }
+  r.fail(arg, field, "expected one of: file, romvar, keys, booted, pcr, attest");
+}
+
+// A byte offset and XOR mask (the corrupt steps).
+uint8_t parse_xor(const YamlReader& r, const YAML::Node& arg, const std::string& field) {
+  if (!arg["xor"]) return 0x01;
+  uint64_t x = r.u64(arg["xor"], field + ".xor");
+  if (x == 0 || x > 0xFF) r.fail(arg["xor"], field + ".xor", "must be 0x01..0xff");
+  return uint8_t(x);
 }
 
 Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& field_in, const Scenario& sc) {
@@ -319,135 +358,117 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
   }
   field += "." + key;
   if (key == "power-on" || key == "power-off") {
-    s.kind = key == "power-on" ? Step::Kind::kPowerOn : Step::Kind::kPowerOff;
     if (arg.IsDefined() && !arg.IsNull()) r.fail(arg, field, "takes no arguments");
+    if (key == "power-on") s.what = PowerOnStep{};
+    else s.what = PowerOffStep{};
   } else if (key == "power-cycle") {
-    s.kind = Step::Kind::kPowerCycle;
+    PowerCycleStep p;
     if (arg.IsDefined() && !arg.IsNull()) {
       r.expect_map(arg, field, {"off_time"});
-      s.duration_ps = r.duration_ps(r.require(arg, field, "off_time"), field + ".off_time");
-      s.has_duration = true;
+      p.off_ps = r.duration_ps(r.require(arg, field, "off_time"), field + ".off_time");
     }
+    s.what = p;
   } else if (key == "expect") {
-    s.kind = Step::Kind::kExpect;
-    s.timeout_ps = sc.default_timeout_ps;
+    ExpectStep e;
+    e.timeout_ps = sc.default_timeout_ps;
     if (arg.IsScalar()) {
-      s.text = arg.Scalar();
+      e.text = arg.Scalar();
     } else if (arg.IsMap()) {
       r.expect_map(arg, field, {"pattern", "timeout", "not"});
-      s.text = r.str(r.require(arg, field, "pattern"), field + ".pattern");
-      if (arg["timeout"]) s.timeout_ps = r.duration_ps(arg["timeout"], field + ".timeout");
-      if (YAML::Node n = arg["not"]) {
-        std::string v = r.str(n, field + ".not");
-        if (v != "true" && v != "false") r.fail(n, field + ".not", "expected true or false");
-        s.negate = v == "true";
-      }
+      e.text = r.str(r.require(arg, field, "pattern"), field + ".pattern");
+      if (arg["timeout"]) e.timeout_ps = r.duration_ps(arg["timeout"], field + ".timeout");
+      if (arg["not"]) e.negate = parse_bool(r, arg["not"], field + ".not");
     } else {
       r.fail(node, field, "expected a pattern string or {pattern: ..., timeout: ...}");
     }
-    if (s.text.empty()) r.fail(arg, field, "pattern must not be empty");
-    if (s.timeout_ps == 0) r.fail(arg, field + ".timeout", "must be greater than zero");
-    s.pattern = compile(r, arg, field, s.text);
+    if (e.text.empty()) r.fail(arg, field, "pattern must not be empty");
+    if (e.timeout_ps == 0) r.fail(arg, field + ".timeout", "must be greater than zero");
+    e.pattern = compile(r, arg, field, e.text);
+    s.what = std::move(e);
   } else if (key == "send") {
-    s.kind = Step::Kind::kSend;
-    s.enter = true;
+    SendStep e;
     if (arg.IsDefined() && arg.IsMap()) {
       r.expect_map(arg, field, {"text", "enter"});
-      s.text = r.str(r.require(arg, field, "text"), field + ".text");
-      if (YAML::Node e = arg["enter"]) {
-        std::string v = r.str(e, field + ".enter");
-        if (v != "true" && v != "false") r.fail(e, field + ".enter", "expected true or false");
-        s.enter = v == "true";
-      }
+      e.text = r.str(r.require(arg, field, "text"), field + ".text");
+      if (arg["enter"]) e.enter = parse_bool(r, arg["enter"], field + ".enter");
     } else {
       if (!arg.IsDefined() || !arg.IsScalar()) r.fail(node, field, "expected the line to type, as a string");
-      s.text = arg.Scalar();
+      e.text = arg.Scalar();
     }
+    s.what = std::move(e);
   } else if (key == "wait-power-off") {
-    s.kind = Step::Kind::kWaitPowerOff;
-    s.timeout_ps = sc.default_timeout_ps;
+    WaitPowerOffStep w{sc.default_timeout_ps};
     if (arg.IsDefined() && !arg.IsNull()) {
       r.expect_map(arg, field, {"timeout"});
-      s.timeout_ps = r.duration_ps(r.require(arg, field, "timeout"), field + ".timeout");
-      if (s.timeout_ps == 0) r.fail(arg["timeout"], field + ".timeout", "must be greater than zero");
+      w.timeout_ps = r.duration_ps(r.require(arg, field, "timeout"), field + ".timeout");
+      if (w.timeout_ps == 0) r.fail(arg["timeout"], field + ".timeout", "must be greater than zero");
     }
+    s.what = w;
   } else if (key == "fault") {
-    s.kind = Step::Kind::kFault;
-    parse_fault(r, arg, field, s);
+    s.what = parse_fault(r, arg, field);
   } else if (key == "check") {
-    s.kind = Step::Kind::kCheck;
-    parse_check(r, arg, field, s);
+    s.what = CheckStep{parse_check(r, arg, field)};
   } else if (key == "flash-put") {
-    s.kind = Step::Kind::kFlashPut;
     r.expect_map(arg, field, {"from", "name"});
-    s.payload = r.str(r.require(arg, field, "from"), field + ".from");
-    s.file = r.str(r.require(arg, field, "name"), field + ".name");
+    // (A braced list is evaluated left to right: errors come in key order.)
+    s.what = FlashPutStep{r.str(r.require(arg, field, "from"), field + ".from"),
+                          r.str(r.require(arg, field, "name"), field + ".name")};
   } else if (key == "include" || key == "for" || key == "sweep") {
     r.fail(node.begin()->first, field, key == "sweep" ? "a sweep must be the last step of the scenario's own steps"
                                                       : "not allowed here");
   } else if (key == "wait") {
-    s.kind = Step::Kind::kWait;
     if (!arg.IsDefined()) r.fail(node, field, "expected a duration like '10 ms'");
-    s.duration_ps = r.duration_ps(arg, field);
+    s.what = WaitStep{r.duration_ps(arg, field)};
   } else if (key == "image-sign") {
-    s.kind = Step::Kind::kImageSign;
+    ImageSignStep g;
     r.expect_map(arg, field, {"key", "name", "type", "version", "payload", "add-keys", "revoke-keys"});
-    s.key = r.str(r.require(arg, field, "key"), field + ".key");
-    s.file = r.str(r.require(arg, field, "name"), field + ".name");
+    g.key = r.str(r.require(arg, field, "key"), field + ".key");
+    g.file = r.str(r.require(arg, field, "name"), field + ".name");
     if (arg["type"]) {
-      s.image_type = r.str(arg["type"], field + ".type");
-      if (s.image_type != "os" && s.image_type != "rommon" && s.image_type != "revocation")
+      g.image_type = r.str(arg["type"], field + ".type");
+      if (g.image_type != "os" && g.image_type != "rommon" && g.image_type != "revocation")
         r.fail(arg["type"], field + ".type", "expected os, rommon or revocation");
     }
-    if (arg["version"]) s.version = r.str(arg["version"], field + ".version");
-    if (arg["payload"]) s.payload = r.str(arg["payload"], field + ".payload");
+    if (arg["version"]) g.version = r.str(arg["version"], field + ".version");
+    if (arg["payload"]) g.payload = r.str(arg["payload"], field + ".payload");
     for (const char* k : {"add-keys", "revoke-keys"}) {
       YAML::Node list = arg[k];
       if (!list) continue;
-      std::vector<std::string>& names = std::string(k) == "add-keys" ? s.add_keys : s.revoke_keys;
+      std::vector<std::string>& names = std::string(k) == "add-keys" ? g.add_keys : g.revoke_keys;
       if (!list.IsSequence() || list.size() == 0) r.fail(list, field + "." + k, "expected a list of key names, e.g. [production-B]");
       for (size_t i = 0; i < list.size(); ++i) names.push_back(r.str(list[i], field + "." + k + "[" + std::to_string(i) + "]"));
     }
+    s.what = std::move(g);
+  } else if (key == "flash-corrupt") {
+    FlashCorruptStep c;
+    r.expect_map(arg, field, {"file", "offset", "from_end", "xor", "seed"});
+    c.file = r.str(r.require(arg, field, "file"), field + ".file");
+    if (arg["seed"]) c.seed = r.u64(arg["seed"], field + ".seed");
+    if (arg["from_end"]) c.from_end = parse_bool(r, arg["from_end"], field + ".from_end");
+    YAML::Node off = r.require(arg, field, "offset");
+    if (off.IsScalar() && off.Scalar() == "seeded") {
+      c.seeded_offset = true;
+      if (c.from_end) r.fail(off, field + ".offset", "seeded offsets count from the start; drop from_end");
+    } else {
+      c.offset = r.u64(off, field + ".offset");
+    }
+    c.xor_mask = parse_xor(r, arg, field);
+    s.what = std::move(c);
+  } else if (key == "rom-nor-corrupt" || key == "nvram-corrupt") {
+    r.expect_map(arg, field, {"offset", "xor"});
+    uint64_t offset = r.u64(r.require(arg, field, "offset"), field + ".offset");
+    uint8_t mask = parse_xor(r, arg, field);
+    if (key == "rom-nor-corrupt") s.what = RomNorCorruptStep{offset, mask};
+    else s.what = NvramCorruptStep{offset, mask};
   } else if (key == "boot-flash-corrupt") {
     r.fail(node.begin()->first, field, "boot-flash-corrupt was renamed to rom-nor-corrupt (the NOR flash holding ROMmon)");
-  } else if (key == "flash-corrupt" || key == "rom-nor-corrupt" || key == "nvram-corrupt") {
-    s.kind = key == "flash-corrupt" ? Step::Kind::kFlashCorrupt
-             : key == "rom-nor-corrupt" ? Step::Kind::kBootFlashCorrupt : Step::Kind::kNvramCorrupt;
-    if (key == "flash-corrupt") {
-      r.expect_map(arg, field, {"file", "offset", "from_end", "xor", "seed"});
-      s.file = r.str(r.require(arg, field, "file"), field + ".file");
-      if (arg["seed"]) {
-        s.seed = r.u64(arg["seed"], field + ".seed");
-        s.has_seed = true;
-      }
-      if (YAML::Node fe = arg["from_end"]) {
-        std::string v = r.str(fe, field + ".from_end");
-        if (v != "true" && v != "false") r.fail(fe, field + ".from_end", "expected true or false");
-        s.from_end = v == "true";
-      }
-    } else {
-      r.expect_map(arg, field, {"offset", "xor"});
-    }
-    YAML::Node off = r.require(arg, field, "offset");
-    if (key == "flash-corrupt" && off.IsScalar() && off.Scalar() == "seeded") {
-      s.seeded_offset = true;
-      if (s.from_end) r.fail(off, field + ".offset", "seeded offsets count from the start; drop from_end");
-    } else {
-      s.offset = r.u64(off, field + ".offset");
-    }
-    if (arg["xor"]) {
-      s.xor_mask = r.u64(arg["xor"], field + ".xor");
-      if (s.xor_mask == 0 || s.xor_mask > 0xFF) r.fail(arg["xor"], field + ".xor", "must be 0x01..0xff");
-    }
   } else if (key == "flash-truncate") {
-    s.kind = Step::Kind::kFlashTruncate;
     r.expect_map(arg, field, {"file", "length"});
-    s.file = r.str(r.require(arg, field, "file"), field + ".file");
-    s.length = r.u64(r.require(arg, field, "length"), field + ".length");
+    s.what = FlashTruncateStep{r.str(r.require(arg, field, "file"), field + ".file"),
+                               r.u64(r.require(arg, field, "length"), field + ".length")};
   } else if (key == "flash-delete") {
-    s.kind = Step::Kind::kFlashDelete;
     if (!arg.IsDefined() || !arg.IsScalar()) r.fail(node, field, "expected the bootflash: file name");
-    s.file = arg.Scalar();
+    s.what = FlashDeleteStep{arg.Scalar()};
   } else {
     r.fail(node.IsMap() ? node.begin()->first : node, field, std::string("unknown step (expected one of: ") + kinds + ")");
   }
@@ -471,51 +492,72 @@ std::string printable(const std::string& t) {
   return o;
 }
 
-std::string Step::describe() const {
-  const std::string text = printable(this->text);
-  switch (kind) {
-    case Kind::kPowerOn: return "power-on";
-    case Kind::kPowerOff: return "power-off";
-    case Kind::kPowerCycle: return "power-cycle";
-    case Kind::kExpect:
-      return std::string(negate ? "expect no /" : "expect /") + text + "/ within " + format_duration(timeout_ps);
-    case Kind::kSend: return "send \"" + text + "\"";
-    case Kind::kWait: return "wait " + format_duration(duration_ps);
-    case Kind::kImageSign: return "image-sign " + file + " with " + key;
-    case Kind::kFlashCorrupt: return "flash-corrupt " + file + " at " + std::to_string(offset);
-    case Kind::kFlashTruncate: return "flash-truncate " + file + " to " + std::to_string(length);
-    case Kind::kFlashDelete: return "flash-delete " + file;
-    case Kind::kBootFlashCorrupt: return "rom-nor-corrupt at " + std::to_string(offset);
-    case Kind::kNvramCorrupt: return "nvram-corrupt at " + std::to_string(offset);
-    case Kind::kWaitPowerOff: return "wait-power-off within " + format_duration(timeout_ps);
-    case Kind::kFlashPut: return "flash-put " + payload + " as " + file;
-    case Kind::kFault:
-      switch (fault) {
-        case Fault::kPowerLossAtOperation:
-          return "fault power-loss " + std::string(power_loss_mode_name(cut_mode)) + " " + device + " operation " +
-                 std::to_string(at) + " from here";
-        case Fault::kPowerLossAfter: return "fault power-loss after " + format_duration(duration_ps);
-        case Fault::kPowerLossOnConsole: return "fault power-loss on console /" + text + "/";
-        case Fault::kBitFlip: return "fault bit-flip page " + std::to_string(page);
-        case Fault::kBitFlips: return "fault bit-flips page " + std::to_string(page);
-        case Fault::kStuckBit: return "fault stuck-bit page " + std::to_string(page);
-        case Fault::kBadBlock: return "fault bad-block " + std::to_string(block);
-        case Fault::kTpm: return "fault tpm " + tpm::command_text(tpm::command_of(tpm_fault));
-        case Fault::kNetwork: return "fault network: next transfer " + net::describe(net_fault);
-      }
-      return "fault";
-    case Kind::kCheck:
-      switch (check) {
-        case Check::kFile: return "check bootflash:" + file;
-        case Check::kRomvar: return "check ROMmon variable " + file;
-        case Check::kKeys: return "check key storage";
-        case Check::kBooted: return "check the booted image";
-        case Check::kPcr: return "check PCR" + std::to_string(pcr);
-        case Check::kAttest: return "check attestation (nonce " + std::to_string(nonce) + ")";
-      }
-      return "check";
+namespace {
+
+struct DescribeFault {
+  std::string operator()(const PowerLossAtOperation& p) const {
+    return "fault power-loss " + std::string(power_loss_mode_name(p.cut.mode)) + " " + p.device + " operation " +
+           std::to_string(p.cut.at_operation) + " from here";
   }
-  return "?";
+  std::string operator()(const PowerLossAfter& p) const { return "fault power-loss after " + format_duration(p.after_ps); }
+  std::string operator()(const PowerLossOnConsole& p) const {
+    return "fault power-loss on console /" + printable(p.text) + "/";
+  }
+  std::string operator()(const nand::Fault& f) const {
+    if (auto* b = std::get_if<nand::BitFlip>(&f)) return "fault bit-flip page " + std::to_string(b->page);
+    if (auto* b = std::get_if<nand::RandomBitFlips>(&f)) return "fault bit-flips page " + std::to_string(b->page);
+    if (auto* b = std::get_if<nand::StuckBit>(&f)) return "fault stuck-bit page " + std::to_string(b->page);
+    if (auto* b = std::get_if<nand::BadOnNthErase>(&f)) return "fault bad-block " + std::to_string(b->block);
+    return "fault " + nand::describe(f);
+  }
+  std::string operator()(const tpm::Fault& f) const { return "fault tpm " + tpm::command_text(tpm::command_of(f)); }
+  std::string operator()(const net::Fault& f) const { return "fault network: next transfer " + net::describe(f); }
+};
+
+struct DescribeCheck {
+  std::string operator()(const FileCheck& c) const { return "check bootflash:" + c.file; }
+  std::string operator()(const RomvarCheck& c) const { return "check ROMmon variable " + c.name; }
+  std::string operator()(const KeysCheck&) const { return "check key storage"; }
+  std::string operator()(const BootedCheck&) const { return "check the booted image"; }
+  std::string operator()(const PcrCheck& c) const { return "check PCR" + std::to_string(c.index); }
+  std::string operator()(const AttestCheck& c) const {
+    return "check attestation (nonce " + std::to_string(c.nonce) + ")";
+  }
+};
+
+struct DescribeStep {
+  std::string operator()(const PowerOnStep&) const { return "power-on"; }
+  std::string operator()(const PowerOffStep&) const { return "power-off"; }
+  std::string operator()(const PowerCycleStep&) const { return "power-cycle"; }
+  std::string operator()(const ExpectStep& e) const {
+    return std::string(e.negate ? "expect no /" : "expect /") + printable(e.text) + "/ within " +
+           format_duration(e.timeout_ps);
+  }
+  std::string operator()(const SendStep& e) const { return "send \"" + printable(e.text) + "\""; }
+  std::string operator()(const WaitStep& w) const { return "wait " + format_duration(w.duration_ps); }
+  std::string operator()(const WaitPowerOffStep& w) const { return "wait-power-off within " + format_duration(w.timeout_ps); }
+  std::string operator()(const FaultStep& f) const { return std::visit(DescribeFault{}, f.fault); }
+  std::string operator()(const CheckStep& c) const { return std::visit(DescribeCheck{}, c.check); }
+  std::string operator()(const ImageSignStep& g) const { return "image-sign " + g.file + " with " + g.key; }
+  std::string operator()(const FlashPutStep& p) const { return "flash-put " + p.from + " as " + p.file; }
+  std::string operator()(const FlashCorruptStep& c) const {
+    return "flash-corrupt " + c.file + " at " + std::to_string(c.offset);
+  }
+  std::string operator()(const FlashTruncateStep& t) const {
+    return "flash-truncate " + t.file + " to " + std::to_string(t.length);
+  }
+  std::string operator()(const FlashDeleteStep& d) const { return "flash-delete " + d.file; }
+  std::string operator()(const RomNorCorruptStep& c) const { return "rom-nor-corrupt at " + std::to_string(c.offset); }
+  std::string operator()(const NvramCorruptStep& c) const { return "nvram-corrupt at " + std::to_string(c.offset); }
+};
+
+}  // namespace
+
+std::string Step::describe() const { return std::visit(DescribeStep{}, what); }
+
+const std::vector<std::string>& cut_device_names() {
+  static const std::vector<std::string> names = {"nvram", "rom_nor", "bootflash_nand"};
+  return names;
 }
 
 namespace {
@@ -633,8 +675,7 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     Substitution sub(r, d, vars, f + ".devices");
     out = str_list(r, d, f + ".devices");
     if (out.empty()) r.fail(parent["devices"], f + ".devices", "name at least one device");
-    for (const std::string& d : out)
-      check_cut_device(r, parent["devices"], f + ".devices", d, "'" + d + "': ");
+    for (const std::string& d : out) check_cut_device(r, parent["devices"], f + ".devices", d, "'" + d + "': ");
   };
   auto modes = [&](const YAML::Node& parent, const std::string& f, std::vector<PowerLoss::Mode>& out) {
     if (!parent["modes"]) {

@@ -10,11 +10,38 @@
 
 using namespace trustsim;
 
+namespace {
+
+// Alternative T of a step's variant `v` (a test failure, not a crash, if it
+// holds another).
+template <class T, class V>
+const T& alt(const V& v, const Step& s) {
+  static const T none{};
+  const T* p = std::get_if<T>(&v);
+  EXPECT_NE(p, nullptr) << s.where << ": " << s.describe() << " is not the kind expected";
+  return p ? *p : none;
+}
+template <class T>
+const T& as(const Step& s) {
+  return alt<T>(s.what, s);
+}
+// The typed fault of a fault step, the check of a check step.
+template <class T>
+const T& fault(const Step& s) {
+  return alt<T>(as<FaultStep>(s).fault, s);
+}
+template <class T>
+const T& check(const Step& s) {
+  return alt<T>(as<CheckStep>(s).check, s);
+}
+
+}  // namespace
+
 TEST(ScenarioFile, SmokeScenarioParses) {
   Scenario sc = load_scenario(std::string(TRUSTSIM_SOURCE_DIR) + "/scenarios/smoke.yaml");
   EXPECT_EQ(sc.name, "smoke");
   ASSERT_GT(sc.steps.size(), 5u);
-  EXPECT_EQ(sc.steps[0].kind, Step::Kind::kPowerOn);
+  EXPECT_NE(sc.steps[0].as<PowerOnStep>(), nullptr);
   EXPECT_EQ(sc.default_timeout_ps, 10ull * 1000000000000ull);
 }
 
@@ -34,14 +61,16 @@ steps:
 )");
   Scenario sc = load_scenario(p);
   ASSERT_EQ(sc.steps.size(), 8u);
-  EXPECT_EQ(sc.steps[1].timeout_ps, 2ull * 1000000000000ull);
-  EXPECT_EQ(sc.steps[2].timeout_ps, 5ull * 1000000000ull);
-  EXPECT_EQ(sc.steps[3].text, "hello world");
-  EXPECT_EQ(sc.steps[4].duration_ps, 10ull * 1000000000ull);
-  EXPECT_EQ(sc.steps[5].duration_ps, 0u);
-  EXPECT_EQ(sc.steps[6].duration_ps, 250ull * 1000000000ull);
+  EXPECT_EQ(as<ExpectStep>(sc.steps[1]).timeout_ps, 2ull * 1000000000000ull);
+  EXPECT_EQ(as<ExpectStep>(sc.steps[2]).timeout_ps, 5ull * 1000000000ull);
+  EXPECT_EQ(as<SendStep>(sc.steps[3]).text, "hello world");
+  EXPECT_TRUE(as<SendStep>(sc.steps[3]).enter);
+  EXPECT_EQ(as<WaitStep>(sc.steps[4]).duration_ps, 10ull * 1000000000ull);
+  EXPECT_FALSE(as<PowerCycleStep>(sc.steps[5]).off_ps.has_value()) << "the board's off time";
+  EXPECT_EQ(as<PowerCycleStep>(sc.steps[6]).off_ps.value_or(0), 250ull * 1000000000ull);
   EXPECT_EQ(sc.steps[6].where, p + ":10");
-  EXPECT_TRUE(sc.steps[1].pattern.search("xxaab"));
+  EXPECT_NE(sc.steps[7].as<PowerOffStep>(), nullptr);
+  EXPECT_TRUE(as<ExpectStep>(sc.steps[1]).pattern.search("xxaab"));
 }
 
 struct BadScenario {
@@ -201,17 +230,17 @@ steps:
   Scenario sc = load_scenario(p, lo);
   ASSERT_EQ(sc.steps.size(), 6u);
   EXPECT_EQ(sc.seed, 7u);
-  EXPECT_EQ(sc.steps[0].text, "from include bob");
+  EXPECT_EQ(as<SendStep>(sc.steps[0]).text, "from include bob");
   EXPECT_EQ(sc.steps[0].where, dir.file("common.yaml") + ":3");
-  EXPECT_EQ(sc.steps[1].text, "bob uses production-A");
-  EXPECT_EQ(sc.steps[2].duration_ps, 3ull * 1000000000ull);
-  EXPECT_EQ(sc.steps[3].text, "bob uses production-B");
+  EXPECT_EQ(as<SendStep>(sc.steps[1]).text, "bob uses production-A");
+  EXPECT_EQ(as<WaitStep>(sc.steps[2]).duration_ps, 3ull * 1000000000ull);
+  EXPECT_EQ(as<SendStep>(sc.steps[3]).text, "bob uses production-B");
   EXPECT_EQ(sc.steps[3].where, p + ":12");
-  EXPECT_EQ(sc.steps[5].text, "done bob");
-  EXPECT_TRUE(sc.steps[5].pattern.search("done bob"));
+  EXPECT_EQ(as<ExpectStep>(sc.steps[5]).text, "done bob");
+  EXPECT_TRUE(as<ExpectStep>(sc.steps[5]).pattern.search("done bob"));
   // The file itself is untouched by the substitution: load it again.
   Scenario again = load_scenario(p);
-  EXPECT_EQ(again.steps[1].text, "alice uses production-A");
+  EXPECT_EQ(as<SendStep>(again.steps[1]).text, "alice uses production-A");
   LoadOptions bad;
   bad.vars["nobody"] = "x";
   EXPECT_THROW(load_scenario(p, bad), InputError);
@@ -261,20 +290,33 @@ steps:
 )");
   Scenario sc = load_scenario(p);
   ASSERT_EQ(sc.steps.size(), 15u);
-  EXPECT_EQ(sc.steps[0].fault, Step::Fault::kPowerLossAtOperation);
-  EXPECT_EQ(sc.steps[0].cut_mode, PowerLoss::Mode::kTorn);
-  EXPECT_EQ(sc.steps[0].at, 3u);
-  EXPECT_TRUE(sc.steps[0].has_seed);
-  EXPECT_EQ(sc.steps[1].fault, Step::Fault::kPowerLossAfter);
-  EXPECT_EQ(sc.steps[2].fault, Step::Fault::kPowerLossOnConsole);
-  EXPECT_EQ(sc.steps[6].nth, 2u);
-  EXPECT_EQ(sc.steps[7].kind, Step::Kind::kWaitPowerOff);
-  EXPECT_EQ(sc.steps[8].size, 10);
-  EXPECT_FALSE(sc.steps[9].exists);
-  EXPECT_EQ(sc.steps[11].keys_revoked, std::vector<std::string>{"special-A"});
-  EXPECT_TRUE(sc.steps[11].both_copies);
-  EXPECT_EQ(sc.steps[12].booted_key, "production-A");
-  EXPECT_TRUE(sc.steps[14].seeded_offset);
+  const PowerLossAtOperation& cut = fault<PowerLossAtOperation>(sc.steps[0]);
+  EXPECT_EQ(cut.device, "nvram");
+  EXPECT_EQ(cut.cut.mode, PowerLoss::Mode::kTorn);
+  EXPECT_EQ(cut.cut.at_operation, 3u);
+  EXPECT_EQ(as<FaultStep>(sc.steps[0]).seed.value_or(0), 9u);
+  EXPECT_EQ(fault<PowerLossAfter>(sc.steps[1]).after_ps, 150ull * 1000000000ull);
+  EXPECT_EQ(fault<PowerLossOnConsole>(sc.steps[2]).text, "Erasing");
+  const nand::Fault& flip = fault<nand::Fault>(sc.steps[3]);
+  ASSERT_TRUE(std::holds_alternative<nand::BitFlip>(flip));
+  EXPECT_EQ(std::get<nand::BitFlip>(flip).byte, 10u);
+  EXPECT_EQ(std::get<nand::BitFlip>(flip).bit, 3u);
+  ASSERT_TRUE(std::holds_alternative<nand::RandomBitFlips>(fault<nand::Fault>(sc.steps[4])));
+  EXPECT_EQ(std::get<nand::RandomBitFlips>(fault<nand::Fault>(sc.steps[4])).count, 4u);
+  EXPECT_FALSE(as<FaultStep>(sc.steps[4]).seed.has_value()) << "derived from the run seed when armed";
+  ASSERT_TRUE(std::holds_alternative<nand::StuckBit>(fault<nand::Fault>(sc.steps[5])));
+  EXPECT_TRUE(std::get<nand::StuckBit>(fault<nand::Fault>(sc.steps[5])).value);
+  ASSERT_TRUE(std::holds_alternative<nand::BadOnNthErase>(fault<nand::Fault>(sc.steps[6])));
+  EXPECT_EQ(std::get<nand::BadOnNthErase>(fault<nand::Fault>(sc.steps[6])).n, 2u);
+  EXPECT_EQ(as<WaitPowerOffStep>(sc.steps[7]).timeout_ps, 2ull * 1000000000000ull);
+  EXPECT_EQ(check<FileCheck>(sc.steps[8]).size.value_or(0), 10u);
+  EXPECT_FALSE(check<FileCheck>(sc.steps[9]).exists);
+  EXPECT_EQ(check<RomvarCheck>(sc.steps[10]).equals, "bootflash:x");
+  EXPECT_EQ(check<KeysCheck>(sc.steps[11]).revoked, std::vector<std::string>{"special-A"});
+  EXPECT_TRUE(check<KeysCheck>(sc.steps[11]).both_copies);
+  EXPECT_EQ(check<BootedCheck>(sc.steps[12]).key, "production-A");
+  EXPECT_EQ(as<FlashPutStep>(sc.steps[13]).from, "/etc/hostname");
+  EXPECT_TRUE(as<FlashCorruptStep>(sc.steps[14]).seeded_offset);
   ASSERT_TRUE(sc.has_sweep);
   EXPECT_EQ(sc.sweep.devices, (std::vector<std::string>{"nvram", "bootflash_nand"}));
   ASSERT_EQ(sc.sweep.modes.size(), 1u);
@@ -301,27 +343,27 @@ steps:
 )");
   Scenario sc = load_scenario(p);
   ASSERT_EQ(sc.steps.size(), 9u);
-  const auto* rc = std::get_if<tpm::ResponseCode>(&sc.steps[0].tpm_fault);
+  const auto* rc = std::get_if<tpm::ResponseCode>(&fault<tpm::Fault>(sc.steps[0]));
   ASSERT_NE(rc, nullptr);
   EXPECT_EQ(rc->command, tpm::command_code_by_name("Quote"));
   EXPECT_NE(rc->command, 0u);
   EXPECT_EQ(rc->rc, 0x101u);
-  const auto* nr = std::get_if<tpm::NoResponse>(&sc.steps[1].tpm_fault);
+  const auto* nr = std::get_if<tpm::NoResponse>(&fault<tpm::Fault>(sc.steps[1]));
   ASSERT_NE(nr, nullptr);
   EXPECT_EQ(nr->command, tpm::command_code_by_name("PCR_Extend"));
-  ASSERT_TRUE(std::holds_alternative<tpm::NoResponse>(sc.steps[2].tpm_fault));
-  EXPECT_EQ(std::get<tpm::NoResponse>(sc.steps[2].tpm_fault).command, 0u) << "no command: every command";
-  EXPECT_TRUE(std::holds_alternative<tpm::StayBusy>(sc.steps[3].tpm_fault));
+  ASSERT_TRUE(std::holds_alternative<tpm::NoResponse>(fault<tpm::Fault>(sc.steps[2])));
+  EXPECT_EQ(std::get<tpm::NoResponse>(fault<tpm::Fault>(sc.steps[2])).command, 0u) << "no command: every command";
+  EXPECT_TRUE(std::holds_alternative<tpm::StayBusy>(fault<tpm::Fault>(sc.steps[3])));
   EXPECT_EQ(sc.steps[3].describe(), "fault tpm every command");
   EXPECT_EQ(sc.steps[0].describe(), "fault tpm Quote");
-  EXPECT_TRUE(std::holds_alternative<net::Refuse>(sc.steps[4].net_fault));
-  EXPECT_TRUE(std::holds_alternative<net::Stall>(sc.steps[5].net_fault));
-  ASSERT_TRUE(std::holds_alternative<net::DropAfter>(sc.steps[6].net_fault));
-  EXPECT_EQ(std::get<net::DropAfter>(sc.steps[6].net_fault).bytes, 1200u);
-  ASSERT_TRUE(std::holds_alternative<net::CorruptByte>(sc.steps[7].net_fault));
-  EXPECT_EQ(std::get<net::CorruptByte>(sc.steps[7].net_fault).offset, 100u);
-  EXPECT_TRUE(std::holds_alternative<net::CorruptSeededByte>(sc.steps[8].net_fault));
-  EXPECT_TRUE(sc.steps[8].has_seed);
+  EXPECT_TRUE(std::holds_alternative<net::Refuse>(fault<net::Fault>(sc.steps[4])));
+  EXPECT_TRUE(std::holds_alternative<net::Stall>(fault<net::Fault>(sc.steps[5])));
+  ASSERT_TRUE(std::holds_alternative<net::DropAfter>(fault<net::Fault>(sc.steps[6])));
+  EXPECT_EQ(std::get<net::DropAfter>(fault<net::Fault>(sc.steps[6])).bytes, 1200u);
+  ASSERT_TRUE(std::holds_alternative<net::CorruptByte>(fault<net::Fault>(sc.steps[7])));
+  EXPECT_EQ(std::get<net::CorruptByte>(fault<net::Fault>(sc.steps[7])).offset, 100u);
+  EXPECT_TRUE(std::holds_alternative<net::CorruptSeededByte>(fault<net::Fault>(sc.steps[8])));
+  EXPECT_EQ(as<FaultStep>(sc.steps[8]).seed.value_or(0), 9u);
   EXPECT_EQ(sc.steps[6].describe(), "fault network: next transfer dropped after 1200 bytes");
 }
 
@@ -338,8 +380,8 @@ steps:
 )");
   Scenario sc = load_scenario(ok);
   ASSERT_EQ(sc.steps.size(), 1u);
-  EXPECT_EQ(sc.steps[0].add_keys, std::vector<std::string>{"production-B"});
-  EXPECT_EQ(sc.steps[0].revoke_keys, (std::vector<std::string>{"production-A", "special-A"}));
+  EXPECT_EQ(as<ImageSignStep>(sc.steps[0]).add_keys, std::vector<std::string>{"production-B"});
+  EXPECT_EQ(as<ImageSignStep>(sc.steps[0]).revoke_keys, (std::vector<std::string>{"production-A", "special-A"}));
   for (const char* bad : {"add-keys: production-B", "add-keys: []", "revoke-keys: {a: b}"}) {
     std::string p = test::write_text(dir.file("bad.yaml"), std::string("name: x\nsteps:\n  - image-sign: {key: rollover-A, "
                                                                        "name: r.bin, ") + bad + "}\n");

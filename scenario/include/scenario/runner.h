@@ -66,9 +66,10 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool run_steps(const std::vector<Step>& steps, const char* phase);
   bool execute(const Step& s, size_t index);
   bool host_action(const Step& s, size_t index);
-  bool arm_fault(const Step& s, size_t index);
-  bool check(const Step& s);
-  bool check_attest(const Step& s);
+  std::vector<uint8_t> sign_image(const ImageSignStep& s);
+  bool arm_fault(const FaultStep& s, size_t index);
+  bool check(const CheckStep& s);
+  bool check_attest(const AttestCheck& s);
   void console_cut();
   void timed_cut();
   void recovery_operation(Device& dev, uint64_t index);

@@ -4,86 +4,159 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "devkit/power_loss.h"
 #include "devkit/seeded_rng.h"
+#include "flash-sim/nand_fault.h"
 #include "hw-models/net_fault.h"
 #include "tpm-sim/tpm_fault.h"
 #include "scenario/pattern.h"
 
 namespace trustsim {
 
-struct Step {
-  enum class Kind {
-    kPowerOn, kPowerOff, kPowerCycle, kExpect, kSend, kWait,
-    kWaitPowerOff,     // until the board is off (an armed fault, the guest)
-    kFault,            // arm a fault now
-    kCheck,            // check board state through the backdoor
-    // host-side actions on the powered-off board (backdoor: no timing, no faults)
-    kImageSign,        // sign an image and store it on bootflash:
-    kFlashPut,         // copy a host file onto bootflash:
-    kFlashCorrupt,     // XOR a byte of a bootflash: file
-    kFlashTruncate,    // cut a bootflash: file to a length
-    kFlashDelete,      // remove a bootflash: file
-    kBootFlashCorrupt, // XOR a byte of the boot SPI flash (ROMmon images)
-    kNvramCorrupt,     // XOR a byte of NVRAM
-  };
-  enum class Fault { kPowerLossAtOperation, kPowerLossAfter, kPowerLossOnConsole, kBitFlip, kBitFlips, kStuckBit,
-                     kBadBlock, kTpm, kNetwork };
-  enum class Check { kFile, kRomvar, kKeys, kBooted, kPcr, kAttest };
-  Kind kind;
-  std::string where;     // "file:line", for reports
-  std::string text;      // expect: the pattern; send: the line typed; fault on-console / from-console: the pattern
-  Pattern pattern;       // expect, fault on-console
-  uint64_t timeout_ps = 0;   // expect, wait-power-off
-  uint64_t duration_ps = 0;  // wait; power-cycle off time; fault after
-  bool has_duration = false; // power-cycle: false = the board's off time
-  bool enter = true;         // send: press Enter (CR) after the text
-  bool negate = false;       // expect: the pattern must NOT appear within the timeout
-  // host actions
-  std::string file;          // bootflash: file name
-  std::string key;           // image-sign: key name (production-A, unknown-A, ...) or PEM path
+// One struct per step kind; Step::what holds one of them. Faults hold the
+// device's own typed fault, parsed once (docs/scenarios.md).
+
+struct PowerOnStep {};
+struct PowerOffStep {};
+struct PowerCycleStep {
+  std::optional<uint64_t> off_ps;  // none: the board's off time
+};
+struct ExpectStep {
+  std::string text;  // the pattern as written
+  Pattern pattern;
+  uint64_t timeout_ps = 0;
+  bool negate = false;  // the pattern must NOT appear within the timeout
+};
+struct SendStep {
+  std::string text;  // the line typed
+  bool enter = true;  // press Enter (CR) after the text
+};
+struct WaitStep {
+  uint64_t duration_ps = 0;
+};
+struct WaitPowerOffStep {  // until the board is off (an armed fault, the guest)
+  uint64_t timeout_ps = 0;
+};
+
+// Faults armed by a step.
+// Power loss at the Nth state-changing operation of a device, counted from
+// the step (or from the first console match of `from_console`).
+struct PowerLossAtOperation {
+  std::string device;  // a cut device (cut_device_names())
+  PowerLoss cut;       // at_operation counts from the step; seed: filled in when armed unless given
+  std::string from_console_text;  // empty: count from the step
+  Pattern from_console;
+};
+struct PowerLossAfter {  // a virtual time after the step
+  uint64_t after_ps = 0;
+};
+struct PowerLossOnConsole {  // between operations, when the console matches
+  std::string text;
+  Pattern pattern;
+};
+using FaultSpec = std::variant<PowerLossAtOperation, PowerLossAfter, PowerLossOnConsole, nand::Fault, tpm::Fault,
+                               net::Fault>;
+struct FaultStep {
+  FaultSpec fault;
+  // Torn cuts, random bit flips, a random corrupt byte: the seed given, or
+  // derive_seed(run seed, the step's position) when armed.
+  std::optional<uint64_t> seed;
+};
+
+// Checks of board state through the backdoor.
+struct FileCheck {
+  std::string file;  // bootflash: file name
+  bool exists = true;
+  std::string sha256;  // empty: not checked
+  std::optional<uint64_t> size;
+};
+struct RomvarCheck {
+  std::string name;
+  bool exists = true;
+  std::string equals;  // empty: only that it is set
+};
+struct KeysCheck {
+  std::vector<std::string> active, revoked, absent;
+  bool both_copies = false;  // primary and backup valid and equal
+};
+struct BootedCheck {
+  std::string image;  // bootflash:NAME
+  std::string key;    // key name, e.g. production-B
+};
+struct PcrCheck {
+  uint32_t index = 0;   // 0..23
+  std::string equals;   // 64 hex digits (upper case); empty: not checked
+  bool extended = false;  // not all zero
+};
+struct AttestCheck {
+  uint32_t nonce = 0;     // the nonce the quote must be made for
+  std::string kgv;        // known-good values file (path as resolved at load)
+  std::string kgv_image;  // or compute them from this bootflash: file (NAME, no prefix)
+  bool verifies = true;   // false = some check must fail
+  std::vector<std::string> failing;  // exactly these checks fail (implies verifies=false)
+};
+using CheckSpec = std::variant<FileCheck, RomvarCheck, KeysCheck, BootedCheck, PcrCheck, AttestCheck>;
+struct CheckStep {
+  CheckSpec check;
+};
+
+// Host-side actions on the powered-off board (backdoor: no timing, no faults).
+struct ImageSignStep {  // sign an image and store it on bootflash:
+  std::string file;
+  std::string key;  // key name (production-A, unknown-A, ...) or PEM path
   std::string image_type = "os";
-  std::string version;       // image-sign: default the built OS version
-  std::string payload;       // image-sign: payload file; default the built OS image; flash-put: the host file
-  std::vector<std::string> add_keys, revoke_keys;  // image-sign: key bundle (key names)
-  uint64_t offset = 0;       // corrupt: byte offset
-  bool from_end = false;     // flash-corrupt: offset counts back from the end (1 = last byte)
-  bool seeded_offset = false; // flash-corrupt: offset picked by the seed
-  uint64_t xor_mask = 0x01;  // corrupt: bits to flip
-  uint64_t length = 0;       // truncate
-  // fault
-  Fault fault = Fault::kPowerLossAtOperation;
-  std::string device;        // power-loss: nvram, boot_flash or bootflash
-  uint64_t at = 1;           // power-loss: the Nth operation counted from this step (or from the from-console match)
-  PowerLoss::Mode cut_mode = PowerLoss::Mode::kBefore;
-  uint64_t seed = 0;         // torn cuts, bit flips, seeded offsets (derived from the run seed if not given)
-  bool has_seed = false;
-  uint32_t page = 0, byte = 0, bit = 0, count = 1, block = 0, nth = 1;
-  bool value = false;        // stuck-bit
-  tpm::Fault tpm_fault;  // tpm: the device's own typed fault
-  net::Fault net_fault;  // network: the device's own typed fault (a seeded corrupt-byte gets the step's seed when armed)
-  // check
-  Check check = Check::kFile;
-  bool exists = true;                    // file
-  std::string sha256;                    // file
-  int64_t size = -1;                     // file
-  std::string equals;                    // romvar (absent: exists=false)
-  std::vector<std::string> keys_active, keys_revoked, keys_absent;  // keys
-  bool both_copies = false;              // keys: primary and backup valid and equal
-  std::string booted_image, booted_key;  // booted: bootflash:NAME, key name (e.g. production-B)
-  uint32_t pcr = 0;                      // pcr: index 0..7 or 8..23
-  std::string pcr_equals;                // pcr: 64 hex digits (upper case)
-  bool pcr_extended = false;             // pcr: not all zero
-  uint32_t nonce = 0;                    // attest: the nonce the quote must be made for
-  std::string kgv;                       // attest: known-good values file (path as resolved at load)
-  std::string kgv_image;                 // attest: or compute them from this bootflash: file (NAME, no prefix)
-  bool verifies = true;                  // attest: false = some check must fail
-  std::vector<std::string> failing;      // attest: exactly these checks fail (implies verifies=false)
+  std::string version;  // default: the built OS version
+  std::string payload;  // default: the built image of the type
+  std::vector<std::string> add_keys, revoke_keys;  // key bundle (key names)
+};
+struct FlashPutStep {  // copy a host file onto bootflash:
+  std::string from;  // host file
+  std::string file;
+};
+struct FlashCorruptStep {  // XOR a byte of a bootflash: file
+  std::string file;
+  uint64_t offset = 0;
+  bool from_end = false;       // offset counts back from the end (1 = last byte)
+  bool seeded_offset = false;  // offset picked by the seed
+  std::optional<uint64_t> seed;
+  uint8_t xor_mask = 0x01;
+};
+struct FlashTruncateStep {  // cut a bootflash: file to a length
+  std::string file;
+  uint64_t length = 0;
+};
+struct FlashDeleteStep {  // remove a bootflash: file
+  std::string file;
+};
+struct RomNorCorruptStep {  // XOR a byte of the ROM NOR (Boot0's flash with the ROMmon images)
+  uint64_t offset = 0;
+  uint8_t xor_mask = 0x01;
+};
+struct NvramCorruptStep {  // XOR a byte of NVRAM
+  uint64_t offset = 0;
+  uint8_t xor_mask = 0x01;
+};
+
+struct Step {
+  using What = std::variant<PowerOnStep, PowerOffStep, PowerCycleStep, ExpectStep, SendStep, WaitStep,
+                            WaitPowerOffStep, FaultStep, CheckStep, ImageSignStep, FlashPutStep, FlashCorruptStep,
+                            FlashTruncateStep, FlashDeleteStep, RomNorCorruptStep, NvramCorruptStep>;
+  std::string where;  // "file:line", for reports
+  What what;
+  template <class T>
+  const T* as() const {
+    return std::get_if<T>(&what);
+  }
   std::string describe() const;
 };
+
+// The devices a power cut can be armed on, in scenarios and sweeps.
+const std::vector<std::string>& cut_device_names();
 
 // A power-cut sweep: run `steps` once per cut point (every state-changing
 // operation of `devices` between the markers) and mode; after each cut, run
