@@ -1,9 +1,7 @@
 #include "scenario/runner.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +65,7 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
   // Cuts nobody armed (a power-off step in the middle of a program) tear
   // with seeds from the run seed too, on every device.
   board_.set_run_seed(sc_.seed);
+  forks_.on_result = role_.on_result;
 }
 
 void ScenarioRunner::console_cut() {
@@ -621,15 +620,8 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
   // A one-cut run forks its second cuts one at a time: the campaign's jobs
   // are already busy with one-cut runs.
   size_t limit = depth_ == 0 ? size_t(std::max(1, role_.jobs)) : 1;
-  while (children_.size() >= limit) reap_children(true);
   std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode)
                                 : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode);
-  mkdir(dir.c_str(), 0755);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    failure_ = std::string("pipe: ") + strerror(errno);
-    return;
-  }
   RunRecord rec = record_;
   if (depth_ == 0) {
     rec.point = cp.point;
@@ -643,83 +635,18 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
     rec.device_op2 = cp.device_op;
     rec.mode2 = mode;
   }
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    failure_ = std::string("fork: ") + strerror(errno);
-    return;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    ++depth_;
-    children_.clear();
-    results_.clear();
-    role_.on_result = nullptr;  // the campaign's progress lives in the walking process
-    child_dir_ = dir;
-    wall0_ = wall_now();
-    int w = fds[1];
-    board_.detach_after_fork(StatePaths{dir + "/board"}, dir, [w] {
-      char c = 'd';
-      ssize_t n = write(w, &c, 1);
-      (void)n;
-      close(w);
-    });
-    record_ = rec;
-    if (depth_ == 1) {
-      arm_cut(dev, index, mode, rec.seed);
-      cut_armed_ = true;
-    } else {
-      arm_cut(dev, index, mode, derive_seed(rec.seed, cp.point));
-      cut2_armed_ = true;
-    }
-    return;
-  }
-  close(fds[1]);
-  // The parent's guest RAM and state files are in use by the child until
-  // its cut has happened: wait for that (or for its end) before going on.
-  char c;
-  while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
-  }
-  close(fds[0]);
-  Child ch;
-  ch.dir = dir;
-  ch.rec = rec;
-  children_[pid] = ch;
-}
-
-void ScenarioRunner::reap_children(bool block_until_one) {
-  for (;;) {
-    for (auto it = children_.begin(); it != children_.end();) {
-      int status;
-      pid_t r = waitpid(it->first, &status, WNOHANG);
-      if (r != it->first) {
-        ++it;
-        continue;
-      }
-      // The run's own record first, then those of the second cuts it forked.
-      std::vector<RunRecord> recs;
-      if (!read_run_records(it->second.dir + "/result", recs)) {
-        RunRecord rec = it->second.rec;
-        rec.passed = false;
-        rec.failure = WIFSIGNALED(status) ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
-                                          : "the run ended without a verdict (exit status " +
-                                                std::to_string(WEXITSTATUS(status)) + ")";
-        recs = {rec};
-      }
-      std::string cmd = "rm -rf '" + it->second.dir + "'";
-      if (std::system(cmd.c_str()) != 0) {
-      }
-      for (const RunRecord& rec : recs) {
-        results_.push_back(rec);
-        if (role_.on_result) role_.on_result(rec);
-      }
-      it = children_.erase(it);
-      block_until_one = false;
-    }
-    if (!block_until_one || children_.empty()) return;
-    usleep(2000);
+  if (!forks_.fork(board_, dir, rec, limit, &failure_)) return;
+  // The child: this run now cuts here.
+  ++depth_;
+  child_dir_ = dir;
+  wall0_ = wall_now();
+  record_ = rec;
+  if (depth_ == 1) {
+    arm_cut(dev, index, mode, rec.seed);
+    cut_armed_ = true;
+  } else {
+    arm_cut(dev, index, mode, derive_seed(rec.seed, cp.point));
+    cut2_armed_ = true;
   }
 }
 
@@ -728,12 +655,7 @@ void ScenarioRunner::finish_child() {
   record_.failure = failure_;
   record_.virtual_ns = now_ns();
   record_.wall_s = wall_now() - wall0_;
-  std::vector<RunRecord> all = {record_};
-  all.insert(all.end(), results_.begin(), results_.end());
-  write_run_records(child_dir_ + "/result", all);
-  board_.bridge().shutdown();
-  fflush(nullptr);
-  _exit(0);
+  forks_.finish_child(board_, child_dir_, record_);
 }
 
 bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase) {
@@ -754,57 +676,63 @@ bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase
   return true;
 }
 
+// The sweep's steps, then (in a run that cuts) its recovery.
+bool ScenarioRunner::run_sweep() {
+  const Sweep& w = sc_.sweep;
+  window_start_ = log_.total();
+  in_sweep_ = true;
+  bool ok = run_steps(w.steps, "sweep ");
+  in_sweep_ = false;
+  if (depth_ > 0 || role_.kind == CampaignRole::Kind::kPoint) {
+    if (ok && !interrupted()) {
+      ok = false;
+      failure_ = points_.size() < role_.point
+                     ? "cut point " + std::to_string(role_.point) + " was never reached: the window had " +
+                           std::to_string(points_.size()) + " operations of " + w.devices[0] +
+                           (w.devices.size() > 1 ? " and the others" : "")
+                     : "power was still on at the end of the sweep's steps: the cut at point " +
+                           std::to_string(role_.point) + " did not fire";
+    }
+    if (ok) ok = run_recovery();
+  } else if (ok && points_.empty()) {
+    ok = false;
+    failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
+  }
+  if (role_.kind == CampaignRole::Kind::kWalk && depth_ < 2) forks_.reap_all();
+  return ok;
+}
+
+bool ScenarioRunner::run_recovery() {
+  const Sweep& w = sc_.sweep;
+  cut_fired_ = true;
+  cut_live_ = false;  // a power loss in the recovery is the recovery's business now
+  in_recovery_ = true;
+  bool ok = run_steps(w.recovery, "recovery ");
+  in_recovery_ = false;
+  record_.recovery_points = points2_.size();
+  if (cut2_armed_) {
+    if (ok && !interrupted()) {
+      ok = false;
+      failure_ = "power was still on at the end of the recovery: the second cut at recovery point " +
+                 std::to_string(record_.point2) + " did not fire";
+    }
+    if (ok) {
+      cut_live_ = false;
+      ok = run_steps(w.recovery2, "second recovery ");
+    }
+  } else if (ok && role_.point2) {
+    ok = false;
+    failure_ = "recovery cut point " + std::to_string(role_.point2) + " was never reached: the recovery had " +
+               std::to_string(points2_.size()) + " operations of " + w.devices2[0] +
+               (w.devices2.size() > 1 ? " and the others" : "");
+  }
+  return ok;
+}
+
 void ScenarioRunner::run() {
   wall0_ = wall_now();
   bool ok = run_steps(sc_.steps, "");
-  if (ok && sc_.has_sweep) {
-    const Sweep& w = sc_.sweep;
-    window_start_ = log_.total();
-    in_sweep_ = true;
-    ok = run_steps(w.steps, "sweep ");
-    in_sweep_ = false;
-    if (depth_ > 0 || role_.kind == CampaignRole::Kind::kPoint) {
-      if (ok && !interrupted()) {
-        ok = false;
-        failure_ = points_.size() < role_.point
-                       ? "cut point " + std::to_string(role_.point) + " was never reached: the window had " +
-                             std::to_string(points_.size()) + " operations of " + w.devices[0] +
-                             (w.devices.size() > 1 ? " and the others" : "")
-                       : "power was still on at the end of the sweep's steps: the cut at point " +
-                             std::to_string(role_.point) + " did not fire";
-      }
-      if (ok) {
-        cut_fired_ = true;
-        cut_live_ = false;  // a power loss in the recovery is the recovery's business now
-        in_recovery_ = true;
-        ok = run_steps(w.recovery, "recovery ");
-        in_recovery_ = false;
-        record_.recovery_points = points2_.size();
-        if (cut2_armed_) {
-          if (ok && !interrupted()) {
-            ok = false;
-            failure_ = "power was still on at the end of the recovery: the second cut at recovery point " +
-                       std::to_string(record_.point2) + " did not fire";
-          }
-          if (ok) {
-            cut_live_ = false;
-            ok = run_steps(w.recovery2, "second recovery ");
-          }
-        } else if (ok && role_.point2) {
-          ok = false;
-          failure_ = "recovery cut point " + std::to_string(role_.point2) + " was never reached: the recovery had " +
-                     std::to_string(points2_.size()) + " operations of " + w.devices2[0] +
-                     (w.devices2.size() > 1 ? " and the others" : "");
-        }
-      }
-    } else if (ok && points_.empty()) {
-      ok = false;
-      failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
-    }
-    if (role_.kind == CampaignRole::Kind::kWalk && depth_ < 2) {
-      while (!children_.empty()) reap_children(true);
-    }
-  }
+  if (ok && sc_.has_sweep) ok = run_sweep();
   (void)ok;
   if (depth_ > 0) finish_child();
   record_.passed = failure_.empty();

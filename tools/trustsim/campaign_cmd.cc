@@ -1,19 +1,14 @@
 #include "campaign_cmd.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "hw-models/board.h"
@@ -23,6 +18,7 @@
 #include "devkit/state_file.h"
 #include "host/manufacture.h"
 #include "scenario/campaign.h"
+#include "scenario/campaign_walker.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"
 #include "session.h"
@@ -82,83 +78,6 @@ std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
-}
-
-pid_t spawn(const std::vector<std::string>& argv, bool quiet) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
-  if (pid == 0) {
-    if (quiet) {
-      int dn = open("/dev/null", O_WRONLY);
-      dup2(dn, 1);
-    }
-    std::vector<char*> args;
-    for (const std::string& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// One simulation in this process (one SystemC elaboration per process).
-struct SimOutcome {
-  bool passed = false;
-  std::string failure;
-  std::string tail;
-  uint64_t vt_ns = 0;
-  std::vector<CutPoint> points;
-  RunRecord record;
-  std::vector<RunRecord> results;
-};
-
-SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::string& template_dir, CampaignRole role,
-                    bool echo, int wall_timeout_s, int spin_us) {
-  Artifacts fw = Artifacts::locate();
-  TempDir run_dir;
-  StatePaths state{run_dir.path + "/board"};
-  mkdir(state.dir.c_str(), 0755);
-  // Every file of the template (NVRAM, flash images, TPM state, exports).
-  if (DIR* d = opendir(template_dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string f = template_dir + "/" + e->d_name;
-      struct stat st;
-      if (stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) copy_file_sparse(f, state.dir + "/" + e->d_name);
-    }
-    closedir(d);
-  }
-  prepare_state_dir(cfg, state, [&](const StatePaths&) { throw InputError("the campaign's board template is incomplete"); });
-  if (role.kind == CampaignRole::Kind::kWalk) {
-    role.work_dir = run_dir.path + "/runs";
-    mkdir(role.work_dir.c_str(), 0755);
-  }
-  RunSession session(cfg.name, "", "", nullptr);  // no trace, transcript or observers
-  ConsoleLog& console = session.console();
-  if (echo) console.set_echo(stdout);
-  Board& board = session.start(cfg, state, make_bridge_options(fw, run_dir.path, wall_timeout_s, spin_us));
-  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, role);
-  sc_core::sc_start();
-  session.finish();
-  SimOutcome out;
-  out.vt_ns = now_ns();
-  out.points = runner.cut_points();
-  out.record = runner.point_record();
-  out.results = runner.results();
-  out.tail = console.tail(10);
-  if (!board.bridge().error().empty()) {
-    out.failure = "board error at virtual time " + std::to_string(out.vt_ns) + " ns: " + board.bridge().error();
-  } else if (!runner.passed()) {
-    out.failure = runner.finished() ? runner.failure() : "the simulation stopped before the scenario finished";
-  } else {
-    out.passed = true;
-  }
-  if (role.kind == CampaignRole::Kind::kPoint) {
-    out.record.passed = out.passed;
-    out.record.failure = out.failure;
-    out.record.virtual_ns = out.vt_ns;
-  }
-  return out;
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -247,10 +166,7 @@ int cmd_campaign(const CampaignOptions& o) {
 
   if (o.dry_run) {
     SimOutcome r = simulate(sc, cfg, tmpl, CampaignRole{}, !o.quiet, o.wall_timeout_s, o.spin_us);
-    if (!o.points_file.empty()) {
-      std::ofstream pf(o.points_file);
-      for (const CutPoint& p : r.points) pf << p.point << "\t" << p.device << "\t" << p.device_op << "\t" << p.t_ns << "\n";
-    }
+    if (!o.points_file.empty()) write_cut_points(o.points_file, r.points);
     if (!r.passed) {
       printf("FAIL %s dry run: %s\n  last console lines:\n%s", sc.name.c_str(), r.failure.c_str(), r.tail.c_str());
       return kExitFail;
@@ -271,37 +187,46 @@ int cmd_campaign(const CampaignOptions& o) {
     return kExitPass;
   }
 
-  // 1. The dry run, in its own process: how many points are there?
+  // The campaign: the walker runs it; the fresh processes it starts are
+  // this command again, with the internal options.
   std::string exe = self_exe();
-  std::string points_path = work.path + "/points.tsv";
-  {
+  int jobs = o.jobs > 0 ? o.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  CampaignPlan plan;
+  plan.scenario = &sc;
+  plan.cfg = cfg;
+  plan.template_dir = tmpl;
+  plan.work_dir = work.path;
+  plan.shard_index = shard_index;
+  plan.shard_count = shard_count;
+  plan.jobs = jobs;
+  plan.fork = !o.no_fork;
+  plan.wall_timeout_s = o.wall_timeout_s;
+  plan.spin_us = o.spin_us;
+  plan.command = [&](const RunRecord* item, const std::string& out) {
     std::vector<std::string> argv = {exe, "campaign"};
     auto c = common_args(o, sc.seed);
     argv.insert(argv.end(), c.begin(), c.end());
-    argv.insert(argv.end(), {"--dry-run", "--quiet", "--board-template", tmpl, "--points-file", points_path,
-                             "--wall-timeout", std::to_string(o.wall_timeout_s)});
-    pid_t pid = spawn(argv, false);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    if (!item) {
+      argv.insert(argv.end(), {"--dry-run", "--quiet", "--board-template", tmpl, "--points-file", out,
+                               "--wall-timeout", std::to_string(o.wall_timeout_s)});
+      return argv;
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      fprintf(stderr, "trustsim: campaign %s: the dry run (no cut) failed, so the campaign has no baseline; run it "
-                      "alone with: trustsim campaign %s --dry-run\n", sc.name.c_str(), o.file.c_str());
-      return kExitFail;
-    }
+    argv.insert(argv.end(), {"--point", std::to_string(item->point), "--mode", power_loss_mode_name(item->mode)});
+    if (item->point2)
+      argv.insert(argv.end(), {"--point2", std::to_string(item->point2), "--mode2", power_loss_mode_name(item->mode2)});
+    argv.insert(argv.end(), {"--quiet", "--board-template", tmpl, "--result-file", out, "--wall-timeout",
+                             std::to_string(o.wall_timeout_s), "--spin-us", std::to_string(o.spin_us)});
+    return argv;
+  };
+  CampaignWalker walker(plan);
+  if (!walker.find_points()) {
+    fprintf(stderr, "trustsim: campaign %s: the dry run (no cut) failed, so the campaign has no baseline; run it "
+                    "alone with: trustsim campaign %s --dry-run\n", sc.name.c_str(), o.file.c_str());
+    return kExitFail;
   }
-  std::vector<CutPoint> points;
-  {
-    std::ifstream in(points_path);
-    CutPoint p;
-    while (in >> p.point >> p.device >> p.device_op >> p.t_ns) points.push_back(p);
-  }
+  const std::vector<CutPoint>& points = walker.points();
   if (points.empty()) throw InputError(o.file + ": the sweep window saw no operation of " + sc.sweep.devices[0]);
   size_t nm = sc.sweep.modes.size();
-  uint64_t selected = 0;
-  for (const CutPoint& p : points)
-    for (size_t m = 0; m < nm; ++m) selected += shard_selects(p.point, m, nm, shard_index, shard_count);
-  int jobs = o.jobs > 0 ? o.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
 
   CampaignReport rep;
   rep.name = sc.name;
@@ -334,117 +259,18 @@ int cmd_campaign(const CampaignOptions& o) {
          sc.sweep.second ? (" (+ a second cut per recovery operation x " + std::to_string(sc.sweep.modes2.size()) +
                             " modes, counted as the runs find them)").c_str() : "",
          shard_index, shard_count,
-         (unsigned long long)selected, (unsigned long long)sc.seed, jobs,
+         (unsigned long long)walker.expected(), (unsigned long long)sc.seed, jobs,
          o.no_fork ? "a fresh boot per run" : "fork at each cut point");
   fflush(stdout);
 
-  Progress progress(o.no_progress ? nullptr : stderr, selected);
+  Progress progress(o.no_progress ? nullptr : stderr, walker.expected());
   double tw = wall_now();
-  // With a second cut, each one-cut run reports how many operations its
-  // recovery had; the runs that cut again at each of them join the total.
-  size_t nm2 = sc.sweep.modes2.size();
-  auto grow = [&](const RunRecord& r) {
-    if (sc.sweep.second && !r.point2) {
-      progress.grow(r.recovery_points * nm2);
-      selected += r.recovery_points * nm2;
-    }
-  };
-  if (o.no_fork) {
-    // 2a. Every run from power-on, in its own process.
-    std::deque<RunRecord> queue;
-    for (const CutPoint& p : points)
-      for (size_t m = 0; m < nm; ++m) {
-        if (!shard_selects(p.point, m, nm, shard_index, shard_count)) continue;
-        RunRecord r;
-        r.point = p.point;
-        r.device = p.device;
-        r.device_op = p.device_op;
-        r.mode = sc.sweep.modes[m];
-        r.seed = derive_seed(sc.seed, p.point);
-        queue.push_back(r);
-      }
-    struct Job {
-      RunRecord rec;
-      std::string result;
-    };
-    std::map<pid_t, Job> running;
-    auto reap = [&](bool block) {
-      for (;;) {
-        for (auto it = running.begin(); it != running.end();) {
-          int st;
-          if (waitpid(it->first, &st, WNOHANG) != it->first) {
-            ++it;
-            continue;
-          }
-          std::vector<RunRecord> recs;
-          RunRecord rec = it->second.rec;
-          if (read_run_records(it->second.result, recs) && recs.size() == 1) {
-            rec = recs[0];
-          } else {
-            rec.passed = false;
-            rec.failure = "the run ended without a verdict";
-          }
-          unlink(it->second.result.c_str());
-          rep.runs.push_back(rec);
-          grow(rec);
-          progress.add(rec.passed);
-          // The second cuts of this item: one run per recovery operation x mode.
-          if (sc.sweep.second && !rec.point2)
-            for (uint64_t q = 1; q <= rec.recovery_points; ++q)
-              for (PowerLoss::Mode m2 : sc.sweep.modes2) {
-                RunRecord r2 = it->second.rec;
-                r2.point2 = q;
-                r2.mode2 = m2;
-                queue.push_back(r2);
-              }
-          it = running.erase(it);
-          block = false;
-        }
-        if (!block || running.empty()) return;
-        usleep(2000);
-      }
-    };
-    while (!queue.empty() || !running.empty()) {
-      if (queue.empty() || running.size() >= size_t(jobs)) {
-        reap(true);
-        continue;
-      }
-      Job j;
-      j.rec = queue.front();
-      queue.pop_front();
-      j.result = work.path + "/result-" + std::to_string(j.rec.point) + "-" + power_loss_mode_name(j.rec.mode) +
-                 (j.rec.point2 ? "-" + std::to_string(j.rec.point2) + "-" + power_loss_mode_name(j.rec.mode2) : "");
-      std::vector<std::string> argv = {exe, "campaign"};
-      auto c = common_args(o, sc.seed);
-      argv.insert(argv.end(), c.begin(), c.end());
-      argv.insert(argv.end(), {"--point", std::to_string(j.rec.point), "--mode", power_loss_mode_name(j.rec.mode)});
-      if (j.rec.point2)
-        argv.insert(argv.end(), {"--point2", std::to_string(j.rec.point2), "--mode2", power_loss_mode_name(j.rec.mode2)});
-      argv.insert(argv.end(), {"--quiet", "--board-template", tmpl, "--result-file", j.result, "--wall-timeout",
-                               std::to_string(o.wall_timeout_s), "--spin-us", std::to_string(o.spin_us)});
-      running[spawn(argv, true)] = j;
-    }
-  } else {
-    // 2b. One walk through the window, forking a run at every cut point.
-    CampaignRole role;
-    role.kind = CampaignRole::Kind::kWalk;
-    role.jobs = jobs;
-    role.shard_index = shard_index;
-    role.shard_count = shard_count;
-    role.on_result = [&](const RunRecord& r) {
-      grow(r);
-      progress.add(r.passed);
-    };
-    SimOutcome w = simulate(sc, cfg, tmpl, role, false, o.wall_timeout_s, o.spin_us);
-    if (!w.passed) {
-      fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(),
-              w.failure.c_str());
-      return kExitFail;
-    }
-    rep.runs = w.results;
-    if (w.points.size() != points.size())
-      fprintf(stderr, "trustsim: warning: the walk saw %zu cut points, the dry run %zu: the window is not deterministic\n",
-              w.points.size(), points.size());
+  std::string error;
+  if (!walker.run([&](const RunRecord& r) { progress.add(r.passed); }, [&](uint64_t more) { progress.grow(more); },
+                  &rep.runs, &error)) {
+    fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(),
+            error.c_str());
+    return kExitFail;
   }
   progress.finish();
   rep.wall_s = wall_now() - tw;
@@ -463,8 +289,9 @@ int cmd_campaign(const CampaignOptions& o) {
     }
     printf("  FAIL %s: %s\n    reproduce: %s\n", r.describe().c_str(), r.failure.c_str(), rep.reproducer(r).c_str());
   }
-  if (rep.runs.size() != selected) {
-    printf("campaign %s: %zu runs expected, %zu reported\n", sc.name.c_str(), size_t(selected), rep.runs.size());
+  if (rep.runs.size() != walker.expected()) {
+    printf("campaign %s: %zu runs expected, %zu reported\n", sc.name.c_str(), size_t(walker.expected()),
+           rep.runs.size());
     return kExitFail;
   }
   (void)t0;

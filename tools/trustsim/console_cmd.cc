@@ -25,7 +25,7 @@
 #include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "host/manufacture.h"
-#include "observers.h"
+#include "scenario/observers.h"
 #include "session.h"
 
 namespace trustsim {

@@ -20,7 +20,7 @@
 #include "console_cmd.h"
 #include "flash_cmds.h"
 #include "image_cmds.h"
-#include "observers.h"
+#include "scenario/observers.h"
 #include "session.h"
 #include "host/manufacture.h"
 #include "hw-models/run_files.h"

@@ -13,6 +13,7 @@
 
 #include "hw-models/board.h"
 #include "scenario/campaign.h"
+#include "scenario/forked_runs.h"
 #include "scenario/scenario.h"
 
 namespace trustsim {
@@ -57,7 +58,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool cut_fired() const { return cut_armed_ && cut_fired_; }
   const std::vector<CutPoint>& recovery_points() const { return points2_; }  // second-cut points
   const RunRecord& point_record() const { return record_; }  // kPoint
-  const std::vector<RunRecord>& results() const { return results_; }  // kWalk
+  const std::vector<RunRecord>& results() const { return forks_.results(); }  // kWalk
 
   void operation_starting(Device& device, uint64_t index) override;
 
@@ -75,8 +76,11 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   void recovery_operation(Device& dev, uint64_t index);
   void arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed);
   void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerLoss::Mode mode);
-  void reap_children(bool block_until_one);
   void finish_child();
+  bool run_sweep();
+  // After the window's cut: the recovery, and a second cut's recovery.
+  // (Issue 15's seam: what a run does between its cut and its recovery.)
+  bool run_recovery();
   // A cut armed for the steps now running has fired: they end, and the
   // next phase (recovery, second recovery) begins.
   bool interrupted() const { return cut_live_ && !board_.power().is_on(); }
@@ -119,12 +123,7 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   double wall0_ = 0;
 
   // walk
-  struct Child {
-    RunRecord rec;
-    std::string dir;
-  };
-  std::map<pid_t, Child> children_;
-  std::vector<RunRecord> results_;
+  ForkedRuns forks_;
   int depth_ = 0;  // 0: the walk (or a lone run); 1: a forked one-cut run; 2: its forked second cut
   std::string child_dir_;
 };

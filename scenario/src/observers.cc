@@ -1,4 +1,4 @@
-#include "observers.h"
+#include "scenario/observers.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,0 +1,85 @@
+// The campaign walker: how a sweep becomes runs (docs/campaigns.md). It
+// finds the window's cut points with a dry run, selects this shard's items
+// (point x mode), runs each -- forked from one walk through the window, or
+// booted afresh in its own process -- adds the second cuts each run's
+// recovery reveals, and collects one RunRecord per run. The command line
+// only parses options and prints (tools/trustsim/campaign_cmd.cc).
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hw-models/board.h"
+#include "scenario/campaign.h"
+#include "scenario/runner.h"
+#include "scenario/scenario.h"
+
+namespace trustsim {
+
+// One simulation of a scenario in this process (SystemC allows one
+// elaboration per process), on a board copied from `template_dir`.
+struct SimOutcome {
+  bool passed = false;
+  std::string failure;
+  std::string tail;  // the last console lines
+  uint64_t vt_ns = 0;
+  std::vector<CutPoint> points;
+  RunRecord record;                // CampaignRole::kPoint
+  std::vector<RunRecord> results;  // CampaignRole::kWalk
+};
+SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::string& template_dir, CampaignRole role,
+                    bool echo, int wall_timeout_s, int spin_us);
+
+// The dry run hands its cut points to the walker in a small text file.
+void write_cut_points(const std::string& path, const std::vector<CutPoint>& points);
+std::vector<CutPoint> read_cut_points(const std::string& path);
+
+struct CampaignPlan {
+  const Scenario* scenario = nullptr;
+  BoardConfig cfg;
+  std::string template_dir;  // a manufactured board every run starts from
+  std::string work_dir;      // result and points files
+  uint32_t shard_index = 0, shard_count = 1;
+  int jobs = 1;
+  bool fork = true;  // false: every run boots from power-on in its own process
+  int wall_timeout_s = 30;
+  int spin_us = 0;
+  // The command line of a fresh process that runs one item and writes its
+  // record to `result_file` (write_run_records), or, for `item` null, the
+  // dry run writing the cut points to `result_file` (write_cut_points).
+  std::function<std::vector<std::string>(const RunRecord* item, const std::string& result_file)> command;
+};
+
+class CampaignWalker {
+ public:
+  explicit CampaignWalker(CampaignPlan plan) : plan_(std::move(plan)) {}
+
+  // The dry run, in its own process: false if it failed.
+  bool find_points();
+  const std::vector<CutPoint>& points() const { return points_; }
+  // Runs this shard will report: its items, and the second cuts found so far.
+  uint64_t expected() const { return expected_; }
+
+  // Runs every selected item (and, with a second cut, every recovery point
+  // x mode each one-cut run reports). `on_result` sees each run as it ends,
+  // `on_more` each growth of expected(). False with `error` if the walk
+  // through the window failed (fork mode).
+  bool run(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
+           std::vector<RunRecord>* runs, std::string* error);
+
+ private:
+  void found_recovery_points(const RunRecord& r, const std::function<void(uint64_t)>& on_more);
+  void run_fresh(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
+                 std::vector<RunRecord>* runs);
+  bool run_forked(const std::function<void(const RunRecord&)>& on_result,
+                  const std::function<void(uint64_t)>& on_more, std::vector<RunRecord>* runs, std::string* error);
+
+  CampaignPlan plan_;
+  std::vector<CutPoint> points_;
+  uint64_t expected_ = 0;
+};
+
+}  // namespace trustsim

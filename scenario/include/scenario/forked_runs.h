@@ -1,0 +1,70 @@
+// The runs a campaign forks: the fork/reap half of the campaign walker
+// (scenario/campaign_walker.h), used by the ScenarioRunner at cut points.
+#pragma once
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hw-models/board.h"
+#include "scenario/campaign.h"
+
+namespace trustsim {
+
+// Waits for the processes in `running` (pid -> what it runs); calls
+// `ended(pid, wait status, what)` for each that has ended, which is then
+// dropped. With `block_until_one`, polls until at least one has ended.
+template <class T, class F>
+void reap_ended(std::map<pid_t, T>& running, bool block_until_one, F ended) {
+  for (;;) {
+    for (auto it = running.begin(); it != running.end();) {
+      int status;
+      if (waitpid(it->first, &status, WNOHANG) != it->first) {
+        ++it;
+        continue;
+      }
+      ended(it->first, status, it->second);
+      it = running.erase(it);
+      block_until_one = false;
+    }
+    if (!block_until_one || running.empty()) return;
+    usleep(2000);
+  }
+}
+
+// The runs a ScenarioRunner forks at cut points (CampaignRole::kWalk): each
+// child continues the board in its own directory and hands its records back
+// in `dir`/result; the parent reaps them as they end.
+class ForkedRuns {
+ public:
+  // Forks a run that continues `board` in `dir` (which it creates) once
+  // fewer than `limit` runs are out. Returns true in the child, false in the
+  // parent (which waits until the child has taken over the board's files);
+  // on failure returns false with `error` set.
+  bool fork(Board& board, const std::string& dir, const RunRecord& rec, size_t limit, std::string* error);
+  // Collects ended runs: their records, or a failed record saying how the
+  // run ended; each goes to `results` and to `on_result`.
+  void reap(bool block_until_one);
+  void reap_all() {
+    while (!children_.empty()) reap(true);
+  }
+  const std::vector<RunRecord>& results() const { return results_; }
+  std::function<void(const RunRecord&)> on_result;
+  // The child's own record and those of the runs it forked go to `dir`/result,
+  // then the process ends.
+  [[noreturn]] void finish_child(Board& board, const std::string& dir, const RunRecord& own);
+
+ private:
+  struct Child {
+    RunRecord rec;
+    std::string dir;
+  };
+  std::map<pid_t, Child> children_;
+  std::vector<RunRecord> results_;
+};
+
+}  // namespace trustsim

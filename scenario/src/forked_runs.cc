@@ -1,0 +1,85 @@
+#include "scenario/forked_runs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace trustsim {
+
+bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec, size_t limit, std::string* error) {
+  while (children_.size() >= limit) reap(true);
+  mkdir(dir.c_str(), 0755);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    *error = std::string("pipe: ") + strerror(errno);
+    return false;
+  }
+  fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    *error = std::string("fork: ") + strerror(errno);
+    return false;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    children_.clear();
+    results_.clear();
+    on_result = nullptr;  // the campaign's progress lives in the walking process
+    int w = fds[1];
+    board.detach_after_fork(StatePaths{dir + "/board"}, dir, [w] {
+      char c = 'd';
+      ssize_t n = write(w, &c, 1);
+      (void)n;
+      close(w);
+    });
+    return true;
+  }
+  close(fds[1]);
+  // The parent's guest RAM and state files are in use by the child until
+  // its cut has happened: wait for that (or for its end) before going on.
+  char c;
+  while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(fds[0]);
+  children_[pid] = Child{rec, dir};
+  return false;
+}
+
+void ForkedRuns::reap(bool block_until_one) {
+  reap_ended(children_, block_until_one, [this](pid_t, int status, Child& ch) {
+    // The run's own record first, then those of the second cuts it forked.
+    std::vector<RunRecord> recs;
+    if (!read_run_records(ch.dir + "/result", recs)) {
+      RunRecord rec = ch.rec;
+      rec.passed = false;
+      rec.failure = WIFSIGNALED(status) ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
+                                        : "the run ended without a verdict (exit status " +
+                                              std::to_string(WEXITSTATUS(status)) + ")";
+      recs = {rec};
+    }
+    std::string cmd = "rm -rf '" + ch.dir + "'";
+    if (std::system(cmd.c_str()) != 0) {
+    }
+    for (const RunRecord& rec : recs) {
+      results_.push_back(rec);
+      if (on_result) on_result(rec);
+    }
+  });
+}
+
+void ForkedRuns::finish_child(Board& board, const std::string& dir, const RunRecord& own) {
+  std::vector<RunRecord> all = {own};
+  all.insert(all.end(), results_.begin(), results_.end());
+  write_run_records(dir + "/result", all);
+  board.bridge().shutdown();
+  fflush(nullptr);
+  _exit(0);
+}
+
+}  // namespace trustsim
