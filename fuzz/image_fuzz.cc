@@ -53,10 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static trustsim::keys::Store next;
     if (trustsim::key_bundle::find(data + img::kHeaderSize, plen, bundle) == trustsim::key_bundle::Error::kOk) {
       uint32_t changed;
-      trustsim::key_update::InUse in_use{2, 'B', 2, 'B'};
+      const trustsim::key_update::KeyUse uses[] = {{2, 'B', "the running image"}, {1, 'A', "the golden ROMmon"}};
       for (uint8_t type = 1; type <= 3; ++type) {
         trustsim::key_update::plan_add(trusted, bundle, type, next, &changed);
-        trustsim::key_update::plan_revoke(trusted, bundle, type, in_use, next, &changed);
+        trustsim::key_update::plan_revoke(trusted, bundle, type, uses, 2, next, &changed);
       }
     }
   }

@@ -72,8 +72,6 @@ const char* status_text(Status s) {
     case Status::kNotInStorage: return "the key to revoke is not in key storage";
     case Status::kConflict: return "key storage already holds a different key of the same type and version";
     case Status::kFull: return "key storage is full";
-    case Status::kInUseByImage: return "the running image was verified with this key; boot an image signed with the new key first";
-    case Status::kInUseByRommon: return "the running ROMmon was verified with this key; upgrade the ROMmon first";
     case Status::kLastKeyOfType: return "revoking it would leave no usable key of this type";
     case Status::kWasRevoked: return "the key was revoked and can never be added again";
     case Status::kNotNextVersion: return "the key version is not the next one after the newest of its type";
@@ -146,6 +144,24 @@ Status plan_add(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key
   return *changed ? Status::kOk : Status::kAlreadyDone;
 }
 
+namespace {
+
+// The first use verified by `k`, if any.
+const KeyUse* use_of(const keys::KeyRecord& k, const KeyUse* uses, uint32_t n_uses) {
+  for (uint32_t u = 0; u < n_uses; ++u)
+    if (uses[u].key_type == k.type && uses[u].key_version == k.version) return &uses[u];
+  return nullptr;
+}
+
+// A refused plan leaves `next` as `cur`: nothing half-planned.
+Status refuse(const keys::Store& cur, keys::Store& next, uint32_t* changed, Status st) {
+  next = cur;
+  *changed = 0;
+  return st;
+}
+
+}  // namespace
+
 Status plan_revoke_older(const keys::Store& cur, uint8_t key_type, char keep, const KeyUse* uses, uint32_t n_uses,
                          keys::Store& next, uint32_t* changed, const KeyUse** blocker) {
   next = cur;
@@ -158,33 +174,33 @@ Status plan_revoke_older(const keys::Store& cur, uint8_t key_type, char keep, co
   for (uint32_t k = 0; k < next.count; ++k) {
     keys::KeyRecord& r = next.keys[k];
     if (r.type != key_type || r.version >= keep || (r.flags & keys::kFlagRevoked)) continue;
-    for (uint32_t u = 0; u < n_uses; ++u)
-      if (uses[u].key_type == r.type && uses[u].key_version == r.version) {
-        if (blocker) *blocker = &uses[u];
-        next = cur;
-        *changed = 0;
-        return Status::kStillNeeded;
-      }
+    if (const KeyUse* u = use_of(r, uses, n_uses)) {
+      if (blocker) *blocker = u;
+      return refuse(cur, next, changed, Status::kStillNeeded);
+    }
     r.flags |= keys::kFlagRevoked;
     ++*changed;
   }
   return *changed ? Status::kOk : Status::kNothingOlder;
 }
 
-Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, const InUse& in_use,
-                   keys::Store& next, uint32_t* changed) {
+Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, const KeyUse* uses,
+                   uint32_t n_uses, keys::Store& next, uint32_t* changed, const KeyUse** blocker) {
   next = cur;
   *changed = 0;
+  if (blocker) *blocker = nullptr;
   bool any = false;
   for (uint32_t i = 0; i < b.count; ++i) {
     const key_bundle::Entry& e = b.entries[i];
     if (e.action != key_bundle::Action::kRevoke || e.key.type != key_type) continue;
     any = true;
     keys::KeyRecord* k = stored(next, e.key);
-    if (!k) return Status::kNotInStorage;
+    if (!k) return refuse(cur, next, changed, Status::kNotInStorage);
     if (k->flags & keys::kFlagRevoked) continue;
-    if (in_use.os_key_type == k->type && in_use.os_key_version == k->version) return Status::kInUseByImage;
-    if (in_use.rommon_key_type == k->type && in_use.rommon_key_version == k->version) return Status::kInUseByRommon;
+    if (const KeyUse* u = use_of(*k, uses, n_uses)) {
+      if (blocker) *blocker = u;
+      return refuse(cur, next, changed, Status::kStillNeeded);
+    }
     k->flags |= keys::kFlagRevoked;
     ++*changed;
   }
@@ -193,7 +209,7 @@ Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t 
   uint32_t usable = 0;
   for (uint32_t k = 0; k < next.count; ++k)
     if (next.keys[k].type == key_type && !(next.keys[k].flags & keys::kFlagRevoked)) ++usable;
-  return usable ? Status::kOk : Status::kLastKeyOfType;
+  return usable ? Status::kOk : refuse(cur, next, changed, Status::kLastKeyOfType);
 }
 
 namespace {

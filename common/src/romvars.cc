@@ -180,4 +180,33 @@ void mark_written(Store& s, const SlotImage& img) {
   s.active_slot = img.slot;
 }
 
+bool next_boot_entry(const char* boot, size_t* cursor, BootEntry* out) {
+  if (!boot) return false;
+  while (boot[*cursor]) {
+    const char* e = boot + *cursor;
+    size_t n = 0;
+    while (e[n] && e[n] != ';') ++n;
+    size_t path_len = 0;
+    while (path_len < n && e[path_len] != ',') ++path_len;
+    *cursor += n + (e[n] == ';' ? 1 : 0);
+    ++out->index;
+    if (path_len == 0) continue;
+    out->path = e;
+    out->len = path_len;
+    return true;
+  }
+  return false;
+}
+
+bool copy_boot_path(const BootEntry& e, char* dst, size_t cap) {
+  if (!cap) return false;
+  if (e.len + 1 > cap) {
+    dst[0] = '\0';
+    return false;
+  }
+  __builtin_memcpy(dst, e.path, e.len);
+  dst[e.len] = '\0';
+  return true;
+}
+
 }  // namespace trustsim::romvars

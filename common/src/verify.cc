@@ -30,6 +30,15 @@ bool key_may_sign(uint32_t image_type, uint8_t key_type) {
   return false;
 }
 
+const char* signed_kind(uint8_t key_type) {
+  switch (keys::KeyType(key_type)) {
+    case keys::KeyType::kProduction: return "RELEASE";
+    case keys::KeyType::kSpecial: return "DEVELOPMENT";
+    case keys::KeyType::kRollover: return "REVOCATION";
+  }
+  return "UNKNOWN";
+}
+
 void verify_image(const uint8_t* file, uint64_t len, const keys::Store& trusted, CryptoOps& crypto, Result& r) {
   r.verdict = Verdict::kBadHeader;
   r.detail = nullptr;

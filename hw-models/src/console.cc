@@ -126,9 +126,13 @@ void ConsoleUart::transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     // Each byte leaves at the line rate; the log sees it at that instant.
     wait(delay);
     delay = sc_core::SC_ZERO_TIME;
+    // Power that goes and comes back at one instant (a power-off step
+    // directly followed by a power-on) still ends this boot's transfer:
+    // compare boot counts, not only the power state.
+    const uint32_t boot = power_.boot_count();
     for (uint64_t i = 0; i < len; ++i) {
       wait(byte_time_);
-      if (!power_.is_on()) return;
+      if (!power_.is_on() || power_.boot_count() != boot) return;
       log_.on_byte(now_ns(), char(data[i]));
     }
     return;
@@ -138,7 +142,8 @@ void ConsoleUart::transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     delay = sc_core::SC_ZERO_TIME;
     sc_time deadline = rx_timeout_ns_ ? sc_time_stamp() + from_ns(rx_timeout_ns_) : sc_core::SC_ZERO_TIME;
     uint64_t got = 0;
-    while (power_.is_on()) {
+    const uint32_t boot = power_.boot_count();  // as for TX: a new boot ends the read
+    while (power_.is_on() && power_.boot_count() == boot) {
       got = receive(data, len);
       if (got) break;
       sc_time now = sc_time_stamp();

@@ -34,15 +34,6 @@ kb::Bundle g_bundle;
 keys::Store g_next;
 keys::Store g_before;
 
-const char* signed_kind(uint8_t key_type) {
-  switch (keys::KeyType(key_type)) {
-    case keys::KeyType::kProduction: return "RELEASE";
-    case keys::KeyType::kSpecial: return "DEVELOPMENT";
-    case keys::KeyType::kRollover: return "REVOCATION";
-  }
-  return "UNKNOWN";
-}
-
 void print_key(const char* verb, const keys::KeyRecord& k) {
   fw::printf("%s %s key version %c (key id %02x%02x%02x%02x...)\n", verb, keys::key_type_name(k.type), k.version,
              k.key_id[0], k.key_id[1], k.key_id[2], k.key_id[3]);
@@ -88,7 +79,7 @@ bool load_running_bundle(char* full, size_t full_cap) {
     fw::printf("%%Error: %s changed since it was booted; reload and try again; key storage not changed\n", full);
     return false;
   }
-  fw::printf("RSA Signed %s Image Signature Verification Successful.\n", signed_kind(g_vr.key->type));
+  fw::printf("RSA Signed %s Image Signature Verification Successful.\n", verify::signed_kind(g_vr.key->type));
   kb::Error be = kb::find(file + img::kHeaderSize, g_vr.header.payload_len, g_bundle);
   if (be != kb::Error::kOk) {
     fw::printf("%%Error: %s: %s; key storage not changed\n", full, kb::error_text(be));
@@ -268,6 +259,53 @@ void add_use(uint32_t* n, uint8_t type, char version, const char* what) {
   ++*n;
 }
 
+// Everything the board will boot after a revocation and the key that
+// verifies it now: the running image, the upgradable ROMmon (primary slot),
+// the golden ROMmon (Boot0's fallback, never rewritten) and the image of
+// every BOOT entry. Production and special revocations refuse alike when a
+// key to revoke verifies one of them. Returns how many there are (g_uses).
+uint32_t collect_key_uses() {
+  uint32_t n = 0;
+  char what[200];
+  add_use(&n, g.handoff->os.key_type, g.handoff->os.key_version, "the running image");
+  char rv[64];
+  uint8_t t = 0;
+  char v = 0;
+  if (primary_rommon_signer(rv, sizeof rv, &t, &v)) {
+    fw::snprintf(what, sizeof what, "the upgradable ROMmon %s", rv);
+    add_use(&n, t, v, what);
+  }
+  if (golden_rommon_signer(&t, &v)) add_use(&n, t, v, "the golden ROMmon (never rewritten; Boot0's fallback)");
+  size_t cursor = 0;
+  trustsim::romvars::BootEntry e{};
+  char path[160];
+  while (n < kMaxUses && trustsim::romvars::next_boot_entry(trustsim::romvars::get(g.vars, "BOOT"), &cursor, &e)) {
+    if (!trustsim::romvars::copy_boot_path(e, path, sizeof path) || !boot_entry_signer(path, &t, &v)) continue;
+    fw::snprintf(what, sizeof what, "the autoboot image %s (BOOT entry %u)", path, e.index);
+    add_use(&n, t, v, what);
+  }
+  return n;
+}
+
+// One line for a refused plan_revoke / plan_revoke_older.
+void refuse_revoke(ku::Status st, const ku::KeyUse* blocker) {
+  if (st == ku::Status::kStillNeeded && blocker)
+    fw::printf("%%Error: cannot revoke %s key version %c: %s is signed with it; key storage not changed\n",
+               keys::key_type_name(blocker->key_type), blocker->key_version, blocker->what);
+  else
+    fw::printf("%%Error: cannot revoke the key: %s; key storage not changed\n", ku::status_text(st));
+}
+
+// The planned revocation (g_next against the key set in force), then the
+// confirmation and the write.
+void print_revoking_and_write() {
+  for (uint32_t i = 0; i < g_next.count; ++i)
+    if ((g_next.keys[i].flags & keys::kFlagRevoked) && !(g.keys.keys[i].flags & keys::kFlagRevoked))
+      print_key("Revoking", g_next.keys[i]);
+  fw::printf("Images signed with a revoked key will no longer boot.\n");
+  confirm_and_write();
+}
+
 // Production step 4, on a production image signed with key version N.
 void revoke_production() {
   if (!handoff_valid()) {
@@ -285,45 +323,10 @@ void revoke_production() {
     fw::printf("%%Error: key storage is invalid; key storage not changed\n");
     return;
   }
-  // Everything the board will boot after this, and the key that verifies it.
-  uint32_t n = 0;
-  char what[200];
-  add_use(&n, os.key_type, os.key_version, "the running image");
-  char rv[64];
-  uint8_t t = 0;
-  char v = 0;
-  if (primary_rommon_signer(rv, sizeof rv, &t, &v)) {
-    fw::snprintf(what, sizeof what, "the upgradable ROMmon %s", rv);
-    add_use(&n, t, v, what);
-  }
-  if (golden_rommon_signer(&t, &v))
-    add_use(&n, t, v, "the golden ROMmon (never rewritten; Boot0's fallback)");
-  const char* boot = trustsim::romvars::get(g.vars, "BOOT");
-  for (uint32_t entry = 1; boot && *boot && n < kMaxUses; ++entry) {
-    char path[160];
-    size_t len = 0;
-    while (boot[len] && boot[len] != ';') ++len;
-    size_t plen = 0;
-    while (plen < len && boot[plen] != ',' && plen + 1 < sizeof path) {
-      path[plen] = boot[plen];
-      ++plen;
-    }
-    path[plen] = '\0';
-    if (plen && boot_entry_signer(path, &t, &v)) {
-      fw::snprintf(what, sizeof what, "the autoboot image %s (BOOT entry %u)", path, entry);
-      add_use(&n, t, v, what);
-    }
-    boot += len;
-    if (*boot == ';') ++boot;
-  }
+  uint32_t n = collect_key_uses();
   uint32_t changed = 0;
   const ku::KeyUse* blocker = nullptr;
   ku::Status st = ku::plan_revoke_older(g.keys, kProduction, os.key_version, g_uses, n, g_next, &changed, &blocker);
-  if (st == ku::Status::kStillNeeded && blocker) {
-    fw::printf("%%Error: cannot revoke Production key version %c: %s is signed with it; key storage not changed\n",
-               blocker->key_version, blocker->what);
-    return;
-  }
   if (st == ku::Status::kNothingOlder) {
     fw::printf("No production key older than version %c is in key storage; nothing to revoke\n", os.key_version);
     return;
@@ -334,15 +337,8 @@ void revoke_production() {
                os.key_version);
     return;
   }
-  if (st != ku::Status::kOk) {
-    fw::printf("%%Error: cannot revoke the key: %s; key storage not changed\n", ku::status_text(st));
-    return;
-  }
-  for (uint32_t i = 0; i < g_next.count; ++i)
-    if ((g_next.keys[i].flags & keys::kFlagRevoked) && !(g.keys.keys[i].flags & keys::kFlagRevoked))
-      print_key("Revoking", g_next.keys[i]);
-  fw::printf("Images signed with a revoked key will no longer boot.\n");
-  confirm_and_write();
+  if (st != ku::Status::kOk) return refuse_revoke(st, blocker);
+  print_revoking_and_write();
 }
 
 // Special step 3: the special keys the running production image's bundle names.
@@ -350,37 +346,13 @@ void revoke_special() {
   if (!special_allowed()) return;
   char full[160];
   if (!load_running_bundle(full, sizeof full)) return;
-  ku::InUse in_use{};
-  in_use.os_key_type = g.handoff->os.key_type;
-  in_use.os_key_version = g.handoff->os.key_version;
-  in_use.rommon_key_type = g.handoff->rommon.key_type;
-  in_use.rommon_key_version = g.handoff->rommon.key_version;
-  // The ROMmon the next boot starts: the primary slot when it verifies.
-  char rv[64];
-  primary_rommon_signer(rv, sizeof rv, &in_use.rommon_key_type, &in_use.rommon_key_version);
+  uint32_t n = collect_key_uses();
   uint32_t changed = 0;
-  ku::Status st = ku::plan_revoke(g.keys, g_bundle, kSpecial, in_use, g_next, &changed);
+  const ku::KeyUse* blocker = nullptr;
+  ku::Status st = ku::plan_revoke(g.keys, g_bundle, kSpecial, g_uses, n, g_next, &changed, &blocker);
   if (st == ku::Status::kAlreadyDone) return already_done("cannot revoke the key");
-  if (st != ku::Status::kOk) {
-    fw::printf("%%Error: cannot revoke the key: %s; key storage not changed\n", ku::status_text(st));
-    return;
-  }
-  for (uint32_t i = 0; i < g_next.count; ++i)
-    if ((g_next.keys[i].flags & keys::kFlagRevoked) && !(g.keys.keys[i].flags & keys::kFlagRevoked))
-      print_key("Revoking", g_next.keys[i]);
-  fw::printf("Images signed with a revoked key will no longer boot.\n");
-  uint8_t gt = 0;
-  char gv = 0;
-  if (golden_rommon_signer(&gt, &gv)) {
-    for (uint32_t i = 0; i < g_next.count; ++i)
-      if (g_next.keys[i].type == gt && g_next.keys[i].version == gv && (g_next.keys[i].flags & keys::kFlagRevoked)) {
-        fw::printf("%%Error: cannot revoke %s key version %c: the golden ROMmon (never rewritten; Boot0's fallback) "
-                   "is signed with it; key storage not changed\n",
-                   keys::key_type_name(gt), gv);
-        return;
-      }
-  }
-  confirm_and_write();
+  if (st != ku::Status::kOk) return refuse_revoke(st, blocker);
+  print_revoking_and_write();
 }
 
 bool is_production(const cli::Args& a) {
@@ -487,15 +459,11 @@ void cmd_show_upgrade_status() {
 
   // The image the next boot takes: the first BOOT entry.
   bool ok_image = false;
-  const char* boot = trustsim::romvars::get(g.vars, "BOOT");
   char path[160] = {};
-  if (boot) {
-    size_t n = 0;
-    while (boot[n] && boot[n] != ',' && boot[n] != ';' && n + 1 < sizeof path) {
-      path[n] = boot[n];
-      ++n;
-    }
-  }
+  size_t cursor = 0;
+  trustsim::romvars::BootEntry e{};
+  if (trustsim::romvars::next_boot_entry(trustsim::romvars::get(g.vars, "BOOT"), &cursor, &e))
+    trustsim::romvars::copy_boot_path(e, path, sizeof path);
   if (!path[0]) {
     status_field(0, "Autoboot image", "none (BOOT is not set)");
   } else {

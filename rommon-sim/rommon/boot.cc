@@ -13,6 +13,7 @@
 #include "trustsim/datetime.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
+#include "trustsim/romvars.h"
 #include "trustsim/verify.h"
 
 namespace rommon {
@@ -70,6 +71,26 @@ void copy_string(char* dst, const char* src, size_t cap) {
     ++n;
   }
   dst[n] = '\0';
+}
+
+// A failed image in the ISR/ASR ROMmon form of the captures
+// (docs/firmware.md, "Boot verification messages"): the key-check line
+// when no trusted key verifies the signature, the signature verdict named
+// by the signing key's kind when the envelope says which, then the reason
+// in one line.
+void report_verification_failure(const char* path, const verify::Result& r) {
+  switch (r.verdict) {
+    case verify::Verdict::kUnknownKey: case verify::Verdict::kRevokedKey: case verify::Verdict::kWrongKeyType:
+    case verify::Verdict::kBadSignature: case verify::Verdict::kKeyNotForType:
+      fw::printf("Failed to validate digital signature\n");
+      break;
+    default:
+      break;
+  }
+  if (r.have_envelope)
+    fw::printf("RSA Signed %s Image Signature Verification Failed.\n", verify::signed_kind(r.envelope.key_type));
+  fw::printf("Verification FAILED for %s, REASON: %s%s%s\n", path, verify::verdict_text(r.verdict),
+             r.detail ? ": " : "", r.detail ? r.detail : "");
 }
 
 }  // namespace
@@ -131,8 +152,7 @@ bool boot_image(const char* path) {
   verify::verify_image(stage, fi.size, g_keys, crypto, g_result);
   bool skipped = false;
   if (g_result.verdict != verify::Verdict::kOk) {
-    fw::printf("Verification FAILED for %s, REASON: %s%s%s\n", path, verify::verdict_text(g_result.verdict),
-               g_result.detail ? ": " : "", g_result.detail ? g_result.detail : "");
+    report_verification_failure(path, g_result);
     // Test option only (board file test_options.skip_os_verification): boot
     // it anyway, so measured boot can be shown to catch what verification would.
     if (!(fw::board_info().flags & TS_BOARDINFO_FLAG_SKIP_OS_VERIFY)) return false;
@@ -162,10 +182,7 @@ bool boot_image(const char* path) {
   }
   uint8_t kt = g_result.envelope.key_type;
   if (!skipped)
-    fw::printf("RSA Signed %s Image Signature Verification Successful.\nImage validated\n",
-               kt == uint8_t(keys::KeyType::kProduction) ? "RELEASE"
-               : kt == uint8_t(keys::KeyType::kSpecial)  ? "DEVELOPMENT"
-                                                         : "REVOCATION");
+    fw::printf("RSA Signed %s Image Signature Verification Successful.\nImage validated\n", verify::signed_kind(kt));
   auto* ho = reinterpret_cast<trustsim::handoff::Block*>(trustsim::handoff::kAddress);
   // Measured boot: the whole image file, as loaded, into PCR8.
   if (skipped) ho->measure_flags |= trustsim::handoff::kOsVerifySkipped;
@@ -197,25 +214,20 @@ bool boot_image(const char* path) {
 void autoboot(const char* boot_var) {
   // BOOT=bootflash:a.bin,1;bootflash:b.bin,1;
   char entry[160];
-  const char* p = boot_var;
+  size_t cursor = 0;
+  trustsim::romvars::BootEntry e{};
   bool any = false;
-  while (p && *p) {
-    size_t n = 0;
-    while (p[n] && p[n] != ';') ++n;
-    size_t path_len = 0;
-    while (path_len < n && p[path_len] != ',') ++path_len;
-    if (path_len >= sizeof entry) fw::printf("boot: BOOT entry of %lu characters is too long; skipped\n", uint64_t(path_len));
-    if (path_len > 0 && path_len < sizeof entry) {
-      memcpy(entry, p, path_len);
-      entry[path_len] = '\0';
-      any = true;
-      fw::printf("boot: attempting to boot from [%s]\n", entry);
-      boot_image(entry);  // returns only on failure
-      fw::printf("boot: error executing \"boot %s\"\n", entry);
+  while (trustsim::romvars::next_boot_entry(boot_var, &cursor, &e)) {
+    if (!trustsim::romvars::copy_boot_path(e, entry, sizeof entry)) {
+      fw::printf("boot: BOOT entry of %lu characters is too long; skipped\n", uint64_t(e.len));
+      continue;
     }
-    p += n;
-    if (*p == ';') ++p;
+    any = true;
+    fw::printf("boot: attempting to boot from [%s]\n", entry);
+    boot_image(entry);  // returns only on failure
+    fw::printf("boot: error executing \"boot %s\"\n", entry);
   }
+  if (any) fw::printf("no valid BOOT image found\n");
   fw::printf(any ? "autoboot: boot failed, no bootable image in BOOT; staying in ROM Monitor\n"
                  : "autoboot: BOOT variable is empty; staying in ROM Monitor\n");
 }

@@ -138,24 +138,41 @@ TEST(KeyUpdatePlan, RevokeRefusesKeysInUseUnknownKeysAndTheLastKey) {
   keys::KeyRecord prod_b = make_key(keys::KeyType::kProduction, 'B', 7);
   kb::Bundle b = bundle({{kb::Action::kAdd, prod_b}, {kb::Action::kRevoke, prod_a}});
   const uint8_t P = uint8_t(keys::KeyType::kProduction);
+  const uint8_t R = uint8_t(keys::KeyType::kRollover);
   keys::Store next{};
   uint32_t changed = 0;
-  ku::InUse on_a{P, 'A', P, 'B'};
-  ku::InUse rommon_a{P, 'B', P, 'A'};
-  ku::InUse on_b{P, 'B', P, 'B'};
-  EXPECT_EQ(ku::plan_revoke(cur, b, P, on_b, next, &changed), ku::Status::kLastKeyOfType);
+  const ku::KeyUse* blocker = nullptr;
+  ku::KeyUse on_a[] = {{P, 'A', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"}};
+  ku::KeyUse rommon_a[] = {{P, 'B', "the running image"}, {P, 'A', "the upgradable ROMmon 17.3(1r)"}};
+  ku::KeyUse golden_a[] = {{P, 'B', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"},
+                           {P, 'A', "the golden ROMmon"}};
+  ku::KeyUse on_b[] = {{P, 'B', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"},
+                       {R, 'A', "the golden ROMmon"}};
+  EXPECT_EQ(ku::plan_revoke(cur, b, P, on_b, 3, next, &changed), ku::Status::kLastKeyOfType);
+  EXPECT_TRUE(ku::same_keys(next, cur));
   keys::Store with_b{};
   ASSERT_EQ(ku::plan_add(cur, b, P, with_b, &changed), ku::Status::kOk);
-  EXPECT_EQ(ku::plan_revoke(with_b, b, P, on_a, next, &changed), ku::Status::kInUseByImage);
-  EXPECT_EQ(ku::plan_revoke(with_b, b, P, rommon_a, next, &changed), ku::Status::kInUseByRommon);
-  ASSERT_EQ(ku::plan_revoke(with_b, b, P, on_b, next, &changed), ku::Status::kOk);
+  // Each use of the key blocks it, named, and nothing is half-planned.
+  EXPECT_EQ(ku::plan_revoke(with_b, b, P, on_a, 2, next, &changed, &blocker), ku::Status::kStillNeeded);
+  ASSERT_NE(blocker, nullptr);
+  EXPECT_STREQ(blocker->what, "the running image");
+  EXPECT_EQ(ku::plan_revoke(with_b, b, P, rommon_a, 2, next, &changed, &blocker), ku::Status::kStillNeeded);
+  ASSERT_NE(blocker, nullptr);
+  EXPECT_STREQ(blocker->what, "the upgradable ROMmon 17.3(1r)");
+  EXPECT_EQ(ku::plan_revoke(with_b, b, P, golden_a, 3, next, &changed, &blocker), ku::Status::kStillNeeded);
+  ASSERT_NE(blocker, nullptr);
+  EXPECT_STREQ(blocker->what, "the golden ROMmon");
+  EXPECT_EQ(changed, 0u);
+  EXPECT_TRUE(ku::same_keys(next, with_b));
+  ASSERT_EQ(ku::plan_revoke(with_b, b, P, on_b, 3, next, &changed, &blocker), ku::Status::kOk);
+  EXPECT_EQ(blocker, nullptr);
   EXPECT_EQ(changed, 1u);
   EXPECT_TRUE(next.keys[1].flags & keys::kFlagRevoked);
   EXPECT_FALSE(next.keys[3].flags & keys::kFlagRevoked);
   keys::Store again{};
-  EXPECT_EQ(ku::plan_revoke(next, b, P, on_b, again, &changed), ku::Status::kAlreadyDone);
+  EXPECT_EQ(ku::plan_revoke(next, b, P, on_b, 3, again, &changed), ku::Status::kAlreadyDone);
   kb::Bundle stranger = bundle({{kb::Action::kRevoke, make_key(keys::KeyType::kProduction, 'C', 50)}});
-  EXPECT_EQ(ku::plan_revoke(with_b, stranger, P, on_b, next, &changed), ku::Status::kNotInStorage);
+  EXPECT_EQ(ku::plan_revoke(with_b, stranger, P, on_b, 3, next, &changed), ku::Status::kNotInStorage);
 }
 
 TEST(KeyUpdatePlan, AddTakesOnlyTheNextVersionAndNeverARevokedKey) {
@@ -444,7 +461,7 @@ TEST(KeyStoragePowerCut, RevocationLeavesTheOldOrNewSetAtEveryCut) {
   keys::Store s1{};
   uint32_t changed;
   const uint8_t P = uint8_t(keys::KeyType::kProduction);
-  ASSERT_EQ(ku::plan_revoke(s0, b, P, ku::InUse{P, 'B', P, 'B'}, s1, &changed), ku::Status::kOk);
+  ASSERT_EQ(ku::plan_revoke(s0, b, P, nullptr, 0, s1, &changed), ku::Status::kOk);
   SweepStats st = sweep("revoke production-A", s0, s1, false);
   std::printf("key revocation power-cut sweep: %zu runs (4 start states x every page write x before/after/torn), "
               "%zu old set, %zu new set, %zu failures\n",
@@ -474,7 +491,7 @@ TEST(KeyStoragePowerCut, SecondCutDuringTheBootRepairChangesNothing) {
   keys::Store s1{};
   uint32_t changed;
   const uint8_t P = uint8_t(keys::KeyType::kProduction);
-  ASSERT_EQ(ku::plan_revoke(s0, b, P, ku::InUse{P, 'B', P, 'B'}, s1, &changed), ku::Status::kOk);
+  ASSERT_EQ(ku::plan_revoke(s0, b, P, nullptr, 0, s1, &changed), ku::Status::kOk);
   SweepStats st = sweep("revoke production-A, cut again during the repair", s0, s1, true);
   std::printf("key revocation double power-cut sweep: %zu runs, %zu failures\n", st.runs, st.failures);
   EXPECT_EQ(st.failures, 0u);

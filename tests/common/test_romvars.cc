@@ -175,3 +175,37 @@ TEST(RomVars, GenerationComparisonSurvivesWrap) {
   rv::load(r, region.data(), region.size());
   EXPECT_STREQ(rv::get(r, "A"), "after-wrap");
 }
+
+namespace {
+
+// Every path next_boot_entry() yields, with its list position.
+std::vector<std::string> boot_paths(const char* boot) {
+  std::vector<std::string> out;
+  size_t cursor = 0;
+  rv::BootEntry e{};
+  while (rv::next_boot_entry(boot, &cursor, &e)) out.push_back(std::to_string(e.index) + ":" + std::string(e.path, e.len));
+  return out;
+}
+
+}  // namespace
+
+TEST(RomVars, BootListEntriesArePathsBeforeTheCount) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(boot_paths("bootflash:a.bin,1;bootflash:b.bin,1;"), (V{"1:bootflash:a.bin", "2:bootflash:b.bin"}));
+  // No count, no final ';', empty entries skipped but counted.
+  EXPECT_EQ(boot_paths("bootflash:a.bin;;,1;bootflash:c.bin"), (V{"1:bootflash:a.bin", "4:bootflash:c.bin"}));
+  EXPECT_EQ(boot_paths(""), V{});
+  EXPECT_EQ(boot_paths(nullptr), V{});
+  EXPECT_EQ(boot_paths(";;;"), V{});
+
+  size_t cursor = 0;
+  rv::BootEntry e{};
+  ASSERT_TRUE(rv::next_boot_entry("bootflash:long-name.bin,1;", &cursor, &e));
+  char fits[24], small[8];
+  EXPECT_TRUE(rv::copy_boot_path(e, fits, sizeof fits));
+  EXPECT_STREQ(fits, "bootflash:long-name.bin");
+  EXPECT_FALSE(rv::copy_boot_path(e, small, sizeof small));  // never a truncated path
+  EXPECT_STREQ(small, "");
+  EXPECT_FALSE(rv::copy_boot_path(e, fits, 23));  // one byte short of the NUL
+  EXPECT_FALSE(rv::next_boot_entry("bootflash:long-name.bin,1;", &cursor, &e));
+}

@@ -55,8 +55,6 @@ enum class Status {
   kNotInStorage,     // a key to revoke is not in key storage
   kConflict,         // a key to add has the type+version of a different stored key
   kFull,             // key storage has no room for the keys to add
-  kInUseByImage,     // the running OS image was verified with a key to revoke
-  kInUseByRommon,    // the running ROMmon was verified with a key to revoke
   kLastKeyOfType,    // revoking would leave no usable key of that type
   kWasRevoked,       // a key to add was revoked before: it can never come back
   kNotNextVersion,   // a key to add is not the next letter after the newest of its type ever held
@@ -64,14 +62,6 @@ enum class Status {
   kNothingOlder,     // no usable key of this type is older than the one kept
 };
 const char* status_text(Status s);
-
-// Which keys the running software was verified with (handoff record).
-struct InUse {
-  uint8_t os_key_type;
-  char os_key_version;
-  uint8_t rommon_key_type;
-  char rommon_key_version;
-};
 
 // The version letter a new key of `key_type` must carry: the one after the
 // newest version of that type the storage has ever held (revoked records
@@ -103,8 +93,11 @@ struct KeyUse {
 // itself is not a usable stored key.
 Status plan_revoke_older(const keys::Store& cur, uint8_t key_type, char keep, const KeyUse* uses, uint32_t n_uses,
                          keys::Store& next, uint32_t* changed, const KeyUse** blocker = nullptr);
-Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, const InUse& in_use,
-                   keys::Store& next, uint32_t* changed);
+// Special key step 3: revokes the bundle's `key_type` revoke entries, under
+// the same rule: kStillNeeded (with *blocker) if one of `uses` is verified
+// by a key it would revoke; nothing is half-planned on a refusal.
+Status plan_revoke(const keys::Store& cur, const key_bundle::Bundle& b, uint8_t key_type, const KeyUse* uses,
+                   uint32_t n_uses, keys::Store& next, uint32_t* changed, const KeyUse** blocker = nullptr);
 
 // NVRAM access, so the same update sequence runs in the firmware (mailbox)
 // and in host tests (a power-cut model).

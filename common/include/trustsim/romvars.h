@@ -57,6 +57,21 @@ Status unset(Store& s, const char* name);
 // Each result is "NAME=value", NUL-terminated.
 const char* next_entry(const Store& s, uint32_t* cursor);
 
+// The BOOT variable is a boot list, "PATH,N;PATH,N;..." (N is a retry
+// count ROMmon ignores). next_boot_entry() walks it: call with *cursor = 0
+// and a zeroed BootEntry, passing both again, until it returns false. Each entry's path is the text before its ',' (or
+// its ';' / the end when there is no count); entries with an empty path
+// (";;", ",1;") are skipped. The path points into `boot` and is not
+// NUL-terminated: copy_boot_path() copies it, false when it does not fit
+// in `cap` bytes with its NUL (dst then holds "").
+struct BootEntry {
+  const char* path;
+  size_t len;
+  uint32_t index;  // 1-based position in the list, counting skipped entries
+};
+bool next_boot_entry(const char* boot, size_t* cursor, BootEntry* out);
+bool copy_boot_path(const BootEntry& e, char* dst, size_t cap);
+
 // Prepares the next generation: fills `slot` (kSlotSize bytes) and returns
 // the NVRAM offset to write it to (the slot not holding the current copy)
 // and the number of bytes worth writing (header + data). The store is not

@@ -45,6 +45,11 @@ enum class Verdict {
 bool key_may_sign(uint32_t image_type, uint8_t key_type);
 const char* verdict_text(Verdict v);
 
+// The word the "RSA Signed <KIND> Image Signature Verification ..." lines
+// use for the signing key's type: RELEASE (production), DEVELOPMENT
+// (special), REVOCATION (rollover).
+const char* signed_kind(uint8_t key_type);
+
 struct Result {
   Verdict verdict;
   const char* detail;  // static text, or nullptr
