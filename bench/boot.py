@@ -11,6 +11,7 @@ Usage: bench/boot.py BUILD_DIR
 """
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,7 @@ def main():
             "name: boot16m\nsteps:\n"
             f"  - image-sign: {{key: production-A, name: {name}, payload: {big}}}\n"
             "  - power-on\n  - expect: {pattern: 'Router>', timeout: 60 s}\n")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         p = subprocess.Popen([trustsim, "run", scenario], stdout=subprocess.PIPE, text=True, bufsize=1)
         seen = {}
@@ -56,9 +58,12 @@ def main():
                     seen[label] = (vt, wall)
         p.wait()
         total_wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
         if p.returncode != 0 or len(seen) != len(MARKS):
             sys.exit(f"bench/boot: run failed (exit {p.returncode}); saw {sorted(seen)}")
-        print(f"bench/boot: 16 MiB signed OS image, default board ({os.cpu_count()} cores)")
+        print(f"bench/boot: 16 MiB signed OS image, default board ({os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.1f})")
         print(f"  {'stage':32s} {'virtual':>12s} {'wall':>10s}")
         prev = None
         for label, _ in MARKS:
@@ -69,6 +74,8 @@ def main():
         first, last = seen[MARKS[0][0]], seen[MARKS[-1][0]]
         print(f"  {'power-on -> Router> (total)':32s} {last[0] - first[0]:10.3f} s {last[1] - first[1]:8.2f} s")
         print(f"  whole run incl. process start : {total_wall:.2f} s wall")
+        share = 100 * system / (user + system) if user + system > 0 else 0.0
+        print(f"  CPU of trustsim and QEMU      : {user:.2f} s user, {system:.2f} s sys ({share:.0f} % sys)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -2,8 +2,14 @@
 """bench/campaign: runs per second of power-cut sweeps, with the
 checkpoint-and-fork walk and with a fresh boot per run, side by side.
 
-Two sweeps, each run both ways with the same --jobs; for each the report
-prints runs/s, their ratio, and checks the two ways agree run for run:
+Three sweeps, each run both ways with the same --jobs; for each the report
+prints runs/s, their ratio, the CPU time of each way split into user and
+kernel (sys) time (all processes of the command: trustsim, its forked runs
+and every QEMU), and checks the two ways agree run for run. The row for a
+third way, fork + crash-state dedup, is printed as not available until the
+campaign walker has it (issue 15, part 2). The machine load (1-minute load
+average) is printed with the figures: on a shared machine only the ratios
+measured side by side in one run mean much.
  - rommon-vars: at the ROMmon prompt, set four long variables; every NVRAM
    page write is a cut point. Recovery: power on, back to the ROMmon prompt,
    and the variable store must read (cheap recovery: ~0.6 s of board time).
@@ -18,6 +24,7 @@ Usage: bench/campaign.py BUILD_DIR [JOBS]   (default JOBS: twice the cores)
 """
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -82,28 +89,42 @@ def run(trustsim, scenario, jobs, fork, out):
     args = [trustsim, "campaign", scenario, "--no-progress", "--jobs", str(jobs), "--json", out]
     if not fork:
         args.append("--no-fork")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         sys.exit(f"bench/campaign: {'fork' if fork else 'no-fork'} campaign failed (exit {p.returncode}):\n{p.stdout}")
-    return json.load(open(out)), wall
+    # Every process of the command has been reaped by its parent, so the
+    # children's usage covers trustsim, its forked runs and all QEMUs.
+    cpu = (after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime)
+    return json.load(open(out)), wall, cpu
+
+
+def row(label, rep, wall, cpu):
+    user, system = cpu
+    share = system / (user + system) if user + system > 0 else 0.0
+    return (f"  {label:20s} {rep['runs_per_s']:8.2f} {rep['wall_s']:8.2f} {wall:9.2f} "
+            f"{user:8.2f} {system:8.2f} {100 * share:7.0f} %")
 
 
 def compare(name, trustsim, scenario, jobs, work):
-    fork, fork_wall = run(trustsim, scenario, jobs, True, os.path.join(work, name + "-fork.json"))
-    plain, plain_wall = run(trustsim, scenario, jobs, False, os.path.join(work, name + "-plain.json"))
+    fork, fork_wall, fork_cpu = run(trustsim, scenario, jobs, True, os.path.join(work, name + "-fork.json"))
+    plain, plain_wall, plain_cpu = run(trustsim, scenario, jobs, False, os.path.join(work, name + "-plain.json"))
     key = lambda r: (r["point"], r["mode"], json.dumps(r.get("second")))
     a = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork["runs"]}
     b = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain["runs"]}
     n = len(fork["runs"])
     seconds = sum(1 for r in fork["runs"] if "second" in r)
     extra = f" (+ {seconds} second cuts)" if seconds else ""
-    print(f"bench/campaign {name}: {fork['points']} cut points x {len(fork['modes'])} modes{extra} = {n} runs, {jobs} jobs")
-    print(f"  checkpoint + fork : {fork['runs_per_s']:6.2f} runs/s  (sweep {fork['wall_s']:.2f} s, "
-          f"whole command {fork_wall:.2f} s)")
-    print(f"  fresh boot per run: {plain['runs_per_s']:6.2f} runs/s  (sweep {plain['wall_s']:.2f} s, "
-          f"whole command {plain_wall:.2f} s)")
+    print(f"bench/campaign {name}: {fork['points']} cut points x {len(fork['modes'])} modes{extra} = {n} runs, "
+          f"{jobs} jobs, load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"  {'way':20s} {'runs/s':>8s} {'sweep s':>8s} {'command s':>9s} {'user s':>8s} {'sys s':>8s} {'sys share':>9s}")
+    print(row("checkpoint + fork", fork, fork_wall, fork_cpu))
+    print(row("fresh boot per run", plain, plain_wall, plain_cpu))
+    # Filled in when the walker keys runs by crash state (issue 15, part 2).
+    print(f"  {'fork + dedup':20s} {'n/a':>8s}   (crash-state dedup not implemented yet; distinct states: n/a)")
     ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
     print(f"  ratio fork / fresh: {ratio:.2f}x; goal >= 20 runs/s with fork: "
           f"{'met' if fork['runs_per_s'] >= 20 else 'NOT met'}")

@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
 B=${BUILD_DIR:-build}
-python3 bench/lockstep.py "$B"
-python3 bench/boot.py "$B"
-python3 bench/flash.py "$B"
-python3 bench/campaign.py "$B"
-python3 bench/tpm.py "$B"
+/usr/bin/python3 bench/lockstep.py "$B"
+/usr/bin/python3 bench/boot.py "$B"
+/usr/bin/python3 bench/flash.py "$B"
+/usr/bin/python3 bench/campaign.py "$B"
+/usr/bin/python3 bench/tpm.py "$B"

@@ -8,10 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "hw-models/run_files.h"
 #include "trustsim/cosim_wait.h"
@@ -139,7 +141,7 @@ std::vector<std::string> CosimBridge::qemu_argv() const {
       "-icount", "shift=" + std::to_string(cfg_.icount_shift) + ",sleep=off",
       "-accel", "tcg,thread=single",
       "-object", "memory-backend-file,id=ram,share=on,mem-path=" + ram_path_ + ",size=" + std::to_string(cfg_.ram_size),
-      "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=" + opt_.bootrom_path,
+      "-bios", rom_path_,
       "-chardev", "file,id=early,path=" + opt_.run_dir + "/early-debug.log",
       "-serial", "chardev:early",
       "-qmp", "unix:" + opt_.run_dir + "/qmp.sock,server=on,wait=off",
@@ -153,7 +155,71 @@ std::vector<std::string> CosimBridge::qemu_argv() const {
   return a;
 }
 
+// QEMU reads a 64 MiB `-drive if=pflash` image whole at every start (about
+// 70-120 ms of CPU, most of a QEMU start-up; docs/performance.md). The boot
+// ROM is Boot0 followed by zeros, so QEMU gets it as `-bios` cut after its
+// last non-zero byte: the pflash0 device is the same, QEMU fills the rest
+// with zeros, and the guest reads the same 64 MiB. The copy is redone when
+// the boot ROM file changes (or the run directory does, after a fork).
+bool CosimBridge::prepare_bootrom() {
+  struct stat st;
+  if (stat(opt_.bootrom_path.c_str(), &st) != 0) {
+    fail(opt_.bootrom_path + ": cannot read the boot ROM: " + strerror(errno));
+    return false;
+  }
+  std::string key = opt_.run_dir + "|" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                    std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                    std::to_string(st.st_mtim.tv_nsec);
+  if (key == rom_key_) return true;
+  int fd = open(opt_.bootrom_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fail(opt_.bootrom_path + ": cannot read the boot ROM: " + strerror(errno));
+    return false;
+  }
+  // End of the last data extent (holes read as zeros); the whole file where
+  // the file system cannot tell.
+  off_t end = 0;
+  for (off_t pos = 0; pos < st.st_size;) {
+    off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno != ENXIO) end = st.st_size;  // ENXIO: no data after pos
+      break;
+    }
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) hole = st.st_size;
+    end = hole;
+    pos = hole;
+  }
+  std::vector<uint8_t> rom(size_t(end), 0);
+  size_t got = 0;
+  while (got < rom.size()) {
+    ssize_t n = pread(fd, rom.data() + got, rom.size() - got, off_t(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += size_t(n);
+  }
+  close(fd);
+  if (got < rom.size()) {
+    fail(opt_.bootrom_path + ": cannot read the boot ROM: " + (errno ? strerror(errno) : "file shrank"));
+    return false;
+  }
+  size_t used = rom.size();
+  while (used > 0 && rom[used - 1] == 0) --used;
+  rom.resize(std::max<size_t>(4096, (used + 4095) & ~size_t(4095)), 0);
+  rom_path_ = opt_.run_dir + "/bootrom.bin";
+  int out = open(rom_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = out >= 0 && write(out, rom.data(), rom.size()) == ssize_t(rom.size());
+  if (out >= 0) close(out);
+  if (!ok) {
+    fail(rom_path_ + ": cannot write the boot ROM image for QEMU: " + strerror(errno));
+    return false;
+  }
+  rom_key_ = key;
+  return true;
+}
+
 bool CosimBridge::start_qemu() {
+  if (!prepare_bootrom()) return false;
   // Fresh QEMU, zeroed RAM: a power cycle keeps nothing volatile.
   if (ftruncate(ram_fd_, 0) != 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0) {
     fail(ram_path_ + ": cannot clear guest RAM: " + strerror(errno));

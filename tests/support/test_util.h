@@ -90,4 +90,10 @@ inline std::vector<int> processes_mentioning(const std::string& needle) {
   return pids;
 }
 
+// The QEMUs of the trustsim process `pid`: their command lines name files in
+// its run directory, /dev/shm/trustsim-run-<pid>-XXXXXX (docs/cosim-protocol.md).
+inline std::vector<int> qemus_of_run(int pid) {
+  return processes_mentioning("trustsim-run-" + std::to_string(pid) + "-");
+}
+
 }  // namespace trustsim::test

@@ -65,7 +65,7 @@ GuestRun run_trustsim(const std::vector<std::string>& args, const std::string& o
 
 // What a finished trustsim must not leave behind.
 void expect_no_orphans(const std::string& state, pid_t pid) {
-  EXPECT_TRUE(processes_mentioning(state).empty()) << "a QEMU of this run survived it";
+  EXPECT_TRUE(processes_mentioning(state).empty() && qemus_of_run(pid).empty()) << "a QEMU of this run survived it";
   for (const char* dir : {"/dev/shm", "/tmp"}) {
     DIR* d = opendir(dir);
     std::string shm = "trustsim-" + std::to_string(pid) + "-", run = "trustsim-run-" + std::to_string(pid) + "-";

@@ -247,7 +247,7 @@ TEST(Run, KilledRunLeavesLoadableBoardAndNoOrphans) {
     // QEMU must die with its trustsim.
     bool gone = false;
     for (int i = 0; i < 100 && !gone; ++i) {
-      gone = processes_mentioning(state).empty();
+      gone = processes_mentioning(state).empty() && qemus_of_run(pid).empty();
       if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     EXPECT_TRUE(gone) << "QEMU outlived a SIGKILLed trustsim (kill after " << delay_ms << " ms)";
@@ -439,11 +439,11 @@ TEST(Run, QemuDyingMidRunEndsTheRunWithAClearVerdict) {
     execl(TRUSTSIM_EXE, TRUSTSIM_EXE, "run", "--board", state.c_str(), d.file("long.yaml").c_str(), (char*)nullptr);
     _exit(127);
   }
-  // Kill QEMU as soon as it runs (found by the board directory on its command line).
+  // Kill QEMU as soon as it runs (found by the run directory on its command line).
   std::vector<int> qemu;
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);  // sanitized builds start slowly
   while (qemu.empty() && std::chrono::steady_clock::now() < give_up) {
-    qemu = processes_mentioning(state + "/bootrom.bin");
+    qemu = qemus_of_run(pid);
     if (qemu.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_EQ(qemu.size(), 1u) << read_text(out);
@@ -457,7 +457,7 @@ TEST(Run, QemuDyingMidRunEndsTheRunWithAClearVerdict) {
   EXPECT_NE(text.find("FAIL long: board error at virtual time"), std::string::npos) << text;
   EXPECT_NE(text.find("QEMU killed by signal Killed"), std::string::npos) << text;
   EXPECT_NE(text.find("QEMU log ("), std::string::npos) << text;
-  EXPECT_TRUE(processes_mentioning(state).empty());
+  EXPECT_TRUE(processes_mentioning(state).empty() && qemus_of_run(pid).empty());
   // The board still boots afterwards.
   Result again = run_trustsim("run --quiet --board " + state + " " + src("scenarios/verified-boot/signed-boot.yaml"));
   EXPECT_EQ(again.exit_code, 0) << again.output;

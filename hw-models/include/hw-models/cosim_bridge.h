@@ -67,6 +67,7 @@ class CosimBridge : public sc_core::sc_module {
  private:
   enum class Outcome { kPowerChange, kError };
   void run();
+  bool prepare_bootrom();
   bool start_qemu();
   Outcome serve();
   bool receive(ts_cosim_msg& m);
@@ -90,6 +91,8 @@ class CosimBridge : public sc_core::sc_module {
   std::string sock_path_;
   std::string ram_path_;
   std::string qemu_log_;
+  std::string rom_path_;  // the boot ROM as handed to QEMU (prepare_bootrom)
+  std::string rom_key_;   // what rom_path_ was made from
   int listen_fd_ = -1;
   int conn_fd_ = -1;
   int ram_fd_ = -1;
