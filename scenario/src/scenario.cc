@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "hw-models/board_devices.h"
 #include "hw-models/yaml_reader.h"
 
 namespace trustsim {
@@ -43,8 +44,9 @@ std::vector<std::string> str_list(const YamlReader& r, const YAML::Node& n, cons
   return out;
 }
 
-const char* kCutDevices = "nvram, boot_flash or bootflash";
-bool is_cut_device(const std::string& d) { return d == "nvram" || d == "boot_flash" || d == "bootflash"; }
+// The devices a power cut can hit: the registry's (hw-models/board_devices.h).
+const std::string kCutDevices = power_cut_device_words();
+bool is_cut_device(const std::string& d) { return is_power_cut_device(d); }
 
 PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
   PowerLoss::Mode m;
