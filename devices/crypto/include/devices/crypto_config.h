@@ -2,9 +2,9 @@
 // (docs/board-file.md, devices.crypto). No SystemC.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "devkit/device_info.h"
-#include <string>
 
 namespace trustsim {
 

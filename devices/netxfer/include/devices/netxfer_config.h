@@ -3,9 +3,9 @@
 // of its board time (docs/netxfer.md). No SystemC.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "devkit/device_info.h"
-#include <string>
 
 namespace trustsim {
 

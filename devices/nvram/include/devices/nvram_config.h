@@ -2,9 +2,9 @@
 // devices.nvram). No SystemC: the board-file parser fills it.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "devkit/device_info.h"
-#include <string>
 
 namespace trustsim {
 
