@@ -2,6 +2,8 @@
 // is made from it, and the parsers take their device names from it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "../support/test_util.h"
