@@ -20,11 +20,11 @@ struct Bench {
 
   tlm::tlm_response_status access(bool write, uint64_t off, void* data, unsigned len) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp.set_address(off);
+    if (write) gp.set_write();
+    else gp.set_read();
     gp.set_data_ptr(static_cast<unsigned char*>(data));
     gp.set_data_length(len);
-    t.access(gp, delay, off);
+    t.access(gp, delay, off);  // the table takes the offset, not the payload's address
     return gp.get_response_status();
   }
   uint32_t read32(uint64_t off) {
