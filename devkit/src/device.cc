@@ -1,6 +1,9 @@
 #include "devkit/device.h"
 
 #include "devkit/cut_injector.h"
+#include "devkit/register_table.h"
+#include "devkit/sim_time.h"
+#include "devkit/trace.h"
 
 #include <stdexcept>
 
@@ -32,6 +35,30 @@ Device::Device(sc_core::sc_module_name name, uint32_t type, uint64_t size, Power
     : sc_module(name), socket("socket"), power_(power), type_(type), size_(size) {
   socket.register_b_transport(this, &Device::b_transport);
   socket.register_transport_dbg(this, &Device::transport_dbg);
+}
+
+bool Device::in_range(uint64_t offset, uint64_t len) const {
+  if (registers_ && registers_->is_port(offset)) return offset < size_;  // the table checks the length
+  return offset < size_ && len <= size_ - offset;
+}
+
+void Device::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
+  if (registers_) {
+    registers_->access(gp, delay, gp.get_address());
+    return;
+  }
+  gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+void Device::guest_error(const std::string& what) {
+  if (!device_trace_) return;
+  TraceEvent e;
+  e.t_ns = now_ns();
+  e.dev = basename();
+  e.op = "guest-error";
+  e.status = "guest-error";
+  e.detail = what;
+  device_trace_->record(e);
 }
 
 void Device::b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {

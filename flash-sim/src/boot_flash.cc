@@ -1,5 +1,5 @@
 #include "flash-sim/boot_flash.h"
-#include "flash-sim/register_file.h"
+#include "devkit/register_table.h"
 #include "devkit/seeded_rng.h"
 #include "devkit/tear.h"
 
@@ -22,22 +22,18 @@ namespace {
 // ---- Register map of the control block (docs/nor-flash.md). `clocks`: SPI
 // clocks the access costs, from the W25Q128JV command it stands for (0 = a
 // controller-side register, free).
-using flashreg::Access;
-using flashreg::RegisterSpec;
-using flashreg::hex;
-constexpr RegisterSpec kRegisters[] = {
-    {"COMMAND", TS_NOR_COMMAND, Access::kWriteOnly, 0, 0xFFu, 0},  // clocks per command, below
-    {"ADDRESS", TS_NOR_ADDRESS, Access::kReadWrite, 0, 0xFFFFFFFFu, 0},
-    {"LENGTH", TS_NOR_LENGTH, Access::kReadWrite, TS_NOR_PAGE_BYTES, 0x1FFu, 0},
-    {"STATUS", TS_NOR_STATUS, Access::kReadOnly, 0, 0, 16},  // 05h + 8 bits
-    {"ID", TS_NOR_ID, Access::kReadOnly, TS_NOR_JEDEC_ID, 0, 32},  // 9Fh + 3 bytes
-    {"PAGE_SIZE", TS_NOR_PAGE_SIZE, Access::kReadOnly, TS_NOR_PAGE_BYTES, 0, 0},
-    {"SECTOR_SIZE", TS_NOR_SECTOR_SIZE, Access::kReadOnly, TS_NOR_SECTOR_BYTES, 0, 0},
-    {"BLOCK_SIZE", TS_NOR_BLOCK_SIZE, Access::kReadOnly, TS_NOR_BLOCK_BYTES, 0, 0},
-    {"ARRAY_SIZE", TS_NOR_ARRAY_SIZE, Access::kReadOnly, 0, 0, 0},  // from the board file
+using A = RegAccess;
+const RegisterSpec kRegisters[] = {
+    {"COMMAND", TS_NOR_COMMAND, 4, A::kWriteOnly, 0, 0xFFu, 0, 0, 0},  // clocks per command, below
+    {"ADDRESS", TS_NOR_ADDRESS, 4, A::kReadWrite, 0, 0xFFFFFFFFu, 0, 0, 0},
+    {"LENGTH", TS_NOR_LENGTH, 4, A::kReadWrite, TS_NOR_PAGE_BYTES, 0x1FFu, 0, 0, 0},
+    {"STATUS", TS_NOR_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 16},  // 05h + 8 bits
+    {"ID", TS_NOR_ID, 4, A::kReadOnly, TS_NOR_JEDEC_ID, 0, 0, 0, 32},  // 9Fh + 3 bytes
+    {"PAGE_SIZE", TS_NOR_PAGE_SIZE, 4, A::kReadOnly, TS_NOR_PAGE_BYTES, 0, 0, 0, 0},
+    {"SECTOR_SIZE", TS_NOR_SECTOR_SIZE, 4, A::kReadOnly, TS_NOR_SECTOR_BYTES, 0, 0, 0, 0},
+    {"BLOCK_SIZE", TS_NOR_BLOCK_SIZE, 4, A::kReadOnly, TS_NOR_BLOCK_BYTES, 0, 0, 0, 0},
+    {"ARRAY_SIZE", TS_NOR_ARRAY_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},  // from the board file
 };
-
-const RegisterSpec* find_register(uint64_t offset) { return flashreg::find(kRegisters, offset); }
 
 // SPI clocks of each command sequence (opcode, 24-bit address, data).
 constexpr uint64_t kWriteEnableClocks = 8;     // 06h / 04h
@@ -75,8 +71,13 @@ BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const Boo
       state_path_(std::move(state_path)),
       own_trace_(trace ? nullptr : std::make_unique<DeviceTrace>()),
       trace_(trace ? trace : own_trace_.get()),
-      cuts_(*this, *trace_, kUnplannedSalt, kInstantSalt) {
+      cuts_(*this, *trace_, kUnplannedSalt, kInstantSalt),
+      regs_("control register", [this](const std::string& w) { guest_error(w); }) {
   use_power_cuts(cuts_);
+  set_trace(trace_);
+  for (const RegisterSpec& r : kRegisters)
+    regs_.add(r, {}, [this](RegisterAccess& a) { write_register(a); },
+              [this, offset = r.offset] { return uint64_t(read_register(uint32_t(offset))); });
   if (cfg_.read_clock_hz == 0) SC_REPORT_FATAL("boot_flash", "read clock must be non-zero");
   if (cfg_.size == 0 || cfg_.size % TS_NOR_BLOCK_BYTES || cfg_.size > 0xFFFFFFFFull)
     SC_REPORT_FATAL("boot_flash", "array size must be a non-zero multiple of 64 KiB below 4 GiB");
@@ -145,10 +146,6 @@ void BootFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64
   e.status = status;
   e.detail = std::move(detail);
   trace_->record(e);
-}
-
-void BootFlash::guest_error(const std::string& what) {
-  trace_event(now_ns(), "guest-error", 0, 0, 0, "guest-error", what);
 }
 
 void BootFlash::reset_registers() {
@@ -333,13 +330,13 @@ uint32_t BootFlash::read_register(uint32_t offset) const {
     case TS_NOR_ARRAY_SIZE:
       return uint32_t(cfg_.size);
   }
-  const RegisterSpec* r = find_register(offset);
-  return r ? r->reset : 0;
+  const RegisterSpec* r = regs_.find(offset);
+  return r ? uint32_t(r->reset) : 0;
 }
 
 void BootFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
   if (op_.active) {
-    guest_error("command " + hex(cmd) + " while BUSY");
+    guest_error("command " + hex_text(cmd) + " while BUSY");
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
@@ -365,7 +362,7 @@ void BootFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
       fail_bit = TS_NOR_STATUS_ERASE_FAIL;
       break;
     default:
-      guest_error("unknown command " + hex(cmd));
+      guest_error("unknown command " + hex_text(cmd));
       gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
       return;
   }
@@ -382,12 +379,12 @@ void BootFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
   }
   // The real part ignores program/erase without WEL; so do we, loudly.
   if (!(status_ & TS_NOR_STATUS_WEL)) {
-    guest_error("command " + hex(cmd) + " without WRITE_ENABLE: ignored");
+    guest_error("command " + hex_text(cmd) + " without WRITE_ENABLE: ignored");
     return;
   }
   status_ &= ~(TS_NOR_STATUS_PROGRAM_FAIL | TS_NOR_STATUS_ERASE_FAIL);
   if (address_ >= cfg_.size) {
-    guest_error("command " + hex(cmd) + " for address " + hex(address_) + ", outside the " +
+    guest_error("command " + hex_text(cmd) + " for address " + hex_text(address_) + ", outside the " +
                 std::to_string(cfg_.size) + "-byte array");
     status_ = (status_ & ~TS_NOR_STATUS_WEL) | fail_bit;
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
@@ -410,7 +407,7 @@ void BootFlash::control_access(tlm::tlm_generic_payload& gp, uint64_t off, sc_co
   if (off >= TS_NOR_PAGE_BUFFER && off - TS_NOR_PAGE_BUFFER < TS_NOR_PAGE_BYTES) {
     uint64_t b = off - TS_NOR_PAGE_BUFFER;
     if (len > TS_NOR_PAGE_BYTES - b) {
-      guest_error("page buffer access of " + std::to_string(len) + " bytes at " + hex(off) + " runs past its end");
+      guest_error("page buffer access of " + std::to_string(len) + " bytes at " + hex_text(off) + " runs past its end");
       gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
       return;
     }
@@ -421,29 +418,26 @@ void BootFlash::control_access(tlm::tlm_generic_payload& gp, uint64_t off, sc_co
       memcpy(buffer_.data() + b, data, len);
     return;
   }
-  const RegisterSpec* reg = flashreg::checked(kRegisters, gp, off, "control register", unknown_offsets_logged_,
-                                              [this](const std::string& w) { guest_error(w); });
-  if (!reg) return;
-  if (gp.is_read()) {
-    store_le32(data, read_register(uint32_t(off)));
-    delay += clocks(reg->clocks);
-    return;
-  }
-  uint32_t v = load_le32(data);
-  switch (off) {
+  const RegisterSpec* reg = regs_.access(gp, delay, off);  // writes: write_register()
+  if (reg && gp.is_read()) delay += clocks(reg->cost);
+}
+
+void BootFlash::write_register(RegisterAccess& a) {
+  uint32_t v = uint32_t(a.value);
+  switch (a.reg.offset) {
     case TS_NOR_ADDRESS:
       address_ = v;
       break;
     case TS_NOR_LENGTH:
       if (v == 0 || v > TS_NOR_PAGE_BYTES) {
         guest_error("LENGTH " + std::to_string(v) + " outside 1.." + std::to_string(TS_NOR_PAGE_BYTES));
-        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        a.refuse();
         return;
       }
       length_ = v;
       break;
     case TS_NOR_COMMAND:
-      command(v, gp);
+      command(v, a.gp);
       break;
   }
 }
@@ -457,12 +451,12 @@ void BootFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
     return;
   }
   if (len > cfg_.size - off) {
-    guest_error("array access at " + hex(off) + " of " + std::to_string(len) + " bytes runs into the control block");
+    guest_error("array access at " + hex_text(off) + " of " + std::to_string(len) + " bytes runs into the control block");
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
   if (!gp.is_read()) {
-    guest_error("write to the array at " + hex(off) + " (use PAGE_PROGRAM)");
+    guest_error("write to the array at " + hex_text(off) + " (use PAGE_PROGRAM)");
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
@@ -502,9 +496,7 @@ unsigned BootFlash::debug_transport(tlm::tlm_generic_payload& gp) {
       memcpy(buffer_.data() + b, gp.get_data_ptr(), len);
     return unsigned(len);
   }
-  if (!flashreg::debug_readable(kRegisters, gp, off)) return 0;
-  store_le32(gp.get_data_ptr(), read_register(uint32_t(off)));
-  return 4;
+  return regs_.debug_read(gp, off);
 }
 
 }  // namespace trustsim

@@ -1,5 +1,5 @@
 #include "flash-sim/nand_flash.h"
-#include "flash-sim/register_file.h"
+#include "devkit/register_table.h"
 #include "devkit/seeded_rng.h"
 #include "devkit/tear.h"
 
@@ -27,24 +27,20 @@ namespace {
 // ---- Register map (docs/nand-flash.md). `clocks`: SPI clocks the access
 // costs on the bus, from the W25N01GV command it stands for (0 = a
 // controller-side register, free).
-using flashreg::Access;
-using flashreg::RegisterSpec;
-using flashreg::hex;
-constexpr RegisterSpec kRegisters[] = {
-    {"ID", TS_NAND_ID, Access::kReadOnly, 0, 0, 0},
-    {"COMMAND", TS_NAND_COMMAND, Access::kWriteOnly, 0, 0xFFu, 0},  // clocks per command, below
-    {"ROW", TS_NAND_ROW, Access::kReadWrite, 0, 0xFFFFFFFFu, 0},    // clocked out with the command
-    {"STATUS", TS_NAND_STATUS, Access::kReadOnly, 0, 0, 24},        // 0Fh C0h + 8 bits
-    {"CONFIG", TS_NAND_CONFIG, Access::kReadWrite, TS_NAND_CONFIG_ECC_EN, TS_NAND_CONFIG_ECC_EN, 24},  // 1Fh/0Fh B0h
-    {"ECC_BITS", TS_NAND_ECC_BITS, Access::kReadOnly, 0, 0, 24},
-    {"PAGE_SIZE", TS_NAND_PAGE_SIZE, Access::kReadOnly, 0, 0, 0},
-    {"SPARE_SIZE", TS_NAND_SPARE_SIZE, Access::kReadOnly, 0, 0, 0},
-    {"PAGES_PER_BLOCK", TS_NAND_PAGES_PER_BLOCK, Access::kReadOnly, 0, 0, 0},
-    {"BLOCK_COUNT", TS_NAND_BLOCK_COUNT, Access::kReadOnly, 0, 0, 0},
-    {"ECC_SECTOR_SIZE", TS_NAND_ECC_SECTOR_SIZE, Access::kReadOnly, 0, 0, 0},
+using A = RegAccess;
+const RegisterSpec kRegisters[] = {
+    {"ID", TS_NAND_ID, 4, A::kReadOnly, 0, 0, 0, 0, 0},
+    {"COMMAND", TS_NAND_COMMAND, 4, A::kWriteOnly, 0, 0xFFu, 0, 0, 0},  // clocks per command, below
+    {"ROW", TS_NAND_ROW, 4, A::kReadWrite, 0, 0xFFFFFFFFu, 0, 0, 0},    // clocked out with the command
+    {"STATUS", TS_NAND_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 24},        // 0Fh C0h + 8 bits
+    {"CONFIG", TS_NAND_CONFIG, 4, A::kReadWrite, TS_NAND_CONFIG_ECC_EN, TS_NAND_CONFIG_ECC_EN, 0, 0, 24},  // 1Fh/0Fh B0h
+    {"ECC_BITS", TS_NAND_ECC_BITS, 4, A::kReadOnly, 0, 0, 0, 0, 24},
+    {"PAGE_SIZE", TS_NAND_PAGE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
+    {"SPARE_SIZE", TS_NAND_SPARE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
+    {"PAGES_PER_BLOCK", TS_NAND_PAGES_PER_BLOCK, 4, A::kReadOnly, 0, 0, 0, 0, 0},
+    {"BLOCK_COUNT", TS_NAND_BLOCK_COUNT, 4, A::kReadOnly, 0, 0, 0, 0, 0},
+    {"ECC_SECTOR_SIZE", TS_NAND_ECC_SECTOR_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
 };
-
-const RegisterSpec* find_register(uint64_t offset) { return flashreg::find(kRegisters, offset); }
 
 // SPI clocks of each command sequence (opcode, dummy byte, 16-bit address).
 constexpr uint64_t kReadPageClocks = 8 + 8 + 16;     // 13h
@@ -70,24 +66,8 @@ constexpr uint64_t kInstantSalt = 0x746F726Eull;
 std::string part_name(const NandConfig& cfg) { return "NAND" + (cfg.part.empty() ? "" : " " + cfg.part); }
 
 void validate_geometry(const NandConfig& cfg) {
-  std::string who = part_name(cfg);
-  if (cfg.page_size == 0 || cfg.page_size % TS_NAND_ECC_SECTOR != 0)
-    throw InputError(who + ": page size " + std::to_string(cfg.page_size) + " is not a multiple of the " +
-                     std::to_string(TS_NAND_ECC_SECTOR) + "-byte ECC sector");
-  uint32_t sectors = cfg.page_size / TS_NAND_ECC_SECTOR;
-  uint32_t min_section = TS_NAND_SPARE_FREE_BYTES + TS_NAND_SPARE_ECC_BYTES;
-  if (cfg.spare_size % sectors != 0 || cfg.spare_size / sectors < min_section)
-    throw InputError(who + ": spare size " + std::to_string(cfg.spare_size) + " must split into " +
-                     std::to_string(sectors) + " equal sections of at least " + std::to_string(min_section) + " bytes");
-  if (TS_NAND_ECC_SECTOR + cfg.spare_size / sectors - min_section > ecc::kMaxDataBytes)
-    throw InputError(who + ": spare size " + std::to_string(cfg.spare_size) + " is too large for the on-die ECC");
-  if (cfg.pages_per_block == 0 || cfg.block_count == 0 ||
-      uint64_t(cfg.pages_per_block) * cfg.block_count > 0xFFFFFFFFull)
-    throw InputError(who + ": pages per block and block count must be non-zero and address at most 2^32 pages");
-  for (uint32_t b : cfg.factory_bad_blocks)
-    if (b >= cfg.block_count)
-      throw InputError(who + ": factory bad block " + std::to_string(b) + " is outside the part's " +
-                       std::to_string(cfg.block_count) + " blocks");
+  std::string problem = nand_geometry_problem(cfg);
+  if (!problem.empty()) throw InputError(part_name(cfg) + ": " + problem);
 }
 
 // One ECC sector: its 512 main bytes plus the protected user bytes of its
@@ -181,6 +161,28 @@ std::string describe(const Fault& f) {
 }
 
 }  // namespace nand
+
+// The one statement of the geometry rules (flash-sim/flash_config.h).
+std::string nand_geometry_problem(const NandConfig& cfg) {
+  if (cfg.page_size == 0 || cfg.page_size % TS_NAND_ECC_SECTOR != 0)
+    return "page size " + std::to_string(cfg.page_size) + " is not a multiple of the " +
+           std::to_string(TS_NAND_ECC_SECTOR) + "-byte ECC sector";
+  uint32_t sectors = cfg.page_size / TS_NAND_ECC_SECTOR;
+  uint32_t min_section = TS_NAND_SPARE_FREE_BYTES + TS_NAND_SPARE_ECC_BYTES;
+  if (cfg.spare_size % sectors != 0 || cfg.spare_size / sectors < min_section)
+    return "spare size " + std::to_string(cfg.spare_size) + " must split into " + std::to_string(sectors) +
+           " equal sections of at least " + std::to_string(min_section) + " bytes";
+  if (TS_NAND_ECC_SECTOR + cfg.spare_size / sectors - min_section > ecc::kMaxDataBytes)
+    return "spare size " + std::to_string(cfg.spare_size) + " is too large for the on-die ECC";
+  if (cfg.pages_per_block == 0 || cfg.block_count == 0 ||
+      uint64_t(cfg.pages_per_block) * cfg.block_count > 0xFFFFFFFFull)
+    return "pages per block and block count must be non-zero and address at most 2^32 pages";
+  for (uint32_t b : cfg.factory_bad_blocks)
+    if (b >= cfg.block_count)
+      return "factory bad block " + std::to_string(b) + " is outside the part's " + std::to_string(cfg.block_count) +
+             " blocks";
+  return "";
+}
 
 // ---------------------------------------------------------------- storage
 
@@ -335,9 +337,14 @@ NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const Nan
       cuts_(*this, trace, kUnplannedSalt, kInstantSalt),
       image_(cfg, std::move(image_path)),
       factory_bad_(cfg.factory_bad_blocks.begin(), cfg.factory_bad_blocks.end()),
-      raw_page_bytes_(cfg.page_size + cfg.spare_size) {
+      raw_page_bytes_(cfg.page_size + cfg.spare_size),
+      regs_("register", [this](const std::string& w) { guest_error(w); }) {
   if (cfg_.bus_clock_hz == 0) throw InputError(part_name(cfg_) + ": bus clock must be non-zero");
   use_power_cuts(cuts_);
+  set_trace(&trace);
+  for (const RegisterSpec& r : kRegisters)
+    regs_.add(r, {}, [this](RegisterAccess& a) { write_register(a); },
+              [this, offset = r.offset] { return uint64_t(read_register(uint32_t(offset))); });
   reset_registers();
   SC_THREAD(worker);
 }
@@ -399,15 +406,11 @@ void NandFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64
   trace_.record(e);
 }
 
-void NandFlash::guest_error(const std::string& what) {
-  trace_event(now_ns(), "guest-error", 0, 0, 0, "guest-error", what);
-}
-
 void NandFlash::reset_registers() {
   buffer_.assign(raw_page_bytes_, 0xFF);
   row_ = 0;
   status_ = 0;
-  config_ = find_register(TS_NAND_CONFIG)->reset;
+  config_ = uint32_t(regs_.find(TS_NAND_CONFIG)->reset);
   id_ = 0;
   ecc_bits_ = 0;
   busy_access_logged_ = false;
@@ -764,7 +767,7 @@ uint32_t NandFlash::read_register(uint32_t offset) const {
 
 void NandFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
   if (op_.active && cmd != TS_NAND_CMD_RESET) {
-    guest_error("command " + hex(cmd) + " while BUSY");
+    guest_error("command " + hex_text(cmd) + " while BUSY");
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
@@ -786,13 +789,13 @@ void NandFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
       n = kResetClocks;
       break;
     default:
-      guest_error("unknown command " + hex(cmd));
+      guest_error("unknown command " + hex_text(cmd));
       gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
       return;
   }
   bool uses_row = cmd == TS_NAND_CMD_READ_PAGE || cmd == TS_NAND_CMD_PROGRAM_PAGE || cmd == TS_NAND_CMD_ERASE_BLOCK;
   if (uses_row && row_ >= image_.page_count()) {
-    guest_error("command " + hex(cmd) + " for row " + std::to_string(row_) + ", outside the part's " +
+    guest_error("command " + hex_text(cmd) + " for row " + std::to_string(row_) + ", outside the part's " +
                 std::to_string(image_.page_count()) + " pages");
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
@@ -854,35 +857,31 @@ void NandFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
   advance();
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
   uint64_t off = gp.get_address();
-  uint8_t* data = gp.get_data_ptr();
   if (off >= TS_NAND_BUFFER) {
     buffer_access(gp, off - TS_NAND_BUFFER, delay);
     return;
   }
-  const RegisterSpec* reg = flashreg::checked(kRegisters, gp, off, "register", unknown_offsets_logged_,
-                                              [this](const std::string& w) { guest_error(w); });
-  if (!reg) return;
-  if (gp.is_read()) {
-    store_le32(data, read_register(uint32_t(off)));
-    delay += clocks(reg->clocks);
-    return;
-  }
-  uint32_t v = load_le32(data);
-  switch (off) {
+  const RegisterSpec* reg = regs_.access(gp, delay, off);  // writes: write_register()
+  if (reg && gp.is_read()) delay += clocks(reg->cost);
+}
+
+void NandFlash::write_register(RegisterAccess& a) {
+  uint32_t v = uint32_t(a.value);
+  switch (a.reg.offset) {
     case TS_NAND_ROW:
       row_ = v;
       break;
     case TS_NAND_CONFIG:
       if (op_.active) {
         guest_error("CONFIG written while BUSY");
-        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+        a.refuse();
         return;
       }
-      config_ = v & reg->writable;
-      delay += clocks(reg->clocks);
+      config_ = v & uint32_t(a.reg.writable);
+      a.delay += clocks(a.reg.cost);
       break;
     case TS_NAND_COMMAND:
-      command(v, gp);
+      command(v, a.gp);
       break;
   }
 }
@@ -897,9 +896,7 @@ unsigned NandFlash::debug_transport(tlm::tlm_generic_payload& gp) {
       memcpy(buffer_.data() + (off - TS_NAND_BUFFER), gp.get_data_ptr(), len);
     return unsigned(len);
   }
-  if (!flashreg::debug_readable(kRegisters, gp, off)) return 0;
-  store_le32(gp.get_data_ptr(), read_register(uint32_t(off)));
-  return 4;
+  return regs_.debug_read(gp, off);
 }
 
 }  // namespace trustsim

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "devkit/input_error.h"
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 #include "devkit/state_file.h"
 #include "host/manufacture.h"
 #include "trustsim/tpm2.h"

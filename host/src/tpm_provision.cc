@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "devkit/input_error.h"
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 #include "devkit/state_file.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"

@@ -12,6 +12,8 @@
 
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
+#include "hw-models/board_devices.h"
+#include "hw-models/run_files.h"
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/nand_regs.h"
@@ -207,6 +209,7 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
   }
   if (cfg.netxfer.present) {
     netxfer_ = std::make_unique<NetXfer>("netxfer", power_, cfg.netxfer, trace);
+    netxfer_->set_interrupted([] { return pending_interrupt() != 0; });
     bus_.map(*netxfer_, cfg.netxfer.bus_base);
   }
   mailbox_.socket.bind(bus_.target);
@@ -214,6 +217,7 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
   if (nand_) devices.push_back(nand_.get());
   if (tpm_) devices.push_back(tpm_.get());
   if (netxfer_) devices.push_back(netxfer_.get());
+  for (Device* d : devices) d->set_trace(&trace);  // guest misuse of any device is traced
   bridge_.on_power_on = [devices] {
     for (Device* d : devices) d->powered_on();
   };
@@ -236,8 +240,9 @@ Device* Board::device_by_name(const std::string& name) {
 }
 
 std::vector<std::string> Board::cut_device_names() const {
-  std::vector<std::string> n = {"nvram", "rom_nor"};
-  if (nand_) n.push_back("bootflash_nand");
+  std::vector<std::string> n;
+  for (const std::string& d : power_cut_devices())
+    if (const_cast<Board*>(this)->device_by_name(d)) n.push_back(d);
   return n;
 }
 

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "hw-models/board_devices.h"
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/netxfer_regs.h"
@@ -94,7 +95,9 @@ BoardConfig load_board_config(const std::string& path) {
   if (dev.IsMap() && dev["bootflash"])
     r.fail(dev["bootflash"], "devices.bootflash",
            "bootflash was renamed to bootflash_nand (the NAND flash holding bootflash:)");
-  r.expect_map(dev, "devices", {"console", "power", "rom_nor", "nvram", "crypto", "bootflash_nand", "tpm", "netxfer"});
+  std::vector<std::string> device_keys;
+  for (const DeviceInfo* d : board_devices()) device_keys.push_back(d->board_key);
+  r.expect_map(dev, "devices", device_keys);
 
   YAML::Node con = r.require(dev, "devices", "console");
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
@@ -171,10 +174,7 @@ BoardConfig load_board_config(const std::string& path) {
       return uint32_t(x);
     };
     n.page_size = small("page_size", 512, 4096);
-    if (n.page_size % 512) r.fail(bfn["page_size"], bfnp + ".page_size", "must be a multiple of 512 (the ECC sector)");
     n.spare_size = small("spare_size", 16, 1024);
-    if (n.spare_size % (n.page_size / 512) || n.spare_size / (n.page_size / 512) < 6)
-      r.fail(bfn["spare_size"], bfnp + ".spare_size", "must give each 512-byte sector at least 6 spare bytes");
     n.pages_per_block = small("pages_per_block", 16, 1024);
     n.block_count = small("blocks", 16, 4096);
     n.t_read_ps = r.duration_ps(r.require(bfn, bfnp, "read_time"), bfnp + ".read_time");
@@ -195,6 +195,9 @@ BoardConfig load_board_config(const std::string& path) {
         n.factory_bad_blocks.push_back(uint32_t(b));
       }
     }
+    // The model's own geometry rules (flash-sim), not restated here.
+    std::string problem = nand_geometry_problem(n);
+    if (!problem.empty()) r.fail(bfn, bfnp, problem);
   }
 
   YAML::Node tp = dev["tpm"];
@@ -237,13 +240,15 @@ BoardConfig load_board_config(const std::string& path) {
         if (v > 1000000) r.fail(tw, fp + ".torn_nv_write", "bytes to keep: 0..1000000");
         t.torn_nv_write_bytes = v;
       }
-      uint32_t command = 0, rc_value = 0;
-      bool stay_busy = false, no_response = false;
-      if (fl["command"]) command = code_of(fl["command"], fp + ".command");
+      tpm::FaultOptions o;
+      if (fl["command"]) {
+        o.has_command = true;
+        o.command = code_of(fl["command"], fp + ".command");
+      }
       if (YAML::Node rc = fl["response_code"]) {
         uint64_t v = r.u64(rc, fp + ".response_code");
         if (v == 0 || v > 0xFFFFFFFFu) r.fail(rc, fp + ".response_code", "must be a non-zero 32-bit TPM response code");
-        rc_value = uint32_t(v);
+        o.response_code = uint32_t(v);
       }
       auto flag = [&](const char* key, bool* out) {
         if (YAML::Node v = fl[key]) {
@@ -252,16 +257,13 @@ BoardConfig load_board_config(const std::string& path) {
           *out = b == "true";
         }
       };
-      flag("stay_busy", &stay_busy);
-      flag("no_response", &no_response);
-      if (rc_value && !command) r.fail(fl, fp, "response_code needs a command");
-      if (command && !rc_value && !no_response) r.fail(fl, fp, "command needs a response_code or no_response: true");
-      if ((rc_value ? 1 : 0) + (no_response ? 1 : 0) + (stay_busy ? 1 : 0) > 1)
-        r.fail(fl, fp, "give one of: command + response_code, no_response: true (with or without command), stay_busy: true");
-      if (stay_busy && command) r.fail(fl, fp, "stay_busy holds every command: drop command");
-      if (rc_value) t.fault = tpm::ResponseCode{command, rc_value};
-      else if (no_response) t.fault = tpm::NoResponse{command};
-      else if (stay_busy) t.fault = tpm::StayBusy{};
+      flag("stay_busy", &o.stay_busy);
+      flag("no_response", &o.no_response);
+      try {
+        t.fault = tpm::fault_from(o, tpm::kBoardFileWords);
+      } catch (const std::invalid_argument& e) {
+        r.fail(fl, fp, e.what());
+      }
     }
   }
 

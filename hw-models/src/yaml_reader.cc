@@ -116,6 +116,11 @@ void YamlReader::fail(const YAML::Node& at, const std::string& field, const std:
 
 void YamlReader::expect_map(const YAML::Node& node, const std::string& field,
                             std::initializer_list<const char*> allowed) const {
+  expect_map(node, field, std::vector<std::string>(allowed.begin(), allowed.end()));
+}
+
+void YamlReader::expect_map(const YAML::Node& node, const std::string& field,
+                            const std::vector<std::string>& allowed) const {
   if (!node.IsMap()) fail(node, field, "expected a mapping of keys");
   std::vector<std::string> seen;
   for (const auto& kv : node) {
@@ -124,10 +129,16 @@ void YamlReader::expect_map(const YAML::Node& node, const std::string& field,
       fail(kv.first, field.empty() ? key : field + "." + key, "duplicate key (each key may appear once)");
     seen.push_back(key);
     bool ok = false;
-    for (const char* a : allowed) ok |= (key == a);
+    for (const std::string& a : allowed) ok |= (key == a);
+    // Board files write keys with '_', scenarios with '-': a key in the
+    // other file's style gets the spelling this file wants.
+    std::string other = key;
+    for (char& c : other) c = c == '-' ? '_' : c == '_' ? '-' : c;
+    if (!ok && other != key && std::find(allowed.begin(), allowed.end(), other) != allowed.end())
+      fail(kv.first, field.empty() ? key : field + "." + key, "unknown key: this file spells it " + other);
     if (!ok) {
       std::string list;
-      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
       fail(kv.first, field.empty() ? key : field + "." + key, "unknown key (expected one of: " + list + ")");
     }
   }

@@ -21,7 +21,7 @@
 #include "trustsim/tpm2.h"
 #include "tpm-sim/tpm_engine.h"
 #include "devkit/input_error.h"
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 #include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"

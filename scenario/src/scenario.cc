@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "hw-models/board_devices.h"
 #include "hw-models/yaml_reader.h"
 
 namespace trustsim {
@@ -43,24 +44,16 @@ std::vector<std::string> str_list(const YamlReader& r, const YAML::Node& n, cons
   return out;
 }
 
-std::string cut_devices_text() {
-  const std::vector<std::string>& names = cut_device_names();
-  std::string t;
-  for (size_t i = 0; i < names.size(); ++i)
-    t += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-  return t;
-}
-
-// A cut device by its name; the names the two flashes had before they were
-// renamed get a message saying so. `prefix` starts the message.
+// A cut device by its name (the registry's, hw-models/board_devices.h); the
+// names the two flashes had before they were renamed get a message saying
+// so. `prefix` starts the message.
 void check_cut_device(const YamlReader& r, const YAML::Node& at, const std::string& field, const std::string& d,
                       const std::string& prefix) {
-  const std::vector<std::string>& names = cut_device_names();
-  if (std::find(names.begin(), names.end(), d) != names.end()) return;
+  if (is_power_cut_device(d)) return;
   if (d == "boot_flash") r.fail(at, field, prefix + "boot_flash was renamed to rom_nor (the NOR flash holding ROMmon)");
   if (d == "bootflash")
     r.fail(at, field, prefix + "bootflash was renamed to bootflash_nand (the NAND flash holding bootflash:)");
-  r.fail(at, field, prefix + "expected " + cut_devices_text());
+  r.fail(at, field, prefix + "expected " + power_cut_device_words());
 }
 
 PowerLoss::Mode parse_mode(const YamlReader& r, const YAML::Node& n, const std::string& field) {
@@ -556,7 +549,7 @@ struct DescribeStep {
 std::string Step::describe() const { return std::visit(DescribeStep{}, what); }
 
 const std::vector<std::string>& cut_device_names() {
-  static const std::vector<std::string> names = {"nvram", "rom_nor", "bootflash_nand"};
+  static const std::vector<std::string> names = power_cut_devices();
   return names;
 }
 

@@ -3,7 +3,7 @@
 //
 // The power-cut sweep runs the firmware's own update sequence
 // (key_update::commit) against an NVRAM model that writes page by page like
-// hw-models/nvram.cc (64-byte pages, each its own write cycle) and cuts
+// devices/nvram/src/nvram.cc (64-byte pages, each its own write cycle) and cuts
 // power at every page write of the update: before it, after it, or torn in
 // the middle (a seeded part of the page's changing bytes new, the rest old,
 // chosen by devkit's choose_torn() exactly as the board's NVRAM model does
@@ -269,7 +269,7 @@ class PowerCutNvram : public ku::NvramIo {
         powered_ = false;
         if (mode_ == Mode::kAfter) memcpy(mem_.data() + addr, buf + done, chunk);
         if (mode_ == Mode::kTorn) {
-          // As hw-models/src/nvram.cc: a seeded instant, then that share of
+          // As devices/nvram/src/nvram.cc: a seeded instant, then that share of
           // the changing bytes.
           trustsim::SeededRng rng(seed_ ^ page_writes_);
           double fraction = trustsim::torn_instant(rng);

@@ -424,7 +424,8 @@ TEST(NorFlash, BadRegisterOffsetGivesAddressError) {
     EXPECT_EQ(r.access(false, kCtl + TS_NOR_PAGE_BUFFER + 256, b, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
     EXPECT_EQ(r.access(false, kCtl + TS_NOR_CONTROL_SIZE, b, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
     EXPECT_EQ(r.access(false, kSize - 2, b, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE) << "array read into the control block";
-    EXPECT_EQ(r.access(false, kCtl + TS_NOR_STATUS, b, 2), tlm::TLM_BURST_ERROR_RESPONSE);
+    EXPECT_EQ(r.access(false, kCtl + TS_NOR_STATUS, b, 2), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(r.access(false, kCtl + TS_NOR_COMMAND, b, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE) << "COMMAND is write-only";
     EXPECT_NE(r.trace_text().find("unknown control register offset 0xfc"), std::string::npos);
   });
 }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../support/test_util.h"
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 
 using namespace trustsim;
 

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "../support/test_util.h"
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 #include "host/tpm_provision.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"

@@ -10,7 +10,7 @@
 #include "host/image_flash.h"
 #include "hw-models/board.h"
 #include "devkit/input_error.h"
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 #include "devkit/state_file.h"
 #include "host/manufacture.h"
 #include "host/tpm_provision.h"

@@ -12,7 +12,22 @@ namespace trustsim {
 
 TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg,
                      const std::string& nv_path, const std::string& rng_seed, DeviceTrace& trace)
-    : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power), cfg_(cfg), trace_(trace), fault_(cfg.fault) {
+    : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power),
+      cfg_(cfg),
+      trace_(trace),
+      fault_(cfg.fault),
+      regs_("register", [this](const std::string& w) { guest_error(w); }) {
+  using A = RegisterAccess;
+  regs_.add({"ACCESS", TS_TPM_ACCESS, 1, RegAccess::kReadWrite}, [this](A& a) {
+    a.value = cur_.ready ? uint8_t(TS_TPM_ACCESS_VALID | (cur_.active ? TS_TPM_ACCESS_ACTIVE_LOCALITY : 0)) : 0;
+  }, [this](A& a) { access_written(a); });
+  regs_.add({"STS", TS_TPM_STS, 4, RegAccess::kReadWrite}, [this](A& a) {
+    a.value = cur_.ready && cur_.active ? status_bits(cur_.now) : (cur_.ready ? 0xFFFFFFFFu : 0u);
+  }, [this](A& a) { sts_written(a); });
+  regs_.add({"DATA_FIFO", TS_TPM_DATA_FIFO, 0, RegAccess::kReadWrite, 0, 0, 0, TS_TPM_MAX_COMMAND},
+            [this](A& a) { fifo(a); }, [this](A& a) { fifo(a); });
+  regs_.add({"DID_VID", TS_TPM_DID_VID, 4, RegAccess::kReadOnly, TS_TPM_DID_VID_VALUE, 0});
+  set_trace(&trace);
   TpmEngine::instance().attach(nv_path, rng_seed);
   if (cfg_.torn_nv_write_bytes) TpmEngine::instance().arm_torn_nv_write(size_t(*cfg_.torn_nv_write_bytes));
 }
@@ -115,95 +130,78 @@ void TpmDevice::go(const sc_core::sc_time& now) {
 void TpmDevice::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
   uint64_t off = gp.get_address();
   uint64_t len = gp.get_data_length();
-  uint8_t* data = gp.get_data_ptr();
-  uint32_t loc = uint32_t(off / TS_TPM_LOCALITY_STRIDE);
-  uint64_t reg = off % TS_TPM_LOCALITY_STRIDE;
-  gp.set_response_status(tlm::TLM_OK_RESPONSE);
   // SPI TPM framing: a 4-byte header, then the data, at the bus clock.
   delay += serial_time((4 + len) * 8, cfg_.spi_clock_hz);
-  sc_core::sc_time now = sc_core::sc_time_stamp() + delay;
-  bool ready = now >= ready_at_;
-  bool active = int(loc) == active_locality_;
+  cur_.locality = uint32_t(off / TS_TPM_LOCALITY_STRIDE);
+  cur_.now = sc_core::sc_time_stamp() + delay;
+  cur_.ready = cur_.now >= ready_at_;
+  cur_.active = int(cur_.locality) == active_locality_;
+  regs_.access(gp, delay, off % TS_TPM_LOCALITY_STRIDE);
+}
 
-  if (reg == TS_TPM_ACCESS && len == 1) {
-    if (gp.is_read()) {
-      data[0] = ready ? uint8_t(TS_TPM_ACCESS_VALID | (active ? TS_TPM_ACCESS_ACTIVE_LOCALITY : 0)) : 0;
-      return;
+void TpmDevice::access_written(const RegisterAccess& a) {
+  if (!cur_.ready) return;  // writes before init completes are lost, as on the part
+  if ((a.value & TS_TPM_ACCESS_REQUEST_USE) && active_locality_ < 0) active_locality_ = int(cur_.locality);
+  if ((a.value & TS_TPM_ACCESS_ACTIVE_LOCALITY) && cur_.active) {
+    active_locality_ = -1;
+    if (state_ != State::kExecution) state_ = State::kIdle;
+  }
+}
+
+void TpmDevice::sts_written(const RegisterAccess& a) {
+  if (!cur_.ready || !cur_.active) return;
+  const sc_core::sc_time& now = cur_.now;
+  status_bits(now);  // settle a finished execution
+  if (a.value & TS_TPM_STS_COMMAND_READY) {
+    if (state_ != State::kExecution) {
+      state_ = State::kReady;
+      cmd_.clear();
+      resp_.clear();
+      resp_pos_ = 0;
     }
-    if (!ready) return;  // writes before init completes are lost, as on the part
-    if ((data[0] & TS_TPM_ACCESS_REQUEST_USE) && active_locality_ < 0) active_locality_ = int(loc);
-    if ((data[0] & TS_TPM_ACCESS_ACTIVE_LOCALITY) && active) {
-      active_locality_ = -1;
-      if (state_ != State::kExecution) state_ = State::kIdle;
-    }
+  } else if (a.value & TS_TPM_STS_GO) {
+    if (state_ == State::kReception && !(status_bits(now) & TS_TPM_STS_EXPECT)) go(now);
+  } else if (a.value & TS_TPM_STS_RESPONSE_RETRY) {
+    if (state_ == State::kCompletion) resp_pos_ = 0;
+  }
+}
+
+void TpmDevice::fifo(RegisterAccess& a) {
+  uint64_t len = a.length();
+  uint8_t* data = a.data();
+  if (!cur_.ready || !cur_.active || len > cfg_.burst_count) {
+    a.refuse();
     return;
   }
-  if (reg == TS_TPM_STS && len == 4) {
-    if (gp.is_read()) {
-      uint32_t v = ready && active ? status_bits(now) : (ready ? 0xFFFFFFFFu : 0u);
-      memcpy(data, &v, 4);
+  status_bits(cur_.now);
+  if (a.gp.is_write()) {
+    if (state_ != State::kReady && state_ != State::kReception) {
+      a.refuse();
       return;
     }
-    if (!ready || !active) return;
-    uint32_t v;
-    memcpy(&v, data, 4);
-    status_bits(now);  // settle a finished execution
-    if (v & TS_TPM_STS_COMMAND_READY) {
-      if (state_ != State::kExecution) {
+    size_t want = cmd_.size() >= tpm2::kHeaderSize ? announced_size() : TS_TPM_MAX_COMMAND;
+    if (cmd_.size() + len > want || cmd_.size() + len > TS_TPM_MAX_COMMAND) {
+      a.refuse();  // more bytes than the command announced
+      return;
+    }
+    cmd_.insert(cmd_.end(), data, data + len);
+    state_ = State::kReception;
+    if (cmd_.size() >= tpm2::kHeaderSize) {
+      uint32_t size = announced_size();
+      if (size < tpm2::kHeaderSize || size > TS_TPM_MAX_COMMAND || cmd_.size() > size) {
+        a.refuse();  // the header's size is impossible
         state_ = State::kReady;
         cmd_.clear();
-        resp_.clear();
-        resp_pos_ = 0;
       }
-    } else if (v & TS_TPM_STS_GO) {
-      if (state_ == State::kReception && !(status_bits(now) & TS_TPM_STS_EXPECT)) go(now);
-    } else if (v & TS_TPM_STS_RESPONSE_RETRY) {
-      if (state_ == State::kCompletion) resp_pos_ = 0;
     }
     return;
   }
-  if (reg == TS_TPM_DATA_FIFO) {
-    if (!ready || !active || len > cfg_.burst_count) {
-      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-      return;
-    }
-    status_bits(now);
-    if (gp.is_write()) {
-      if (state_ != State::kReady && state_ != State::kReception) {
-        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-        return;
-      }
-      size_t want = cmd_.size() >= tpm2::kHeaderSize ? announced_size() : TS_TPM_MAX_COMMAND;
-      if (cmd_.size() + len > want || cmd_.size() + len > TS_TPM_MAX_COMMAND) {
-        gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // more bytes than the command announced
-        return;
-      }
-      cmd_.insert(cmd_.end(), data, data + len);
-      state_ = State::kReception;
-      if (cmd_.size() >= tpm2::kHeaderSize) {
-        uint32_t size = announced_size();
-        if (size < tpm2::kHeaderSize || size > TS_TPM_MAX_COMMAND || cmd_.size() > size) {
-          gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // the header's size is impossible
-          state_ = State::kReady;
-          cmd_.clear();
-        }
-      }
-      return;
-    }
-    if (state_ != State::kCompletion || len > resp_.size() - resp_pos_) {
-      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-      return;
-    }
-    memcpy(data, resp_.data() + resp_pos_, len);
-    resp_pos_ += len;
+  if (state_ != State::kCompletion || len > resp_.size() - resp_pos_) {
+    a.refuse();
     return;
   }
-  if (reg == TS_TPM_DID_VID && len == 4 && gp.is_read()) {
-    uint32_t v = TS_TPM_DID_VID_VALUE;
-    memcpy(data, &v, 4);
-    return;
-  }
-  gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+  memcpy(data, resp_.data() + resp_pos_, len);
+  resp_pos_ += len;
 }
 
 }  // namespace trustsim

@@ -1,4 +1,4 @@
-/* Crypto engine register map (hw-models/crypto_engine), docs/crypto-engine.md.
+/* Crypto engine register map (devices/crypto), docs/crypto-engine.md.
  * Data moves by DMA through the mailbox: a DATA write of N bytes hashes N
  * bytes of guest RAM in place. */
 #pragma once

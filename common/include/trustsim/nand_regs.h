@@ -3,8 +3,8 @@
  * docs/nand-flash.md; this header is the only implementation, compiled into
  * the host model and into the firmware.
  *
- * Every register is a u32 accessed with exactly 4 bytes (any other length
- * answers BURST_ERROR). The page buffer window is byte-addressed: any offset
+ * Every register is a u32 accessed with exactly 4 bytes (any other length,
+ * like an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any offset
  * and length inside it.
  */
 #pragma once

@@ -1,5 +1,5 @@
 /* Management-port transfer engine ("netxfer") register map, shared by the
- * model (hw-models/netxfer) and the firmware; specified in docs/netxfer.md.
+ * model (devices/netxfer) and the firmware; specified in docs/netxfer.md.
  * The firmware writes a URL, starts a transfer with CTRL = OPEN, then reads
  * the file's bytes in order from the DATA port by DMA into its own buffer
  * until STATUS says END (every byte delivered) or an error. */

@@ -9,8 +9,8 @@
  * entry's size is the ARRAY size (Boot0 derives the golden ROMmon offset from
  * it), so the control block sits at entry.base + entry.size.
  *
- * Registers are u32 accessed with exactly 4 bytes (any other length answers
- * BURST_ERROR). The page buffer window is byte-addressed: any offset and
+ * Registers are u32 accessed with exactly 4 bytes (any other length, like
+ * an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any offset and
  * length inside it.
  */
 #pragma once

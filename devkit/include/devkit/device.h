@@ -11,6 +11,8 @@
 
 namespace trustsim {
 class CutInjector;
+class DeviceTrace;
+class RegisterTable;
 }
 
 namespace trustsim {
@@ -87,20 +89,31 @@ class Device : public sc_core::sc_module {
   void arm_power_cut(const PowerLoss& cut);
   CutInjector* power_cuts() { return cuts_; }
   void set_operation_observer(OperationObserver* o) { observer_ = o; }
+  // Where guest misuse is reported (a "guest-error" line); none: not reported.
+  void set_trace(DeviceTrace* trace) { device_trace_ = trace; }
 
  protected:
   // Whether an access of `len` bytes at `offset` is in range. Default: the
   // whole access lies inside [0, size). Port registers (a FIFO that takes
   // any number of bytes at one offset) override this.
-  virtual bool in_range(uint64_t offset, uint64_t len) const { return offset < size_ && len <= size_ - offset; }
-  // Called only for accesses in_range() accepted.
-  virtual void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) = 0;
+  virtual bool in_range(uint64_t offset, uint64_t len) const;
+  // Called only for accesses in_range() accepted. Default: the register
+  // table (use_registers) serves the whole window.
+  virtual void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   // Backdoor: no timing, no faults.
   virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) { (void)gp; return 0; }
   PowerDomain& power_;
   // A device with state-changing operations registers its injector here
   // (in its constructor).
   void use_power_cuts(CutInjector& cuts) { cuts_ = &cuts; }
+  // A device whose window is its register block (devkit/register_table.h)
+  // registers the table here: its ports take any length in range, and the
+  // default transport() hands every access to it. Devices with more in
+  // their window (a flash array, TPM localities) call the table themselves.
+  void use_registers(RegisterTable& regs) { registers_ = &regs; }
+  // A "guest-error" line in the device trace: the firmware used the device
+  // wrongly (docs/traces.md).
+  void guest_error(const std::string& what);
 
  private:
   friend class CutInjector;  // tells the observer of each operation
@@ -109,6 +122,8 @@ class Device : public sc_core::sc_module {
   }
   OperationObserver* observer_ = nullptr;
   CutInjector* cuts_ = nullptr;
+  RegisterTable* registers_ = nullptr;
+  DeviceTrace* device_trace_ = nullptr;
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& gp);
   uint32_t type_;

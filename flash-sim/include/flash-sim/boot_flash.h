@@ -37,6 +37,7 @@
 #include "flash-sim/flash_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
+#include "devkit/register_table.h"
 #include "devkit/power_loss.h"
 #include "devkit/trace.h"
 
@@ -121,7 +122,7 @@ class BootFlash : public Device {
   sc_core::sc_time clocks(uint64_t n) const;
   void trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns, const char* status,
                    std::string detail = "");
-  void guest_error(const std::string& what);
+  void write_register(RegisterAccess& a);
   const char* op_name(OpKind k) const;
 
   BootFlashConfig cfg_;
@@ -141,7 +142,7 @@ class BootFlash : public Device {
 
   Operation op_;
   sc_core::sc_event op_changed_;
-  std::set<uint64_t> unknown_offsets_logged_;
+  RegisterTable regs_;  // the register block (docs/nor-flash.md)
 };
 
 }  // namespace trustsim

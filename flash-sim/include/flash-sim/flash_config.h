@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "devkit/device_info.h"
+
 namespace trustsim {
 
 // The boot SPI NOR (BootFlash, flash-sim/boot_flash.h).
@@ -41,5 +43,18 @@ struct NandConfig {
   bool refuse_unerased_program = true;  // NAND refuses; false = AND the data in, like NOR
   std::vector<uint32_t> factory_bad_blocks;
 };
+
+// What is wrong with a NAND geometry (page, spare and ECC sections, block
+// counts, factory bad blocks), or "" when the model can take it. The model
+// and the board-file parser both ask this, so the rules live here once.
+std::string nand_geometry_problem(const NandConfig& cfg);
+
+// Their entries in the board's device list (devkit/device_info.h).
+inline constexpr DeviceInfo kBootFlashDevice{
+    "rom_nor", "rom_nor", true, true, "", "flash-sim/boot_flash.h", "docs/nor-flash.md",
+    "SPI NOR flash (Winbond W25Q128JV)"};
+inline constexpr DeviceInfo kNandDevice{
+    "bootflash_nand", "bootflash_nand", false, true, "bit-flip, bit-flips, stuck-bit, bad-block", "flash-sim/nand_flash.h",
+    "docs/nand-flash.md", "SPI NAND flash (Winbond W25N01GV)"};
 
 }  // namespace trustsim

@@ -34,6 +34,7 @@
 #include "flash-sim/flash_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
+#include "devkit/register_table.h"
 #include "devkit/power_loss.h"
 #include "devkit/trace.h"
 #include "flash-sim/nand_fault.h"
@@ -173,7 +174,7 @@ class NandFlash : public Device {
   sc_core::sc_time clocks(uint64_t n) const;
   void trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns, const char* status,
                    std::string detail = "");
-  void guest_error(const std::string& what);
+  void write_register(RegisterAccess& a);
   const char* op_name(OpKind k) const;
 
   NandConfig cfg_;
@@ -202,7 +203,7 @@ class NandFlash : public Device {
     uint32_t seen = 0;
   };
   std::vector<WearOut> wear_outs_;
-  std::set<uint64_t> unknown_offsets_logged_;
+  RegisterTable regs_;  // the register block (docs/nand-flash.md)
 };
 
 }  // namespace trustsim

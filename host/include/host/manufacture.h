@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 
 #include "hw-models/board.h"
 #include "hw-models/board_config.h"

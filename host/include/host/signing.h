@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 #include "trustsim/image.h"
 #include "trustsim/key_bundle.h"
 #include "trustsim/keys.h"

@@ -5,6 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "devices/console_config.h"
+#include "devices/crypto_config.h"
+#include "devices/netxfer_config.h"
+#include "devices/nvram_config.h"
+#include "devices/power_config.h"
 #include "flash-sim/flash_config.h"
 #include "tpm-sim/tpm_config.h"
 
@@ -30,36 +35,20 @@ struct BoardConfig {
   uint64_t power_off_time_ps = 1000000000000ull;  // power-cycle off time
   uint64_t rtc_base = 1795910400;                 // RTC at board time 0: 2026-11-29 00:00:00 UTC
 
-  struct Console {
-    uint64_t bus_base = 0;
-    uint64_t baud = 9600;
-  } console;
+  using Console = ConsoleConfig;  // devices/console_config.h
+  Console console;
 
-  struct Power {
-    uint64_t bus_base = 0;
-  } power;
+  using Power = PowerConfig;  // devices/power_config.h
+  Power power;
 
   using BootFlash = BootFlashConfig;  // flash-sim/flash_config.h
   BootFlash boot_flash;
 
-  struct Nvram {
-    uint64_t bus_base = 0;
-    std::string part;
-    std::string source;
-    uint64_t size = 0;
-    uint64_t page_size = 0;
-    uint64_t page_write_ps = 0;
-    uint64_t bus_clock_hz = 0;
-  } nvram;
+  using Nvram = NvramConfig;  // devices/nvram_config.h
+  Nvram nvram;
 
-  struct Crypto {
-    uint64_t bus_base = 0;
-    std::string part;
-    std::string source;
-    uint64_t sha256_bytes_per_s = 0;
-    uint64_t sha512_bytes_per_s = 0;
-    uint64_t rsa_verify_ps = 0;
-  } crypto;
+  using Crypto = CryptoConfig;  // devices/crypto_config.h
+  Crypto crypto;
 
   using Nand = NandConfig;  // flash-sim/flash_config.h
   Nand nand;
@@ -67,18 +56,8 @@ struct BoardConfig {
   using Tpm = TpmConfig;  // tpm-sim/tpm_config.h
   Tpm tpm;
 
-  // The management-port transfer engine (hw-models/netxfer), optional:
-  // devices.netxfer. Link figures decide all of its board time (docs/netxfer.md).
-  struct Netxfer {
-    bool present = false;
-    uint64_t bus_base = 0;
-    std::string part;
-    std::string source;
-    uint64_t link_bytes_per_s = 0;  // payload rate of the management link
-    uint64_t round_trip_ps = 0;     // one request/answer exchange with the server
-    uint32_t tftp_block = 512;      // TFTP: one round trip per block (lock-step)
-    uint64_t max_size = 64ull << 20;  // largest file the engine buffers
-  } netxfer;
+  using Netxfer = NetxferConfig;  // devices/netxfer_config.h (optional: devices.netxfer)
+  Netxfer netxfer;
 
   // Test-only switches (board file `test_options:`); never on a real board.
   bool skip_os_verification = false;  // ROMmon boots an OS image even if its signature fails

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "devkit/input_error.h"
 
@@ -28,6 +29,7 @@ class YamlReader {
 
   // `node` must be a map whose keys are all in `allowed`.
   void expect_map(const YAML::Node& node, const std::string& field, std::initializer_list<const char*> allowed) const;
+  void expect_map(const YAML::Node& node, const std::string& field, const std::vector<std::string>& allowed) const;
   YAML::Node require(const YAML::Node& map, const std::string& parent, const char* key) const;
 
   std::string str(const YAML::Node& node, const std::string& field) const;

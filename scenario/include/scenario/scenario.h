@@ -12,7 +12,7 @@
 #include "devkit/power_loss.h"
 #include "devkit/seeded_rng.h"
 #include "flash-sim/nand_fault.h"
-#include "hw-models/net_fault.h"
+#include "devices/net_fault.h"
 #include "tpm-sim/tpm_fault.h"
 #include "scenario/pattern.h"
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "devkit/device_info.h"
 #include "tpm-sim/tpm_fault.h"
 
 namespace trustsim {
@@ -27,5 +28,10 @@ struct TpmConfig {
   std::optional<tpm::Fault> fault;              // armed at construction (tpm-sim/tpm_fault.h)
   std::optional<uint64_t> torn_nv_write_bytes;  // the first NV write of the run keeps only this many bytes
 };
+
+// Its entry in the board's device list (devkit/device_info.h).
+inline constexpr DeviceInfo kTpmDevice{
+    "tpm", "tpm", false, false, "tpm", "tpm-sim/tpm_device.h", "docs/tpm.md",
+    "TPM 2.0 behind a TIS/PTP FIFO (libtpms inside)"};
 
 }  // namespace trustsim

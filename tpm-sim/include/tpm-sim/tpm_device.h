@@ -4,7 +4,8 @@
 // libtpms (TpmEngine). Each command takes the time the board file gives
 // for it, in board time, not the time libtpms took on the host. A power
 // cut loses everything volatile; the next power-on needs Startup(CLEAR).
-// Registers: common/include/trustsim/tpm_regs.h, docs/tpm.md.
+// Registers: common/include/trustsim/tpm_regs.h, docs/tpm.md; one register
+// table serves every locality (misuse is an address error).
 #pragma once
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "tpm-sim/tpm_config.h"
 #include "devkit/device.h"
+#include "devkit/register_table.h"
 #include "devkit/trace.h"
 #include "tpm-sim/tpm_fault.h"
 
@@ -36,6 +38,7 @@ class TpmDevice : public Device {
 
   // Commands executed since construction (for tests and benches).
   uint64_t commands() const { return commands_; }
+  const RegisterTable& registers() const { return regs_; }
 
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
@@ -47,6 +50,9 @@ class TpmDevice : public Device {
   void go(const sc_core::sc_time& now);
   sc_core::sc_time command_time(uint32_t cc) const;
   uint32_t announced_size() const;  // the size field of the command received so far (>= 10 bytes)
+  void access_written(const RegisterAccess& a);
+  void sts_written(const RegisterAccess& a);
+  void fifo(RegisterAccess& a);
 
   TpmConfig cfg_;
   DeviceTrace& trace_;
@@ -60,6 +66,14 @@ class TpmDevice : public Device {
   std::optional<tpm::Fault> fault_;
   bool hung_ = false;          // fault: the command never completes
   uint64_t commands_ = 0;
+  // The access being served: its locality, the instant it samples, and
+  // whether the TPM has finished its init and this locality is active.
+  struct {
+    uint32_t locality = 0;
+    sc_core::sc_time now;
+    bool ready = false, active = false;
+  } cur_;
+  RegisterTable regs_;
 };
 
 }  // namespace trustsim

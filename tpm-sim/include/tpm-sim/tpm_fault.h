@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 
@@ -48,6 +50,46 @@ inline uint32_t command_of(const Fault& f) {
   if (auto* r = std::get_if<ResponseCode>(&f)) return r->command;
   if (auto* n = std::get_if<NoResponse>(&f)) return n->command;
   return 0;
+}
+
+// The options a fault is written with, in a board file (devices.tpm.fault)
+// or a scenario (fault: {tpm: ...}). Each file spells the option names in
+// its own style; the rules that combine them are fault_from()'s alone.
+struct FaultOptions {
+  bool has_command = false;
+  uint32_t command = 0;
+  uint32_t response_code = 0;  // 0: not given
+  bool no_response = false;
+  bool stay_busy = false;
+};
+struct FaultWords {
+  const char* response_code;
+  const char* no_response;
+  const char* stay_busy;
+};
+inline constexpr FaultWords kBoardFileWords{"response_code", "no_response", "stay_busy"};
+inline constexpr FaultWords kScenarioWords{"response-code", "no-response", "stay-busy"};
+
+inline std::string fault_forms(const FaultWords& w) {
+  return std::string("give exactly one of: command + ") + w.response_code + ", " + w.no_response +
+         ": true (with or without command), " + w.stay_busy + ": true";
+}
+
+// The fault the options describe (nullopt: none), or std::invalid_argument
+// naming the rule they break, in the file's words.
+inline std::optional<Fault> fault_from(const FaultOptions& o, const FaultWords& w) {
+  int forms = (o.response_code ? 1 : 0) + (o.no_response ? 1 : 0) + (o.stay_busy ? 1 : 0);
+  if (forms > 1) throw std::invalid_argument(fault_forms(w));
+  if (o.response_code && !o.has_command)
+    throw std::invalid_argument(std::string(w.response_code) + " needs the command it answers, e.g. command: Quote");
+  if (o.stay_busy && o.has_command)
+    throw std::invalid_argument(std::string(w.stay_busy) + " holds every command: drop command");
+  if (o.has_command && forms == 0)
+    throw std::invalid_argument(std::string("command needs ") + w.response_code + " or " + w.no_response + ": true");
+  if (o.response_code) return ResponseCode{o.command, o.response_code};
+  if (o.no_response) return NoResponse{o.command};
+  if (o.stay_busy) return StayBusy{};
+  return std::nullopt;
 }
 
 inline std::string describe(const Fault& f) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "hw-models/board_config.h"
+#include "devices/nvram_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
 #include "devkit/trace.h"
@@ -24,7 +24,7 @@ namespace trustsim {
 
 class Nvram : public Device {
  public:
-  Nvram(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nvram& cfg, std::string state_path,
+  Nvram(sc_core::sc_module_name name, PowerDomain& power, const NvramConfig& cfg, std::string state_path,
         DeviceTrace& trace);
   const std::vector<uint8_t>& contents() const { return mem_; }
   // Backdoor write for tools and checks: no timing, no faults; persisted.
@@ -43,7 +43,7 @@ class Nvram : public Device {
  private:
   sc_core::sc_time bus_time(uint64_t data_bytes) const;
   void persist();
-  BoardConfig::Nvram cfg_;
+  NvramConfig cfg_;
   std::string state_path_;
   DeviceTrace& trace_;
   std::vector<uint8_t> mem_;

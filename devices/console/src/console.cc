@@ -1,4 +1,4 @@
-#include "hw-models/console.h"
+#include "devices/console.h"
 
 #include <cerrno>
 #include <cstring>
@@ -85,7 +85,18 @@ std::string ConsoleLog::tail(size_t lines) const {
 ConsoleUart::ConsoleUart(sc_core::sc_module_name name, PowerDomain& power, ConsoleLog& log, uint64_t baud)
     : Device(name, TS_DEV_CONSOLE, TS_CONSOLE_SIZE, power),
       log_(log),
-      byte_time_(serial_time(10, baud)) {}  // 8N1: start + 8 data + stop
+      byte_time_(serial_time(10, baud)),  // 8N1: start + 8 data + stop
+      regs_("register", [this](const std::string& w) { guest_error(w); }) {
+  regs_.add({"TX", TS_CONSOLE_TX, 0, RegAccess::kWriteOnly}, {}, [this](RegisterAccess& a) { transmit(a); });
+  regs_.add({"RX", TS_CONSOLE_RX, 0, RegAccess::kReadOnly}, [this](RegisterAccess& a) { read_rx(a); });
+  regs_.add({"RX_TIMEOUT", TS_CONSOLE_RX_TIMEOUT, 8, RegAccess::kWriteOnly});  // ns; 0 = no limit
+  regs_.add({"RX_AVAIL", TS_CONSOLE_RX_AVAIL, 8, RegAccess::kReadOnly}, {}, {}, [this] {
+    uint64_t n = 0;
+    for (const RxByte& b : rx_) n += b.at <= sc_time_stamp();
+    return n;
+  });
+  use_registers(regs_);
+}
 
 void ConsoleUart::type(const std::string& text) {
   sc_time at = sc_time_stamp();
@@ -97,13 +108,9 @@ void ConsoleUart::type(const std::string& text) {
   rx_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
-bool ConsoleUart::in_range(uint64_t offset, uint64_t len) const {
-  return offset == TS_CONSOLE_TX || offset == TS_CONSOLE_RX || Device::in_range(offset, len);  // ports
-}
-
 void ConsoleUart::power_lost() {
   // Bytes on the wire keep arriving; the guest-visible state resets.
-  rx_timeout_ns_ = 0;
+  regs_.reset();
 }
 
 uint64_t ConsoleUart::receive(uint8_t* buf, uint64_t max) {
@@ -115,69 +122,50 @@ uint64_t ConsoleUart::receive(uint8_t* buf, uint64_t max) {
   return n;
 }
 
-void ConsoleUart::transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
-  uint64_t off = gp.get_address();
-  uint64_t len = gp.get_data_length();
-  uint8_t* data = gp.get_data_ptr();
-  bool is_read = gp.is_read();
-  gp.set_response_status(tlm::TLM_OK_RESPONSE);
+void ConsoleUart::transmit(RegisterAccess& a) {
+  // Each byte leaves at the line rate; the log sees it at that instant.
+  wait(a.delay);
+  a.delay = sc_core::SC_ZERO_TIME;
+  // Power that goes and comes back at one instant (a power-off step
+  // directly followed by a power-on) still ends this boot's transfer:
+  // compare boot counts, not only the power state.
+  const uint32_t boot = power_.boot_count();
+  for (uint64_t i = 0; i < a.length(); ++i) {
+    wait(byte_time_);
+    if (!power_.is_on() || power_.boot_count() != boot) return;
+    log_.on_byte(now_ns(), char(a.data()[i]));
+  }
+}
 
-  if (off == TS_CONSOLE_TX && gp.is_write()) {
-    // Each byte leaves at the line rate; the log sees it at that instant.
-    wait(delay);
-    delay = sc_core::SC_ZERO_TIME;
-    // Power that goes and comes back at one instant (a power-off step
-    // directly followed by a power-on) still ends this boot's transfer:
-    // compare boot counts, not only the power state.
-    const uint32_t boot = power_.boot_count();
-    for (uint64_t i = 0; i < len; ++i) {
-      wait(byte_time_);
-      if (!power_.is_on() || power_.boot_count() != boot) return;
-      log_.on_byte(now_ns(), char(data[i]));
+void ConsoleUart::read_rx(RegisterAccess& a) {
+  wait(a.delay);
+  a.delay = sc_core::SC_ZERO_TIME;
+  uint64_t timeout_ns = regs_.stored(TS_CONSOLE_RX_TIMEOUT);
+  sc_time deadline = timeout_ns ? sc_time_stamp() + from_ns(timeout_ns) : sc_core::SC_ZERO_TIME;
+  uint64_t got = 0;
+  const uint32_t boot = power_.boot_count();  // as for TX: a new boot ends the read
+  while (power_.is_on() && power_.boot_count() == boot) {
+    got = receive(a.data(), a.length());
+    if (got) break;
+    sc_time now = sc_time_stamp();
+    if (timeout_ns && now >= deadline) break;
+    if (!reading_ && rx_.empty()) {
+      reading_ = true;
+      read_timed_ = timeout_ns != 0;
+      input_wanted_event_.notify(sc_core::SC_ZERO_TIME);
     }
-    return;
-  }
-  if (off == TS_CONSOLE_RX && is_read) {
-    wait(delay);
-    delay = sc_core::SC_ZERO_TIME;
-    sc_time deadline = rx_timeout_ns_ ? sc_time_stamp() + from_ns(rx_timeout_ns_) : sc_core::SC_ZERO_TIME;
-    uint64_t got = 0;
-    const uint32_t boot = power_.boot_count();  // as for TX: a new boot ends the read
-    while (power_.is_on() && power_.boot_count() == boot) {
-      got = receive(data, len);
-      if (got) break;
-      sc_time now = sc_time_stamp();
-      if (rx_timeout_ns_ && now >= deadline) break;
-      if (!reading_ && rx_.empty()) {
-        reading_ = true;
-        read_timed_ = rx_timeout_ns_ != 0;
-        input_wanted_event_.notify(sc_core::SC_ZERO_TIME);
-      }
-      if (!rx_.empty()) {
-        sc_time next = rx_.front().at;
-        if (rx_timeout_ns_ && deadline < next) next = deadline;
-        wait(next - now, power_.off_event());
-      } else if (rx_timeout_ns_) {
-        wait(deadline - now, rx_event_ | power_.off_event());
-      } else {
-        wait(rx_event_ | power_.off_event());
-      }
+    if (!rx_.empty()) {
+      sc_time next = rx_.front().at;
+      if (timeout_ns && deadline < next) next = deadline;
+      wait(next - now, power_.off_event());
+    } else if (timeout_ns) {
+      wait(deadline - now, rx_event_ | power_.off_event());
+    } else {
+      wait(rx_event_ | power_.off_event());
     }
-    reading_ = false;
-    if (auto* ext = gp.get_extension<ActualLength>()) ext->bytes = got;
-    return;
   }
-  if (off == TS_CONSOLE_RX_TIMEOUT && len == 8 && gp.is_write()) {
-    memcpy(&rx_timeout_ns_, data, 8);
-    return;
-  }
-  if (off == TS_CONSOLE_RX_AVAIL && len == 8 && is_read) {
-    uint64_t n = 0;
-    for (const RxByte& b : rx_) n += b.at <= sc_time_stamp();
-    memcpy(data, &n, 8);
-    return;
-  }
-  gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+  reading_ = false;
+  if (auto* ext = a.gp.get_extension<ActualLength>()) ext->bytes = got;
 }
 
 }  // namespace trustsim

@@ -1,8 +1,8 @@
 // The board console: a UART model on the SystemC side (register map in
-// docs/mailbox-abi.md), and the log that stamps every line with the virtual
-// time of its first byte. Scenarios read and type through these, so every
-// byte has an exact virtual time. Not modelled: framing/parity errors,
-// flow control, break.
+// docs/mailbox-abi.md, a register table: misuse is an address error), and
+// the log that stamps every line with the virtual time of its first byte.
+// Scenarios read and type through these, so every byte has an exact
+// virtual time. Not modelled: framing/parity errors, flow control, break.
 #pragma once
 #include <cstdio>
 #include <deque>
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "devkit/device.h"
+#include "devkit/register_table.h"
 
 namespace trustsim {
 
@@ -81,10 +82,7 @@ class ConsoleUart : public Device {
   bool waiting_for_input() const { return reading_ && rx_.empty(); }
   bool waiting_with_timeout() const { return read_timed_; }
   const sc_core::sc_event& input_wanted_event() const { return input_wanted_event_; }
-
- protected:
-  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
-  bool in_range(uint64_t offset, uint64_t len) const override;
+  const RegisterTable& registers() const { return regs_; }
 
  private:
   struct RxByte {
@@ -92,14 +90,16 @@ class ConsoleUart : public Device {
     char c;
   };
   uint64_t receive(uint8_t* buf, uint64_t max);
+  void transmit(RegisterAccess& a);
+  void read_rx(RegisterAccess& a);
   ConsoleLog& log_;
   sc_core::sc_time byte_time_;
-  uint64_t rx_timeout_ns_ = 0;
   std::deque<RxByte> rx_;
   sc_core::sc_event rx_event_{"rx_event"};
   bool reading_ = false;
   bool read_timed_ = false;
   sc_core::sc_event input_wanted_event_{"input_wanted"};
+  RegisterTable regs_;  // RX_TIMEOUT is its stored value
 };
 
 }  // namespace trustsim

@@ -1,4 +1,4 @@
-// Network faults of the transfer engine (hw-models/netxfer.h), typed values
+// Network faults of the transfer engine (devices/netxfer.h), typed values
 // as the NAND's: each applies to the next transfer the firmware opens (one
 // shot). No SystemC: the scenario parser builds them.
 #pragma once

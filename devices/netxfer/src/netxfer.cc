@@ -1,4 +1,4 @@
-#include "hw-models/netxfer.h"
+#include "devices/netxfer.h"
 
 #include <curl/curl.h>
 
@@ -6,7 +6,6 @@
 #include <mutex>
 
 #include "devkit/seeded_rng.h"
-#include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/netxfer_regs.h"
@@ -28,8 +27,12 @@ struct Sink {
 };
 
 // Ctrl-C or SIGTERM while a slow server holds the fetch: give up now (the
-// bridge then ends the run with "interrupted by ...").
-int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return pending_interrupt() ? 1 : 0; }
+// bridge then ends the run with "interrupted by ..."). The board says how
+// to tell (NetXfer::set_interrupted).
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* interrupted = static_cast<const std::function<bool()>*>(user);
+  return *interrupted && (*interrupted)() ? 1 : 0;
+}
 
 size_t on_data(char* p, size_t size, size_t n, void* user) {
   Sink* s = static_cast<Sink*>(user);
@@ -89,12 +92,29 @@ std::string shown_url(const std::string& url) {
 
 }  // namespace
 
-NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Netxfer& cfg, DeviceTrace& trace)
-    : Device(name, TS_DEV_NETXFER, TS_NETXFER_SIZE, power), cfg_(cfg), trace_(trace),
-      timeout_ns_(TS_NETXFER_DEFAULT_TIMEOUT_NS) {}
-
-bool NetXfer::in_range(uint64_t offset, uint64_t len) const {
-  return offset == TS_NETXFER_DATA || Device::in_range(offset, len);  // DATA is a port: any length
+NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const NetxferConfig& cfg, DeviceTrace& trace)
+    : Device(name, TS_DEV_NETXFER, TS_NETXFER_SIZE, power),
+      cfg_(cfg),
+      trace_(trace),
+      timeout_ns_(TS_NETXFER_DEFAULT_TIMEOUT_NS),
+      regs_("register", [this](const std::string& w) { guest_error(w); }) {
+  using A = RegisterAccess;
+  regs_.add({"CTRL", TS_NETXFER_CTRL, 8, RegAccess::kWriteOnly}, {}, [this](A& a) { control(a); });
+  regs_.add({"STATUS", TS_NETXFER_STATUS, 8, RegAccess::kReadOnly}, {}, {}, [this] { return status_; });
+  regs_.add({"TIMEOUT", TS_NETXFER_TIMEOUT, 8, RegAccess::kReadWrite}, {}, [this](A& a) {
+    if (a.value == 0) a.refuse();  // a DATA read would never give up
+    else timeout_ns_ = a.value;
+  }, [this] { return timeout_ns_; });
+  regs_.add({"DONE", TS_NETXFER_DONE, 8, RegAccess::kReadOnly}, {}, {}, [this] { return pos_; });
+  regs_.add({"URL", TS_NETXFER_URL, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_URL}, {}, [this](A& a) {
+    url_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
+    size_t nul = url_.find('\0');
+    if (nul != std::string::npos) url_.resize(nul);
+  });
+  regs_.add({"DATA", TS_NETXFER_DATA, 0, RegAccess::kReadOnly},
+            [this](A& a) { read_data(a.data(), a.length(), a.gp.get_extension<ActualLength>(), a.delay); });
+  set_trace(&trace);
+  use_registers(regs_);
 }
 
 void NetXfer::power_lost() {
@@ -180,6 +200,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 10L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &interrupted_);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (proto_ == Proto::kTftp) curl_easy_setopt(c, CURLOPT_TFTP_BLKSIZE, long(cfg_.tftp_block));
   CURLcode rc = curl_easy_perform(c);
@@ -258,54 +279,15 @@ void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_cor
   finish(final_status_, sc_core::sc_time_stamp() + delay);
 }
 
-void NetXfer::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
-  uint64_t off = gp.get_address();
-  uint64_t len = gp.get_data_length();
-  uint8_t* data = gp.get_data_ptr();
-  gp.set_response_status(tlm::TLM_OK_RESPONSE);
-  if (off == TS_NETXFER_CTRL && gp.is_write() && len == 8) {
-    uint64_t cmd;
-    memcpy(&cmd, data, 8);
-    if (cmd == TS_NETXFER_CMD_OPEN) {
-      open(delay);
-    } else if (cmd == TS_NETXFER_CMD_CLOSE) {
-      if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
-      status_ = TS_NETXFER_OK;
-    } else {
-      gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-    }
-    return;
+void NetXfer::control(RegisterAccess& a) {
+  if (a.value == TS_NETXFER_CMD_OPEN) {
+    open(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_CLOSE) {
+    if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + a.delay, "closed");
+    status_ = TS_NETXFER_OK;
+  } else {
+    a.refuse();
   }
-  if (off == TS_NETXFER_STATUS && gp.is_read() && len == 8) {
-    memcpy(data, &status_, 8);
-    return;
-  }
-  if (off == TS_NETXFER_DONE && gp.is_read() && len == 8) {
-    memcpy(data, &pos_, 8);
-    return;
-  }
-  if (off == TS_NETXFER_TIMEOUT && len == 8) {
-    if (gp.is_read()) {
-      memcpy(data, &timeout_ns_, 8);
-      return;
-    }
-    uint64_t v;
-    memcpy(&v, data, 8);
-    if (v == 0) gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-    else timeout_ns_ = v;
-    return;
-  }
-  if (off == TS_NETXFER_URL && gp.is_write() && len >= 1 && len <= TS_NETXFER_MAX_URL) {
-    url_.assign(reinterpret_cast<const char*>(data), size_t(len));
-    size_t nul = url_.find('\0');
-    if (nul != std::string::npos) url_.resize(nul);
-    return;
-  }
-  if (off == TS_NETXFER_DATA && gp.is_read()) {
-    read_data(data, len, gp.get_extension<ActualLength>(), delay);
-    return;
-  }
-  gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
 }
 
 }  // namespace trustsim

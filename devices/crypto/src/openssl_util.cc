@@ -1,4 +1,4 @@
-#include "hw-models/openssl_util.h"
+#include "devices/openssl_util.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

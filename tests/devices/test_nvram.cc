@@ -7,7 +7,7 @@
 
 #include "../support/test_util.h"
 #include "devkit/input_error.h"
-#include "hw-models/nvram.h"
+#include "devices/nvram.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
 #include "trustsim/mailbox_abi.h"
@@ -17,8 +17,8 @@ using namespace trustsim;
 
 namespace {
 
-BoardConfig::Nvram figures() {
-  BoardConfig::Nvram c;
+NvramConfig figures() {
+  NvramConfig c;
   c.size = 8192;
   c.page_size = 64;
   c.page_write_ps = 5ull * 1000000000;  // 5 ms
@@ -36,7 +36,7 @@ struct Rig : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Rig> socket{"socket"};
   std::function<void(Rig&)> body;
 
-  Rig(BoardConfig::Nvram cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
+  Rig(NvramConfig cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
     path = dir.file("nvram.bin");
     std::vector<uint8_t> erased(cfg.size, 0xFF);
     write_file_atomic(path, erased.data(), erased.size());
@@ -62,7 +62,7 @@ struct Rig : sc_core::sc_module {
   }
 };
 
-void simulate(BoardConfig::Nvram cfg, std::function<void(Rig&)> body) {
+void simulate(NvramConfig cfg, std::function<void(Rig&)> body) {
   Rig rig(cfg, std::move(body));
   sc_core::sc_start();
 }
@@ -92,7 +92,7 @@ TEST(Nvram, WriteSpanningPagesTakesOneTwrPerPage) {
 }
 
 TEST(Nvram, PageWriteTimeComesFromTheBoardFigure) {
-  BoardConfig::Nvram slow = figures();
+  NvramConfig slow = figures();
   slow.page_write_ps = 10ull * 1000000000;  // 10 ms
   simulate(slow, [](Rig& r) {
     uint8_t b = 7;

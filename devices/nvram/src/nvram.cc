@@ -1,4 +1,4 @@
-#include "hw-models/nvram.h"
+#include "devices/nvram.h"
 
 #include <algorithm>
 #include <cstring>
@@ -20,7 +20,7 @@ constexpr uint64_t kUnplannedSalt = 0x6E7672616Dull;
 constexpr uint64_t kInstantSalt = 0x6E7672616Dull;
 }  // namespace
 
-Nvram::Nvram(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Nvram& cfg, std::string state_path,
+Nvram::Nvram(sc_core::sc_module_name name, PowerDomain& power, const NvramConfig& cfg, std::string state_path,
              DeviceTrace& trace)
     : Device(name, TS_DEV_NVRAM, cfg.size, power),
       cfg_(cfg),

@@ -4,7 +4,8 @@
 // the board time every step costs comes only from the byte counts and the
 // board file's link figures (round trip, link rate, TFTP block size), never
 // from how long the real server took. Register map:
-// common/include/trustsim/netxfer_regs.h; docs/netxfer.md.
+// common/include/trustsim/netxfer_regs.h (a register table: misuse is an
+// address error); docs/netxfer.md.
 // Modelled: TFTP lock-step (one round trip per block), FTP login round
 // trips, the errors a server or the network gives, and armed network faults
 // (refuse, stall, drop after N bytes, a flipped byte).
@@ -12,40 +13,42 @@
 // and retransmission timing, the wire protocol itself (libcurl speaks it).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "hw-models/board_config.h"
+#include "devices/netxfer_config.h"
 #include "devkit/device.h"
+#include "devkit/register_table.h"
 #include "devkit/trace.h"
-#include "hw-models/net_fault.h"
+#include "devices/net_fault.h"
 
 namespace trustsim {
 
 class NetXfer : public Device {
  public:
-  NetXfer(sc_core::sc_module_name name, PowerDomain& power, const BoardConfig::Netxfer& cfg, DeviceTrace& trace);
+  NetXfer(sc_core::sc_module_name name, PowerDomain& power, const NetxferConfig& cfg, DeviceTrace& trace);
   void power_lost() override;
   void powered_on() override;
   // A fault for the next transfer the firmware opens (one shot,
-  // hw-models/net_fault.h); replaces any fault still waiting for one.
+  // devices/net_fault.h); replaces any fault still waiting for one.
   void arm(const net::Fault& f) { fault_ = f; }
   uint64_t transfers() const { return transfers_; }
-
- protected:
-  void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
-  bool in_range(uint64_t offset, uint64_t len) const override;
+  // Whether the process was asked to stop (Ctrl-C): a fetch in progress is
+  // abandoned when this says so. Unset: fetches run to their end.
+  void set_interrupted(std::function<bool()> f) { interrupted_ = std::move(f); }
 
  private:
   enum class Proto { kNone, kTftp, kFtp };
+  void control(RegisterAccess& a);
   void open(sc_core::sc_time& delay);
   void read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay);
   // Traces the transfer; status_name overrides the status's name (power-lost, closed).
   void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
 
-  BoardConfig::Netxfer cfg_;
+  NetxferConfig cfg_;
   DeviceTrace& trace_;
   std::string url_;
   uint64_t timeout_ns_ = 0;
@@ -60,6 +63,8 @@ class NetXfer : public Device {
   std::string detail_;
   std::optional<net::Fault> fault_;
   uint64_t transfers_ = 0;
+  std::function<bool()> interrupted_;
+  RegisterTable regs_;
 };
 
 }  // namespace trustsim

@@ -1,0 +1,56 @@
+#include "hw-models/board_devices.h"
+
+#include "devices/console_config.h"
+#include "devices/crypto_config.h"
+#include "devices/netxfer_config.h"
+#include "devices/nvram_config.h"
+#include "devices/power_config.h"
+#include "flash-sim/flash_config.h"
+#include "tpm-sim/tpm_config.h"
+
+namespace trustsim {
+
+const std::vector<const DeviceInfo*>& board_devices() {
+  static const std::vector<const DeviceInfo*> all = {&kConsoleDevice, &kPowerDevice, &kNvramDevice, &kBootFlashDevice,
+                                                     &kCryptoDevice,  &kNandDevice,  &kTpmDevice,   &kNetxferDevice};
+  return all;
+}
+
+const DeviceInfo* find_board_device(const std::string& name) {
+  for (const DeviceInfo* d : board_devices())
+    if (name == d->name) return d;
+  return nullptr;
+}
+
+std::vector<std::string> power_cut_devices() {
+  std::vector<std::string> out;
+  for (const DeviceInfo* d : board_devices())
+    if (d->power_cuts) out.push_back(d->name);
+  return out;
+}
+
+bool is_power_cut_device(const std::string& name) {
+  const DeviceInfo* d = find_board_device(name);
+  return d && d->power_cuts;
+}
+
+std::string power_cut_device_words() {
+  std::vector<std::string> n = power_cut_devices();
+  std::string out;
+  for (size_t i = 0; i < n.size(); ++i) out += (i == 0 ? "" : i + 1 == n.size() ? " or " : ", ") + n[i];
+  return out;
+}
+
+std::string device_table_markdown() {
+  std::string t =
+      "| device | board file | power cuts | scenario faults | model | specified in | part |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const DeviceInfo* d : board_devices()) {
+    t += std::string("| `") + d->name + "` | `devices." + d->board_key + "`" + (d->required ? "" : " (optional)") +
+         " | " + (d->power_cuts ? "yes" : "no") + " | " + (*d->faults ? d->faults : "—") + " | `" + d->model +
+         "` | [" + d->doc + "](" + std::string(d->doc).substr(5) + ") | " + d->part + " |\n";
+  }
+  return t;
+}
+
+}  // namespace trustsim
