@@ -37,7 +37,7 @@ TEST(BoardDevices, DocsTableIsTheRegistrys) {
 
 TEST(BoardDevices, PowerCutDevicesAreTheStatefulOnes) {
   EXPECT_EQ(power_cut_devices(), (std::vector<std::string>{"nvram", "rom_nor", "bootflash_nand"}));
-  EXPECT_EQ(power_cut_device_words(), "nvram, boot_flash or bootflash");
+  EXPECT_EQ(power_cut_device_words(), "nvram, rom_nor or bootflash_nand");
   EXPECT_TRUE(is_power_cut_device("nvram"));
   EXPECT_FALSE(is_power_cut_device("crypto")) << "no state-changing operations";
   EXPECT_FALSE(is_power_cut_device("nand"));
