@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   trusted.keys[0].type = 2;
   trusted.keys[0].version = 'A';
   trusted.keys[0].flags = size > 3 ? (data[3] & 1) : 0;
-  for (uint32_t i = 0; i < trustsim::keys::kKeyIdLen; ++i) trusted.keys[0].key_id[i] = size > i ? data[size - 1 - i] : 0;
+  for (uint32_t i = 0; i < trustsim::keys::kKeyIdLen; ++i)
+    trusted.keys[0].key_id[i] = size > i ? data[size - 1 - i] : 0;
   FakeCrypto crypto;
   trustsim::verify::Result r;
   trustsim::verify::verify_image(data, size, trusted, crypto, r);

@@ -36,16 +36,16 @@
 #include <string>
 #include <vector>
 
+#include "devices/console.h"
+#include "devices/crypto_engine.h"
+#include "devices/nvram.h"
+#include "devices/power_ctrl.h"
+#include "devkit/trace.h"
 #include "flash-sim/boot_flash.h"
 #include "flash-sim/nand_flash.h"
 #include "hw-models/board_config.h"
 #include "hw-models/bus.h"
-#include "devices/console.h"
-#include "devices/crypto_engine.h"
 #include "hw-models/mailbox_service.h"
-#include "devices/nvram.h"
-#include "devices/power_ctrl.h"
-#include "devkit/trace.h"
 #include "trustsim/crypto_regs.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/nand_regs.h"
@@ -210,12 +210,14 @@ struct Rig : sc_core::sc_module {
   bool service() {
     done = false;
     go.notify(sc_core::SC_ZERO_TIME);
-    for (int step = 0; step < 4 && !done; ++step) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC), sc_core::SC_EXIT_ON_STARVATION);
+    for (int step = 0; step < 4 && !done; ++step)
+      sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC), sc_core::SC_EXIT_ON_STARVATION);
     if (!done) {
       // Still waiting (console input that never comes, a long sleep):
       // remove power, as the board does, and let the transaction end.
       power.switch_off();
-      for (int step = 0; step < 4 && !done; ++step) sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC), sc_core::SC_EXIT_ON_STARVATION);
+      for (int step = 0; step < 4 && !done; ++step)
+        sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_SEC), sc_core::SC_EXIT_ON_STARVATION);
       for (Device* d : devices) d->power_lost();
       switch_on();
       sc_core::sc_start(sc_core::SC_ZERO_TIME);
@@ -322,7 +324,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Rig& rig = *g_rig;
   const uint64_t ram_base = rig.cfg.ram_base, mb = rig.mailbox_base();
-  const unsigned __int128 ram_end = (unsigned __int128)ram_base + kRamSize, mb_end = (unsigned __int128)mb + TS_MBOX_WINDOW_SIZE;
+  const unsigned __int128 ram_end = (unsigned __int128)ram_base + kRamSize,
+                          mb_end = (unsigned __int128)mb + TS_MBOX_WINDOW_SIZE;
   std::vector<uint8_t> window_before(TS_MBOX_WINDOW_SIZE);
   for (size_t rec = 0; rec < kMaxRecords && rec * kRecord < size; ++rec) {
     const uint8_t* r = data + rec * kRecord;
@@ -353,7 +356,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     unsigned __int128 end = (unsigned __int128)q.dma_addr + q.len;
     bool dma_bad = q.dma_addr < ram_base || end > ram_end || !(end <= mb || q.dma_addr >= mb_end);
     if (bad != (rsp.status == TS_MBOX_BAD_REQUEST)) fail("BAD_REQUEST does not match the reference check", q, rsp);
-    if (!bad && dma_bad != (rsp.status == TS_MBOX_DMA_ERROR)) fail("DMA_ERROR does not match the reference check", q, rsp);
+    if (!bad && dma_bad != (rsp.status == TS_MBOX_DMA_ERROR))
+      fail("DMA_ERROR does not match the reference check", q, rsp);
     if (!bad && !dma_bad && !rig.mapped(q.bus_addr) && rsp.status != TS_MBOX_ADDRESS_ERROR)
       fail("an unmapped bus address did not give ADDRESS_ERROR", q, rsp);
     if (rsp.status != TS_MBOX_OK && rsp.actual_len != 0) fail("a failed request reports bytes moved", q, rsp);

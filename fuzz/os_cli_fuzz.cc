@@ -41,7 +41,8 @@ class RecordingHandler final : public cli::Handler {
     for (size_t i = 0; i < args.count; ++i) {
       const cli::Arg& a = args.items[i];
       if (!a.text) finding("argument text is null", id, i);
-      if (strnlen(a.text, cli::kMaxLine + 1) > cli::kMaxLine) finding("argument text not NUL-terminated within kMaxLine", id, i);
+      if (strnlen(a.text, cli::kMaxLine + 1) > cli::kMaxLine)
+        finding("argument text not NUL-terminated within kMaxLine", id, i);
       if (args.find(a.tag) == nullptr) finding("Args::find misses a recorded tag", id, i);
       args.text(a.tag);
       args.number(a.tag, 7);
@@ -52,7 +53,8 @@ class RecordingHandler final : public cli::Handler {
           size_t n = strlen(a.text);
           const cli::Span* spans[] = {&u.user, &u.password, &u.host, &u.path};
           for (const cli::Span* s : spans)
-            if (s->size && (s->data < a.text || s->data + s->size > a.text + n)) finding("URL span outside the text", id, i);
+            if (s->size && (s->data < a.text || s->data + s->size > a.text + n))
+              finding("URL span outside the text", id, i);
           cli::fs_prefix(u.fs);
           cli::is_remote(u.fs);
         }

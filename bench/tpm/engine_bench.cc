@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   double quote_us = std::chrono::duration<double, std::micro>(clock::now() - t0).count() / n;
   e.detach();
   std::system(("rm -rf '" + dir + "'").c_str());
-  printf("engine (libtpms on the host, wall): PCR_Extend %.1f us, Quote (RSA-2048) %.1f us, CreatePrimary (RSA-2048) %.1f ms; %d runs each\n",
-         extend_us, quote_us, create_ms, n);
+  printf(
+      "engine (libtpms on the host, wall): PCR_Extend %.1f us, Quote (RSA-2048) %.1f us, CreatePrimary (RSA-2048) %.1f "
+      "ms; %d runs each\n",
+      extend_us, quote_us, create_ms, n);
   return 0;
 }

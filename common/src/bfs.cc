@@ -95,11 +95,11 @@ uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 uint32_t div_round_up(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
 
 struct HeaderInfo {
-  uint8_t kind;        // HeaderKind
-  uint32_t seq;        // of the header used (meta/data)
-  uint32_t serial;     // data header
-  uint16_t index;      // data header
-  uint32_t seen_seq;   // highest sequence number in either header page
+  uint8_t kind;       // HeaderKind
+  uint32_t seq;       // of the header used (meta/data)
+  uint32_t serial;    // data header
+  uint16_t index;     // data header
+  uint32_t seen_seq;  // highest sequence number in either header page
   uint32_t seen_serial;
 };
 
@@ -683,8 +683,8 @@ class VolumeImpl {
         cs->copy_a_bad = a_bad;
         if (!a_bad) {
           // Copy B must be the same record; a cut right after copy A leaves it blank.
-          cs->copy_b_bad = !read_ok(read_page(v, a + 1, v.read_buf_)) ||
-                           __builtin_memcmp(v.read_buf_, buf, v.page_size_) != 0;
+          cs->copy_b_bad =
+              !read_ok(read_page(v, a + 1, v.read_buf_)) || __builtin_memcmp(v.read_buf_, buf, v.page_size_) != 0;
         }
         cs->fell_back = !newest;
         return;
@@ -1226,7 +1226,8 @@ class VolumeImpl {
       ++good;
       HeaderInfo h = read_header(v, b, v.read_buf_);
       if (h.seen_seq >= v.next_block_seq_) fsck_error(r, "a block sequence number on flash would be reused");
-      if (h.kind == kHdrData && h.seen_serial >= v.next_serial_) fsck_error(r, "a file serial on flash would be reused");
+      if (h.kind == kHdrData && h.seen_serial >= v.next_serial_)
+        fsck_error(r, "a file serial on flash would be reused");
       if (h.kind != k.header || ((h.kind == kHdrMeta || h.kind == kHdrData) && h.seq != k.seq))
         fsck_error(r, "block header on flash differs from the RAM copy");
       if (h.kind == kHdrMeta && (newest_meta == kNone || h.seq > newest_seq)) {
@@ -1268,7 +1269,8 @@ class VolumeImpl {
       return;
     }
     if (cs.copy_a_bad || cs.copy_b_bad) fsck_warning(r, "one copy of the commit is unreadable");
-    if (v.head_ == cs.head && cs.written_end > v.head_next_) fsck_error(r, "the head's write position is behind the flash");
+    if (v.head_ == cs.head && cs.written_end > v.head_next_)
+      fsck_error(r, "the head's write position is behind the flash");
     const uint8_t* c = v.meta_buf_;
     if (load_le32(c + kComGeneration) != v.generation_) fsck_error(r, "commit generation differs");
     if (load_le32(c + kComNextSerial) > v.next_serial_) fsck_error(r, "next file serial went backwards");
@@ -1309,8 +1311,10 @@ class VolumeImpl {
         }
         if (!same) fsck_error(r, "file record differs from the RAM file table");
       }
-      if (good_copies == 0) fsck_error(r, "both copies of a file record are unreadable");
-      else if (good_copies == 1) fsck_warning(r, "one copy of a file record is unreadable");
+      if (good_copies == 0)
+        fsck_error(r, "both copies of a file record are unreadable");
+      else if (good_copies == 1)
+        fsck_warning(r, "one copy of a file record is unreadable");
       if (!verify_data) continue;
       uint32_t crc = 0;
       uint64_t pos = 0;
@@ -1325,9 +1329,12 @@ class VolumeImpl {
         crc = crc32(v.stage_buf_, got, crc);
         pos += got;
       }
-      if (!ok) fsck_error(r, "file data unreadable");
-      else if (crc != f.data_crc) fsck_error(r, "file data does not match its CRC");
-      else r->bytes_verified += f.size;
+      if (!ok)
+        fsck_error(r, "file data unreadable");
+      else if (crc != f.data_crc)
+        fsck_error(r, "file data does not match its CRC");
+      else
+        r->bytes_verified += f.size;
     }
   }
 
@@ -1415,24 +1422,42 @@ void Volume::attach(flash::Ops& ops) {
 
 const char* status_text(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kNotMounted: return "file system not mounted";
-    case Status::kNotFormatted: return "no file system on the device (format it first)";
-    case Status::kCorrupt: return "file system is corrupt beyond repair";
-    case Status::kUnsupportedGeometry: return "flash geometry not supported by the file system";
-    case Status::kGeometryMismatch: return "file system was formatted for a different flash geometry";
-    case Status::kIoError: return "flash I/O error";
-    case Status::kNoSpace: return "no space left on device";
-    case Status::kNameTooLong: return "file name longer than 127 characters";
-    case Status::kBadName: return "invalid file name (use printable characters, no '/', ':' or spaces)";
-    case Status::kBadLabel: return "invalid volume label (at most 31 printable characters)";
-    case Status::kNotFound: return "no such file";
-    case Status::kExists: return "file already exists";
-    case Status::kTooManyFiles: return "too many files";
-    case Status::kFileTooLarge: return "file too large";
-    case Status::kWriteInProgress: return "a file write is in progress";
-    case Status::kNoWriteInProgress: return "no file write in progress";
-    case Status::kFsckFailed: return "file system check found errors";
+    case Status::kOk:
+      return "ok";
+    case Status::kNotMounted:
+      return "file system not mounted";
+    case Status::kNotFormatted:
+      return "no file system on the device (format it first)";
+    case Status::kCorrupt:
+      return "file system is corrupt beyond repair";
+    case Status::kUnsupportedGeometry:
+      return "flash geometry not supported by the file system";
+    case Status::kGeometryMismatch:
+      return "file system was formatted for a different flash geometry";
+    case Status::kIoError:
+      return "flash I/O error";
+    case Status::kNoSpace:
+      return "no space left on device";
+    case Status::kNameTooLong:
+      return "file name longer than 127 characters";
+    case Status::kBadName:
+      return "invalid file name (use printable characters, no '/', ':' or spaces)";
+    case Status::kBadLabel:
+      return "invalid volume label (at most 31 printable characters)";
+    case Status::kNotFound:
+      return "no such file";
+    case Status::kExists:
+      return "file already exists";
+    case Status::kTooManyFiles:
+      return "too many files";
+    case Status::kFileTooLarge:
+      return "file too large";
+    case Status::kWriteInProgress:
+      return "a file write is in progress";
+    case Status::kNoWriteInProgress:
+      return "no file write in progress";
+    case Status::kFsckFailed:
+      return "file system check found errors";
   }
   return "?";
 }

@@ -26,26 +26,40 @@ bool printable_string(const uint8_t* p, size_t cap) {
 
 const char* type_name(uint32_t t) {
   switch (Type(t)) {
-    case Type::kRommon: return "ROMMON";
-    case Type::kOs: return "OS";
-    case Type::kRevocation: return "REVOCATION";
+    case Type::kRommon:
+      return "ROMMON";
+    case Type::kOs:
+      return "OS";
+    case Type::kRevocation:
+      return "REVOCATION";
   }
   return "UNKNOWN";
 }
 
 const char* error_text(Error e) {
   switch (e) {
-    case Error::kOk: return "ok";
-    case Error::kTruncatedHeader: return "image truncated inside its header";
-    case Error::kBadMagic: return "not a trustsim image (bad magic)";
-    case Error::kUnsupportedVersion: return "unsupported image format version";
-    case Error::kBadHeaderLength: return "bad header length";
-    case Error::kBadHeaderCrc: return "header checksum mismatch";
-    case Error::kUnknownType: return "unknown image type";
-    case Error::kBadString: return "version or platform string malformed";
-    case Error::kEntryOutsidePayload: return "entry point outside the payload";
-    case Error::kTruncatedPayload: return "image truncated: payload shorter than its header says";
-    case Error::kBadPayloadCrc: return "payload checksum mismatch";
+    case Error::kOk:
+      return "ok";
+    case Error::kTruncatedHeader:
+      return "image truncated inside its header";
+    case Error::kBadMagic:
+      return "not a trustsim image (bad magic)";
+    case Error::kUnsupportedVersion:
+      return "unsupported image format version";
+    case Error::kBadHeaderLength:
+      return "bad header length";
+    case Error::kBadHeaderCrc:
+      return "header checksum mismatch";
+    case Error::kUnknownType:
+      return "unknown image type";
+    case Error::kBadString:
+      return "version or platform string malformed";
+    case Error::kEntryOutsidePayload:
+      return "entry point outside the payload";
+    case Error::kTruncatedPayload:
+      return "image truncated: payload shorter than its header says";
+    case Error::kBadPayloadCrc:
+      return "payload checksum mismatch";
   }
   return "?";
 }

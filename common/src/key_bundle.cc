@@ -7,13 +7,20 @@ namespace trustsim::key_bundle {
 
 const char* error_text(Error e) {
   switch (e) {
-    case Error::kOk: return "ok";
-    case Error::kNone: return "the image carries no key bundle";
-    case Error::kTruncated: return "key bundle truncated";
-    case Error::kBadVersion: return "unsupported key bundle version";
-    case Error::kBadCount: return "key bundle entry count out of range";
-    case Error::kBadCrc: return "key bundle checksum mismatch";
-    case Error::kBadEntry: return "malformed key bundle entry";
+    case Error::kOk:
+      return "ok";
+    case Error::kNone:
+      return "the image carries no key bundle";
+    case Error::kTruncated:
+      return "key bundle truncated";
+    case Error::kBadVersion:
+      return "unsupported key bundle version";
+    case Error::kBadCount:
+      return "key bundle entry count out of range";
+    case Error::kBadCrc:
+      return "key bundle checksum mismatch";
+    case Error::kBadEntry:
+      return "malformed key bundle entry";
   }
   return "?";
 }
@@ -66,17 +73,28 @@ namespace trustsim::key_update {
 
 const char* status_text(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kNoEntries: return "the image carries no key of this type for this operation";
-    case Status::kAlreadyDone: return "key storage already holds this change";
-    case Status::kNotInStorage: return "the key to revoke is not in key storage";
-    case Status::kConflict: return "key storage already holds a different key of the same type and version";
-    case Status::kFull: return "key storage is full";
-    case Status::kLastKeyOfType: return "revoking it would leave no usable key of this type";
-    case Status::kWasRevoked: return "the key was revoked and can never be added again";
-    case Status::kNotNextVersion: return "the key version is not the next one after the newest of its type";
-    case Status::kStillNeeded: return "software the board will boot is still signed with a key to revoke";
-    case Status::kNothingOlder: return "no usable key of this type is older than the running image's";
+    case Status::kOk:
+      return "ok";
+    case Status::kNoEntries:
+      return "the image carries no key of this type for this operation";
+    case Status::kAlreadyDone:
+      return "key storage already holds this change";
+    case Status::kNotInStorage:
+      return "the key to revoke is not in key storage";
+    case Status::kConflict:
+      return "key storage already holds a different key of the same type and version";
+    case Status::kFull:
+      return "key storage is full";
+    case Status::kLastKeyOfType:
+      return "revoking it would leave no usable key of this type";
+    case Status::kWasRevoked:
+      return "the key was revoked and can never be added again";
+    case Status::kNotNextVersion:
+      return "the key version is not the next one after the newest of its type";
+    case Status::kStillNeeded:
+      return "software the board will boot is still signed with a key to revoke";
+    case Status::kNothingOlder:
+      return "no usable key of this type is older than the running image's";
   }
   return "?";
 }

@@ -37,9 +37,12 @@ uint32_t copy_crc(const uint8_t* region, uint32_t count) {
 
 const char* key_type_name(uint8_t t) {
   switch (KeyType(t)) {
-    case KeyType::kRollover: return "Rollover";
-    case KeyType::kProduction: return "Production";
-    case KeyType::kSpecial: return "Special";
+    case KeyType::kRollover:
+      return "Rollover";
+    case KeyType::kProduction:
+      return "Production";
+    case KeyType::kSpecial:
+      return "Special";
   }
   return "Unknown";
 }
@@ -67,13 +70,20 @@ bool decode_record(const uint8_t* in, KeyRecord& k) {
 
 const char* copy_state_text(CopyState s) {
   switch (s) {
-    case CopyState::kValid: return "valid";
-    case CopyState::kErased: return "erased";
-    case CopyState::kBadMagic: return "bad magic";
-    case CopyState::kBadVersion: return "unknown version";
-    case CopyState::kBadCount: return "bad key count";
-    case CopyState::kBadCrc: return "checksum mismatch";
-    case CopyState::kBadRecord: return "malformed key record";
+    case CopyState::kValid:
+      return "valid";
+    case CopyState::kErased:
+      return "erased";
+    case CopyState::kBadMagic:
+      return "bad magic";
+    case CopyState::kBadVersion:
+      return "unknown version";
+    case CopyState::kBadCount:
+      return "bad key count";
+    case CopyState::kBadCrc:
+      return "checksum mismatch";
+    case CopyState::kBadRecord:
+      return "malformed key record";
   }
   return "?";
 }
@@ -156,13 +166,20 @@ const KeyRecord* find_by_id(const Store& s, const uint8_t* key_id) {
 
 const char* envelope_error_text(EnvelopeError e) {
   switch (e) {
-    case EnvelopeError::kOk: return "ok";
-    case EnvelopeError::kTruncated: return "signature envelope truncated";
-    case EnvelopeError::kBadMagic: return "no signature envelope (bad magic)";
-    case EnvelopeError::kBadVersion: return "unsupported signature envelope version";
-    case EnvelopeError::kBadKeyType: return "signature envelope names an unknown key type or version";
-    case EnvelopeError::kBadAlgorithm: return "unsupported hash or signature algorithm";
-    case EnvelopeError::kBadString: return "malformed signer information";
+    case EnvelopeError::kOk:
+      return "ok";
+    case EnvelopeError::kTruncated:
+      return "signature envelope truncated";
+    case EnvelopeError::kBadMagic:
+      return "no signature envelope (bad magic)";
+    case EnvelopeError::kBadVersion:
+      return "unsupported signature envelope version";
+    case EnvelopeError::kBadKeyType:
+      return "signature envelope names an unknown key type or version";
+    case EnvelopeError::kBadAlgorithm:
+      return "unsupported hash or signature algorithm";
+    case EnvelopeError::kBadString:
+      return "malformed signer information";
   }
   return "?";
 }

@@ -24,8 +24,7 @@ int64_t find(const Store& s, const char* name, size_t name_len) {
   while (pos < s.data_len) {
     const char* e = s.data + pos;
     size_t elen = bounded_strlen(e, s.data_len - pos);
-    if (elen > name_len && e[name_len] == '=' && __builtin_memcmp(e, name, name_len) == 0)
-      return pos;
+    if (elen > name_len && e[name_len] == '=' && __builtin_memcmp(e, name, name_len) == 0) return pos;
     pos += uint32_t(elen) + 1;
   }
   return -1;
@@ -52,23 +51,34 @@ bool newer(uint32_t a, uint32_t b) { return int32_t(a - b) > 0; }
 
 const char* status_text(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kBadName: return "variable name must be 1-31 characters of A-Z a-z 0-9 _, not starting with a digit";
-    case Status::kBadValue: return "variable value must be at most 255 printable characters";
-    case Status::kFull: return "ROMmon variable area is full";
-    case Status::kNotFound: return "variable not set";
+    case Status::kOk:
+      return "ok";
+    case Status::kBadName:
+      return "variable name must be 1-31 characters of A-Z a-z 0-9 _, not starting with a digit";
+    case Status::kBadValue:
+      return "variable value must be at most 255 printable characters";
+    case Status::kFull:
+      return "ROMmon variable area is full";
+    case Status::kNotFound:
+      return "variable not set";
   }
   return "?";
 }
 
 const char* slot_state_text(SlotState s) {
   switch (s) {
-    case SlotState::kValid: return "valid";
-    case SlotState::kErased: return "erased";
-    case SlotState::kBadMagic: return "bad magic";
-    case SlotState::kBadVersion: return "unknown version";
-    case SlotState::kBadLength: return "bad length";
-    case SlotState::kBadCrc: return "checksum mismatch";
+    case SlotState::kValid:
+      return "valid";
+    case SlotState::kErased:
+      return "erased";
+    case SlotState::kBadMagic:
+      return "bad magic";
+    case SlotState::kBadVersion:
+      return "unknown version";
+    case SlotState::kBadLength:
+      return "bad length";
+    case SlotState::kBadCrc:
+      return "checksum mismatch";
   }
   return "?";
 }

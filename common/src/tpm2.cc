@@ -285,7 +285,7 @@ size_t cmd_nv_define_space(uint8_t* buf, size_t cap, uint32_t index, uint16_t si
   begin(w, kStSessions, kCcNvDefineSpace);
   w.u32(kRhOwner);
   password_session(w);
-  w.u16(0);  // auth: empty
+  w.u16(0);   // auth: empty
   w.u16(14);  // TPM2B_NV_PUBLIC
   w.u32(index);
   w.u16(kAlgSha256);
@@ -481,37 +481,63 @@ bool parse_attest(const uint8_t* buf, size_t len, Attest* out) {
 
 const char* command_name(uint32_t cc) {
   switch (cc) {
-    case kCcEvictControl: return "EvictControl";
-    case kCcNvUndefineSpace: return "NV_UndefineSpace";
-    case kCcNvDefineSpace: return "NV_DefineSpace";
-    case kCcCreatePrimary: return "CreatePrimary";
-    case kCcNvWrite: return "NV_Write";
-    case kCcSelfTest: return "SelfTest";
-    case kCcStartup: return "Startup";
-    case kCcShutdown: return "Shutdown";
-    case kCcNvRead: return "NV_Read";
-    case kCcQuote: return "Quote";
-    case kCcSign: return "Sign";
-    case kCcNvReadPublic: return "NV_ReadPublic";
-    case kCcReadPublic: return "ReadPublic";
-    case kCcGetCapability: return "GetCapability";
-    case kCcGetRandom: return "GetRandom";
-    case kCcPcrRead: return "PCR_Read";
-    case kCcReadClock: return "ReadClock";
-    case kCcPcrExtend: return "PCR_Extend";
-    default: return nullptr;
+    case kCcEvictControl:
+      return "EvictControl";
+    case kCcNvUndefineSpace:
+      return "NV_UndefineSpace";
+    case kCcNvDefineSpace:
+      return "NV_DefineSpace";
+    case kCcCreatePrimary:
+      return "CreatePrimary";
+    case kCcNvWrite:
+      return "NV_Write";
+    case kCcSelfTest:
+      return "SelfTest";
+    case kCcStartup:
+      return "Startup";
+    case kCcShutdown:
+      return "Shutdown";
+    case kCcNvRead:
+      return "NV_Read";
+    case kCcQuote:
+      return "Quote";
+    case kCcSign:
+      return "Sign";
+    case kCcNvReadPublic:
+      return "NV_ReadPublic";
+    case kCcReadPublic:
+      return "ReadPublic";
+    case kCcGetCapability:
+      return "GetCapability";
+    case kCcGetRandom:
+      return "GetRandom";
+    case kCcPcrRead:
+      return "PCR_Read";
+    case kCcReadClock:
+      return "ReadClock";
+    case kCcPcrExtend:
+      return "PCR_Extend";
+    default:
+      return nullptr;
   }
 }
 
 const char* rc_text(uint32_t rc) {
   switch (rc) {
-    case kRcSuccess: return "success";
-    case kRcInitialize: return "TPM_RC_INITIALIZE (no Startup yet)";
-    case kRcFailure: return "TPM_RC_FAILURE (failure mode)";
-    case kRcRetry: return "TPM_RC_RETRY";
-    case kRcYielded: return "TPM_RC_YIELDED";
-    case kRcTesting: return "TPM_RC_TESTING";
-    default: return "TPM error";
+    case kRcSuccess:
+      return "success";
+    case kRcInitialize:
+      return "TPM_RC_INITIALIZE (no Startup yet)";
+    case kRcFailure:
+      return "TPM_RC_FAILURE (failure mode)";
+    case kRcRetry:
+      return "TPM_RC_RETRY";
+    case kRcYielded:
+      return "TPM_RC_YIELDED";
+    case kRcTesting:
+      return "TPM_RC_TESTING";
+    default:
+      return "TPM error";
   }
 }
 

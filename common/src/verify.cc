@@ -4,18 +4,30 @@ namespace trustsim::verify {
 
 const char* verdict_text(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "signature valid";
-    case Verdict::kBadHeader: return "bad image header";
-    case Verdict::kTruncated: return "image truncated";
-    case Verdict::kNotSigned: return "image is not signed";
-    case Verdict::kBadEnvelope: return "bad signature envelope";
-    case Verdict::kDigestMismatch: return "image digest mismatch (modified after signing)";
-    case Verdict::kUnknownKey: return "signed by an unknown key";
-    case Verdict::kRevokedKey: return "signed by a revoked key";
-    case Verdict::kWrongKeyType: return "key type or version does not match the trusted key";
-    case Verdict::kBadSignature: return "RSA signature verification failed";
-    case Verdict::kKeyNotForType: return "signed with a key type not allowed for this image type";
-    case Verdict::kCryptoError: return "crypto engine error";
+    case Verdict::kOk:
+      return "signature valid";
+    case Verdict::kBadHeader:
+      return "bad image header";
+    case Verdict::kTruncated:
+      return "image truncated";
+    case Verdict::kNotSigned:
+      return "image is not signed";
+    case Verdict::kBadEnvelope:
+      return "bad signature envelope";
+    case Verdict::kDigestMismatch:
+      return "image digest mismatch (modified after signing)";
+    case Verdict::kUnknownKey:
+      return "signed by an unknown key";
+    case Verdict::kRevokedKey:
+      return "signed by a revoked key";
+    case Verdict::kWrongKeyType:
+      return "key type or version does not match the trusted key";
+    case Verdict::kBadSignature:
+      return "RSA signature verification failed";
+    case Verdict::kKeyNotForType:
+      return "signed with a key type not allowed for this image type";
+    case Verdict::kCryptoError:
+      return "crypto engine error";
   }
   return "?";
 }
@@ -23,18 +35,24 @@ const char* verdict_text(Verdict v) {
 bool key_may_sign(uint32_t image_type, uint8_t key_type) {
   bool rollover = key_type == uint8_t(keys::KeyType::kRollover);
   switch (image::Type(image_type)) {
-    case image::Type::kRevocation: return rollover;  // only the rollover key adds production keys
-    case image::Type::kRommon: return true;          // rollover too: a ROMmon that survives any production revocation
-    case image::Type::kOs: return !rollover;         // a rollover-signed OS would be a full image outside key revocation
+    case image::Type::kRevocation:
+      return rollover;  // only the rollover key adds production keys
+    case image::Type::kRommon:
+      return true;  // rollover too: a ROMmon that survives any production revocation
+    case image::Type::kOs:
+      return !rollover;  // a rollover-signed OS would be a full image outside key revocation
   }
   return false;
 }
 
 const char* signed_kind(uint8_t key_type) {
   switch (keys::KeyType(key_type)) {
-    case keys::KeyType::kProduction: return "RELEASE";
-    case keys::KeyType::kSpecial: return "DEVELOPMENT";
-    case keys::KeyType::kRollover: return "REVOCATION";
+    case keys::KeyType::kProduction:
+      return "RELEASE";
+    case keys::KeyType::kSpecial:
+      return "DEVELOPMENT";
+    case keys::KeyType::kRollover:
+      return "REVOCATION";
   }
   return "UNKNOWN";
 }

@@ -12,7 +12,8 @@ namespace trustsim {
 uint64_t Device::operation_count() const { return cuts_ ? cuts_->operation_count() : 0; }
 
 void Device::arm_power_cut(const PowerLoss& cut) {
-  if (!cuts_) throw std::invalid_argument(std::string(basename()) + " has no state-changing operations to cut power at");
+  if (!cuts_)
+    throw std::invalid_argument(std::string(basename()) + " has no state-changing operations to cut power at");
   cuts_->arm(cut);
 }
 

@@ -19,8 +19,10 @@ std::vector<bool> choose_torn(SeededRng& rng, size_t n, double fraction, TearPat
     take[i] = rng.unit() < fraction;
     taken += take[i];
   }
-  if (n >= 2 && taken == 0) take[rng.below(n)] = true;
-  else if (n >= 2 && taken == n) take[rng.below(n)] = false;
+  if (n >= 2 && taken == 0)
+    take[rng.below(n)] = true;
+  else if (n >= 2 && taken == n)
+    take[rng.below(n)] = false;
   return take;
 }
 

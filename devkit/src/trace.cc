@@ -47,9 +47,11 @@ void DeviceTrace::record(const TraceEvent& e) {
 
 void DeviceTrace::write_line(const TraceEvent& e) {
   if (!out_) return;
-  fprintf(out_, "{\"t_ns\":%llu,\"dev\":\"%s\",\"op\":\"%s\",\"addr\":%llu,\"len\":%llu,\"latency_ns\":%llu,\"status\":\"%s\"",
-          (unsigned long long)e.t_ns, e.dev, e.op, (unsigned long long)e.addr, (unsigned long long)e.len,
-          (unsigned long long)e.latency_ns, e.status);
+  fprintf(
+      out_,
+      "{\"t_ns\":%llu,\"dev\":\"%s\",\"op\":\"%s\",\"addr\":%llu,\"len\":%llu,\"latency_ns\":%llu,\"status\":\"%s\"",
+      (unsigned long long)e.t_ns, e.dev, e.op, (unsigned long long)e.addr, (unsigned long long)e.len,
+      (unsigned long long)e.latency_ns, e.status);
   if (!e.detail.empty()) fprintf(out_, ",\"detail\":\"%s\"", json_escape(e.detail).c_str());
   fputs("}\n", out_);
 }

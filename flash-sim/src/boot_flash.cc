@@ -27,7 +27,7 @@ const RegisterSpec kRegisters[] = {
     {"COMMAND", TS_NOR_COMMAND, 4, A::kWriteOnly, 0, 0xFFu, 0, 0, 0},  // clocks per command, below
     {"ADDRESS", TS_NOR_ADDRESS, 4, A::kReadWrite, 0, 0xFFFFFFFFu, 0, 0, 0},
     {"LENGTH", TS_NOR_LENGTH, 4, A::kReadWrite, TS_NOR_PAGE_BYTES, 0x1FFu, 0, 0, 0},
-    {"STATUS", TS_NOR_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 16},  // 05h + 8 bits
+    {"STATUS", TS_NOR_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 16},        // 05h + 8 bits
     {"ID", TS_NOR_ID, 4, A::kReadOnly, TS_NOR_JEDEC_ID, 0, 0, 0, 32},  // 9Fh + 3 bytes
     {"PAGE_SIZE", TS_NOR_PAGE_SIZE, 4, A::kReadOnly, TS_NOR_PAGE_BYTES, 0, 0, 0, 0},
     {"SECTOR_SIZE", TS_NOR_SECTOR_SIZE, 4, A::kReadOnly, TS_NOR_SECTOR_BYTES, 0, 0, 0, 0},
@@ -36,9 +36,9 @@ const RegisterSpec kRegisters[] = {
 };
 
 // SPI clocks of each command sequence (opcode, 24-bit address, data).
-constexpr uint64_t kWriteEnableClocks = 8;     // 06h / 04h
-constexpr uint64_t kProgramClocks = 8 + 24;    // 02h + address, then 8 per data byte
-constexpr uint64_t kEraseClocks = 8 + 24;      // 20h / D8h + address
+constexpr uint64_t kWriteEnableClocks = 8;       // 06h / 04h
+constexpr uint64_t kProgramClocks = 8 + 24;      // 02h + address, then 8 per data byte
+constexpr uint64_t kEraseClocks = 8 + 24;        // 20h / D8h + address
 constexpr uint64_t kReadCommandClocks = 8 + 24;  // 03h + address, then 8 per byte
 
 // Seed streams of the cut injector: unplanned cuts (derive_seed(run seed,
@@ -50,9 +50,7 @@ constexpr uint64_t kInstantSalt = 0x746F726Eull;
 
 namespace nor {
 
-std::string describe(const Fault& f) {
-  return describe(std::get<PowerLoss>(f));
-}
+std::string describe(const Fault& f) { return describe(std::get<PowerLoss>(f)); }
 
 }  // namespace nor
 
@@ -76,8 +74,9 @@ BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const Boo
   use_power_cuts(cuts_);
   set_trace(trace_);
   for (const RegisterSpec& r : kRegisters)
-    regs_.add(r, {}, [this](RegisterAccess& a) { write_register(a); },
-              [this, offset = r.offset] { return uint64_t(read_register(uint32_t(offset))); });
+    regs_.add(
+        r, {}, [this](RegisterAccess& a) { write_register(a); },
+        [this, offset = r.offset] { return uint64_t(read_register(uint32_t(offset))); });
   if (cfg_.read_clock_hz == 0) SC_REPORT_FATAL("boot_flash", "read clock must be non-zero");
   if (cfg_.size == 0 || cfg_.size % TS_NOR_BLOCK_BYTES || cfg_.size > 0xFFFFFFFFull)
     SC_REPORT_FATAL("boot_flash", "array size must be a non-zero multiple of 64 KiB below 4 GiB");
@@ -170,9 +169,7 @@ void BootFlash::powered_on() {
   reset_registers();
 }
 
-void BootFlash::arm(const nor::Fault& fault) {
-  cuts_.arm(std::get<PowerLoss>(fault));
-}
+void BootFlash::arm(const nor::Fault& fault) { cuts_.arm(std::get<PowerLoss>(fault)); }
 
 // ---- operations
 
@@ -451,7 +448,8 @@ void BootFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
     return;
   }
   if (len > cfg_.size - off) {
-    guest_error("array access at " + hex_text(off) + " of " + std::to_string(len) + " bytes runs into the control block");
+    guest_error("array access at " + hex_text(off) + " of " + std::to_string(len) +
+                " bytes runs into the control block");
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }

@@ -33,7 +33,8 @@ const RegisterSpec kRegisters[] = {
     {"COMMAND", TS_NAND_COMMAND, 4, A::kWriteOnly, 0, 0xFFu, 0, 0, 0},  // clocks per command, below
     {"ROW", TS_NAND_ROW, 4, A::kReadWrite, 0, 0xFFFFFFFFu, 0, 0, 0},    // clocked out with the command
     {"STATUS", TS_NAND_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 24},        // 0Fh C0h + 8 bits
-    {"CONFIG", TS_NAND_CONFIG, 4, A::kReadWrite, TS_NAND_CONFIG_ECC_EN, TS_NAND_CONFIG_ECC_EN, 0, 0, 24},  // 1Fh/0Fh B0h
+    {"CONFIG", TS_NAND_CONFIG, 4, A::kReadWrite, TS_NAND_CONFIG_ECC_EN, TS_NAND_CONFIG_ECC_EN, 0, 0,
+     24},  // 1Fh/0Fh B0h
     {"ECC_BITS", TS_NAND_ECC_BITS, 4, A::kReadOnly, 0, 0, 0, 0, 24},
     {"PAGE_SIZE", TS_NAND_PAGE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
     {"SPARE_SIZE", TS_NAND_SPARE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
@@ -329,8 +330,8 @@ uint64_t NandImage::allocated_bytes() const {
 
 // ---------------------------------------------------------------- device
 
-NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg,
-                     std::string image_path, DeviceTrace& trace)
+NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg, std::string image_path,
+                     DeviceTrace& trace)
     : Device(name, TS_DEV_BOOTFLASH_NAND, TS_NAND_BUFFER + uint64_t(cfg.page_size) + cfg.spare_size, power),
       cfg_(cfg),
       trace_(trace),
@@ -343,8 +344,9 @@ NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const Nan
   use_power_cuts(cuts_);
   set_trace(&trace);
   for (const RegisterSpec& r : kRegisters)
-    regs_.add(r, {}, [this](RegisterAccess& a) { write_register(a); },
-              [this, offset = r.offset] { return uint64_t(read_register(uint32_t(offset))); });
+    regs_.add(
+        r, {}, [this](RegisterAccess& a) { write_register(a); },
+        [this, offset = r.offset] { return uint64_t(read_register(uint32_t(offset))); });
   reset_registers();
   SC_THREAD(worker);
 }

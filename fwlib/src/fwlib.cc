@@ -91,20 +91,26 @@ void reg_write64(uint64_t bus_addr, uint64_t v) { mbox_write(bus_addr, &v, sizeo
 
 const char* mbox_status_text(uint32_t status) {
   switch (status) {
-    case TS_MBOX_OK: return "ok";
-    case TS_MBOX_ADDRESS_ERROR: return "address error";
-    case TS_MBOX_COMMAND_ERROR: return "command refused";
-    case TS_MBOX_BURST_ERROR: return "bad length";
-    case TS_MBOX_DMA_ERROR: return "DMA outside RAM";
-    case TS_MBOX_BAD_REQUEST: return "malformed request";
-    case TS_MBOX_DEVICE_ERROR: return "device error";
+    case TS_MBOX_OK:
+      return "ok";
+    case TS_MBOX_ADDRESS_ERROR:
+      return "address error";
+    case TS_MBOX_COMMAND_ERROR:
+      return "command refused";
+    case TS_MBOX_BURST_ERROR:
+      return "bad length";
+    case TS_MBOX_DMA_ERROR:
+      return "DMA outside RAM";
+    case TS_MBOX_BAD_REQUEST:
+      return "malformed request";
+    case TS_MBOX_DEVICE_ERROR:
+      return "device error";
   }
   return "unknown status";
 }
 
 bool board_init() {
-  if (mbox_read(0, &g_board, sizeof g_board).status != TS_MBOX_OK || g_board.magic != TS_BOARDINFO_MAGIC)
-    return false;
+  if (mbox_read(0, &g_board, sizeof g_board).status != TS_MBOX_OK || g_board.magic != TS_BOARDINFO_MAGIC) return false;
   g_console = dev_base(TS_DEV_CONSOLE);
   g_power = dev_base(TS_DEV_POWER);
   g_nvram = dev_base(TS_DEV_NVRAM);
@@ -310,9 +316,12 @@ uint32_t reset_cause() { return uint32_t(reg_read64(g_power + TS_POWER_RESET_CAU
 
 const char* reset_cause_text(uint32_t cause) {
   switch (cause) {
-    case TS_RESET_POWER_ON: return "PowerOn";
-    case TS_RESET_SOFTWARE: return "LocalSoft";
-    case TS_RESET_WATCHDOG: return "Watchdog";
+    case TS_RESET_POWER_ON:
+      return "PowerOn";
+    case TS_RESET_SOFTWARE:
+      return "LocalSoft";
+    case TS_RESET_WATCHDOG:
+      return "Watchdog";
   }
   return "Unknown";
 }
@@ -370,10 +379,14 @@ bool parse_u64(const char* s, uint64_t* out) {
   if (!*s) return false;
   for (; *s; ++s) {
     unsigned d;
-    if (*s >= '0' && *s <= '9') d = unsigned(*s - '0');
-    else if (base == 16 && *s >= 'a' && *s <= 'f') d = unsigned(*s - 'a' + 10);
-    else if (base == 16 && *s >= 'A' && *s <= 'F') d = unsigned(*s - 'A' + 10);
-    else return false;
+    if (*s >= '0' && *s <= '9')
+      d = unsigned(*s - '0');
+    else if (base == 16 && *s >= 'a' && *s <= 'f')
+      d = unsigned(*s - 'a' + 10);
+    else if (base == 16 && *s >= 'A' && *s <= 'F')
+      d = unsigned(*s - 'A' + 10);
+    else
+      return false;
     if (v > (~0ull - d) / base) return false;
     v = v * base + d;
   }

@@ -11,8 +11,8 @@ namespace tpm2 = trustsim::tpm2;
 namespace {
 
 constexpr uint64_t kMs = 1000000ull;
-constexpr uint64_t kTimeoutA = 750 * kMs;  // locality (PTP TIMEOUT_A)
-constexpr uint64_t kTimeoutB = 2000 * kMs; // commandReady (TIMEOUT_B)
+constexpr uint64_t kTimeoutA = 750 * kMs;   // locality (PTP TIMEOUT_A)
+constexpr uint64_t kTimeoutB = 2000 * kMs;  // commandReady (TIMEOUT_B)
 constexpr uint64_t kPoll = 1 * kMs;
 
 uint64_t g_base;
@@ -102,13 +102,20 @@ TpmStatus exchange(const uint8_t* cmd, size_t len, size_t* resp_len, uint64_t ti
 
 const char* tpm_status_text(TpmStatus s) {
   switch (s) {
-    case TpmStatus::kOk: return "ok";
-    case TpmStatus::kNoTpm: return "no TPM on this board";
-    case TpmStatus::kNotReady: return "TPM not ready";
-    case TpmStatus::kTimeout: return "TPM command timed out";
-    case TpmStatus::kBusError: return "TPM bus error";
-    case TpmStatus::kMalformed: return "malformed TPM response";
-    case TpmStatus::kTpmError: return "TPM returned an error";
+    case TpmStatus::kOk:
+      return "ok";
+    case TpmStatus::kNoTpm:
+      return "no TPM on this board";
+    case TpmStatus::kNotReady:
+      return "TPM not ready";
+    case TpmStatus::kTimeout:
+      return "TPM command timed out";
+    case TpmStatus::kBusError:
+      return "TPM bus error";
+    case TpmStatus::kMalformed:
+      return "malformed TPM response";
+    case TpmStatus::kTpmError:
+      return "TPM returned an error";
   }
   return "?";
 }

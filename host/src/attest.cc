@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "devkit/input_error.h"
 #include "devices/openssl_util.h"
+#include "devkit/input_error.h"
 #include "devkit/state_file.h"
 #include "host/manufacture.h"
 #include "trustsim/tpm2.h"
@@ -149,8 +149,7 @@ Kgv load_kgv(const std::string& path) {
     if (v.size() != 64 || !is_hex(v)) throw InputError(path + ": " + field + ": expected 64 hex digits");
     return v;
   };
-  if (str(j, "format", "format") != "trustsim-kgv-1")
-    throw InputError(path + ": format: expected trustsim-kgv-1");
+  if (str(j, "format", "format") != "trustsim-kgv-1") throw InputError(path + ": format: expected trustsim-kgv-1");
   Kgv k;
   k.platform = str(j, "platform", "platform");
   if (!j.contains("stages") || !j["stages"].is_object()) throw InputError(path + ": stages: missing");
@@ -180,14 +179,15 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
       at = i;
       break;
     }
-  if (at == lines.size())
-    throw InputError("no `show platform integrity` output found (no 'Platform:' line)");
-  const char* fields[] = {"Platform",  "Boot 0 Version", "Boot 0 Hash", "Boot Loader Version", "Boot Loader Hash",
-                          "OS Version", "OS Hash",       "PCR0",        "PCR8"};
+  if (at == lines.size()) throw InputError("no `show platform integrity` output found (no 'Platform:' line)");
+  const char* fields[] = {
+      "Platform", "Boot 0 Version", "Boot 0 Hash", "Boot Loader Version", "Boot Loader Hash", "OS Version",
+      "OS Hash",  "PCR0",           "PCR8"};
   std::string value[9];
   size_t li = at;
   for (int f = 0; f < 9; ++f, ++li) {
-    if (li >= lines.size()) throw InputError(std::string("truncated: the output ends before the '") + fields[f] + ":' line");
+    if (li >= lines.size())
+      throw InputError(std::string("truncated: the output ends before the '") + fields[f] + ":' line");
     const std::string& l = lines[li];
     if (l.rfind("% ", 0) == 0) throw InputError("the device reported '" + l + "' instead of '" + fields[f] + ":'");
     std::string prefix = std::string(fields[f]) + ":";
@@ -202,13 +202,15 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
   if (li >= lines.size() || lines[li] != "Signature version: 1") {
     if (li < lines.size() && lines[li].rfind("% ", 0) == 0)
       throw InputError("the device reported '" + lines[li] + "' instead of a signature");
-    throw InputError(li >= lines.size() ? "truncated: no 'Signature version: 1' line (capture `show platform integrity sign nonce N`)"
-                                        : "no 'Signature version: 1' line after PCR8: capture `show platform integrity sign nonce N`");
+    throw InputError(li >= lines.size()
+                         ? "truncated: no 'Signature version: 1' line (capture `show platform integrity sign nonce N`)"
+                         : "no 'Signature version: 1' line after PCR8: capture `show platform integrity sign nonce N`");
   }
   if (li + 2 >= lines.size() || lines[li + 1] != "Signature:")
     throw InputError("truncated: the output ends before the signature");
   std::string sig_hex = lines[li + 2];
-  if (!is_hex(sig_hex)) throw InputError("Signature: not a hex string (" + std::to_string(sig_hex.size()) + " characters)");
+  if (!is_hex(sig_hex))
+    throw InputError("Signature: not a hex string (" + std::to_string(sig_hex.size()) + " characters)");
 
   auto expect = [&](const std::string& name, const std::string& got, const std::string& want) {
     out.push_back({name, to_upper(got) == to_upper(want),
@@ -241,7 +243,7 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
   uint8_t nonce[4] = {uint8_t(opt.nonce >> 24), uint8_t(opt.nonce >> 16), uint8_t(opt.nonce >> 8), uint8_t(opt.nonce)};
   bool nonce_ok = a.extra_len == 4 && memcmp(a.extra, nonce, 4) == 0;
   std::string quoted_nonce = a.extra_len == 4 ? std::to_string(uint32_t(a.extra[0]) << 24 | uint32_t(a.extra[1]) << 16 |
-                                                                uint32_t(a.extra[2]) << 8 | a.extra[3])
+                                                               uint32_t(a.extra[2]) << 8 | a.extra[3])
                                               : "(" + std::to_string(a.extra_len) + "-byte qualifying data)";
   out.push_back({"nonce", nonce_ok,
                  nonce_ok ? std::to_string(opt.nonce)
@@ -254,7 +256,7 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
   bool sel_ok = a.pcr_hash == tpm2::kAlgSha256 && a.pcr_mask == (tpm2::pcr_bit(0) | tpm2::pcr_bit(8));
   bool pd_ok = sel_ok && a.pcr_digest_len == 32 && memcmp(a.pcr_digest, pd.data(), 32) == 0;
   out.push_back({"quoted PCRs", pd_ok,
-                 pd_ok ? "PCR0+PCR8 digest matches the printed PCRs"
+                 pd_ok     ? "PCR0+PCR8 digest matches the printed PCRs"
                  : !sel_ok ? "the quote does not cover exactly PCR0 and PCR8 of the SHA-256 bank"
                            : "the PCR digest the TPM signed does not match the printed PCR0/PCR8"});
 
@@ -276,9 +278,11 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
     }
   ossl::Pkey sudi_key;
   if (!pems.empty()) {
-    if (pems.size() < 3) throw InputError("SUDI output: expected 3 certificates (root, CA, device), found " + std::to_string(pems.size()));
+    if (pems.size() < 3)
+      throw InputError("SUDI output: expected 3 certificates (root, CA, device), found " + std::to_string(pems.size()));
     std::vector<X509Ptr> c;
-    for (size_t i = pems.size() - 3; i < pems.size(); ++i) c.push_back(cert_from_pem(pems[i], "SUDI certificate " + std::to_string(i + 1)));
+    for (size_t i = pems.size() - 3; i < pems.size(); ++i)
+      c.push_back(cert_from_pem(pems[i], "SUDI certificate " + std::to_string(i + 1)));
     std::string chain_detail;
     bool chain_ok = false;
     if (opt.root_ca.empty()) {
@@ -293,8 +297,9 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
       X509_STORE_CTX_init(ctx, store, c[2].get(), untrusted);
       X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);  // the board's clock is not the host's
       chain_ok = X509_verify_cert(ctx) == 1;
-      chain_detail = chain_ok ? subject_of(c[2].get())
-                              : std::string("does not verify: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+      chain_detail =
+          chain_ok ? subject_of(c[2].get())
+                   : std::string("does not verify: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
       X509_STORE_CTX_free(ctx);
       sk_X509_free(untrusted);
       X509_STORE_free(store);
@@ -336,12 +341,15 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
     sudi_key.reset(k);
   }
   if (!sudi_key) {
-    out.push_back({"signature", false,
-                   pems.empty() ? "no SUDI key to check it with: capture `show platform sudi certificate` too, or pass --sudi-pub"
-                                : "not checked: the SUDI chain did not verify"});
+    out.push_back(
+        {"signature", false,
+         pems.empty() ? "no SUDI key to check it with: capture `show platform sudi certificate` too, or pass --sudi-pub"
+                      : "not checked: the SUDI chain did not verify"});
   } else {
     bool ok = sig.hash == tpm2::kAlgSha256 && ossl::verify_sha256(sudi_key.get(), attest, alen, sig.sig, sig.sig_len);
-    out.push_back({"signature", ok, ok ? "TPM quote signed by the SUDI key" : "the quote's signature does not verify with the SUDI key"});
+    out.push_back(
+        {"signature", ok,
+         ok ? "TPM quote signed by the SUDI key" : "the quote's signature does not verify with the SUDI key"});
   }
   return out;
 }

@@ -8,7 +8,10 @@
 namespace trustsim {
 
 ImageFlash::ImageFlash(const NandConfig& cfg, const std::string& path)
-    : cfg_(cfg), owned_(std::make_unique<NandImage>(cfg, path)), image_(*owned_), raw_(cfg.page_size + cfg.spare_size) {}
+    : cfg_(cfg),
+      owned_(std::make_unique<NandImage>(cfg, path)),
+      image_(*owned_),
+      raw_(cfg.page_size + cfg.spare_size) {}
 
 ImageFlash::ImageFlash(const NandConfig& cfg, NandImage& image)
     : cfg_(cfg), image_(image), raw_(cfg.page_size + cfg.spare_size) {}
@@ -55,8 +58,7 @@ flash::Result ImageFlash::mark_bad_block(uint32_t block) {
   return flash::Result::kOk;
 }
 
-HostVolume open_bootflash(const NandConfig& cfg, const std::string& path, bool format,
-                          bfs::MountReport* report) {
+HostVolume open_bootflash(const NandConfig& cfg, const std::string& path, bool format, bfs::MountReport* report) {
   HostVolume hv;
   hv.flash = std::make_unique<ImageFlash>(cfg, path);
   hv.volume = std::make_unique<bfs::Volume>(*hv.flash);
@@ -88,8 +90,10 @@ void put_file(bfs::Volume& v, const std::string& name, const std::vector<uint8_t
     size_t n = std::min<size_t>(1 << 20, data.size() - off);
     st = bfs::append(v, data.data() + off, n);
   }
-  if (st == bfs::Status::kOk) st = bfs::commit(v);
-  else bfs::abort(v);
+  if (st == bfs::Status::kOk)
+    st = bfs::commit(v);
+  else
+    bfs::abort(v);
   if (st != bfs::Status::kOk) throw InputError("bootflash:" + name + ": " + bfs::status_text(st));
 }
 

@@ -6,14 +6,14 @@
 
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
+#include "host/image_flash.h"
 #include "host/signing.h"
+#include "host/tpm_provision.h"
 #include "trustsim/boot_flash_layout.h"
 #include "trustsim/keys.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
 #include "trustsim/text_blob.h"
-#include "host/image_flash.h"
-#include "host/tpm_provision.h"
 
 namespace trustsim {
 namespace {

@@ -21,13 +21,18 @@ bool parse_key_name(const std::string& text, keys::KeyType* type, char* version)
   if (dash == std::string::npos || dash + 2 != t.size()) return false;
   // Anything before the type is a label: "untrusted-production-A" is a production key.
   size_t start = t.rfind('-', dash - 1);
-  std::string kind = t.substr(start == std::string::npos ? 0 : start + 1, dash - (start == std::string::npos ? 0 : start + 1));
+  std::string kind =
+      t.substr(start == std::string::npos ? 0 : start + 1, dash - (start == std::string::npos ? 0 : start + 1));
   char v = t[dash + 1];
   if (v < 'A' || v > 'Z') return false;
-  if (kind == "production") *type = keys::KeyType::kProduction;
-  else if (kind == "special") *type = keys::KeyType::kSpecial;
-  else if (kind == "rollover") *type = keys::KeyType::kRollover;
-  else return false;
+  if (kind == "production")
+    *type = keys::KeyType::kProduction;
+  else if (kind == "special")
+    *type = keys::KeyType::kSpecial;
+  else if (kind == "rollover")
+    *type = keys::KeyType::kRollover;
+  else
+    return false;
   *version = v;
   return true;
 }

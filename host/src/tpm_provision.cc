@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "devkit/input_error.h"
 #include "devices/openssl_util.h"
+#include "devkit/input_error.h"
 #include "devkit/state_file.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"

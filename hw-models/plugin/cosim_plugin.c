@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,18 +28,18 @@
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
 static int g_sock = -1;
-static struct ts_cosim_channel *g_chan; /* NULL: messages go over the socket */
+static struct ts_cosim_channel* g_chan; /* NULL: messages go over the socket */
 static struct ts_spin g_spin = {50000, 50000};
 static uint64_t g_icount;
 static uint64_t g_deadline;
 
-static void die(const char *what) {
+static void die(const char* what) {
   fprintf(stderr, "trustsim-cosim: %s (%s); stopping QEMU\n", what, strerror(errno));
   _exit(3);
 }
 
-static void write_all(const void *buf, size_t len) {
-  const char *p = buf;
+static void write_all(const void* buf, size_t len) {
+  const char* p = buf;
   while (len > 0) {
     ssize_t n = write(g_sock, p, len);
     if (n < 0 && errno == EINTR) continue;
@@ -49,8 +49,8 @@ static void write_all(const void *buf, size_t len) {
   }
 }
 
-static void read_all(void *buf, size_t len) {
-  char *p = buf;
+static void read_all(void* buf, size_t len) {
+  char* p = buf;
   while (len > 0) {
     ssize_t n = read(g_sock, p, len);
     if (n < 0 && errno == EINTR) continue;
@@ -70,7 +70,7 @@ static void check_alive(void) {
   }
 }
 
-static void channel_round_trip(struct ts_cosim_msg *m) {
+static void channel_round_trip(struct ts_cosim_msg* m) {
   uint32_t seq = g_chan->req_seq + 1;
   g_chan->req = *m;
   ts_chan_publish(&g_chan->req_seq, seq, &g_chan->host_sleeping);
@@ -93,35 +93,35 @@ static void round_trip(uint32_t type, uint64_t arg) {
   g_deadline = m.arg;
 }
 
-static void on_tb_exec(unsigned int vcpu, void *udata) {
+static void on_tb_exec(unsigned int vcpu, void* udata) {
   (void)vcpu;
   g_icount += (uint64_t)(uintptr_t)udata;
   if (g_icount >= g_deadline) round_trip(TS_COSIM_SYNC, 0);
 }
 
-static void on_doorbell(unsigned int vcpu, void *udata) {
+static void on_doorbell(unsigned int vcpu, void* udata) {
   (void)vcpu;
   round_trip(TS_COSIM_DOORBELL, (uint64_t)(uintptr_t)udata); /* the doorbell's address */
 }
 
-static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
   (void)id;
   size_t n = qemu_plugin_tb_n_insns(tb);
-  qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+  qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void*)(uintptr_t)n);
   for (size_t i = 0; i < n; ++i) {
-    struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+    struct qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
     if (qemu_plugin_insn_size(insn) != 4) continue;
     uint32_t word;
     memcpy(&word, qemu_plugin_insn_data(insn), 4);
     if (word == TS_DOORBELL_INSN)
       qemu_plugin_register_vcpu_insn_exec_cb(insn, on_doorbell, QEMU_PLUGIN_CB_NO_REGS,
-                                             (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
+                                             (void*)(uintptr_t)qemu_plugin_insn_vaddr(insn));
   }
 }
 
-QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
-  const char *sock_path = NULL;
-  const char *chan_path = NULL;
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv) {
+  const char* sock_path = NULL;
+  const char* chan_path = NULL;
   for (int i = 0; i < argc; ++i) {
     if (strncmp(argv[i], "sock=", 5) == 0) sock_path = argv[i] + 5;
     if (strncmp(argv[i], "chan=", 5) == 0) chan_path = argv[i] + 5;
@@ -144,7 +144,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
   }
   strcpy(addr.sun_path, sock_path);
   g_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (g_sock < 0 || connect(g_sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
+  if (g_sock < 0 || connect(g_sock, (struct sockaddr*)&addr, sizeof addr) != 0) {
     fprintf(stderr, "trustsim-cosim: cannot connect to %s: %s\n", sock_path, strerror(errno));
     return -1;
   }
@@ -158,9 +158,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
   g_deadline = hello.arg;
   if (chan_path) {
     int fd = open(chan_path, O_RDWR | O_CLOEXEC);
-    void *p = fd < 0 ? MAP_FAILED : mmap(NULL, sizeof *g_chan, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = fd < 0 ? MAP_FAILED : mmap(NULL, sizeof *g_chan, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (fd >= 0) close(fd);
-    if (p == MAP_FAILED || ((struct ts_cosim_channel *)p)->magic != TS_COSIM_CHANNEL_MAGIC) {
+    if (p == MAP_FAILED || ((struct ts_cosim_channel*)p)->magic != TS_COSIM_CHANNEL_MAGIC) {
       fprintf(stderr, "trustsim-cosim: cannot map the channel %s: %s\n", chan_path, strerror(errno));
       return -1;
     }

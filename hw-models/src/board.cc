@@ -16,9 +16,9 @@
 #include "hw-models/run_files.h"
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
+#include "trustsim/mailbox_abi.h"
 #include "trustsim/nand_regs.h"
 #include "trustsim/netxfer_regs.h"
-#include "trustsim/mailbox_abi.h"
 #include "trustsim/tpm_regs.h"
 
 namespace trustsim {
@@ -81,8 +81,8 @@ void check_state_file(const std::string& path, uint64_t expected, const std::str
   if (stat(path.c_str(), &st) != 0) throw InputError(path + ": cannot read: " + strerror(errno));
   if (!S_ISREG(st.st_mode)) throw InputError(path + ": not a regular file (the board state directory is damaged)");
   if (uint64_t(st.st_size) != expected)
-    throw InputError(path + ": is " + std::to_string(st.st_size) + " bytes, expected " + std::to_string(expected) + " (" +
-                     why + "); the board state directory is damaged or was made for another board file");
+    throw InputError(path + ": is " + std::to_string(st.st_size) + " bytes, expected " + std::to_string(expected) +
+                     " (" + why + "); the board state directory is damaged or was made for another board file");
 }
 
 std::string exe_dir() {
@@ -112,14 +112,16 @@ Artifacts Artifacts::locate() {
   a.boot0_elf = root + "/rommon-sim/boot0.elf";
   a.rommon_elf = root + "/rommon-sim/rommon.elf";
   a.os_elf = root + "/os-stub/os.elf";
-  for (const std::string* p : {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version,
-                                  &a.revocation_bin, &a.plugin_so})
+  for (const std::string* p :
+       {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version, &a.revocation_bin, &a.plugin_so})
     if (!file_exists(*p))
-      throw InputError(*p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");
+      throw InputError(
+          *p + ": missing build artifact (build with meson, or set TRUSTSIM_BUILD_ROOT to the build directory)");
   return a;
 }
 
-bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const std::function<void(const StatePaths&)>& fill) {
+bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths,
+                       const std::function<void(const StatePaths&)>& fill) {
   if (file_exists(paths.manifest())) {
     YamlReader r(paths.manifest());
     YAML::Node m = YamlReader::load_file(paths.manifest());
@@ -133,14 +135,16 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
     for (const std::string& f : {paths.bootrom(), paths.boot_flash(), paths.nvram()})
       if (!file_exists(f)) throw InputError(f + ": missing from the board state directory");
     if (cfg.nand.present && !file_exists(paths.bootflash()))
-      throw InputError(paths.bootflash() + ": missing from the board state directory (board file has devices.bootflash_nand)");
+      throw InputError(paths.bootflash() +
+                       ": missing from the board state directory (board file has devices.bootflash_nand)");
     // Every reader maps or indexes these files by the board's sizes: a
     // file of another size is refused here, before anything reads it.
     check_state_file(paths.bootrom(), kBootRomSize, "the boot ROM is always 64 MiB");
     check_state_file(paths.boot_flash(), cfg.boot_flash.size, "devices.rom_nor.size in " + cfg.file);
     check_state_file(paths.nvram(), cfg.nvram.size, "devices.nvram.size in " + cfg.file);
     if (cfg.tpm.present && !file_exists(paths.tpm_nv()))
-      throw InputError(paths.tpm_nv() + ": missing from the board state directory (board file has devices.tpm; "
+      throw InputError(paths.tpm_nv() +
+                       ": missing from the board state directory (board file has devices.tpm; "
                        "make the board again with `trustsim board new`)");
     return false;
   }
@@ -148,7 +152,8 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
   if (stat(paths.dir.c_str(), &dst) == 0 && !S_ISDIR(dst.st_mode))
     throw InputError(paths.dir + ": not a directory (expected a board state directory)");
   if (file_exists(paths.dir) && !dir_is_empty(paths.dir))
-    throw InputError(paths.dir + ": not a trustsim board state directory (no board-state.yaml) and not empty; "
+    throw InputError(paths.dir +
+                     ": not a trustsim board state directory (no board-state.yaml) and not empty; "
                      "refusing to touch it");
 
   // Build it next door, then rename into place.
@@ -159,7 +164,8 @@ bool prepare_state_dir(const BoardConfig& cfg, const StatePaths& paths, const st
   StatePaths t{tmp};
   try {
     fill(t);
-    std::string manifest = "# trustsim board state directory (docs/board-state.md)\nformat: 1\nboard: " + cfg.name + "\n";
+    std::string manifest =
+        "# trustsim board state directory (docs/board-state.md)\nformat: 1\nboard: " + cfg.name + "\n";
     write_file_atomic(t.manifest(), reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size());
   } catch (...) {
     remove_tree(tmp);
@@ -189,10 +195,13 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
       nvram_("nvram", power_, cfg.nvram, state.nvram(), trace),
       crypto_("crypto", power_, cfg.crypto),
       mailbox_("mailbox", bus_, trace, cfg.ram_base, cfg.ram_size, TS_MBOX_BASE),
-      bridge_("bridge", cfg, [&] {
-        bridge_opt.bootrom_path = state.bootrom();
-        return bridge_opt;
-      }(), power_, mailbox_, trace) {
+      bridge_(
+          "bridge", cfg,
+          [&] {
+            bridge_opt.bootrom_path = state.bootrom();
+            return bridge_opt;
+          }(),
+          power_, mailbox_, trace) {
   bus_.map(info_, 0);
   bus_.map(console_, cfg.console.bus_base);
   bus_.map(power_ctrl_, cfg.power.bus_base);
@@ -247,7 +256,8 @@ std::vector<std::string> Board::cut_device_names() const {
 }
 
 void Board::set_run_seed(uint64_t seed) {
-  for (Device* d : {static_cast<Device*>(&nvram_), static_cast<Device*>(&boot_flash_), static_cast<Device*>(nand_.get())})
+  for (Device* d :
+       {static_cast<Device*>(&nvram_), static_cast<Device*>(&boot_flash_), static_cast<Device*>(nand_.get())})
     if (d && d->power_cuts()) d->power_cuts()->set_run_seed(seed);
 }
 

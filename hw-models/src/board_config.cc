@@ -5,11 +5,11 @@
 #include "hw-models/board_devices.h"
 #include "hw-models/yaml_reader.h"
 #include "trustsim/crypto_regs.h"
-#include "trustsim/netxfer_regs.h"
+#include "trustsim/mailbox_abi.h"
 #include "trustsim/nand_regs.h"
+#include "trustsim/netxfer_regs.h"
 #include "trustsim/nor_regs.h"
 #include "trustsim/nvram_map.h"
-#include "trustsim/mailbox_abi.h"
 #include "trustsim/tpm2.h"
 #include "trustsim/tpm_regs.h"
 
@@ -103,7 +103,8 @@ BoardConfig load_board_config(const std::string& path) {
   r.expect_map(con, "devices.console", {"bus_base", "baud"});
   c.console.bus_base = r.u64(r.require(con, "devices.console", "bus_base"), "devices.console.bus_base");
   if (con["baud"]) c.console.baud = r.u64(con["baud"], "devices.console.baud");
-  if (c.console.baud < 300 || c.console.baud > 4000000) r.fail(con["baud"], "devices.console.baud", "must be 300..4000000");
+  if (c.console.baud < 300 || c.console.baud > 4000000)
+    r.fail(con["baud"], "devices.console.baud", "must be 300..4000000");
 
   YAML::Node pwr = r.require(dev, "devices", "power");
   r.expect_map(pwr, "devices.power", {"bus_base"});
@@ -111,8 +112,9 @@ BoardConfig load_board_config(const std::string& path) {
 
   YAML::Node bf = r.require(dev, "devices", "rom_nor");
   const std::string bfp = "devices.rom_nor";
-  r.expect_map(bf, bfp, {"bus_base", "part", "source", "size", "read_clock", "page_program_time", "sector_erase_time",
-                         "block_erase_time"});
+  r.expect_map(bf, bfp,
+               {"bus_base", "part", "source", "size", "read_clock", "page_program_time", "sector_erase_time",
+                "block_erase_time"});
   c.boot_flash.bus_base = r.u64(r.require(bf, bfp, "bus_base"), bfp + ".bus_base");
   c.boot_flash.part = r.str(r.require(bf, bfp, "part"), bfp + ".part");
   c.boot_flash.source = r.str(r.require(bf, bfp, "source"), bfp + ".source");
@@ -138,8 +140,9 @@ BoardConfig load_board_config(const std::string& path) {
   c.nvram.source = r.str(r.require(nv, nvp, "source"), nvp + ".source");
   c.nvram.size = r.size_bytes(r.require(nv, nvp, "size"), nvp + ".size");
   if (c.nvram.size < nvram_map::kMinimumSize || c.nvram.size > (16ull << 20))
-    r.fail(nv["size"], nvp + ".size", "must be 20 KiB .. 16 MiB (ROMmon variables, two key storage copies and the "
-                                      "startup-config take the first 20 KiB)");
+    r.fail(nv["size"], nvp + ".size",
+           "must be 20 KiB .. 16 MiB (ROMmon variables, two key storage copies and the "
+           "startup-config take the first 20 KiB)");
   c.nvram.page_size = r.size_bytes(r.require(nv, nvp, "page_size"), nvp + ".page_size");
   if (c.nvram.page_size == 0 || (c.nvram.page_size & (c.nvram.page_size - 1)) || c.nvram.page_size > c.nvram.size)
     r.fail(nv["page_size"], nvp + ".page_size", "must be a power of two no larger than the part");
@@ -159,9 +162,9 @@ BoardConfig load_board_config(const std::string& path) {
   YAML::Node bfn = dev["bootflash_nand"];
   const std::string bfnp = "devices.bootflash_nand";
   if (bfn) {
-    r.expect_map(bfn, bfnp, {"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks",
-                             "read_time", "program_time", "erase_time", "bus_clock", "program_unerased",
-                             "factory_bad_blocks"});
+    r.expect_map(bfn, bfnp,
+                 {"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks", "read_time",
+                  "program_time", "erase_time", "bus_clock", "program_unerased", "factory_bad_blocks"});
     BoardConfig::Nand& n = c.nand;
     n.present = true;
     n.bus_base = r.u64(r.require(bfn, bfnp, "bus_base"), bfnp + ".bus_base");
@@ -183,7 +186,8 @@ BoardConfig load_board_config(const std::string& path) {
     n.bus_clock_hz = r.frequency_hz(r.require(bfn, bfnp, "bus_clock"), bfnp + ".bus_clock");
     if (YAML::Node pu = bfn["program_unerased"]) {
       std::string m = r.str(pu, bfnp + ".program_unerased");
-      if (m != "refuse" && m != "and") r.fail(pu, bfnp + ".program_unerased", "expected 'refuse' (NAND) or 'and' (NOR-like)");
+      if (m != "refuse" && m != "and")
+        r.fail(pu, bfnp + ".program_unerased", "expected 'refuse' (NAND) or 'and' (NOR-like)");
       n.refuse_unerased_program = m == "refuse";
     }
     if (YAML::Node bb = bfn["factory_bad_blocks"]) {
@@ -203,8 +207,9 @@ BoardConfig load_board_config(const std::string& path) {
   YAML::Node tp = dev["tpm"];
   const std::string tpp = "devices.tpm";
   if (tp) {
-    r.expect_map(tp, tpp, {"bus_base", "part", "source", "spi_clock", "burst_count", "init_time", "default_command_time",
-                           "command_times", "fault"});
+    r.expect_map(tp, tpp,
+                 {"bus_base", "part", "source", "spi_clock", "burst_count", "init_time", "default_command_time",
+                  "command_times", "fault"});
     BoardConfig::Tpm& t = c.tpm;
     t.present = true;
     t.bus_base = r.u64(r.require(tp, tpp, "bus_base"), tpp + ".bus_base");
@@ -222,7 +227,8 @@ BoardConfig load_board_config(const std::string& path) {
     auto code_of = [&](const YAML::Node& n, const std::string& field) {
       std::string name = r.str(n, field);
       uint32_t cc = tpm::command_code_by_name(name);
-      if (!cc) r.fail(n, field, "unknown TPM command '" + name + "' (expected e.g. PCR_Extend, Quote, Sign, CreatePrimary)");
+      if (!cc)
+        r.fail(n, field, "unknown TPM command '" + name + "' (expected e.g. PCR_Extend, Quote, Sign, CreatePrimary)");
       return cc;
     };
     if (YAML::Node ct = tp["command_times"]) {

@@ -47,8 +47,8 @@ std::string device_table_markdown() {
       "|---|---|---|---|---|---|---|\n";
   for (const DeviceInfo* d : board_devices()) {
     t += std::string("| `") + d->name + "` | `devices." + d->board_key + "`" + (d->required ? "" : " (optional)") +
-         " | " + (d->power_cuts ? "yes" : "no") + " | " + (*d->faults ? d->faults : "—") + " | `" + d->model +
-         "` | [" + d->doc + "](" + std::string(d->doc).substr(5) + ") | " + d->part + " |\n";
+         " | " + (d->power_cuts ? "yes" : "no") + " | " + (*d->faults ? d->faults : "—") + " | `" + d->model + "` | [" +
+         d->doc + "](" + std::string(d->doc).substr(5) + ") | " + d->part + " |\n";
   }
   return t;
 }

@@ -15,9 +15,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "devkit/sim_time.h"
 #include "hw-models/run_files.h"
 #include "trustsim/cosim_wait.h"
-#include "devkit/sim_time.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -135,17 +135,31 @@ void CosimBridge::trace_power(const char* op, const std::string& detail) {
 std::vector<std::string> CosimBridge::qemu_argv() const {
   std::vector<std::string> a = {
       opt_.qemu_binary,
-      "-M", cfg_.qemu_machine + ",memory-backend=ram",
-      "-cpu", cfg_.qemu_cpu,
-      "-nodefaults", "-display", "none", "-nic", "none",
-      "-icount", "shift=" + std::to_string(cfg_.icount_shift) + ",sleep=off",
-      "-accel", "tcg,thread=single",
-      "-object", "memory-backend-file,id=ram,share=on,mem-path=" + ram_path_ + ",size=" + std::to_string(cfg_.ram_size),
-      "-bios", rom_path_,
-      "-chardev", "file,id=early,path=" + opt_.run_dir + "/early-debug.log",
-      "-serial", "chardev:early",
-      "-qmp", "unix:" + opt_.run_dir + "/qmp.sock,server=on,wait=off",
-      "-plugin", opt_.plugin_path + ",sock=" + sock_path_ + ",chan=" + chan_path_ + ",spin_us=" + std::to_string(opt_.spin_us),
+      "-M",
+      cfg_.qemu_machine + ",memory-backend=ram",
+      "-cpu",
+      cfg_.qemu_cpu,
+      "-nodefaults",
+      "-display",
+      "none",
+      "-nic",
+      "none",
+      "-icount",
+      "shift=" + std::to_string(cfg_.icount_shift) + ",sleep=off",
+      "-accel",
+      "tcg,thread=single",
+      "-object",
+      "memory-backend-file,id=ram,share=on,mem-path=" + ram_path_ + ",size=" + std::to_string(cfg_.ram_size),
+      "-bios",
+      rom_path_,
+      "-chardev",
+      "file,id=early,path=" + opt_.run_dir + "/early-debug.log",
+      "-serial",
+      "chardev:early",
+      "-qmp",
+      "unix:" + opt_.run_dir + "/qmp.sock,server=on,wait=off",
+      "-plugin",
+      opt_.plugin_path + ",sock=" + sock_path_ + ",chan=" + chan_path_ + ",spin_us=" + std::to_string(opt_.spin_us),
   };
   if (opt_.gdb) {
     a.push_back("-gdb");
@@ -250,8 +264,8 @@ bool CosimBridge::start_qemu() {
       return false;
     }
     if (!qemu_.running()) {
-      fail("QEMU " + qemu_.exit_description() + " before the cosim plugin connected. QEMU log (" + qemu_log_ +
-           "):\n" + tail_of_file(qemu_log_, 15));
+      fail("QEMU " + qemu_.exit_description() + " before the cosim plugin connected. QEMU log (" + qemu_log_ + "):\n" +
+           tail_of_file(qemu_log_, 15));
       return false;
     }
     if (waited_ms > opt_.wall_timeout_s * 1000) {

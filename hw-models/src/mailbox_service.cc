@@ -9,23 +9,35 @@ namespace {
 
 uint32_t to_status(tlm::tlm_response_status s) {
   switch (s) {
-    case tlm::TLM_OK_RESPONSE: return TS_MBOX_OK;
-    case tlm::TLM_ADDRESS_ERROR_RESPONSE: return TS_MBOX_ADDRESS_ERROR;
-    case tlm::TLM_COMMAND_ERROR_RESPONSE: return TS_MBOX_COMMAND_ERROR;
-    case tlm::TLM_BURST_ERROR_RESPONSE: return TS_MBOX_BURST_ERROR;
-    default: return TS_MBOX_DEVICE_ERROR;
+    case tlm::TLM_OK_RESPONSE:
+      return TS_MBOX_OK;
+    case tlm::TLM_ADDRESS_ERROR_RESPONSE:
+      return TS_MBOX_ADDRESS_ERROR;
+    case tlm::TLM_COMMAND_ERROR_RESPONSE:
+      return TS_MBOX_COMMAND_ERROR;
+    case tlm::TLM_BURST_ERROR_RESPONSE:
+      return TS_MBOX_BURST_ERROR;
+    default:
+      return TS_MBOX_DEVICE_ERROR;
   }
 }
 
 const char* status_name(uint32_t s) {
   switch (s) {
-    case TS_MBOX_OK: return "ok";
-    case TS_MBOX_ADDRESS_ERROR: return "address-error";
-    case TS_MBOX_COMMAND_ERROR: return "command-error";
-    case TS_MBOX_BURST_ERROR: return "burst-error";
-    case TS_MBOX_DMA_ERROR: return "dma-error";
-    case TS_MBOX_BAD_REQUEST: return "bad-request";
-    default: return "device-error";
+    case TS_MBOX_OK:
+      return "ok";
+    case TS_MBOX_ADDRESS_ERROR:
+      return "address-error";
+    case TS_MBOX_COMMAND_ERROR:
+      return "command-error";
+    case TS_MBOX_BURST_ERROR:
+      return "burst-error";
+    case TS_MBOX_DMA_ERROR:
+      return "dma-error";
+    case TS_MBOX_BAD_REQUEST:
+      return "bad-request";
+    default:
+      return "device-error";
   }
 }
 

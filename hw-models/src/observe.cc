@@ -33,11 +33,16 @@ std::string quoted(const std::string& s) { return "\"" + json_escape(s) + "\""; 
 
 const char* boot_stage_name(BootStage s) {
   switch (s) {
-    case BootStage::kOff: return "off";
-    case BootStage::kBoot0: return "Boot0";
-    case BootStage::kRommon: return "ROMmon";
-    case BootStage::kOs: return "OS";
-    case BootStage::kOther: return "other";
+    case BootStage::kOff:
+      return "off";
+    case BootStage::kBoot0:
+      return "Boot0";
+    case BootStage::kRommon:
+      return "ROMmon";
+    case BootStage::kOs:
+      return "OS";
+    case BootStage::kOther:
+      return "other";
   }
   return "other";
 }
@@ -77,8 +82,9 @@ void TimelineWriter::open(const std::string& path, const std::string& board_name
   if (path.empty()) return;
   out_ = fopen(path.c_str(), "w");
   if (!out_) throw InputError(path + ": cannot write timeline: " + strerror(errno));
-  fprintf(out_, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"trustsim\",\"board\":%s,"
-                "\"clock\":\"virtual board time\"},\"traceEvents\":[\n",
+  fprintf(out_,
+          "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"trustsim\",\"board\":%s,"
+          "\"clock\":\"virtual board time\"},\"traceEvents\":[\n",
           quoted(board_name).c_str());
   emit("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":" +
        quoted("board " + board_name) + "}}");
@@ -106,8 +112,8 @@ int TimelineWriter::track(const std::string& name) {
 
 void TimelineWriter::on_event(const TraceEvent& e) {
   if (!out_) return;
-  std::string args = "{\"addr\":" + std::to_string(e.addr) + ",\"len\":" + std::to_string(e.len) +
-                     ",\"status\":" + quoted(e.status);
+  std::string args =
+      "{\"addr\":" + std::to_string(e.addr) + ",\"len\":" + std::to_string(e.len) + ",\"status\":" + quoted(e.status);
   if (!e.detail.empty()) args += ",\"detail\":" + quoted(e.detail);
   args += "}";
   if (is_power_event(e)) {
@@ -119,8 +125,8 @@ void TimelineWriter::on_event(const TraceEvent& e) {
   // overlap them, e.g. a NAND program started by a register write) get
   // separate tracks, so each track's spans nest.
   std::string name = is_bus_op(e.op) ? std::string(e.dev) : std::string(e.dev) + " (device)";
-  std::string common = "{\"name\":" + quoted(e.op) + ",\"cat\":" + quoted(e.dev) + ",\"pid\":1,\"tid\":" +
-                       std::to_string(track(name)) + ",\"ts\":" + us(e.t_ns);
+  std::string common = "{\"name\":" + quoted(e.op) + ",\"cat\":" + quoted(e.dev) +
+                       ",\"pid\":1,\"tid\":" + std::to_string(track(name)) + ",\"ts\":" + us(e.t_ns);
   if (e.latency_ns > 0)
     emit(common + ",\"ph\":\"X\",\"dur\":" + us(e.latency_ns) + ",\"args\":" + args + "}");
   else
@@ -136,9 +142,9 @@ void TimelineWriter::on_console_line(uint64_t t_ns, const std::string& text) {
 
 void TimelineWriter::on_stage(uint64_t t_ns, BootStage s) {
   if (out_ && stage_ != BootStage::kOff && t_ns >= stage_since_)
-    emit("{\"name\":" + quoted(boot_stage_name(stage_)) + ",\"cat\":\"stage\",\"ph\":\"X\",\"pid\":1,\"tid\":" +
-         std::to_string(track("boot stage")) + ",\"ts\":" + us(stage_since_) + ",\"dur\":" + us(t_ns - stage_since_) +
-         "}");
+    emit("{\"name\":" + quoted(boot_stage_name(stage_)) +
+         ",\"cat\":\"stage\",\"ph\":\"X\",\"pid\":1,\"tid\":" + std::to_string(track("boot stage")) +
+         ",\"ts\":" + us(stage_since_) + ",\"dur\":" + us(t_ns - stage_since_) + "}");
   stage_ = s;
   stage_since_ = t_ns;
 }
@@ -160,9 +166,10 @@ const std::vector<std::string>& VcdWriter::signal_names() {
 }
 
 VcdWriter::~VcdWriter() {
-  if (out_) finish(changes_.empty() ? 0 : std::max_element(changes_.begin(), changes_.end(), [](auto& a, auto& b) {
-                                            return a.t_ns < b.t_ns;
-                                          })->t_ns);
+  if (out_)
+    finish(changes_.empty() ? 0 : std::max_element(changes_.begin(), changes_.end(), [](auto& a, auto& b) {
+                                    return a.t_ns < b.t_ns;
+                                  })->t_ns);
 }
 
 void VcdWriter::open(const std::string& path, const std::vector<std::string>& signals) {
@@ -211,9 +218,12 @@ void VcdWriter::on_event(const TraceEvent& e) {
     if (!strcmp(e.dev, "console") && !strcmp(e.op, "write")) busy(e.t_ns, e.latency_ns, kConsoleTx);
     return;
   }
-  if (!strcmp(e.dev, "bootflash_nand")) busy(e.t_ns, e.latency_ns, kNandBusy);
-  else if (!strcmp(e.dev, "rom_nor")) busy(e.t_ns, e.latency_ns, kNorBusy);
-  else if (!strcmp(e.dev, "nvram")) busy(e.t_ns, e.latency_ns, kNvramBusy);
+  if (!strcmp(e.dev, "bootflash_nand"))
+    busy(e.t_ns, e.latency_ns, kNandBusy);
+  else if (!strcmp(e.dev, "rom_nor"))
+    busy(e.t_ns, e.latency_ns, kNorBusy);
+  else if (!strcmp(e.dev, "nvram"))
+    busy(e.t_ns, e.latency_ns, kNvramBusy);
 }
 
 void VcdWriter::on_stage(uint64_t t_ns, BootStage s) {
@@ -235,11 +245,12 @@ void VcdWriter::finish(uint64_t end_ns) {
   bool wanted[kSigCount] = {};
   for (int s : chosen_) wanted[s] = true;
 
-  fputs("$version trustsim $end\n"
-        "$comment board signals in virtual board time (docs/traces.md) $end\n"
-        "$timescale 1ns $end\n"
-        "$scope module board $end\n",
-        out_);
+  fputs(
+      "$version trustsim $end\n"
+      "$comment board signals in virtual board time (docs/traces.md) $end\n"
+      "$timescale 1ns $end\n"
+      "$scope module board $end\n",
+      out_);
   for (int s : chosen_) fprintf(out_, "$var wire %d %s %s $end\n", width(s), id(s).c_str(), names[size_t(s)].c_str());
   fputs("$upscope $end\n$enddefinitions $end\n", out_);
 
@@ -260,8 +271,10 @@ void VcdWriter::finish(uint64_t end_ns) {
     std::vector<int> seen[kSigCount];
     for (; i < changes_.size() && changes_[i].t_ns == t; ++i) {
       const Change& c = changes_[i];
-      if (c.sig == kPower || c.sig == kReset || c.sig == kStage) seen[c.sig].push_back(c.value);
-      else count[c.sig] += c.value;
+      if (c.sig == kPower || c.sig == kReset || c.sig == kStage)
+        seen[c.sig].push_back(c.value);
+      else
+        count[c.sig] += c.value;
     }
     for (int s : chosen_) {
       int before = cur[s];

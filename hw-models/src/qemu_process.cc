@@ -45,9 +45,12 @@ void QemuProcess::start(const std::vector<std::string>& argv, const std::string&
 }
 
 void QemuProcess::reaped(int status) {
-  if (WIFEXITED(status)) exit_text_ = "exited with status " + std::to_string(WEXITSTATUS(status));
-  else if (WIFSIGNALED(status)) exit_text_ = std::string("killed by signal ") + strsignal(WTERMSIG(status));
-  else exit_text_ = "ended";
+  if (WIFEXITED(status))
+    exit_text_ = "exited with status " + std::to_string(WEXITSTATUS(status));
+  else if (WIFSIGNALED(status))
+    exit_text_ = std::string("killed by signal ") + strsignal(WTERMSIG(status));
+  else
+    exit_text_ = "ended";
   pid_ = -1;
 }
 

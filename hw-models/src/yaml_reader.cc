@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -70,12 +70,18 @@ bool parse_duration_ps(const std::string& text, uint64_t* ps) {
   std::string unit;
   if (!split_number_unit(text, &v, &unit)) return false;
   double scale;
-  if (unit == "ps") scale = 1;
-  else if (unit == "ns") scale = 1e3;
-  else if (unit == "us" || unit == "µs") scale = 1e6;
-  else if (unit == "ms") scale = 1e9;
-  else if (unit == "s") scale = 1e12;
-  else return false;
+  if (unit == "ps")
+    scale = 1;
+  else if (unit == "ns")
+    scale = 1e3;
+  else if (unit == "us" || unit == "µs")
+    scale = 1e6;
+  else if (unit == "ms")
+    scale = 1e9;
+  else if (unit == "s")
+    scale = 1e12;
+  else
+    return false;
   double r = v * scale;
   if (r > 9.0e18) return false;
   *ps = static_cast<uint64_t>(std::llround(r));
@@ -88,8 +94,9 @@ YAML::Node YamlReader::load_file(const std::string& path) {
   if (S_ISDIR(st.st_mode)) throw InputError(path + ": is a directory, not a YAML file");
   if (!S_ISREG(st.st_mode)) throw InputError(path + ": not a regular file (expected a YAML file)");
   if (uint64_t(st.st_size) > kMaxYamlFileBytes)
-    throw InputError(path + ": file too large (" + std::to_string(st.st_size) + " bytes; a board or scenario file is at most " +
-                     std::to_string(kMaxYamlFileBytes / 1024) + " KiB)");
+    throw InputError(path + ": file too large (" + std::to_string(st.st_size) +
+                     " bytes; a board or scenario file is at most " + std::to_string(kMaxYamlFileBytes / 1024) +
+                     " KiB)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open file");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -170,10 +177,14 @@ uint64_t YamlReader::size_bytes(const YAML::Node& node, const std::string& field
   std::string unit;
   if (split_number_unit(node.Scalar(), &d, &unit)) {
     double scale = 0;
-    if (unit == "B") scale = 1;
-    else if (unit == "KiB") scale = 1024.0;
-    else if (unit == "MiB") scale = 1024.0 * 1024;
-    else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
+    if (unit == "B")
+      scale = 1;
+    else if (unit == "KiB")
+      scale = 1024.0;
+    else if (unit == "MiB")
+      scale = 1024.0 * 1024;
+    else if (unit == "GiB")
+      scale = 1024.0 * 1024 * 1024;
     if (scale > 0 && d * scale == std::floor(d * scale) && d * scale < 1.8e19) return static_cast<uint64_t>(d * scale);
   }
   fail(node, field, "expected a size like '32 KiB', '16 MiB' or a byte count, got '" + node.Scalar() + "'");
@@ -191,10 +202,14 @@ uint64_t YamlReader::frequency_hz(const YAML::Node& node, const std::string& fie
   std::string unit;
   if (node.IsScalar() && split_number_unit(node.Scalar(), &d, &unit)) {
     double scale = 0;
-    if (unit == "Hz") scale = 1;
-    else if (unit == "kHz") scale = 1e3;
-    else if (unit == "MHz") scale = 1e6;
-    else if (unit == "GHz") scale = 1e9;
+    if (unit == "Hz")
+      scale = 1;
+    else if (unit == "kHz")
+      scale = 1e3;
+    else if (unit == "MHz")
+      scale = 1e6;
+    else if (unit == "GHz")
+      scale = 1e9;
     if (scale > 0 && d * scale >= 1) return static_cast<uint64_t>(std::llround(d * scale));
   }
   fail(node, field, "expected a frequency like '50 MHz' (units Hz, kHz, MHz, GHz), got " + shown(node));
@@ -205,10 +220,14 @@ uint64_t YamlReader::rate_bytes_per_s(const YAML::Node& node, const std::string&
   std::string unit;
   if (node.IsScalar() && split_number_unit(node.Scalar(), &d, &unit)) {
     double scale = 0;
-    if (unit == "B/s") scale = 1;
-    else if (unit == "kB/s") scale = 1e3;
-    else if (unit == "MB/s") scale = 1e6;
-    else if (unit == "GB/s") scale = 1e9;
+    if (unit == "B/s")
+      scale = 1;
+    else if (unit == "kB/s")
+      scale = 1e3;
+    else if (unit == "MB/s")
+      scale = 1e6;
+    else if (unit == "GB/s")
+      scale = 1e9;
     if (scale > 0 && d * scale >= 1) return static_cast<uint64_t>(std::llround(d * scale));
   }
   fail(node, field, "expected a data rate like '105 MB/s' (units B/s, kB/s, MB/s, GB/s), got " + shown(node));

@@ -19,7 +19,6 @@ namespace {
 
 namespace verify = trustsim::verify;
 
-
 void header(const char* title) {
   fw::printf("%s\n", title);
   size_t n = strlen(title);
@@ -29,9 +28,12 @@ void header(const char* title) {
 
 const char* image_type_name(uint8_t key_type) {
   switch (keys::KeyType(key_type)) {
-    case keys::KeyType::kProduction: return "Production";
-    case keys::KeyType::kSpecial: return "Special";
-    case keys::KeyType::kRollover: return "Rollover";
+    case keys::KeyType::kProduction:
+      return "Production";
+    case keys::KeyType::kSpecial:
+      return "Special";
+    case keys::KeyType::kRollover:
+      return "Rollover";
   }
   return "Unsigned";
 }
@@ -127,8 +129,10 @@ namespace {
 // "Computed Hash   SHA2: " and three continuation lines: 64 bytes, 16 a line.
 void hash_lines(const char* label, const uint8_t* digest) {
   for (uint32_t line = 0; line < 4; ++line) {
-    if (line == 0) fw::printf("%-16sSHA2: ", label);
-    else fw::printf("                      ");
+    if (line == 0)
+      fw::printf("%-16sSHA2: ", label);
+    else
+      fw::printf("                      ");
     for (uint32_t b = 0; b < 16; ++b) fw::printf("%02x", digest[line * 16 + b]);
     fw::printf("\n");
   }
@@ -160,15 +164,15 @@ void cmd_verify(const cli::Args& a) {
     fw::printf("Starting image verification\nHash Computation:    100%%Done!\n");
     uint8_t digest[64];
     fw::EngineCrypto crypto;
-    if (crypto.sha512(reinterpret_cast<const uint8_t*>(kStaging), trustsim::image::kHeaderSize + h.payload_len,
-                      digest))
+    if (crypto.sha512(reinterpret_cast<const uint8_t*>(kStaging), trustsim::image::kHeaderSize + h.payload_len, digest))
       hash_lines("Computed Hash", digest);
     if (g_result.have_envelope) hash_lines("Embedded Hash", g_result.envelope.image_digest);
   }
   if (g_result.verdict == verify::Verdict::kOk)
-    fw::printf("Digital signature successfully verified in file bootflash:%s\nEmbedded hash verification "
-               "successful.\n",
-               name);
+    fw::printf(
+        "Digital signature successfully verified in file bootflash:%s\nEmbedded hash verification "
+        "successful.\n",
+        name);
   else
     fw::printf("%%Error: digital signature verification failed for bootflash:%s: %s\n", name,
                verify::verdict_text(g_result.verdict));
@@ -185,7 +189,7 @@ void key_block(uint32_t number, const keys::KeyRecord& k, const char* store) {
   fw::snprintf(title, sizeof title, "Public Key #%u Information", number);
   header(title);
   const char* type = k.type == uint8_t(keys::KeyType::kProduction) ? "Release"
-                     : k.type == uint8_t(keys::KeyType::kSpecial) ? "Development"
+                     : k.type == uint8_t(keys::KeyType::kSpecial)  ? "Development"
                                                                    : "Rollover";
   char value[48];
   fw::snprintf(value, sizeof value, "%s (%s)", type, store);
@@ -210,8 +214,9 @@ void key_block(uint32_t number, const keys::KeyRecord& k, const char* store) {
 // (Revocation), then the backup copy's production and special keys as
 // (Backup). A revoked key is out of operation and not listed.
 void cmd_show_auth_keys() {
-  if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: %u keys from key storage generation %u\n", g.keys.count,
-                               g.keys.generation);
+  if (g.debug.show)
+    fw::printf("SOFTWARE_AUTHENTICITY: show: %u keys from key storage generation %u\n", g.keys.count,
+               g.keys.generation);
   if (!g.keys_valid) {
     fw::printf("%%Error: key storage is invalid\n");
     return;
@@ -247,11 +252,26 @@ void cmd_debug(const cli::Args& a) {
   bool on = !a.negated;
   const char* what = "";
   switch (cli::DebugCategory(a.number(cli::ArgTag::kCategory))) {
-    case cli::DebugCategory::kEnvelope: g.debug.envelope = on; what = "envelope"; break;
-    case cli::DebugCategory::kErrors: g.debug.errors = on; what = "errors"; break;
-    case cli::DebugCategory::kKey: g.debug.key = on; what = "key"; break;
-    case cli::DebugCategory::kRevocation: g.debug.revocation = on; what = "revocation"; break;
-    case cli::DebugCategory::kShow: g.debug.show = on; what = "show"; break;
+    case cli::DebugCategory::kEnvelope:
+      g.debug.envelope = on;
+      what = "envelope";
+      break;
+    case cli::DebugCategory::kErrors:
+      g.debug.errors = on;
+      what = "errors";
+      break;
+    case cli::DebugCategory::kKey:
+      g.debug.key = on;
+      what = "key";
+      break;
+    case cli::DebugCategory::kRevocation:
+      g.debug.revocation = on;
+      what = "revocation";
+      break;
+    case cli::DebugCategory::kShow:
+      g.debug.show = on;
+      what = "show";
+      break;
     case cli::DebugCategory::kVerbose:
       g.debug = on ? DebugFlags{true, true, true, true, true, true} : DebugFlags{};
       what = "verbose";

@@ -15,12 +15,18 @@ uint8_t g_chunk[kChunk];
 // The errno-style wording IOS uses for file errors.
 const char* ios_error(bfs::Status st) {
   switch (st) {
-    case bfs::Status::kNotFound: return "No such file or directory";
-    case bfs::Status::kExists: return "File exists";
-    case bfs::Status::kNoSpace: return "No space left on device";
-    case bfs::Status::kNameTooLong: return "File name too long";
-    case bfs::Status::kBadName: return "Invalid argument";
-    default: return bfs::status_text(st);
+    case bfs::Status::kNotFound:
+      return "No such file or directory";
+    case bfs::Status::kExists:
+      return "File exists";
+    case bfs::Status::kNoSpace:
+      return "No space left on device";
+    case bfs::Status::kNameTooLong:
+      return "File name too long";
+    case bfs::Status::kBadName:
+      return "Invalid argument";
+    default:
+      return bfs::status_text(st);
   }
 }
 
@@ -35,8 +41,10 @@ bool mounted() {
 void print_space_line(bool show_flash) {
   uint64_t used = 0, avail = 0, total = 0;
   bfs::space(g.fs, &used, &avail, &total);
-  if (show_flash) fw::printf("\n%lu bytes available (%lu bytes used)\n", avail, used);
-  else fw::printf("\n%lu bytes total (%lu bytes free)\n", total, avail);
+  if (show_flash)
+    fw::printf("\n%lu bytes available (%lu bytes used)\n", avail, used);
+  else
+    fw::printf("\n%lu bytes total (%lu bytes free)\n", total, avail);
 }
 
 const char* base_name(const char* path) {
@@ -206,7 +214,8 @@ void cmd_copy(const cli::Args& a) {
     return;
   }
   if (cli::is_remote(su.fs)) {
-    fw::printf("%%Error: %s is not supported by this board's transfer engine (tftp: and ftp: are)\n", cli::fs_prefix(su.fs));
+    fw::printf("%%Error: %s is not supported by this board's transfer engine (tftp: and ftp: are)\n",
+               cli::fs_prefix(su.fs));
     return;
   }
   if (!mounted()) return;
@@ -250,8 +259,10 @@ void cmd_copy(const cli::Args& a) {
     fw::putc('!');
   }
   fw::puts("\n");
-  if (st == bfs::Status::kOk) st = bfs::commit(g.fs);
-  else bfs::abort(g.fs);
+  if (st == bfs::Status::kOk)
+    st = bfs::commit(g.fs);
+  else
+    bfs::abort(g.fs);
   if (st != bfs::Status::kOk) {
     fw::printf("%%Error copying bootflash:/%s (%s)\n", from, ios_error(st));
     return;

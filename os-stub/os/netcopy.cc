@@ -17,16 +17,26 @@ constexpr size_t kMaxHost = 128, kMaxPath = 256, kMaxCred = 64;
 
 const char* net_error(uint64_t st) {
   switch (st) {
-    case TS_NETXFER_BAD_URL: return "Invalid argument";
-    case TS_NETXFER_REFUSED: return "Connection refused";
-    case TS_NETXFER_UNKNOWN_HOST: return "Unknown host";
-    case TS_NETXFER_NOT_FOUND: return "No such file or directory";
-    case TS_NETXFER_DENIED: return "Permission denied";
-    case TS_NETXFER_TIMEOUT_ERR: return "Timed out";
-    case TS_NETXFER_TRUNCATED: return "Connection closed by the server before the end of the file";
-    case TS_NETXFER_TOO_LARGE: return "File too large";
-    case TS_NETXFER_NO_TRANSFER: return "No transfer open";
-    default: return "I/O error";
+    case TS_NETXFER_BAD_URL:
+      return "Invalid argument";
+    case TS_NETXFER_REFUSED:
+      return "Connection refused";
+    case TS_NETXFER_UNKNOWN_HOST:
+      return "Unknown host";
+    case TS_NETXFER_NOT_FOUND:
+      return "No such file or directory";
+    case TS_NETXFER_DENIED:
+      return "Permission denied";
+    case TS_NETXFER_TIMEOUT_ERR:
+      return "Timed out";
+    case TS_NETXFER_TRUNCATED:
+      return "Connection closed by the server before the end of the file";
+    case TS_NETXFER_TOO_LARGE:
+      return "File too large";
+    case TS_NETXFER_NO_TRANSFER:
+      return "No transfer open";
+    default:
+      return "I/O error";
   }
 }
 
@@ -122,11 +132,13 @@ void cmd_ip_ftp(const cli::Args& a, bool password) {
   size_t n = strlen(v);
   for (size_t i = 0; i < n; ++i)
     if (!cred_char(v[i])) {
-      fw::printf("%%Error: the FTP %s may hold letters, digits and . - _ ~ + = only\n", password ? "password" : "user name");
+      fw::printf("%%Error: the FTP %s may hold letters, digits and . - _ ~ + = only\n",
+                 password ? "password" : "user name");
       return;
     }
   if (n >= cap) {
-    fw::printf("%%Error: the FTP %s is longer than %u characters\n", password ? "password" : "user name", unsigned(cap - 1));
+    fw::printf("%%Error: the FTP %s is longer than %u characters\n", password ? "password" : "user name",
+               unsigned(cap - 1));
     return;
   }
   memcpy(slot, v, n + 1);
@@ -257,8 +269,10 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     fw::printf("%%Error copying %s to bootflash:/%s (%s)\n", shown, to, ios_error(fs_st));
     return;
   }
-  if (r.ftp) fw::printf("[OK - %lu/4096 bytes]\n\n", total);
-  else fw::printf("[OK - %lu bytes]\n", total);
+  if (r.ftp)
+    fw::printf("[OK - %lu/4096 bytes]\n\n", total);
+  else
+    fw::printf("[OK - %lu bytes]\n", total);
   uint64_t ns = fw::uptime_ns() - t0;
   uint64_t ms = ns / 1000000;
   fw::printf("%lu bytes copied in %lu.%03lu secs (%lu bytes/sec)\n", total, ms / 1000, ms % 1000,

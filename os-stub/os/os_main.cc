@@ -18,39 +18,102 @@ class Commands : public cli::Handler {
     using C = cli::CommandId;
     if (kRevocationImage && !revocation_image_allows(id)) return;
     switch (id) {
-      case C::kConfigureTerminal: fw::printf("Enter configuration commands, one per line.  End with CNTL/Z.\n"); break;
-      case C::kLogout: ctx.engine().reset(); break;
-      case C::kShowVersion: cmd_show_version(); break;
-      case C::kShowSoftwareAuthenticityRunning: cmd_show_auth_running(); break;
-      case C::kShowSoftwareAuthenticityFile: cmd_show_auth_file(a); break;
-      case C::kShowSoftwareAuthenticityKeys: cmd_show_auth_keys(); break;
-      case C::kShowFileSystem: cmd_show_flash(); break;
+      case C::kConfigureTerminal:
+        fw::printf("Enter configuration commands, one per line.  End with CNTL/Z.\n");
+        break;
+      case C::kLogout:
+        ctx.engine().reset();
+        break;
+      case C::kShowVersion:
+        cmd_show_version();
+        break;
+      case C::kShowSoftwareAuthenticityRunning:
+        cmd_show_auth_running();
+        break;
+      case C::kShowSoftwareAuthenticityFile:
+        cmd_show_auth_file(a);
+        break;
+      case C::kShowSoftwareAuthenticityKeys:
+        cmd_show_auth_keys();
+        break;
+      case C::kShowFileSystem:
+        cmd_show_flash();
+        break;
 #ifndef OS_REVOCATION_IMAGE
-      case C::kShowPlatformIntegrity: cmd_show_platform_integrity(a); break;
-      case C::kShowPlatformSudiCertificate: cmd_show_platform_sudi(a); break;
+      case C::kShowPlatformIntegrity:
+        cmd_show_platform_integrity(a);
+        break;
+      case C::kShowPlatformSudiCertificate:
+        cmd_show_platform_sudi(a);
+        break;
 #endif
-      case C::kShowRunningConfig: cmd_show_running(false); break;
-      case C::kShowStartupConfig: cmd_show_running(true); break;
-      case C::kDir: cmd_dir(a); break;
-      case C::kDelete: cmd_delete(a); break;
-      case C::kRename: cmd_rename(a); break;
-      case C::kCopy: cmd_copy(a); break;
-      case C::kMore: cmd_more(a); break;
-      case C::kFormat: cmd_format(a); break;
-      case C::kVerify: cmd_verify(a); break;
-      case C::kWriteMemory: cmd_write_memory(); break;
-      case C::kReload: cmd_reload(); break;
+      case C::kShowRunningConfig:
+        cmd_show_running(false);
+        break;
+      case C::kShowStartupConfig:
+        cmd_show_running(true);
+        break;
+      case C::kDir:
+        cmd_dir(a);
+        break;
+      case C::kDelete:
+        cmd_delete(a);
+        break;
+      case C::kRename:
+        cmd_rename(a);
+        break;
+      case C::kCopy:
+        cmd_copy(a);
+        break;
+      case C::kMore:
+        cmd_more(a);
+        break;
+      case C::kFormat:
+        cmd_format(a);
+        break;
+      case C::kVerify:
+        cmd_verify(a);
+        break;
+      case C::kWriteMemory:
+        cmd_write_memory();
+        break;
+      case C::kReload:
+        cmd_reload();
+        break;
       case C::kDebugSoftwareAuthenticity:
-      case C::kUndebugAll: cmd_debug(a); break;
-      case C::kBootSystem: cmd_boot_system(a); break;
-      case C::kConfigRegister: cmd_config_register(a); break;
-      case C::kSoftwareAuthenticityKeyAdd: cmd_key_add(a); break;
-      case C::kSoftwareAuthenticityKeyRevoke: cmd_key_revoke(a); break;
-      case C::kShowSoftwareAuthenticityUpgradeStatus: cmd_show_upgrade_status(); break;
-      case C::kUpgradeRomMonitor: cmd_upgrade_rom_monitor(a); break;
-      case C::kIpFtpUsername: cmd_ip_ftp(a, false); break;
-      case C::kIpFtpPassword: cmd_ip_ftp(a, true); break;
-      case C::kEnable: case C::kDisable: case C::kEnd: case C::kExit: case C::kHostname: break;
+      case C::kUndebugAll:
+        cmd_debug(a);
+        break;
+      case C::kBootSystem:
+        cmd_boot_system(a);
+        break;
+      case C::kConfigRegister:
+        cmd_config_register(a);
+        break;
+      case C::kSoftwareAuthenticityKeyAdd:
+        cmd_key_add(a);
+        break;
+      case C::kSoftwareAuthenticityKeyRevoke:
+        cmd_key_revoke(a);
+        break;
+      case C::kShowSoftwareAuthenticityUpgradeStatus:
+        cmd_show_upgrade_status();
+        break;
+      case C::kUpgradeRomMonitor:
+        cmd_upgrade_rom_monitor(a);
+        break;
+      case C::kIpFtpUsername:
+        cmd_ip_ftp(a, false);
+        break;
+      case C::kIpFtpPassword:
+        cmd_ip_ftp(a, true);
+        break;
+      case C::kEnable:
+      case C::kDisable:
+      case C::kEnd:
+      case C::kExit:
+      case C::kHostname:
+        break;
       default:
         fw::printf("%% '%s' is not supported on this platform yet\n", cli::command_name(id));
     }
@@ -143,8 +206,10 @@ int fw_main() {
   if (kRevocationImage) print_revocation_image_line();
 
   uint8_t region[trustsim::romvars::kRegionSize];
-  if (fw::nvram_read(0, region, sizeof region)) trustsim::romvars::load(g.vars, region, sizeof region);
-  else trustsim::romvars::init_default(g.vars);
+  if (fw::nvram_read(0, region, sizeof region))
+    trustsim::romvars::load(g.vars, region, sizeof region);
+  else
+    trustsim::romvars::init_default(g.vars);
   g.config_register = g.vars.confreg;
   g.boot_config_register = g.vars.confreg;
   keys::LoadResult kr;

@@ -96,14 +96,12 @@ void first_copy_written(bool primary_first, uint32_t generation) {
 // Writes g_next (the change from g_before) with start and end markers a
 // power-cut campaign can use as its window.
 void write_key_storage() {
-  fw::printf("%%SOFTWARE_AUTHENTICITY-5-KEY_STORAGE_WRITE: writing key storage generation %u\n",
-             g_next.generation + 1);
+  fw::printf("%%SOFTWARE_AUTHENTICITY-5-KEY_STORAGE_WRITE: writing key storage generation %u\n", g_next.generation + 1);
   fw::flush();
   ku::CommitResult cr = fw::keystore_commit(g_next, first_copy_written);
   if (cr.step != ku::CommitStep::kNothing) g.keys = g_next;  // the first copy already holds the new set
   if (cr.step == ku::CommitStep::kBothWritten)
-    fw::printf("%s key storage updated (generation %u)\n", cr.primary_first ? "Backup" : "Primary",
-               g_next.generation);
+    fw::printf("%s key storage updated (generation %u)\n", cr.primary_first ? "Backup" : "Primary", g_next.generation);
   if (!cr.ok) {
     fw::printf("%%Error: key storage write failed: %s\n", cr.failure);
     return;
@@ -152,13 +150,15 @@ void refuse_add(ku::Status st, const kb::Entry* e, uint8_t type) {
   } else if (st == ku::Status::kNotNextVersion && e) {
     char want = ku::next_version(g.keys, type);
     if (want)
-      fw::printf("%%Error: %s key version %c cannot be added: key versions advance one letter at a time and the "
-                 "next %s key is version %c; key storage not changed\n",
-                 tn, e->key.version, tn, want);
+      fw::printf(
+          "%%Error: %s key version %c cannot be added: key versions advance one letter at a time and the "
+          "next %s key is version %c; key storage not changed\n",
+          tn, e->key.version, tn, want);
     else
-      fw::printf("%%Error: %s key version %c cannot be added: no %s key version is left after Z; key storage not "
-                 "changed\n",
-                 tn, e->key.version, tn);
+      fw::printf(
+          "%%Error: %s key version %c cannot be added: no %s key version is left after Z; key storage not "
+          "changed\n",
+          tn, e->key.version, tn);
   } else {
     fw::printf("%%Error: cannot add the key: %s; key storage not changed\n", ku::status_text(st));
   }
@@ -178,8 +178,9 @@ void add_from_bundle(uint8_t type) {
 // Production step 1, on the revocation image only.
 void add_production() {
   if (!kRevocationImage) {
-    fw::printf("%%Error: production keys are added from the revocation image (signed with the rollover key): boot "
-               "it and run this command there; key storage not changed\n");
+    fw::printf(
+        "%%Error: production keys are added from the revocation image (signed with the rollover key): boot "
+        "it and run this command there; key storage not changed\n");
     return;
   }
   char full[160];
@@ -190,9 +191,10 @@ void add_production() {
   }
   const kb::Entry& e = g_bundle.entries[0];
   if (g_bundle.count != 1 || e.action != kb::Action::kAdd || e.key.type != kProduction) {
-    fw::printf("%%Error: %s: a revocation image carries exactly one production key to add, this one carries %u "
-               "key change(s); key storage not changed\n",
-               full, g_bundle.count);
+    fw::printf(
+        "%%Error: %s: a revocation image carries exactly one production key to add, this one carries %u "
+        "key change(s); key storage not changed\n",
+        full, g_bundle.count);
     return;
   }
   add_from_bundle(kProduction);
@@ -201,8 +203,9 @@ void add_production() {
 // Special images and the revocation image change no special key.
 bool special_allowed() {
   if (kRevocationImage) {
-    fw::printf("%%Error: the revocation image changes only production keys; special keys change from a production "
-               "image; key storage not changed\n");
+    fw::printf(
+        "%%Error: the revocation image changes only production keys; special keys change from a production "
+        "image; key storage not changed\n");
     return false;
   }
   if (!handoff_valid()) {
@@ -210,9 +213,10 @@ bool special_allowed() {
     return false;
   }
   if (g.handoff->os.key_type != kProduction) {
-    fw::printf("%%Error: the running image is signed with %s key version %c: only a production image adds or "
-               "revokes keys; key storage not changed\n",
-               keys::key_type_name(g.handoff->os.key_type), g.handoff->os.key_version);
+    fw::printf(
+        "%%Error: the running image is signed with %s key version %c: only a production image adds or "
+        "revokes keys; key storage not changed\n",
+        keys::key_type_name(g.handoff->os.key_type), g.handoff->os.key_version);
     return false;
   }
   return true;
@@ -314,9 +318,10 @@ void revoke_production() {
   }
   const trustsim::handoff::StageInfo& os = g.handoff->os;
   if (os.key_type != kProduction) {
-    fw::printf("%%Error: the running image is signed with %s key version %c: production keys are revoked from a "
-               "production image signed with the new key; key storage not changed\n",
-               keys::key_type_name(os.key_type), os.key_version);
+    fw::printf(
+        "%%Error: the running image is signed with %s key version %c: production keys are revoked from a "
+        "production image signed with the new key; key storage not changed\n",
+        keys::key_type_name(os.key_type), os.key_version);
     return;
   }
   if (!g.keys_valid) {
@@ -332,9 +337,10 @@ void revoke_production() {
     return;
   }
   if (st == ku::Status::kNotInStorage) {
-    fw::printf("%%Error: Production key version %c, which verified the running image, is not a usable key in key "
-               "storage; key storage not changed\n",
-               os.key_version);
+    fw::printf(
+        "%%Error: Production key version %c, which verified the running image, is not a usable key in key "
+        "storage; key storage not changed\n",
+        os.key_version);
     return;
   }
   if (st != ku::Status::kOk) return refuse_revoke(st, blocker);
@@ -362,37 +368,63 @@ bool is_production(const cli::Args& a) {
 }  // namespace
 
 void cmd_key_add(const cli::Args& a) {
-  if (is_production(a)) add_production();
-  else add_special();
+  if (is_production(a))
+    add_production();
+  else
+    add_special();
 }
 
 void cmd_key_revoke(const cli::Args& a) {
-  if (is_production(a)) revoke_production();
-  else revoke_special();
+  if (is_production(a))
+    revoke_production();
+  else
+    revoke_special();
 }
 
 void print_revocation_image_line() {
   const trustsim::handoff::Block* h = g.handoff;
   bool ho = h->magic == trustsim::handoff::kMagic;
-  fw::printf("This is a revocation image, signed with the %s key version %c: it only adds the production key "
-             "bundled in it (software authenticity key add production)\n",
-             ho ? keys::key_type_name(h->os.key_type) : "unknown", ho ? h->os.key_version : '?');
+  fw::printf(
+      "This is a revocation image, signed with the %s key version %c: it only adds the production key "
+      "bundled in it (software authenticity key add production)\n",
+      ho ? keys::key_type_name(h->os.key_type) : "unknown", ho ? h->os.key_version : '?');
 }
 
 bool revocation_image_allows(cli::CommandId id) {
   using C = cli::CommandId;
   switch (id) {
-    case C::kEnable: case C::kDisable: case C::kConfigureTerminal: case C::kEnd: case C::kExit: case C::kLogout:
-    case C::kShowVersion: case C::kShowSoftwareAuthenticityRunning: case C::kShowSoftwareAuthenticityFile:
-    case C::kShowSoftwareAuthenticityKeys: case C::kShowSoftwareAuthenticityUpgradeStatus:
-    case C::kShowFileSystem: case C::kShowRunningConfig: case C::kShowStartupConfig:
-    case C::kDir: case C::kDelete: case C::kRename: case C::kCopy: case C::kMore: case C::kVerify:
-    case C::kBootSystem: case C::kWriteMemory: case C::kUpgradeRomMonitor: case C::kReload:
+    case C::kEnable:
+    case C::kDisable:
+    case C::kConfigureTerminal:
+    case C::kEnd:
+    case C::kExit:
+    case C::kLogout:
+    case C::kShowVersion:
+    case C::kShowSoftwareAuthenticityRunning:
+    case C::kShowSoftwareAuthenticityFile:
+    case C::kShowSoftwareAuthenticityKeys:
+    case C::kShowSoftwareAuthenticityUpgradeStatus:
+    case C::kShowFileSystem:
+    case C::kShowRunningConfig:
+    case C::kShowStartupConfig:
+    case C::kDir:
+    case C::kDelete:
+    case C::kRename:
+    case C::kCopy:
+    case C::kMore:
+    case C::kVerify:
+    case C::kBootSystem:
+    case C::kWriteMemory:
+    case C::kUpgradeRomMonitor:
+    case C::kReload:
     case C::kSoftwareAuthenticityKeyAdd:
       return true;
     // The other lines a startup-config holds: applied at start-up, so that
     // write memory on this image keeps them.
-    case C::kHostname: case C::kConfigRegister: case C::kIpFtpUsername: case C::kIpFtpPassword:
+    case C::kHostname:
+    case C::kConfigRegister:
+    case C::kIpFtpUsername:
+    case C::kIpFtpPassword:
       return true;
     default:
       break;
@@ -505,11 +537,13 @@ void cmd_show_upgrade_status() {
   status_field(0, "Ready for the next boot", ready ? "Yes" : "No");
   if (!ok_primary || !ok_backup)
     fw::printf("    Add the key again: software authenticity key add production, on the revocation image\n");
-  if (!ok_image) fw::printf("    Point boot system at an image signed with production key version %c\n", newest->version);
+  if (!ok_image)
+    fw::printf("    Point boot system at an image signed with production key version %c\n", newest->version);
   if (!ok_rommon) fw::printf("    Upgrade the ROMmon to one signed with production key version %c\n", newest->version);
   if (ready && older)
-    fw::printf("    After the reload: software authenticity key revoke production, on the image signed with version %c\n",
-               newest->version);
+    fw::printf(
+        "    After the reload: software authenticity key revoke production, on the image signed with version %c\n",
+        newest->version);
 }
 
 }  // namespace os

@@ -15,8 +15,8 @@ namespace {
 namespace verify = trustsim::verify;
 namespace img = trustsim::image;
 
-constexpr uint64_t kRommonLoad = 0x40200000;  // Boot0's ROMmon window start
-constexpr uint64_t kReadback = kStaging + (8ull << 20);   // flash contents read back
+constexpr uint64_t kRommonLoad = 0x40200000;                // Boot0's ROMmon window start
+constexpr uint64_t kReadback = kStaging + (8ull << 20);     // flash contents read back
 constexpr uint64_t kGoldenCopy = kStaging + (16ull << 20);  // the golden ROMmon, for checking
 
 verify::Result g_rr;
@@ -59,8 +59,7 @@ const char* nor_erase_sector(const Nor& n, uint64_t addr) {
 
 const char* nor_program_page(const Nor& n, uint64_t addr, const uint8_t* data, uint32_t len) {
   uint32_t st;
-  if (fw::mbox_write(n.ctl() + TS_NOR_PAGE_BUFFER, data, len).status != TS_MBOX_OK)
-    return "page buffer write failed";
+  if (fw::mbox_write(n.ctl() + TS_NOR_PAGE_BUFFER, data, len).status != TS_MBOX_OK) return "page buffer write failed";
   if (!wr32(n.ctl() + TS_NOR_ADDRESS, uint32_t(addr)) || !wr32(n.ctl() + TS_NOR_LENGTH, len) ||
       !wr32(n.ctl() + TS_NOR_COMMAND, TS_NOR_CMD_WRITE_ENABLE) ||
       !wr32(n.ctl() + TS_NOR_COMMAND, TS_NOR_CMD_PAGE_PROGRAM))
@@ -138,10 +137,14 @@ void cmd_upgrade_rom_monitor(const cli::Args& a) {
   const img::Header& h = g_rr.header;
   uint64_t total = img::kHeaderSize + h.payload_len + h.envelope_len;
   const char* why = nullptr;
-  if (h.image_type != uint32_t(img::Type::kRommon)) why = "not a ROMmon image";
-  else if (h.platform_id != fw::board_info().platform_id) why = "built for another platform";
-  else if (h.load_addr != kRommonLoad) why = "load address is not the ROMmon window (0x40200000)";
-  else if (total > trustsim::boot_flash::kMaxRommonImage || total > n.size / 2) why = "image larger than a ROMmon slot";
+  if (h.image_type != uint32_t(img::Type::kRommon))
+    why = "not a ROMmon image";
+  else if (h.platform_id != fw::board_info().platform_id)
+    why = "built for another platform";
+  else if (h.load_addr != kRommonLoad)
+    why = "load address is not the ROMmon window (0x40200000)";
+  else if (total > trustsim::boot_flash::kMaxRommonImage || total > n.size / 2)
+    why = "image larger than a ROMmon slot";
   if (why) {
     fw::printf("%%Error: bootflash:%s: %s; boot flash not changed\n", name, why);
     return;
@@ -151,9 +154,10 @@ void cmd_upgrade_rom_monitor(const cli::Args& a) {
   uint64_t golden = trustsim::boot_flash::golden_rommon_offset(n.size);
   const char* golden_why = check_slot(n, golden, reinterpret_cast<uint8_t*>(kGoldenCopy), g_rr);
   if (golden_why)
-    fw::printf("%%Warning: the golden ROMmon does not verify (%s): a power cut during this upgrade leaves no "
-               "bootable ROMmon\n",
-               golden_why);
+    fw::printf(
+        "%%Warning: the golden ROMmon does not verify (%s): a power cut during this upgrade leaves no "
+        "bootable ROMmon\n",
+        golden_why);
   if (!confirm("Proceed with the ROMmon upgrade? [confirm]")) {
     fw::printf("ROMmon upgrade aborted; boot flash not changed\n");
     return;
@@ -167,9 +171,10 @@ void cmd_upgrade_rom_monitor(const cli::Args& a) {
     why = nor_program_page(n, base + off, file + off, len);
   }
   if (why) {
-    fw::printf("%%Error: ROMmon upgrade failed: %s; the primary ROMmon is damaged and Boot0 will start the golden "
-               "one\n",
-               why);
+    fw::printf(
+        "%%Error: ROMmon upgrade failed: %s; the primary ROMmon is damaged and Boot0 will start the golden "
+        "one\n",
+        why);
     return;
   }
   fw::printf("Checking upgrade partition...\n");

@@ -120,8 +120,10 @@ void cmd_write_memory() {
     bn += size_t(k);
   }
   boot[bn] = '\0';
-  if (bn) rv::set(g.vars, "BOOT", boot);
-  else rv::unset(g.vars, "BOOT");
+  if (bn)
+    rv::set(g.vars, "BOOT", boot);
+  else
+    rv::unset(g.vars, "BOOT");
   g.vars.confreg = g.config_register;
   ok = save_romvars() && ok;
   if (ok) g_dirty = false;

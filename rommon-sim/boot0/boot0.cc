@@ -98,7 +98,7 @@ void tpm_start(handoff::Block* ho) {
   if (s == fw::TpmStatus::kOk) {
     uint64_t size = reinterpret_cast<uint64_t>(__rom_end);
     const void* rom = reinterpret_cast<const void*>(uintptr_t(0));
-    asm volatile("" : "+r"(rom));  // the boot ROM really is at address 0
+    asm volatile("" : "+r"(rom));                          // the boot ROM really is at address 0
     memcpy(reinterpret_cast<void*>(kStaging), rom, size);  // DMA reads RAM only, so hash a copy
     if (!fw::sha256(reinterpret_cast<const void*>(kStaging), size, ho->boot0_sha256)) {
       fw::printf("Boot0: cannot hash Boot0 for measurement\n");
@@ -117,8 +117,10 @@ void measure_rommon(handoff::Block* ho, const uint8_t* image, uint64_t len) {
   if (!(ho->measure_flags & handoff::kMeasuredBoot0)) return;
   if (!fw::sha256(image, len, ho->rommon_sha256)) return;
   fw::TpmStatus s = fw::tpm_pcr_extend(0, ho->rommon_sha256);
-  if (s == fw::TpmStatus::kOk) ho->measure_flags |= handoff::kMeasuredRommon;
-  else ho->tpm_error = uint32_t(s);
+  if (s == fw::TpmStatus::kOk)
+    ho->measure_flags |= handoff::kMeasuredRommon;
+  else
+    ho->tpm_error = uint32_t(s);
 }
 
 }  // namespace
@@ -168,8 +170,7 @@ int fw_main() {
                keys::key_type_name(g_result.envelope.key_type), g_result.envelope.key_version);
     ho->rommon_slot = slot;
     record(ho->rommon, h.version);
-    measure_rommon(ho, reinterpret_cast<const uint8_t*>(kStaging),
-                   img::kHeaderSize + h.payload_len + h.envelope_len);
+    measure_rommon(ho, reinterpret_cast<const uint8_t*>(kStaging), img::kHeaderSize + h.payload_len + h.envelope_len);
     // CPU copy from the staging buffer: QEMU then drops any translation of
     // the destination, and what runs is exactly what was verified.
     memcpy(reinterpret_cast<void*>(h.load_addr), reinterpret_cast<const uint8_t*>(kStaging) + img::kHeaderSize,

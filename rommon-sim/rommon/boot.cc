@@ -57,9 +57,12 @@ bool mount() {
 
 // "bootflash:NAME" / "flash:NAME" / "bootflash:/NAME" -> NAME
 const char* file_name(const char* path) {
-  if (fw::starts_with(path, "bootflash:")) path += 10;
-  else if (fw::starts_with(path, "flash:")) path += 6;
-  else return nullptr;
+  if (fw::starts_with(path, "bootflash:"))
+    path += 10;
+  else if (fw::starts_with(path, "flash:"))
+    path += 6;
+  else
+    return nullptr;
   while (*path == '/') ++path;
   return *path ? path : nullptr;
 }
@@ -80,8 +83,11 @@ void copy_string(char* dst, const char* src, size_t cap) {
 // in one line.
 void report_verification_failure(const char* path, const verify::Result& r) {
   switch (r.verdict) {
-    case verify::Verdict::kUnknownKey: case verify::Verdict::kRevokedKey: case verify::Verdict::kWrongKeyType:
-    case verify::Verdict::kBadSignature: case verify::Verdict::kKeyNotForType:
+    case verify::Verdict::kUnknownKey:
+    case verify::Verdict::kRevokedKey:
+    case verify::Verdict::kWrongKeyType:
+    case verify::Verdict::kBadSignature:
+    case verify::Verdict::kKeyNotForType:
       fw::printf("Failed to validate digital signature\n");
       break;
     default:
@@ -189,7 +195,8 @@ bool boot_image(const char* path) {
   if ((ho->measure_flags & trustsim::handoff::kMeasuredBoot0) && fw::sha256(stage, fi.size, ho->os_sha256)) {
     fw::TpmStatus ts = fw::tpm_open(0);
     if (ts == fw::TpmStatus::kOk) ts = fw::tpm_pcr_extend(8, ho->os_sha256);
-    if (ts == fw::TpmStatus::kOk) ho->measure_flags |= trustsim::handoff::kMeasuredOs;
+    if (ts == fw::TpmStatus::kOk)
+      ho->measure_flags |= trustsim::handoff::kMeasuredOs;
     else {
       ho->tpm_error = uint32_t(ts);
       fw::printf("boot: TPM: %s; OS image not measured\n", fw::tpm_status_text(ts));

@@ -89,7 +89,9 @@ void print_confreg_summary(uint16_t v) {
   if (v & 0x0040) fw::printf(" ignore system config info\n");
   fw::printf(" console baud: 9600\n");
   unsigned boot = v & 0xF;
-  fw::printf("boot: %s\n\n", boot == 0 ? "the ROM Monitor" : boot == 1 ? "the boot helper image" : "image specified by the boot system commands");
+  fw::printf("boot: %s\n\n", boot == 0   ? "the ROM Monitor"
+                             : boot == 1 ? "the boot helper image"
+                                         : "image specified by the boot system commands");
 }
 
 void set_confreg(uint64_t v) {
@@ -163,11 +165,16 @@ void execute(char* line) {
     return;
   }
   char* args = split_word(line);
-  if (!fw::strcmp(line, "set")) cmd_set();
-  else if (!fw::strcmp(line, "unset")) cmd_unset(args);
-  else if (!fw::strcmp(line, "confreg")) cmd_confreg(args);
-  else if (!fw::strcmp(line, "reset")) fw::reset();
-  else if (!fw::strcmp(line, "dir")) rommon::cmd_dir(fw::trim(args));
+  if (!fw::strcmp(line, "set"))
+    cmd_set();
+  else if (!fw::strcmp(line, "unset"))
+    cmd_unset(args);
+  else if (!fw::strcmp(line, "confreg"))
+    cmd_confreg(args);
+  else if (!fw::strcmp(line, "reset"))
+    fw::reset();
+  else if (!fw::strcmp(line, "dir"))
+    rommon::cmd_dir(fw::trim(args));
   else if (!fw::strcmp(line, "boot")) {
     char* a = fw::trim(args);
     if (*a) {
@@ -177,9 +184,10 @@ void execute(char* line) {
     } else {
       fw::printf("boot: BOOT variable is empty; use boot bootflash:NAME\n");
     }
-  }
-  else if (!fw::strcmp(line, "help") || !fw::strcmp(line, "?")) cmd_help();
-  else fw::printf("monitor: command \"%s\" not found\n", line);
+  } else if (!fw::strcmp(line, "help") || !fw::strcmp(line, "?"))
+    cmd_help();
+  else
+    fw::printf("monitor: command \"%s\" not found\n", line);
 }
 
 }  // namespace

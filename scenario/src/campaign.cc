@@ -16,21 +16,29 @@
 namespace trustsim {
 namespace {
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') o += ' ';
-        else o += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+          o += ' ';
+        else
+          o += c;
     }
   }
   return o;
@@ -83,20 +91,34 @@ bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
       size_t tab = line.find('\t');
       if (tab == std::string::npos) continue;
       std::string k = line.substr(0, tab), v = line.substr(tab + 1);
-      if (k == "passed") r.passed = v == "1", any = true;
-      else if (k == "point") r.point = std::stoull(v);
-      else if (k == "device") r.device = v;
-      else if (k == "device_op") r.device_op = std::stoull(v);
-      else if (k == "mode") parse_power_loss_mode(v, &r.mode);
-      else if (k == "seed") r.seed = std::stoull(v);
-      else if (k == "point2") r.point2 = std::stoull(v);
-      else if (k == "device2") r.device2 = v;
-      else if (k == "device_op2") r.device_op2 = std::stoull(v);
-      else if (k == "mode2") parse_power_loss_mode(v, &r.mode2);
-      else if (k == "recovery_points") r.recovery_points = std::stoull(v);
-      else if (k == "virtual_ns") r.virtual_ns = std::stoull(v);
-      else if (k == "wall_s") r.wall_s = std::stod(v);
-      else if (k == "failure") r.failure = v;
+      if (k == "passed")
+        r.passed = v == "1", any = true;
+      else if (k == "point")
+        r.point = std::stoull(v);
+      else if (k == "device")
+        r.device = v;
+      else if (k == "device_op")
+        r.device_op = std::stoull(v);
+      else if (k == "mode")
+        parse_power_loss_mode(v, &r.mode);
+      else if (k == "seed")
+        r.seed = std::stoull(v);
+      else if (k == "point2")
+        r.point2 = std::stoull(v);
+      else if (k == "device2")
+        r.device2 = v;
+      else if (k == "device_op2")
+        r.device_op2 = std::stoull(v);
+      else if (k == "mode2")
+        parse_power_loss_mode(v, &r.mode2);
+      else if (k == "recovery_points")
+        r.recovery_points = std::stoull(v);
+      else if (k == "virtual_ns")
+        r.virtual_ns = std::stoull(v);
+      else if (k == "wall_s")
+        r.wall_s = std::stod(v);
+      else if (k == "failure")
+        r.failure = v;
     }
   } catch (const std::exception&) {
     return false;
@@ -108,8 +130,8 @@ bool parse_shard(const std::string& text, uint32_t* index, uint32_t* count) {
   size_t slash = text.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) return false;
   std::string a = text.substr(0, slash), b = text.substr(slash + 1);
-  if (a.find_first_not_of("0123456789") != std::string::npos || b.find_first_not_of("0123456789") != std::string::npos ||
-      a.size() > 6 || b.size() > 6)
+  if (a.find_first_not_of("0123456789") != std::string::npos ||
+      b.find_first_not_of("0123456789") != std::string::npos || a.size() > 6 || b.size() > 6)
     return false;
   uint32_t i = uint32_t(std::stoul(a)), n = uint32_t(std::stoul(b));
   if (n == 0 || i >= n) return false;
@@ -163,7 +185,9 @@ std::string report_to_json(const CampaignReport& r) {
     o["mode"] = power_loss_mode_name(x.mode);
     o["seed"] = x.seed;
     if (x.point2)
-      o["second"] = {{"point", x.point2}, {"device", x.device2}, {"device_op", x.device_op2},
+      o["second"] = {{"point", x.point2},
+                     {"device", x.device2},
+                     {"device_op", x.device_op2},
                      {"mode", power_loss_mode_name(x.mode2)}};
     else if (r.second)
       o["recovery_points"] = x.recovery_points;
@@ -243,7 +267,8 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
       x.failure = o.at("invariant").get<std::string>();
       x.virtual_ns = o.at("virtual_ns").get<uint64_t>();
       x.wall_s = o.at("wall_s").get<double>();
-      if (x.point == 0 || x.point > r.points) throw bad("runs[" + std::to_string(i) + "]: point outside 1.." + std::to_string(r.points));
+      if (x.point == 0 || x.point > r.points)
+        throw bad("runs[" + std::to_string(i) + "]: point outside 1.." + std::to_string(r.points));
       r.runs.push_back(x);
       ++i;
     }
@@ -258,7 +283,8 @@ std::string report_to_junit(const CampaignReport& r) {
   for (const RunRecord& x : r.runs) total += x.wall_s;
   std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   char buf[256];
-  snprintf(buf, sizeof buf, "<testsuites tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n", r.runs.size(), r.failures(), r.wall_s);
+  snprintf(buf, sizeof buf, "<testsuites tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n", r.runs.size(), r.failures(),
+           r.wall_s);
   o += buf;
   snprintf(buf, sizeof buf, "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n",
            xml_escape("campaign " + r.name).c_str(), r.runs.size(), r.failures(), total);
@@ -266,7 +292,8 @@ std::string report_to_junit(const CampaignReport& r) {
   for (const RunRecord& x : r.runs) {
     std::string name = x.describe();
     snprintf(buf, sizeof buf, "%.3f", x.wall_s);
-    o += "    <testcase classname=\"" + xml_escape(r.name) + "\" name=\"" + xml_escape(name) + "\" time=\"" + buf + "\"";
+    o +=
+        "    <testcase classname=\"" + xml_escape(r.name) + "\" name=\"" + xml_escape(name) + "\" time=\"" + buf + "\"";
     if (x.passed) {
       o += "/>\n";
     } else {
@@ -296,7 +323,8 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
   for (size_t i = 0; i < shards.size(); ++i) {
     const CampaignReport& s = shards[i];
     auto differ = [&](const char* what) {
-      return InputError(paths[i] + ": " + what + " differs from " + paths[0] + ": these are not shards of one campaign");
+      return InputError(paths[i] + ": " + what + " differs from " + paths[0] +
+                        ": these are not shards of one campaign");
     };
     if (s.name != a.name || s.file != a.file) throw differ("the campaign");
     if (s.seed != a.seed) throw differ("the seed");
@@ -342,7 +370,8 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
       for (uint64_t q = 1; q <= rp; ++q)
         for (size_t mj = 0; mj < a.modes2.size(); ++mj) {
           ++expected;
-          if (!where.count({p, int(mi), q, int(mj)})) miss(item + "+" + std::to_string(q) + "/" + power_loss_mode_name(a.modes2[mj]));
+          if (!where.count({p, int(mi), q, int(mj)}))
+            miss(item + "+" + std::to_string(q) + "/" + power_loss_mode_name(a.modes2[mj]));
         }
     }
   if (n_missing) {
@@ -373,7 +402,8 @@ void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerLoss::Mode>&
   std::stable_sort(runs.begin(), runs.end(), [&](const RunRecord& x, const RunRecord& y) { return key(x) < key(y); });
 }
 
-Progress::Progress(FILE* out, uint64_t total) : out_(out), tty_(out && isatty(fileno(out))), total_(total), t0_(wall_now()) {}
+Progress::Progress(FILE* out, uint64_t total)
+    : out_(out), tty_(out && isatty(fileno(out))), total_(total), t0_(wall_now()) {}
 
 void Progress::add(bool passed) {
   ++done_;

@@ -58,7 +58,8 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
     }
     closedir(d);
   }
-  prepare_state_dir(cfg, state, [&](const StatePaths&) { throw InputError("the campaign's board template is incomplete"); });
+  prepare_state_dir(cfg, state,
+                    [&](const StatePaths&) { throw InputError("the campaign's board template is incomplete"); });
   if (role.kind == CampaignRole::Kind::kWalk) {
     role.work_dir = run_dir.path + "/runs";
     mkdir(role.work_dir.c_str(), 0755);
@@ -215,15 +216,16 @@ bool CampaignWalker::run_forked(const std::function<void(const RunRecord&)>& on_
     found_recovery_points(r, on_more);
     if (on_result) on_result(r);
   };
-  SimOutcome w = simulate(*plan_.scenario, plan_.cfg, plan_.template_dir, role, false, plan_.wall_timeout_s,
-                          plan_.spin_us);
+  SimOutcome w =
+      simulate(*plan_.scenario, plan_.cfg, plan_.template_dir, role, false, plan_.wall_timeout_s, plan_.spin_us);
   if (!w.passed) {
     *error = w.failure;
     return false;
   }
   *runs = w.results;
   if (w.points.size() != points_.size())
-    fprintf(stderr, "trustsim: warning: the walk saw %zu cut points, the dry run %zu: the window is not deterministic\n",
+    fprintf(stderr,
+            "trustsim: warning: the walk saw %zu cut points, the dry run %zu: the window is not deterministic\n",
             w.points.size(), points_.size());
   return true;
 }

@@ -58,9 +58,9 @@ void ForkedRuns::reap(bool block_until_one) {
     if (!read_run_records(ch.dir + "/result", recs)) {
       RunRecord rec = ch.rec;
       rec.passed = false;
-      rec.failure = WIFSIGNALED(status) ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
-                                        : "the run ended without a verdict (exit status " +
-                                              std::to_string(WEXITSTATUS(status)) + ")";
+      rec.failure = WIFSIGNALED(status)
+                        ? std::string("the run crashed: ") + strsignal(WTERMSIG(status))
+                        : "the run ended without a verdict (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
       recs = {rec};
     }
     std::string cmd = "rm -rf '" + ch.dir + "'";

@@ -72,7 +72,12 @@ T get(const std::vector<uint8_t>& b, size_t off) {
 
 std::vector<ElfSection> elf_sections(const std::string& path) {
   std::vector<uint8_t> b = read_file(path);
-  if (b.size() < 64 || memcmp(b.data(), "\x7f" "ELF", 4) != 0 || b[4] != 2)
+  if (b.size() < 64 ||
+      memcmp(b.data(),
+             "\x7f"
+             "ELF",
+             4) != 0 ||
+      b[4] != 2)
     throw InputError(path + ": not an ELF64 file");
   uint64_t shoff = get<uint64_t>(b, 0x28);
   uint16_t shentsize = get<uint16_t>(b, 0x3A), shnum = get<uint16_t>(b, 0x3C), shstrndx = get<uint16_t>(b, 0x3E);
@@ -85,8 +90,8 @@ std::vector<ElfSection> elf_sections(const std::string& path) {
     uint32_t name = get<uint32_t>(b, h);
     std::string n;
     for (size_t p = strtab + name; p < b.size() && b[p]; ++p) n += char(b[p]);
-    out.push_back({n, get<uint64_t>(b, h + 0x10), get<uint64_t>(b, h + 0x20), get<uint64_t>(b, h + 8),
-                   get<uint32_t>(b, h + 4)});
+    out.push_back(
+        {n, get<uint64_t>(b, h + 0x10), get<uint64_t>(b, h + 0x20), get<uint64_t>(b, h + 8), get<uint32_t>(b, h + 4)});
   }
   return out;
 }
@@ -126,7 +131,8 @@ std::string write_gdb_script(const std::string& path, const Artifacts& fw, int p
       "set confirm off\n"
       "set pagination off\n"
       "set architecture aarch64\n"
-      "file " + fw.boot0_elf + "\n" + rommon + "\n" + os + "\n" + target + "\n";
+      "file " +
+      fw.boot0_elf + "\n" + rommon + "\n" + os + "\n" + target + "\n";
   std::ofstream out(path);
   out << script;
   out.close();
@@ -134,11 +140,18 @@ std::string write_gdb_script(const std::string& path, const Artifacts& fw, int p
   return "QEMU waits for gdb on 127.0.0.1:" + std::to_string(port) + ". In another terminal:\n" +
          "  gdb-multiarch -x " + path + "\n" +
          "or by hand:\n"
-         "  gdb-multiarch " + fw.boot0_elf + " -ex '" + target + "' \\\n"
-         "    -ex '" + rommon + "' \\\n"
-         "    -ex '" + os + "'\n"
-         "Boot0 runs from the boot ROM (" + hex(elf_text_address(fw.boot0_elf)) + "), ROMmon from " +
-         hex(elf_text_address(fw.rommon_elf)) + ", the OS image from " + hex(elf_text_address(fw.os_elf)) +
+         "  gdb-multiarch " +
+         fw.boot0_elf + " -ex '" + target +
+         "' \\\n"
+         "    -ex '" +
+         rommon +
+         "' \\\n"
+         "    -ex '" +
+         os +
+         "'\n"
+         "Boot0 runs from the boot ROM (" +
+         hex(elf_text_address(fw.boot0_elf)) + "), ROMmon from " + hex(elf_text_address(fw.rommon_elf)) +
+         ", the OS image from " + hex(elf_text_address(fw.os_elf)) +
          ". Each power-on starts a new QEMU that waits again: reconnect after a power cycle or reset.\n";
 }
 

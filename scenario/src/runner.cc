@@ -11,29 +11,27 @@
 #include <fstream>
 #include <sstream>
 
+#include "devices/openssl_util.h"
+#include "devkit/input_error.h"
+#include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "host/attest.h"
 #include "host/image_flash.h"
+#include "host/signing.h"
 #include "host/tpm_provision.h"
+#include "hw-models/run_files.h"
+#include "tpm-sim/tpm_engine.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
 #include "trustsim/keys.h"
 #include "trustsim/romvars.h"
 #include "trustsim/tpm2.h"
-#include "tpm-sim/tpm_engine.h"
-#include "devkit/input_error.h"
-#include "devices/openssl_util.h"
-#include "hw-models/run_files.h"
-#include "devkit/sim_time.h"
-#include "devkit/state_file.h"
-#include "host/signing.h"
 
 namespace trustsim {
 
 namespace {
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string sha256_hex(const std::vector<uint8_t>& d) {
   unsigned char md[32];
@@ -122,8 +120,10 @@ bool ScenarioRunner::execute(const Step& step, size_t index) {
     return true;
   }
   if (const auto* s = step.as<WaitStep>()) {
-    if (cut_live_) wait(from_ps(s->duration_ps), board_.power().off_event());
-    else wait(from_ps(s->duration_ps));
+    if (cut_live_)
+      wait(from_ps(s->duration_ps), board_.power().off_event());
+    else
+      wait(from_ps(s->duration_ps));
     return true;
   }
   if (const auto* s = step.as<WaitPowerOffStep>()) {
@@ -161,8 +161,10 @@ bool ScenarioRunner::execute(const Step& step, size_t index) {
                    step.describe().substr(step.describe().rfind("within ") + 7) + " of virtual time";
         return false;
       }
-      if (cut_live_) wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
-      else wait(deadline - sc_time_stamp(), log_.output_event());
+      if (cut_live_)
+        wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
+      else
+        wait(deadline - sc_time_stamp(), log_.output_event());
     }
   }
   return host_action(step, index);
@@ -247,8 +249,9 @@ std::vector<uint8_t> ScenarioRunner::sign_image(const ImageSignStep& s) {
     throw InputError("key '" + s.key + "': name it [LABEL-]TYPE-VERSION, e.g. production-B or untrusted-production-A");
   ossl::Pkey key = ossl::load_private_key(key_path);
   signing::ImageSpec spec;
-  spec.type = s.image_type == "rommon" ? image::Type::kRommon
-              : s.image_type == "revocation" ? image::Type::kRevocation : image::Type::kOs;
+  spec.type = s.image_type == "rommon"       ? image::Type::kRommon
+              : s.image_type == "revocation" ? image::Type::kRevocation
+                                             : image::Type::kOs;
   std::vector<uint8_t> ver = read_file(host_.artifacts.os_version);
   spec.version = s.version.empty() ? std::string(ver.begin(), ver.end()) : s.version;
   while (!spec.version.empty() && spec.version.back() == '\n') spec.version.pop_back();
@@ -257,7 +260,7 @@ std::vector<uint8_t> ScenarioRunner::sign_image(const ImageSignStep& s) {
   spec.load_addr = spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
   bool bundle = !s.add_keys.empty() || !s.revoke_keys.empty();
   // A revocation image is the revocation build of the OS plus its bundle.
-  std::vector<uint8_t> payload = read_file(!s.payload.empty()                         ? s.payload
+  std::vector<uint8_t> payload = read_file(!s.payload.empty()                      ? s.payload
                                            : spec.type == image::Type::kRommon     ? host_.artifacts.rommon_bin
                                            : spec.type == image::Type::kRevocation ? host_.artifacts.revocation_bin
                                                                                    : host_.artifacts.os_bin);
@@ -375,8 +378,8 @@ bool ScenarioRunner::check(const CheckStep& step) {
       const uint8_t* nv = board_.nvram().contents().data();
       keys::Store st;
       keys::LoadResult lr = keys::load(nv + keys::kPrimaryOffset, nv + keys::kBackupOffset, st);
-      std::string copies = std::string("primary ") + keys::copy_state_text(lr.primary) + ", backup " +
-                           keys::copy_state_text(lr.backup);
+      std::string copies =
+          std::string("primary ") + keys::copy_state_text(lr.primary) + ", backup " + keys::copy_state_text(lr.backup);
       if (!lr.any_valid) {
         failure_ = "no valid key storage copy (" + copies + "): the board cannot verify anything";
         return false;
@@ -666,8 +669,8 @@ bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase
     // it, say), the run is not a pass.
     if (int sig = pending_interrupt()) ok = false, failure_ = std::string("interrupted by ") + strsignal(sig);
     if (!ok) {
-      failure_ = std::string(phase) + "step " + std::to_string(i + 1) + " (" + s.where + ", " + s.describe() + "): " +
-                 failure_;
+      failure_ = std::string(phase) + "step " + std::to_string(i + 1) + " (" + s.where + ", " + s.describe() +
+                 "): " + failure_;
       return false;
     }
     ++steps_done_;

@@ -12,9 +12,12 @@ namespace {
 
 std::string format_duration(uint64_t ps) {
   char buf[64];
-  if (ps % 1000000000000ull == 0) snprintf(buf, sizeof buf, "%llu s", (unsigned long long)(ps / 1000000000000ull));
-  else if (ps % 1000000000ull == 0) snprintf(buf, sizeof buf, "%llu ms", (unsigned long long)(ps / 1000000000ull));
-  else snprintf(buf, sizeof buf, "%llu ns", (unsigned long long)(ps / 1000ull));
+  if (ps % 1000000000000ull == 0)
+    snprintf(buf, sizeof buf, "%llu s", (unsigned long long)(ps / 1000000000000ull));
+  else if (ps % 1000000000ull == 0)
+    snprintf(buf, sizeof buf, "%llu ms", (unsigned long long)(ps / 1000000000ull));
+  else
+    snprintf(buf, sizeof buf, "%llu ns", (unsigned long long)(ps / 1000ull));
   return buf;
 }
 
@@ -66,8 +69,9 @@ FaultSpec parse_power_loss(const YamlReader& r, const YAML::Node& a, const std::
   r.expect_map(a, f, {"device", "at", "mode", "seed", "from-console", "after", "on-console"});
   int forms = (a["device"] ? 1 : 0) + (a["after"] ? 1 : 0) + (a["on-console"] ? 1 : 0);
   if (forms != 1)
-    r.fail(a, f, "give exactly one of: device (+ at, mode) for the Nth operation of a device, after (a virtual "
-                 "time from this step), on-console (a regular expression)");
+    r.fail(a, f,
+           "give exactly one of: device (+ at, mode) for the Nth operation of a device, after (a virtual "
+           "time from this step), on-console (a regular expression)");
   if (a["device"]) {
     PowerLossAtOperation p;
     p.device = r.str(a["device"], f + ".device");
@@ -86,8 +90,9 @@ FaultSpec parse_power_loss(const YamlReader& r, const YAML::Node& a, const std::
   }
   if (a["from-console"]) r.fail(a, f, "from-console goes with device: (it says where the operations count from)");
   if (a["at"] || a["mode"] || a["seed"])
-    r.fail(a, f, "at, mode and seed go with device: (a cut at an operation); after / on-console cut between "
-                 "operations");
+    r.fail(a, f,
+           "at, mode and seed go with device: (a cut at an operation); after / on-console cut between "
+           "operations");
   if (a["after"]) return PowerLossAfter{r.duration_ps(a["after"], f + ".after")};
   PowerLossOnConsole c;
   c.text = r.str(a["on-console"], f + ".on-console");
@@ -116,8 +121,10 @@ nand::Fault parse_nand_fault(const YamlReader& r, const YAML::Node& a, const std
     return b;
   }
   // bit-flip, stuck-bit
-  if (kind == "bit-flip") r.expect_map(a, f, {"page", "byte", "bit"});
-  else r.expect_map(a, f, {"page", "byte", "bit", "value"});
+  if (kind == "bit-flip")
+    r.expect_map(a, f, {"page", "byte", "bit"});
+  else
+    r.expect_map(a, f, {"page", "byte", "bit", "value"});
   uint32_t page = uint32_t(r.u64(r.require(a, f, "page"), f + ".page"));
   uint32_t byte = uint32_t(r.u64(r.require(a, f, "byte"), f + ".byte"));
   uint64_t bit = r.u64(r.require(a, f, "bit"), f + ".bit");
@@ -139,7 +146,8 @@ tpm::Fault parse_tpm_fault(const YamlReader& r, const YAML::Node& a, const std::
   }
   if (a["response-code"]) {
     uint64_t v = r.u64(a["response-code"], f + ".response-code");
-    if (v == 0 || v > 0xFFFFFFFFu) r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
+    if (v == 0 || v > 0xFFFFFFFFu)
+      r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
     rc = uint32_t(v);
   }
   if (a["no-response"]) no_response = parse_bool(r, a["no-response"], f + ".no-response");
@@ -175,7 +183,8 @@ net::Fault parse_net_fault(const YamlReader& r, const YAML::Node& a, const std::
       out = net::CorruptByte{v}, ++forms;
     }
   }
-  if (forms != 1) r.fail(a, f, "give exactly one of: refuse: true, stall: true, drop-after: BYTES, corrupt-byte: OFFSET|random");
+  if (forms != 1)
+    r.fail(a, f, "give exactly one of: refuse: true, stall: true, drop-after: BYTES, corrupt-byte: OFFSET|random");
   if (a["seed"] && !seeded) r.fail(a["seed"], f + ".seed", "only corrupt-byte: random takes a seed");
   return out;
 }
@@ -187,11 +196,14 @@ FaultStep parse_fault(const YamlReader& r, const YAML::Node& arg, const std::str
   YAML::Node a = arg.begin()->second;
   std::string f = field + "." + kind;
   FaultStep s;
-  if (kind == "power-loss") s.fault = parse_power_loss(r, a, f);
+  if (kind == "power-loss")
+    s.fault = parse_power_loss(r, a, f);
   else if (kind == "bit-flip" || kind == "stuck-bit" || kind == "bit-flips" || kind == "bad-block")
     s.fault = parse_nand_fault(r, a, f, kind);
-  else if (kind == "tpm") s.fault = parse_tpm_fault(r, a, f);
-  else if (kind == "network") s.fault = parse_net_fault(r, a, f);
+  else if (kind == "tpm")
+    s.fault = parse_tpm_fault(r, a, f);
+  else if (kind == "network")
+    s.fault = parse_net_fault(r, a, f);
   else
     r.fail(arg.begin()->first, f,
            "unknown fault (expected one of: power-loss, bit-flip, bit-flips, stuck-bit, bad-block, tpm, network)");
@@ -255,8 +267,11 @@ CheckSpec parse_check(const YamlReader& r, const YAML::Node& arg, const std::str
       for (const std::string& name : *list) {
         size_t dash = name.rfind('-');
         if (dash == std::string::npos || dash + 2 != name.size() || name[dash + 1] < 'A' || name[dash + 1] > 'Z' ||
-            (name.substr(0, dash) != "rollover" && name.substr(0, dash) != "production" && name.substr(0, dash) != "special"))
-          r.fail(k, kf, "key '" + name + "': expected TYPE-VERSION with TYPE rollover, production or special, e.g. production-B");
+            (name.substr(0, dash) != "rollover" && name.substr(0, dash) != "production" &&
+             name.substr(0, dash) != "special"))
+          r.fail(
+              k, kf,
+              "key '" + name + "': expected TYPE-VERSION with TYPE rollover, production or special, e.g. production-B");
       }
     return c;
   }
@@ -293,7 +308,8 @@ CheckSpec parse_check(const YamlReader& r, const YAML::Node& arg, const std::str
     if (nonce > 0xFFFFFFFFu) r.fail(a["nonce"], af + ".nonce", "expected 0..4294967295 (the N of `sign nonce N`)");
     c.nonce = uint32_t(nonce);
     if (bool(a["kgv"]) == bool(a["image"]))
-      r.fail(a, af, "give the known-good values as kgv: FILE (from `trustsim image sign --kgv`) or image: bootflash:NAME");
+      r.fail(a, af,
+             "give the known-good values as kgv: FILE (from `trustsim image sign --kgv`) or image: bootflash:NAME");
     if (a["kgv"]) {
       c.kgv = r.str(a["kgv"], af + ".kgv");
       if (c.kgv.empty() || c.kgv[0] != '/') c.kgv = dir_of(r.path()) + "/" + c.kgv;
@@ -306,9 +322,20 @@ CheckSpec parse_check(const YamlReader& r, const YAML::Node& arg, const std::str
     if (a["verifies"]) c.verifies = parse_bool(r, a["verifies"], af + ".verifies");
     if (a["failing"]) {
       c.failing = str_list(r, a["failing"], af + ".failing");
-      static const char* names[] = {"Platform", "Boot 0 Version", "Boot 0 Hash", "Boot Loader Version",
-                                    "Boot Loader Hash", "OS Version", "OS Hash", "PCR0", "PCR8", "nonce",
-                                    "quoted PCRs", "SUDI chain", "SUDI signature", "signature"};
+      static const char* names[] = {"Platform",
+                                    "Boot 0 Version",
+                                    "Boot 0 Hash",
+                                    "Boot Loader Version",
+                                    "Boot Loader Hash",
+                                    "OS Version",
+                                    "OS Hash",
+                                    "PCR0",
+                                    "PCR8",
+                                    "nonce",
+                                    "quoted PCRs",
+                                    "SUDI chain",
+                                    "SUDI signature",
+                                    "signature"};
       for (const std::string& f : c.failing) {
         bool known = false;
         std::string all;
@@ -316,7 +343,8 @@ CheckSpec parse_check(const YamlReader& r, const YAML::Node& arg, const std::str
         if (!known) r.fail(a["failing"], af + ".failing", "unknown check '" + f + "' (expected some of: " + all + ")");
       }
       if (c.failing.empty()) r.fail(a["failing"], af + ".failing", "name at least one check, or drop failing");
-      if (a["verifies"] && c.verifies) r.fail(a, af, "failing: names checks that fail, so it needs verifies: false (or no verifies)");
+      if (a["verifies"] && c.verifies)
+        r.fail(a, af, "failing: names checks that fail, so it needs verifies: false (or no verifies)");
       c.verifies = false;
     }
     return c;
@@ -352,8 +380,10 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
   field += "." + key;
   if (key == "power-on" || key == "power-off") {
     if (arg.IsDefined() && !arg.IsNull()) r.fail(arg, field, "takes no arguments");
-    if (key == "power-on") s.what = PowerOnStep{};
-    else s.what = PowerOffStep{};
+    if (key == "power-on")
+      s.what = PowerOnStep{};
+    else
+      s.what = PowerOffStep{};
   } else if (key == "power-cycle") {
     PowerCycleStep p;
     if (arg.IsDefined() && !arg.IsNull()) {
@@ -407,8 +437,8 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
     s.what = FlashPutStep{r.str(r.require(arg, field, "from"), field + ".from"),
                           r.str(r.require(arg, field, "name"), field + ".name")};
   } else if (key == "include" || key == "for" || key == "sweep") {
-    r.fail(node.begin()->first, field, key == "sweep" ? "a sweep must be the last step of the scenario's own steps"
-                                                      : "not allowed here");
+    r.fail(node.begin()->first, field,
+           key == "sweep" ? "a sweep must be the last step of the scenario's own steps" : "not allowed here");
   } else if (key == "wait") {
     if (!arg.IsDefined()) r.fail(node, field, "expected a duration like '10 ms'");
     s.what = WaitStep{r.duration_ps(arg, field)};
@@ -428,8 +458,10 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
       YAML::Node list = arg[k];
       if (!list) continue;
       std::vector<std::string>& names = std::string(k) == "add-keys" ? g.add_keys : g.revoke_keys;
-      if (!list.IsSequence() || list.size() == 0) r.fail(list, field + "." + k, "expected a list of key names, e.g. [production-B]");
-      for (size_t i = 0; i < list.size(); ++i) names.push_back(r.str(list[i], field + "." + k + "[" + std::to_string(i) + "]"));
+      if (!list.IsSequence() || list.size() == 0)
+        r.fail(list, field + "." + k, "expected a list of key names, e.g. [production-B]");
+      for (size_t i = 0; i < list.size(); ++i)
+        names.push_back(r.str(list[i], field + "." + k + "[" + std::to_string(i) + "]"));
     }
     s.what = std::move(g);
   } else if (key == "flash-corrupt") {
@@ -451,10 +483,13 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
     r.expect_map(arg, field, {"offset", "xor"});
     uint64_t offset = r.u64(r.require(arg, field, "offset"), field + ".offset");
     uint8_t mask = parse_xor(r, arg, field);
-    if (key == "rom-nor-corrupt") s.what = RomNorCorruptStep{offset, mask};
-    else s.what = NvramCorruptStep{offset, mask};
+    if (key == "rom-nor-corrupt")
+      s.what = RomNorCorruptStep{offset, mask};
+    else
+      s.what = NvramCorruptStep{offset, mask};
   } else if (key == "boot-flash-corrupt") {
-    r.fail(node.begin()->first, field, "boot-flash-corrupt was renamed to rom-nor-corrupt (the NOR flash holding ROMmon)");
+    r.fail(node.begin()->first, field,
+           "boot-flash-corrupt was renamed to rom-nor-corrupt (the NOR flash holding ROMmon)");
   } else if (key == "flash-truncate") {
     r.expect_map(arg, field, {"file", "length"});
     s.what = FlashTruncateStep{r.str(r.require(arg, field, "file"), field + ".file"),
@@ -463,7 +498,8 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
     if (!arg.IsDefined() || !arg.IsScalar()) r.fail(node, field, "expected the bootflash: file name");
     s.what = FlashDeleteStep{arg.Scalar()};
   } else {
-    r.fail(node.IsMap() ? node.begin()->first : node, field, std::string("unknown step (expected one of: ") + kinds + ")");
+    r.fail(node.IsMap() ? node.begin()->first : node, field,
+           std::string("unknown step (expected one of: ") + kinds + ")");
   }
   return s;
 }
@@ -473,14 +509,18 @@ Step parse_step(const YamlReader& r, const YAML::Node& node, const std::string& 
 std::string printable(const std::string& t) {
   std::string o;
   for (char c : t) {
-    if (c == '\r') o += "\\r";
-    else if (c == '\n') o += "\\n";
-    else if (c == '\t') o += "\\t";
+    if (c == '\r')
+      o += "\\r";
+    else if (c == '\n')
+      o += "\\n";
+    else if (c == '\t')
+      o += "\\t";
     else if (static_cast<unsigned char>(c) < 0x20) {
       char b[8];
       snprintf(b, sizeof b, "\\x%02x", c);
       o += b;
-    } else o += c;
+    } else
+      o += c;
   }
   return o;
 }
@@ -492,7 +532,9 @@ struct DescribeFault {
     return "fault power-loss " + std::string(power_loss_mode_name(p.cut.mode)) + " " + p.device + " operation " +
            std::to_string(p.cut.at_operation) + " from here";
   }
-  std::string operator()(const PowerLossAfter& p) const { return "fault power-loss after " + format_duration(p.after_ps); }
+  std::string operator()(const PowerLossAfter& p) const {
+    return "fault power-loss after " + format_duration(p.after_ps);
+  }
   std::string operator()(const PowerLossOnConsole& p) const {
     return "fault power-loss on console /" + printable(p.text) + "/";
   }
@@ -528,7 +570,9 @@ struct DescribeStep {
   }
   std::string operator()(const SendStep& e) const { return "send \"" + printable(e.text) + "\""; }
   std::string operator()(const WaitStep& w) const { return "wait " + format_duration(w.duration_ps); }
-  std::string operator()(const WaitPowerOffStep& w) const { return "wait-power-off within " + format_duration(w.timeout_ps); }
+  std::string operator()(const WaitPowerOffStep& w) const {
+    return "wait-power-off within " + format_duration(w.timeout_ps);
+  }
   std::string operator()(const FaultStep& f) const { return std::visit(DescribeFault{}, f.fault); }
   std::string operator()(const CheckStep& c) const { return std::visit(DescribeCheck{}, c.check); }
   std::string operator()(const ImageSignStep& g) const { return "image-sign " + g.file + " with " + g.key; }
@@ -589,8 +633,9 @@ class Substitution {
         if (v == vars.end()) {
           std::string known;
           for (const auto& kv : vars) known += (known.empty() ? "" : ", ") + kv.first;
-          r.fail(node, field, "unknown variable ${" + name + "}" + (known.empty() ? " (no variables are defined)"
-                                                                                : " (defined: " + known + ")"));
+          r.fail(node, field,
+                 "unknown variable ${" + name + "}" +
+                     (known.empty() ? " (no variables are defined)" : " (defined: " + known + ")"));
         }
         out += v->second;
         i = e + 1;
@@ -605,7 +650,6 @@ class Substitution {
   }
   std::vector<std::pair<YAML::Node, std::string>> saved_;
 };
-
 
 // Expands include / for and parses every other step into `out`.
 void collect(const YamlReader& r, const YAML::Node& list, const std::string& field, const Vars& vars,
@@ -624,7 +668,8 @@ void collect(const YamlReader& r, const YAML::Node& list, const std::string& fie
         if (open == inc) r.fail(arg, f + ".include", inc + " includes itself (through " + r.path() + ")");
       if (include_stack.size() > 16) r.fail(arg, f + ".include", "includes nest more than 16 deep");
       struct stat st;
-      if (::stat(inc.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) r.fail(arg, f + ".include", inc + ": no such file (or not a regular file)");
+      if (::stat(inc.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        r.fail(arg, f + ".include", inc + ": no such file (or not a regular file)");
       YamlReader ri(inc);
       YAML::Node root = YamlReader::load_file(inc);
       ri.expect_map(root, "", {"description", "steps"});
@@ -636,8 +681,8 @@ void collect(const YamlReader& r, const YAML::Node& list, const std::string& fie
       std::string ff = f + ".for";
       r.expect_map(arg, ff, {"var", "in", "steps"});
       std::string var = r.str(r.require(arg, ff, "var"), ff + ".var");
-      if (var.empty() || var.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                             std::string::npos)
+      if (var.empty() ||
+          var.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
         r.fail(arg["var"], ff + ".var", "expected a name of letters, digits and _");
       YAML::Node in = r.require(arg, ff, "in");
       std::vector<std::string> values;
@@ -658,8 +703,8 @@ void collect(const YamlReader& r, const YAML::Node& list, const std::string& fie
   }
 }
 
-void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& field, const Vars& vars,
-                 Scenario& sc, std::vector<std::string>& include_stack) {
+void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& field, const Vars& vars, Scenario& sc,
+                 std::vector<std::string>& include_stack) {
   Sweep& w = sc.sweep;
   w.where = r.path() + ":" + std::to_string(arg.Mark().line + 1);
   r.expect_map(arg, field, {"devices", "modes", "from", "to", "steps", "recovery", "second-cut"});
@@ -678,8 +723,10 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     YAML::Node m = parent["modes"];
     for (const std::string& name : str_list(r, m, f + ".modes")) {
       PowerLoss::Mode mode;
-      if (!parse_power_loss_mode(name, &mode)) r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
-      if (std::find(out.begin(), out.end(), mode) != out.end()) r.fail(m, f + ".modes", "'" + name + "' is named twice");
+      if (!parse_power_loss_mode(name, &mode))
+        r.fail(m, f + ".modes", "'" + name + "': expected before, after or torn");
+      if (std::find(out.begin(), out.end(), mode) != out.end())
+        r.fail(m, f + ".modes", "'" + name + "' is named twice");
       out.push_back(mode);
     }
     if (out.empty()) r.fail(m, f + ".modes", "name at least one mode");
@@ -702,8 +749,10 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     r.expect_map(c, f, {"devices", "modes", "recovery"});
     devices(c, f, w.devices2);
     modes(c, f, w.modes2);
-    if (c["recovery"]) collect(r, c["recovery"], f + ".recovery", vars, sc, w.recovery2, include_stack);
-    else w.recovery2 = w.recovery;
+    if (c["recovery"])
+      collect(r, c["recovery"], f + ".recovery", vars, sc, w.recovery2, include_stack);
+    else
+      w.recovery2 = w.recovery;
     w.second = true;
   }
   sc.has_sweep = true;

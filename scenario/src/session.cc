@@ -7,10 +7,10 @@
 #include <stdexcept>
 
 #include "devkit/input_error.h"
-#include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
 #include "host/manufacture.h"
+#include "hw-models/run_files.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR
 #error "TRUSTSIM_SOURCE_DIR must be defined by the build"

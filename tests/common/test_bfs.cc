@@ -26,8 +26,8 @@
 
 namespace bfs = trustsim::bfs;
 namespace flash = trustsim::flash;
-using flash::Result;
 using bfs::Status;
+using flash::Result;
 
 namespace {
 
@@ -37,10 +37,14 @@ enum class Cut { kBefore, kAfter, kTorn, kTornEcc };
 
 const char* cut_name(Cut c) {
   switch (c) {
-    case Cut::kBefore: return "before";
-    case Cut::kAfter: return "after";
-    case Cut::kTorn: return "torn";
-    case Cut::kTornEcc: return "torn+ecc";
+    case Cut::kBefore:
+      return "before";
+    case Cut::kAfter:
+      return "after";
+    case Cut::kTorn:
+      return "torn";
+    case Cut::kTornEcc:
+      return "torn+ecc";
   }
   return "?";
 }
@@ -78,7 +82,8 @@ class RamFlash final : public flash::Ops {
     Block& b = blocks_[page / geo_.pages_per_block];
     if (b.bad) return violation("program of a bad block", page), Result::kBadBlock;
     if (b.programmed[in]) return violation("page programmed twice without an erase", page), Result::kProgramFailed;
-    if (int(in) < b.next_page) return violation("pages of a block programmed out of order", page), Result::kProgramFailed;
+    if (int(in) < b.next_page)
+      return violation("pages of a block programmed out of order", page), Result::kProgramFailed;
     int next_before = b.next_page;
     b.programmed[in] = true;
     b.next_page = int(in) + 1;
@@ -93,9 +98,16 @@ class RamFlash final : public flash::Ops {
           b.programmed[in] = false;
           b.next_page = next_before;
           return Result::kIoError;
-        case Cut::kAfter: program_bits(dst, buf, nullptr); return Result::kOk;
-        case Cut::kTorn: program_bits(dst, buf, &rng_); return Result::kIoError;
-        case Cut::kTornEcc: program_bits(dst, buf, &rng_); b.ecc.insert(in); return Result::kIoError;
+        case Cut::kAfter:
+          program_bits(dst, buf, nullptr);
+          return Result::kOk;
+        case Cut::kTorn:
+          program_bits(dst, buf, &rng_);
+          return Result::kIoError;
+        case Cut::kTornEcc:
+          program_bits(dst, buf, &rng_);
+          b.ecc.insert(in);
+          return Result::kIoError;
       }
     }
     if (fail_next_data_program_ && memcmp(buf, "BFS1", 4) != 0) {
@@ -114,7 +126,8 @@ class RamFlash final : public flash::Ops {
 
   Result erase_block(uint32_t block) override {
     if (dead_) return Result::kIoError;
-    if (block >= geo_.block_count) return violation("erase beyond the device", block * geo_.pages_per_block), Result::kOutOfRange;
+    if (block >= geo_.block_count)
+      return violation("erase beyond the device", block * geo_.pages_per_block), Result::kOutOfRange;
     Block& b = blocks_[block];
     if (b.bad) return violation("erase of a bad block", block * geo_.pages_per_block), Result::kBadBlock;
     uint64_t op = ++mutations_;
@@ -123,10 +136,17 @@ class RamFlash final : public flash::Ops {
       cut_fired_ = true;
       dead_ = true;
       switch (cut_mode_) {
-        case Cut::kBefore: return Result::kIoError;
-        case Cut::kAfter: erase(b); return Result::kOk;
-        case Cut::kTorn: tear_erase(b, false); return Result::kIoError;
-        case Cut::kTornEcc: tear_erase(b, true); return Result::kIoError;
+        case Cut::kBefore:
+          return Result::kIoError;
+        case Cut::kAfter:
+          erase(b);
+          return Result::kOk;
+        case Cut::kTorn:
+          tear_erase(b, false);
+          return Result::kIoError;
+        case Cut::kTornEcc:
+          tear_erase(b, true);
+          return Result::kIoError;
       }
     }
     if (b.fail_erase) {
@@ -141,7 +161,8 @@ class RamFlash final : public flash::Ops {
 
   Result mark_bad_block(uint32_t block) override {
     if (dead_) return Result::kIoError;
-    if (block >= geo_.block_count) return violation("mark_bad beyond the device", block * geo_.pages_per_block), Result::kOutOfRange;
+    if (block >= geo_.block_count)
+      return violation("mark_bad beyond the device", block * geo_.pages_per_block), Result::kOutOfRange;
     blocks_[block].bad = true;
     ++marked_bad_;
     return Result::kOk;
@@ -225,8 +246,9 @@ class RamFlash final : public flash::Ops {
     double fraction = tear_style_ == 0   ? 0.5
                       : tear_style_ == 1 ? double(torn->below(geo_.page_size)) / geo_.page_size
                                          : 127.0 / 128;
-    std::vector<bool> take = trustsim::choose_torn(
-        *torn, falling.size(), fraction, tear_style_ == 1 ? trustsim::TearPattern::kPrefix : trustsim::TearPattern::kScattered);
+    std::vector<bool> take =
+        trustsim::choose_torn(*torn, falling.size(), fraction,
+                              tear_style_ == 1 ? trustsim::TearPattern::kPrefix : trustsim::TearPattern::kScattered);
     for (size_t k = 0; k < falling.size(); ++k)
       if (take[k]) dst[falling[k] >> 3] = uint8_t(dst[falling[k] >> 3] & ~(1u << (falling[k] & 7)));
   }
@@ -1210,14 +1232,14 @@ std::vector<Step> sweep_script(flash::Geometry g) {
   auto write = [&](const std::string& n, size_t size, uint32_t ver) { s.push_back({Step::kWrite, n, "", size, ver}); };
   auto rename = [&](const std::string& a, const std::string& b) { s.push_back({Step::kRename, a, b}); };
   auto remove = [&](const std::string& a) { s.push_back({Step::kRemove, a, ""}); };
-  write("boot.cfg", I(0.6), 1);     // inline
-  write("img-a.bin", B(3.2), 2);    // four blocks
-  write("notes.txt", I(2.1), 3);    // one block
-  write("img-a.bin", B(2.4), 4);    // multi-block overwrite
+  write("boot.cfg", I(0.6), 1);   // inline
+  write("img-a.bin", B(3.2), 2);  // four blocks
+  write("notes.txt", I(2.1), 3);  // one block
+  write("img-a.bin", B(2.4), 4);  // multi-block overwrite
   rename("notes.txt", "notes.old");
-  write("boot.cfg", I(4.5), 5);     // inline -> block
+  write("boot.cfg", I(4.5), 5);  // inline -> block
   remove("img-a.bin");
-  write("img-b.bin", B(4.2), 6);    // reuses freed blocks
+  write("img-b.bin", B(4.2), 6);  // reuses freed blocks
   rename("img-b.bin", "img-c.bin");
   // Many small commits, with cold files whose records pin old metadata
   // blocks: metadata garbage collection runs several times.
@@ -1229,7 +1251,7 @@ std::vector<Step> sweep_script(flash::Geometry g) {
   remove("log-7.txt");
   write("img-c.bin", B(1.26), 30);  // shrink
   remove("notes.old");
-  write("boot.cfg", I(0.9), 31);    // block -> inline
+  write("boot.cfg", I(0.9), 31);  // block -> inline
   return s;
 }
 
@@ -1237,18 +1259,28 @@ std::string step_data(const Step& s) { return pattern(s.size, s.version * 7919);
 
 Status apply_step(bfs::Volume& v, const Step& s) {
   switch (s.kind) {
-    case Step::kWrite: return write_file(v, s.a, step_data(s), s.version * 100, 333);
-    case Step::kRename: return bfs::rename(v, s.a.c_str(), s.b.c_str());
-    case Step::kRemove: return bfs::remove(v, s.a.c_str());
+    case Step::kWrite:
+      return write_file(v, s.a, step_data(s), s.version * 100, 333);
+    case Step::kRename:
+      return bfs::rename(v, s.a.c_str(), s.b.c_str());
+    case Step::kRemove:
+      return bfs::remove(v, s.a.c_str());
   }
   return Status::kCorrupt;
 }
 
 void apply_step(State& st, const Step& s) {
   switch (s.kind) {
-    case Step::kWrite: st[s.a] = {step_data(s), s.version * 100}; break;
-    case Step::kRename: st[s.b] = st[s.a]; st.erase(s.a); break;
-    case Step::kRemove: st.erase(s.a); break;
+    case Step::kWrite:
+      st[s.a] = {step_data(s), s.version * 100};
+      break;
+    case Step::kRename:
+      st[s.b] = st[s.a];
+      st.erase(s.a);
+      break;
+    case Step::kRemove:
+      st.erase(s.a);
+      break;
   }
 }
 
@@ -1266,8 +1298,10 @@ std::string diff_state(bfs::Volume& v, const State& want) {
     if (it->second.timestamp != fs.timestamp) out << name << " timestamp; ";
     Status st;
     std::string got = read_file(v, name, &st);
-    if (st != Status::kOk) out << name << " read: " << bfs::status_text(st) << "; ";
-    else if (got != fs.data) out << name << " content (" << got.size() << " bytes, expected " << fs.data.size() << "); ";
+    if (st != Status::kOk)
+      out << name << " read: " << bfs::status_text(st) << "; ";
+    else if (got != fs.data)
+      out << name << " content (" << got.size() << " bytes, expected " << fs.data.size() << "); ";
   }
   for (auto& [name, fi] : l)
     if (!want.count(name)) out << "unexpected " << name << "; ";
@@ -1296,8 +1330,8 @@ struct SweepResult {
 const std::string kProbe = pattern(16000, 99);
 
 // Checks one crash state; returns "" or the reason it is wrong.
-std::string check_crash_state(RamFlash& f, const State& before, const State& after, bool must_be_old,
-                              bool must_be_new, uint64_t expect_total, bool* was_new) {
+std::string check_crash_state(RamFlash& f, const State& before, const State& after, bool must_be_old, bool must_be_new,
+                              uint64_t expect_total, bool* was_new) {
   auto v = std::make_unique<bfs::Volume>(f);
   bfs::MountReport rep;
   Status st = bfs::mount(*v, &rep);
@@ -1315,13 +1349,14 @@ std::string check_crash_state(RamFlash& f, const State& before, const State& aft
   bfs::space(*v, &s.used, &s.available, &s.total);
   if (s.total != expect_total) return "total space changed";
   if (s.used + s.available != s.total) return "used + available != total";
-  if (s.used != expected_used(now, lim)) return "used space is " + std::to_string(s.used) + ", files need " +
-                                                std::to_string(expected_used(now, lim));
+  if (s.used != expected_used(now, lim))
+    return "used space is " + std::to_string(s.used) + ", files need " + std::to_string(expected_used(now, lim));
   bfs::FsckReport fr;
   if (bfs::fsck(*v, &fr) != Status::kOk) return std::string("fsck after mount: ") + fr.first_error;
   if (fr.warnings) return std::string("fsck warning after mount: ") + fr.first_warning;
   // Still usable: write and read another file, power-cycle, check again.
-  if ((st = write_file(*v, "probe.bin", kProbe, 5)) != Status::kOk) return std::string("probe write: ") + bfs::status_text(st);
+  if ((st = write_file(*v, "probe.bin", kProbe, 5)) != Status::kOk)
+    return std::string("probe write: ") + bfs::status_text(st);
   if (read_file(*v, "probe.bin") != kProbe) return "probe read back differs";
   v = std::make_unique<bfs::Volume>(f);
   if ((st = bfs::mount(*v, &rep)) != Status::kOk) return std::string("second mount: ") + bfs::status_text(st);
@@ -1444,8 +1479,10 @@ SweepResult run_sweep(flash::Geometry geo, const std::vector<Step>& script, cons
           std::string why2 = check_crash_state(g, now, with_probe, false, false, expect_total, &unused);
           if (why2.empty() && g.violations()) why2 = std::string("NAND rule broken: ") + g.first_violation();
           if (!why2.empty())
-            report(&res.double_failures, where.str() + ", then again at recovery operation " + std::to_string(y) +
-                                             " (" + cut_name(second) + ")", why2);
+            report(
+                &res.double_failures,
+                where.str() + ", then again at recovery operation " + std::to_string(y) + " (" + cut_name(second) + ")",
+                why2);
         }
       }
     }
@@ -1470,8 +1507,8 @@ TEST(BfsPowerCut, EveryCutLeavesEachFileOldOrNewAndTheVolumeUsable) {
   bool full = full_sweep();
   // Torn seeds 1, 2, 3 give the three tear styles (coin flip per bit,
   // prefix, all but a few bits); torn+ecc also makes the page unreadable.
-  std::vector<Mode> modes = {{Cut::kBefore, 0}, {Cut::kAfter, 0}, {Cut::kTorn, 1}, {Cut::kTorn, 2}, {Cut::kTorn, 3},
-                             {Cut::kTornEcc, 4}};
+  std::vector<Mode> modes = {{Cut::kBefore, 0}, {Cut::kAfter, 0}, {Cut::kTorn, 1},
+                             {Cut::kTorn, 2},   {Cut::kTorn, 3},  {Cut::kTornEcc, 4}};
   if (full) {
     modes.push_back({Cut::kTorn, 5});
     modes.push_back({Cut::kTorn, 6});
@@ -1488,8 +1525,10 @@ TEST(BfsPowerCut, EveryCutLeavesEachFileOldOrNewAndTheVolumeUsable) {
   EXPECT_GT(r.old_outcomes, 0u);
   EXPECT_GT(r.new_outcomes, 0u);
   if (!full) return;
-  std::printf("bfs double power-cut sweep: %zu runs (a second cut, before or torn, at every operation of the "
-              "recovery), %zu failures\n", r.double_runs, r.double_failures);
+  std::printf(
+      "bfs double power-cut sweep: %zu runs (a second cut, before or torn, at every operation of the "
+      "recovery), %zu failures\n",
+      r.double_runs, r.double_failures);
   EXPECT_EQ(r.double_failures, 0u);
   EXPECT_GT(r.double_runs, 0u);
   const flash::Geometry big{2048, 64, 64};
@@ -1554,7 +1593,8 @@ TEST(BfsPowerCut, FormatOverAnExistingVolumeLeavesTheOldOneOrAnEmptyNewOne) {
       bfs::FsckReport fr;
       if (why.empty() && bfs::fsck(v, &fr) != Status::kOk) why = fr.first_error;
       if (why.empty() && f.violations()) why = f.first_violation();
-      if (!why.empty() && ++failures <= 5) ADD_FAILURE() << "format cut at " << x << " " << cut_name(m.cut) << ": " << why;
+      if (!why.empty() && ++failures <= 5)
+        ADD_FAILURE() << "format cut at " << x << " " << cut_name(m.cut) << ": " << why;
     }
   }
   std::printf("bfs format power-cut sweep: %zu runs, %zu failures (%zu old, %zu new)\n", runs, failures, olds, news);

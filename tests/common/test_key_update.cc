@@ -144,10 +144,10 @@ TEST(KeyUpdatePlan, RevokeRefusesKeysInUseUnknownKeysAndTheLastKey) {
   const ku::KeyUse* blocker = nullptr;
   ku::KeyUse on_a[] = {{P, 'A', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"}};
   ku::KeyUse rommon_a[] = {{P, 'B', "the running image"}, {P, 'A', "the upgradable ROMmon 17.3(1r)"}};
-  ku::KeyUse golden_a[] = {{P, 'B', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"},
-                           {P, 'A', "the golden ROMmon"}};
-  ku::KeyUse on_b[] = {{P, 'B', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"},
-                       {R, 'A', "the golden ROMmon"}};
+  ku::KeyUse golden_a[] = {
+      {P, 'B', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"}, {P, 'A', "the golden ROMmon"}};
+  ku::KeyUse on_b[] = {
+      {P, 'B', "the running image"}, {P, 'B', "the upgradable ROMmon 17.3(2r)"}, {R, 'A', "the golden ROMmon"}};
   EXPECT_EQ(ku::plan_revoke(cur, b, P, on_b, 3, next, &changed), ku::Status::kLastKeyOfType);
   EXPECT_TRUE(ku::same_keys(next, cur));
   keys::Store with_b{};
@@ -201,8 +201,8 @@ TEST(KeyUpdatePlan, AddTakesOnlyTheNextVersionAndNeverARevokedKey) {
   EXPECT_EQ(ku::plan_add(revoked, bundle({{kb::Action::kAdd, prod_a}}), P, next, &changed, &culprit),
             ku::Status::kWasRevoked);
   // A different key filed as the revoked version is refused the same way.
-  EXPECT_EQ(ku::plan_add(revoked, bundle({{kb::Action::kAdd, make_key(keys::KeyType::kProduction, 'A', 77)}}), P,
-                         next, &changed),
+  EXPECT_EQ(ku::plan_add(revoked, bundle({{kb::Action::kAdd, make_key(keys::KeyType::kProduction, 'A', 77)}}), P, next,
+                         &changed),
             ku::Status::kWasRevoked);
   EXPECT_EQ(ku::plan_add(revoked, skip, P, next, &changed), ku::Status::kOk);  // C now is the next one
   EXPECT_STRNE(ku::status_text(ku::Status::kWasRevoked), ku::status_text(ku::Status::kNotNextVersion));
@@ -217,7 +217,9 @@ TEST(KeyUpdatePlan, RevokeOlderTakesEveryOlderVersionUnlessSomethingBootableNeed
   keys::Store next{};
   uint32_t changed = 0;
   const ku::KeyUse* blocker = nullptr;
-  ku::KeyUse uses[] = {{P, 'C', "the running image"}, {P, 'C', "the upgradable ROMmon"}, {R, 'A', "the golden ROMmon"},
+  ku::KeyUse uses[] = {{P, 'C', "the running image"},
+                       {P, 'C', "the upgradable ROMmon"},
+                       {R, 'A', "the golden ROMmon"},
                        {P, 'B', "the autoboot image bootflash:b.bin (BOOT entry 2)"}};
   EXPECT_EQ(ku::plan_revoke_older(s, P, 'C', uses, 4, next, &changed, &blocker), ku::Status::kStillNeeded);
   ASSERT_NE(blocker, nullptr);
@@ -326,10 +328,14 @@ Boot boot(std::vector<uint8_t>& mem, PowerCutNvram* io_with_cut = nullptr) {
 enum class Start { kBothCopiesCurrent, kBackupErased, kPrimaryTorn, kBackupOneGenerationBehind };
 const char* start_name(Start s) {
   switch (s) {
-    case Start::kBothCopiesCurrent: return "both copies current";
-    case Start::kBackupErased: return "backup erased";
-    case Start::kPrimaryTorn: return "primary torn";
-    case Start::kBackupOneGenerationBehind: return "backup one generation behind";
+    case Start::kBothCopiesCurrent:
+      return "both copies current";
+    case Start::kBackupErased:
+      return "backup erased";
+    case Start::kPrimaryTorn:
+      return "primary torn";
+    case Start::kBackupOneGenerationBehind:
+      return "backup one generation behind";
   }
   return "?";
 }
@@ -339,9 +345,14 @@ std::vector<uint8_t> start_state(Start st, const keys::Store& s0) {
   std::vector<uint8_t> mem = manufactured(s);
   std::vector<uint8_t> region(keys::kStoreRegionLen);
   switch (st) {
-    case Start::kBothCopiesCurrent: break;
-    case Start::kBackupErased: memset(mem.data() + keys::kBackupOffset, 0xFF, keys::kStoreRegionLen); break;
-    case Start::kPrimaryTorn: mem[keys::kPrimaryOffset + 200] ^= 0x40; break;
+    case Start::kBothCopiesCurrent:
+      break;
+    case Start::kBackupErased:
+      memset(mem.data() + keys::kBackupOffset, 0xFF, keys::kStoreRegionLen);
+      break;
+    case Start::kPrimaryTorn:
+      mem[keys::kPrimaryOffset + 200] ^= 0x40;
+      break;
     case Start::kBackupOneGenerationBehind: {
       keys::Store older = s0;
       older.generation -= 1;
@@ -423,8 +434,8 @@ SweepStats sweep(const char* what, const keys::Store& s0, const keys::Store& s1,
   const PowerCutNvram::Mode modes[] = {PowerCutNvram::Mode::kBefore, PowerCutNvram::Mode::kAfter,
                                        PowerCutNvram::Mode::kTorn};
   SweepStats stats;
-  for (Start st : {Start::kBothCopiesCurrent, Start::kBackupErased, Start::kPrimaryTorn,
-                   Start::kBackupOneGenerationBehind}) {
+  for (Start st :
+       {Start::kBothCopiesCurrent, Start::kBackupErased, Start::kPrimaryTorn, Start::kBackupOneGenerationBehind}) {
     uint64_t writes = count_page_writes(st, s0, s1);
     EXPECT_GT(writes, 2u);
     for (uint64_t cut = 0; cut <= writes; ++cut) {
@@ -463,9 +474,10 @@ TEST(KeyStoragePowerCut, RevocationLeavesTheOldOrNewSetAtEveryCut) {
   const uint8_t P = uint8_t(keys::KeyType::kProduction);
   ASSERT_EQ(ku::plan_revoke(s0, b, P, nullptr, 0, s1, &changed), ku::Status::kOk);
   SweepStats st = sweep("revoke production-A", s0, s1, false);
-  std::printf("key revocation power-cut sweep: %zu runs (4 start states x every page write x before/after/torn), "
-              "%zu old set, %zu new set, %zu failures\n",
-              st.runs, st.old_set, st.new_set, st.failures);
+  std::printf(
+      "key revocation power-cut sweep: %zu runs (4 start states x every page write x before/after/torn), "
+      "%zu old set, %zu new set, %zu failures\n",
+      st.runs, st.old_set, st.new_set, st.failures);
   EXPECT_EQ(st.failures, 0u);
   EXPECT_GT(st.old_set, 0u);  // the sweep really cut before the point of no return
   EXPECT_GT(st.new_set, 0u);

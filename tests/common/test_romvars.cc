@@ -183,7 +183,8 @@ std::vector<std::string> boot_paths(const char* boot) {
   std::vector<std::string> out;
   size_t cursor = 0;
   rv::BootEntry e{};
-  while (rv::next_boot_entry(boot, &cursor, &e)) out.push_back(std::to_string(e.index) + ":" + std::string(e.path, e.len));
+  while (rv::next_boot_entry(boot, &cursor, &e))
+    out.push_back(std::to_string(e.index) + ":" + std::string(e.path, e.len));
   return out;
 }
 

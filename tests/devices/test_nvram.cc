@@ -6,12 +6,12 @@
 #include <functional>
 
 #include "../support/test_util.h"
-#include "devkit/input_error.h"
 #include "devices/nvram.h"
+#include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
-#include "trustsim/mailbox_abi.h"
 #include "tlm_utils/simple_initiator_socket.h"
+#include "trustsim/mailbox_abi.h"
 
 using namespace trustsim;
 

@@ -16,8 +16,8 @@ constexpr uint64_t kRtcBase = 1795910400;  // 2026-11-29 00:00:00 UTC
 using Rig = test::DeviceRig<PowerController>;
 
 void simulate(std::function<void(Rig&)> body) {
-  test::simulate<PowerController>(
-      [](Rig& r) { return std::make_unique<PowerController>("power", r.power, kRtcBase); }, std::move(body));
+  test::simulate<PowerController>([](Rig& r) { return std::make_unique<PowerController>("power", r.power, kRtcBase); },
+                                  std::move(body));
 }
 
 }  // namespace

@@ -20,8 +20,10 @@ struct Bench {
 
   tlm::tlm_response_status access(bool write, uint64_t off, void* data, unsigned len) {
     tlm::tlm_generic_payload gp;
-    if (write) gp.set_write();
-    else gp.set_read();
+    if (write)
+      gp.set_write();
+    else
+      gp.set_read();
     gp.set_data_ptr(static_cast<unsigned char*>(data));
     gp.set_data_length(len);
     t.access(gp, delay, off);  // the table takes the offset, not the payload's address

@@ -105,7 +105,8 @@ int fw_main() {
     } else if (!fw::strcmp(line, "badreq")) {
       bad_requests();
     } else if (!fw::strcmp(line, "wild-write")) {
-      fw::printf("writing to 0x%llx\n", (unsigned long long)(fw::board_info().ram_base + fw::board_info().ram_size + 0x10000000));
+      fw::printf("writing to 0x%llx\n",
+                 (unsigned long long)(fw::board_info().ram_base + fw::board_info().ram_size + 0x10000000));
       fw::flush();
       *reinterpret_cast<volatile uint64_t*>(fw::board_info().ram_base + fw::board_info().ram_size + 0x10000000) = 1;
       fw::printf("wild-write returned\n");

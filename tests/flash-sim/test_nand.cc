@@ -14,9 +14,9 @@
 #include <random>
 
 #include "../support/test_util.h"
-#include "flash-sim/nand_flash.h"
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
+#include "flash-sim/nand_flash.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"

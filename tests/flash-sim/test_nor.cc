@@ -10,17 +10,17 @@
 #include <memory>
 
 #include "../support/test_util.h"
-#include "flash-sim/boot_flash.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "flash-sim/boot_flash.h"
 #include "tlm_utils/simple_initiator_socket.h"
 #include "trustsim/bytes.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/nor_regs.h"
 
 using namespace trustsim;
-using sc_core::sc_time;
 using sc_core::SC_NS;
+using sc_core::sc_time;
 using sc_core::SC_US;
 
 namespace {
@@ -317,7 +317,8 @@ TEST(NorFlash, ArrayReadDuringEraseIsRefused) {
   simulate([](Rig& r) {
     r.start_erase(TS_NOR_CMD_SECTOR_ERASE, 0x3000);
     uint8_t b = 0x55;
-    EXPECT_EQ(r.access(false, 0x0000, &b, 1), tlm::TLM_COMMAND_ERROR_RESPONSE) << "any array address, not just the sector";
+    EXPECT_EQ(r.access(false, 0x0000, &b, 1), tlm::TLM_COMMAND_ERROR_RESPONSE)
+        << "any array address, not just the sector";
     EXPECT_EQ(b, 0x55);
     EXPECT_NE(r.trace_text().find("array read while BUSY"), std::string::npos);
     r.wait_ready();

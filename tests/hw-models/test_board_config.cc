@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "../support/test_util.h"
-#include "hw-models/board_config.h"
 #include "devkit/input_error.h"
+#include "hw-models/board_config.h"
 
 using namespace trustsim;
 
@@ -76,7 +76,8 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(devices\.rom_nor\.read_clock: expected a frequency)"},
         BadBoard{"page size not power of two", "page_size: 64", "page_size: 48",
                  R"(devices\.nvram\.page_size: must be a power of two)"},
-        BadBoard{"missing key", "    read_clock: 50 MHz\n", "", R"(devices\.rom_nor\.read_clock: missing required key)"},
+        BadBoard{"missing key", "    read_clock: 50 MHz\n", "",
+                 R"(devices\.rom_nor\.read_clock: missing required key)"},
         BadBoard{"overlapping devices", "bus_base: 0x20000000", "bus_base: 0x10000100",
                  R"(devices\.nvram\.bus_base: bus range .* overlaps devices\.rom_nor\.bus_base)"},
         BadBoard{"wrong RAM", "ram_size: 128 MiB", "ram_size: 256 MiB", R"(memory\.ram_size: must be 128 MiB)"},
@@ -90,9 +91,10 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(devices\.netxfer\.link_rate: expected a data rate)"},
         BadBoard{"netxfer overlaps", "bus_base: 0x07000000", "bus_base: 0x05000800",
                  R"(devices\.netxfer\.bus_base: bus range 0x5000800\+0x1000 overlaps devices\.crypto\.bus_base)"},
-        BadBoard{"tpm fault with two forms", "    default_command_time: 20 ms\n",
-                 "    default_command_time: 20 ms\n    fault: {command: Quote, response_code: 0x101, no_response: true}\n",
-                 R"(devices\.tpm\.fault: give exactly one of)"},
+        BadBoard{
+            "tpm fault with two forms", "    default_command_time: 20 ms\n",
+            "    default_command_time: 20 ms\n    fault: {command: Quote, response_code: 0x101, no_response: true}\n",
+            R"(devices\.tpm\.fault: give exactly one of)"},
         BadBoard{"tpm fault in the scenario spelling", "    default_command_time: 20 ms\n",
                  "    default_command_time: 20 ms\n    fault: {command: Quote, response-code: 0x101}\n",
                  R"(devices\.tpm\.fault\.response-code: unknown key: this file spells it response_code)"},
@@ -100,8 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "    default_command_time: 20 ms\n    fault: {command: Qoute, response_code: 0x101}\n",
                  R"(devices\.tpm\.fault\.command: unknown TPM command 'Qoute')"},
         BadBoard{"yaml syntax", "  name: ts-isr1100", "  name: [ts-isr1100", R"(:\d+: YAML syntax error)"},
-        BadBoard{"old NOR name", "  rom_nor:", "  boot_flash:",
-                 R"(:\d+: devices\.boot_flash: boot_flash was renamed to rom_nor)"},
+        BadBoard{"old NOR name",
+                 "  rom_nor:", "  boot_flash:", R"(:\d+: devices\.boot_flash: boot_flash was renamed to rom_nor)"},
         BadBoard{"old NAND name", "  bootflash_nand:", "  bootflash:",
                  R"(:\d+: devices\.bootflash: bootflash was renamed to bootflash_nand)"},
         BadBoard{"unknown top-level section", "memory:", "memroy:", R"(memroy: unknown key)"}),

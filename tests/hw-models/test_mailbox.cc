@@ -8,9 +8,9 @@
 #include <functional>
 #include <vector>
 
+#include "devkit/sim_time.h"
 #include "hw-models/bus.h"
 #include "hw-models/mailbox_service.h"
-#include "devkit/sim_time.h"
 
 using namespace trustsim;
 
@@ -33,8 +33,10 @@ class Scratch : public Device {
  protected:
   void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override {
     order.push_back(gp.get_address());
-    if (gp.is_read()) memcpy(gp.get_data_ptr(), mem.data() + gp.get_address(), gp.get_data_length());
-    else memcpy(mem.data() + gp.get_address(), gp.get_data_ptr(), gp.get_data_length());
+    if (gp.is_read())
+      memcpy(gp.get_data_ptr(), mem.data() + gp.get_address(), gp.get_data_length());
+    else
+      memcpy(mem.data() + gp.get_address(), gp.get_data_ptr(), gp.get_data_length());
     delay += latency_;
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
   }
@@ -152,7 +154,8 @@ TEST(MailboxBridge, MalformedRequestsGetBadRequest) {
 TEST(MailboxBridge, DmaOutsideRamOrIntoTheMailboxIsRefused) {
   simulate([](Rig& r) {
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, kScratchBase, 4, 0x1000).status, uint32_t(TS_MBOX_DMA_ERROR));
-    EXPECT_EQ(r.request(TS_MBOX_OP_READ, kScratchBase, 16, kRamBase + kRamSize - 8).status, uint32_t(TS_MBOX_DMA_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_READ, kScratchBase, 16, kRamBase + kRamSize - 8).status,
+              uint32_t(TS_MBOX_DMA_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, kScratchBase, 4, kMailbox + 0x100).status, uint32_t(TS_MBOX_DMA_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, kScratchBase, 8, kMailbox - 4).status, uint32_t(TS_MBOX_DMA_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, kScratchBase, 4, ~0ull - 2).status, uint32_t(TS_MBOX_DMA_ERROR));

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "../support/net_servers.h"
-#include "hw-models/bus.h"
-#include "hw-models/mailbox_service.h"
 #include "devices/netxfer.h"
 #include "devkit/sim_time.h"
+#include "hw-models/bus.h"
+#include "hw-models/mailbox_service.h"
 #include "trustsim/netxfer_regs.h"
 
 using namespace trustsim;
@@ -33,8 +33,8 @@ NetxferConfig figures(uint64_t max_size = 64ull << 20) {
   NetxferConfig c;
   c.present = true;
   c.bus_base = kBase;
-  c.link_bytes_per_s = 1000000;       // 1 MB/s: 1 us per byte
-  c.round_trip_ps = 2000000000ull;    // 2 ms
+  c.link_bytes_per_s = 1000000;     // 1 MB/s: 1 us per byte
+  c.round_trip_ps = 2000000000ull;  // 2 ms
   c.tftp_block = 512;
   c.max_size = max_size;
   return c;
@@ -249,7 +249,8 @@ TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
     // A command the engine does not know is refused; register misuse (a
     // length or direction the register does not take) is an address error.
     EXPECT_EQ(r.write64(TS_NETXFER_CTRL, 7).status, uint32_t(TS_MBOX_COMMAND_ERROR));
-    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_URL, TS_NETXFER_MAX_URL + 1).status, uint32_t(TS_MBOX_ADDRESS_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_URL, TS_NETXFER_MAX_URL + 1).status,
+              uint32_t(TS_MBOX_ADDRESS_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_DATA, 8).status, uint32_t(TS_MBOX_ADDRESS_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_STATUS, 4).status, uint32_t(TS_MBOX_ADDRESS_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, 0x400, 8).status, uint32_t(TS_MBOX_ADDRESS_ERROR)) << "no register there";
@@ -257,6 +258,7 @@ TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
     std::vector<std::string> st;
     for (const TraceEvent& e : r.lines.events)
       if (std::string(e.op).find("get") != std::string::npos) st.push_back(e.status);
-    EXPECT_EQ(st, (std::vector<std::string>{"not-found", "not-found", "denied", "bad-url", "too-large", "refused", "refused"}));
+    EXPECT_EQ(st, (std::vector<std::string>{"not-found", "not-found", "denied", "bad-url", "too-large", "refused",
+                                            "refused"}));
   });
 }

@@ -42,7 +42,7 @@ TEST(Observe, TrackerReportsEachChangeOnce) {
   t.listeners.push_back([&](uint64_t at, BootStage s) { seen.push_back({at, s}); });
   t.on_doorbell(5, 0x40200000);  // unpowered: ignored
   t.on_event(ev(10, "power", "power-on"));
-  t.on_doorbell(20, 0x100);         // Boot0 again: no change
+  t.on_doorbell(20, 0x100);                // Boot0 again: no change
   t.on_event(ev(25, "power", "read", 3));  // a power-controller access is not a power event
   t.on_doorbell(30, 0x40201000);
   t.on_doorbell(40, 0x41000010);
@@ -140,8 +140,7 @@ TEST(Observe, TimelineIsTraceEventJson) {
       EXPECT_DOUBLE_EQ(e["ts"].get<double>(), 1.0);
       EXPECT_DOUBLE_EQ(e["dur"].get<double>(), 5.0);
     }
-    if (e.value("cat", "") == "console-line")
-      EXPECT_EQ(e["args"]["text"], "System Bootstrap \"quoted\" \\ text\x01");
+    if (e.value("cat", "") == "console-line") EXPECT_EQ(e["args"]["text"], "System Bootstrap \"quoted\" \\ text\x01");
     if (e["name"] == "fault") EXPECT_EQ(e["ph"], "i");
   }
   EXPECT_EQ(spans, (std::vector<std::string>{"Boot0@0.000000+9.000000", "ROMmon@9.000000+3.345000"}));

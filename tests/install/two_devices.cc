@@ -2,10 +2,10 @@
 // (pkg-config trustsim-models): it maps the power controller and the crypto
 // engine on its own little bus and drives them. Built and run by
 // check_install.sh; prints "two-devices: ok" when every check holds.
-#include <systemc>
-#include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <systemc>
+#include <tlm>
 
 #include <cstdio>
 #include <cstring>

@@ -767,10 +767,8 @@ TEST_F(Cli, KeyManagementAndRomUpgrade) {
   EXPECT_EQ(rev.arg(ArgTag::kPath), nullptr);
   // The guide's forms take no file: the key comes from the running image.
   handler.calls.clear();
-  EXPECT_EQ(type("software authenticity key add production bootflash:rev.SRA.bin"),
-            caret_at(7 + 41));
-  EXPECT_EQ(type("software authenticity key revoke production flash:rev.SRA.bin"),
-            caret_at(7 + 44));
+  EXPECT_EQ(type("software authenticity key add production bootflash:rev.SRA.bin"), caret_at(7 + 41));
+  EXPECT_EQ(type("software authenticity key revoke production flash:rev.SRA.bin"), caret_at(7 + 44));
   EXPECT_TRUE(handler.calls.empty());
 
   Call rom = run("upgrade rom-monitor filename bootflash:rommon.SPA.pkg");

@@ -138,7 +138,8 @@ TEST(CampaignReportJson, SecondCutsRoundTripAndReproduce) {
   EXPECT_EQ(f.describe(), "point 1 (nvram#11) after, recovery point 2 (bootflash_nand#42) torn");
   EXPECT_EQ(back.reproducer(f), "trustsim campaign c.yaml --seed 3 --point 1 --mode after --point2 2 --mode2 torn");
   std::string junit = report_to_junit(back);
-  EXPECT_NE(junit.find("name=\"point 1 (nvram#11) after, recovery point 2 (bootflash_nand#42) torn\""), std::string::npos);
+  EXPECT_NE(junit.find("name=\"point 1 (nvram#11) after, recovery point 2 (bootflash_nand#42) torn\""),
+            std::string::npos);
 }
 
 TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
@@ -156,13 +157,16 @@ TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
   auto& runs = shards[1].runs;
   auto it = std::find_if(runs.begin(), runs.end(), [](const RunRecord& x) { return x.point2 == 3; });
   ASSERT_NE(it, runs.end());
-  std::string name = std::to_string(it->point) + "/" + power_loss_mode_name(it->mode) + "+3/" + power_loss_mode_name(it->mode2);
+  std::string name =
+      std::to_string(it->point) + "/" + power_loss_mode_name(it->mode) + "+3/" + power_loss_mode_name(it->mode2);
   runs.erase(it);
   try {
     merge_reports(shards, paths);
     FAIL() << "a missing second cut was accepted";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("1 of " + std::to_string(all.runs.size()) + " runs are missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1 of " + std::to_string(all.runs.size()) + " runs are missing"),
+              std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
   }
   // A second cut the campaign does not have is refused.
@@ -170,7 +174,8 @@ TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
   shards[0].runs[1].mode2 = PowerLoss::Mode::kAfter;
   try {
     merge_reports({shards[0], report_from_json(report_to_json(shard_of(all, 1, 3)), "b"),
-                   report_from_json(report_to_json(shard_of(all, 2, 3)), "c")}, {"a", "b", "c"});
+                   report_from_json(report_to_json(shard_of(all, 2, 3)), "c")},
+                  {"a", "b", "c"});
     FAIL() << "an unknown second-cut mode was accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("the campaign has no such second cut"), std::string::npos) << e.what();
@@ -197,7 +202,8 @@ TEST(CampaignMerge, ShardsMergeBackToTheFullReport) {
     shards.push_back(report_from_json(report_to_json(shard_of(all, i, 4)), "s" + std::to_string(i)));
     paths.push_back("s" + std::to_string(i) + ".json");
   }
-  CampaignReport m = merge_reports({shards[2], shards[0], shards[3], shards[1]}, {paths[2], paths[0], paths[3], paths[1]});
+  CampaignReport m =
+      merge_reports({shards[2], shards[0], shards[3], shards[1]}, {paths[2], paths[0], paths[3], paths[1]});
   ASSERT_EQ(m.runs.size(), all.runs.size());
   for (size_t k = 0; k < m.runs.size(); ++k) {
     EXPECT_EQ(m.runs[k].point, all.runs[k].point);

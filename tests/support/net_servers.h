@@ -78,7 +78,8 @@ inline bool tftp_serves(int port, const std::string& file, int ms = 500) {
   std::string rrq = std::string("\0\1", 2) + file + std::string("\0octet\0", 7);
   sockaddr_in a = loopback(port);
   bool ok = false;
-  if (sendto(s, rrq.data(), rrq.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == static_cast<ssize_t>(rrq.size()) &&
+  if (sendto(s, rrq.data(), rrq.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) ==
+          static_cast<ssize_t>(rrq.size()) &&
       wait_readable(s, ms)) {
     unsigned char buf[600];
     sockaddr_in from{};
@@ -115,9 +116,11 @@ inline bool ftp_logs_in(int port, const std::string& user, const std::string& pa
   if (s < 0) return false;
   sockaddr_in a = loopback(port);
   bool ok = false;
-  auto say = [&](const std::string& line) { return send(s, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size()); };
-  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ftp_reply(s, ms) == 220 && say("USER " + user + "\r\n") &&
-      ftp_reply(s, ms) == 331 && say("PASS " + pass + "\r\n")) {
+  auto say = [&](const std::string& line) {
+    return send(s, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  };
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ftp_reply(s, ms) == 220 &&
+      say("USER " + user + "\r\n") && ftp_reply(s, ms) == 331 && say("PASS " + pass + "\r\n")) {
     ok = ftp_reply(s, ms) == 230;
     say("QUIT\r\n");
   }
@@ -135,14 +138,15 @@ struct NetServers {
   bool ready = false;
   std::string why;  // when not ready: the server logs
 
-  NetServers(std::string serve_dir, std::string logs, const std::string& probe) : dir(std::move(serve_dir)), log_dir(std::move(logs)) {
+  NetServers(std::string serve_dir, std::string logs, const std::string& probe)
+      : dir(std::move(serve_dir)), log_dir(std::move(logs)) {
     chmod(dir.c_str(), 0755);  // in.tftpd drops to an unprivileged user
     tftp_port = free_port(SOCK_DGRAM);
     tftpd = spawn_logged({"/usr/sbin/in.tftpd", "-L", "-s", dir, "--address", "127.0.0.1:" + std::to_string(tftp_port)},
                          log_dir + "/tftpd.log");
     ftp_port = free_port(SOCK_STREAM);
-    ftpd = spawn_logged({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", std::to_string(ftp_port), "-d", dir,
-                         "-u", "trustsim", "-P", "secret"},
+    ftpd = spawn_logged({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", std::to_string(ftp_port), "-d",
+                         dir, "-u", "trustsim", "-P", "secret"},
                         log_dir + "/ftpd.log");
     bool t = false, f = false;
     for (int i = 0; i < 100 && !(t && f); ++i) {
@@ -151,8 +155,10 @@ struct NetServers {
       if (!(t && f)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ready = t && f;
-    if (!t) why += "in.tftpd did not serve " + probe + " within 10 s; its log: " + read_text(log_dir + "/tftpd.log") + "\n";
-    if (!f) why += "pyftpdlib did not accept the login within 10 s; its log: " + read_text(log_dir + "/ftpd.log") + "\n";
+    if (!t)
+      why += "in.tftpd did not serve " + probe + " within 10 s; its log: " + read_text(log_dir + "/tftpd.log") + "\n";
+    if (!f)
+      why += "pyftpdlib did not accept the login within 10 s; its log: " + read_text(log_dir + "/ftpd.log") + "\n";
   }
   ~NetServers() {
     stop_group(tftpd);

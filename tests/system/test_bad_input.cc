@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <regex>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -75,7 +75,8 @@ uint64_t hash_file(const std::string& path) {
   while ((n = read(fd, buf.data(), buf.size() * 8)) > 0) {
     size_t words = size_t(n) / 8;
     for (size_t i = 0; i < words; ++i) h = (h ^ buf[i]) * 1099511628211ull;
-    for (ssize_t i = ssize_t(words * 8); i < n; ++i) h = (h ^ reinterpret_cast<uint8_t*>(buf.data())[i]) * 1099511628211ull;
+    for (ssize_t i = ssize_t(words * 8); i < n; ++i)
+      h = (h ^ reinterpret_cast<uint8_t*>(buf.data())[i]) * 1099511628211ull;
   }
   close(fd);
   return h;
@@ -116,17 +117,19 @@ struct Row {
 void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
 
 std::string expand(std::string s, const std::string& fixtures) {
-  const std::pair<const char*, std::string> subst[] = {
-      {"{F}", fixtures}, {"{SRC}", TRUSTSIM_SOURCE_DIR}, {"{EXE}", TRUSTSIM_EXE}, {"{KEY}", src("keys/dev/production-A.pem")}};
+  const std::pair<const char*, std::string> subst[] = {{"{F}", fixtures},
+                                                       {"{SRC}", TRUSTSIM_SOURCE_DIR},
+                                                       {"{EXE}", TRUSTSIM_EXE},
+                                                       {"{KEY}", src("keys/dev/production-A.pem")}};
   for (const auto& [from, to] : subst)
     for (size_t p; (p = s.find(from)) != std::string::npos;) s.replace(p, strlen(from), to);
   return s;
 }
 
 // A tiny but real PNG (8x8 grey) and an ELF header: wrong-type inputs with NUL bytes.
-const unsigned char kPng[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 'I', 'H', 'D', 'R',
-                              0, 0, 0, 8, 0, 0, 0, 8, 8, 0, 0, 0, 0, 0x4b, 0x6d, 0x29, 0xdc, 0, 0, 0, 0,
-                              'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+const unsigned char kPng[] = {0x89, 'P',  'N',  'G', 0x0d, 0x0a, 0x1a, 0x0a, 0,   0,   0,   0x0d, 'I',  'H',  'D',
+                              'R',  0,    0,    0,   8,    0,    0,    0,    8,   8,   0,   0,    0,    0,    0x4b,
+                              0x6d, 0x29, 0xdc, 0,   0,    0,    0,    'I',  'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
 const unsigned char kElf[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0xb7, 0, 1, 0, 0, 0};
 
 class Fixtures {
@@ -164,7 +167,8 @@ class Fixtures {
     write_text(f("list.yaml"), "- power-on\n- power-off\n");
     write_text(f("negative-offset.yaml"), "name: x\nsteps:\n  - flash-corrupt: {file: a.bin, offset: -1}\n");
     write_text(f("xor-too-big.yaml"), "name: x\nsteps:\n  - flash-corrupt: {file: a.bin, offset: 5, xor: 0x100}\n");
-    write_text(f("huge-length.yaml"), "name: x\nsteps:\n  - flash-truncate: {file: a.bin, length: 99999999999999999999999}\n");
+    write_text(f("huge-length.yaml"),
+               "name: x\nsteps:\n  - flash-truncate: {file: a.bin, length: 99999999999999999999999}\n");
     write_text(f("bad-bool.yaml"), "name: x\nsteps:\n  - send: {text: hi, enter: maybe}\n");
     write_text(f("bad-regex.yaml"), "name: x\nsteps:\n  - expect: {pattern: \"(\", timeout: 1 s}\n");
     std::string big = "name: big\nsteps:\n";
@@ -189,7 +193,8 @@ class Fixtures {
     bytes("production-B.pem", kPng, sizeof kPng);  // named like a key, is a picture
     mkdir(f("garbage-keys").c_str(), 0755);
     for (const char* k : {"rollover-A.pem", "production-A.pem", "special-A.pem"})
-      write_text(f(std::string("garbage-keys/") + k), "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n");
+      write_text(f(std::string("garbage-keys/") + k),
+                 "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n");
 
     Output r = run_args({"board", "new", f("board")}, dir.path);
     if (r.exit_code != 0) return "board new failed: " + r.out + r.err;
@@ -276,7 +281,8 @@ TEST_P(BadInput, ClearErrorAndNothingChanged) {
   // Nothing of this trustsim survives in /dev/shm or /tmp (run directory, RAM file).
   for (const char* tmp : {"/dev/shm", "/tmp"})
     for (const auto& [name, v] : snapshot(tmp, false)) {
-      EXPECT_NE(name.rfind("trustsim-run-" + std::to_string(r.pid) + "-", 0), 0u) << tmp << "/" << name << "\n" << shown;
+      EXPECT_NE(name.rfind("trustsim-run-" + std::to_string(r.pid) + "-", 0), 0u) << tmp << "/" << name << "\n"
+                                                                                  << shown;
       EXPECT_NE(name.rfind("trustsim-" + std::to_string(r.pid) + "-", 0), 0u) << tmp << "/" << name << "\n" << shown;
     }
 }

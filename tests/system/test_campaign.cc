@@ -45,9 +45,11 @@ std::map<std::string, std::string> outcomes(const nlohmann::json& rep) {
 
 TEST(Campaign, ForkAndFreshBootRunsAgreeExactly) {
   TempDir d;
-  Result a = run_trustsim("campaign --no-progress --json " + d.file("fork.json") + " --junit " + d.file("fork.xml") + " " + kCampaign);
+  Result a = run_trustsim("campaign --no-progress --json " + d.file("fork.json") + " --junit " + d.file("fork.xml") +
+                          " " + kCampaign);
   ASSERT_EQ(a.exit_code, 0) << a.output;
-  EXPECT_NE(a.output.find("2 cut points (nvram 2) x 3 modes (before,after,torn) = 6 runs"), std::string::npos) << a.output;
+  EXPECT_NE(a.output.find("2 cut points (nvram 2) x 3 modes (before,after,torn) = 6 runs"), std::string::npos)
+      << a.output;
   EXPECT_NE(a.output.find("6 runs, 6 passed, 0 failed"), std::string::npos) << a.output;
   Result b = run_trustsim("campaign --no-progress --no-fork --json " + d.file("nofork.json") + " " + kCampaign);
   ASSERT_EQ(b.exit_code, 0) << b.output;
@@ -67,7 +69,8 @@ TEST(Campaign, FailingPointPrintsAReproducerThatReplaysIt) {
   EXPECT_EQ(a.exit_code, 1) << a.output;
   EXPECT_NE(a.output.find("6 runs, 5 passed, 1 failed"), std::string::npos) << a.output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(a.output, m, std::regex("FAIL point 2 \\(nvram#\\d+\\) after: (.*)\n    reproduce: trustsim (.*)\n")))
+  ASSERT_TRUE(std::regex_search(
+      a.output, m, std::regex("FAIL point 2 \\(nvram#\\d+\\) after: (.*)\n    reproduce: trustsim (.*)\n")))
       << a.output;
   std::string invariant = m[1], cmd = m[2];
   EXPECT_NE(invariant.find("recovery step 6"), std::string::npos) << invariant;
@@ -92,7 +95,8 @@ TEST(Campaign, ShardsCoverEveryRunOnceAndMergeToTheFullReport) {
   size_t total = 0;
   for (int i = 0; i < 4; ++i) {
     std::string out = d.file("shard" + std::to_string(i) + ".json");
-    Result s = run_trustsim("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + kCampaign);
+    Result s =
+        run_trustsim("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + kCampaign);
     ASSERT_EQ(s.exit_code, 0) << s.output;
     total += load(out)["runs"].size();
     if (i < 3) shards += " " + out;
@@ -101,8 +105,8 @@ TEST(Campaign, ShardsCoverEveryRunOnceAndMergeToTheFullReport) {
   Result partial = run_trustsim("campaign merge --json " + d.file("m.json") + shards);
   EXPECT_EQ(partial.exit_code, 2) << partial.output;
   EXPECT_NE(partial.output.find("no report for shard(s) 3"), std::string::npos) << partial.output;
-  Result merged = run_trustsim("campaign merge --json " + d.file("m.json") + " --junit " + d.file("m.xml") + shards + " " +
-                           d.file("shard3.json"));
+  Result merged = run_trustsim("campaign merge --json " + d.file("m.json") + " --junit " + d.file("m.xml") + shards +
+                               " " + d.file("shard3.json"));
   ASSERT_EQ(merged.exit_code, 0) << merged.output;
   EXPECT_EQ(outcomes(load(d.file("m.json"))), outcomes(load(d.file("full.json"))));
   Result twice = run_trustsim("campaign merge" + shards + shards);
@@ -197,9 +201,9 @@ TEST(Campaign, FailingSecondCutPrintsAReproducerThatReplaysIt) {
   Result a = run_trustsim("campaign --no-progress " + f);
   EXPECT_EQ(a.exit_code, 1) << a.output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(
-      a.output, m,
-      std::regex("FAIL (point \\d+ \\(nvram#\\d+\\) \\w+, recovery point 2 \\(nvram#\\d+\\) after): (.*)\n    reproduce: trustsim (.*)\n")))
+  ASSERT_TRUE(std::regex_search(a.output, m,
+                                std::regex("FAIL (point \\d+ \\(nvram#\\d+\\) \\w+, recovery point 2 \\(nvram#\\d+\\) "
+                                           "after): (.*)\n    reproduce: trustsim (.*)\n")))
       << a.output;
   EXPECT_EQ(a.output.find("FAIL point 1 (nvram#3) before:"), std::string::npos) << "one-cut runs pass:\n" << a.output;
   std::string what = m[1], invariant = m[2], cmd = m[3];
@@ -215,7 +219,8 @@ TEST(Campaign, FailingSecondCutPrintsAReproducerThatReplaysIt) {
   Result mode2 = run_trustsim("campaign --point 1 --mode before --point2 1 --mode2 after " +
                               src("scenarios/campaigns/rommon-set-double-cut.yaml"));
   EXPECT_EQ(mode2.exit_code, 2) << mode2.output;
-  EXPECT_NE(mode2.output.find("--mode2 after: the second cut's modes are before,torn"), std::string::npos) << mode2.output;
+  EXPECT_NE(mode2.output.find("--mode2 after: the second cut's modes are before,torn"), std::string::npos)
+      << mode2.output;
 }
 
 TEST(Campaign, ARecoveryThatSwitchesThePowerOffRunsToItsEnd) {
@@ -326,7 +331,8 @@ steps:
       if (line.find("\"op\":\"fault\"") != std::string::npos) out += line + "\n";
     return out;
   };
-  std::string a = faults("5", d.file("a.jsonl")), b = faults("5", d.file("b.jsonl")), c = faults("6", d.file("c.jsonl"));
+  std::string a = faults("5", d.file("a.jsonl")), b = faults("5", d.file("b.jsonl")),
+              c = faults("6", d.file("c.jsonl"));
   EXPECT_NE(a.find("bit-flip page 64000 byte 12 bit 3"), std::string::npos) << a;
   EXPECT_NE(a.find("random-bit-flips page 64001 count 3 seed="), std::string::npos) << a;
   EXPECT_NE(a.find("stuck-bit page 64002 byte 1 bit 0 at 1"), std::string::npos) << a;

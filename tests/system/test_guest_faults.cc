@@ -144,8 +144,9 @@ TEST(GuestFaults, HaltedGuestIsStoppedByTheWallClockWatchdog) {
   GuestRun r = run_trustsim({"run", "--quiet", "--wall-timeout", "5", "--board", state, sc}, d.file("out.txt"));
   ASSERT_NE(r.exit_code, -1) << "trustsim hung:\n" << r.output;
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(FAIL misbehave-halt: board error at virtual time \d+\.\d{9} s: )"
-                                                     R"(the guest made no progress for 5 s of wall time)")))
+  EXPECT_TRUE(
+      std::regex_search(r.output, std::regex(R"(FAIL misbehave-halt: board error at virtual time \d+\.\d{9} s: )"
+                                             R"(the guest made no progress for 5 s of wall time)")))
       << r.output;
   EXPECT_NE(r.output.find("| misbehave> halt"), std::string::npos) << r.output;
   expect_no_orphans(state, r.pid);
@@ -184,8 +185,8 @@ TEST(GuestFaults, ConsoleFloodWithoutNewlinesIsCutIntoBoundedLines) {
 TEST(GuestFaults, ConsoleFloodOfLinesEndsWithAVerdict) {
   TempDir d;
   std::string state = d.file("board");
-  std::string sc = write_text(d.file("lines.yaml"),
-                              guest_scenario("flood-lines", "  - expect: {pattern: \"never printed\", timeout: 2 s}\n"));
+  std::string sc = write_text(
+      d.file("lines.yaml"), guest_scenario("flood-lines", "  - expect: {pattern: \"never printed\", timeout: 2 s}\n"));
   GuestRun r = run_trustsim({"run", "--quiet", "--board", state, sc}, d.file("out.txt"));
   ASSERT_NE(r.exit_code, -1) << "trustsim hung:\n" << r.output;
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -199,12 +200,12 @@ TEST(GuestFaults, MalformedMailboxRequestsGetErrorStatusesAndTheBoardCarriesOn) 
   TempDir d;
   std::string state = d.file("board");
   std::string rest;
-  for (const char* line : {"bad-magic: status 5 \\\\(malformed request\\\\)", "unknown-op: status 5",
-                           "flags-set: status 5", "zero-length: status 5", "too-long: status 5",
-                           "dma-below-ram: status 4 \\\\(DMA outside RAM\\\\)", "dma-past-ram: status 4",
-                           "dma-wraps: status 4", "dma-into-mailbox: status 4", "dma-overlaps-mailbox: status 4",
-                           "unmapped-bus-address: status 1 \\\\(address error\\\\)", "past-device-end: status 1",
-                           "console-bad-register: status 1 \\\\(address error\\\\)", "good: status 0 \\\\(ok\\\\)"})
+  for (const char* line :
+       {"bad-magic: status 5 \\\\(malformed request\\\\)", "unknown-op: status 5", "flags-set: status 5",
+        "zero-length: status 5", "too-long: status 5", "dma-below-ram: status 4 \\\\(DMA outside RAM\\\\)",
+        "dma-past-ram: status 4", "dma-wraps: status 4", "dma-into-mailbox: status 4", "dma-overlaps-mailbox: status 4",
+        "unmapped-bus-address: status 1 \\\\(address error\\\\)", "past-device-end: status 1",
+        "console-bad-register: status 1 \\\\(address error\\\\)", "good: status 0 \\\\(ok\\\\)"})
     rest += "  - expect: \"badreq " + std::string(line) + "\"\n";
   // The board still answers, and boots again after a power cycle.
   rest += "  - expect: \"badreq done\"\n  - expect: \"misbehave> \"\n  - power-cycle\n  - expect: \"misbehave> \"\n";
@@ -229,16 +230,17 @@ TEST(GuestFaults, MalformedMailboxRequestsGetErrorStatusesAndTheBoardCarriesOn) 
 TEST(GuestFaults, WriteOutsideRamEndsWithTheCpuExceptionInTheReport) {
   TempDir d;
   std::string state = d.file("board");
-  std::string sc = write_text(
-      d.file("wild.yaml"),
-      guest_scenario("wild-write", "  - expect: \"writing to 0x58000000\"\n"
-                                   "  - expect: {pattern: \"wild-write returned\", timeout: 1 s}\n"));
+  std::string sc =
+      write_text(d.file("wild.yaml"), guest_scenario("wild-write",
+                                                     "  - expect: \"writing to 0x58000000\"\n"
+                                                     "  - expect: {pattern: \"wild-write returned\", timeout: 1 s}\n"));
   GuestRun r = run_trustsim({"run", "--quiet", "--board", state, sc}, d.file("out.txt"));
   ASSERT_NE(r.exit_code, -1) << "trustsim hung:\n" << r.output;
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("FAIL misbehave-wild-write: step 6"), std::string::npos) << r.output;
   // The firmware's exception handler reports the data abort and powers off.
-  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(\| \*\*\* CPU exception 4: ESR=0x96\w+ ELR=0x41\w+ FAR=0x58000000)")))
+  EXPECT_TRUE(
+      std::regex_search(r.output, std::regex(R"(\| \*\*\* CPU exception 4: ESR=0x96\w+ ELR=0x41\w+ FAR=0x58000000)")))
       << r.output;
   expect_no_orphans(state, r.pid);
   expect_board_loads(state);
@@ -247,9 +249,9 @@ TEST(GuestFaults, WriteOutsideRamEndsWithTheCpuExceptionInTheReport) {
 TEST(GuestFaults, WriteIntoTheBootRomChangesNothing) {
   TempDir d;
   std::string state = d.file("board");
-  std::string sc = write_text(d.file("rom.yaml"),
-                              guest_scenario("rom-write", "  - expect: \"rom-write returned\"\n"
-                                                          "  - expect: \"misbehave> \"\n"));
+  std::string sc = write_text(d.file("rom.yaml"), guest_scenario("rom-write",
+                                                                 "  - expect: \"rom-write returned\"\n"
+                                                                 "  - expect: \"misbehave> \"\n"));
   // Make the board first, so its boot ROM can be compared.
   GuestRun first = run_trustsim({"board", "new", state}, d.file("new.txt"));
   ASSERT_EQ(first.exit_code, 0) << first.output;
@@ -272,8 +274,9 @@ TEST(GuestFaults, QemuExitingOnItsOwnEndsTheRunWithAClearVerdict) {
   GuestRun r = run_trustsim({"run", "--quiet", "--board", state, sc}, d.file("out.txt"));
   ASSERT_NE(r.exit_code, -1) << "trustsim hung:\n" << r.output;
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(FAIL misbehave-psci-off: board error at virtual time \d+\.\d{9} s: )"
-                                                     R"(QEMU exited with status 0 in the middle of the run)")))
+  EXPECT_TRUE(
+      std::regex_search(r.output, std::regex(R"(FAIL misbehave-psci-off: board error at virtual time \d+\.\d{9} s: )"
+                                             R"(QEMU exited with status 0 in the middle of the run)")))
       << r.output;
   EXPECT_NE(r.output.find("| calling PSCI SYSTEM_OFF"), std::string::npos) << r.output;
   expect_no_orphans(state, r.pid);

@@ -4,8 +4,8 @@
 // Network faults, server errors and bad URLs must give the IOS error and
 // leave bootflash: as it was; the same copy twice gives the same console
 // and trace (docs/netxfer.md).
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,8 +72,8 @@ class Net : public ::testing::Test {
     std::string sc = "name: netxfer-test\nboard: default\ntimeout: 60 s\nsteps:\n" + before +
                      "  - power-on\n  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + steps;
     write_text(d.file("test.yaml"), sc);
-    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " --trace " + d.file("trace.jsonl") + " " +
-                        extra + " " + d.file("test.yaml"));
+    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " --trace " + d.file("trace.jsonl") +
+                        " " + extra + " " + d.file("test.yaml"));
   }
 };
 
@@ -113,9 +113,10 @@ TEST_F(Net, FtpCopyWithCredentialsVerifies) {
 }
 
 TEST_F(Net, CopyIsByteIdenticalAcrossRuns) {
-  std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", false) + expect("bytes copied in") +
-                      prompt() + copy_steps("copy " + ftp_url() + " bootflash:f.bin", "f.bin", false) +
-                      expect("bytes copied in") + prompt() + check_file("f.bin", sha);
+  std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", false) +
+                      expect("bytes copied in") + prompt() +
+                      copy_steps("copy " + ftp_url() + " bootflash:f.bin", "f.bin", false) + expect("bytes copied in") +
+                      prompt() + check_file("f.bin", sha);
   Result a = run_steps(steps);
   ASSERT_EQ(a.exit_code, 0) << a.output;
   std::string console1 = read_text(d.file("console.txt")), trace1 = read_text(d.file("trace.jsonl"));
@@ -164,18 +165,23 @@ TEST_F(Net, NetworkFaultsGiveIosErrorsAndKeepTheOldFile) {
   std::string shown_f = "ftp://127.0.0.1:" + std::to_string(ftp_port) + "/net.SPA.bin";
   std::string steps;
   steps += "  - fault: {network: {refuse: true}}\n" + copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
-           expect("%Error opening " + re(t) + " \\\\(Connection refused\\\\)") + prompt() + check_file("net.SPA.bin", old_sha);
+           expect("%Error opening " + re(t) + " \\\\(Connection refused\\\\)") + prompt() +
+           check_file("net.SPA.bin", old_sha);
   steps += "  - fault: {network: {stall: true}}\n" + copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
            expect("%Error reading " + re(t) + " \\\\(Timed out\\\\)") + prompt() + check_file("net.SPA.bin", old_sha);
-  steps += "  - fault: {network: {drop-after: 30000}}\n" + copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
+  steps += "  - fault: {network: {drop-after: 30000}}\n" +
+           copy_steps("copy " + t + " bootflash:", "net.SPA.bin", true) +
            expect(": !!!!!\\n%Error reading " + re(t) + " \\\\(Timed out\\\\)") + prompt() +
            check_file("net.SPA.bin", old_sha);
-  steps += "  - fault: {network: {drop-after: 70000}}\n" + copy_steps("copy " + f + " bootflash:", "net.SPA.bin", true) +
-           expect("%Error reading " + re(shown_f) + " \\\\(Connection closed by the server before the end of the file\\\\)") +
+  steps += "  - fault: {network: {drop-after: 70000}}\n" +
+           copy_steps("copy " + f + " bootflash:", "net.SPA.bin", true) +
+           expect("%Error reading " + re(shown_f) +
+                  " \\\\(Connection closed by the server before the end of the file\\\\)") +
            prompt() + check_file("net.SPA.bin", old_sha);
   // A new name: nothing is left behind.
-  steps += "  - fault: {network: {drop-after: 1000}}\n" + copy_steps("copy " + f + " bootflash:new.bin", "new.bin", false) +
-           expect("%Error reading") + prompt() + check_absent("new.bin");
+  steps += "  - fault: {network: {drop-after: 1000}}\n" +
+           copy_steps("copy " + f + " bootflash:new.bin", "new.bin", false) + expect("%Error reading") + prompt() +
+           check_absent("new.bin");
   // A flipped byte: the copy succeeds, the signature does not.
   steps += "  - fault: {network: {corrupt-byte: 5000}}\n" +
            copy_steps("copy " + t + " bootflash:bad.bin", "bad.bin", false) + expect("bytes copied in") + prompt() +
@@ -198,8 +204,8 @@ TEST_F(Net, PowerCutMidDownloadKeepsTheOldFile) {
   std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
   std::string steps = copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", true) +
                       "  - fault: {power-loss: {device: bootflash_nand, at: 5, mode: torn}}\n" +
-                      expect("Accessing tftp://") + "  - wait-power-off\n  - power-on\n" +
-                      expect("Router>") + check_file("net.SPA.bin", old_sha) + "  - send: enable\n" + prompt() +
+                      expect("Accessing tftp://") + "  - wait-power-off\n  - power-on\n" + expect("Router>") +
+                      check_file("net.SPA.bin", old_sha) + "  - send: enable\n" + prompt() +
                       "  - send: verify bootflash:net.SPA.bin\n" +
                       expect("Digital signature successfully verified in file bootflash:net.SPA.bin") + prompt();
   Result r = run_steps(steps, put);
@@ -208,20 +214,22 @@ TEST_F(Net, PowerCutMidDownloadKeepsTheOldFile) {
   EXPECT_NE(trace.find("\"op\":\"tftp-get\""), std::string::npos);
   size_t get = trace.find("\"op\":\"tftp-get\"");
   std::string line = get == std::string::npos ? "" : trace.substr(get, trace.find('\n', get) - get);
-  EXPECT_NE(line.find("\"status\":\"power-lost\",\"detail\":\"tftp://"), std::string::npos) << "the cut transfer: " << line;
+  EXPECT_NE(line.find("\"status\":\"power-lost\",\"detail\":\"tftp://"), std::string::npos)
+      << "the cut transfer: " << line;
 }
 
 // The corrupted image is refused at boot too, and the board falls back.
 TEST_F(Net, CorruptedDownloadFailsAtBoot) {
-  std::string steps = "  - fault: {network: {corrupt-byte: random, seed: 7}}\n" +
-                      copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", false) + expect("bytes copied in") +
-                      prompt() + "  - send: configure terminal\n  - send: no boot system\n  - send: boot system flash bootflash:net.SPA.bin\n" +
-                      "  - send: boot system flash bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\n" +
-                      "  - send: end\n  - send: write memory\n" + expect("\\\\[OK\\\\]") + "  - send: reload\n" +
-                      expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + "  - send: \"\"\n" +
-                      expect("Verification FAILED for bootflash:net.SPA.bin") +
-                      expect("boot: attempting to boot from \\\\[bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\\\\]") +
-                      expect("Router>");
+  std::string steps =
+      "  - fault: {network: {corrupt-byte: random, seed: 7}}\n" +
+      copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", false) + expect("bytes copied in") + prompt() +
+      "  - send: configure terminal\n  - send: no boot system\n  - send: boot system flash bootflash:net.SPA.bin\n" +
+      "  - send: boot system flash bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\n" +
+      "  - send: end\n  - send: write memory\n" + expect("\\\\[OK\\\\]") + "  - send: reload\n" +
+      expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + "  - send: \"\"\n" +
+      expect("Verification FAILED for bootflash:net.SPA.bin") +
+      expect("boot: attempting to boot from \\\\[bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\\\\]") +
+      expect("Router>");
   Result r = run_steps(steps);
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
 }
@@ -267,9 +275,11 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
       {"copy tftp://:69/x.bin bootflash:", "%Error parsing tftp://:69/ \\\\(missing host\\\\)"},
       {"copy tftp://127.0.0.1:" + p + " bootflash:",
        "%Error parsing tftp://127.0.0.1:" + p + "/ \\\\(missing file name\\\\)"},
-      {"copy tftp://127.0.0.1/a%20b bootflash:", "%Error parsing tftp://127.0.0.1/a%20b \\\\(bad character in the file name\\\\)"},
+      {"copy tftp://127.0.0.1/a%20b bootflash:",
+       "%Error parsing tftp://127.0.0.1/a%20b \\\\(bad character in the file name\\\\)"},
       {"copy tftp://ho_st/x.bin bootflash:", "%Error parsing tftp://ho_st/ \\\\(bad character in the host name\\\\)"},
-      {"copy tftp://u:p@127.0.0.1/x.bin bootflash:", "%Error parsing tftp://u:p@127.0.0.1/x.bin \\\\(tftp: takes no user name or password\\\\)"},
+      {"copy tftp://u:p@127.0.0.1/x.bin bootflash:",
+       "%Error parsing tftp://u:p@127.0.0.1/x.bin \\\\(tftp: takes no user name or password\\\\)"},
       {"copy http://127.0.0.1/x.bin bootflash:", "%Error: http: is not supported by this board's transfer engine"},
       {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin", "%Error: copying to tftp: is not supported"},
       {"copy tftp://127.0.0.1/x.bin nvram:x", "%Error: nvram:x is not on bootflash:"},
@@ -283,7 +293,8 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
            expect("%Error parsing tftp: \\\\(missing host\\\\)") + prompt();
   // Nothing was written: the factory image is still the only file.
   steps += "  - send: dir\n" +
-           expect("Directory of bootflash:/\\n\\n[^\\n]*ts-isr1100-universalk9[^\\n]*\\n\\n[0-9]+ bytes total") + prompt();
+           expect("Directory of bootflash:/\\n\\n[^\\n]*ts-isr1100-universalk9[^\\n]*\\n\\n[0-9]+ bytes total") +
+           prompt();
   Result r = run_steps(steps);
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
 }
@@ -306,12 +317,14 @@ TEST(NetInterrupt, CtrlCDuringASlowFetchFailsTheRun) {
   std::string f = write_text(d.file("slow.yaml"),
                              "name: slow-fetch\ntimeout: 60 s\nsteps:\n  - power-on\n  - expect: \"Router>\"\n"
                              "  - send: enable\n  - expect: \"Router#\"\n"
-                             "  - send: copy tftp://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
+                             "  - send: copy tftp://127.0.0.1:" +
+                                 std::to_string(ntohs(a.sin_port)) +
                                  "/x.bin bootflash:x.bin\n  - expect: \"Destination filename\"\n  - send: \"\"\n"
                                  "  - expect: \"Router#\"\n");
   // The boot takes about a second of wall time; the fetch then waits for
   // libcurl's 10 s timeout, which the interrupt must cut short.
-  Result r = sh("(" + std::string(TRUSTSIM_EXE) + " run --quiet " + f + " & p=$!; sleep 4; kill -INT $p; wait $p; echo rc=$?)");
+  Result r = sh("(" + std::string(TRUSTSIM_EXE) + " run --quiet " + f +
+                " & p=$!; sleep 4; kill -INT $p; wait $p; echo rc=$?)");
   close(sink);
   EXPECT_NE(r.output.find("rc=1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("interrupted by Interrupt"), std::string::npos) << r.output;

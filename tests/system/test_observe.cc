@@ -3,12 +3,12 @@
 // terminal, and `trustsim board inspect`. Real trustsim, QEMU and firmware.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -173,8 +173,8 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
   EXPECT_EQ(power_on, 3u);
   EXPECT_EQ(power_off, 2u);
   EXPECT_GT(spans, 1000u);
-  for (const char* t : {"boot stage", "power rail", "power", "console lines", "console", "nvram", "nvram (device)", "crypto", "bootflash_nand",
-                        "bootflash_nand (device)", "rom_nor"}) {
+  for (const char* t : {"boot stage", "power rail", "power", "console lines", "console", "nvram", "nvram (device)",
+                        "crypto", "bootflash_nand", "bootflash_nand (device)", "rom_nor"}) {
     bool found = false;
     for (auto& kv : track_names) found |= kv.second == t;
     EXPECT_TRUE(found) << "no track " << t;
@@ -182,7 +182,8 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
   // Spans on one track never partly overlap (Perfetto needs them nested or disjoint).
   for (auto& kv : per_track) {
     std::vector<std::pair<double, double>> s = kv.second;
-    std::stable_sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); });
+    std::stable_sort(s.begin(), s.end(),
+                     [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); });
     std::vector<double> open_ends;
     for (auto& iv : s) {
       while (!open_ends.empty() && open_ends.back() <= iv.first + 1e-9) open_ends.pop_back();
@@ -197,8 +198,8 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
   Vcd v = parse_vcd(vcd_text);
   ASSERT_EQ(v.error, "");
   EXPECT_EQ(v.timescale, "1ns");
-  for (const char* s : {"power", "reset", "stage", "nand_busy", "nor_busy", "nvram_busy", "crypto_busy", "console_tx",
-                        "mbox_busy"})
+  for (const char* s :
+       {"power", "reset", "stage", "nand_busy", "nor_busy", "nvram_busy", "crypto_busy", "console_tx", "mbox_busy"})
     EXPECT_TRUE(v.width.count(s)) << "no signal " << s;
   // power follows the trace's power events exactly.
   std::vector<std::pair<uint64_t, std::string>> expect_power = {{0, "0"}};
@@ -207,8 +208,10 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
   for (std::sregex_iterator it(trace.begin(), trace.end(), power_re), end; it != end; ++it) {
     uint64_t t = std::stoull((*it)[1]);
     std::string val = (*it)[2] == "power-on" ? "1" : "0";
-    if (t == 0) expect_power[0].second = val;
-    else expect_power.push_back({t, val});
+    if (t == 0)
+      expect_power[0].second = val;
+    else
+      expect_power.push_back({t, val});
   }
   EXPECT_EQ(v.changes["power"], expect_power);
   EXPECT_EQ(v.changes["reset"].front().second, "0");  // power-on at time 0 releases reset
@@ -238,7 +241,8 @@ TEST(Observe, TimelineAndVcdOfTheSmokeRun) {
 TEST(Observe, VcdSignalSelectionAndBadNames) {
   TempDir d;
   write_text(d.file("short.yaml"), "name: short\nsteps:\n  - power-on\n  - expect: \"rommon|Router>\"\n");
-  Result r = run_trustsim("run --quiet --vcd " + d.file("s.vcd") + " --vcd-signals stage,power " + d.file("short.yaml"));
+  Result r =
+      run_trustsim("run --quiet --vcd " + d.file("s.vcd") + " --vcd-signals stage,power " + d.file("short.yaml"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Vcd v = parse_vcd(read_text(d.file("s.vcd")));
   ASSERT_EQ(v.error, "");
@@ -247,11 +251,13 @@ TEST(Observe, VcdSignalSelectionAndBadNames) {
   std::string text = read_text(d.file("s.vcd"));
   EXPECT_LT(text.find(" stage "), text.find(" power ")) << "signals keep the order given";
 
-  Result bad = run_trustsim("run --quiet --vcd " + d.file("x.vcd") + " --vcd-signals power,vdd " + d.file("short.yaml"));
+  Result bad =
+      run_trustsim("run --quiet --vcd " + d.file("x.vcd") + " --vcd-signals power,vdd " + d.file("short.yaml"));
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("unknown signal 'vdd'"), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("nand_busy"), std::string::npos) << "the error lists the known signals: " << bad.output;
-  Result twice = run_trustsim("run --quiet --vcd " + d.file("x.vcd") + " --vcd-signals power,power " + d.file("short.yaml"));
+  Result twice =
+      run_trustsim("run --quiet --vcd " + d.file("x.vcd") + " --vcd-signals power,power " + d.file("short.yaml"));
   EXPECT_EQ(twice.exit_code, 2) << twice.output;
   Result novcd = run_trustsim("run --quiet --vcd-signals power " + d.file("short.yaml"));
   EXPECT_EQ(novcd.exit_code, 2) << novcd.output;
@@ -348,7 +354,8 @@ steps:
 // and its console and device trace equal a run without gdb, to the
 // nanosecond: board time stood still while the guest was stopped.
 TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
-  if (system("command -v gdb-multiarch >/dev/null 2>&1") != 0) GTEST_FAIL() << "gdb-multiarch is not installed (scripts/bootstrap.sh)";
+  if (system("command -v gdb-multiarch >/dev/null 2>&1") != 0)
+    GTEST_FAIL() << "gdb-multiarch is not installed (scripts/bootstrap.sh)";
   TempDir d;
   write_text(d.file("os.yaml"), kBootToOs);
   int port = free_tcp_port();
@@ -368,21 +375,24 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
   EXPECT_NE(read_text(script).find(" 0x41000000"), std::string::npos) << "OS .text at its link address";
 
   Result g = sh("timeout 300 gdb-multiarch -batch -nx -x " + script +
-                       " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path' -ex 'shell sleep 2'"
-                       " -ex 'print/x $pc' -ex 'break os::cmd_show_version' -ex continue -ex 'print/x $pc'"
-                       " -ex continue");
+                " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path' -ex 'shell sleep 2'"
+                " -ex 'print/x $pc' -ex 'break os::cmd_show_version' -ex continue -ex 'print/x $pc'"
+                " -ex continue");
   int rc = run.wait_exit(120);
   std::string out = read_text(d.file("run.out"));
   EXPECT_EQ(rc, 0) << out << "\n--- gdb:\n" << g.output;
   EXPECT_NE(out.find("PASS boot-to-os"), std::string::npos) << out;
   EXPECT_NE(g.output.find("Breakpoint 1, rommon::boot_image"), std::string::npos) << g.output;
   EXPECT_NE(g.output.find("rommon::autoboot"), std::string::npos) << "backtrace through autoboot:\n" << g.output;
-  EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$1 = 0x[0-9a-f]+ \"bootflash:ts-isr1100-universalk9[^\"]*\\.bin\"")))
+  EXPECT_TRUE(
+      std::regex_search(g.output, std::regex("\\$1 = 0x[0-9a-f]+ \"bootflash:ts-isr1100-universalk9[^\"]*\\.bin\"")))
       << g.output;
-  EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$2 = 0x402[0-9a-f]{5}"))) << "pc in the ROMmon window:\n" << g.output;
+  EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$2 = 0x402[0-9a-f]{5}"))) << "pc in the ROMmon window:\n"
+                                                                                  << g.output;
   // The OS symbols are right too: a breakpoint by name in the OS image.
   EXPECT_NE(g.output.find("Breakpoint 2, os::cmd_show_version"), std::string::npos) << g.output;
-  EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$3 = 0x410[0-9a-f]{5}"))) << "pc in the OS window:\n" << g.output;
+  EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$3 = 0x410[0-9a-f]{5}"))) << "pc in the OS window:\n"
+                                                                                  << g.output;
 
   Result plain = run_trustsim("run --quiet --console-log " + d.file("plain.txt") + " --trace " + d.file("plain.jsonl") +
                               " " + d.file("os.yaml"));
@@ -520,9 +530,9 @@ steps:
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Result ins = run_trustsim("board inspect " + board);
   ASSERT_EQ(ins.exit_code, 0) << ins.output;
-  for (const char* s : {"Key storage", "primary copy: valid", "Production", "Boot flash", "ROMmon variables",
-                        "INSPECT_ME=yes", "BOOT=bootflash:", "bootflash:", "ts-isr1100-universalk9.17.03.01.SPA.bin",
-                        "bytes free", "TPM"})
+  for (const char* s :
+       {"Key storage", "primary copy: valid", "Production", "Boot flash", "ROMmon variables", "INSPECT_ME=yes",
+        "BOOT=bootflash:", "bootflash:", "ts-isr1100-universalk9.17.03.01.SPA.bin", "bytes free", "TPM"})
     EXPECT_NE(ins.output.find(s), std::string::npos) << "missing '" << s << "':\n" << ins.output;
   Result missing = run_trustsim("board inspect " + d.file("nothing"));
   EXPECT_EQ(missing.exit_code, 2) << missing.output;

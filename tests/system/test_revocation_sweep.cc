@@ -91,9 +91,10 @@ TEST(RevocationSweep, EveryCutInsideTheRevokeBootsWithTheOldOrNewKeys) {
   Tally t;
   unsigned step = all ? 10 : 130;
   for (unsigned ms = 0; ms <= 520; ms += step) one_cut(ms, d, t);
-  std::printf("full-board revocation sweep: %u cuts (every %u ms over 0..520 ms after the start marker), %u old set, "
-              "%u new set, %u cut an NVRAM page write\n",
-              t.runs, step, t.old_set, t.new_set, t.nvram_cuts);
+  std::printf(
+      "full-board revocation sweep: %u cuts (every %u ms over 0..520 ms after the start marker), %u old set, "
+      "%u new set, %u cut an NVRAM page write\n",
+      t.runs, step, t.old_set, t.new_set, t.nvram_cuts);
   EXPECT_GT(t.old_set, 0u);  // the sweep did cut before the point of no return
   EXPECT_GT(t.new_set, 0u);
   EXPECT_GT(t.nvram_cuts, 0u);

@@ -53,8 +53,10 @@ TEST(Run, SmokeScenarioIsByteIdenticalAcrossRuns) {
   TempDir d;
   std::string a_trace = d.file("a.jsonl"), b_trace = d.file("b.jsonl");
   std::string a_con = d.file("a.txt"), b_con = d.file("b.txt");
-  Result a = run_trustsim("run --quiet --trace " + a_trace + " --console-log " + a_con + " " + src("scenarios/smoke.yaml"));
-  Result b = run_trustsim("run --quiet --trace " + b_trace + " --console-log " + b_con + " " + src("scenarios/smoke.yaml"));
+  Result a =
+      run_trustsim("run --quiet --trace " + a_trace + " --console-log " + a_con + " " + src("scenarios/smoke.yaml"));
+  Result b =
+      run_trustsim("run --quiet --trace " + b_trace + " --console-log " + b_con + " " + src("scenarios/smoke.yaml"));
   ASSERT_EQ(a.exit_code, 0) << a.output;
   ASSERT_EQ(b.exit_code, 0) << b.output;
   std::string ta = read_text(a_trace), ca = read_text(a_con);
@@ -76,12 +78,14 @@ TEST(Run, SmokeScenarioIsByteIdenticalAcrossRuns) {
 TEST(Run, SmokeMatchesTheGoldenConsoleAndTrace) {
   TempDir d;
   std::string trace = d.file("smoke.jsonl"), console = d.file("smoke.txt");
-  Result r = run_trustsim("run --quiet --trace " + trace + " --console-log " + console + " " + src("scenarios/smoke.yaml"));
+  Result r =
+      run_trustsim("run --quiet --trace " + trace + " --console-log " + console + " " + src("scenarios/smoke.yaml"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::string golden_console = src("tests/system/golden/smoke.console.txt");
   std::string golden_trace = src("tests/system/golden/smoke.trace.jsonl.gz");
   if (const char* u = getenv("TRUSTSIM_UPDATE_GOLDEN"); u && *u && std::string(u) != "0") {
-    Result c = sh("cp '" + console + "' '" + golden_console + "' && gzip -n -9 -c '" + trace + "' > '" + golden_trace + "'");
+    Result c =
+        sh("cp '" + console + "' '" + golden_console + "' && gzip -n -9 -c '" + trace + "' > '" + golden_trace + "'");
     ASSERT_EQ(c.exit_code, 0) << c.output;
     std::printf("golden copy updated: %s, %s\n", golden_console.c_str(), golden_trace.c_str());
     return;
@@ -92,8 +96,9 @@ TEST(Run, SmokeMatchesTheGoldenConsoleAndTrace) {
   std::string want_console = read_text(golden_console), want_trace = read_text(d.file("golden.jsonl"));
   ASSERT_GT(want_console.size(), 1000u) << "no golden console transcript at " << golden_console;
   ASSERT_GT(want_trace.size(), 1000u) << "no golden trace in " << golden_trace;
-  const std::string how = "\nIf the change is deliberate: TRUSTSIM_UPDATE_GOLDEN=1 meson test -C build "
-                          "system.SmokeMatchesTheGoldenConsoleAndTrace, and say why in the commit.";
+  const std::string how =
+      "\nIf the change is deliberate: TRUSTSIM_UPDATE_GOLDEN=1 meson test -C build "
+      "system.SmokeMatchesTheGoldenConsoleAndTrace, and say why in the commit.";
   EXPECT_TRUE(read_text(console) == want_console)
       << "console transcript differs from " << golden_console << " (first 60 lines of the diff):\n"
       << sh("diff -u '" + golden_console + "' '" + console + "' | head -60").output << how;
@@ -115,7 +120,8 @@ TEST(Run, NvramVariableWriteTakesTheBoardPageWriteTime) {
 
   auto run = [&](const std::string& b) {
     std::string trace = d.file(b + ".jsonl");
-    Result r = run_trustsim("run --quiet --board-file " + d.file(b + ".yaml") + " --trace " + trace + " " + d.file("set.yaml"));
+    Result r = run_trustsim("run --quiet --board-file " + d.file(b + ".yaml") + " --trace " + trace + " " +
+                            d.file("set.yaml"));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return read_text(trace);
   };
@@ -202,7 +208,8 @@ TEST(Run, BadBoardFileExitsTwoNamingFileLineField) {
   std::string b = write_text(d.file("b.yaml"), board);
   Result r = run_trustsim("run --board-file " + b + " " + src("scenarios/smoke.yaml"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_TRUE(std::regex_search(r.output, std::regex(b + R"(:\d+: devices\.console\.baud: expected a non-negative integer)")))
+  EXPECT_TRUE(
+      std::regex_search(r.output, std::regex(b + R"(:\d+: devices\.console\.baud: expected a non-negative integer)")))
       << r.output;
 }
 
@@ -224,10 +231,16 @@ TEST(Run, MissingScenarioFileExitsTwo) {
 TEST(Run, KilledRunLeavesLoadableBoardAndNoOrphans) {
   TempDir d;
   std::string state = d.file("board");
-  std::string writer = "name: writer\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n  - send: {text: \"\\x03\", enter: false}\n  - expect: \"rommon 1 > \"\n";
-  for (int i = 0; i < 40; ++i) writer += "  - send: V" + std::to_string(i) + "=value-" + std::to_string(i) + "\n  - expect: \"rommon \\\\d+ > \"\n";
+  std::string writer =
+      "name: writer\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n  - send: {text: \"\\x03\", enter: "
+      "false}\n  - expect: \"rommon 1 > \"\n";
+  for (int i = 0; i < 40; ++i)
+    writer +=
+        "  - send: V" + std::to_string(i) + "=value-" + std::to_string(i) + "\n  - expect: \"rommon \\\\d+ > \"\n";
   write_text(d.file("writer.yaml"), writer);
-  write_text(d.file("check.yaml"), "name: check\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n  - send: {text: \"\\x03\", enter: false}\n  - expect: \"rommon 1 > \"\n  - send: set\n  - expect: \"rommon 2 > \"\n");
+  write_text(d.file("check.yaml"),
+             "name: check\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n  - send: {text: \"\\x03\", "
+             "enter: false}\n  - expect: \"rommon 1 > \"\n  - send: set\n  - expect: \"rommon 2 > \"\n");
   // Kill at a spread of wall-clock moments: before, during and after boot and NVRAM writes.
   for (int delay_ms : {5, 40, 90, 150, 220, 300, 420}) {
     pid_t pid = fork();
@@ -257,7 +270,8 @@ TEST(Run, KilledRunLeavesLoadableBoardAndNoOrphans) {
     // The next run swept what the killed one left in /dev/shm.
     DIR* shm = opendir("/dev/shm");
     std::string prefix = "trustsim-" + std::to_string(pid) + "-";
-    while (dirent* e = shm ? readdir(shm) : nullptr) EXPECT_NE(std::string(e->d_name).rfind(prefix, 0), 0u) << e->d_name;
+    while (dirent* e = shm ? readdir(shm) : nullptr)
+      EXPECT_NE(std::string(e->d_name).rfind(prefix, 0), 0u) << e->d_name;
     if (shm) closedir(shm);
   }
 }
@@ -267,7 +281,9 @@ namespace {
 // Makes a board directory with one run, then lets the test damage it.
 std::string fresh_board(TempDir& d) {
   std::string state = d.file("board");
-  write_text(d.file("boot.yaml"), "name: boot\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n  - send: {text: \"\\x03\", enter: false}\n  - expect: \"rommon 1 > \"\n");
+  write_text(d.file("boot.yaml"),
+             "name: boot\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n  - send: {text: \"\\x03\", "
+             "enter: false}\n  - expect: \"rommon 1 > \"\n");
   Result r = run_trustsim("run --quiet --board " + state + " " + d.file("boot.yaml"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return state;
@@ -394,7 +410,8 @@ TEST(Run, ImageToolsSignInspectAndRejectTampering) {
   r = run_trustsim("image inspect " + signed_path + " --key " + key);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("image digest mismatch"), std::string::npos) << r.output;
-  r = run_trustsim("image sign " + payload + " --key " + d.file("missing.pem") + " --key-name production-A --version 1");
+  r = run_trustsim("image sign " + payload + " --key " + d.file("missing.pem") +
+                   " --key-name production-A --version 1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("missing.pem: cannot open key file"), std::string::npos) << r.output;
 }

@@ -28,9 +28,13 @@ std::string capture_scenario(uint32_t nonce, const std::string& before_prompt = 
   std::string n = std::to_string(nonce);
   return "name: capture\nboard: default\ntimeout: 10 s\nsteps:\n  - power-on\n" + before_prompt +
          "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n"
-         "  - send: show platform sudi certificate sign nonce " + n + "\n"
+         "  - send: show platform sudi certificate sign nonce " +
+         n +
+         "\n"
          "  - expect: \"Signature:\\n[0-9A-F]{16}\"\n  - expect: \"Router#\"\n"
-         "  - send: show platform integrity sign nonce " + n + "\n"
+         "  - send: show platform integrity sign nonce " +
+         n +
+         "\n"
          "  - expect: \"Signature:\\n[0-9A-F]{16}\"\n  - expect: \"Router#\"\n";
 }
 
@@ -44,17 +48,18 @@ struct Board {
   void make() {
     Result r = run_trustsim("board --board-file " + board_file + " new " + dir);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    r = run_trustsim("image sign " + os_bin() + " --key " + src("keys/dev/production-A.pem") + " --version 17.03.01 --out " +
-                 d.file("os.SPA.bin") + " --kgv " + kgv);
+    r = run_trustsim("image sign " + os_bin() + " --key " + src("keys/dev/production-A.pem") +
+                     " --version 17.03.01 --out " + d.file("os.SPA.bin") + " --kgv " + kgv);
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   Result run(const std::string& scenario_text) {
     std::string sc = write_text(d.file("capture.yaml"), scenario_text);
-    return run_trustsim("run --quiet --board " + dir + " --board-file " + board_file + " --console-log " + log + " " + sc);
+    return run_trustsim("run --quiet --board " + dir + " --board-file " + board_file + " --console-log " + log + " " +
+                        sc);
   }
   Result verify(uint32_t nonce, const std::string& file = "") {
     return run_trustsim("attest verify --kgv " + kgv + " --nonce " + std::to_string(nonce) + " --root-ca " + dir +
-                    "/tpm-sudi-root-ca.pem " + (file.empty() ? log : file));
+                        "/tpm-sudi-root-ca.pem " + (file.empty() ? log : file));
   }
 };
 
@@ -96,15 +101,18 @@ TEST(Tpm, GoodBootVerifiesAndOpensslAndTpm2ToolsAgree) {
   write_text(b.d.file("root.pem"), pems[0]);
   write_text(b.d.file("ca.pem"), pems[1]);
   write_text(b.d.file("dev.pem"), pems[2]);
-  r = sh("openssl verify -CAfile " + b.d.file("root.pem") + " -untrusted " + b.d.file("ca.pem") + " " + b.d.file("dev.pem"));
+  r = sh("openssl verify -CAfile " + b.d.file("root.pem") + " -untrusted " + b.d.file("ca.pem") + " " +
+         b.d.file("dev.pem"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(": OK"), std::string::npos) << r.output;
 
   std::vector<uint8_t> blob;
-  for (size_t i = 0; i + 1 < quote_hex.size(); i += 2) blob.push_back(uint8_t(std::stoi(quote_hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < quote_hex.size(); i += 2)
+    blob.push_back(uint8_t(std::stoi(quote_hex.substr(i, 2), nullptr, 16)));
   size_t alen = size_t(blob[0]) << 8 | blob[1];
   ASSERT_LT(2 + alen, blob.size());
-  std::ofstream(b.d.file("quote.msg"), std::ios::binary).write(reinterpret_cast<const char*>(blob.data() + 2), long(alen));
+  std::ofstream(b.d.file("quote.msg"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(blob.data() + 2), long(alen));
   std::ofstream(b.d.file("quote.sig"), std::ios::binary)
       .write(reinterpret_cast<const char*>(blob.data() + 2 + alen), long(blob.size() - 2 - alen));
   // The exported SUDI public key (board state) is the device certificate's key.
@@ -171,7 +179,8 @@ TEST(Tpm, PowerCutMidBootGivesFreshPcrsOnTheNextBoot) {
   if (::testing::Test::HasFatalFailure()) return;
   // Cut the power after Boot0 and ROMmon extended PCR0 but before the OS
   // image was measured; a TPM that kept its PCRs would show PCR0 extended twice.
-  Result r = b.run(capture_scenario(99, "  - expect: \"Preparing to autoboot\"\n  - power-cycle: {off_time: 100 ms}\n"));
+  Result r =
+      b.run(capture_scenario(99, "  - expect: \"Preparing to autoboot\"\n  - power-cycle: {off_time: 100 ms}\n"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::string log = read_text(b.log);
   size_t boots = 0;
@@ -248,7 +257,8 @@ TEST(Tpm, ScenarioAttestCheckVerifiesAKgvFileAndNamesWhatIsWrong) {
 namespace {
 
 // The default board file with its devices.tpm section replaced.
-std::string board_with_tpm(const TempDir& d, const std::string& name, const std::string& tpm_extra, bool no_tpm = false) {
+std::string board_with_tpm(const TempDir& d, const std::string& name, const std::string& tpm_extra,
+                           bool no_tpm = false) {
   std::string text = read_text(src("boards/default.yaml"));
   size_t at = text.find("\n  tpm:\n");
   EXPECT_NE(at, std::string::npos);
@@ -287,7 +297,8 @@ TEST(Tpm, FaultOnQuoteGivesErrorRetrievingIntegrityData) {
   std::string log = read_text(b.log);
   // Unsigned: everything there. Signed: the quote fails, the fields before it stand.
   EXPECT_NE(log.find("PCR8: "), std::string::npos) << log;
-  std::regex signed_fail(R"(show platform integrity sign nonce 3\n(.*\n){8}.*PCR8: [0-9A-F]{64}\n.*% Error retrieving integrity data\n)");
+  std::regex signed_fail(
+      R"(show platform integrity sign nonce 3\n(.*\n){8}.*PCR8: [0-9A-F]{64}\n.*% Error retrieving integrity data\n)");
   EXPECT_TRUE(std::regex_search(log, signed_fail)) << log;
   EXPECT_NE(log.find("-----END CERTIFICATE-----"), std::string::npos) << log;  // Sign is not faulted
 }
@@ -336,7 +347,8 @@ TEST(Tpm, TornNvWriteResetsTheBoardAndLeavesTheTpmInFailureMode) {
   size_t boots = 0;
   for (size_t p = log.find("Boot0 Version"); p != std::string::npos; p = log.find("Boot0 Version", p + 1)) ++boots;
   EXPECT_EQ(boots, 2u) << log;
-  EXPECT_NE(log.find("Boot0: TPM: TPM returned an error (rc 0x101); boot continues unmeasured"), std::string::npos) << log;
+  EXPECT_NE(log.find("Boot0: TPM: TPM returned an error (rc 0x101); boot continues unmeasured"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("% Error retrieving integrity data"), std::string::npos) << log;
   EXPECT_NE(log.find("% Error retrieving SUDI certificate"), std::string::npos) << log;
   // The torn file stays torn: the board state keeps what was written.
@@ -350,7 +362,8 @@ TEST(Tpm, SignedOutputAndTraceAreByteIdenticalAcrossRuns) {
   std::string out[2], trace[2];
   for (int i = 0; i < 2; ++i) {
     std::string con = d.file("con" + std::to_string(i)), tr = d.file("tr" + std::to_string(i));
-    Result r = run_trustsim("run --quiet --console-log " + con + " --trace " + tr + " " + src("scenarios/tpm/integrity.yaml"));
+    Result r =
+        run_trustsim("run --quiet --console-log " + con + " --trace " + tr + " " + src("scenarios/tpm/integrity.yaml"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     out[i] = read_text(con);
     trace[i] = read_text(tr);

@@ -231,8 +231,7 @@ namespace {
 TEST(KeyBundleImage, RevocationImageCarriesTheBundleVerifiedByTheRolloverKey) {
   ossl::Pkey rollover = ossl::load_private_key(key_path("rollover-A"));
   ossl::Pkey prod_b = ossl::load_private_key(key_path("production-B"));
-  std::vector<uint8_t> bundle =
-      signing::build_key_bundle({key_path("production-B")}, {key_path("production-A")});
+  std::vector<uint8_t> bundle = signing::build_key_bundle({key_path("production-B")}, {key_path("production-A")});
   signing::ImageSpec spec;
   spec.type = image::Type::kRevocation;
   spec.version = "rev";

@@ -49,19 +49,39 @@ TEST(TpmQemu, StockTisDeviceReachesTpmSimThroughTheSwtpmControlChannel) {
   std::string ctrl = d.file("ctrl.sock"), nv = d.file("tpm-nv.bin");
   pid_t serve = spawn({TRUSTSIM_EXE, "tpm", "serve", "--ctrl", ctrl, "--nv", nv}, d.file("serve.txt"));
   ASSERT_TRUE(wait_for([&] { return access(ctrl.c_str(), F_OK) == 0; }, 10)) << test::read_text(d.file("serve.txt"));
-  pid_t qemu = spawn({"qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-m", "128M", "-nodefaults", "-display", "none",
-                      "-monitor", "none", "-bios", QEMU_TIS_FW, "-chardev", "socket,id=chrtpm,path=" + ctrl, "-tpmdev",
-                      "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis-device,tpmdev=tpm0", "-serial",
+  pid_t qemu = spawn({"qemu-system-aarch64",
+                      "-M",
+                      "virt",
+                      "-cpu",
+                      "cortex-a57",
+                      "-m",
+                      "128M",
+                      "-nodefaults",
+                      "-display",
+                      "none",
+                      "-monitor",
+                      "none",
+                      "-bios",
+                      QEMU_TIS_FW,
+                      "-chardev",
+                      "socket,id=chrtpm,path=" + ctrl,
+                      "-tpmdev",
+                      "emulator,id=tpm0,chardev=chrtpm",
+                      "-device",
+                      "tpm-tis-device,tpmdev=tpm0",
+                      "-serial",
                       "file:" + d.file("uart.txt")},
                      d.file("qemu.txt"));
   int qst = 0;
   bool qemu_exited = false;
-  bool done = wait_for([&] {
-    if (!qemu_exited && waitpid(qemu, &qst, WNOHANG) == qemu) qemu_exited = true;
-    return qemu_exited || test::read_text(d.file("uart.txt")).find("qemu-tis: done") != std::string::npos ||
-                                    test::read_text(d.file("uart.txt")).find("failed") != std::string::npos ||
-                                    test::read_text(d.file("uart.txt")).find("not granted") != std::string::npos; },
-                       60);
+  bool done = wait_for(
+      [&] {
+        if (!qemu_exited && waitpid(qemu, &qst, WNOHANG) == qemu) qemu_exited = true;
+        return qemu_exited || test::read_text(d.file("uart.txt")).find("qemu-tis: done") != std::string::npos ||
+               test::read_text(d.file("uart.txt")).find("failed") != std::string::npos ||
+               test::read_text(d.file("uart.txt")).find("not granted") != std::string::npos;
+      },
+      60);
   if (!qemu_exited) {
     kill(qemu, SIGKILL);
     waitpid(qemu, nullptr, 0);
@@ -74,7 +94,10 @@ TEST(TpmQemu, StockTisDeviceReachesTpmSimThroughTheSwtpmControlChannel) {
   }
   std::string uart = test::read_text(d.file("uart.txt"));
   std::string served = test::read_text(d.file("serve.txt"));
-  ASSERT_TRUE(done && !qemu_exited) << "uart:\n" << uart << "\nqemu:\n" << test::read_text(d.file("qemu.txt")) << "\nserve:\n" << served;
+  ASSERT_TRUE(done && !qemu_exited) << "uart:\n"
+                                    << uart << "\nqemu:\n"
+                                    << test::read_text(d.file("qemu.txt")) << "\nserve:\n"
+                                    << served;
   EXPECT_TRUE(serve_ended) << "trustsim tpm serve did not end when QEMU closed the control channel";
   EXPECT_NE(uart.find("qemu-tis: Startup rc 0x0\n"), std::string::npos) << uart;
   EXPECT_NE(uart.find("qemu-tis: PCR_Extend rc 0x0\n"), std::string::npos) << uart;

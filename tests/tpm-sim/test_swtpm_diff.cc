@@ -38,7 +38,8 @@ class Swtpm {
     strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
     for (int i = 0; i < 200 && fd_ < 0; ++i) {  // up to 2 s for swtpm to listen
       int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) fd_ = fd;
+      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+        fd_ = fd;
       else {
         close(fd);
         usleep(10000);
@@ -109,7 +110,8 @@ TEST(SwtpmDifferential, SameCommandSequenceGivesTheSamePcrs) {
   add(tpm2::cmd_pcr_extend(cmd, sizeof cmd, 23, d));
   add(tpm2::cmd_pcr_extend(cmd, sizeof cmd, 24, d));  // no such PCR: both must refuse it alike
   add(tpm2::cmd_pcr_read(cmd, sizeof cmd, tpm2::pcr_bit(0) | tpm2::pcr_bit(8) | tpm2::pcr_bit(6) | tpm2::pcr_bit(7)));
-  add(tpm2::cmd_pcr_read(cmd, sizeof cmd, tpm2::pcr_bit(9) | tpm2::pcr_bit(10) | tpm2::pcr_bit(11) | tpm2::pcr_bit(23)));
+  add(tpm2::cmd_pcr_read(cmd, sizeof cmd,
+                         tpm2::pcr_bit(9) | tpm2::pcr_bit(10) | tpm2::pcr_bit(11) | tpm2::pcr_bit(23)));
 
   std::vector<std::vector<uint8_t>> pcrs_sim, pcrs_sw;
   for (const auto& c : sequence) {
@@ -119,8 +121,8 @@ TEST(SwtpmDifferential, SameCommandSequenceGivesTheSamePcrs) {
     ASSERT_FALSE(b.empty()) << "swtpm gave no response to " << tpm2::command_name(cc);
     EXPECT_EQ(rc_of(a), rc_of(b)) << tpm2::command_name(cc);
     if (cc == tpm2::kCcPcrRead) {
-      for (auto [resp, out] : {std::pair<std::vector<uint8_t>*, std::vector<std::vector<uint8_t>>*>{&a, &pcrs_sim},
-                               {&b, &pcrs_sw}}) {
+      for (auto [resp, out] :
+           {std::pair<std::vector<uint8_t>*, std::vector<std::vector<uint8_t>>*>{&a, &pcrs_sim}, {&b, &pcrs_sw}}) {
         tpm2::Response r;
         ASSERT_TRUE(tpm2::parse_response(resp->data(), resp->size(), 0, &r));
         tpm2::PcrValues v{};

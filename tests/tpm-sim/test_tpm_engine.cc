@@ -36,12 +36,24 @@ std::vector<uint8_t> run(size_t len) {
     static int n = 0;
     int kind = -1;
     switch (tpm2::command_code(g_cmd, len)) {
-      case tpm2::kCcPcrRead: kind = 0; break;
-      case tpm2::kCcQuote: kind = 1; break;
-      case tpm2::kCcSign: kind = 2; break;
-      case tpm2::kCcNvReadPublic: kind = 3; break;
-      case tpm2::kCcNvRead: kind = 4; break;
-      case tpm2::kCcCreatePrimary: kind = 6; break;
+      case tpm2::kCcPcrRead:
+        kind = 0;
+        break;
+      case tpm2::kCcQuote:
+        kind = 1;
+        break;
+      case tpm2::kCcSign:
+        kind = 2;
+        break;
+      case tpm2::kCcNvReadPublic:
+        kind = 3;
+        break;
+      case tpm2::kCcNvRead:
+        kind = 4;
+        break;
+      case tpm2::kCcCreatePrimary:
+        kind = 6;
+        break;
     }
     if (kind >= 0) {
       std::vector<uint8_t> seed(1, uint8_t(kind));
@@ -180,7 +192,8 @@ TEST(TpmEngine, NvIndexAndPersistentKeySurviveReattach) {
 
 TEST(TpmEngine, SameSeedGivesTheSameKeysDifferentSeedDifferentKeys) {
   std::vector<uint8_t> a, b, c;
-  for (auto [seed, out] : {std::pair<const char*, std::vector<uint8_t>*>{"board-1", &a}, {"board-1", &b}, {"board-2", &c}}) {
+  for (auto [seed, out] :
+       {std::pair<const char*, std::vector<uint8_t>*>{"board-1", &a}, {"board-1", &b}, {"board-2", &c}}) {
     Session s(seed);
     ASSERT_EQ(rc_of(run(tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear))), 0u);
     *out = make_sudi();

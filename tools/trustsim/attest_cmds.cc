@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <memory>
 
-#include "host/attest.h"
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
+#include "host/attest.h"
 
 namespace trustsim {
 namespace {
@@ -54,7 +54,8 @@ void add_attest_commands(CLI::App& app, std::function<int()>& action) {
   CLI::App* at = app.add_subcommand("attest", "check Boot Integrity Visibility output against known-good values");
   at->require_subcommand(1);
   auto vo = std::make_shared<VerifyOptions>();
-  CLI::App* v = at->add_subcommand("verify", "verify a captured `show platform integrity sign nonce N` (and SUDI) output");
+  CLI::App* v =
+      at->add_subcommand("verify", "verify a captured `show platform integrity sign nonce N` (and SUDI) output");
   v->add_option("output", vo->output, "captured console text (raw, or a trustsim --console-log)")->required();
   v->add_option("--kgv", vo->kgv, "known-good values JSON from `trustsim image sign --kgv`")->required();
   v->add_option("--nonce", vo->nonce, "the nonce the output must be signed for")->required();

@@ -6,21 +6,21 @@
 #include <cstdio>
 #include <memory>
 
+#include "devices/openssl_util.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
 #include "flash_cmds.h"
 #include "host/image_flash.h"
-#include "hw-models/board.h"
-#include "devkit/input_error.h"
-#include "devices/openssl_util.h"
-#include "devkit/state_file.h"
 #include "host/manufacture.h"
+#include "host/signing.h"
 #include "host/tpm_provision.h"
+#include "hw-models/board.h"
 #include "tpm-sim/tpm_engine.h"
+#include "trustsim/boot_flash_layout.h"
 #include "trustsim/datetime.h"
 #include "trustsim/keys.h"
 #include "trustsim/nvram_map.h"
 #include "trustsim/romvars.h"
-#include "trustsim/boot_flash_layout.h"
-#include "host/signing.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR
 #error "TRUSTSIM_SOURCE_DIR must be defined by the build"
@@ -88,15 +88,16 @@ void inspect_boot_flash(const BoardConfig& cfg, const StatePaths& paths, const k
       continue;
     }
     verify::Result r = signing::inspect(region, trusted);
-    std::string what = r.have_header ? std::string(image::type_name(r.header.image_type)) + " " + r.header.version + ", " +
-                                           std::to_string(r.header.payload_len) + " bytes"
+    std::string what = r.have_header ? std::string(image::type_name(r.header.image_type)) + " " + r.header.version +
+                                           ", " + std::to_string(r.header.payload_len) + " bytes"
                                      : std::string("no valid image header");
     std::string key = r.have_envelope ? std::string(", signed with ") + keys::key_type_name(r.envelope.key_type) +
                                             " key " + std::string(1, r.envelope.key_version)
                                       : "";
     std::string verdict = verify::verdict_text(r.verdict);
     if (r.detail) verdict += std::string(": ") + r.detail;
-    printf("  %s at 0x%llx: %s%s: %s\n", s.name, (unsigned long long)s.begin, what.c_str(), key.c_str(), verdict.c_str());
+    printf("  %s at 0x%llx: %s%s: %s\n", s.name, (unsigned long long)s.begin, what.c_str(), key.c_str(),
+           verdict.c_str());
   }
 }
 
@@ -129,7 +130,10 @@ int run_inspect(const BoardOptions& o) {
   printf("  slot A: %s, slot B: %s, active: %s, generation %u\n",
          romvars::slot_state_text(romvars::check_slot(nv.data(), romvars::kSlotSize)),
          romvars::slot_state_text(romvars::check_slot(nv.data() + romvars::kSlotSize, romvars::kSlotSize)),
-         vs.active_slot < 0 ? "none (defaults)" : vs.active_slot == 0 ? "A" : "B", vs.generation);
+         vs.active_slot < 0    ? "none (defaults)"
+         : vs.active_slot == 0 ? "A"
+                               : "B",
+         vs.generation);
   printf("  confreg 0x%x\n", vs.confreg);
   uint32_t cursor = 0;
   while (const char* e = romvars::next_entry(vs, &cursor)) printf("  %s\n", e);
@@ -179,9 +183,11 @@ void add_board_commands(CLI::App& app, std::function<int()>& action) {
   CLI::App* nw = board->add_subcommand("new", "manufacture a board: keys, signed ROMmon, bootflash: with the OS");
   nw->add_option("dir", o->dir, "board state directory to create")->required();
   nw->add_option("--keys", o->keys_dir, "directory with rollover-A.pem, production-A.pem, special-A.pem");
-  nw->add_option("--serial", o->serial, "serial number for the SUDI certificate (default: TSB + 8 hex digits of the board name's SHA-256)");
+  nw->add_option("--serial", o->serial,
+                 "serial number for the SUDI certificate (default: TSB + 8 hex digits of the board name's SHA-256)");
   nw->callback([&action, o] { action = [o] { return run_new(*o); }; });
-  CLI::App* ins = board->add_subcommand("inspect", "key storage, boot flash ROMmons, ROMmon variables, bootflash: listing, TPM");
+  CLI::App* ins =
+      board->add_subcommand("inspect", "key storage, boot flash ROMmons, ROMmon variables, bootflash: listing, TPM");
   ins->add_option("dir", o->dir, "board state directory")->required();
   ins->callback([&action, o] { action = [o] { return run_inspect(*o); }; });
 }

@@ -11,12 +11,12 @@
 #include <map>
 #include <thread>
 
-#include "hw-models/board.h"
 #include "devkit/input_error.h"
-#include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
 #include "host/manufacture.h"
+#include "hw-models/board.h"
+#include "hw-models/run_files.h"
 #include "scenario/campaign.h"
 #include "scenario/campaign_walker.h"
 #include "scenario/runner.h"
@@ -51,9 +51,7 @@ struct CampaignOptions {
   int spin_us = 0;
 };
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string self_exe() {
   char buf[4096];
@@ -98,8 +96,9 @@ int cmd_campaign(const CampaignOptions& o) {
   sweep_stale_run_files();
   Scenario sc = load_scenario(o.file, o.scenario_opts.load_options());
   if (!sc.has_sweep)
-    throw InputError(o.file + ": no sweep step, so nothing to sweep: end the scenario with `- sweep: {devices: [...], "
-                              "steps: [...], recovery: [...]}` (docs/campaigns.md)");
+    throw InputError(o.file +
+                     ": no sweep step, so nothing to sweep: end the scenario with `- sweep: {devices: [...], "
+                     "steps: [...], recovery: [...]}` (docs/campaigns.md)");
   std::string board_file = scenario_board_file(o.board_file, sc);
   BoardConfig cfg = load_board_config(board_file);
   uint32_t shard_index = 0, shard_count = 1;
@@ -107,7 +106,8 @@ int cmd_campaign(const CampaignOptions& o) {
     throw InputError("--shard " + o.shard + ": expected I/N with 0 <= I < N, e.g. 0/4");
   PowerLoss::Mode point_mode = PowerLoss::Mode::kBefore;
   if (o.point) {
-    if (!parse_power_loss_mode(o.mode, &point_mode)) throw InputError("--mode " + o.mode + ": expected before, after or torn");
+    if (!parse_power_loss_mode(o.mode, &point_mode))
+      throw InputError("--mode " + o.mode + ": expected before, after or torn");
     if (std::find(sc.sweep.modes.begin(), sc.sweep.modes.end(), point_mode) == sc.sweep.modes.end())
       throw InputError("--mode " + o.mode + ": the sweep's modes are " + modes_text(sc.sweep.modes));
   } else if (!o.mode.empty()) {
@@ -118,7 +118,8 @@ int cmd_campaign(const CampaignOptions& o) {
     if (!o.point) throw InputError("--point2 goes with --point: the second cut is in the recovery after the first");
     if (!sc.sweep.second)
       throw InputError("--point2: the sweep has no second-cut (docs/campaigns.md, \"A second cut\")");
-    if (!parse_power_loss_mode(o.mode2, &point_mode2)) throw InputError("--mode2 " + o.mode2 + ": expected before, after or torn");
+    if (!parse_power_loss_mode(o.mode2, &point_mode2))
+      throw InputError("--mode2 " + o.mode2 + ": expected before, after or torn");
     if (std::find(sc.sweep.modes2.begin(), sc.sweep.modes2.end(), point_mode2) == sc.sweep.modes2.end())
       throw InputError("--mode2 " + o.mode2 + ": the second cut's modes are " + modes_text(sc.sweep.modes2));
   } else if (!o.mode2.empty()) {
@@ -142,7 +143,8 @@ int cmd_campaign(const CampaignOptions& o) {
     role.mode2 = point_mode2;
     if (!o.quiet)
       printf("trustsim: campaign %s point %llu mode %s%s seed %llu\n", sc.name.c_str(), (unsigned long long)o.point,
-             o.mode.c_str(), o.point2 ? (", recovery point " + std::to_string(o.point2) + " mode " + o.mode2).c_str() : "",
+             o.mode.c_str(),
+             o.point2 ? (", recovery point " + std::to_string(o.point2) + " mode " + o.mode2).c_str() : "",
              (unsigned long long)sc.seed);
     fflush(stdout);
     SimOutcome r = simulate(sc, cfg, tmpl, role, !o.quiet, o.wall_timeout_s, o.spin_us);
@@ -179,11 +181,15 @@ int cmd_campaign(const CampaignOptions& o) {
     }
     printf("dry run: %zu cut points x %zu modes = %zu runs%s\n", r.points.size(), sc.sweep.modes.size(),
            r.points.size() * sc.sweep.modes.size(),
-           sc.sweep.second ? (", each with a second cut at every recovery operation of " + [&] {
-             std::string d;
-             for (const std::string& x : sc.sweep.devices2) d += (d.empty() ? "" : ", ") + x;
-             return d;
-           }() + " (" + modes_text(sc.sweep.modes2) + ")").c_str() : "");
+           sc.sweep.second ? (", each with a second cut at every recovery operation of " +
+                              [&] {
+                                std::string d;
+                                for (const std::string& x : sc.sweep.devices2) d += (d.empty() ? "" : ", ") + x;
+                                return d;
+                              }() +
+                              " (" + modes_text(sc.sweep.modes2) + ")")
+                                 .c_str()
+                           : "");
     return kExitPass;
   }
 
@@ -207,8 +213,8 @@ int cmd_campaign(const CampaignOptions& o) {
     auto c = common_args(o, sc.seed);
     argv.insert(argv.end(), c.begin(), c.end());
     if (!item) {
-      argv.insert(argv.end(), {"--dry-run", "--quiet", "--board-template", tmpl, "--points-file", out,
-                               "--wall-timeout", std::to_string(o.wall_timeout_s)});
+      argv.insert(argv.end(), {"--dry-run", "--quiet", "--board-template", tmpl, "--points-file", out, "--wall-timeout",
+                               std::to_string(o.wall_timeout_s)});
       return argv;
     }
     argv.insert(argv.end(), {"--point", std::to_string(item->point), "--mode", power_loss_mode_name(item->mode)});
@@ -220,8 +226,10 @@ int cmd_campaign(const CampaignOptions& o) {
   };
   CampaignWalker walker(plan);
   if (!walker.find_points()) {
-    fprintf(stderr, "trustsim: campaign %s: the dry run (no cut) failed, so the campaign has no baseline; run it "
-                    "alone with: trustsim campaign %s --dry-run\n", sc.name.c_str(), o.file.c_str());
+    fprintf(stderr,
+            "trustsim: campaign %s: the dry run (no cut) failed, so the campaign has no baseline; run it "
+            "alone with: trustsim campaign %s --dry-run\n",
+            sc.name.c_str(), o.file.c_str());
     return kExitFail;
   }
   const std::vector<CutPoint>& points = walker.points();
@@ -247,20 +255,25 @@ int cmd_campaign(const CampaignOptions& o) {
     for (const std::string& a : common_args(o, sc.seed)) r += " " + shell_quote(a);
     rep.reproduce = r;
   }
-  printf("trustsim: campaign %s: %zu cut points (%s) x %zu modes (%s) = %zu runs%s; shard %u/%u: %llu runs; seed %llu; "
-         "%d jobs, %s\n",
-         sc.name.c_str(), points.size(), [&] {
-           std::map<std::string, int> n;
-           for (const CutPoint& p : points) ++n[p.device];
-           std::string s;
-           for (const auto& kv : n) s += (s.empty() ? "" : ", ") + kv.first + " " + std::to_string(kv.second);
-           return s;
-         }().c_str(), nm, modes_text(sc.sweep.modes).c_str(), points.size() * nm,
-         sc.sweep.second ? (" (+ a second cut per recovery operation x " + std::to_string(sc.sweep.modes2.size()) +
-                            " modes, counted as the runs find them)").c_str() : "",
-         shard_index, shard_count,
-         (unsigned long long)walker.expected(), (unsigned long long)sc.seed, jobs,
-         o.no_fork ? "a fresh boot per run" : "fork at each cut point");
+  printf(
+      "trustsim: campaign %s: %zu cut points (%s) x %zu modes (%s) = %zu runs%s; shard %u/%u: %llu runs; seed %llu; "
+      "%d jobs, %s\n",
+      sc.name.c_str(), points.size(),
+      [&] {
+        std::map<std::string, int> n;
+        for (const CutPoint& p : points) ++n[p.device];
+        std::string s;
+        for (const auto& kv : n) s += (s.empty() ? "" : ", ") + kv.first + " " + std::to_string(kv.second);
+        return s;
+      }()
+          .c_str(),
+      nm, modes_text(sc.sweep.modes).c_str(), points.size() * nm,
+      sc.sweep.second ? (" (+ a second cut per recovery operation x " + std::to_string(sc.sweep.modes2.size()) +
+                         " modes, counted as the runs find them)")
+                            .c_str()
+                      : "",
+      shard_index, shard_count, (unsigned long long)walker.expected(), (unsigned long long)sc.seed, jobs,
+      o.no_fork ? "a fresh boot per run" : "fork at each cut point");
   fflush(stdout);
 
   Progress progress(o.no_progress ? nullptr : stderr, walker.expected());
@@ -268,8 +281,7 @@ int cmd_campaign(const CampaignOptions& o) {
   std::string error;
   if (!walker.run([&](const RunRecord& r) { progress.add(r.passed); }, [&](uint64_t more) { progress.grow(more); },
                   &rep.runs, &error)) {
-    fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(),
-            error.c_str());
+    fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(), error.c_str());
     return kExitFail;
   }
   progress.finish();
@@ -325,14 +337,17 @@ void add_campaign_commands(CLI::App& app, std::function<int()>& action) {
   CLI::App* c = app.add_subcommand("campaign", "sweep a power cut over every operation of a scenario's sweep window");
   c->add_option("file", o.file, "scenario file ending in a sweep step");
   c->add_option("--jobs,-j", o.jobs, "runs at once (default: the number of cores)")->check(CLI::Range(1, 256));
-  c->add_option("--shard", o.shard, "run only shard I of N (I/N, 0-based): item k = (point-1)*modes+mode goes to k mod N");
+  c->add_option("--shard", o.shard,
+                "run only shard I of N (I/N, 0-based): item k = (point-1)*modes+mode goes to k mod N");
   add_scenario_options(c, o.scenario_opts, "run seed (torn cuts, seeded faults); default: the scenario's");
   c->add_option("--board-file", o.board_file, "board description: a name in boards/ or a path");
   c->add_flag("--no-fork", o.no_fork, "boot every run from power-on instead of forking at the cut point");
   c->add_flag("--dry-run", o.dry_run, "run the window once without a cut and list its cut points");
-  c->add_option("--point", o.point, "run one point only (with --mode): the reproducer")->check(CLI::Range(1ull, 1ull << 40));
+  c->add_option("--point", o.point, "run one point only (with --mode): the reproducer")
+      ->check(CLI::Range(1ull, 1ull << 40));
   c->add_option("--mode", o.mode, "before, after or torn (with --point)");
-  c->add_option("--point2", o.point2, "with --point: also cut at this operation of the recovery (a sweep with second-cut)")
+  c->add_option("--point2", o.point2,
+                "with --point: also cut at this operation of the recovery (a sweep with second-cut)")
       ->check(CLI::Range(1ull, 1ull << 40));
   c->add_option("--mode2", o.mode2, "before, after or torn (with --point2)");
   c->add_option("--json", o.json, "write the JSON report here");

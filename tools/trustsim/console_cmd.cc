@@ -19,12 +19,12 @@
 #include <memory>
 #include <systemc>
 
-#include "flash_cmds.h"
-#include "hw-models/board.h"
 #include "devkit/input_error.h"
-#include "hw-models/run_files.h"
 #include "devkit/sim_time.h"
+#include "flash_cmds.h"
 #include "host/manufacture.h"
+#include "hw-models/board.h"
+#include "hw-models/run_files.h"
 #include "scenario/observers.h"
 #include "session.h"
 
@@ -76,7 +76,8 @@ struct RawTerminal {
     raw.c_cc[VTIME] = 0;
     for (int s : {SIGHUP, SIGQUIT, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) signal(s, on_fatal_signal);
     atexit(restore_tty);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) != 0) throw InputError("stdin: cannot switch the terminal to raw mode");
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) != 0)
+      throw InputError("stdin: cannot switch the terminal to raw mode");
     g_tty_raw = 1;
   }
   ~RawTerminal() { restore_tty(); }
@@ -88,7 +89,10 @@ class ConsoleSession : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(ConsoleSession);
   ConsoleSession(sc_core::sc_module_name name, Board& board, bool interactive, int idle_timeout_s)
-      : sc_module(name), board_(board), interactive_(interactive), idle_timeout_(from_ns(uint64_t(idle_timeout_s) * 1000000000ull)) {
+      : sc_module(name),
+        board_(board),
+        interactive_(interactive),
+        idle_timeout_(from_ns(uint64_t(idle_timeout_s) * 1000000000ull)) {
     SC_THREAD(run);
     set_stack_size(1 << 20);
   }
@@ -98,8 +102,10 @@ class ConsoleSession : public sc_core::sc_module {
  private:
   void run() {
     board_.power_on();
-    if (interactive_) run_terminal();
-    else run_pipe();
+    if (interactive_)
+      run_terminal();
+    else
+      run_pipe();
     // Power off like pulling the plug, let the bridge see it and the devices
     // settle (every write reached the state files already), then stop.
     board_.power_off();
@@ -118,7 +124,8 @@ class ConsoleSession : public sc_core::sc_module {
     for (;;) {
       wait(tick);
       uint64_t virt = now_ns() - v0;
-      uint64_t wall = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall0).count());
+      uint64_t wall = uint64_t(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall0).count());
       if (virt > wall) usleep(useconds_t((virt - wall) / 1000));
       if (pending_interrupt()) return;
       pollfd p{STDIN_FILENO, POLLIN, 0};
@@ -130,8 +137,10 @@ class ConsoleSession : public sc_core::sc_module {
       typed_.clear();
       bool leave = false;
       for (ssize_t i = 0; i < n && !leave; ++i) {
-        if (buf[i] == kCtrlRightBracket) leave = true;
-        else typed_.push_back(buf[i]);
+        if (buf[i] == kCtrlRightBracket)
+          leave = true;
+        else
+          typed_.push_back(buf[i]);
       }
       if (!typed_.empty()) board_.console().type(typed_);
       if (leave) return;

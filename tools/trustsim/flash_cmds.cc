@@ -4,10 +4,10 @@
 #include <ctime>
 #include <memory>
 
-#include "host/image_flash.h"
-#include "hw-models/board.h"
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
+#include "host/image_flash.h"
+#include "hw-models/board.h"
 #include "trustsim/datetime.h"
 
 namespace trustsim {

@@ -6,9 +6,9 @@
 
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
-#include "host/signing.h"
-#include "host/attest.h"
 #include "flash_cmds.h"
+#include "host/attest.h"
+#include "host/signing.h"
 #include "hw-models/board.h"
 
 namespace trustsim {
@@ -21,7 +21,7 @@ constexpr const char* kImageLimitWhy = "the size of ROMmon's staging buffer";
 
 struct SignOptions {
   std::string input, key, key_name, type = "os", version, out, platform = "TS-ISR1100";
-  std::string kgv, kgv_board_file = "default";  // --kgv: also export known-good values (docs/attestation.md)
+  std::string kgv, kgv_board_file = "default";         // --kgv: also export known-good values (docs/attestation.md)
   uint64_t platform_id = 0x1100, load = 0, entry = 0;  // load 0: the type's usual address
   std::vector<std::string> add_keys, revoke_keys;      // key bundle appended to the payload
 };
@@ -49,10 +49,14 @@ int run_sign(const SignOptions& o) {
   keys::KeyType kt = key_type_of(o.key, o.key_name, &version);
   ossl::Pkey key = ossl::load_private_key(o.key);
   signing::ImageSpec spec;
-  if (o.type == "os") spec.type = image::Type::kOs;
-  else if (o.type == "rommon") spec.type = image::Type::kRommon;
-  else if (o.type == "revocation") spec.type = image::Type::kRevocation;
-  else throw InputError("--type: expected os, rommon or revocation, not '" + o.type + "'");
+  if (o.type == "os")
+    spec.type = image::Type::kOs;
+  else if (o.type == "rommon")
+    spec.type = image::Type::kRommon;
+  else if (o.type == "revocation")
+    spec.type = image::Type::kRevocation;
+  else
+    throw InputError("--type: expected os, rommon or revocation, not '" + o.type + "'");
   if (o.version.empty() || o.version.size() >= image::kVersionLen)
     throw InputError("--version: expected 1.." + std::to_string(image::kVersionLen - 1) + " characters");
   if (o.platform.empty() || o.platform.size() >= image::kPlatformLen)
@@ -74,8 +78,9 @@ int run_sign(const SignOptions& o) {
                        std::string(keys::key_type_name(uint8_t(kt))) + " key " + version);
     if (o.add_keys.size() != 1 || !o.revoke_keys.empty() || !signing::parse_key_name(o.add_keys[0], &at, &av) ||
         at != keys::KeyType::kProduction)
-      throw InputError("--type revocation: a revocation image carries exactly one production key to add "
-                       "(--add-key production-V.pem) and no --revoke-key");
+      throw InputError(
+          "--type revocation: a revocation image carries exactly one production key to add "
+          "(--add-key production-V.pem) and no --revoke-key");
     if (input.empty()) input = Artifacts::locate().revocation_bin;  // the revocation build of the OS
   }
   if (input.empty() && !bundle)
@@ -103,8 +108,7 @@ int run_sign(const SignOptions& o) {
   write_file_atomic(out, img.data(), img.size());
   printf("%s: %s image, %zu bytes, signed with %s key version %c\n", out.c_str(), image::type_name(uint32_t(spec.type)),
          img.size(), keys::key_type_name(uint8_t(kt)), version);
-  if (bundle)
-    printf("key bundle: %zu key(s) to add, %zu to revoke\n", o.add_keys.size(), o.revoke_keys.size());
+  if (bundle) printf("key bundle: %zu key(s) to add, %zu to revoke\n", o.add_keys.size(), o.revoke_keys.size());
   if (!o.kgv.empty()) {
     if (spec.type != image::Type::kOs) throw InputError("--kgv: known-good values are for OS images (--type os)");
     BoardConfig cfg = load_board_config(resolve_board_file(o.kgv_board_file));
@@ -232,8 +236,11 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
 
   auto so = std::make_shared<SignOptions>();
   CLI::App* sign = image->add_subcommand("sign", "wrap a binary in a signed image container");
-  sign->add_option("input", so->input, "payload (raw binary); may be left out when --add-key/--revoke-key give it (--type revocation: the revocation build of the OS)");
-  sign->add_option("--key", so->key, "private key PEM (its name gives type and version, e.g. production-A.pem)")->required();
+  sign->add_option("input", so->input,
+                   "payload (raw binary); may be left out when --add-key/--revoke-key give it (--type revocation: the "
+                   "revocation build of the OS)");
+  sign->add_option("--key", so->key, "private key PEM (its name gives type and version, e.g. production-A.pem)")
+      ->required();
   sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
   sign->add_option("--type", so->type, "image type: os, rommon or revocation");
   sign->add_option("--version", so->version, "version string shown by the boot chain")->required();
@@ -248,7 +255,8 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
   sign->add_option("--add-key", so->add_keys, "key bundle: a key to add (PEM named TYPE-V.pem; repeatable)");
   sign->add_option("--revoke-key", so->revoke_keys, "key bundle: a key to revoke (PEM named TYPE-V.pem; repeatable)");
   sign->add_option("--kgv", so->kgv, "also write the known-good values (stage hashes, expected PCRs) as JSON here");
-  sign->add_option("--kgv-board-file", so->kgv_board_file, "board file whose Boot0/ROMmon the known-good values assume (default: default)");
+  sign->add_option("--kgv-board-file", so->kgv_board_file,
+                   "board file whose Boot0/ROMmon the known-good values assume (default: default)");
   sign->callback([&action, so] { action = [so] { return run_sign(*so); }; });
 
   auto io = std::make_shared<InspectOptions>();

@@ -4,31 +4,31 @@
 #include <systemc>
 
 #include <chrono>
-#include <functional>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hw-models/board.h"
 #include "attest_cmds.h"
-#include "tpm_cmds.h"
 #include "board_cmds.h"
 #include "campaign_cmd.h"
 #include "console_cmd.h"
-#include "flash_cmds.h"
-#include "image_cmds.h"
-#include "scenario/observers.h"
-#include "session.h"
-#include "host/manufacture.h"
-#include "hw-models/run_files.h"
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "flash_cmds.h"
+#include "host/manufacture.h"
+#include "hw-models/board.h"
+#include "hw-models/run_files.h"
+#include "image_cmds.h"
+#include "scenario/observers.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"
+#include "session.h"
+#include "tpm_cmds.h"
 
 #ifndef TRUSTSIM_SOURCE_DIR
 #error "TRUSTSIM_SOURCE_DIR must be defined by the build"
@@ -54,7 +54,7 @@ struct RunOptions {
   int wall_timeout_s = 30;
   int spin_us = 50;
   ScenarioOptions scenario_opts;  // --seed, --var
-  ObserverOptions observe;  // --timeline, --vcd, --vcd-signals
+  ObserverOptions observe;        // --timeline, --vcd, --vcd-signals
 };
 
 }  // namespace
@@ -70,7 +70,8 @@ namespace {
 
 std::string format_time_ns(uint64_t ns) {
   char b[48];
-  snprintf(b, sizeof b, "%llu.%09llu s", (unsigned long long)(ns / 1000000000ull), (unsigned long long)(ns % 1000000000ull));
+  snprintf(b, sizeof b, "%llu.%09llu s", (unsigned long long)(ns / 1000000000ull),
+           (unsigned long long)(ns % 1000000000ull));
   return b;
 }
 
@@ -120,11 +121,12 @@ int cmd_run(const RunOptions& o) {
            console.tail(10).c_str());
     return kExitFail;
   }
-  printf("PASS %s: %zu steps, virtual time %s, wall %.2f s, %llu guest instructions, %llu device requests, "
-         "%llu quantum syncs\n",
-         sc.name.c_str(), runner.steps_done(), format_time_ns(vt).c_str(), wall,
-         (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells(),
-         (unsigned long long)board.bridge().syncs());
+  printf(
+      "PASS %s: %zu steps, virtual time %s, wall %.2f s, %llu guest instructions, %llu device requests, "
+      "%llu quantum syncs\n",
+      sc.name.c_str(), runner.steps_done(), format_time_ns(vt).c_str(), wall,
+      (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells(),
+      (unsigned long long)board.bridge().syncs());
   if (sc.has_sweep)
     printf("sweep: %zu cut points in the window, run without a cut (`trustsim campaign %s` cuts at each)\n",
            runner.cut_points().size(), o.scenario.c_str());
@@ -143,14 +145,17 @@ int sc_main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "boot the board and run a scenario");
   run->add_option("scenario", ro.scenario, "scenario file (YAML)")->required();
   run->add_option("--board", ro.state_dir, "board state directory (created if missing; default: a temporary one)");
-  run->add_option("--board-file", ro.board_file, "board description: a name in boards/ or a path (default: the scenario's, else 'default')");
+  run->add_option("--board-file", ro.board_file,
+                  "board description: a name in boards/ or a path (default: the scenario's, else 'default')");
   run->add_option("--trace", ro.trace_path, "write the device-operation trace (JSON lines) here");
   run->add_option("--console-log", ro.console_log, "write the timestamped console transcript here");
   run->add_flag("--quiet", ro.quiet, "do not echo the console");
-  add_scenario_options(run, ro.scenario_opts, "run seed for every random choice (default: the scenario's seed, else 1)");
+  add_scenario_options(run, ro.scenario_opts,
+                       "run seed for every random choice (default: the scenario's seed, else 1)");
   run->add_flag("--gdb", ro.gdb, "start QEMU halted with its gdbstub on --gdb-port");
   run->add_option("--gdb-port", ro.gdb_port, "TCP port of QEMU's gdbstub")->check(CLI::Range(1, 65535));
-  run->add_option("--wall-timeout", ro.wall_timeout_s, "seconds of wall time without guest progress before the run is failed")
+  run->add_option("--wall-timeout", ro.wall_timeout_s,
+                  "seconds of wall time without guest progress before the run is failed")
       ->check(CLI::Range(1, 3600));
   run->add_option("--spin-us", ro.spin_us,
                   "microseconds each side of the QEMU link spins before sleeping (0: always sleep; wall time only)")

@@ -41,11 +41,16 @@ bool write_all(int fd, const uint8_t* p, size_t n) {
 // Request bytes that follow the 4-byte command code, per command.
 size_t request_size(uint32_t cmd) {
   switch (cmd) {
-    case CMD_INIT: return 4;
-    case CMD_SET_LOCALITY: return 1;
-    case CMD_RESET_TPMESTABLISHED: return 1;
-    case CMD_SET_BUFFERSIZE: return 4;
-    default: return 0;
+    case CMD_INIT:
+      return 4;
+    case CMD_SET_LOCALITY:
+      return 1;
+    case CMD_RESET_TPMESTABLISHED:
+      return 1;
+    case CMD_SET_BUFFERSIZE:
+      return 4;
+    default:
+      return 0;
   }
 }
 

@@ -10,22 +10,27 @@
 
 namespace trustsim {
 
-TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg,
-                     const std::string& nv_path, const std::string& rng_seed, DeviceTrace& trace)
+TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const TpmConfig& cfg, const std::string& nv_path,
+                     const std::string& rng_seed, DeviceTrace& trace)
     : Device(name, TS_DEV_TPM, TS_TPM_SIZE, power),
       cfg_(cfg),
       trace_(trace),
       fault_(cfg.fault),
       regs_("register", [this](const std::string& w) { guest_error(w); }) {
   using A = RegisterAccess;
-  regs_.add({"ACCESS", TS_TPM_ACCESS, 1, RegAccess::kReadWrite}, [this](A& a) {
-    a.value = cur_.ready ? uint8_t(TS_TPM_ACCESS_VALID | (cur_.active ? TS_TPM_ACCESS_ACTIVE_LOCALITY : 0)) : 0;
-  }, [this](A& a) { access_written(a); });
-  regs_.add({"STS", TS_TPM_STS, 4, RegAccess::kReadWrite}, [this](A& a) {
-    a.value = cur_.ready && cur_.active ? status_bits(cur_.now) : (cur_.ready ? 0xFFFFFFFFu : 0u);
-  }, [this](A& a) { sts_written(a); });
-  regs_.add({"DATA_FIFO", TS_TPM_DATA_FIFO, 0, RegAccess::kReadWrite, 0, 0, 0, TS_TPM_MAX_COMMAND},
-            [this](A& a) { fifo(a); }, [this](A& a) { fifo(a); });
+  regs_.add(
+      {"ACCESS", TS_TPM_ACCESS, 1, RegAccess::kReadWrite},
+      [this](A& a) {
+        a.value = cur_.ready ? uint8_t(TS_TPM_ACCESS_VALID | (cur_.active ? TS_TPM_ACCESS_ACTIVE_LOCALITY : 0)) : 0;
+      },
+      [this](A& a) { access_written(a); });
+  regs_.add(
+      {"STS", TS_TPM_STS, 4, RegAccess::kReadWrite},
+      [this](A& a) { a.value = cur_.ready && cur_.active ? status_bits(cur_.now) : (cur_.ready ? 0xFFFFFFFFu : 0u); },
+      [this](A& a) { sts_written(a); });
+  regs_.add(
+      {"DATA_FIFO", TS_TPM_DATA_FIFO, 0, RegAccess::kReadWrite, 0, 0, 0, TS_TPM_MAX_COMMAND}, [this](A& a) { fifo(a); },
+      [this](A& a) { fifo(a); });
   regs_.add({"DID_VID", TS_TPM_DID_VID, 4, RegAccess::kReadOnly, TS_TPM_DID_VID_VALUE, 0});
   set_trace(&trace);
   TpmEngine::instance().attach(nv_path, rng_seed);
@@ -91,7 +96,8 @@ uint32_t TpmDevice::status_bits(const sc_core::sc_time& now) {
       if (resp_pos_ < resp_.size()) sts |= TS_TPM_STS_DATA_AVAIL;
       break;
   }
-  if (state_ == State::kReady || state_ == State::kReception || (state_ == State::kCompletion && resp_pos_ < resp_.size()))
+  if (state_ == State::kReady || state_ == State::kReception ||
+      (state_ == State::kCompletion && resp_pos_ < resp_.size()))
     sts |= uint32_t(cfg_.burst_count) << TS_TPM_STS_BURST_SHIFT;
   return sts;
 }
@@ -121,10 +127,13 @@ void TpmDevice::go(const sc_core::sc_time& now) {
   hung_ = (fault_ && std::holds_alternative<tpm::StayBusy>(*fault_)) ||
           (silent && (silent->command == 0 || cc == silent->command));
   state_ = State::kExecution;
-  uint32_t rc = resp_.size() >= 10 ? (uint32_t(resp_[6]) << 24 | uint32_t(resp_[7]) << 16 | uint32_t(resp_[8]) << 8 | resp_[9]) : 0;
+  uint32_t rc = resp_.size() >= 10
+                    ? (uint32_t(resp_[6]) << 24 | uint32_t(resp_[7]) << 16 | uint32_t(resp_[8]) << 8 | resp_[9])
+                    : 0;
   char detail[96];
   snprintf(detail, sizeof detail, "%s rc=0x%x%s", name ? name : "unknown", rc, hung_ ? " (fault: no completion)" : "");
-  trace_.record({to_ns(now), "tpm", "command", cc, cmd_.size(), to_ns(command_time(cc)), rc ? "tpm-error" : "ok", detail});
+  trace_.record(
+      {to_ns(now), "tpm", "command", cc, cmd_.size(), to_ns(command_time(cc)), rc ? "tpm-error" : "ok", detail});
 }
 
 void TpmDevice::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {

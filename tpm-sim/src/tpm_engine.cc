@@ -87,10 +87,12 @@ std::map<std::string, std::vector<uint8_t>> TpmEngine::read_state_file(const std
   while (pos < f.size()) {
     if (f.size() - pos < 1) throw InputError(path + ": truncated TPM state file");
     size_t nl = f[pos++];
-    if (nl == 0 || nl > 32 || f.size() - pos < nl + 4) throw InputError(path + ": truncated TPM state file (entry name)");
+    if (nl == 0 || nl > 32 || f.size() - pos < nl + 4)
+      throw InputError(path + ": truncated TPM state file (entry name)");
     std::string name(reinterpret_cast<const char*>(&f[pos]), nl);
     pos += nl;
-    uint32_t len = uint32_t(f[pos]) | uint32_t(f[pos + 1]) << 8 | uint32_t(f[pos + 2]) << 16 | uint32_t(f[pos + 3]) << 24;
+    uint32_t len =
+        uint32_t(f[pos]) | uint32_t(f[pos + 1]) << 8 | uint32_t(f[pos + 2]) << 16 | uint32_t(f[pos + 3]) << 24;
     pos += 4;
     if (f.size() - pos < len) throw InputError(path + ": truncated TPM state file (entry '" + name + "')");
     out[name] = std::vector<uint8_t>(f.begin() + long(pos), f.begin() + long(pos + len));
@@ -100,7 +102,8 @@ std::map<std::string, std::vector<uint8_t>> TpmEngine::read_state_file(const std
 }
 
 void TpmEngine::attach(const std::string& nv_path, const std::string& rng_seed) {
-  if (attached_) throw std::logic_error("TPM engine already attached to " + path_ + " (libtpms is one TPM per process)");
+  if (attached_)
+    throw std::logic_error("TPM engine already attached to " + path_ + " (libtpms is one TPM per process)");
   blobs_.clear();
   std::string s = "trustsim-tpm-rng:" + rng_seed + ":";
   if (file_exists(nv_path)) {
@@ -170,8 +173,10 @@ std::vector<uint8_t> TpmEngine::execute(const uint8_t* cmd, size_t len, uint32_t
     r = TPMLIB_Process(&resp, &resp_len, &resp_cap, in.data(), uint32_t(in.size()));
   }
   std::vector<uint8_t> out;
-  if (r == TPM_SUCCESS && resp && resp_len >= 10) out.assign(resp, resp + resp_len);
-  else out = failure;
+  if (r == TPM_SUCCESS && resp && resp_len >= 10)
+    out.assign(resp, resp + resp_len);
+  else
+    out = failure;
   free(resp);
   return out;
 }

@@ -38,16 +38,16 @@ enum class Status {
   kGeometryMismatch,     // formatted for a different flash geometry
   kIoError,              // flash operation failed: see last_flash_result()
   kNoSpace,
-  kNameTooLong,          // more than kMaxNameLen characters
-  kBadName,              // empty, or contains '/', ':', space or a control character
+  kNameTooLong,  // more than kMaxNameLen characters
+  kBadName,      // empty, or contains '/', ':', space or a control character
   kBadLabel,
   kNotFound,
   kExists,
   kTooManyFiles,
   kFileTooLarge,
-  kWriteInProgress,      // finish the open write (commit or abort) first
-  kNoWriteInProgress,    // append/commit without begin_write
-  kFsckFailed,           // fsck found errors (see the report)
+  kWriteInProgress,    // finish the open write (commit or abort) first
+  kNoWriteInProgress,  // append/commit without begin_write
+  kFsckFailed,         // fsck found errors (see the report)
 };
 const char* status_text(Status s);
 
@@ -61,24 +61,24 @@ struct FileInfo {
 
 // What mount() found and fixed.
 struct MountReport {
-  uint32_t generation;             // commit number of the state mounted
+  uint32_t generation;  // commit number of the state mounted
   uint32_t files;
-  uint32_t bad_blocks;             // marked bad in the flash
+  uint32_t bad_blocks;  // marked bad in the flash
   uint32_t free_blocks;
-  uint32_t uncommitted_blocks;     // data blocks of an interrupted write, discarded
-  uint32_t uncommitted_records;    // metadata records written after the last commit, discarded
-  uint32_t torn_records;           // metadata records torn by a power cut or unreadable, ignored
-  uint32_t garbage_blocks;         // free blocks holding stale data, erased when next used
-  uint32_t repaired_records;       // records with one unreadable copy, rewritten
-  uint32_t lost_files;             // both copies of a file's record unreadable
-  uint32_t damaged_files;          // a data block does not belong to its file (see fsck)
-  uint32_t pages_read;             // flash page reads the mount took
-  bool fell_back;                  // the newest metadata block held no commit; an older one did
+  uint32_t uncommitted_blocks;   // data blocks of an interrupted write, discarded
+  uint32_t uncommitted_records;  // metadata records written after the last commit, discarded
+  uint32_t torn_records;         // metadata records torn by a power cut or unreadable, ignored
+  uint32_t garbage_blocks;       // free blocks holding stale data, erased when next used
+  uint32_t repaired_records;     // records with one unreadable copy, rewritten
+  uint32_t lost_files;           // both copies of a file's record unreadable
+  uint32_t damaged_files;        // a data block does not belong to its file (see fsck)
+  uint32_t pages_read;           // flash page reads the mount took
+  bool fell_back;                // the newest metadata block held no commit; an older one did
 };
 
 struct FsckReport {
   uint32_t errors;
-  uint32_t warnings;       // degraded but intact (one copy of a record unreadable)
+  uint32_t warnings;  // degraded but intact (one copy of a record unreadable)
   uint32_t files;
   uint64_t bytes_verified;  // file bytes read back and checked against their CRC
   uint32_t pages_read;
@@ -123,14 +123,14 @@ class Volume {
     char name[kMaxNameLen + 1];
   };
   struct Block {
-    uint32_t seq;        // sequence number in the block's header (0: none readable)
-    uint32_t serial;     // data block: owner's serial from the header
-    uint16_t owner;      // data block: file slot, or kPendingOwner
-    uint16_t index;      // data block: position in the file
-    uint16_t live;       // metadata block: live record pairs in it
-    uint8_t kind;        // BlockKind (bfs.cc)
-    uint8_t header;      // HeaderKind found on flash (bfs.cc)
-    uint8_t retire;      // a program failed here: mark bad once free
+    uint32_t seq;     // sequence number in the block's header (0: none readable)
+    uint32_t serial;  // data block: owner's serial from the header
+    uint16_t owner;   // data block: file slot, or kPendingOwner
+    uint16_t index;   // data block: position in the file
+    uint16_t live;    // metadata block: live record pairs in it
+    uint8_t kind;     // BlockKind (bfs.cc)
+    uint8_t header;   // HeaderKind found on flash (bfs.cc)
+    uint8_t retire;   // a program failed here: mark bad once free
     uint8_t pad[3];
   };
 
@@ -196,8 +196,8 @@ Status read(Volume& v, const char* name, uint64_t offset, void* buf, size_t len,
 
 Status begin_write(Volume& v, const char* name, uint32_t timestamp);
 Status append(Volume& v, const void* data, size_t len);  // any failure aborts the write
-Status commit(Volume& v);  // atomically creates or replaces the file
-Status abort(Volume& v);   // discards the open write (kOk if there is none)
+Status commit(Volume& v);                                // atomically creates or replaces the file
+Status abort(Volume& v);                                 // discards the open write (kOk if there is none)
 
 Status rename(Volume& v, const char* from, const char* to);  // kExists if `to` exists
 Status remove(Volume& v, const char* name);

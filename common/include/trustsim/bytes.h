@@ -10,9 +10,7 @@ inline uint16_t load_le16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)
 inline uint32_t load_le32(const uint8_t* p) {
   return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
 }
-inline uint64_t load_le64(const uint8_t* p) {
-  return uint64_t(load_le32(p)) | (uint64_t(load_le32(p + 4)) << 32);
-}
+inline uint64_t load_le64(const uint8_t* p) { return uint64_t(load_le32(p)) | (uint64_t(load_le32(p + 4)) << 32); }
 inline void store_le16(uint8_t* p, uint16_t v) {
   p[0] = uint8_t(v);
   p[1] = uint8_t(v >> 8);

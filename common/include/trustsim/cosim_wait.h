@@ -29,8 +29,7 @@ static inline uint64_t ts_monotonic_ns(void) {
 /* Publishes `seq` and wakes the other side if it said it sleeps. */
 static inline void ts_chan_publish(uint32_t* word, uint32_t seq, uint32_t* other_sleeping) {
   __atomic_store_n(word, seq, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(other_sleeping, __ATOMIC_SEQ_CST))
-    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+  if (__atomic_load_n(other_sleeping, __ATOMIC_SEQ_CST)) syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 /* Adaptive spin budget: it grows while spinning pays off (the answer came

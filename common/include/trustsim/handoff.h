@@ -24,7 +24,7 @@ struct StageInfo {
 
 struct Block {
   uint32_t magic;
-  uint32_t rommon_slot;  // 0 = primary, 1 = golden
+  uint32_t rommon_slot;             // 0 = primary, 1 = golden
   uint32_t primary_failed_verdict;  // verify::Verdict of the primary when the golden one booted
   uint32_t reserved;
   StageInfo boot0;

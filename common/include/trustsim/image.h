@@ -31,13 +31,13 @@ struct Header {
 
 enum class Error {
   kOk,
-  kTruncatedHeader,   // fewer than kHeaderSize bytes
+  kTruncatedHeader,  // fewer than kHeaderSize bytes
   kBadMagic,
   kUnsupportedVersion,
   kBadHeaderLength,
   kBadHeaderCrc,
   kUnknownType,
-  kBadString,         // version/platform not NUL-terminated or not printable
+  kBadString,  // version/platform not NUL-terminated or not printable
   kEntryOutsidePayload,
   kTruncatedPayload,  // fewer payload bytes than payload_len
   kBadPayloadCrc,

@@ -50,16 +50,16 @@ namespace key_bundle = trustsim::key_bundle;
 // Why a key change cannot be applied; text by status_text().
 enum class Status {
   kOk,
-  kNoEntries,        // the bundle has no entry of this action and key type
-  kAlreadyDone,      // every key is already added / revoked: nothing to write
-  kNotInStorage,     // a key to revoke is not in key storage
-  kConflict,         // a key to add has the type+version of a different stored key
-  kFull,             // key storage has no room for the keys to add
-  kLastKeyOfType,    // revoking would leave no usable key of that type
-  kWasRevoked,       // a key to add was revoked before: it can never come back
-  kNotNextVersion,   // a key to add is not the next letter after the newest of its type ever held
-  kStillNeeded,      // software the board will boot is signed with a key to revoke
-  kNothingOlder,     // no usable key of this type is older than the one kept
+  kNoEntries,       // the bundle has no entry of this action and key type
+  kAlreadyDone,     // every key is already added / revoked: nothing to write
+  kNotInStorage,    // a key to revoke is not in key storage
+  kConflict,        // a key to add has the type+version of a different stored key
+  kFull,            // key storage has no room for the keys to add
+  kLastKeyOfType,   // revoking would leave no usable key of that type
+  kWasRevoked,      // a key to add was revoked before: it can never come back
+  kNotNextVersion,  // a key to add is not the next letter after the newest of its type ever held
+  kStillNeeded,     // software the board will boot is signed with a key to revoke
+  kNothingOlder,    // no usable key of this type is older than the one kept
 };
 const char* status_text(Status s);
 

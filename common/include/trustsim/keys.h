@@ -16,9 +16,9 @@ constexpr uint32_t kRecordLen = 296;
 constexpr uint8_t kFlagRevoked = 0x01;
 
 struct KeyRecord {
-  uint8_t type;     // KeyType
-  char version;     // 'A'..'Z'
-  uint8_t flags;    // kFlagRevoked
+  uint8_t type;   // KeyType
+  char version;   // 'A'..'Z'
+  uint8_t flags;  // kFlagRevoked
   uint32_t exponent;
   uint8_t key_id[kKeyIdLen];
   uint8_t modulus[kModulusLen];
@@ -33,7 +33,7 @@ constexpr uint16_t kStoreVersion = 1;
 constexpr uint32_t kStoreHeaderLen = 16;
 constexpr uint32_t kStoreRegionLen = 4096;
 constexpr uint32_t kMaxKeys = (kStoreRegionLen - kStoreHeaderLen) / kRecordLen;  // 13
-constexpr uint32_t kPrimaryOffset = 0x1000;  // NVRAM offsets
+constexpr uint32_t kPrimaryOffset = 0x1000;                                      // NVRAM offsets
 constexpr uint32_t kBackupOffset = 0x2000;
 
 struct Store {

@@ -102,10 +102,10 @@ struct ts_boardinfo {
 #define TS_BOARDINFO_FLAG_SKIP_OS_VERIFY 0x1u
 
 /* ---- Console UART registers (offsets from its base) ---- */
-#define TS_CONSOLE_TX 0x000u          /* write N bytes: transmitted at the line rate */
-#define TS_CONSOLE_RX 0x100u          /* read up to N bytes; waits for >=1 byte or the timeout */
-#define TS_CONSOLE_RX_TIMEOUT 0x200u  /* u64 ns; 0 = wait without limit */
-#define TS_CONSOLE_RX_AVAIL 0x208u    /* u64, read: bytes already received */
+#define TS_CONSOLE_TX 0x000u         /* write N bytes: transmitted at the line rate */
+#define TS_CONSOLE_RX 0x100u         /* read up to N bytes; waits for >=1 byte or the timeout */
+#define TS_CONSOLE_RX_TIMEOUT 0x200u /* u64 ns; 0 = wait without limit */
+#define TS_CONSOLE_RX_AVAIL 0x208u   /* u64, read: bytes already received */
 #define TS_CONSOLE_SIZE 0x1000u
 
 /* ---- Power/reset controller registers ---- */

@@ -4,8 +4,8 @@
  * the host model and into the firmware.
  *
  * Every register is a u32 accessed with exactly 4 bytes (any other length,
- * like an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any offset
- * and length inside it.
+ * like an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any
+ * offset and length inside it.
  */
 #pragma once
 #include <stdint.h>
@@ -44,9 +44,9 @@ extern "C" {
 #define TS_NAND_STATUS_PROGRAM_FAIL (1u << 3) /* last PROGRAM_PAGE failed */
 #define TS_NAND_STATUS_ECC_SHIFT 4u
 #define TS_NAND_STATUS_ECC_MASK (3u << TS_NAND_STATUS_ECC_SHIFT) /* outcome of the last READ_PAGE */
-#define TS_NAND_ECC_NONE 0u          /* no bit errors (or ECC disabled) */
-#define TS_NAND_ECC_CORRECTED 1u     /* single-bit errors, corrected in the buffer */
-#define TS_NAND_ECC_UNCORRECTABLE 2u /* a sector had more errors than the code corrects */
+#define TS_NAND_ECC_NONE 0u                                      /* no bit errors (or ECC disabled) */
+#define TS_NAND_ECC_CORRECTED 1u                                 /* single-bit errors, corrected in the buffer */
+#define TS_NAND_ECC_UNCORRECTABLE 2u                             /* a sector had more errors than the code corrects */
 
 /* ---- CONFIG bits ---- */
 #define TS_NAND_CONFIG_ECC_EN (1u << 4) /* on-die ECC (W25N01GV ECC-E, config bit 4) */

@@ -24,33 +24,45 @@
  * every byte has been delivered. The rest are failures. */
 #define TS_NETXFER_OK 0u
 #define TS_NETXFER_END 1u
-#define TS_NETXFER_BAD_URL 2u        /* unsupported scheme or malformed URL */
-#define TS_NETXFER_REFUSED 3u        /* connection refused */
-#define TS_NETXFER_UNKNOWN_HOST 4u   /* the host name does not resolve */
-#define TS_NETXFER_NOT_FOUND 5u      /* the server has no such file */
-#define TS_NETXFER_DENIED 6u         /* login or permission refused */
-#define TS_NETXFER_TIMEOUT_ERR 7u    /* no data within TIMEOUT */
-#define TS_NETXFER_TRUNCATED 8u      /* the connection ended before the whole file */
-#define TS_NETXFER_TOO_LARGE 9u      /* the file is larger than the engine's buffer */
-#define TS_NETXFER_NO_TRANSFER 10u   /* DATA read with no transfer open */
-#define TS_NETXFER_FAILED 11u        /* any other transfer error */
+#define TS_NETXFER_BAD_URL 2u      /* unsupported scheme or malformed URL */
+#define TS_NETXFER_REFUSED 3u      /* connection refused */
+#define TS_NETXFER_UNKNOWN_HOST 4u /* the host name does not resolve */
+#define TS_NETXFER_NOT_FOUND 5u    /* the server has no such file */
+#define TS_NETXFER_DENIED 6u       /* login or permission refused */
+#define TS_NETXFER_TIMEOUT_ERR 7u  /* no data within TIMEOUT */
+#define TS_NETXFER_TRUNCATED 8u    /* the connection ended before the whole file */
+#define TS_NETXFER_TOO_LARGE 9u    /* the file is larger than the engine's buffer */
+#define TS_NETXFER_NO_TRANSFER 10u /* DATA read with no transfer open */
+#define TS_NETXFER_FAILED 11u      /* any other transfer error */
 #define TS_NETXFER_STATUS_COUNT 12u
 
 #ifdef __cplusplus
 inline const char* ts_netxfer_status_name(uint64_t s) {
   switch (s) {
-    case TS_NETXFER_OK: return "ok";
-    case TS_NETXFER_END: return "end";
-    case TS_NETXFER_BAD_URL: return "bad-url";
-    case TS_NETXFER_REFUSED: return "refused";
-    case TS_NETXFER_UNKNOWN_HOST: return "unknown-host";
-    case TS_NETXFER_NOT_FOUND: return "not-found";
-    case TS_NETXFER_DENIED: return "denied";
-    case TS_NETXFER_TIMEOUT_ERR: return "timeout";
-    case TS_NETXFER_TRUNCATED: return "truncated";
-    case TS_NETXFER_TOO_LARGE: return "too-large";
-    case TS_NETXFER_NO_TRANSFER: return "no-transfer";
-    default: return "failed";
+    case TS_NETXFER_OK:
+      return "ok";
+    case TS_NETXFER_END:
+      return "end";
+    case TS_NETXFER_BAD_URL:
+      return "bad-url";
+    case TS_NETXFER_REFUSED:
+      return "refused";
+    case TS_NETXFER_UNKNOWN_HOST:
+      return "unknown-host";
+    case TS_NETXFER_NOT_FOUND:
+      return "not-found";
+    case TS_NETXFER_DENIED:
+      return "denied";
+    case TS_NETXFER_TIMEOUT_ERR:
+      return "timeout";
+    case TS_NETXFER_TRUNCATED:
+      return "truncated";
+    case TS_NETXFER_TOO_LARGE:
+      return "too-large";
+    case TS_NETXFER_NO_TRANSFER:
+      return "no-transfer";
+    default:
+      return "failed";
   }
 }
 #endif

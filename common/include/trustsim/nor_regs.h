@@ -10,8 +10,8 @@
  * it), so the control block sits at entry.base + entry.size.
  *
  * Registers are u32 accessed with exactly 4 bytes (any other length, like
- * an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any offset and
- * length inside it.
+ * an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any
+ * offset and length inside it.
  */
 #pragma once
 #include <stdint.h>
@@ -49,10 +49,10 @@ extern "C" {
 #define TS_NOR_CMD_BLOCK_ERASE 0xD8u   /* 64 KiB block holding ADDRESS -> 0xFF, BUSY for tBE */
 
 /* ---- STATUS bits ---- */
-#define TS_NOR_STATUS_BUSY (1u << 0)          /* WIP: a program or erase is running */
-#define TS_NOR_STATUS_WEL (1u << 1)           /* write-enable latch */
-#define TS_NOR_STATUS_PROGRAM_FAIL (1u << 8)  /* model only: last PAGE_PROGRAM refused (ADDRESS outside the array) */
-#define TS_NOR_STATUS_ERASE_FAIL (1u << 9)    /* model only: last erase refused (ADDRESS outside the array) */
+#define TS_NOR_STATUS_BUSY (1u << 0)         /* WIP: a program or erase is running */
+#define TS_NOR_STATUS_WEL (1u << 1)          /* write-enable latch */
+#define TS_NOR_STATUS_PROGRAM_FAIL (1u << 8) /* model only: last PAGE_PROGRAM refused (ADDRESS outside the array) */
+#define TS_NOR_STATUS_ERASE_FAIL (1u << 9)   /* model only: last erase refused (ADDRESS outside the array) */
 
 /* JEDEC ID: manufacturer 0xEF (Winbond), memory type 0x40, capacity 0x18 (128 Mbit). */
 #define TS_NOR_JEDEC_ID 0x00EF4018u

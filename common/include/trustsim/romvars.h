@@ -19,9 +19,9 @@ constexpr uint16_t kDefaultConfreg = 0x2102;
 
 enum class Status {
   kOk,
-  kBadName,       // empty, too long, or not [A-Za-z_][A-Za-z0-9_]*
-  kBadValue,      // too long or contains a control character
-  kFull,          // no room left in the slot
+  kBadName,   // empty, too long, or not [A-Za-z_][A-Za-z0-9_]*
+  kBadValue,  // too long or contains a control character
+  kFull,      // no room left in the slot
   kNotFound,
 };
 const char* status_text(Status s);

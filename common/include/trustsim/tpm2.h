@@ -64,12 +64,12 @@ constexpr uint32_t kSudiHandle = 0x81010010;  // SUDI signing key, RSA-2048 RSAS
 constexpr uint32_t kNvSudiRoot = 0x01C10100;  // DER certificates
 constexpr uint32_t kNvSudiCa = 0x01C10101;
 constexpr uint32_t kNvSudiDevice = 0x01C10102;
-constexpr uint32_t kNvEkCert = 0x01C00002;    // TCG's RSA EK certificate index (left empty)
+constexpr uint32_t kNvEkCert = 0x01C00002;  // TCG's RSA EK certificate index (left empty)
 
 constexpr size_t kHeaderSize = 10;
 constexpr size_t kMaxNvChunk = 1024;  // MAX_NV_BUFFER_SIZE
 constexpr size_t kSha256Len = 32;
-constexpr size_t kMaxNonce = 64;      // TPM2B_DATA of a SHA-512 qualifyingData
+constexpr size_t kMaxNonce = 64;  // TPM2B_DATA of a SHA-512 qualifyingData
 
 // Big-endian writer into a caller's buffer; ok turns false on overflow and
 // stays false.
@@ -139,8 +139,8 @@ uint32_t command_code(const uint8_t* cmd, size_t len);
 // parameterSize, then the parameters. rc != 0 responses have no body.
 struct Response {
   uint32_t rc;
-  uint32_t handle;           // the first response handle, if any
-  const uint8_t* params;     // parameter area
+  uint32_t handle;        // the first response handle, if any
+  const uint8_t* params;  // parameter area
   size_t params_len;
 };
 // false: malformed (size field disagrees with len, bad tag, parameterSize
@@ -186,7 +186,7 @@ struct Attest {
   uint32_t restart_count;
   uint8_t safe;
   uint64_t firmware_version;
-  uint16_t pcr_hash;     // the selection's bank (one bank only)
+  uint16_t pcr_hash;  // the selection's bank (one bank only)
   uint32_t pcr_mask;
   const uint8_t* pcr_digest;
   uint16_t pcr_digest_len;

@@ -8,13 +8,13 @@
 #define TS_TPM_LOCALITIES 5u
 #define TS_TPM_SIZE (TS_TPM_LOCALITY_STRIDE * TS_TPM_LOCALITIES)
 
-#define TS_TPM_ACCESS 0x000u  /* 1 byte, read / write */
-#define TS_TPM_STS 0x018u     /* 4 bytes, read / write */
+#define TS_TPM_ACCESS 0x000u    /* 1 byte, read / write */
+#define TS_TPM_STS 0x018u       /* 4 bytes, read / write */
 #define TS_TPM_DATA_FIFO 0x024u /* port: 1 .. burstCount bytes per access */
-#define TS_TPM_DID_VID 0xF00u /* 4 bytes, read */
+#define TS_TPM_DID_VID 0xF00u   /* 4 bytes, read */
 
 /* ACCESS bits */
-#define TS_TPM_ACCESS_VALID 0x80u          /* tpmRegValidSts: the TPM has finished its power-on init */
+#define TS_TPM_ACCESS_VALID 0x80u           /* tpmRegValidSts: the TPM has finished its power-on init */
 #define TS_TPM_ACCESS_ACTIVE_LOCALITY 0x20u /* read: this locality owns the TPM; write 1: relinquish */
 #define TS_TPM_ACCESS_REQUEST_USE 0x02u     /* write 1: request the TPM for this locality */
 

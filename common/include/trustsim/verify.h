@@ -31,10 +31,10 @@ enum class Verdict {
   kDigestMismatch,  // header or payload changed after signing
   kUnknownKey,      // no trusted key has the envelope's key id
   kRevokedKey,
-  kWrongKeyType,    // the key record's type/version disagree with the envelope
+  kWrongKeyType,  // the key record's type/version disagree with the envelope
   kBadSignature,
-  kKeyNotForType,   // e.g. an OS image signed with the rollover key
-  kCryptoError,     // the crypto provider failed
+  kKeyNotForType,  // e.g. an OS image signed with the rollover key
+  kCryptoError,    // the crypto provider failed
 };
 
 // Which key types may sign which image types (docs/keys-and-signing.md):

@@ -78,7 +78,7 @@ void CryptoEngine::verify(RegisterAccess& a) {
     return;
   }
   status_ = ossl::verify_sha512_digest(key, req.digest, req.signature, sizeof req.signature) ? TS_CRYPTO_OK
-                                                                                           : TS_CRYPTO_BAD_SIGNATURE;
+                                                                                             : TS_CRYPTO_BAD_SIGNATURE;
 }
 
 }  // namespace trustsim

@@ -115,7 +115,8 @@ std::vector<uint8_t> sign_sha512(const Pkey& key, const uint8_t* msg, size_t len
   size_t sig_len = 0;
   std::vector<uint8_t> sig;
   bool ok = EVP_DigestSignInit(ctx, &pctx, EVP_sha512(), nullptr, key.get()) > 0 &&
-            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0 && EVP_DigestSign(ctx, nullptr, &sig_len, msg, len) > 0;
+            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0 &&
+            EVP_DigestSign(ctx, nullptr, &sig_len, msg, len) > 0;
   if (ok) {
     sig.resize(sig_len);
     ok = EVP_DigestSign(ctx, sig.data(), &sig_len, msg, len) > 0;

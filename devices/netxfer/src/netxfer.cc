@@ -53,13 +53,16 @@ void curl_init_once() {
 // What a libcurl result means to the firmware.
 uint64_t map_curl(CURLcode rc, long response_code) {
   switch (rc) {
-    case CURLE_OK: return TS_NETXFER_END;
+    case CURLE_OK:
+      return TS_NETXFER_END;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_TFTP_ILLEGAL:
       return TS_NETXFER_BAD_URL;
-    case CURLE_COULDNT_CONNECT: return TS_NETXFER_REFUSED;
-    case CURLE_COULDNT_RESOLVE_HOST: return TS_NETXFER_UNKNOWN_HOST;
+    case CURLE_COULDNT_CONNECT:
+      return TS_NETXFER_REFUSED;
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return TS_NETXFER_UNKNOWN_HOST;
     case CURLE_REMOTE_FILE_NOT_FOUND:
     case CURLE_TFTP_NOTFOUND:
       return TS_NETXFER_NOT_FOUND;
@@ -67,14 +70,16 @@ uint64_t map_curl(CURLcode rc, long response_code) {
     case CURLE_REMOTE_ACCESS_DENIED:
     case CURLE_TFTP_PERM:
       return TS_NETXFER_DENIED;
-    case CURLE_OPERATION_TIMEDOUT: return TS_NETXFER_TIMEOUT_ERR;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TS_NETXFER_TIMEOUT_ERR;
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
       return TS_NETXFER_TRUNCATED;
     case CURLE_FTP_COULDNT_RETR_FILE:
       return response_code == 550 ? TS_NETXFER_NOT_FOUND : TS_NETXFER_FAILED;
-    default: return TS_NETXFER_FAILED;
+    default:
+      return TS_NETXFER_FAILED;
   }
 }
 
@@ -101,10 +106,15 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
   using A = RegisterAccess;
   regs_.add({"CTRL", TS_NETXFER_CTRL, 8, RegAccess::kWriteOnly}, {}, [this](A& a) { control(a); });
   regs_.add({"STATUS", TS_NETXFER_STATUS, 8, RegAccess::kReadOnly}, {}, {}, [this] { return status_; });
-  regs_.add({"TIMEOUT", TS_NETXFER_TIMEOUT, 8, RegAccess::kReadWrite}, {}, [this](A& a) {
-    if (a.value == 0) a.refuse();  // a DATA read would never give up
-    else timeout_ns_ = a.value;
-  }, [this] { return timeout_ns_; });
+  regs_.add(
+      {"TIMEOUT", TS_NETXFER_TIMEOUT, 8, RegAccess::kReadWrite}, {},
+      [this](A& a) {
+        if (a.value == 0)
+          a.refuse();  // a DATA read would never give up
+        else
+          timeout_ns_ = a.value;
+      },
+      [this] { return timeout_ns_; });
   regs_.add({"DONE", TS_NETXFER_DONE, 8, RegAccess::kReadOnly}, {}, {}, [this] { return pos_; });
   regs_.add({"URL", TS_NETXFER_URL, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_URL}, {}, [this](A& a) {
     url_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
@@ -208,7 +218,8 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
   curl_easy_cleanup(c);
   uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
-  if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK) detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
+  if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK)
+    detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
 
   // Errors the server gives before any data: the transfer never opens.
   if (data_.empty() && outcome != TS_NETXFER_END && outcome != TS_NETXFER_TIMEOUT_ERR &&
@@ -228,7 +239,8 @@ void NetXfer::open(sc_core::sc_time& delay) {
   // Faults on a transfer that opened.
   std::optional<uint64_t> corrupt_at;
   uint8_t corrupt_mask = 0;
-  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr) corrupt_at = c->offset, corrupt_mask = c->mask;
+  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr)
+    corrupt_at = c->offset, corrupt_mask = c->mask;
   if (const auto* c = fault ? std::get_if<net::CorruptSeededByte>(&*fault) : nullptr; c && !data_.empty())
     corrupt_at = SeededRng(c->seed).below(data_.size()), corrupt_mask = c->mask;
   if (corrupt_at && *corrupt_at < data_.size()) {
@@ -273,8 +285,10 @@ void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_cor
     return;
   }
   if (n) return;  // the bytes that came; the failure shows on the next read
-  if (final_status_ == TS_NETXFER_TIMEOUT_ERR) delay += from_ns(timeout_ns_);
-  else delay += from_ps(cfg_.round_trip_ps);
+  if (final_status_ == TS_NETXFER_TIMEOUT_ERR)
+    delay += from_ns(timeout_ns_);
+  else
+    delay += from_ps(cfg_.round_trip_ps);
   status_ = final_status_;
   finish(final_status_, sc_core::sc_time_stamp() + delay);
 }

@@ -4,11 +4,11 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "devkit/seeded_rng.h"
-#include "devkit/tear.h"
 #include "devkit/input_error.h"
+#include "devkit/seeded_rng.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "devkit/tear.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -30,8 +30,8 @@ Nvram::Nvram(sc_core::sc_module_name name, PowerDomain& power, const NvramConfig
   use_power_cuts(cuts_);
   mem_ = read_file(state_path_);
   if (mem_.size() != cfg_.size)
-    throw InputError(state_path_ + ": NVRAM image is " + std::to_string(mem_.size()) + " bytes but the board file says " +
-                     std::to_string(cfg_.size));
+    throw InputError(state_path_ + ": NVRAM image is " + std::to_string(mem_.size()) +
+                     " bytes but the board file says " + std::to_string(cfg_.size));
 }
 
 sc_core::sc_time Nvram::bus_time(uint64_t data_bytes) const {
@@ -94,8 +94,8 @@ void Nvram::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) {
         persist();
         torn = true;
         cuts_.record_fired(cut, addr);
-        e.detail = std::to_string(changed) + " of the " + std::to_string(differ.size()) + " changing bytes written; seed=" +
-                   std::to_string(cut.seed);
+        e.detail = std::to_string(changed) + " of the " + std::to_string(differ.size()) +
+                   " changing bytes written; seed=" + std::to_string(cut.seed);
       }
     } else if (power_.is_on()) {
       // Self-timed write cycle: the page changes only if it completes.

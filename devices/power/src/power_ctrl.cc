@@ -16,10 +16,13 @@ PowerController::PowerController(sc_core::sc_module_name name, PowerDomain& powe
   };
   // A read-only u64 whose value the board computes at the instant of the read.
   auto reading = [&](const char* name, uint64_t offset, std::function<uint64_t()> value) {
-    regs_.add({name, offset, 8, RegAccess::kReadOnly}, [sync, value](RegisterAccess& a) {
-      sync(a);
-      a.value = value();
-    }, {}, value);
+    regs_.add(
+        {name, offset, 8, RegAccess::kReadOnly},
+        [sync, value](RegisterAccess& a) {
+          sync(a);
+          a.value = value();
+        },
+        {}, value);
   };
   reading("RESET_CAUSE", TS_POWER_RESET_CAUSE, [this] { return uint64_t(power_.reset_cause()); });
   reading("UPTIME_NS", TS_POWER_UPTIME_NS, [this] { return to_ns(sc_core::sc_time_stamp() - power_.on_since()); });
@@ -27,9 +30,12 @@ PowerController::PowerController(sc_core::sc_module_name name, PowerDomain& powe
   reading("BOOT_COUNT", TS_POWER_BOOT_COUNT, [this] { return uint64_t(power_.boot_count()); });
   reading("RTC_SECONDS", TS_POWER_RTC_SECONDS, [this] { return rtc_base_ + now_ns() / 1000000000ull; });
   regs_.add({"CONTROL", TS_POWER_CONTROL, 8, RegAccess::kWriteOnly}, {}, [this](RegisterAccess& a) {
-    if (a.value == TS_POWER_CMD_OFF) power_.request(PowerDomain::Request::kOff);
-    else if (a.value == TS_POWER_CMD_RESET) power_.request(PowerDomain::Request::kReset);
-    else a.refuse();
+    if (a.value == TS_POWER_CMD_OFF)
+      power_.request(PowerDomain::Request::kOff);
+    else if (a.value == TS_POWER_CMD_RESET)
+      power_.request(PowerDomain::Request::kReset);
+    else
+      a.refuse();
   });
   regs_.add({"SLEEP_NS", TS_POWER_SLEEP_NS, 8, RegAccess::kWriteOnly}, {}, [this](RegisterAccess& a) {
     // Idle: the transaction completes after the requested board time, or at

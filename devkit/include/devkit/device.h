@@ -1,8 +1,8 @@
 // Base of every memory-mapped board device and the power domain they share.
 #pragma once
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
 #include <string>
@@ -13,7 +13,7 @@ namespace trustsim {
 class CutInjector;
 class DeviceTrace;
 class RegisterTable;
-}
+}  // namespace trustsim
 
 namespace trustsim {
 
@@ -101,7 +101,10 @@ class Device : public sc_core::sc_module {
   // table (use_registers) serves the whole window.
   virtual void transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   // Backdoor: no timing, no faults.
-  virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) { (void)gp; return 0; }
+  virtual unsigned debug_transport(tlm::tlm_generic_payload& gp) {
+    (void)gp;
+    return 0;
+  }
   PowerDomain& power_;
   // A device with state-changing operations registers its injector here
   // (in its constructor).

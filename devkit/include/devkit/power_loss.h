@@ -22,26 +22,33 @@ struct PowerLoss {
 
 inline const char* power_loss_mode_name(PowerLoss::Mode m) {
   switch (m) {
-    case PowerLoss::Mode::kBefore: return "before";
-    case PowerLoss::Mode::kAfter: return "after";
-    case PowerLoss::Mode::kTorn: return "torn";
+    case PowerLoss::Mode::kBefore:
+      return "before";
+    case PowerLoss::Mode::kAfter:
+      return "after";
+    case PowerLoss::Mode::kTorn:
+      return "torn";
   }
   return "?";
 }
 
 inline bool parse_power_loss_mode(const std::string& s, PowerLoss::Mode* m) {
-  if (s == "before") *m = PowerLoss::Mode::kBefore;
-  else if (s == "after") *m = PowerLoss::Mode::kAfter;
-  else if (s == "torn") *m = PowerLoss::Mode::kTorn;
-  else return false;
+  if (s == "before")
+    *m = PowerLoss::Mode::kBefore;
+  else if (s == "after")
+    *m = PowerLoss::Mode::kAfter;
+  else if (s == "torn")
+    *m = PowerLoss::Mode::kTorn;
+  else
+    return false;
   return true;
 }
 
 // "power-loss torn at operation 3 seed=7": the detail of the one trace line
 // a fired cut writes, on every device.
 inline std::string describe(const PowerLoss& p) {
-  return std::string("power-loss ") + power_loss_mode_name(p.mode) + " at operation " +
-         std::to_string(p.at_operation) + " seed=" + std::to_string(p.seed);
+  return std::string("power-loss ") + power_loss_mode_name(p.mode) + " at operation " + std::to_string(p.at_operation) +
+         " seed=" + std::to_string(p.seed);
 }
 
 }  // namespace trustsim

@@ -10,7 +10,8 @@ namespace trustsim {
 
 // Throws InputError (naming the file) if it cannot be read, is a directory
 // or holds more than max_bytes (limit_why, if given, says where the limit comes from).
-std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX, const char* limit_why = nullptr);
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX,
+                               const char* limit_why = nullptr);
 void write_file_atomic(const std::string& path, const uint8_t* data, size_t len);  // throws std::runtime_error
 // For a file the user names as output: throws InputError if it is a
 // directory or its directory does not exist or is not writable.

@@ -25,8 +25,7 @@ enum class TearPattern {
 // interrupted operation made. Whenever n >= 2 at least one change happens
 // and at least one does not: a torn operation is never indistinguishable
 // from "before" or "after". For kScattered the fix-up costs one more draw.
-std::vector<bool> choose_torn(SeededRng& rng, size_t n, double fraction,
-                              TearPattern pattern = TearPattern::kScattered);
+std::vector<bool> choose_torn(SeededRng& rng, size_t n, double fraction, TearPattern pattern = TearPattern::kScattered);
 
 // The instant inside an operation at which an armed torn cut fires, as a
 // fraction of its duration in [0.001, 0.999], drawn from `rng`.

@@ -34,12 +34,12 @@
 #include <variant>
 #include <vector>
 
-#include "flash-sim/flash_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
-#include "devkit/register_table.h"
 #include "devkit/power_loss.h"
+#include "devkit/register_table.h"
 #include "devkit/trace.h"
+#include "flash-sim/flash_config.h"
 
 namespace trustsim {
 
@@ -55,11 +55,10 @@ std::string describe(const Fault& f);
 class BootFlash : public Device {
  public:
   SC_HAS_PROCESS(BootFlash);
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
-            std::string state_path, DeviceTrace& trace);
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg, std::string state_path,
+            DeviceTrace& trace);
   // Without a trace: events are counted in a private trace and not written.
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
-            std::string state_path);
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg, std::string state_path);
 
   // Faults: typed, seeded, recorded in the trace when they fire. Throws
   // std::invalid_argument for an operation index already passed.
@@ -89,8 +88,8 @@ class BootFlash : public Device {
   unsigned debug_transport(tlm::tlm_generic_payload& gp) override;
 
  private:
-  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg,
-            std::string state_path, DeviceTrace* trace);
+  BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg, std::string state_path,
+            DeviceTrace* trace);
 
   enum class OpKind { kProgram, kSectorErase, kBlockErase };
   struct Operation {
@@ -129,7 +128,7 @@ class BootFlash : public Device {
   std::string state_path_;
   std::string loaded_version_;  // of the state file mem_ came from (reload_if_changed)
   std::unique_ptr<DeviceTrace> own_trace_;
-  DeviceTrace* trace_;  // own_trace_ or the board's
+  DeviceTrace* trace_;        // own_trace_ or the board's
   std::vector<uint8_t> mem_;  // non-volatile: mirrors the state file
   CutInjector cuts_;
 

@@ -20,9 +20,9 @@ struct BootFlashConfig {
   uint64_t read_clock_hz = 0;
   // Program / erase times (optional board keys; defaults: W25Q128JV typical,
   // docs/nor-flash.md).
-  uint64_t page_program_ps = 400000000ull;     // tPP, 256-byte page, 0.4 ms
-  uint64_t sector_erase_ps = 45000000000ull;   // tSE, 4 KiB, 45 ms
-  uint64_t block_erase_ps = 150000000000ull;   // tBE2, 64 KiB, 150 ms
+  uint64_t page_program_ps = 400000000ull;    // tPP, 256-byte page, 0.4 ms
+  uint64_t sector_erase_ps = 45000000000ull;  // tSE, 4 KiB, 45 ms
+  uint64_t block_erase_ps = 150000000000ull;  // tBE2, 64 KiB, 150 ms
 };
 
 // bootflash: storage, a NAND part (flash-sim/nand_flash). Optional until
@@ -32,14 +32,14 @@ struct NandConfig {
   uint64_t bus_base = 0;
   std::string part;
   std::string source;
-  uint32_t page_size = 2048;     // main area
-  uint32_t spare_size = 64;      // spare area (holds the on-die ECC)
+  uint32_t page_size = 2048;  // main area
+  uint32_t spare_size = 64;   // spare area (holds the on-die ECC)
   uint32_t pages_per_block = 64;
   uint32_t block_count = 1024;
-  uint64_t t_read_ps = 0;        // tR: array -> page buffer
-  uint64_t t_prog_ps = 0;        // tPROG
-  uint64_t t_erase_ps = 0;       // tBERS
-  uint64_t bus_clock_hz = 0;     // page buffer <-> host transfer clock
+  uint64_t t_read_ps = 0;               // tR: array -> page buffer
+  uint64_t t_prog_ps = 0;               // tPROG
+  uint64_t t_erase_ps = 0;              // tBERS
+  uint64_t bus_clock_hz = 0;            // page buffer <-> host transfer clock
   bool refuse_unerased_program = true;  // NAND refuses; false = AND the data in, like NOR
   std::vector<uint32_t> factory_bad_blocks;
 };
@@ -50,11 +50,21 @@ struct NandConfig {
 std::string nand_geometry_problem(const NandConfig& cfg);
 
 // Their entries in the board's device list (devkit/device_info.h).
-inline constexpr DeviceInfo kBootFlashDevice{
-    "rom_nor", "rom_nor", true, true, "", "flash-sim/boot_flash.h", "docs/nor-flash.md",
-    "SPI NOR flash (Winbond W25Q128JV)"};
-inline constexpr DeviceInfo kNandDevice{
-    "bootflash_nand", "bootflash_nand", false, true, "bit-flip, bit-flips, stuck-bit, bad-block", "flash-sim/nand_flash.h",
-    "docs/nand-flash.md", "SPI NAND flash (Winbond W25N01GV)"};
+inline constexpr DeviceInfo kBootFlashDevice{"rom_nor",
+                                             "rom_nor",
+                                             true,
+                                             true,
+                                             "",
+                                             "flash-sim/boot_flash.h",
+                                             "docs/nor-flash.md",
+                                             "SPI NOR flash (Winbond W25Q128JV)"};
+inline constexpr DeviceInfo kNandDevice{"bootflash_nand",
+                                        "bootflash_nand",
+                                        false,
+                                        true,
+                                        "bit-flip, bit-flips, stuck-bit, bad-block",
+                                        "flash-sim/nand_flash.h",
+                                        "docs/nand-flash.md",
+                                        "SPI NAND flash (Winbond W25N01GV)"};
 
 }  // namespace trustsim

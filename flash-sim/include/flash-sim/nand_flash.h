@@ -31,12 +31,12 @@
 #include <variant>
 #include <vector>
 
-#include "flash-sim/flash_config.h"
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
-#include "devkit/register_table.h"
 #include "devkit/power_loss.h"
+#include "devkit/register_table.h"
 #include "devkit/trace.h"
+#include "flash-sim/flash_config.h"
 #include "flash-sim/nand_fault.h"
 
 namespace trustsim {
@@ -101,9 +101,7 @@ class NandFlash : public Device {
             DeviceTrace& trace);
 
   // Fresh image + side file for a board state directory.
-  static void create_image(const NandConfig& cfg, const std::string& image_path) {
-    NandImage::create(cfg, image_path);
-  }
+  static void create_image(const NandConfig& cfg, const std::string& image_path) { NandImage::create(cfg, image_path); }
   // Writes the on-die ECC codes into the spare area of a main + spare page,
   // as PROGRAM_PAGE does with ECC enabled (for tools that build images).
   static void fill_ecc(const NandConfig& cfg, uint8_t* raw_page);

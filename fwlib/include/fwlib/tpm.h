@@ -13,12 +13,12 @@ namespace fw {
 
 enum class TpmStatus : uint32_t {
   kOk = 0,
-  kNoTpm,       // the board has no TPM
-  kNotReady,    // the TPM has not finished its power-on init, or did not grant the locality
-  kTimeout,     // a command did not complete in time
-  kBusError,    // a mailbox transaction failed
-  kMalformed,   // the response did not parse
-  kTpmError,    // the TPM answered with a non-zero response code (last_rc())
+  kNoTpm,      // the board has no TPM
+  kNotReady,   // the TPM has not finished its power-on init, or did not grant the locality
+  kTimeout,    // a command did not complete in time
+  kBusError,   // a mailbox transaction failed
+  kMalformed,  // the response did not parse
+  kTpmError,   // the TPM answered with a non-zero response code (last_rc())
 };
 const char* tpm_status_text(TpmStatus s);
 

@@ -19,7 +19,7 @@ struct Stage {
 struct Kgv {
   std::string platform;
   Stage boot0, rommon, os;
-  std::string os_file;  // the signed image's file name
+  std::string os_file;     // the signed image's file name
   std::string pcr0, pcr8;  // expected, upper-case hex
 };
 
@@ -31,7 +31,7 @@ std::string kgv_json(const Kgv& k);
 Kgv load_kgv(const std::string& path);  // throws InputError naming the file and field
 
 struct Check {
-  std::string name;   // e.g. "PCR8", "signature", "nonce", "SUDI chain"
+  std::string name;  // e.g. "PCR8", "signature", "nonce", "SUDI chain"
   bool ok;
   std::string detail;
 };

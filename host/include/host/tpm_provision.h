@@ -19,7 +19,7 @@ std::string default_serial(const BoardConfig& cfg);
 struct TpmExports {
   static std::string ek_pub(const StatePaths& p) { return p.dir + "/tpm-ek-pub.pem"; }
   static std::string sudi_pub(const StatePaths& p) { return p.dir + "/tpm-sudi-pub.pem"; }
-  static std::string sudi_chain(const StatePaths& p) { return p.dir + "/tpm-sudi-chain.pem"; }  // root, CA, device
+  static std::string sudi_chain(const StatePaths& p) { return p.dir + "/tpm-sudi-chain.pem"; }   // root, CA, device
   static std::string sudi_root(const StatePaths& p) { return p.dir + "/tpm-sudi-root-ca.pem"; }  // the trust anchor
 };
 

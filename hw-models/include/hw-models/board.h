@@ -6,19 +6,19 @@
 #include <memory>
 #include <string>
 
-#include "flash-sim/boot_flash.h"
-#include "flash-sim/nand_flash.h"
-#include "hw-models/board_config.h"
-#include "hw-models/bus.h"
 #include "devices/console.h"
-#include "hw-models/cosim_bridge.h"
 #include "devices/crypto_engine.h"
-#include "hw-models/mailbox_service.h"
 #include "devices/netxfer.h"
 #include "devices/nvram.h"
 #include "devices/power_ctrl.h"
-#include "hw-models/boardinfo_rom.h"
 #include "devkit/trace.h"
+#include "flash-sim/boot_flash.h"
+#include "flash-sim/nand_flash.h"
+#include "hw-models/board_config.h"
+#include "hw-models/boardinfo_rom.h"
+#include "hw-models/bus.h"
+#include "hw-models/cosim_bridge.h"
+#include "hw-models/mailbox_service.h"
 #include "tpm-sim/tpm_device.h"
 
 namespace trustsim {
@@ -32,7 +32,7 @@ struct Artifacts {
   std::string os_version;
   std::string revocation_bin;  // the revocation image's payload (raw, no key bundle yet)
   std::string plugin_so;
-  std::string boot0_elf;   // symbols, for gdb
+  std::string boot0_elf;  // symbols, for gdb
   std::string rommon_elf;
   std::string os_elf;
   static Artifacts locate();  // next to the trustsim executable, or $TRUSTSIM_BUILD_ROOT
@@ -46,8 +46,8 @@ struct StatePaths {
   std::string boot_flash() const { return dir + "/boot-flash.bin"; }
   std::string nvram() const { return dir + "/nvram.bin"; }
   std::string bootflash() const { return dir + "/bootflash.nand"; }  // + its side file
-  std::string tpm_nv() const { return dir + "/tpm-nv.bin"; }          // the TPM's non-volatile state
-  std::string tpm_dir() const { return dir + "/tpm"; }                // exported public material (docs/tpm.md)
+  std::string tpm_nv() const { return dir + "/tpm-nv.bin"; }         // the TPM's non-volatile state
+  std::string tpm_dir() const { return dir + "/tpm"; }               // exported public material (docs/tpm.md)
 };
 
 constexpr uint64_t kBootRomSize = 64ull << 20;  // QEMU virt pflash0 is exactly 64 MiB
@@ -107,8 +107,8 @@ class Board : public sc_core::sc_module {
   BootFlash boot_flash_;
   Nvram nvram_;
   CryptoEngine crypto_;
-  std::unique_ptr<NandFlash> nand_;  // when the board file has devices.bootflash
-  std::unique_ptr<TpmDevice> tpm_;   // when the board file has devices.tpm
+  std::unique_ptr<NandFlash> nand_;   // when the board file has devices.bootflash
+  std::unique_ptr<TpmDevice> tpm_;    // when the board file has devices.tpm
   std::unique_ptr<NetXfer> netxfer_;  // when the board file has devices.netxfer
   MailboxService mailbox_;
   CosimBridge bridge_;

@@ -24,7 +24,7 @@ struct BoardConfig {
   // CPU and lock-step
   std::string qemu_machine = "virt";
   std::string qemu_cpu = "cortex-a57";
-  unsigned icount_shift = 0;       // one guest instruction = 2^shift ns
+  unsigned icount_shift = 0;  // one guest instruction = 2^shift ns
   uint64_t quantum_insns = 1000000;
 
   // memory

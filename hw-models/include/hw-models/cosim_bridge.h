@@ -8,11 +8,11 @@
 #include <functional>
 #include <string>
 
-#include "hw-models/board_config.h"
 #include "devkit/device.h"
+#include "devkit/trace.h"
+#include "hw-models/board_config.h"
 #include "hw-models/mailbox_service.h"
 #include "hw-models/qemu_process.h"
-#include "devkit/trace.h"
 #include "trustsim/cosim_protocol.h"
 #include "trustsim/cosim_wait.h"
 
@@ -22,7 +22,7 @@ struct BridgeOptions {
   std::string qemu_binary = "qemu-system-aarch64";
   std::string plugin_path;
   std::string bootrom_path;
-  std::string run_dir;  // sockets, logs (removed by the owner)
+  std::string run_dir;      // sockets, logs (removed by the owner)
   int wall_timeout_s = 30;  // no message from QEMU for this long = stuck
   bool gdb = false;         // QEMU waits for gdb on gdb_port
   int gdb_port = 1234;

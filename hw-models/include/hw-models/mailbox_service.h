@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "hw-models/bus.h"
 #include "devkit/trace.h"
+#include "hw-models/bus.h"
 #include "trustsim/mailbox_abi.h"
 
 namespace trustsim {
@@ -17,8 +17,8 @@ class MailboxService : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<MailboxService> socket;
 
-  MailboxService(sc_core::sc_module_name name, const Bus& bus, DeviceTrace& trace, uint64_t ram_base,
-                 uint64_t ram_size, uint64_t mailbox_base);
+  MailboxService(sc_core::sc_module_name name, const Bus& bus, DeviceTrace& trace, uint64_t ram_base, uint64_t ram_size,
+                 uint64_t mailbox_base);
   // A run may end inside a transaction: detach the member extension so the
   // payload's destructor does not try to delete it.
   ~MailboxService() override { gp_.clear_extension(&actual_); }

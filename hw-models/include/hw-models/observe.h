@@ -88,7 +88,18 @@ class VcdWriter : public TraceSink {
   void finish(uint64_t end_ns);  // idempotent
 
  private:
-  enum Sig { kPower, kReset, kStage, kNandBusy, kNorBusy, kNvramBusy, kCryptoBusy, kConsoleTx, kMailboxBusy, kSigCount };
+  enum Sig {
+    kPower,
+    kReset,
+    kStage,
+    kNandBusy,
+    kNorBusy,
+    kNvramBusy,
+    kCryptoBusy,
+    kConsoleTx,
+    kMailboxBusy,
+    kSigCount
+  };
   struct Change {
     uint64_t t_ns;
     uint64_t seq;

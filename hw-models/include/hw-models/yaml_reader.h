@@ -33,10 +33,10 @@ class YamlReader {
   YAML::Node require(const YAML::Node& map, const std::string& parent, const char* key) const;
 
   std::string str(const YAML::Node& node, const std::string& field) const;
-  uint64_t u64(const YAML::Node& node, const std::string& field) const;  // decimal or 0x hex
-  uint64_t size_bytes(const YAML::Node& node, const std::string& field) const;  // "32 KiB", 4096
-  uint64_t duration_ps(const YAML::Node& node, const std::string& field) const;  // "5 ms" -> ps
-  uint64_t frequency_hz(const YAML::Node& node, const std::string& field) const;  // "50 MHz"
+  uint64_t u64(const YAML::Node& node, const std::string& field) const;               // decimal or 0x hex
+  uint64_t size_bytes(const YAML::Node& node, const std::string& field) const;        // "32 KiB", 4096
+  uint64_t duration_ps(const YAML::Node& node, const std::string& field) const;       // "5 ms" -> ps
+  uint64_t frequency_hz(const YAML::Node& node, const std::string& field) const;      // "50 MHz"
   uint64_t rate_bytes_per_s(const YAML::Node& node, const std::string& field) const;  // "105 MB/s"
 
  private:

@@ -35,7 +35,7 @@ struct RunRecord {
   PowerLoss::Mode mode2 = PowerLoss::Mode::kBefore;
   uint64_t recovery_points = 0;  // one-cut runs of a two-cut sweep: cut points in the recovery
   bool passed = false;
-  std::string failure;     // the step that failed and why (the invariant)
+  std::string failure;  // the step that failed and why (the invariant)
   uint64_t virtual_ns = 0;
   double wall_s = 0;
 

@@ -74,8 +74,8 @@ class CampaignWalker {
   void found_recovery_points(const RunRecord& r, const std::function<void(uint64_t)>& on_more);
   void run_fresh(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
                  std::vector<RunRecord>* runs);
-  bool run_forked(const std::function<void(const RunRecord&)>& on_result,
-                  const std::function<void(uint64_t)>& on_more, std::vector<RunRecord>* runs, std::string* error);
+  bool run_forked(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
+                  std::vector<RunRecord>* runs, std::string* error);
 
   CampaignPlan plan_;
   std::vector<CutPoint> points_;

@@ -36,9 +36,9 @@ struct CampaignRole {
   PowerLoss::Mode mode = PowerLoss::Mode::kBefore;
   uint64_t point2 = 0;  // kPoint: also cut at this operation of the recovery (0: no second cut)
   PowerLoss::Mode mode2 = PowerLoss::Mode::kBefore;
-  int jobs = 2;        // kWalk: forked runs at once
+  int jobs = 2;  // kWalk: forked runs at once
   uint32_t shard_index = 0, shard_count = 1;
-  std::string work_dir;  // kWalk: the forked runs' boards (removed as they finish)
+  std::string work_dir;                             // kWalk: the forked runs' boards (removed as they finish)
   std::function<void(const RunRecord&)> on_result;  // kWalk: as each run ends
 };
 
@@ -56,8 +56,8 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   // Campaign results.
   const std::vector<CutPoint>& cut_points() const { return points_; }
   bool cut_fired() const { return cut_armed_ && cut_fired_; }
-  const std::vector<CutPoint>& recovery_points() const { return points2_; }  // second-cut points
-  const RunRecord& point_record() const { return record_; }  // kPoint
+  const std::vector<CutPoint>& recovery_points() const { return points2_; }   // second-cut points
+  const RunRecord& point_record() const { return record_; }                   // kPoint
   const std::vector<RunRecord>& results() const { return forks_.results(); }  // kWalk
 
   void operation_starting(Device& device, uint64_t index) override;
@@ -113,9 +113,9 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool window_open_ = false, window_closed_ = false;
   uint64_t window_start_ = 0;
   std::vector<CutPoint> points_;
-  bool cut_armed_ = false;   // the window's cut (this run's first)
+  bool cut_armed_ = false;  // the window's cut (this run's first)
   bool cut_fired_ = false;
-  bool cut_live_ = false;    // a cut is armed for the steps now running
+  bool cut_live_ = false;  // a cut is armed for the steps now running
   bool in_recovery_ = false;
   std::vector<CutPoint> points2_;  // operations of the recovery (second-cut points)
   bool cut2_armed_ = false;

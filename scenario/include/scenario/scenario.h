@@ -9,12 +9,12 @@
 #include <variant>
 #include <vector>
 
+#include "devices/net_fault.h"
 #include "devkit/power_loss.h"
 #include "devkit/seeded_rng.h"
 #include "flash-sim/nand_fault.h"
-#include "devices/net_fault.h"
-#include "tpm-sim/tpm_fault.h"
 #include "scenario/pattern.h"
+#include "tpm-sim/tpm_fault.h"
 
 namespace trustsim {
 
@@ -33,7 +33,7 @@ struct ExpectStep {
   bool negate = false;  // the pattern must NOT appear within the timeout
 };
 struct SendStep {
-  std::string text;  // the line typed
+  std::string text;   // the line typed
   bool enter = true;  // press Enter (CR) after the text
 };
 struct WaitStep {
@@ -47,8 +47,8 @@ struct WaitPowerOffStep {  // until the board is off (an armed fault, the guest)
 // Power loss at the Nth state-changing operation of a device, counted from
 // the step (or from the first console match of `from_console`).
 struct PowerLossAtOperation {
-  std::string device;  // a cut device (cut_device_names())
-  PowerLoss cut;       // at_operation counts from the step; seed: filled in when armed unless given
+  std::string device;             // a cut device (cut_device_names())
+  PowerLoss cut;                  // at_operation counts from the step; seed: filled in when armed unless given
   std::string from_console_text;  // empty: count from the step
   Pattern from_console;
 };
@@ -59,8 +59,8 @@ struct PowerLossOnConsole {  // between operations, when the console matches
   std::string text;
   Pattern pattern;
 };
-using FaultSpec = std::variant<PowerLossAtOperation, PowerLossAfter, PowerLossOnConsole, nand::Fault, tpm::Fault,
-                               net::Fault>;
+using FaultSpec =
+    std::variant<PowerLossAtOperation, PowerLossAfter, PowerLossOnConsole, nand::Fault, tpm::Fault, net::Fault>;
 struct FaultStep {
   FaultSpec fault;
   // Torn cuts, random bit flips, a random corrupt byte: the seed given, or
@@ -89,15 +89,15 @@ struct BootedCheck {
   std::string key;    // key name, e.g. production-B
 };
 struct PcrCheck {
-  uint32_t index = 0;   // 0..23
-  std::string equals;   // 64 hex digits (upper case); empty: not checked
+  uint32_t index = 0;     // 0..23
+  std::string equals;     // 64 hex digits (upper case); empty: not checked
   bool extended = false;  // not all zero
 };
 struct AttestCheck {
-  uint32_t nonce = 0;     // the nonce the quote must be made for
-  std::string kgv;        // known-good values file (path as resolved at load)
-  std::string kgv_image;  // or compute them from this bootflash: file (NAME, no prefix)
-  bool verifies = true;   // false = some check must fail
+  uint32_t nonce = 0;                // the nonce the quote must be made for
+  std::string kgv;                   // known-good values file (path as resolved at load)
+  std::string kgv_image;             // or compute them from this bootflash: file (NAME, no prefix)
+  bool verifies = true;              // false = some check must fail
   std::vector<std::string> failing;  // exactly these checks fail (implies verifies=false)
 };
 using CheckSpec = std::variant<FileCheck, RomvarCheck, KeysCheck, BootedCheck, PcrCheck, AttestCheck>;
@@ -110,12 +110,12 @@ struct ImageSignStep {  // sign an image and store it on bootflash:
   std::string file;
   std::string key;  // key name (production-A, unknown-A, ...) or PEM path
   std::string image_type = "os";
-  std::string version;  // default: the built OS version
-  std::string payload;  // default: the built image of the type
+  std::string version;                             // default: the built OS version
+  std::string payload;                             // default: the built image of the type
   std::vector<std::string> add_keys, revoke_keys;  // key bundle (key names)
 };
 struct FlashPutStep {  // copy a host file onto bootflash:
-  std::string from;  // host file
+  std::string from;    // host file
   std::string file;
 };
 struct FlashCorruptStep {  // XOR a byte of a bootflash: file
@@ -143,9 +143,9 @@ struct NvramCorruptStep {  // XOR a byte of NVRAM
 };
 
 struct Step {
-  using What = std::variant<PowerOnStep, PowerOffStep, PowerCycleStep, ExpectStep, SendStep, WaitStep,
-                            WaitPowerOffStep, FaultStep, CheckStep, ImageSignStep, FlashPutStep, FlashCorruptStep,
-                            FlashTruncateStep, FlashDeleteStep, RomNorCorruptStep, NvramCorruptStep>;
+  using What = std::variant<PowerOnStep, PowerOffStep, PowerCycleStep, ExpectStep, SendStep, WaitStep, WaitPowerOffStep,
+                            FaultStep, CheckStep, ImageSignStep, FlashPutStep, FlashCorruptStep, FlashTruncateStep,
+                            FlashDeleteStep, RomNorCorruptStep, NvramCorruptStep>;
   std::string where;  // "file:line", for reports
   What what;
   template <class T>

@@ -26,7 +26,8 @@ uint8_t g_resp[1024];
 // One command over TIS; returns the response length, 0 on a protocol error.
 size_t transact(size_t len) {
   *reg32(0x18) = 0x40;  // commandReady
-  for (int i = 0; i < 100000 && !(*reg32(0x18) & 0x40); ++i) {}
+  for (int i = 0; i < 100000 && !(*reg32(0x18) & 0x40); ++i) {
+  }
   for (size_t i = 0; i < len; ++i) *reg8(0x24) = g_cmd[i];
   *reg32(0x18) = 0x20;  // tpmGo
   int spins = 0;

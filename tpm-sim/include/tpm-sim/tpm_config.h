@@ -21,8 +21,8 @@ struct TpmConfig {
   std::string source;
   uint64_t spi_clock_hz = 43000000;
   uint32_t burst_count = 64;
-  uint64_t init_ps = 88000000000ull;             // power-on to tpmRegValidSts
-  uint64_t default_command_ps = 20000000000ull;  // commands not in command_ps
+  uint64_t init_ps = 88000000000ull;                      // power-on to tpmRegValidSts
+  uint64_t default_command_ps = 20000000000ull;           // commands not in command_ps
   std::vector<std::pair<uint32_t, uint64_t>> command_ps;  // by command code
   // Fault options (docs/tpm.md).
   std::optional<tpm::Fault> fault;              // armed at construction (tpm-sim/tpm_fault.h)
@@ -30,8 +30,9 @@ struct TpmConfig {
 };
 
 // Its entry in the board's device list (devkit/device_info.h).
-inline constexpr DeviceInfo kTpmDevice{
-    "tpm", "tpm", false, false, "tpm", "tpm-sim/tpm_device.h", "docs/tpm.md",
-    "TPM 2.0 behind a TIS/PTP FIFO (libtpms inside)"};
+inline constexpr DeviceInfo kTpmDevice{"tpm",         "tpm",
+                                       false,         false,
+                                       "tpm",         "tpm-sim/tpm_device.h",
+                                       "docs/tpm.md", "TPM 2.0 behind a TIS/PTP FIFO (libtpms inside)"};
 
 }  // namespace trustsim

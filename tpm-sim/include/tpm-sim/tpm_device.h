@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "tpm-sim/tpm_config.h"
 #include "devkit/device.h"
 #include "devkit/register_table.h"
 #include "devkit/trace.h"
+#include "tpm-sim/tpm_config.h"
 #include "tpm-sim/tpm_fault.h"
 
 namespace trustsim {
@@ -64,7 +64,7 @@ class TpmDevice : public Device {
   sc_core::sc_time ready_at_;  // power-on init done
   sc_core::sc_time done_at_;   // running command done
   std::optional<tpm::Fault> fault_;
-  bool hung_ = false;          // fault: the command never completes
+  bool hung_ = false;  // fault: the command never completes
   uint64_t commands_ = 0;
   // The access being served: its locality, the instant it samples, and
   // whether the TPM has finished its init and this locality is active.

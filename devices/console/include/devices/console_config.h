@@ -13,8 +13,13 @@ struct ConsoleConfig {
 };
 
 // Its entry in the board's device list (devkit/device_info.h).
-inline constexpr DeviceInfo kConsoleDevice{
-    "console", "console", true, false, "", "devices/console.h", "docs/mailbox-abi.md",
-    "a UART at the board file's baud rate (8N1)"};
+inline constexpr DeviceInfo kConsoleDevice{"console",
+                                           "console",
+                                           true,
+                                           false,
+                                           "",
+                                           "devices/console.h",
+                                           "docs/mailbox-abi.md",
+                                           "a UART at the board file's baud rate (8N1)"};
 
 }  // namespace trustsim

@@ -18,8 +18,13 @@ struct CryptoConfig {
 };
 
 // Its entry in the board's device list (devkit/device_info.h).
-inline constexpr DeviceInfo kCryptoDevice{
-    "crypto", "crypto", true, false, "", "devices/crypto_engine.h", "docs/crypto-engine.md",
-    "SHA-256/512 and RSA-2048 verify engine (OpenSSL inside)"};
+inline constexpr DeviceInfo kCryptoDevice{"crypto",
+                                          "crypto",
+                                          true,
+                                          false,
+                                          "",
+                                          "devices/crypto_engine.h",
+                                          "docs/crypto-engine.md",
+                                          "SHA-256/512 and RSA-2048 verify engine (OpenSSL inside)"};
 
 }  // namespace trustsim

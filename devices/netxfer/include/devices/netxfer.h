@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "devices/net_fault.h"
 #include "devices/netxfer_config.h"
 #include "devkit/device.h"
 #include "devkit/register_table.h"
 #include "devkit/trace.h"
-#include "devices/net_fault.h"
 
 namespace trustsim {
 

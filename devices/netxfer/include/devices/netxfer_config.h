@@ -21,8 +21,13 @@ struct NetxferConfig {
 };
 
 // Its entry in the board's device list (devkit/device_info.h).
-inline constexpr DeviceInfo kNetxferDevice{
-    "netxfer", "netxfer", false, false, "network", "devices/netxfer.h", "docs/netxfer.md",
-    "management-port TFTP/FTP transfer engine (libcurl inside)"};
+inline constexpr DeviceInfo kNetxferDevice{"netxfer",
+                                           "netxfer",
+                                           false,
+                                           false,
+                                           "network",
+                                           "devices/netxfer.h",
+                                           "docs/netxfer.md",
+                                           "management-port TFTP/FTP transfer engine (libcurl inside)"};
 
 }  // namespace trustsim

@@ -20,7 +20,6 @@ struct NvramConfig {
 
 // Its entry in the board's device list (devkit/device_info.h).
 inline constexpr DeviceInfo kNvramDevice{
-    "nvram", "nvram", true, true, "", "devices/nvram.h", "docs/nvram-layout.md",
-    "I2C EEPROM (Microchip AT24C256C)"};
+    "nvram", "nvram", true, true, "", "devices/nvram.h", "docs/nvram-layout.md", "I2C EEPROM (Microchip AT24C256C)"};
 
 }  // namespace trustsim

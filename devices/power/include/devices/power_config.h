@@ -12,8 +12,13 @@ struct PowerConfig {
 };
 
 // Its entry in the board's device list (devkit/device_info.h).
-inline constexpr DeviceInfo kPowerDevice{
-    "power", "power", true, false, "", "devices/power_ctrl.h", "docs/mailbox-abi.md",
-    "power/reset controller with uptime, board time and RTC"};
+inline constexpr DeviceInfo kPowerDevice{"power",
+                                         "power",
+                                         true,
+                                         false,
+                                         "",
+                                         "devices/power_ctrl.h",
+                                         "docs/mailbox-abi.md",
+                                         "power/reset controller with uptime, board time and RTC"};
 
 }  // namespace trustsim
