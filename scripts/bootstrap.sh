@@ -20,6 +20,8 @@ PKGS=(
   libtpms-dev swtpm swtpm-dev swtpm-tools tpm2-tools
   # the sanitizer + fuzz build (clang, libFuzzer, ASan/UBSan) and symbolized stacks in its reports
   clang libclang-rt-14-dev llvm
+  # the source format check (scripts/format.sh, test lint.clang-format)
+  clang-format
   # campaign shards on Slurm: the test starts a private one-node cluster
   slurmctld slurmd slurm-client
   # netxfer: libcurl on the host side; real TFTP and FTP servers for the system tests
