@@ -8,6 +8,10 @@
 #include "hw-models/board_config.h"
 #include "yaml_input.h"
 
+// The parser links the device libraries, and so libsystemc, which refers to
+// sc_main; libFuzzer owns main.
+extern "C" int sc_main(int, char**) { return 0; }
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return fuzz_yaml::run_on_file(data, size, [](const std::string& path) { trustsim::load_board_config(path); });
 }
