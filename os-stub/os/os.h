@@ -54,6 +54,7 @@ struct State {
   uint16_t boot_config_register;  // value this boot ran with
   char ftp_user[64];
   char ftp_password[64];
+  char domain_name[64];  // ip domain name; "" if not configured
   uint32_t startup_generation;
 };
 
@@ -83,6 +84,8 @@ void cmd_copy(const cli::Args& a);
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
 // [no] ip ftp username|password NAME: the FTP login when a URL has none.
 void cmd_ip_ftp(const cli::Args& a, bool password);
+// [no] ip domain name NAME: the domain of the router-formed FTP password.
+void cmd_ip_domain_name(const cli::Args& a);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);
@@ -115,6 +118,8 @@ void print_revocation_image_line();
 // commands the key procedure needs; otherwise prints the one-line reason.
 bool revocation_image_allows(cli::CommandId id);
 
+// The configured hostname ("Router" by default).
+const char* router_name();
 void cmd_show_version();
 void cmd_show_running(bool startup);
 void cmd_write_memory();

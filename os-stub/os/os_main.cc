@@ -108,6 +108,9 @@ class Commands : public cli::Handler {
       case C::kIpFtpPassword:
         cmd_ip_ftp(a, true);
         break;
+      case C::kIpDomainName:
+        cmd_ip_domain_name(a);
+        break;
       case C::kEnable:
       case C::kDisable:
       case C::kEnd:

@@ -425,6 +425,7 @@ bool revocation_image_allows(cli::CommandId id) {
     case C::kConfigRegister:
     case C::kIpFtpUsername:
     case C::kIpFtpPassword:
+    case C::kIpDomainName:
       return true;
     default:
       break;

@@ -588,6 +588,21 @@ TEST_F(Cli, NoFtpSettings) {
   EXPECT_EQ(p.arg(ArgTag::kName), nullptr);
 }
 
+TEST_F(Cli, IpDomainName) {
+  config();
+  Call d = run("ip domain name example.net");
+  EXPECT_EQ(d.id, CommandId::kIpDomainName);
+  EXPECT_FALSE(d.negated);
+  EXPECT_EQ(d.at(ArgTag::kName).text, "example.net");
+  Call n = run("no ip domain name");
+  EXPECT_EQ(n.id, CommandId::kIpDomainName);
+  EXPECT_TRUE(n.negated);
+  EXPECT_EQ(n.arg(ArgTag::kName), nullptr);
+  size_t before = handler.calls.size();
+  EXPECT_EQ(type("ip domain name"), kIncomplete);  // the name is required
+  EXPECT_EQ(handler.calls.size(), before);
+}
+
 // ---------------------------------------------------------------------------
 // Parameter types
 // ---------------------------------------------------------------------------

@@ -642,7 +642,12 @@ constexpr Node kIpFtp[] = {
     keyword("password", "Default FTP password").then(list(kFtpPasswordValue)),
     keyword("username", "Default FTP user name").then(list(kFtpUserValue)),
 };
-constexpr Node kIp[] = {keyword("ftp", "FTP client settings").then(list(kIpFtp))};
+constexpr Node kDomainNameValue[] = {word("This system's domain name").as(T::kName).runs(C::kIpDomainName)};
+constexpr Node kIpDomain[] = {keyword("name", "Domain name of this system").then(list(kDomainNameValue))};
+constexpr Node kIp[] = {
+    keyword("domain", "Domain name settings").then(list(kIpDomain)),
+    keyword("ftp", "FTP client settings").then(list(kIpFtp)),
+};
 
 // no boot system [flash] [PATH]
 constexpr Node kNoBootFlashFile[] = {file_param(kBootflashOnly, "Image on %s", T::kPath, C::kBootSystem)};
@@ -659,7 +664,12 @@ constexpr Node kNoIpFtp[] = {
     keyword("password", "Default FTP password").runs(C::kIpFtpPassword).then(list(kFtpPasswordValue)),
     keyword("username", "Default FTP user name").runs(C::kIpFtpUsername).then(list(kFtpUserValue)),
 };
-constexpr Node kNoIp[] = {keyword("ftp", "FTP client settings").then(list(kNoIpFtp))};
+constexpr Node kNoIpDomain[] = {
+    keyword("name", "Domain name of this system").runs(C::kIpDomainName).then(list(kDomainNameValue))};
+constexpr Node kNoIp[] = {
+    keyword("domain", "Domain name settings").then(list(kNoIpDomain)),
+    keyword("ftp", "FTP client settings").then(list(kNoIpFtp)),
+};
 constexpr Node kConfigNo[] = {
     keyword("boot", "Boot-time settings").then(list(kNoBoot)),
     keyword("hostname", "Set the name back to Router").runs(C::kHostname),
@@ -829,6 +839,8 @@ const char* command_name(CommandId id) {
       return "ip ftp username";
     case C::kIpFtpPassword:
       return "ip ftp password";
+    case C::kIpDomainName:
+      return "ip domain name";
     case C::kCount:
       break;
   }

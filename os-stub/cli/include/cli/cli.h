@@ -73,6 +73,7 @@ enum class CommandId : uint8_t {
   kConfigRegister,  // config-register kValue
   kIpFtpUsername,   // [no] ip ftp username [kName]
   kIpFtpPassword,   // [no] ip ftp password [kName]
+  kIpDomainName,    // [no] ip domain name [kName]
   kCount
 };
 const char* command_name(CommandId id);  // "show version", for logs and tests
@@ -129,7 +130,7 @@ enum class ArgTag : uint8_t {
   kLocation,     // upgrade rom-monitor ... all|r0 (number = RomLocation)
   kFlash,        // boot system flash
   kValue,        // config-register 0xNNNN         (number = value)
-  kName,         // hostname / ftp username / password
+  kName,         // hostname / ftp username / password / domain name
   kText,         // free text (LINE parameters)
 };
 
