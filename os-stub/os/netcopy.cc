@@ -231,6 +231,9 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     const char* p = fw::trim(answer);
     while (*p == '/') ++p;
     memcpy(r.path, p, strlen(p) + 1);  // answer and r.path are both kMaxPath bytes
+  } else {
+    ask_text("Address or name of remote host", r.host, sizeof r.host);  // noisy mode only
+    ask_text("Source filename", r.path, sizeof r.path);
   }
   if (!r.ftp && (r.user[0] || r.password[0])) {
     fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", src);
@@ -266,16 +269,9 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
   } else if (!local_name(dst, to, sizeof to)) {
     return;
   }
-  char answer[bfs::kMaxNameLen + 1];
-  fw::printf("Destination filename [%s]? ", to);
-  fw::flush();
-  if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), to) != 0)
-    if (!local_name(fw::trim(answer), to, sizeof to)) return;
+  if (!ask_name("Destination filename", to, sizeof to)) return;
   bfs::FileInfo fi;
-  if (bfs::stat(g.fs, to, &fi) == bfs::Status::kOk) {
-    fw::printf("%%Warning: There is a file already existing with this name\n");
-    if (!confirm("Do you want to over write? [confirm]")) return;
-  }
+  if (bfs::stat(g.fs, to, &fi) == bfs::Status::kOk && !overwrite_ok()) return;
 
   uint64_t base = fw::dev_base(TS_DEV_NETXFER);
   if (!base) {

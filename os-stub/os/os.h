@@ -55,6 +55,7 @@ struct State {
   char ftp_user[64];
   char ftp_password[64];
   char domain_name[64];  // ip domain name; "" if not configured
+  cli::FilePrompt file_prompt;
   uint32_t startup_generation;
 };
 
@@ -73,6 +74,17 @@ size_t ask(const char* question, char* buf, size_t cap);
 // Turns a command's path argument into a bootflash: file name. Prints the
 // IOS error and returns false if it is not a local bootflash:/flash: path.
 bool local_name(const char* path, char* name, size_t cap);
+
+// The file prompts, as `file prompt` sets them (files.cc). ask_name prints
+// "LABEL [NAME]? " and takes a typed answer as the new local name (false
+// after the error if it is not one); in quiet mode it asks nothing.
+// ask_text does the same for a remote part (host, source file) in noisy
+// mode only. overwrite_ok asks before an existing file is replaced, except
+// in quiet mode.
+bool ask_name(const char* label, char* name, size_t cap);
+void ask_text(const char* label, char* text, size_t cap);
+bool overwrite_ok();
+void cmd_file_prompt(const cli::Args& a);
 
 // Handlers, by area.
 void cmd_dir(const cli::Args& a);

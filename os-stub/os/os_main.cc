@@ -111,6 +111,9 @@ class Commands : public cli::Handler {
       case C::kIpDomainName:
         cmd_ip_domain_name(a);
         break;
+      case C::kFilePrompt:
+        cmd_file_prompt(a);
+        break;
       case C::kEnable:
       case C::kDisable:
       case C::kEnd:

@@ -27,6 +27,8 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (engine) add("hostname %s\n!\n", engine->hostname());
   for (uint32_t i = 0; i < g.boot_count; ++i) add("boot system %s\n", g.boot_system[i]);
   if (g.boot_count) add("%s", "!\n");
+  if (g.file_prompt == cli::FilePrompt::kNoisy) add("%s", "file prompt noisy\n!\n");
+  if (g.file_prompt == cli::FilePrompt::kQuiet) add("%s", "file prompt quiet\n!\n");
   if (g.domain_name[0]) add("ip domain name %s\n", g.domain_name);
   if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
   if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);

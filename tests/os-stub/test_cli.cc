@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/cli.h"
@@ -11,6 +12,7 @@
 namespace cli = trustsim::cli;
 using cli::ArgTag;
 using cli::CommandId;
+using cli::FilePrompt;
 using cli::FileSystem;
 using cli::Mode;
 
@@ -370,6 +372,7 @@ TEST_F(Cli, QuestionMarkAtTheStartListsTheModeCommands) {
             "  config-register Set the configuration register\n"
             "  end             Leave configuration mode\n"
             "  exit            Leave configuration mode\n"
+            "  file            File system settings\n"
             "  hostname        Set the name of this system\n"
             "  ip              IP settings\n"
             "  no              Undo a command or restore its default\n"
@@ -541,6 +544,7 @@ TEST_F(Cli, NoListsOnlyWhatCanBeUndone) {
   config();
   EXPECT_EQ(type("no ?"),
             "  boot     Boot-time settings\n"
+            "  file     File system settings\n"
             "  hostname Set the name back to Router\n"
             "  ip       IP settings\n"
             "\n");
@@ -586,6 +590,28 @@ TEST_F(Cli, NoFtpSettings) {
   EXPECT_EQ(p.id, CommandId::kIpFtpPassword);
   EXPECT_TRUE(p.negated);
   EXPECT_EQ(p.arg(ArgTag::kName), nullptr);
+}
+
+TEST_F(Cli, FilePromptLevels) {
+  config();
+  const std::pair<const char*, FilePrompt> levels[] = {{"file prompt alert", FilePrompt::kAlert},
+                                                       {"file prompt noisy", FilePrompt::kNoisy},
+                                                       {"file prompt quiet", FilePrompt::kQuiet},
+                                                       {"fi pr q", FilePrompt::kQuiet}};
+  for (const auto& [line, level] : levels) {
+    Call c = run(line);
+    EXPECT_EQ(c.id, CommandId::kFilePrompt) << line;
+    EXPECT_EQ(c.at(ArgTag::kPromptLevel).number, uint32_t(level)) << line;
+  }
+  Call bare = run("file prompt");  // IOS: the default level
+  EXPECT_EQ(bare.id, CommandId::kFilePrompt);
+  EXPECT_EQ(bare.arg(ArgTag::kPromptLevel), nullptr);
+  Call no = run("no file prompt");
+  EXPECT_EQ(no.id, CommandId::kFilePrompt);
+  EXPECT_TRUE(no.negated);
+  size_t before = handler.calls.size();
+  EXPECT_NE(type("file prompt loud").find("% Invalid input detected"), std::string::npos);
+  EXPECT_EQ(handler.calls.size(), before);
 }
 
 TEST_F(Cli, IpDomainName) {

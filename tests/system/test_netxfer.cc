@@ -301,6 +301,28 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
 }
 
+// file prompt on downloads: noisy also asks for the remote host and file
+// (the URL's as the defaults), quiet asks nothing and replaces an existing
+// file after the warning (docs/os-image.md, "file prompt").
+TEST_F(Net, FilePromptGovernsTheDownloadDialog) {
+  std::string hostport = "127.0.0.1:" + std::to_string(tftp_port);
+  auto config = [&](const std::string& line) { return "  - send: \"" + line + "\"\n"; };
+  std::string steps = config("configure terminal") + config("file prompt noisy") + config("end") + prompt() +
+                      config("copy " + tftp_url() + " bootflash:n.bin") +
+                      expect("Address or name of remote host \\\\[" + re(hostport) + "\\\\]\\\\? ") + config("") +
+                      expect("Source filename \\\\[net\\\\.SPA\\\\.bin\\\\]\\\\? ") + config("") +
+                      expect("Destination filename \\\\[n\\\\.bin\\\\]\\\\? ") + config("") +
+                      expect("bytes copied in") + prompt() + check_file("n.bin", sha) + config("configure terminal") +
+                      config("file prompt quiet") + config("end") + prompt() +
+                      config("copy " + tftp_url() + " bootflash:n.bin") +
+                      expect(
+                          "bootflash:n\\\\.bin\\r?\\n%Warning: There is a file already existing with this "
+                          "name\\r?\\nAccessing tftp://") +
+                      expect("bytes copied in") + prompt() + check_file("n.bin", sha);
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+}
+
 // The FTP login follows the guide's order, proved from what the server
 // received (tests/support/ftp_login_log.py records every USER/PASS pair):
 // user from the URL, else ip ftp username, else anonymous; password from

@@ -636,6 +636,15 @@ constexpr Node kConfigRegisterValue[] = {
 
 constexpr Node kHostnameValue[] = {word("Name of this system").as(T::kName).runs(C::kHostname)};
 
+constexpr Node kFilePromptLevels[] = {
+    choice("alert", "Prompt for destructive file operations (the default)", T::kPromptLevel, FilePrompt::kAlert,
+           C::kFilePrompt),
+    choice("noisy", "Confirm every file operation parameter", T::kPromptLevel, FilePrompt::kNoisy, C::kFilePrompt),
+    choice("quiet", "Seldom prompt for file operations", T::kPromptLevel, FilePrompt::kQuiet, C::kFilePrompt),
+};
+constexpr Node kFile[] = {
+    keyword("prompt", "Prompting for file operations").runs(C::kFilePrompt).then(list(kFilePromptLevels))};
+
 constexpr Node kFtpUserValue[] = {word("User name for FTP transfers").as(T::kName).runs(C::kIpFtpUsername)};
 constexpr Node kFtpPasswordValue[] = {word("Password for FTP transfers").as(T::kName).runs(C::kIpFtpPassword)};
 constexpr Node kIpFtp[] = {
@@ -672,6 +681,7 @@ constexpr Node kNoIp[] = {
 };
 constexpr Node kConfigNo[] = {
     keyword("boot", "Boot-time settings").then(list(kNoBoot)),
+    keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name back to Router").runs(C::kHostname),
     keyword("ip", "IP settings").then(list(kNoIp)),
 };
@@ -681,6 +691,7 @@ constexpr Node kConfigRoot[] = {
     keyword("config-register", "Set the configuration register").then(list(kConfigRegisterValue)),
     keyword("end", "Leave configuration mode").runs(C::kEnd),
     keyword("exit", "Leave configuration mode").runs(C::kExit),
+    keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name of this system").then(list(kHostnameValue)),
     keyword("ip", "IP settings").then(list(kIp)),
     keyword("no", "Undo a command or restore its default").with_flags(kNegates).then(list(kConfigNo)),
@@ -841,6 +852,8 @@ const char* command_name(CommandId id) {
       return "ip ftp password";
     case C::kIpDomainName:
       return "ip domain name";
+    case C::kFilePrompt:
+      return "file prompt";
     case C::kCount:
       break;
   }

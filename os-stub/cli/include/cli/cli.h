@@ -74,6 +74,7 @@ enum class CommandId : uint8_t {
   kIpFtpUsername,   // [no] ip ftp username [kName]
   kIpFtpPassword,   // [no] ip ftp password [kName]
   kIpDomainName,    // [no] ip domain name [kName]
+  kFilePrompt,      // [no] file prompt [kPromptLevel]
   kCount
 };
 const char* command_name(CommandId id);  // "show version", for logs and tests
@@ -114,6 +115,7 @@ bool is_remote(FileSystem fs);
 enum class DebugCategory : uint8_t { kEnvelope, kErrors, kKey, kRevocation, kShow, kVerbose };
 enum class KeyType : uint8_t { kProduction, kSpecial };
 enum class RomLocation : uint8_t { kAll, kR0 };
+enum class FilePrompt : uint8_t { kAlert, kNoisy, kQuiet };
 
 // Which argument a matched token is, so handlers look arguments up by role.
 enum class ArgTag : uint8_t {
@@ -132,6 +134,7 @@ enum class ArgTag : uint8_t {
   kValue,        // config-register 0xNNNN         (number = value)
   kName,         // hostname / ftp username / password / domain name
   kText,         // free text (LINE parameters)
+  kPromptLevel,  // file prompt alert|noisy|quiet (number = FilePrompt)
 };
 
 // One recorded token. `text` is NUL-terminated: the canonical keyword for
