@@ -136,6 +136,17 @@ void cmd_show_version();
 void cmd_show_running(bool startup);
 void cmd_write_memory();
 void cmd_reload();
+// "System configuration has been modified. Save? [yes/no]" if it was.
+void offer_save();
+// Scheduled reloads (reload.cc).
+void cmd_reload_in(const cli::Args& a);
+void cmd_reload_at(const cli::Args& a);
+void cmd_reload_cancel();
+void cmd_show_reload();
+// How long the command prompt may wait for a key before reload_tick() has
+// work (ns; 0 = no limit), and that work: a warning, or the reload.
+uint64_t reload_wait_ns();
+void reload_tick();
 void cmd_boot_system(const cli::Args& a);
 void cmd_config_register(const cli::Args& a);
 void apply_startup_config(cli::Engine& engine);

@@ -135,12 +135,15 @@ void cmd_write_memory() {
   fw::printf(ok ? "[OK]\n" : "%%Error: could not write the configuration to NVRAM\n");
 }
 
+void offer_save() {
+  if (!g_dirty) return;
+  char answer[8];
+  size_t n = ask("\nSystem configuration has been modified. Save? [yes/no]: ", answer, sizeof answer);
+  if (n && (answer[0] == 'y' || answer[0] == 'Y')) cmd_write_memory();
+}
+
 void cmd_reload() {
-  if (g_dirty) {
-    char answer[8];
-    size_t n = ask("\nSystem configuration has been modified. Save? [yes/no]: ", answer, sizeof answer);
-    if (n && (answer[0] == 'y' || answer[0] == 'Y')) cmd_write_memory();
-  }
+  offer_save();
   if (!confirm("Proceed with reload? [confirm]")) return;
   fw::printf("\nReload Requested by console. Reload Reason: Reload Command.\n");
   fw::reset();

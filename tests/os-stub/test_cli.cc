@@ -390,6 +390,7 @@ TEST_F(Cli, ShowQuestionMarkDependsOnTheMode) {
             "  bootflash:     Files on bootflash:\n"
             "  flash:         Files on flash:\n"
             "  platform       Platform identity and integrity\n"
+            "  reload         Scheduled reload\n"
             "  running-config Configuration in effect now\n"
             "  software       Software image management\n"
             "  startup-config Configuration saved in NVRAM\n"
@@ -590,6 +591,43 @@ TEST_F(Cli, NoFtpSettings) {
   EXPECT_EQ(p.id, CommandId::kIpFtpPassword);
   EXPECT_TRUE(p.negated);
   EXPECT_EQ(p.arg(ArgTag::kName), nullptr);
+}
+
+TEST_F(Cli, ReloadSchedules) {
+  privileged();
+  const std::pair<const char*, uint32_t> delays[] = {
+      {"reload in 2:00", 120}, {"reload in 10", 10}, {"reload in 100:59", 6059}, {"rel i 0:01", 1}};
+  for (const auto& [line, minutes] : delays) {
+    Call c = run(line);
+    EXPECT_EQ(c.id, CommandId::kReloadIn) << line;
+    EXPECT_EQ(c.at(ArgTag::kValue).number, minutes) << line;
+  }
+  Call at = run("reload at 19:30");
+  EXPECT_EQ(at.id, CommandId::kReloadAt);
+  EXPECT_EQ(at.at(ArgTag::kValue).number, 19u * 60 + 30);
+  EXPECT_EQ(at.arg(ArgTag::kDay), nullptr);
+  Call dm = run("reload at 02:00 20 jun");
+  EXPECT_EQ(dm.id, CommandId::kReloadAt);
+  EXPECT_EQ(dm.at(ArgTag::kDay).number, 20u);
+  EXPECT_EQ(dm.at(ArgTag::kMonth).number, 5u);
+  Call md = run("reload at 02:00 jun 20");  // the guide's order
+  EXPECT_EQ(md.at(ArgTag::kDay).number, 20u);
+  EXPECT_EQ(md.at(ArgTag::kMonth).number, 5u);
+  EXPECT_EQ(run("reload cancel").id, CommandId::kReloadCancel);
+  EXPECT_EQ(run("show reload").id, CommandId::kShowReload);
+  EXPECT_EQ(run("reload").id, CommandId::kReload);
+  // Times that do not exist: the caret under the bad part, nothing runs.
+  size_t before = handler.calls.size();
+  EXPECT_EQ(type("reload at 25:00"), caret_at(17));
+  EXPECT_EQ(type("reload at 10:60"), caret_at(20));
+  EXPECT_EQ(type("reload at 10:5"), caret_at(20));
+  EXPECT_EQ(type("reload at 1030"), caret_at(17));
+  EXPECT_EQ(type("reload in 0"), caret_at(17));
+  EXPECT_EQ(type("reload in 577:00"), caret_at(17));  // over 24 days
+  EXPECT_EQ(type("reload at 10:00 32 jun"), caret_at(23));
+  EXPECT_EQ(type("reload at 10:00 jun"), kIncomplete);
+  EXPECT_EQ(type("reload at 10:00 20"), kIncomplete);
+  EXPECT_EQ(handler.calls.size(), before);
 }
 
 TEST_F(Cli, FilePromptLevels) {
