@@ -66,4 +66,65 @@ size_t format_ios(uint64_t seconds, char* out, size_t cap) {
   return 27;
 }
 
+uint64_t to_unix(const Civil& c) {
+  // Civil date to days (the inverse of from_unix, same algorithm).
+  int y = c.year - (c.month <= 2);
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = unsigned(y - era * 400);
+  unsigned mp = c.month > 2 ? c.month - 3 : c.month + 9;
+  unsigned doy = (153 * mp + 2) / 5 + c.day - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = era * 146097 + int64_t(doe) - 719468;
+  return uint64_t(days) * 86400 + c.hour * 3600ull + c.minute * 60ull + c.second;
+}
+
+unsigned days_in_month(int year, unsigned month) {
+  static const unsigned char kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12) return 0;
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+const char* weekday_abbrev(uint64_t seconds) {
+  static const char* const kNames[7] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};  // 1 Jan 1970 was a Thursday
+  return kNames[seconds / 86400 % 7];
+}
+
+size_t format_long(uint64_t seconds, char* out, size_t cap) {
+  // "19:30:00 UTC Wed Jun 5 1996": at most 28 characters
+  if (cap < 29) {
+    if (cap) out[0] = '\0';
+    return 0;
+  }
+  Civil c = from_unix(seconds);
+  size_t n = 0;
+  auto put = [&](const char* s) {
+    while (*s) out[n++] = *s++;
+  };
+  auto num = [&](unsigned v, bool two) {
+    if (two || v >= 10) out[n++] = char('0' + v / 10 % 10);
+    out[n++] = char('0' + v % 10);
+  };
+  num(c.hour, true);
+  out[n++] = ':';
+  num(c.minute, true);
+  out[n++] = ':';
+  num(c.second, true);
+  put(" UTC ");
+  put(weekday_abbrev(seconds));
+  out[n++] = ' ';
+  put(month_abbrev(c.month));
+  out[n++] = ' ';
+  num(c.day, false);
+  out[n++] = ' ';
+  int y = c.year;
+  for (int i = 3; i >= 0; --i) {
+    out[n + size_t(i)] = char('0' + y % 10);
+    y /= 10;
+  }
+  n += 4;
+  out[n] = '\0';
+  return n;
+}
+
 }  // namespace trustsim::datetime

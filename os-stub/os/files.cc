@@ -143,16 +143,43 @@ void cmd_show_flash() {
   print_space_line(true);
 }
 
+bool ask_name(const char* label, char* name, size_t cap) {
+  if (g.file_prompt == cli::FilePrompt::kQuiet) return true;
+  char answer[bfs::kMaxNameLen + 1];
+  fw::printf("%s [%s]? ", label, name);
+  fw::flush();
+  if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), name) != 0)
+    return local_name(fw::trim(answer), name, cap);
+  return true;
+}
+
+void ask_text(const char* label, char* text, size_t cap) {
+  if (g.file_prompt != cli::FilePrompt::kNoisy) return;
+  char answer[256];
+  fw::printf("%s [%s]? ", label, text);
+  fw::flush();
+  size_t n = fw::readline(answer, sizeof answer);
+  const char* t = fw::trim(answer);
+  if (n && *t && strlen(t) < cap) memcpy(text, t, strlen(t) + 1);
+}
+
+bool overwrite_ok() {
+  fw::printf("%%Warning: There is a file already existing with this name\n");
+  if (g.file_prompt == cli::FilePrompt::kQuiet) return true;
+  return confirm("Do you want to over write? [confirm]");
+}
+
+void cmd_file_prompt(const cli::Args& a) {
+  g.file_prompt = a.negated ? cli::FilePrompt::kAlert
+                            : cli::FilePrompt(a.number(cli::ArgTag::kPromptLevel, uint32_t(cli::FilePrompt::kAlert)));
+}
+
 void cmd_delete(const cli::Args& a) {
   if (!mounted()) return;
   char name[bfs::kMaxNameLen + 1];
   if (!local_name(a.text(cli::ArgTag::kPath), name, sizeof name)) return;
-  if (!a.has(cli::ArgTag::kForce)) {
-    char answer[bfs::kMaxNameLen + 1];
-    fw::printf("Delete filename [%s]? ", name);
-    fw::flush();
-    if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), name) != 0)
-      if (!local_name(fw::trim(answer), name, sizeof name)) return;
+  if (!a.has(cli::ArgTag::kForce) && g.file_prompt != cli::FilePrompt::kQuiet) {
+    if (!ask_name("Delete filename", name, sizeof name)) return;
     fw::printf("Delete bootflash:/%s? [confirm]", name);
     if (!confirm("")) return;
   }
@@ -166,11 +193,7 @@ void cmd_rename(const cli::Args& a) {
   if (!local_name(a.text(cli::ArgTag::kSource), from, sizeof from) ||
       !local_name(a.text(cli::ArgTag::kDestination), to, sizeof to))
     return;
-  char answer[bfs::kMaxNameLen + 1];
-  fw::printf("Destination filename [%s]? ", to);
-  fw::flush();
-  if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), to) != 0)
-    if (!local_name(fw::trim(answer), to, sizeof to)) return;
+  if (!ask_name("Destination filename", to, sizeof to)) return;
   bfs::Status st = bfs::rename(g.fs, from, to);
   if (st != bfs::Status::kOk) fw::printf("%%Error renaming bootflash:/%s (%s)\n", from, ios_error(st));
 }
@@ -227,11 +250,8 @@ void cmd_copy(const cli::Args& a) {
   } else if (!local_name(dst, to, sizeof to)) {
     return;
   }
-  char answer[bfs::kMaxNameLen + 1];
-  fw::printf("Destination filename [%s]? ", to);
-  fw::flush();
-  if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), to) != 0)
-    if (!local_name(fw::trim(answer), to, sizeof to)) return;
+  if (g.file_prompt == cli::FilePrompt::kNoisy && !ask_name("Source filename", from, sizeof from)) return;
+  if (!ask_name("Destination filename", to, sizeof to)) return;
   if (fw::strcmp(from, to) == 0) {
     fw::printf("%%Error: source and destination are the same file\n");
     return;
@@ -242,10 +262,7 @@ void cmd_copy(const cli::Args& a) {
     fw::printf("%%Error opening bootflash:/%s (%s)\n", from, ios_error(st));
     return;
   }
-  if (bfs::stat(g.fs, to, &dst_info) == bfs::Status::kOk) {
-    fw::printf("%%Warning: There is a file already existing with this name\n");
-    if (!confirm("Do you want to over write? [confirm]")) return;
-  }
+  if (bfs::stat(g.fs, to, &dst_info) == bfs::Status::kOk && !overwrite_ok()) return;
   uint64_t t0 = fw::uptime_ns();
   st = bfs::begin_write(g.fs, to, uint32_t(fw::rtc_seconds()));
   uint32_t crc = 0;

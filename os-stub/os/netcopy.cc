@@ -103,14 +103,60 @@ struct Remote {
   char password[kMaxCred];
 };
 
+// Appends `s` to out[*n..cap) with every character outside the URL's
+// unreserved set as %XX (a router-formed password holds '@').
+void put_escaped(const char* s, char* out, size_t cap, size_t* n) {
+  static const char kHex[] = "0123456789ABCDEF";
+  for (; *s && *n + 4 < cap; ++s) {
+    char c = *s;
+    if (host_char(c) || c == '_' || c == '~') {
+      out[(*n)++] = c;
+    } else {
+      out[(*n)++] = '%';
+      out[(*n)++] = kHex[uint8_t(c) >> 4];
+      out[(*n)++] = kHex[uint8_t(c) & 15];
+    }
+  }
+  out[*n] = '\0';
+}
+
 // scheme://[user:password@]host[:port]/path for the engine (with the
 // credentials) and for the console (without them).
 void build_url(const Remote& r, bool with_credentials, char* out, size_t cap) {
   const char* scheme = r.ftp ? "ftp" : "tftp";
-  if (with_credentials && r.ftp && r.user[0])
-    fw::snprintf(out, cap, "%s://%s:%s@%s/%s", scheme, r.user, r.password, r.host, r.path);
-  else
+  if (with_credentials && r.ftp) {
+    size_t n = size_t(fw::snprintf(out, cap, "%s://", scheme));
+    put_escaped(r.user, out, cap, &n);
+    if (n + 1 < cap) out[n++] = ':';
+    put_escaped(r.password, out, cap, &n);
+    fw::snprintf(out + n, cap - n, "@%s/%s", r.host, r.path);
+  } else {
     fw::snprintf(out, cap, "%s://%s/%s", scheme, r.host, r.path);
+  }
+}
+
+void set_text(char* dst, const char* src) { memcpy(dst, src, strlen(src) + 1); }
+
+// The FTP login, in the guide's order. User: the URL's, else ip ftp
+// username, else anonymous. Password: the URL's, else ip ftp password, else
+// USER@ROUTERNAME.DOMAIN formed by the router, where USER is the user name
+// of the session -- the console has no login, so it is the FTP user name
+// chosen above -- and ".DOMAIN" is left out when no ip domain name is set.
+// Returns false (after the error) if the formed password does not fit.
+bool choose_ftp_login(Remote& r, const char* src) {
+  if (!r.user[0]) set_text(r.user, g.ftp_user[0] ? g.ftp_user : "anonymous");
+  if (r.password[0]) return true;
+  if (g.ftp_password[0]) {
+    set_text(r.password, g.ftp_password);
+    return true;
+  }
+  int n = fw::snprintf(r.password, sizeof r.password, "%s@%s%s%s", r.user, router_name(), g.domain_name[0] ? "." : "",
+                       g.domain_name);
+  if (n < 0 || size_t(n) >= sizeof r.password) {
+    fw::printf("%%Error parsing %s (the password formed from the user, host and domain names is too long)\n", src);
+    return false;
+  }
+  return true;
 }
 
 bool fs_ok_for_write() {
@@ -144,6 +190,26 @@ void cmd_ip_ftp(const cli::Args& a, bool password) {
   memcpy(slot, v, n + 1);
 }
 
+void cmd_ip_domain_name(const cli::Args& a) {
+  const char* v = a.text(cli::ArgTag::kName);
+  if (a.negated || !v) {
+    g.domain_name[0] = '\0';
+    return;
+  }
+  size_t n = strlen(v);
+  bool ok = n > 0 && v[0] != '.' && v[0] != '-' && v[n - 1] != '.';
+  for (size_t i = 0; ok && i < n; ++i) ok = host_char(v[i]) && !(v[i] == '.' && v[i + 1] == '.');
+  if (!ok) {
+    fw::printf("%%Error: the domain name may hold letters, digits, - and single dots between labels only\n");
+    return;
+  }
+  if (n >= sizeof g.domain_name) {
+    fw::printf("%%Error: the domain name is longer than %u characters\n", unsigned(sizeof g.domain_name - 1));
+    return;
+  }
+  memcpy(g.domain_name, v, n + 1);
+}
+
 // `src` is tftp:/ftp: (su parsed), `dst` a local bootflash: path.
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du) {
   Remote r{};
@@ -165,19 +231,19 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     const char* p = fw::trim(answer);
     while (*p == '/') ++p;
     memcpy(r.path, p, strlen(p) + 1);  // answer and r.path are both kMaxPath bytes
+  } else {
+    ask_text("Address or name of remote host", r.host, sizeof r.host);  // noisy mode only
+    ask_text("Source filename", r.path, sizeof r.path);
   }
   if (!r.ftp && (r.user[0] || r.password[0])) {
     fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", src);
     return;
   }
-  if (r.ftp && !r.user[0] && g.ftp_user[0]) {  // ip ftp username / password
-    memcpy(r.user, g.ftp_user, strlen(g.ftp_user) + 1);
-    memcpy(r.password, g.ftp_password, strlen(g.ftp_password) + 1);
-  }
   for (const char* p = r.user; *p; ++p)
     if (!cred_char(*p)) return (void)fw::printf("%%Error parsing %s (bad character in the user name)\n", src);
   for (const char* p = r.password; *p; ++p)
     if (!cred_char(*p)) return (void)fw::printf("%%Error parsing %s (bad character in the password)\n", src);
+  if (r.ftp && !choose_ftp_login(r, src)) return;
   char shown[kMaxHost + kMaxPath + 16];
   if (const char* why = check_host(r.host)) {
     fw::printf("%%Error parsing %s%s%s%s (%s)\n", scheme, r.host[0] ? "//" : "", r.host, r.host[0] ? "/" : "", why);
@@ -203,23 +269,16 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
   } else if (!local_name(dst, to, sizeof to)) {
     return;
   }
-  char answer[bfs::kMaxNameLen + 1];
-  fw::printf("Destination filename [%s]? ", to);
-  fw::flush();
-  if (fw::readline(answer, sizeof answer) && fw::strcmp(fw::trim(answer), to) != 0)
-    if (!local_name(fw::trim(answer), to, sizeof to)) return;
+  if (!ask_name("Destination filename", to, sizeof to)) return;
   bfs::FileInfo fi;
-  if (bfs::stat(g.fs, to, &fi) == bfs::Status::kOk) {
-    fw::printf("%%Warning: There is a file already existing with this name\n");
-    if (!confirm("Do you want to over write? [confirm]")) return;
-  }
+  if (bfs::stat(g.fs, to, &fi) == bfs::Status::kOk && !overwrite_ok()) return;
 
   uint64_t base = fw::dev_base(TS_DEV_NETXFER);
   if (!base) {
     fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
     return;
   }
-  char url[sizeof shown + 2 * kMaxCred + 4];
+  char url[sizeof shown + 6 * kMaxCred + 4];  // credentials escaped: up to 3 bytes each
   build_url(r, true, url, sizeof url);
   // TFTP: the `Loading` line carries the `!`; FTP: they follow on this line.
   fw::printf("Accessing %s...", shown);

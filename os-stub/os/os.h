@@ -54,6 +54,8 @@ struct State {
   uint16_t boot_config_register;  // value this boot ran with
   char ftp_user[64];
   char ftp_password[64];
+  char domain_name[64];  // ip domain name; "" if not configured
+  cli::FilePrompt file_prompt;
   uint32_t startup_generation;
 };
 
@@ -73,6 +75,17 @@ size_t ask(const char* question, char* buf, size_t cap);
 // IOS error and returns false if it is not a local bootflash:/flash: path.
 bool local_name(const char* path, char* name, size_t cap);
 
+// The file prompts, as `file prompt` sets them (files.cc). ask_name prints
+// "LABEL [NAME]? " and takes a typed answer as the new local name (false
+// after the error if it is not one); in quiet mode it asks nothing.
+// ask_text does the same for a remote part (host, source file) in noisy
+// mode only. overwrite_ok asks before an existing file is replaced, except
+// in quiet mode.
+bool ask_name(const char* label, char* name, size_t cap);
+void ask_text(const char* label, char* text, size_t cap);
+bool overwrite_ok();
+void cmd_file_prompt(const cli::Args& a);
+
 // Handlers, by area.
 void cmd_dir(const cli::Args& a);
 void cmd_show_flash();
@@ -83,6 +96,8 @@ void cmd_copy(const cli::Args& a);
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
 // [no] ip ftp username|password NAME: the FTP login when a URL has none.
 void cmd_ip_ftp(const cli::Args& a, bool password);
+// [no] ip domain name NAME: the domain of the router-formed FTP password.
+void cmd_ip_domain_name(const cli::Args& a);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);
@@ -115,10 +130,23 @@ void print_revocation_image_line();
 // commands the key procedure needs; otherwise prints the one-line reason.
 bool revocation_image_allows(cli::CommandId id);
 
+// The configured hostname ("Router" by default).
+const char* router_name();
 void cmd_show_version();
 void cmd_show_running(bool startup);
 void cmd_write_memory();
 void cmd_reload();
+// "System configuration has been modified. Save? [yes/no]" if it was.
+void offer_save();
+// Scheduled reloads (reload.cc).
+void cmd_reload_in(const cli::Args& a);
+void cmd_reload_at(const cli::Args& a);
+void cmd_reload_cancel();
+void cmd_show_reload();
+// How long the command prompt may wait for a key before reload_tick() has
+// work (ns; 0 = no limit), and that work: a warning, or the reload.
+uint64_t reload_wait_ns();
+void reload_tick();
 void cmd_boot_system(const cli::Args& a);
 void cmd_config_register(const cli::Args& a);
 void apply_startup_config(cli::Engine& engine);

@@ -80,6 +80,18 @@ class Commands : public cli::Handler {
       case C::kReload:
         cmd_reload();
         break;
+      case C::kReloadIn:
+        cmd_reload_in(a);
+        break;
+      case C::kReloadAt:
+        cmd_reload_at(a);
+        break;
+      case C::kReloadCancel:
+        cmd_reload_cancel();
+        break;
+      case C::kShowReload:
+        cmd_show_reload();
+        break;
       case C::kDebugSoftwareAuthenticity:
       case C::kUndebugAll:
         cmd_debug(a);
@@ -108,6 +120,12 @@ class Commands : public cli::Handler {
       case C::kIpFtpPassword:
         cmd_ip_ftp(a, true);
         break;
+      case C::kIpDomainName:
+        cmd_ip_domain_name(a);
+        break;
+      case C::kFilePrompt:
+        cmd_file_prompt(a);
+        break;
       case C::kEnable:
       case C::kDisable:
       case C::kEnd:
@@ -131,7 +149,10 @@ size_t read_command(size_t prefill, bool* help) {
   *help = false;
   for (;;) {
     char c;
-    if (fw::console_read(&c, 1, 0) != 1) continue;
+    if (fw::console_read(&c, 1, reload_wait_ns()) != 1) {
+      reload_tick();  // a scheduled reload's warning or the reload itself
+      continue;
+    }
     if (c == '\r' || c == '\n') {
       fw::puts("\n");
       return len;

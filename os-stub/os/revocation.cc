@@ -425,6 +425,8 @@ bool revocation_image_allows(cli::CommandId id) {
     case C::kConfigRegister:
     case C::kIpFtpUsername:
     case C::kIpFtpPassword:
+    case C::kIpDomainName:
+    case C::kFilePrompt:
       return true;
     default:
       break;

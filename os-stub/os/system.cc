@@ -27,9 +27,12 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (engine) add("hostname %s\n!\n", engine->hostname());
   for (uint32_t i = 0; i < g.boot_count; ++i) add("boot system %s\n", g.boot_system[i]);
   if (g.boot_count) add("%s", "!\n");
+  if (g.file_prompt == cli::FilePrompt::kNoisy) add("%s", "file prompt noisy\n!\n");
+  if (g.file_prompt == cli::FilePrompt::kQuiet) add("%s", "file prompt quiet\n!\n");
+  if (g.domain_name[0]) add("ip domain name %s\n", g.domain_name);
   if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
   if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);
-  if (g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
+  if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
   char reg[16];
   fw::snprintf(reg, sizeof reg, "0x%x", g.config_register);
   if (g.config_register != rv::kDefaultConfreg) add("config-register %s\n!\n", reg);
@@ -48,6 +51,8 @@ bool save_romvars() {
 
 }  // namespace
 
+const char* router_name() { return g_engine_ref ? g_engine_ref->hostname() : "Router"; }
+
 void cmd_show_version() {
   const trustsim::handoff::Block* h = g.handoff;
   bool ho = h->magic == trustsim::handoff::kMagic;
@@ -56,7 +61,7 @@ void cmd_show_version() {
   fw::printf("ROM: System Bootstrap, Version %s, RELEASE SOFTWARE\n\n", ho ? h->rommon.version : "unknown");
   uint64_t s = fw::uptime_ns() / 1000000000ull;
   uint64_t days = s / 86400, hours = s / 3600 % 24, minutes = s / 60 % 60;
-  fw::printf("%s uptime is ", g_engine_ref ? g_engine_ref->hostname() : "Router");
+  fw::printf("%s uptime is ", router_name());
   if (days) fw::printf("%lu day%s, ", days, days == 1 ? "" : "s");
   if (days || hours) fw::printf("%lu hour%s, ", hours, hours == 1 ? "" : "s");
   fw::printf("%lu minute%s\n", minutes, minutes == 1 ? "" : "s");
@@ -130,12 +135,15 @@ void cmd_write_memory() {
   fw::printf(ok ? "[OK]\n" : "%%Error: could not write the configuration to NVRAM\n");
 }
 
+void offer_save() {
+  if (!g_dirty) return;
+  char answer[8];
+  size_t n = ask("\nSystem configuration has been modified. Save? [yes/no]: ", answer, sizeof answer);
+  if (n && (answer[0] == 'y' || answer[0] == 'Y')) cmd_write_memory();
+}
+
 void cmd_reload() {
-  if (g_dirty) {
-    char answer[8];
-    size_t n = ask("\nSystem configuration has been modified. Save? [yes/no]: ", answer, sizeof answer);
-    if (n && (answer[0] == 'y' || answer[0] == 'Y')) cmd_write_memory();
-  }
+  offer_save();
   if (!confirm("Proceed with reload? [confirm]")) return;
   fw::printf("\nReload Requested by console. Reload Reason: Reload Command.\n");
   fw::reset();

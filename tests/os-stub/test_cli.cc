@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/cli.h"
@@ -11,6 +12,7 @@
 namespace cli = trustsim::cli;
 using cli::ArgTag;
 using cli::CommandId;
+using cli::FilePrompt;
 using cli::FileSystem;
 using cli::Mode;
 
@@ -370,6 +372,7 @@ TEST_F(Cli, QuestionMarkAtTheStartListsTheModeCommands) {
             "  config-register Set the configuration register\n"
             "  end             Leave configuration mode\n"
             "  exit            Leave configuration mode\n"
+            "  file            File system settings\n"
             "  hostname        Set the name of this system\n"
             "  ip              IP settings\n"
             "  no              Undo a command or restore its default\n"
@@ -387,6 +390,7 @@ TEST_F(Cli, ShowQuestionMarkDependsOnTheMode) {
             "  bootflash:     Files on bootflash:\n"
             "  flash:         Files on flash:\n"
             "  platform       Platform identity and integrity\n"
+            "  reload         Scheduled reload\n"
             "  running-config Configuration in effect now\n"
             "  software       Software image management\n"
             "  startup-config Configuration saved in NVRAM\n"
@@ -541,6 +545,7 @@ TEST_F(Cli, NoListsOnlyWhatCanBeUndone) {
   config();
   EXPECT_EQ(type("no ?"),
             "  boot     Boot-time settings\n"
+            "  file     File system settings\n"
             "  hostname Set the name back to Router\n"
             "  ip       IP settings\n"
             "\n");
@@ -586,6 +591,80 @@ TEST_F(Cli, NoFtpSettings) {
   EXPECT_EQ(p.id, CommandId::kIpFtpPassword);
   EXPECT_TRUE(p.negated);
   EXPECT_EQ(p.arg(ArgTag::kName), nullptr);
+}
+
+TEST_F(Cli, ReloadSchedules) {
+  privileged();
+  const std::pair<const char*, uint32_t> delays[] = {
+      {"reload in 2:00", 120}, {"reload in 10", 10}, {"reload in 100:59", 6059}, {"rel i 0:01", 1}};
+  for (const auto& [line, minutes] : delays) {
+    Call c = run(line);
+    EXPECT_EQ(c.id, CommandId::kReloadIn) << line;
+    EXPECT_EQ(c.at(ArgTag::kValue).number, minutes) << line;
+  }
+  Call at = run("reload at 19:30");
+  EXPECT_EQ(at.id, CommandId::kReloadAt);
+  EXPECT_EQ(at.at(ArgTag::kValue).number, 19u * 60 + 30);
+  EXPECT_EQ(at.arg(ArgTag::kDay), nullptr);
+  Call dm = run("reload at 02:00 20 jun");
+  EXPECT_EQ(dm.id, CommandId::kReloadAt);
+  EXPECT_EQ(dm.at(ArgTag::kDay).number, 20u);
+  EXPECT_EQ(dm.at(ArgTag::kMonth).number, 5u);
+  Call md = run("reload at 02:00 jun 20");  // the guide's order
+  EXPECT_EQ(md.at(ArgTag::kDay).number, 20u);
+  EXPECT_EQ(md.at(ArgTag::kMonth).number, 5u);
+  EXPECT_EQ(run("reload cancel").id, CommandId::kReloadCancel);
+  EXPECT_EQ(run("show reload").id, CommandId::kShowReload);
+  EXPECT_EQ(run("reload").id, CommandId::kReload);
+  // Times that do not exist: the caret under the bad part, nothing runs.
+  size_t before = handler.calls.size();
+  EXPECT_EQ(type("reload at 25:00"), caret_at(17));
+  EXPECT_EQ(type("reload at 10:60"), caret_at(20));
+  EXPECT_EQ(type("reload at 10:5"), caret_at(20));
+  EXPECT_EQ(type("reload at 1030"), caret_at(17));
+  EXPECT_EQ(type("reload in 0"), caret_at(17));
+  EXPECT_EQ(type("reload in 577:00"), caret_at(17));  // over 24 days
+  EXPECT_EQ(type("reload at 10:00 32 jun"), caret_at(23));
+  EXPECT_EQ(type("reload at 10:00 jun"), kIncomplete);
+  EXPECT_EQ(type("reload at 10:00 20"), kIncomplete);
+  EXPECT_EQ(handler.calls.size(), before);
+}
+
+TEST_F(Cli, FilePromptLevels) {
+  config();
+  const std::pair<const char*, FilePrompt> levels[] = {{"file prompt alert", FilePrompt::kAlert},
+                                                       {"file prompt noisy", FilePrompt::kNoisy},
+                                                       {"file prompt quiet", FilePrompt::kQuiet},
+                                                       {"fi pr q", FilePrompt::kQuiet}};
+  for (const auto& [line, level] : levels) {
+    Call c = run(line);
+    EXPECT_EQ(c.id, CommandId::kFilePrompt) << line;
+    EXPECT_EQ(c.at(ArgTag::kPromptLevel).number, uint32_t(level)) << line;
+  }
+  Call bare = run("file prompt");  // IOS: the default level
+  EXPECT_EQ(bare.id, CommandId::kFilePrompt);
+  EXPECT_EQ(bare.arg(ArgTag::kPromptLevel), nullptr);
+  Call no = run("no file prompt");
+  EXPECT_EQ(no.id, CommandId::kFilePrompt);
+  EXPECT_TRUE(no.negated);
+  size_t before = handler.calls.size();
+  EXPECT_NE(type("file prompt loud").find("% Invalid input detected"), std::string::npos);
+  EXPECT_EQ(handler.calls.size(), before);
+}
+
+TEST_F(Cli, IpDomainName) {
+  config();
+  Call d = run("ip domain name example.net");
+  EXPECT_EQ(d.id, CommandId::kIpDomainName);
+  EXPECT_FALSE(d.negated);
+  EXPECT_EQ(d.at(ArgTag::kName).text, "example.net");
+  Call n = run("no ip domain name");
+  EXPECT_EQ(n.id, CommandId::kIpDomainName);
+  EXPECT_TRUE(n.negated);
+  EXPECT_EQ(n.arg(ArgTag::kName), nullptr);
+  size_t before = handler.calls.size();
+  EXPECT_EQ(type("ip domain name"), kIncomplete);  // the name is required
+  EXPECT_EQ(handler.calls.size(), before);
 }
 
 // ---------------------------------------------------------------------------

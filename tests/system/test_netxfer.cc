@@ -11,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/net_servers.h"
@@ -297,6 +299,83 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
            prompt();
   Result r = run_steps(steps);
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+}
+
+// file prompt on downloads: noisy also asks for the remote host and file
+// (the URL's as the defaults), quiet asks nothing and replaces an existing
+// file after the warning (docs/os-image.md, "file prompt").
+TEST_F(Net, FilePromptGovernsTheDownloadDialog) {
+  std::string hostport = "127.0.0.1:" + std::to_string(tftp_port);
+  auto config = [&](const std::string& line) { return "  - send: \"" + line + "\"\n"; };
+  std::string steps = config("configure terminal") + config("file prompt noisy") + config("end") + prompt() +
+                      config("copy " + tftp_url() + " bootflash:n.bin") +
+                      expect("Address or name of remote host \\\\[" + re(hostport) + "\\\\]\\\\? ") + config("") +
+                      expect("Source filename \\\\[net\\\\.SPA\\\\.bin\\\\]\\\\? ") + config("") +
+                      expect("Destination filename \\\\[n\\\\.bin\\\\]\\\\? ") + config("") +
+                      expect("bytes copied in") + prompt() + check_file("n.bin", sha) + config("configure terminal") +
+                      config("file prompt quiet") + config("end") + prompt() +
+                      config("copy " + tftp_url() + " bootflash:n.bin") +
+                      expect(
+                          "bootflash:n\\\\.bin\\r?\\n%Warning: There is a file already existing with this "
+                          "name\\r?\\nAccessing tftp://") +
+                      expect("bytes copied in") + prompt() + check_file("n.bin", sha);
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+}
+
+// The FTP login follows the guide's order, proved from what the server
+// received (tests/support/ftp_login_log.py records every USER/PASS pair):
+// user from the URL, else ip ftp username, else anonymous; password from
+// the URL, else ip ftp password, else USER@HOSTNAME[.DOMAIN].
+TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
+  int port = free_port(SOCK_STREAM);
+  std::string log = d.file("logins.txt");
+  pid_t ftpd = spawn_logged({"/usr/bin/python3", src("tests/support/ftp_login_log.py"), std::to_string(port), srv, log},
+                            d.file("ftp-login-log.log"));
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = ftp_logs_in(port, "probe", "probe");
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(up) << read_text(d.file("ftp-login-log.log"));
+  std::string host = "127.0.0.1:" + std::to_string(port) + "/net.SPA.bin";
+  std::string r1 = expect("\\n(R1#)");
+  auto copy = [&](const std::string& cred, const std::string& name) {
+    return copy_steps("copy ftp://" + cred + host + " bootflash:" + name, name, false) + expect("bytes copied in") + r1;
+  };
+  auto config = [&](const std::string& line) { return "  - send: \"" + line + "\"\n"; };
+  std::string steps =
+      config("configure terminal") + config("hostname R1") + config("ip domain name example.net") + config("end") + r1 +
+      copy("", "a.bin") +          // anonymous / anonymous@R1.example.net
+      copy("bob@", "b.bin") +      // bob / bob@R1.example.net
+      copy("bob:pw1@", "c.bin") +  // bob / pw1
+      config("configure terminal") + config("ip ftp password pw2") + config("end") + r1 +
+      copy("", "d.bin") +       // anonymous / pw2 (a password alone is used)
+      copy("dave@", "e.bin") +  // dave / pw2
+      config("configure terminal") + config("ip ftp username carol") + config("end") + r1 +
+      copy("", "f.bin") +  // carol / pw2
+      // Saved like the other lines, and shown in the running configuration.
+      config("write memory") + expect("\\\\[OK\\\\]") + r1 + config("show startup-config") +
+      expect("\\nip domain name example\\\\.net\\nip ftp username carol\\nip ftp password pw2\\n") + r1 +
+      config("configure terminal") + config("no ip ftp password") + config("no ip domain name") + config("end") + r1 +
+      config("show running-config") + expect("\\nip ftp username carol\\n!\\n") + r1 +
+      copy("", "g.bin") +  // carol / carol@R1 (no domain: no dot)
+      config("configure terminal") + config("ip domain name bad..name") +
+      expect("%Error: the domain name may hold letters, digits, - and single dots between labels only") +
+      config("end") + r1;
+  Result r = run_steps(steps);
+  stop_group(ftpd);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string logins = read_text(log);
+  EXPECT_EQ(logins,
+            "probe probe\n"
+            "anonymous anonymous@R1.example.net\n"
+            "bob bob@R1.example.net\n"
+            "bob pw1\n"
+            "anonymous pw2\n"
+            "dave pw2\n"
+            "carol pw2\n"
+            "carol carol@R1\n");
 }
 
 }  // namespace

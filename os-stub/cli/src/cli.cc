@@ -100,6 +100,33 @@ Accept accept_number(const Node& node, const char* t, size_t n) {
   return Accept{true, 0, uint32_t(v)};
 }
 
+// hh:mm (time of day, node.min == 0) or [hh:]mm (a delay, node.min == 1).
+// On failure `bad` points at the part that is wrong.
+Accept accept_time(const Node& node, const char* t, size_t n) {
+  size_t colon = 0;
+  while (colon < n && t[colon] != ':') ++colon;
+  bool delay = node.min == 1;
+  auto digits = [&](size_t from, size_t to, uint32_t* v) {
+    if (to == from || to - from > 3) return false;
+    *v = 0;
+    for (size_t i = from; i < to; ++i) {
+      if (!is_digit(t[i])) return false;
+      *v = *v * 10 + uint32_t(t[i] - '0');
+    }
+    return true;
+  };
+  uint32_t h = 0, m = 0;
+  if (colon == n) {  // no colon: minutes only, a delay
+    if (!delay || !digits(0, n, &m)) return Accept{false, 0, 0};
+  } else {
+    if (!digits(0, colon, &h) || (!delay && h > 23)) return Accept{false, 0, 0};
+    if (!digits(colon + 1, n, &m) || n - colon - 1 != 2 || m > 59) return Accept{false, colon + 1, 0};
+  }
+  uint32_t v = h * 60 + m;
+  if (v < node.min || v > node.max) return Accept{false, 0, 0};
+  return Accept{true, 0, v};
+}
+
 Accept accept_hex(const Node& node, const char* t, size_t n) {
   if (n < 1 || t[0] != '0') return Accept{false, 0, 0};
   if (n < 2 || to_lower(t[1]) != 'x') return Accept{false, 1, 0};
@@ -146,6 +173,8 @@ Accept accept_param(const Node& node, const char* t, size_t n) {
       return accept_hex(node, t, n);
     case TokenType::kUrl:
       return accept_url(node, t, n);
+    case TokenType::kTime:
+      return accept_time(node, t, n);
     case TokenType::kKeyword:
       break;
   }
@@ -528,6 +557,7 @@ constexpr Node kPrivShow[] = {
     choice("bootflash:", "Files on bootflash:", T::kFileSystem, FileSystem::kBootflash, C::kShowFileSystem),
     choice("flash:", "Files on flash:", T::kFileSystem, FileSystem::kFlash, C::kShowFileSystem),
     keyword("platform", "Platform identity and integrity").then(list(kShowPlatform)),
+    keyword("reload", "Scheduled reload").runs(C::kShowReload),
     keyword("running-config", "Configuration in effect now").runs(C::kShowRunningConfig),
     keyword("software", "Software image management").then(list(kShowSoftware)),
     keyword("startup-config", "Configuration saved in NVRAM").runs(C::kShowStartupConfig),
@@ -597,6 +627,34 @@ constexpr Node kVerifyPath[] = {file_param(kLocalFs, "File to check on %s", T::k
 
 constexpr Node kWriteKinds[] = {keyword("memory", "Save the running configuration to NVRAM").runs(C::kWriteMemory)};
 
+// reload at hh:mm [day month | month day]
+template <bool kFirst>
+constexpr Node month(const char* text, uint32_t v, const NodeList& then) {
+  Node n = keyword(text, "Month of the year").as(T::kMonth).with_value(v);
+  return kFirst ? n.then(then) : n.runs(C::kReloadAt);
+}
+constexpr Node kReloadDay[] = {number(1, 31, "Day of the month").as(T::kDay).runs(C::kReloadAt)};
+#define TS_MONTHS(first, then)                                                                            \
+  month<first>("january", 0, then), month<first>("february", 1, then), month<first>("march", 2, then),    \
+      month<first>("april", 3, then), month<first>("may", 4, then), month<first>("june", 5, then),        \
+      month<first>("july", 6, then), month<first>("august", 7, then), month<first>("september", 8, then), \
+      month<first>("october", 9, then), month<first>("november", 10, then), month<first>("december", 11, then)
+constexpr Node kReloadMonth[] = {TS_MONTHS(false, NodeList{})};
+constexpr Node kReloadDate[] = {
+    number(1, 31, "Day of the month").as(T::kDay).then(list(kReloadMonth)),
+    TS_MONTHS(true, list(kReloadDay)),
+};
+#undef TS_MONTHS
+constexpr Node kReloadAtTime[] = {
+    time_of_day("Time of the reload (UTC)").as(T::kValue).runs(C::kReloadAt).then(list(kReloadDate))};
+constexpr Node kReloadInDelay[] = {
+    time_delay(24 * 24 * 60, "Delay before the reload, up to 24 days").as(T::kValue).runs(C::kReloadIn)};
+constexpr Node kReloadArgs[] = {
+    keyword("at", "Reload at a time of day (and date)").then(list(kReloadAtTime)),
+    keyword("cancel", "Cancel a scheduled reload").runs(C::kReloadCancel),
+    keyword("in", "Reload after a delay").then(list(kReloadInDelay)),
+};
+
 constexpr Node kPrivRoot[] = {
     keyword("configure", "Enter configuration mode").then(list(kConfigureKinds)),
     keyword("copy", "Copy a file or a configuration").then(list(kCopySource)),
@@ -610,7 +668,7 @@ constexpr Node kPrivRoot[] = {
     keyword("logout", "End this console session").runs(C::kLogout),
     keyword("more", "Display a file").then(list(kMorePath)),
     keyword("no", "Undo a command").with_flags(kNegates).then(list(kPrivNo)),
-    keyword("reload", "Restart the system").runs(C::kReload),
+    keyword("reload", "Restart the system").runs(C::kReload).then(list(kReloadArgs)),
     keyword("rename", "Rename a file").then(list(kRenameFrom)),
     keyword("show", "Display system state").then(list(kPrivShow)),
     keyword("software", "Software image management").then(list(kSoftware)),
@@ -636,13 +694,27 @@ constexpr Node kConfigRegisterValue[] = {
 
 constexpr Node kHostnameValue[] = {word("Name of this system").as(T::kName).runs(C::kHostname)};
 
+constexpr Node kFilePromptLevels[] = {
+    choice("alert", "Prompt for destructive file operations (the default)", T::kPromptLevel, FilePrompt::kAlert,
+           C::kFilePrompt),
+    choice("noisy", "Confirm every file operation parameter", T::kPromptLevel, FilePrompt::kNoisy, C::kFilePrompt),
+    choice("quiet", "Seldom prompt for file operations", T::kPromptLevel, FilePrompt::kQuiet, C::kFilePrompt),
+};
+constexpr Node kFile[] = {
+    keyword("prompt", "Prompting for file operations").runs(C::kFilePrompt).then(list(kFilePromptLevels))};
+
 constexpr Node kFtpUserValue[] = {word("User name for FTP transfers").as(T::kName).runs(C::kIpFtpUsername)};
 constexpr Node kFtpPasswordValue[] = {word("Password for FTP transfers").as(T::kName).runs(C::kIpFtpPassword)};
 constexpr Node kIpFtp[] = {
     keyword("password", "Default FTP password").then(list(kFtpPasswordValue)),
     keyword("username", "Default FTP user name").then(list(kFtpUserValue)),
 };
-constexpr Node kIp[] = {keyword("ftp", "FTP client settings").then(list(kIpFtp))};
+constexpr Node kDomainNameValue[] = {word("This system's domain name").as(T::kName).runs(C::kIpDomainName)};
+constexpr Node kIpDomain[] = {keyword("name", "Domain name of this system").then(list(kDomainNameValue))};
+constexpr Node kIp[] = {
+    keyword("domain", "Domain name settings").then(list(kIpDomain)),
+    keyword("ftp", "FTP client settings").then(list(kIpFtp)),
+};
 
 // no boot system [flash] [PATH]
 constexpr Node kNoBootFlashFile[] = {file_param(kBootflashOnly, "Image on %s", T::kPath, C::kBootSystem)};
@@ -659,9 +731,15 @@ constexpr Node kNoIpFtp[] = {
     keyword("password", "Default FTP password").runs(C::kIpFtpPassword).then(list(kFtpPasswordValue)),
     keyword("username", "Default FTP user name").runs(C::kIpFtpUsername).then(list(kFtpUserValue)),
 };
-constexpr Node kNoIp[] = {keyword("ftp", "FTP client settings").then(list(kNoIpFtp))};
+constexpr Node kNoIpDomain[] = {
+    keyword("name", "Domain name of this system").runs(C::kIpDomainName).then(list(kDomainNameValue))};
+constexpr Node kNoIp[] = {
+    keyword("domain", "Domain name settings").then(list(kNoIpDomain)),
+    keyword("ftp", "FTP client settings").then(list(kNoIpFtp)),
+};
 constexpr Node kConfigNo[] = {
     keyword("boot", "Boot-time settings").then(list(kNoBoot)),
+    keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name back to Router").runs(C::kHostname),
     keyword("ip", "IP settings").then(list(kNoIp)),
 };
@@ -671,6 +749,7 @@ constexpr Node kConfigRoot[] = {
     keyword("config-register", "Set the configuration register").then(list(kConfigRegisterValue)),
     keyword("end", "Leave configuration mode").runs(C::kEnd),
     keyword("exit", "Leave configuration mode").runs(C::kExit),
+    keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name of this system").then(list(kHostnameValue)),
     keyword("ip", "IP settings").then(list(kIp)),
     keyword("no", "Undo a command or restore its default").with_flags(kNegates).then(list(kConfigNo)),
@@ -811,6 +890,14 @@ const char* command_name(CommandId id) {
       return "write memory";
     case C::kReload:
       return "reload";
+    case C::kReloadIn:
+      return "reload in";
+    case C::kReloadAt:
+      return "reload at";
+    case C::kReloadCancel:
+      return "reload cancel";
+    case C::kShowReload:
+      return "show reload";
     case C::kDebugSoftwareAuthenticity:
       return "debug software authenticity";
     case C::kUndebugAll:
@@ -829,6 +916,10 @@ const char* command_name(CommandId id) {
       return "ip ftp username";
     case C::kIpFtpPassword:
       return "ip ftp password";
+    case C::kIpDomainName:
+      return "ip domain name";
+    case C::kFilePrompt:
+      return "file prompt";
     case C::kCount:
       break;
   }

@@ -63,6 +63,10 @@ enum class CommandId : uint8_t {
   kVerify,       // kPath
   kWriteMemory,  // write [memory]
   kReload,
+  kReloadIn,                       // reload in kValue (minutes)
+  kReloadAt,                       // reload at kValue (minutes after midnight) [kDay kMonth]
+  kReloadCancel,                   // reload cancel
+  kShowReload,                     // show reload
   kDebugSoftwareAuthenticity,      // [no|undebug] ... kCategory
   kUndebugAll,                     // undebug all | no debug all
   kSoftwareAuthenticityKeyAdd,     // kKeyType
@@ -73,6 +77,8 @@ enum class CommandId : uint8_t {
   kConfigRegister,  // config-register kValue
   kIpFtpUsername,   // [no] ip ftp username [kName]
   kIpFtpPassword,   // [no] ip ftp password [kName]
+  kIpDomainName,    // [no] ip domain name [kName]
+  kFilePrompt,      // [no] file prompt [kPromptLevel]
   kCount
 };
 const char* command_name(CommandId id);  // "show version", for logs and tests
@@ -85,6 +91,7 @@ enum class TokenType : uint8_t {
   kNumber,   // decimal, within [min, max]
   kHex,      // 0x followed by hex digits, within [min, max]
   kUrl,      // `prefix:rest` for the node's file systems, or a bare name
+  kTime,     // hh:mm (number = minutes); min 0: a time of day, min 1: a delay [hh:]mm
 };
 
 // File systems a URL token may name. kRunningConfig/kStartupConfig are the
@@ -113,6 +120,7 @@ bool is_remote(FileSystem fs);
 enum class DebugCategory : uint8_t { kEnvelope, kErrors, kKey, kRevocation, kShow, kVerbose };
 enum class KeyType : uint8_t { kProduction, kSpecial };
 enum class RomLocation : uint8_t { kAll, kR0 };
+enum class FilePrompt : uint8_t { kAlert, kNoisy, kQuiet };
 
 // Which argument a matched token is, so handlers look arguments up by role.
 enum class ArgTag : uint8_t {
@@ -129,8 +137,11 @@ enum class ArgTag : uint8_t {
   kLocation,     // upgrade rom-monitor ... all|r0 (number = RomLocation)
   kFlash,        // boot system flash
   kValue,        // config-register 0xNNNN         (number = value)
-  kName,         // hostname / ftp username / password
+  kName,         // hostname / ftp username / password / domain name
   kText,         // free text (LINE parameters)
+  kPromptLevel,  // file prompt alert|noisy|quiet (number = FilePrompt)
+  kDay,          // reload at ... day             (number = 1..31)
+  kMonth,        // reload at ... month           (number = 0..11)
 };
 
 // One recorded token. `text` is NUL-terminated: the canonical keyword for
@@ -253,6 +264,24 @@ constexpr Node number(uint32_t min, uint32_t max, const char* help) {
 constexpr Node hex_number(uint32_t min, uint32_t max, const char* help) {
   Node n = number(min, max, help);
   n.type = TokenType::kHex;
+  return n;
+}
+// hh:mm, hours 0..23 and minutes 0..59; the value is minutes after midnight.
+constexpr Node time_of_day(const char* help) {
+  Node n;
+  n.type = TokenType::kTime;
+  n.text = "hh:mm";
+  n.help = help;
+  n.min = 0;
+  n.max = 23 * 60 + 59;
+  return n;
+}
+// [hh:]mm, a delay of 1 minute up to `max_minutes`; the value is minutes.
+constexpr Node time_delay(uint32_t max_minutes, const char* help) {
+  Node n = time_of_day(help);
+  n.text = "[hh:]mm";
+  n.min = 1;
+  n.max = max_minutes;
   return n;
 }
 constexpr Node url(uint32_t fs_mask, const char* help) {
