@@ -309,9 +309,8 @@ int cmd_campaign(const CampaignOptions& o) {
       printf("  ... %zu more failures (see the report)\n", failed - 20);
       break;
     }
-    printf("  FAIL %s: %s%s\n    reproduce: %s\n", r.describe().c_str(), r.failure.c_str(),
-           r.reuses.empty() ? "" : (" (the same crash state as " + r.reuses + ", whose verdict it reuses)").c_str(),
-           rep.reproducer(r).c_str());
+    printf("  FAIL %s: %s\n    reproduce: %s\n", r.describe().c_str(), r.failure.c_str(), rep.reproducer(r).c_str());
+    if (!r.reuses.empty()) printf("    the verdict of %s, which left the same crash state\n", r.reuses.c_str());
   }
   if (rep.runs.size() != walker.expected()) {
     printf("campaign %s: %zu runs expected, %zu reported\n", sc.name.c_str(), size_t(walker.expected()),
