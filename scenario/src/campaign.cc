@@ -69,7 +69,8 @@ void write_run_records(const std::string& path, const std::vector<RunRecord>& re
     o << "recovery_points\t" << r.recovery_points << "\npassed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t"
       << r.virtual_ns << "\nwall_s\t" << r.wall_s << "\nfailure\t" << failure << "\n";
     if (!r.state.empty())
-      o << "state\t" << r.state << "\nreuses\t" << r.reuses << "\nrecovery_start_ns\t" << r.recovery_start_ns << "\n";
+      o << "state\t" << r.state << "\nreuses\t" << r.reuses << "\nrecovery_start_ps\t" << r.recovery_start_ps
+        << "\nend_ps\t" << r.end_ps << "\n";
     o << "end\n";
   }
   o.close();
@@ -126,8 +127,10 @@ bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
         r.state = v;
       else if (k == "reuses")
         r.reuses = v;
-      else if (k == "recovery_start_ns")
-        r.recovery_start_ns = std::stoull(v);
+      else if (k == "recovery_start_ps")
+        r.recovery_start_ps = std::stoull(v);
+      else if (k == "end_ps")
+        r.end_ps = std::stoull(v);
     }
   } catch (const std::exception&) {
     return false;

@@ -162,7 +162,7 @@ void CampaignWalker::resolve_reuses(std::vector<RunRecord>* runs) {
     const RunRecord& o = *it->second;
     r.passed = o.passed;
     r.failure = o.failure;
-    r.virtual_ns = r.recovery_start_ns + (o.virtual_ns - o.recovery_start_ns);
+    r.virtual_ns = (r.recovery_start_ps + (o.end_ps - o.recovery_start_ps)) / 1000;
   }
 }
 

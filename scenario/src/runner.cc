@@ -661,6 +661,7 @@ void ScenarioRunner::finish_child() {
   record_.passed = failure_.empty();
   record_.failure = failure_;
   record_.virtual_ns = now_ns();
+  record_.end_ps = sc_core::sc_time_stamp().value();
   record_.wall_s = wall_now() - wall0_;
   forks_.finish_child(board_, child_dir_, record_);
 }
@@ -756,7 +757,7 @@ std::string ScenarioRunner::crash_state_key(const char* phase) {
 // that claimed it first. True if this run must execute its recovery.
 bool ScenarioRunner::claim_crash_state(const char* phase) {
   bool owner = true;
-  record_.recovery_start_ns = now_ns();
+  record_.recovery_start_ps = sc_core::sc_time_stamp().value();
   try {
     std::string key = crash_state_key(phase);
     std::string mine = child_dir_ + "/claim", entry = role_.dedup_dir + "/" + key;

@@ -40,10 +40,11 @@ struct RunRecord {
   double wall_s = 0;
   // With dedup (docs/campaigns.md): the crash-state key (its first 16 hex
   // digits), the run whose verdict this one reuses (its describe(); empty if
-  // this run executed its recovery), and the virtual time the recovery began.
+  // this run executed its recovery), and the board times (ps) its recovery
+  // began and the run ended (for the virtual end time of a reusing run).
   std::string state;
   std::string reuses;
-  uint64_t recovery_start_ns = 0;
+  uint64_t recovery_start_ps = 0, end_ps = 0;
 
   std::string describe() const;  // "point 3 (nvram#4) torn[, recovery point 2 (nvram#7) before]"
 };
