@@ -88,6 +88,12 @@ TEST(Campaign, DedupRunsEachCrashStateOnceWithTheVerdictsOfRunningEveryRun) {
                  std::to_string(r["device_op"].get<int>()) + ") " + r["mode"].get<std::string>()] =
             r["state"].get<std::string>();
     EXPECT_EQ(state_of.size(), executed);
+    // The pair known to leave the same NVRAM: a cut before the second page
+    // write and a cut after the first.
+    for (const auto& r : ja["runs"])
+      if (r["point"].get<int>() == 2 && r["mode"].get<std::string>() == "before")
+        EXPECT_TRUE(std::regex_match(r["reuses"].get<std::string>(), std::regex("point 1 \\(nvram#\\d+\\) after")))
+            << r.dump();
     for (const auto& r : ja["runs"]) {
       std::string reuses = r["reuses"].get<std::string>();
       if (reuses.empty()) continue;
