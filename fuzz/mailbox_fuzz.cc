@@ -44,6 +44,7 @@
 #include "flash-sim/boot_flash.h"
 #include "flash-sim/nand_flash.h"
 #include "hw-models/board_config.h"
+#include "hw-models/boardinfo_rom.h"
 #include "hw-models/bus.h"
 #include "hw-models/mailbox_service.h"
 #include "trustsim/crypto_regs.h"

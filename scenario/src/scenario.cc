@@ -137,28 +137,32 @@ nand::Fault parse_nand_fault(const YamlReader& r, const YAML::Node& a, const std
 
 tpm::Fault parse_tpm_fault(const YamlReader& r, const YAML::Node& a, const std::string& f) {
   r.expect_map(a, f, {"command", "response-code", "no-response", "stay-busy"});
-  uint32_t command = 0, rc = 0;
-  bool no_response = false, stay_busy = false;
+  tpm::FaultOptions o;
   if (YAML::Node c = a["command"]) {
     std::string name = r.str(c, f + ".command");
-    command = tpm::command_code_by_name(name);
-    if (!command) r.fail(c, f + ".command", "unknown TPM command '" + name + "' (e.g. PCR_Extend, Quote, Sign)");
+    o.has_command = true;
+    o.command = tpm::command_code_by_name(name);
+    if (!o.command) r.fail(c, f + ".command", "unknown TPM command '" + name + "' (e.g. PCR_Extend, Quote, Sign)");
   }
   if (a["response-code"]) {
     uint64_t v = r.u64(a["response-code"], f + ".response-code");
     if (v == 0 || v > 0xFFFFFFFFu)
       r.fail(a["response-code"], f + ".response-code", "must be a non-zero 32-bit TPM response code");
-    rc = uint32_t(v);
+    o.response_code = uint32_t(v);
   }
-  if (a["no-response"]) no_response = parse_bool(r, a["no-response"], f + ".no-response");
-  if (a["stay-busy"]) stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
-  int forms = (rc ? 1 : 0) + (no_response ? 1 : 0) + (stay_busy ? 1 : 0);
-  if (forms != 1) r.fail(a, f, "give exactly one of: response-code (with command), no-response: true, stay-busy: true");
-  if (rc && !a["command"]) r.fail(a, f, "response-code needs the command it answers, e.g. command: Quote");
-  if (stay_busy && a["command"]) r.fail(a, f, "stay-busy holds every command: drop command");
-  if (rc) return tpm::ResponseCode{command, rc};
-  if (no_response) return tpm::NoResponse{command};
-  return tpm::StayBusy{};
+  if (a["no-response"]) o.no_response = parse_bool(r, a["no-response"], f + ".no-response");
+  if (a["stay-busy"]) o.stay_busy = parse_bool(r, a["stay-busy"], f + ".stay-busy");
+  // The rules that combine the options are tpm::fault_from()'s, shared with
+  // the board file; a fault step must arm one fault (the board file may
+  // leave it out).
+  std::optional<tpm::Fault> fault;
+  try {
+    fault = tpm::fault_from(o, tpm::kScenarioWords);
+  } catch (const std::invalid_argument& e) {
+    r.fail(a, f, e.what());
+  }
+  if (!fault) r.fail(a, f, tpm::fault_forms(tpm::kScenarioWords));
+  return *fault;
 }
 
 net::Fault parse_net_fault(const YamlReader& r, const YAML::Node& a, const std::string& f) {
