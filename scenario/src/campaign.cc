@@ -67,7 +67,11 @@ void write_run_records(const std::string& path, const std::vector<RunRecord>& re
       o << "point2\t" << r.point2 << "\ndevice2\t" << r.device2 << "\ndevice_op2\t" << r.device_op2 << "\nmode2\t"
         << power_loss_mode_name(r.mode2) << "\n";
     o << "recovery_points\t" << r.recovery_points << "\npassed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t"
-      << r.virtual_ns << "\nwall_s\t" << r.wall_s << "\nfailure\t" << failure << "\nend\n";
+      << r.virtual_ns << "\nwall_s\t" << r.wall_s << "\nfailure\t" << failure << "\n";
+    if (!r.state.empty())
+      o << "state\t" << r.state << "\nreuses\t" << r.reuses << "\nrecovery_start_ps\t" << r.recovery_start_ps
+        << "\nend_ps\t" << r.end_ps << "\n";
+    o << "end\n";
   }
   o.close();
   rename((path + ".tmp").c_str(), path.c_str());
@@ -119,6 +123,14 @@ bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
         r.wall_s = std::stod(v);
       else if (k == "failure")
         r.failure = v;
+      else if (k == "state")
+        r.state = v;
+      else if (k == "reuses")
+        r.reuses = v;
+      else if (k == "recovery_start_ps")
+        r.recovery_start_ps = std::stoull(v);
+      else if (k == "end_ps")
+        r.end_ps = std::stoull(v);
     }
   } catch (const std::exception&) {
     return false;
@@ -150,6 +162,17 @@ std::string CampaignReport::reproducer(const RunRecord& r) const {
   return c;
 }
 
+DedupCounts dedup_counts(const std::vector<RunRecord>& runs) {
+  std::set<std::string> states;
+  DedupCounts n;
+  for (const RunRecord& x : runs) {
+    if (!x.state.empty()) states.insert(x.state);
+    n.executed += x.reuses.empty();
+  }
+  n.states = states.size();
+  return n;
+}
+
 std::string report_to_json(const CampaignReport& r) {
   nlohmann::ordered_json j;
   j["format"] = "trustsim-campaign-1";
@@ -170,6 +193,12 @@ std::string report_to_json(const CampaignReport& r) {
   j["shard"] = {{"index", r.shard_index}, {"count", r.shard_count}};
   if (!r.merged_shards.empty()) j["merged_shards"] = r.merged_shards;
   j["fork"] = r.fork;
+  if (r.dedup) {
+    DedupCounts n = dedup_counts(r.runs);
+    j["dedup"] = true;
+    j["distinct_states"] = n.states;
+    j["runs_executed"] = n.executed;
+  }
   j["jobs"] = r.jobs;
   j["wall_s"] = std::round(r.wall_s * 1000) / 1000;
   j["runs_per_s"] = r.wall_s > 0 ? std::round(double(r.runs.size()) / r.wall_s * 100) / 100 : 0.0;
@@ -195,6 +224,10 @@ std::string report_to_json(const CampaignReport& r) {
     o["invariant"] = x.failure;
     o["virtual_ns"] = x.virtual_ns;
     o["wall_s"] = std::round(x.wall_s * 1000) / 1000;
+    if (r.dedup) {
+      o["state"] = x.state;
+      o["reuses"] = x.reuses;
+    }
     o["reproduce"] = r.reproducer(x);
     runs.push_back(o);
   }
@@ -238,6 +271,7 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
     if (r.shard_count == 0 || r.shard_index >= r.shard_count) throw bad("shard index/count out of range");
     if (j.contains("merged_shards")) r.merged_shards = j["merged_shards"].get<std::vector<uint32_t>>();
     r.fork = j.at("fork").get<bool>();
+    r.dedup = j.value("dedup", false);
     r.jobs = j.at("jobs").get<int>();
     r.wall_s = j.at("wall_s").get<double>();
     r.reproduce = j.at("reproduce").get<std::string>();
@@ -267,6 +301,10 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
       x.failure = o.at("invariant").get<std::string>();
       x.virtual_ns = o.at("virtual_ns").get<uint64_t>();
       x.wall_s = o.at("wall_s").get<double>();
+      if (r.dedup) {
+        x.state = o.value("state", "");
+        x.reuses = o.value("reuses", "");
+      }
       if (x.point == 0 || x.point > r.points)
         throw bad("runs[" + std::to_string(i) + "]: point outside 1.." + std::to_string(r.points));
       r.runs.push_back(x);
@@ -405,8 +443,9 @@ void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerLoss::Mode>&
 Progress::Progress(FILE* out, uint64_t total)
     : out_(out), tty_(out && isatty(fileno(out))), total_(total), t0_(wall_now()) {}
 
-void Progress::add(bool passed) {
+void Progress::add(bool passed, bool executed) {
   ++done_;
+  if (!executed) ++reused_;
   if (!passed) ++failed_;
   draw(false);
 }
@@ -425,8 +464,9 @@ void Progress::draw(bool final) {
   int fill = total_ ? int(double(done_) / double(total_) * width) : width;
   std::string bar(size_t(fill), '#');
   bar += std::string(size_t(width - fill), '.');
-  fprintf(out_, "%s[%s] %llu/%llu runs  %llu failed  %.1f runs/s  ETA %.0f s%s", tty_ ? "\r" : "", bar.c_str(),
-          (unsigned long long)done_, (unsigned long long)total_, (unsigned long long)failed_, rate, eta,
+  std::string reused = reused_ ? "  " + std::to_string(done_ - reused_) + " executed" : "";
+  fprintf(out_, "%s[%s] %llu/%llu runs%s  %llu failed  %.1f runs/s  ETA %.0f s%s", tty_ ? "\r" : "", bar.c_str(),
+          (unsigned long long)done_, (unsigned long long)total_, reused.c_str(), (unsigned long long)failed_, rate, eta,
           tty_ && !final ? "" : "\n");
   fflush(out_);
 }

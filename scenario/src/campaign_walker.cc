@@ -143,6 +143,29 @@ bool CampaignWalker::run(const std::function<void(const RunRecord&)>& on_result,
   return run_forked(on_result, on_more, runs, error);
 }
 
+// A run that found its crash state claimed by another carries that run's
+// name; once every run has ended, it takes that run's verdict. Its virtual
+// end time is its own recovery start plus the recovery time of the run it
+// reuses (a recovery does not see the board's absolute time: docs).
+void CampaignWalker::resolve_reuses(std::vector<RunRecord>* runs) {
+  std::map<std::string, const RunRecord*> executed;
+  for (const RunRecord& r : *runs)
+    if (r.reuses.empty()) executed[r.describe()] = &r;
+  for (RunRecord& r : *runs) {
+    if (r.reuses.empty()) continue;
+    auto it = executed.find(r.reuses);
+    if (it == executed.end()) {
+      r.passed = false;
+      r.failure = "the run whose crash state this one shares (" + r.reuses + ") left no verdict";
+      continue;
+    }
+    const RunRecord& o = *it->second;
+    r.passed = o.passed;
+    r.failure = o.failure;
+    r.virtual_ns = (r.recovery_start_ps + (o.end_ps - o.recovery_start_ps)) / 1000;
+  }
+}
+
 // Every run from power-on, in its own process.
 void CampaignWalker::run_fresh(const std::function<void(const RunRecord&)>& on_result,
                                const std::function<void(uint64_t)>& on_more, std::vector<RunRecord>* runs) {
@@ -212,6 +235,10 @@ bool CampaignWalker::run_forked(const std::function<void(const RunRecord&)>& on_
   role.jobs = plan_.jobs;
   role.shard_index = plan_.shard_index;
   role.shard_count = plan_.shard_count;
+  if (plan_.dedup) {
+    role.dedup_dir = plan_.work_dir + "/states";
+    mkdir(role.dedup_dir.c_str(), 0755);
+  }
   role.on_result = [&](const RunRecord& r) {
     found_recovery_points(r, on_more);
     if (on_result) on_result(r);
@@ -223,6 +250,7 @@ bool CampaignWalker::run_forked(const std::function<void(const RunRecord&)>& on_
     return false;
   }
   *runs = w.results;
+  if (plan_.dedup) resolve_reuses(runs);
   if (w.points.size() != points_.size())
     fprintf(stderr,
             "trustsim: warning: the walk saw %zu cut points, the dry run %zu: the window is not deterministic\n",

@@ -32,6 +32,18 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
     results_.clear();
     on_result = nullptr;  // the campaign's progress lives in the walking process
     int w = fds[1];
+    if (release_fd_ >= 0) close(release_fd_);
+    release_fd_ = -1;
+    if (release_on_claim) {
+      // Both the bridge's detach and release() (or this process's end) let the parent go on.
+      release_fd_ = w;
+      detached_ = claimed_ = false;
+      board.detach_after_fork(StatePaths{dir + "/board"}, dir, [this] {
+        detached_ = true;
+        maybe_release();
+      });
+      return true;
+    }
     board.detach_after_fork(StatePaths{dir + "/board"}, dir, [w] {
       char c = 'd';
       ssize_t n = write(w, &c, 1);
@@ -49,6 +61,20 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
   close(fds[0]);
   children_[pid] = Child{rec, dir};
   return false;
+}
+
+void ForkedRuns::release() {
+  claimed_ = true;
+  maybe_release();
+}
+
+void ForkedRuns::maybe_release() {
+  if (release_fd_ < 0 || !detached_ || !claimed_) return;
+  char c = 'c';
+  ssize_t n = write(release_fd_, &c, 1);
+  (void)n;
+  close(release_fd_);
+  release_fd_ = -1;
 }
 
 void ForkedRuns::reap(bool block_until_one) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,11 +16,13 @@
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "flash-sim/boot_flash.h"
 #include "host/attest.h"
 #include "host/image_flash.h"
 #include "host/signing.h"
 #include "host/tpm_provision.h"
 #include "hw-models/run_files.h"
+#include "scenario/crash_state.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
@@ -64,6 +67,7 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
   // with seeds from the run seed too, on every device.
   board_.set_run_seed(sc_.seed);
   forks_.on_result = role_.on_result;
+  forks_.release_on_claim = !role_.dedup_dir.empty();
 }
 
 void ScenarioRunner::console_cut() {
@@ -657,6 +661,7 @@ void ScenarioRunner::finish_child() {
   record_.passed = failure_.empty();
   record_.failure = failure_;
   record_.virtual_ns = now_ns();
+  record_.end_ps = sc_core::sc_time_stamp().value();
   record_.wall_s = wall_now() - wall0_;
   forks_.finish_child(board_, child_dir_, record_);
 }
@@ -705,10 +710,84 @@ bool ScenarioRunner::run_sweep() {
   return ok;
 }
 
+// Everything the recovery that follows a cut can observe of the board
+// (docs/campaigns.md, "Each distinct crash state once"). Not in the key: the
+// board's absolute time (see the docs for why and what that means).
+std::string ScenarioRunner::crash_state_key(const char* phase) {
+  const std::vector<Step>& recovery = std::string(phase) == "recovery" ? sc_.sweep.recovery : sc_.sweep.recovery2;
+  auto any_of = [](const std::vector<Step>& steps, auto pred) { return std::any_of(steps.begin(), steps.end(), pred); };
+  CrashStateHasher h;
+  h.add("phase", phase, strlen(phase));
+  h.add("run-seed", sc_.seed);
+  h.add("boot-count", uint64_t(board_.power().boot_count()));
+  h.add("nvram", board_.nvram().contents());
+  // The NOR's array is in memory (a forked run writes its file only with its first change).
+  if (auto* nor = dynamic_cast<BootFlash*>(board_.device_by_name("rom_nor"))) h.add("rom_nor", nor->contents());
+  if (NandFlash* nand = board_.nand()) {
+    h.add_file_nonzero("bootflash_nand", nand->image().path(), nand->image().raw_page_bytes());
+    std::string side = NandImage::meta_path(nand->image().path());
+    h.add("bootflash_nand-side", read_file(side));
+  }
+  if (board_.tpm()) {
+    std::string nv = board_.state().tpm_nv();
+    h.add("tpm-nv", access(nv.c_str(), R_OK) == 0 ? read_file(nv) : std::vector<uint8_t>());
+  }
+  // Operation counters name later cut points and seed cuts nobody armed: a
+  // recovery that may cut power itself sees them.
+  auto cuts = [](const Step& s) { return s.as<PowerOffStep>() || s.as<PowerCycleStep>() || s.as<FaultStep>(); };
+  if (any_of(recovery, cuts))
+    for (const std::string& name : board_.cut_device_names())
+      if (Device* d = board_.device_by_name(name)) h.add("operations:" + name, d->operation_count());
+  // A recovery that does not start with a power-on can match console output
+  // printed before the cut.
+  if (recovery.empty() || !(recovery[0].as<PowerOnStep>() || recovery[0].as<PowerCycleStep>()))
+    h.add("console", log_.unmatched().data(), log_.unmatched().size());
+  // Faults armed before the cut (fault steps before or in the window) may
+  // still be pending: every run is its own state then.
+  auto fault = [](const Step& s) { return s.as<FaultStep>() != nullptr; };
+  if (any_of(sc_.steps, fault) || any_of(sc_.sweep.steps, fault) ||
+      (std::string(phase) != "recovery" && any_of(sc_.sweep.recovery, fault))) {
+    std::string me = record_.describe();
+    h.add("run", me.data(), me.size());
+  }
+  return h.key();
+}
+
+// With dedup: claims this run's crash state in the cache, or names the run
+// that claimed it first. True if this run must execute its recovery.
+bool ScenarioRunner::claim_crash_state(const char* phase) {
+  bool owner = true;
+  record_.recovery_start_ps = sc_core::sc_time_stamp().value();
+  try {
+    std::string key = crash_state_key(phase);
+    std::string mine = child_dir_ + "/claim", entry = role_.dedup_dir + "/" + key;
+    std::string me = record_.describe();
+    write_file_atomic(mine, reinterpret_cast<const uint8_t*>(me.data()), me.size());
+    owner = link(mine.c_str(), entry.c_str()) == 0;
+    if (!owner) {
+      std::vector<uint8_t> who = read_file(entry);
+      record_.reuses.assign(who.begin(), who.end());
+    }
+    record_.state = key.substr(0, 16);
+  } catch (const std::exception& e) {
+    // No key, no reuse: this run executes its recovery like any other.
+    fprintf(stderr, "trustsim: warning: %s: no crash-state key (%s)\n", record_.describe().c_str(), e.what());
+    owner = true;
+  }
+  forks_.release();
+  return owner;
+}
+
 bool ScenarioRunner::run_recovery() {
   const Sweep& w = sc_.sweep;
   cut_fired_ = true;
   cut_live_ = false;  // a power loss in the recovery is the recovery's business now
+  // A one-cut run of a sweep with second cuts always runs its recovery: its
+  // operations are where the second cuts fork (they dedup on their own).
+  if (!role_.dedup_dir.empty() && depth_ == 1 && !claim_crash_state("recovery")) {
+    if (!w.second) return true;
+    record_.reuses.clear();  // it runs anyway: its recovery's operations are where its second cuts fork
+  }
   in_recovery_ = true;
   bool ok = run_steps(w.recovery, "recovery ");
   in_recovery_ = false;
@@ -721,6 +800,7 @@ bool ScenarioRunner::run_recovery() {
     }
     if (ok) {
       cut_live_ = false;
+      if (!role_.dedup_dir.empty() && depth_ == 2 && !claim_crash_state("second-recovery")) return true;
       ok = run_steps(w.recovery2, "second recovery ");
     }
   } else if (ok && role_.point2) {

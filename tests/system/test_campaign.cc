@@ -62,6 +62,53 @@ TEST(Campaign, ForkAndFreshBootRunsAgreeExactly) {
   EXPECT_NE(junit.find("<testsuites tests=\"6\" failures=\"0\""), std::string::npos) << junit;
 }
 
+// Each distinct crash state once (docs/campaigns.md): a cut before an NVRAM
+// page write leaves what a cut after the write before it leaves, so with
+// dedup some runs reuse a verdict; every verdict (and virtual end time) is
+// what running every recovery gives.
+TEST(Campaign, DedupRunsEachCrashStateOnceWithTheVerdictsOfRunningEveryRun) {
+  TempDir d;
+  for (const std::string& f : {kCampaign, failing_campaign(d)}) {
+    SCOPED_TRACE(f);
+    Result a = run_trustsim("campaign --no-progress --json " + d.file("dedup.json") + " " + f);
+    Result b = run_trustsim("campaign --no-progress --no-dedup --json " + d.file("all.json") + " " + f);
+    EXPECT_EQ(a.exit_code, b.exit_code) << a.output << b.output;
+    nlohmann::json ja = load(d.file("dedup.json")), jb = load(d.file("all.json"));
+    EXPECT_EQ(outcomes(ja), outcomes(jb));
+    ASSERT_TRUE(ja.value("dedup", false)) << ja.dump();
+    EXPECT_FALSE(jb.contains("dedup")) << "a report without dedup keeps its old fields";
+    EXPECT_FALSE(jb["runs"][0].contains("reuses"));
+    size_t executed = ja["runs_executed"].get<size_t>(), states = ja["distinct_states"].get<size_t>();
+    EXPECT_LT(executed, ja["runs"].size()) << "states collapse in this sweep";
+    EXPECT_EQ(executed, states);
+    std::map<std::string, std::string> state_of;  // executed run -> its state
+    for (const auto& r : ja["runs"])
+      if (r["reuses"].get<std::string>().empty())
+        state_of["point " + std::to_string(r["point"].get<int>()) + " (" + r["device"].get<std::string>() + "#" +
+                 std::to_string(r["device_op"].get<int>()) + ") " + r["mode"].get<std::string>()] =
+            r["state"].get<std::string>();
+    EXPECT_EQ(state_of.size(), executed);
+    // The pair known to leave the same NVRAM: a cut before the second page
+    // write and a cut after the first.
+    for (const auto& r : ja["runs"])
+      if (r["point"].get<int>() == 2 && r["mode"].get<std::string>() == "before")
+        EXPECT_TRUE(std::regex_match(r["reuses"].get<std::string>(), std::regex("point 1 \\(nvram#\\d+\\) after")))
+            << r.dump();
+    for (const auto& r : ja["runs"]) {
+      std::string reuses = r["reuses"].get<std::string>();
+      if (reuses.empty()) continue;
+      ASSERT_TRUE(state_of.count(reuses)) << "a reused run names an executed one: " << r.dump();
+      EXPECT_EQ(state_of[reuses], r["state"].get<std::string>()) << r.dump();
+    }
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(a.output, m,
+                                  std::regex("2 cut points, (\\d+) distinct crash states, (\\d+) runs executed, "
+                                             "(\\d+) reused a verdict")))
+        << a.output;
+    EXPECT_EQ(b.output.find("distinct crash states"), std::string::npos) << b.output;
+  }
+}
+
 TEST(Campaign, FailingPointPrintsAReproducerThatReplaysIt) {
   TempDir d;
   std::string f = failing_campaign(d);

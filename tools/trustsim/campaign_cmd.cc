@@ -37,6 +37,7 @@ struct CampaignOptions {
   std::string shard = "0/1";
   ScenarioOptions scenario_opts;  // --seed, --var
   bool no_fork = false;
+  bool no_dedup = false;
   bool dry_run = false;
   uint64_t point = 0;
   std::string mode;
@@ -206,6 +207,7 @@ int cmd_campaign(const CampaignOptions& o) {
   plan.shard_count = shard_count;
   plan.jobs = jobs;
   plan.fork = !o.no_fork;
+  plan.dedup = !o.no_fork && !o.no_dedup;
   plan.wall_timeout_s = o.wall_timeout_s;
   plan.spin_us = o.spin_us;
   plan.command = [&](const RunRecord* item, const std::string& out) {
@@ -249,6 +251,7 @@ int cmd_campaign(const CampaignOptions& o) {
   rep.shard_index = shard_index;
   rep.shard_count = shard_count;
   rep.fork = !o.no_fork;
+  rep.dedup = plan.dedup;
   rep.jobs = jobs;
   {
     std::string r = "trustsim campaign";
@@ -273,14 +276,16 @@ int cmd_campaign(const CampaignOptions& o) {
                             .c_str()
                       : "",
       shard_index, shard_count, (unsigned long long)walker.expected(), (unsigned long long)sc.seed, jobs,
-      o.no_fork ? "a fresh boot per run" : "fork at each cut point");
+      o.no_fork    ? "a fresh boot per run"
+      : plan.dedup ? "fork at each cut point, each crash state once"
+                   : "fork at each cut point");
   fflush(stdout);
 
   Progress progress(o.no_progress ? nullptr : stderr, walker.expected());
   double tw = wall_now();
   std::string error;
-  if (!walker.run([&](const RunRecord& r) { progress.add(r.passed); }, [&](uint64_t more) { progress.grow(more); },
-                  &rep.runs, &error)) {
+  if (!walker.run([&](const RunRecord& r) { progress.add(r.passed || !r.reuses.empty(), r.reuses.empty()); },
+                  [&](uint64_t more) { progress.grow(more); }, &rep.runs, &error)) {
     fprintf(stderr, "trustsim: campaign %s: the walk through the window failed: %s\n", sc.name.c_str(), error.c_str());
     return kExitFail;
   }
@@ -292,6 +297,11 @@ int cmd_campaign(const CampaignOptions& o) {
   size_t failed = rep.failures();
   printf("campaign %s: %zu runs, %zu passed, %zu failed in %.1f s (%.1f runs/s)\n", sc.name.c_str(), rep.runs.size(),
          rep.runs.size() - failed, failed, rep.wall_s, rep.wall_s > 0 ? double(rep.runs.size()) / rep.wall_s : 0.0);
+  if (rep.dedup) {
+    DedupCounts n = dedup_counts(rep.runs);
+    printf("  %zu cut points, %zu distinct crash states, %zu runs executed, %zu reused a verdict\n", points.size(),
+           n.states, n.executed, rep.runs.size() - n.executed);
+  }
   size_t shown = 0;
   for (const RunRecord& r : rep.runs) {
     if (r.passed) continue;
@@ -300,6 +310,7 @@ int cmd_campaign(const CampaignOptions& o) {
       break;
     }
     printf("  FAIL %s: %s\n    reproduce: %s\n", r.describe().c_str(), r.failure.c_str(), rep.reproducer(r).c_str());
+    if (!r.reuses.empty()) printf("    the verdict of %s, which left the same crash state\n", r.reuses.c_str());
   }
   if (rep.runs.size() != walker.expected()) {
     printf("campaign %s: %zu runs expected, %zu reported\n", sc.name.c_str(), size_t(walker.expected()),
@@ -342,6 +353,8 @@ void add_campaign_commands(CLI::App& app, std::function<int()>& action) {
   add_scenario_options(c, o.scenario_opts, "run seed (torn cuts, seeded faults); default: the scenario's");
   c->add_option("--board-file", o.board_file, "board description: a name in boards/ or a path");
   c->add_flag("--no-fork", o.no_fork, "boot every run from power-on instead of forking at the cut point");
+  c->add_flag("--no-dedup", o.no_dedup,
+              "run every recovery, even when an earlier run left the board in the same crash state");
   c->add_flag("--dry-run", o.dry_run, "run the window once without a cut and list its cut points");
   c->add_option("--point", o.point, "run one point only (with --mode): the reproducer")
       ->check(CLI::Range(1ull, 1ull << 40));

@@ -38,6 +38,13 @@ struct RunRecord {
   std::string failure;  // the step that failed and why (the invariant)
   uint64_t virtual_ns = 0;
   double wall_s = 0;
+  // With dedup (docs/campaigns.md): the crash-state key (its first 16 hex
+  // digits), the run whose verdict this one reuses (its describe(); empty if
+  // this run executed its recovery), and the board times (ps) its recovery
+  // began and the run ended (for the virtual end time of a reusing run).
+  std::string state;
+  std::string reuses;
+  uint64_t recovery_start_ps = 0, end_ps = 0;
 
   std::string describe() const;  // "point 3 (nvram#4) torn[, recovery point 2 (nvram#7) before]"
 };
@@ -68,6 +75,7 @@ struct CampaignReport {
   uint32_t shard_index = 0, shard_count = 1;
   std::vector<uint32_t> merged_shards;  // after `campaign merge`
   bool fork = true;
+  bool dedup = false;  // each distinct crash state's recovery ran once
   int jobs = 1;
   double wall_s = 0;
   std::string reproduce;  // the command that replays a run, without --point/--mode
@@ -76,6 +84,13 @@ struct CampaignReport {
   size_t failures() const;
   std::string reproducer(const RunRecord& r) const;
 };
+
+// With dedup: how many distinct crash states the runs left, and how many
+// runs executed their recovery (the others reused a verdict).
+struct DedupCounts {
+  size_t states = 0, executed = 0;
+};
+DedupCounts dedup_counts(const std::vector<RunRecord>& runs);
 
 std::string report_to_json(const CampaignReport& r);
 // Throws InputError naming `path` and what is wrong.
@@ -94,7 +109,7 @@ void sort_runs(std::vector<RunRecord>& runs, const std::vector<PowerLoss::Mode>&
 class Progress {
  public:
   Progress(FILE* out, uint64_t total);
-  void add(bool passed);
+  void add(bool passed, bool executed = true);
   void grow(uint64_t more) { total_ += more; }  // runs found on the way (second cuts)
   void finish();
   uint64_t done() const { return done_; }
@@ -103,7 +118,7 @@ class Progress {
   void draw(bool final);
   FILE* out_;
   bool tty_;
-  uint64_t total_, done_ = 0, failed_ = 0;
+  uint64_t total_, done_ = 0, failed_ = 0, reused_ = 0;
   double t0_;
   int last_decile_ = -1;
 };

@@ -45,6 +45,9 @@ struct CampaignPlan {
   uint32_t shard_index = 0, shard_count = 1;
   int jobs = 1;
   bool fork = true;  // false: every run boots from power-on in its own process
+  // Forked runs only: each distinct crash state's recovery runs once, the
+  // other runs with that state reuse its verdict (docs/campaigns.md).
+  bool dedup = true;
   int wall_timeout_s = 30;
   int spin_us = 0;
   // The command line of a fresh process that runs one item and writes its
@@ -71,6 +74,7 @@ class CampaignWalker {
            std::vector<RunRecord>* runs, std::string* error);
 
  private:
+  void resolve_reuses(std::vector<RunRecord>* runs);
   void found_recovery_points(const RunRecord& r, const std::function<void(uint64_t)>& on_more);
   void run_fresh(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
                  std::vector<RunRecord>* runs);

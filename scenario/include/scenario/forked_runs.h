@@ -54,6 +54,11 @@ class ForkedRuns {
   }
   const std::vector<RunRecord>& results() const { return results_; }
   std::function<void(const RunRecord&)> on_result;
+  // With dedup, the parent waits until the child calls release() (after it
+  // claimed its crash state), not only until it has taken over the files:
+  // claims then happen in fork order, whatever the children's speed.
+  bool release_on_claim = false;
+  void release();
   // The child's own record and those of the runs it forked go to `dir`/result,
   // then the process ends.
   [[noreturn]] void finish_child(Board& board, const std::string& dir, const RunRecord& own);
@@ -65,6 +70,9 @@ class ForkedRuns {
   };
   std::map<pid_t, Child> children_;
   std::vector<RunRecord> results_;
+  void maybe_release();
+  int release_fd_ = -1;  // in a child with release_on_claim: tells the parent to go on
+  bool detached_ = false, claimed_ = false;
 };
 
 }  // namespace trustsim

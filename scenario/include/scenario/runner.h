@@ -40,6 +40,9 @@ struct CampaignRole {
   uint32_t shard_index = 0, shard_count = 1;
   std::string work_dir;                             // kWalk: the forked runs' boards (removed as they finish)
   std::function<void(const RunRecord&)> on_result;  // kWalk: as each run ends
+  // kWalk: the crash-state cache (docs/campaigns.md): a run whose state after
+  // its cut is already claimed here reuses that run's verdict. Empty: no dedup.
+  std::string dedup_dir;
 };
 
 class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
@@ -61,6 +64,10 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   const std::vector<RunRecord>& results() const { return forks_.results(); }  // kWalk
 
   void operation_starting(Device& device, uint64_t index) override;
+  // The crash-state key of the board as it is now, for the recovery `phase`
+  // ("recovery" or "second-recovery") that follows (docs/campaigns.md).
+  std::string crash_state_key(const char* phase);
+  bool claim_crash_state(const char* phase);
 
  private:
   void run();

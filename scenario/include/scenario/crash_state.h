@@ -1,0 +1,36 @@
+// The crash-state key of a campaign run (docs/campaigns.md, "Each distinct
+// crash state once"): a SHA-256 over everything the recovery after a cut can
+// observe, fed in named, length-framed components so that no two different
+// sets of components hash alike. No SystemC here: unit tests feed it bytes.
+#pragma once
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trustsim {
+
+class CrashStateHasher {
+ public:
+  CrashStateHasher();
+  ~CrashStateHasher();
+  CrashStateHasher(const CrashStateHasher&) = delete;
+  CrashStateHasher& operator=(const CrashStateHasher&) = delete;
+
+  void add(const std::string& name, const void* data, size_t len);
+  void add(const std::string& name, const std::vector<uint8_t>& data) { add(name, data.data(), data.size()); }
+  void add(const std::string& name, uint64_t value);
+  // A file by its contents, in units of `unit` bytes: each unit that is not
+  // all zero bytes, with its index. A hole and written zeros hash alike, so
+  // a sparse image (NAND pages, stored inverted: erased is zero) costs only
+  // its written extents. Throws std::runtime_error naming the file.
+  void add_file_nonzero(const std::string& name, const std::string& path, size_t unit);
+  // 64 hex digits; the hasher is spent afterwards.
+  std::string key();
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+}  // namespace trustsim

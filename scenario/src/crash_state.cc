@@ -1,0 +1,71 @@
+#include "scenario/crash_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "devices/openssl_util.h"
+
+namespace trustsim {
+
+CrashStateHasher::CrashStateHasher() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("crash-state key: SHA-256 is not available");
+}
+
+CrashStateHasher::~CrashStateHasher() { EVP_MD_CTX_free(ctx_); }
+
+// Each component is its name, a NUL, its length (8 bytes, little endian)
+// and its bytes: moving a byte from one component to the next changes the key.
+void CrashStateHasher::add(const std::string& name, const void* data, size_t len) {
+  uint8_t n[8];
+  for (int i = 0; i < 8; ++i) n[i] = uint8_t(uint64_t(len) >> (8 * i));
+  EVP_DigestUpdate(ctx_, name.c_str(), name.size() + 1);
+  EVP_DigestUpdate(ctx_, n, sizeof n);
+  if (len) EVP_DigestUpdate(ctx_, data, len);
+}
+
+void CrashStateHasher::add(const std::string& name, uint64_t value) {
+  uint8_t v[8];
+  for (int i = 0; i < 8; ++i) v[i] = uint8_t(value >> (8 * i));
+  add(name, v, sizeof v);
+}
+
+void CrashStateHasher::add_file_nonzero(const std::string& name, const std::string& path, size_t unit) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("crash-state key: " + path + ": " + strerror(errno));
+  off_t end = lseek(fd, 0, SEEK_END);
+  add(name + ":size", uint64_t(end));
+  std::vector<uint8_t> buf(unit);
+  off_t pos = 0;
+  while (pos < end) {
+    off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0) break;  // only a hole is left
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) hole = end;
+    for (uint64_t u = uint64_t(data) / unit; off_t(u * unit) < hole; ++u) {
+      ssize_t n = pread(fd, buf.data(), unit, off_t(u * unit));
+      if (n <= 0) break;
+      bool zero = true;
+      for (ssize_t i = 0; i < n && zero; ++i) zero = buf[size_t(i)] == 0;
+      if (zero) continue;
+      add(name, u);
+      add(name, buf.data(), size_t(n));
+    }
+    pos = hole;
+  }
+  close(fd);
+}
+
+std::string CrashStateHasher::key() {
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, md, &n);
+  return ossl::hex(md, n);
+}
+
+}  // namespace trustsim
