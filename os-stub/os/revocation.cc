@@ -496,10 +496,12 @@ void cmd_show_upgrade_status() {
   char path[160] = {};
   size_t cursor = 0;
   trustsim::romvars::BootEntry e{};
-  if (trustsim::romvars::next_boot_entry(trustsim::romvars::get(g.vars, "BOOT"), &cursor, &e))
-    trustsim::romvars::copy_boot_path(e, path, sizeof path);
-  if (!path[0]) {
+  bool have_entry = trustsim::romvars::next_boot_entry(trustsim::romvars::get(g.vars, "BOOT"), &cursor, &e);
+  if (!have_entry) {
     status_field(0, "Autoboot image", "none (BOOT is not set)");
+  } else if (!trustsim::romvars::copy_boot_path(e, path, sizeof path)) {
+    fw::snprintf(v, sizeof v, "unreadable (its path is longer than %u characters)", unsigned(sizeof path - 1));
+    status_field(0, "Autoboot image", v);
   } else {
     status_field(0, "Autoboot image", path);
     char name[bfs::kMaxNameLen + 1];
