@@ -11,13 +11,14 @@ cd "$(dirname "$0")/.."
 mapfile -t files < <(find . \( -path './build*' -o -path './.git' \) -prune -o \
   -type f \( -name '*.c' -o -name '*.cc' -o -name '*.h' \) ! -path './hw-models/plugin/qemu_plugin_api.h' -print | sort)
 if [ "${1:-}" = "--check" ]; then
-  bad=0
-  for f in "${files[@]}"; do
-    if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then
-      echo "not formatted: $f (run scripts/format.sh)"
-      bad=1
-    fi
-  done
-  exit $bad
+  # One clang-format process for every file (one per file took ~50 s of
+  # wall time on a loaded 2-core machine); its diagnostics name each file.
+  if out=$(clang-format --dry-run --Werror "${files[@]}" 2>&1); then exit 0; fi
+  bad=$(printf '%s\n' "$out" | sed -n 's/^\(.*\):[0-9]*:[0-9]*: error: .*/\1/p' | sort -u)
+  if [ -z "$bad" ]; then
+    echo "clang-format failed:"; printf '%s\n' "$out" | head -20; exit 1
+  fi
+  printf 'not formatted: %s (run scripts/format.sh)\n' $bad
+  exit 1
 fi
 clang-format -i "${files[@]}"
