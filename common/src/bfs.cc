@@ -192,6 +192,13 @@ class VolumeImpl {
     return r;
   }
 
+  static Result read_pages(Volume& v, uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good) {
+    Result r = v.ops_->read_pages(first, count, buf, good);
+    v.pages_read_ += read_ok(r) ? count : *good + 1;
+    if (!read_ok(r)) v.last_result_ = r;
+    return r;
+  }
+
   static Status program(Volume& v, uint32_t page, const uint8_t* buf) {
     Result r = v.ops_->program_page(page, buf);
     if (r == Result::kOk) return Status::kOk;
@@ -1186,7 +1193,16 @@ class VolumeImpl {
       size_t n = v.page_size_ - in_page;
       if (n > len - done) n = len - done;
       if (in_page == 0 && n == v.page_size_) {
-        if (!read_ok(read_page(v, page, dst + done))) return Status::kIoError;
+        // Whole pages: the rest of this block's run in one request.
+        uint32_t left_in_block = v.pages_per_block_ - (page % v.pages_per_block_);
+        uint64_t whole = (len - done) / v.page_size_;
+        uint32_t count = whole < left_in_block ? uint32_t(whole) : left_in_block;
+        uint32_t good = 0;
+        if (!read_ok(read_pages(v, page, count, dst + done, &good))) {
+          if (got) *got = done + size_t(good) * v.page_size_;
+          return Status::kIoError;
+        }
+        n = size_t(count) * v.page_size_;
       } else {
         if (!read_ok(read_page(v, page, v.read_buf_))) return Status::kIoError;
         __builtin_memcpy(dst + done, v.read_buf_ + in_page, n);
