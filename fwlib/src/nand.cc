@@ -8,10 +8,10 @@ namespace flash = trustsim::flash;
 
 namespace {
 
-constexpr uint64_t kPollIntervalNs = 10000;  // 10 us between STATUS polls
-constexpr uint32_t kMaxPolls = 100000;       // 1 s: far beyond any tBERS
 uint8_t g_spare[1024];
 uint8_t g_erased_page[8192];
+uint8_t g_stage[8192 + 1024];  // main + spare of a program, one buffer write
+uint8_t g_cached[8192];        // NandDriver::cached_page_
 
 bool reg_read32(uint64_t addr, uint32_t* v) { return mbox_read(addr, v, 4).status == TS_MBOX_OK; }
 bool reg_write32(uint64_t addr, uint32_t v) { return mbox_write(addr, &v, 4).status == TS_MBOX_OK; }
@@ -31,34 +31,26 @@ bool NandDriver::init() {
   return true;
 }
 
+// Three requests: ROW, COMMAND, then READY_STATUS, which the device answers
+// once the operation has ended (docs/nand-flash.md).
 uint32_t NandDriver::command(uint32_t cmd, uint32_t row) {
-  if (!reg_write32(base_ + TS_NAND_ROW, row) || !reg_write32(base_ + TS_NAND_COMMAND, cmd)) return ~0u;
-  // Sleep first for as long as this command took last time, then poll:
-  // most operations then finish on the first STATUS read.
-  uint32_t slot = cmd == TS_NAND_CMD_READ_PAGE ? 0 : cmd == TS_NAND_CMD_PROGRAM_PAGE ? 1 : 2;
-  uint64_t t0 = uptime_ns();
-  if (expected_ns_[slot]) sleep_ns(expected_ns_[slot]);
+  cached_page_ = ~0u;
   uint32_t st = 0;
-  for (uint32_t i = 0; i < kMaxPolls; ++i) {
-    if (!reg_read32(base_ + TS_NAND_STATUS, &st)) return ~0u;
-    if (!(st & TS_NAND_STATUS_BUSY)) {
-      uint64_t took = uptime_ns() - t0;
-      // Learn a little below the observed time so we rarely oversleep.
-      expected_ns_[slot] = took > kPollIntervalNs ? took - kPollIntervalNs / 2 : 0;
-      return st;
-    }
-    sleep_ns(kPollIntervalNs);
-  }
-  return ~0u;
+  if (!reg_write32(base_ + TS_NAND_ROW, row) || !reg_write32(base_ + TS_NAND_COMMAND, cmd) ||
+      !reg_read32(base_ + TS_NAND_READY_STATUS, &st))
+    return ~0u;
+  return st;
 }
 
-flash::Result NandDriver::read_page(uint32_t page, uint8_t* buf) {
-  if (page >= geo_.block_count * geo_.pages_per_block) return flash::Result::kOutOfRange;
-  uint32_t st = command(TS_NAND_CMD_READ_PAGE, page);
-  if (st == ~0u) return flash::Result::kIoError;
-  if (mbox_read(base_ + TS_NAND_BUFFER, buf, geo_.page_size).status != TS_MBOX_OK) return flash::Result::kIoError;
+// The page the array window stopped at is in the buffer, its ECC outcome in
+// STATUS: an uncorrectable page fails, a corrected one is fetched from the
+// buffer.
+flash::Result NandDriver::read_stopped_page(uint8_t* buf) {
+  uint32_t st = 0;
+  if (!reg_read32(base_ + TS_NAND_STATUS, &st)) return flash::Result::kIoError;
   uint32_t ecc = (st & TS_NAND_STATUS_ECC_MASK) >> TS_NAND_STATUS_ECC_SHIFT;
   if (ecc == TS_NAND_ECC_UNCORRECTABLE) return flash::Result::kEccError;
+  if (mbox_read(base_ + TS_NAND_BUFFER, buf, geo_.page_size).status != TS_MBOX_OK) return flash::Result::kIoError;
   if (ecc == TS_NAND_ECC_CORRECTED) {
     ++corrected_;
     return flash::Result::kCorrected;
@@ -66,11 +58,48 @@ flash::Result NandDriver::read_page(uint32_t page, uint8_t* buf) {
   return flash::Result::kOk;
 }
 
+flash::Result NandDriver::read_pages(uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good) {
+  *good = 0;
+  uint32_t pages = geo_.block_count * geo_.pages_per_block;
+  if (first >= pages || count > pages - first) return flash::Result::kOutOfRange;
+  flash::Result all = flash::Result::kOk;
+  const uint32_t ps = geo_.page_size;
+  while (*good < count) {
+    uint32_t page = first + *good;
+    uint8_t* dst = buf + uint64_t(*good) * ps;
+    if (page == cached_page_) {  // read just now by is_bad_block()
+      memcpy(dst, g_cached, ps);
+      if (cached_result_ == flash::Result::kCorrected) all = cached_result_;
+      cached_page_ = ~0u;
+      ++*good;
+      continue;
+    }
+    cached_page_ = ~0u;
+    uint64_t want = uint64_t(count - *good) * ps;
+    Xfer x = mbox_read(base_ + TS_NAND_ARRAY + uint64_t(page) * ps, dst, want);
+    if (x.status != TS_MBOX_OK || x.actual % ps != 0 || x.actual > want) return flash::Result::kIoError;
+    *good += uint32_t(x.actual / ps);
+    if (*good == count) break;
+    flash::Result r = read_stopped_page(buf + uint64_t(*good) * ps);
+    if (r == flash::Result::kCorrected)
+      all = r;
+    else if (r != flash::Result::kOk)
+      return r;
+    ++*good;
+  }
+  return all;
+}
+
+flash::Result NandDriver::read_page(uint32_t page, uint8_t* buf) {
+  uint32_t good = 0;
+  return read_pages(page, 1, buf, &good);
+}
+
 flash::Result NandDriver::program_page(uint32_t page, const uint8_t* buf) {
   if (page >= geo_.block_count * geo_.pages_per_block) return flash::Result::kOutOfRange;
-  memset(g_spare, 0xFF, spare_);
-  if (mbox_write(base_ + TS_NAND_BUFFER, buf, geo_.page_size).status != TS_MBOX_OK ||
-      mbox_write(base_ + TS_NAND_BUFFER + geo_.page_size, g_spare, spare_).status != TS_MBOX_OK)
+  memcpy(g_stage, buf, geo_.page_size);
+  memset(g_stage + geo_.page_size, 0xFF, spare_);
+  if (mbox_write(base_ + TS_NAND_BUFFER, g_stage, geo_.page_size + spare_).status != TS_MBOX_OK)
     return flash::Result::kIoError;
   uint32_t st = command(TS_NAND_CMD_PROGRAM_PAGE, page);
   if (st == ~0u) return flash::Result::kIoError;
@@ -86,7 +115,17 @@ flash::Result NandDriver::erase_block(uint32_t block) {
 
 bool NandDriver::is_bad_block(uint32_t block) {
   if (block >= geo_.block_count) return true;
-  if (command(TS_NAND_CMD_READ_PAGE, block * geo_.pages_per_block) == ~0u) return true;
+  // Page 0 through the array window (the buffer then holds its spare), kept
+  // for the file system's read of the same page that usually follows.
+  uint32_t page = block * geo_.pages_per_block;
+  cached_page_ = ~0u;
+  uint32_t good = 0;
+  flash::Result r = read_pages(page, 1, g_cached, &good);
+  if (r == flash::Result::kIoError) return true;
+  if (r == flash::Result::kOk || r == flash::Result::kCorrected) {
+    cached_page_ = page;
+    cached_result_ = r;
+  }
   uint8_t marker = 0;
   if (mbox_read(base_ + TS_NAND_BUFFER + geo_.page_size + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1).status !=
       TS_MBOX_OK)
@@ -96,6 +135,7 @@ bool NandDriver::is_bad_block(uint32_t block) {
 
 flash::Result NandDriver::mark_bad_block(uint32_t block) {
   if (block >= geo_.block_count) return flash::Result::kOutOfRange;
+  cached_page_ = ~0u;
   // Best effort, as on real parts: the block may refuse further programs.
   command(TS_NAND_CMD_ERASE_BLOCK, block * geo_.pages_per_block);
   memset(g_spare, 0xFF, spare_);
