@@ -12,6 +12,7 @@
 
 #include "trustsim/bytes.h"
 #include "trustsim/crc32.h"
+#include "trustsim/mem_words.h"
 
 namespace trustsim::bfs {
 namespace {
@@ -79,11 +80,7 @@ enum class PageState { kClean, kValid, kBad };
 
 bool read_ok(Result r) { return r == Result::kOk || r == Result::kCorrected; }
 
-bool all_ff(const uint8_t* p, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i)
-    if (p[i] != 0xFF) return false;
-  return true;
-}
+bool all_ff(const uint8_t* p, uint32_t n) { return trustsim::mem::all_equal(p, 0xFF, n); }
 
 bool printable_label(const char* s, size_t n) {
   for (size_t i = 0; i < n; ++i)
