@@ -852,6 +852,8 @@ bool NandFlash::wait_until_idle() {
 
 // The array read window: READ_PAGE of each page in turn, its tR, then the
 // buffer transfer of its main area, as the register sequence would cost.
+// It stops before a page whose ECC outcome is not clean and before the first
+// page of a block whose bad-block marker is set (docs/nand-flash.md).
 void NandFlash::array_read(tlm::tlm_generic_payload& gp, uint64_t offset) {
   uint64_t len = gp.get_data_length();
   const uint32_t ps = cfg_.page_size;
@@ -876,7 +878,8 @@ void NandFlash::array_read(tlm::tlm_generic_payload& gp, uint64_t offset) {
     if (!power_.is_on()) break;
     start_operation(OpKind::kRead, row_);
     if (!wait_until_idle()) break;
-    if ((status_ & TS_NAND_STATUS_ECC_MASK) != 0) {
+    bool marked_bad = row_ % cfg_.pages_per_block == 0 && buffer_[ps + TS_NAND_BAD_BLOCK_MARKER_OFFSET] != 0xFF;
+    if (marked_bad || (status_ & TS_NAND_STATUS_ECC_MASK) != 0) {
       if (ActualLength* actual = gp.get_extension<ActualLength>()) actual->bytes = i * ps;
       return;
     }

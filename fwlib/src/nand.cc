@@ -8,10 +8,11 @@ namespace flash = trustsim::flash;
 
 namespace {
 
-uint8_t g_spare[1024];
-uint8_t g_erased_page[8192];
-uint8_t g_stage[8192 + 1024];  // main + spare of a program, one buffer write
-uint8_t g_cached[8192];        // NandDriver::cached_page_
+// Aligned so the word-wise memcpy/memset apply (trustsim/mem_words.h).
+alignas(8) uint8_t g_spare[1024];
+alignas(8) uint8_t g_erased_page[8192];
+alignas(8) uint8_t g_stage[8192 + 1024];  // main + spare of a program, one buffer write
+alignas(8) uint8_t g_cached[2 * 8192];    // pages 0 and 1 of the block is_bad_block() read
 
 bool reg_read32(uint64_t addr, uint32_t* v) { return mbox_read(addr, v, 4).status == TS_MBOX_OK; }
 bool reg_write32(uint64_t addr, uint32_t v) { return mbox_write(addr, &v, 4).status == TS_MBOX_OK; }
@@ -34,7 +35,7 @@ bool NandDriver::init() {
 // Three requests: ROW, COMMAND, then READY_STATUS, which the device answers
 // once the operation has ended (docs/nand-flash.md).
 uint32_t NandDriver::command(uint32_t cmd, uint32_t row) {
-  cached_page_ = ~0u;
+  cached_count_ = 0;
   uint32_t st = 0;
   if (!reg_write32(base_ + TS_NAND_ROW, row) || !reg_write32(base_ + TS_NAND_COMMAND, cmd) ||
       !reg_read32(base_ + TS_NAND_READY_STATUS, &st))
@@ -67,14 +68,13 @@ flash::Result NandDriver::read_pages(uint32_t first, uint32_t count, uint8_t* bu
   while (*good < count) {
     uint32_t page = first + *good;
     uint8_t* dst = buf + uint64_t(*good) * ps;
-    if (page == cached_page_) {  // read just now by is_bad_block()
-      memcpy(dst, g_cached, ps);
-      if (cached_result_ == flash::Result::kCorrected) all = cached_result_;
-      cached_page_ = ~0u;
+    if (page - cached_first_ < cached_count_) {  // read by is_bad_block()
+      uint32_t k = page - cached_first_;
+      memcpy(dst, g_cached + uint64_t(k) * ps, ps);
+      if (cached_result_[k] == flash::Result::kCorrected) all = cached_result_[k];
       ++*good;
       continue;
     }
-    cached_page_ = ~0u;
     uint64_t want = uint64_t(count - *good) * ps;
     Xfer x = mbox_read(base_ + TS_NAND_ARRAY + uint64_t(page) * ps, dst, want);
     if (x.status != TS_MBOX_OK || x.actual % ps != 0 || x.actual > want) return flash::Result::kIoError;
@@ -113,29 +113,44 @@ flash::Result NandDriver::erase_block(uint32_t block) {
   return (st & TS_NAND_STATUS_ERASE_FAIL) ? flash::Result::kEraseFailed : flash::Result::kOk;
 }
 
+// Pages 0 and 1 in one window read, kept for the file system's reads of
+// them that follow during a mount. The window stops before page 0 of a
+// block marked bad, and before a page whose ECC outcome is not clean: only
+// then is the marker read from the buffer, which holds page 0.
 bool NandDriver::is_bad_block(uint32_t block) {
   if (block >= geo_.block_count) return true;
-  // Page 0 through the array window (the buffer then holds its spare), kept
-  // for the file system's read of the same page that usually follows.
-  uint32_t page = block * geo_.pages_per_block;
-  cached_page_ = ~0u;
-  uint32_t good = 0;
-  flash::Result r = read_pages(page, 1, g_cached, &good);
-  if (r == flash::Result::kIoError) return true;
-  if (r == flash::Result::kOk || r == flash::Result::kCorrected) {
-    cached_page_ = page;
-    cached_result_ = r;
+  cached_count_ = 0;
+  const uint32_t ps = geo_.page_size;
+  const uint32_t page = block * geo_.pages_per_block;
+  const uint32_t n = geo_.pages_per_block < 2 ? geo_.pages_per_block : 2;
+  Xfer x = mbox_read(base_ + TS_NAND_ARRAY + uint64_t(page) * ps, g_cached, uint64_t(n) * ps);
+  if (x.status != TS_MBOX_OK || x.actual % ps != 0 || x.actual > uint64_t(n) * ps) return true;
+  uint32_t got = uint32_t(x.actual / ps);
+  if (got == 0) {
+    uint8_t marker = 0;
+    if (mbox_read(base_ + TS_NAND_BUFFER + ps + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1).status != TS_MBOX_OK)
+      return true;
+    if (marker != 0xFF) return true;
   }
-  uint8_t marker = 0;
-  if (mbox_read(base_ + TS_NAND_BUFFER + geo_.page_size + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1).status !=
-      TS_MBOX_OK)
-    return true;
-  return marker != 0xFF;
+  cached_first_ = page;
+  for (uint32_t k = 0; k < got; ++k) cached_result_[k] = flash::Result::kOk;
+  cached_count_ = got;
+  if (got < n) {
+    // Stopped on ECC: a corrected page is kept, an uncorrectable one is
+    // left for the file system to read again and see fail.
+    flash::Result r = read_stopped_page(g_cached + uint64_t(got) * ps);
+    if (r == flash::Result::kIoError) {
+      cached_count_ = 0;
+      return true;
+    }
+    if (r == flash::Result::kCorrected) cached_result_[cached_count_++] = r;
+  }
+  return false;
 }
 
 flash::Result NandDriver::mark_bad_block(uint32_t block) {
   if (block >= geo_.block_count) return flash::Result::kOutOfRange;
-  cached_page_ = ~0u;
+  cached_count_ = 0;
   // Best effort, as on real parts: the block may refuse further programs.
   command(TS_NAND_CMD_ERASE_BLOCK, block * geo_.pages_per_block);
   memset(g_spare, 0xFF, spare_);

@@ -887,6 +887,32 @@ TEST(NandFlash, ArrayWindowStopsBeforeAPageThatNeededEcc) {
   });
 }
 
+// A run that reaches the first page of a factory-bad block stops before it,
+// with that page (and its marker) in the buffer; the page before it and
+// the later pages of the bad block itself read as usual.
+TEST(NandFlash, ArrayWindowStopsBeforeTheFirstPageOfAMarkedBlock) {
+  simulate(figures(), [](Rig& r) {
+    uint32_t first = kFactoryBad * 64;
+    std::vector<uint8_t> a = pattern(7);
+    r.program(first - 1, a);
+    std::vector<uint8_t> out;
+    WindowRead w = window_read(r, first - 1, 3, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 2048u) << "only the page before the marked block";
+    EXPECT_TRUE(std::equal(a.begin(), a.begin() + 2048, out.begin()));
+    EXPECT_EQ(r.reg(TS_NAND_ROW), first);
+    EXPECT_EQ(ecc_of(r.status()), TS_NAND_ECC_NONE) << "a clean page: the marker made it stop";
+    uint8_t marker = 0xFF;
+    EXPECT_EQ(r.access(false, TS_NAND_BUFFER + 2048 + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(marker, 0x00);
+    w = window_read(r, first + 1, 2, out);
+    EXPECT_EQ(w.actual, 2u * 2048) << "only page 0 carries the marker";
+    w = window_read(r, 0, 2, out);
+    EXPECT_EQ(w.actual, 2u * 2048) << "a good block's page 0 does not stop the run";
+  });
+}
+
 TEST(NandFlash, ArrayWindowRefusesPartialPagesWritesAndBusy) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> buf(4096);

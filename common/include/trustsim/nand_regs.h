@@ -36,9 +36,10 @@ extern "C" {
 /* Array read window (read only): byte TS_NAND_ARRAY + p * page_size + i is
  * byte i of page p's main area. A read must start at a page boundary and
  * cover whole pages; it reads them in order and stops before the first page
- * whose ECC outcome is not clean, leaving that page in the buffer and its
- * outcome in STATUS (actual_len then counts the clean pages only). The
- * device's bus range ends with the window. */
+ * whose ECC outcome is not clean or that is page 0 of a block with its
+ * bad-block marker set, leaving that page in the buffer and its outcome in
+ * STATUS (actual_len then counts the pages before it only). The device's bus
+ * range ends with the window. */
 #define TS_NAND_ARRAY 0x10000u
 #define TS_NAND_BUS_SIZE(page_size, page_count) \
   ((uint64_t)TS_NAND_ARRAY + (uint64_t)(page_size) * (uint64_t)(page_count))

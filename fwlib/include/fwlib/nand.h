@@ -27,8 +27,11 @@ class NandDriver : public trustsim::flash::Ops {
   uint32_t spare_ = 0;
   trustsim::flash::Geometry geo_{};
   uint32_t corrected_ = 0;
-  uint32_t cached_page_ = ~0u;  // page 0 of the block is_bad_block() just read, kept in its buffer
-  trustsim::flash::Result cached_result_ = trustsim::flash::Result::kOk;
+  // Pages cached_first_ .. + cached_count_ - 1 (0 to 2: pages 0 and 1 of the
+  // block is_bad_block() read), valid until the next program or erase.
+  uint32_t cached_first_ = 0;
+  uint32_t cached_count_ = 0;
+  trustsim::flash::Result cached_result_[2] = {};
 };
 
 }  // namespace fw
