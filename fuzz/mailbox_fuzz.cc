@@ -276,6 +276,9 @@ void write_seeds(const char* dir) {
       {"crypto-regs", TS_MBOX_OP_READ, c.crypto.bus_base, 8},
       {"nand-regs", TS_MBOX_OP_READ, c.nand.bus_base, 8},
       {"nand-buffer", TS_MBOX_OP_READ, c.nand.bus_base + TS_NAND_BUFFER, 64},
+      {"nand-ready-status", TS_MBOX_OP_READ, c.nand.bus_base + TS_NAND_READY_STATUS, 4},
+      {"nand-array", TS_MBOX_OP_READ, c.nand.bus_base + TS_NAND_ARRAY + 64ull * c.nand.page_size,
+       2ull * c.nand.page_size},
   };
   for (const Seed& s : seeds) {
     uint8_t rec[kRecord] = {};
