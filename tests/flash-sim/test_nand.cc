@@ -116,10 +116,14 @@ struct Rig : sc_core::sc_module {
       wait(sc_time(10, SC_US));
     }
   }
-  uint32_t program(uint32_t page, const std::vector<uint8_t>& raw) {
+  // Buffer, ROW, PROGRAM_PAGE: the program is running when this returns.
+  void start_program(uint32_t page, const std::vector<uint8_t>& raw) {
     EXPECT_EQ(access(true, TS_NAND_BUFFER, const_cast<uint8_t*>(raw.data()), kRaw), tlm::TLM_OK_RESPONSE);
     set(TS_NAND_ROW, page);
     EXPECT_EQ(set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE), tlm::TLM_OK_RESPONSE);
+  }
+  uint32_t program(uint32_t page, const std::vector<uint8_t>& raw) {
+    start_program(page, raw);
     return wait_ready();
   }
   uint32_t read(uint32_t page, std::vector<uint8_t>& out) {
@@ -937,9 +941,7 @@ TEST(NandFlash, ArrayWindowRefusesPartialPagesWritesAndBusy) {
 TEST(NandFlash, ReadyStatusAnswersWhenTheOperationEnds) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> data = pattern(4);
-    r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
-    r.set(TS_NAND_ROW, 4);
-    r.set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE);
+    r.start_program(4, data);
     uint64_t end = now_ns() + kTprog;
     uint32_t s = r.reg(TS_NAND_READY_STATUS);
     EXPECT_EQ(s & (TS_NAND_STATUS_BUSY | TS_NAND_STATUS_PROGRAM_FAIL), 0u);
@@ -954,10 +956,7 @@ TEST(NandFlash, ReadyStatusAnswersWhenTheOperationEnds) {
 TEST(NandFlash, ReadyStatusFailsWhenPowerIsCutDuringTheWait) {
   simulate(figures(), [](Rig& r) {
     r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, 1234, 1});
-    std::vector<uint8_t> data = pattern(5);
-    r.access(true, TS_NAND_BUFFER, data.data(), kRaw);
-    r.set(TS_NAND_ROW, 5);
-    r.set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE);
+    r.start_program(5, pattern(5));
     uint64_t start = now_ns();
     uint8_t b[4];
     EXPECT_EQ(r.access(false, TS_NAND_READY_STATUS, b, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
