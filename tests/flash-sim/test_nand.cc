@@ -838,14 +838,22 @@ WindowRead window_read(Rig& r, uint32_t first, uint32_t pages, std::vector<uint8
 // READ_PAGE's clocks, tR, then the buffer transfer of the main area.
 uint64_t window_page_ns() { return clocks_ns(32) + kTr + clocks_ns(32 + 8 * 2048); }
 
+// Programs pattern(1), pattern(2), ... into pages first, first + 1, ...
+std::vector<std::vector<uint8_t>> program_run(Rig& r, uint32_t first, int n) {
+  std::vector<std::vector<uint8_t>> v;
+  for (int i = 0; i < n; ++i) {
+    v.push_back(pattern(i + 1));
+    r.program(first + uint32_t(i), v.back());
+  }
+  return v;
+}
+
 }  // namespace
 
 TEST(NandFlash, ArrayWindowReadsARunOfPagesInOneTransaction) {
   simulate(figures(), [](Rig& r) {
-    std::vector<uint8_t> a = pattern(1), b = pattern(2), c = pattern(3);
-    r.program(64, a);
-    r.program(65, b);
-    r.program(66, c);
+    std::vector<std::vector<uint8_t>> run = program_run(r, 64, 3);
+    const std::vector<uint8_t>&a = run[0], &b = run[1], &c = run[2];
     std::vector<uint8_t> out;
     uint64_t t0 = now_ns();
     WindowRead w = window_read(r, 64, 3, out);
@@ -867,10 +875,8 @@ TEST(NandFlash, ArrayWindowReadsARunOfPagesInOneTransaction) {
 
 TEST(NandFlash, ArrayWindowStopsBeforeAPageThatNeededEcc) {
   simulate(figures(), [](Rig& r) {
-    std::vector<uint8_t> a = pattern(1), b = pattern(2), c = pattern(3);
-    r.program(20, a);
-    r.program(21, b);
-    r.program(22, c);
+    std::vector<std::vector<uint8_t>> run = program_run(r, 20, 3);
+    const std::vector<uint8_t>&a = run[0], &b = run[1];
     r.nand->arm(nand::BitFlip{21, 100, 3});
     std::vector<uint8_t> out;
     WindowRead w = window_read(r, 20, 3, out);
