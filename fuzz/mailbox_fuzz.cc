@@ -98,7 +98,8 @@ ts_boardinfo board_table(const BoardConfig& c) {
   add(TS_DEV_BOOT_FLASH, c.boot_flash.bus_base, c.boot_flash.size);
   add(TS_DEV_NVRAM, c.nvram.bus_base, c.nvram.size);
   add(TS_DEV_CRYPTO, c.crypto.bus_base, TS_CRYPTO_SIZE);
-  add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base, TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size);
+  add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base,
+      TS_NAND_BUS_SIZE(c.nand.page_size, c.nand.pages_per_block * c.nand.block_count));
   return b;
 }
 
@@ -182,13 +183,14 @@ struct Rig : sc_core::sc_module {
     mbox.socket.bind(bus.target);
     mbox.attach_ram(ram.data());
     devices = {&console, &power_ctrl, &boot_flash, &nvram, &crypto, &nand};
-    ranges = {{0, 0x1000},
-              {cfg.console.bus_base, TS_CONSOLE_SIZE},
-              {cfg.power.bus_base, TS_POWER_SIZE},
-              {cfg.boot_flash.bus_base, cfg.boot_flash.size + TS_NOR_CONTROL_SIZE},
-              {cfg.nvram.bus_base, cfg.nvram.size},
-              {cfg.crypto.bus_base, TS_CRYPTO_SIZE},
-              {cfg.nand.bus_base, TS_NAND_BUFFER + cfg.nand.page_size + cfg.nand.spare_size}};
+    ranges = {
+        {0, 0x1000},
+        {cfg.console.bus_base, TS_CONSOLE_SIZE},
+        {cfg.power.bus_base, TS_POWER_SIZE},
+        {cfg.boot_flash.bus_base, cfg.boot_flash.size + TS_NOR_CONTROL_SIZE},
+        {cfg.nvram.bus_base, cfg.nvram.size},
+        {cfg.crypto.bus_base, TS_CRYPTO_SIZE},
+        {cfg.nand.bus_base, TS_NAND_BUS_SIZE(cfg.nand.page_size, cfg.nand.pages_per_block * cfg.nand.block_count)}};
     SC_THREAD(driver);
   }
   uint64_t mailbox_base() const { return cfg.ram_base + kRamSize - TS_MBOX_WINDOW_SIZE; }
@@ -274,6 +276,9 @@ void write_seeds(const char* dir) {
       {"crypto-regs", TS_MBOX_OP_READ, c.crypto.bus_base, 8},
       {"nand-regs", TS_MBOX_OP_READ, c.nand.bus_base, 8},
       {"nand-buffer", TS_MBOX_OP_READ, c.nand.bus_base + TS_NAND_BUFFER, 64},
+      {"nand-ready-status", TS_MBOX_OP_READ, c.nand.bus_base + TS_NAND_READY_STATUS, 4},
+      {"nand-array", TS_MBOX_OP_READ, c.nand.bus_base + TS_NAND_ARRAY + 64ull * c.nand.page_size,
+       2ull * c.nand.page_size},
   };
   for (const Seed& s : seeds) {
     uint8_t rec[kRecord] = {};

@@ -12,6 +12,7 @@
 
 #include "trustsim/bytes.h"
 #include "trustsim/crc32.h"
+#include "trustsim/mem_words.h"
 
 namespace trustsim::bfs {
 namespace {
@@ -79,11 +80,7 @@ enum class PageState { kClean, kValid, kBad };
 
 bool read_ok(Result r) { return r == Result::kOk || r == Result::kCorrected; }
 
-bool all_ff(const uint8_t* p, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i)
-    if (p[i] != 0xFF) return false;
-  return true;
-}
+bool all_ff(const uint8_t* p, uint32_t n) { return trustsim::mem::all_equal(p, 0xFF, n); }
 
 bool printable_label(const char* s, size_t n) {
   for (size_t i = 0; i < n; ++i)
@@ -188,6 +185,13 @@ class VolumeImpl {
   static Result read_page(Volume& v, uint32_t page, uint8_t* buf) {
     ++v.pages_read_;
     Result r = v.ops_->read_page(page, buf);
+    if (!read_ok(r)) v.last_result_ = r;
+    return r;
+  }
+
+  static Result read_pages(Volume& v, uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good) {
+    Result r = v.ops_->read_pages(first, count, buf, good);
+    v.pages_read_ += read_ok(r) ? count : *good + 1;
     if (!read_ok(r)) v.last_result_ = r;
     return r;
   }
@@ -1186,7 +1190,16 @@ class VolumeImpl {
       size_t n = v.page_size_ - in_page;
       if (n > len - done) n = len - done;
       if (in_page == 0 && n == v.page_size_) {
-        if (!read_ok(read_page(v, page, dst + done))) return Status::kIoError;
+        // Whole pages: the rest of this block's run in one request.
+        uint32_t left_in_block = v.pages_per_block_ - (page % v.pages_per_block_);
+        uint64_t whole = (len - done) / v.page_size_;
+        uint32_t count = whole < left_in_block ? uint32_t(whole) : left_in_block;
+        uint32_t good = 0;
+        if (!read_ok(read_pages(v, page, count, dst + done, &good))) {
+          if (got) *got = done + size_t(good) * v.page_size_;
+          return Status::kIoError;
+        }
+        n = size_t(count) * v.page_size_;
       } else {
         if (!read_ok(read_page(v, page, v.read_buf_))) return Status::kIoError;
         __builtin_memcpy(dst + done, v.read_buf_ + in_page, n);

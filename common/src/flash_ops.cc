@@ -2,6 +2,21 @@
 
 namespace trustsim::flash {
 
+Result Ops::read_pages(uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good) {
+  Result all = Result::kOk;
+  uint32_t ps = geometry().page_size;
+  for (uint32_t i = 0; i < count; ++i) {
+    *good = i;
+    Result r = read_page(first + i, buf + size_t(i) * ps);
+    if (r == Result::kCorrected)
+      all = r;
+    else if (r != Result::kOk)
+      return r;
+  }
+  *good = count;
+  return all;
+}
+
 const char* result_text(Result r) {
   switch (r) {
     case Result::kOk:

@@ -36,6 +36,7 @@ const RegisterSpec kRegisters[] = {
     {"CONFIG", TS_NAND_CONFIG, 4, A::kReadWrite, TS_NAND_CONFIG_ECC_EN, TS_NAND_CONFIG_ECC_EN, 0, 0,
      24},  // 1Fh/0Fh B0h
     {"ECC_BITS", TS_NAND_ECC_BITS, 4, A::kReadOnly, 0, 0, 0, 0, 24},
+    {"READY_STATUS", TS_NAND_READY_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 24},  // STATUS, after the wait
     {"PAGE_SIZE", TS_NAND_PAGE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
     {"SPARE_SIZE", TS_NAND_SPARE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
     {"PAGES_PER_BLOCK", TS_NAND_PAGES_PER_BLOCK, 4, A::kReadOnly, 0, 0, 0, 0, 0},
@@ -332,7 +333,8 @@ uint64_t NandImage::allocated_bytes() const {
 
 NandFlash::NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg, std::string image_path,
                      DeviceTrace& trace)
-    : Device(name, TS_DEV_BOOTFLASH_NAND, TS_NAND_BUFFER + uint64_t(cfg.page_size) + cfg.spare_size, power),
+    : Device(name, TS_DEV_BOOTFLASH_NAND,
+             TS_NAND_BUS_SIZE(cfg.page_size, uint64_t(cfg.pages_per_block) * cfg.block_count), power),
       cfg_(cfg),
       trace_(trace),
       cuts_(*this, trace, kUnplannedSalt, kInstantSalt),
@@ -748,6 +750,7 @@ uint32_t NandFlash::read_register(uint32_t offset) const {
     case TS_NAND_ROW:
       return row_;
     case TS_NAND_STATUS:
+    case TS_NAND_READY_STATUS:
       return status_ | (op_.active ? TS_NAND_STATUS_BUSY : 0u);
     case TS_NAND_CONFIG:
       return config_;
@@ -831,8 +834,68 @@ void NandFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
   }
 }
 
+// Waits inside the current transaction until the running operation ends,
+// exactly as the worker would see it end; false if power failed first.
+bool NandFlash::wait_until_idle() {
+  while (op_.active) {
+    sc_core::sc_time next = op_.cut.torn() ? op_.cut_at : op_.end;
+    sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (next > now) wait(next - now, power_.off_event());
+    if (!power_.is_on()) {
+      if (op_.active) interrupt_operation("power lost", unplanned_cut_seed(), false);
+      return false;
+    }
+    advance();
+  }
+  return power_.is_on();
+}
+
+// The array read window: READ_PAGE of each page in turn, its tR, then the
+// buffer transfer of its main area, as the register sequence would cost.
+// It stops before a page whose ECC outcome is not clean and before the first
+// page of a block whose bad-block marker is set (docs/nand-flash.md).
+void NandFlash::array_read(tlm::tlm_generic_payload& gp, uint64_t offset) {
+  uint64_t len = gp.get_data_length();
+  const uint32_t ps = cfg_.page_size;
+  if (!gp.is_read() || offset % ps != 0 || len % ps != 0 || offset / ps + len / ps > image_.page_count()) {
+    guest_error(std::string("array window ") + (gp.is_read() ? "read" : "write") + " of " + std::to_string(len) +
+                " bytes at +" + std::to_string(offset) +
+                (gp.is_read() ? ": must cover whole pages inside the part" : ": the window is read-only"));
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  if (op_.active) {
+    if (!busy_access_logged_) guest_error("array window read while BUSY");
+    busy_access_logged_ = true;
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  uint8_t* dst = gp.get_data_ptr();
+  uint64_t pages = len / ps;
+  for (uint64_t i = 0; i < pages; ++i) {
+    row_ = uint32_t(offset / ps + i);
+    wait(clocks(kReadPageClocks), power_.off_event());
+    if (!power_.is_on()) break;
+    start_operation(OpKind::kRead, row_);
+    if (!wait_until_idle()) break;
+    bool marked_bad = row_ % cfg_.pages_per_block == 0 && buffer_[ps + TS_NAND_BAD_BLOCK_MARKER_OFFSET] != 0xFF;
+    if (marked_bad || (status_ & TS_NAND_STATUS_ECC_MASK) != 0) {
+      if (ActualLength* actual = gp.get_extension<ActualLength>()) actual->bytes = i * ps;
+      return;
+    }
+    wait(clocks(kBufferReadClocks + 8ull * ps), power_.off_event());
+    if (!power_.is_on()) break;
+    memcpy(dst + i * ps, buffer_.data(), ps);
+  }
+  if (!power_.is_on()) gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+}
+
 void NandFlash::buffer_access(tlm::tlm_generic_payload& gp, uint64_t offset, sc_core::sc_time& delay) {
   uint64_t len = gp.get_data_length();
+  if (offset + len > raw_page_bytes_) {
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
   if (op_.active) {
     if (!busy_access_logged_) guest_error("page buffer accessed while BUSY");
     busy_access_logged_ = true;
@@ -859,8 +922,16 @@ void NandFlash::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
   advance();
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
   uint64_t off = gp.get_address();
+  if (off >= TS_NAND_ARRAY) {
+    array_read(gp, off - TS_NAND_ARRAY);
+    return;
+  }
   if (off >= TS_NAND_BUFFER) {
     buffer_access(gp, off - TS_NAND_BUFFER, delay);
+    return;
+  }
+  if (off == TS_NAND_READY_STATUS && gp.is_read() && gp.get_data_length() == 4 && !wait_until_idle()) {
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
   const RegisterSpec* reg = regs_.access(gp, delay, off);  // writes: write_register()
@@ -891,7 +962,9 @@ void NandFlash::write_register(RegisterAccess& a) {
 unsigned NandFlash::debug_transport(tlm::tlm_generic_payload& gp) {
   uint64_t off = gp.get_address();
   uint64_t len = gp.get_data_length();
+  if (off >= TS_NAND_ARRAY) return 0;  // a read there is an operation, not a peek
   if (off >= TS_NAND_BUFFER) {
+    if (off - TS_NAND_BUFFER + len > raw_page_bytes_) return 0;
     if (gp.is_read())
       memcpy(gp.get_data_ptr(), buffer_.data() + (off - TS_NAND_BUFFER), len);
     else

@@ -1,11 +1,10 @@
 #include "fwlib/fw.h"
+#include "trustsim/mem_words.h"
 
 extern "C" {
 
 void* memcpy(void* d, const void* s, size_t n) {
-  auto* dp = static_cast<uint8_t*>(d);
-  auto* sp = static_cast<const uint8_t*>(s);
-  while (n--) *dp++ = *sp++;
+  trustsim::mem::copy_forward(static_cast<uint8_t*>(d), static_cast<const uint8_t*>(s), n);
   return d;
 }
 
@@ -13,7 +12,7 @@ void* memmove(void* d, const void* s, size_t n) {
   auto* dp = static_cast<uint8_t*>(d);
   auto* sp = static_cast<const uint8_t*>(s);
   if (dp < sp) {
-    while (n--) *dp++ = *sp++;
+    trustsim::mem::copy_forward(dp, sp, n);  // reads each word before the stores that could reach it
   } else {
     while (n--) dp[n] = sp[n];
   }
@@ -21,8 +20,7 @@ void* memmove(void* d, const void* s, size_t n) {
 }
 
 void* memset(void* d, int c, size_t n) {
-  auto* dp = static_cast<uint8_t*>(d);
-  while (n--) *dp++ = uint8_t(c);
+  trustsim::mem::fill(static_cast<uint8_t*>(d), uint8_t(c), n);
   return d;
 }
 

@@ -8,10 +8,11 @@ namespace flash = trustsim::flash;
 
 namespace {
 
-constexpr uint64_t kPollIntervalNs = 10000;  // 10 us between STATUS polls
-constexpr uint32_t kMaxPolls = 100000;       // 1 s: far beyond any tBERS
-uint8_t g_spare[1024];
-uint8_t g_erased_page[8192];
+// Aligned so the word-wise memcpy/memset apply (trustsim/mem_words.h).
+alignas(8) uint8_t g_spare[1024];
+alignas(8) uint8_t g_erased_page[8192];
+alignas(8) uint8_t g_stage[8192 + 1024];  // main + spare of a program, one buffer write
+alignas(8) uint8_t g_cached[2 * 8192];    // pages 0 and 1 of the block is_bad_block() read
 
 bool reg_read32(uint64_t addr, uint32_t* v) { return mbox_read(addr, v, 4).status == TS_MBOX_OK; }
 bool reg_write32(uint64_t addr, uint32_t v) { return mbox_write(addr, &v, 4).status == TS_MBOX_OK; }
@@ -31,34 +32,26 @@ bool NandDriver::init() {
   return true;
 }
 
+// Three requests: ROW, COMMAND, then READY_STATUS, which the device answers
+// once the operation has ended (docs/nand-flash.md).
 uint32_t NandDriver::command(uint32_t cmd, uint32_t row) {
-  if (!reg_write32(base_ + TS_NAND_ROW, row) || !reg_write32(base_ + TS_NAND_COMMAND, cmd)) return ~0u;
-  // Sleep first for as long as this command took last time, then poll:
-  // most operations then finish on the first STATUS read.
-  uint32_t slot = cmd == TS_NAND_CMD_READ_PAGE ? 0 : cmd == TS_NAND_CMD_PROGRAM_PAGE ? 1 : 2;
-  uint64_t t0 = uptime_ns();
-  if (expected_ns_[slot]) sleep_ns(expected_ns_[slot]);
+  cached_count_ = 0;
   uint32_t st = 0;
-  for (uint32_t i = 0; i < kMaxPolls; ++i) {
-    if (!reg_read32(base_ + TS_NAND_STATUS, &st)) return ~0u;
-    if (!(st & TS_NAND_STATUS_BUSY)) {
-      uint64_t took = uptime_ns() - t0;
-      // Learn a little below the observed time so we rarely oversleep.
-      expected_ns_[slot] = took > kPollIntervalNs ? took - kPollIntervalNs / 2 : 0;
-      return st;
-    }
-    sleep_ns(kPollIntervalNs);
-  }
-  return ~0u;
+  if (!reg_write32(base_ + TS_NAND_ROW, row) || !reg_write32(base_ + TS_NAND_COMMAND, cmd) ||
+      !reg_read32(base_ + TS_NAND_READY_STATUS, &st))
+    return ~0u;
+  return st;
 }
 
-flash::Result NandDriver::read_page(uint32_t page, uint8_t* buf) {
-  if (page >= geo_.block_count * geo_.pages_per_block) return flash::Result::kOutOfRange;
-  uint32_t st = command(TS_NAND_CMD_READ_PAGE, page);
-  if (st == ~0u) return flash::Result::kIoError;
-  if (mbox_read(base_ + TS_NAND_BUFFER, buf, geo_.page_size).status != TS_MBOX_OK) return flash::Result::kIoError;
+// The page the array window stopped at is in the buffer, its ECC outcome in
+// STATUS: an uncorrectable page fails, a corrected one is fetched from the
+// buffer.
+flash::Result NandDriver::read_stopped_page(uint8_t* buf) {
+  uint32_t st = 0;
+  if (!reg_read32(base_ + TS_NAND_STATUS, &st)) return flash::Result::kIoError;
   uint32_t ecc = (st & TS_NAND_STATUS_ECC_MASK) >> TS_NAND_STATUS_ECC_SHIFT;
   if (ecc == TS_NAND_ECC_UNCORRECTABLE) return flash::Result::kEccError;
+  if (mbox_read(base_ + TS_NAND_BUFFER, buf, geo_.page_size).status != TS_MBOX_OK) return flash::Result::kIoError;
   if (ecc == TS_NAND_ECC_CORRECTED) {
     ++corrected_;
     return flash::Result::kCorrected;
@@ -66,11 +59,47 @@ flash::Result NandDriver::read_page(uint32_t page, uint8_t* buf) {
   return flash::Result::kOk;
 }
 
+flash::Result NandDriver::read_pages(uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good) {
+  *good = 0;
+  uint32_t pages = geo_.block_count * geo_.pages_per_block;
+  if (first >= pages || count > pages - first) return flash::Result::kOutOfRange;
+  flash::Result all = flash::Result::kOk;
+  const uint32_t ps = geo_.page_size;
+  while (*good < count) {
+    uint32_t page = first + *good;
+    uint8_t* dst = buf + uint64_t(*good) * ps;
+    if (page - cached_first_ < cached_count_) {  // read by is_bad_block()
+      uint32_t k = page - cached_first_;
+      memcpy(dst, g_cached + uint64_t(k) * ps, ps);
+      if (cached_result_[k] == flash::Result::kCorrected) all = cached_result_[k];
+      ++*good;
+      continue;
+    }
+    uint64_t want = uint64_t(count - *good) * ps;
+    Xfer x = mbox_read(base_ + TS_NAND_ARRAY + uint64_t(page) * ps, dst, want);
+    if (x.status != TS_MBOX_OK || x.actual % ps != 0 || x.actual > want) return flash::Result::kIoError;
+    *good += uint32_t(x.actual / ps);
+    if (*good == count) break;
+    flash::Result r = read_stopped_page(buf + uint64_t(*good) * ps);
+    if (r == flash::Result::kCorrected)
+      all = r;
+    else if (r != flash::Result::kOk)
+      return r;
+    ++*good;
+  }
+  return all;
+}
+
+flash::Result NandDriver::read_page(uint32_t page, uint8_t* buf) {
+  uint32_t good = 0;
+  return read_pages(page, 1, buf, &good);
+}
+
 flash::Result NandDriver::program_page(uint32_t page, const uint8_t* buf) {
   if (page >= geo_.block_count * geo_.pages_per_block) return flash::Result::kOutOfRange;
-  memset(g_spare, 0xFF, spare_);
-  if (mbox_write(base_ + TS_NAND_BUFFER, buf, geo_.page_size).status != TS_MBOX_OK ||
-      mbox_write(base_ + TS_NAND_BUFFER + geo_.page_size, g_spare, spare_).status != TS_MBOX_OK)
+  memcpy(g_stage, buf, geo_.page_size);
+  memset(g_stage + geo_.page_size, 0xFF, spare_);
+  if (mbox_write(base_ + TS_NAND_BUFFER, g_stage, geo_.page_size + spare_).status != TS_MBOX_OK)
     return flash::Result::kIoError;
   uint32_t st = command(TS_NAND_CMD_PROGRAM_PAGE, page);
   if (st == ~0u) return flash::Result::kIoError;
@@ -84,18 +113,44 @@ flash::Result NandDriver::erase_block(uint32_t block) {
   return (st & TS_NAND_STATUS_ERASE_FAIL) ? flash::Result::kEraseFailed : flash::Result::kOk;
 }
 
+// Pages 0 and 1 in one window read, kept for the file system's reads of
+// them that follow during a mount. The window stops before page 0 of a
+// block marked bad, and before a page whose ECC outcome is not clean: only
+// then is the marker read from the buffer, which holds page 0.
 bool NandDriver::is_bad_block(uint32_t block) {
   if (block >= geo_.block_count) return true;
-  if (command(TS_NAND_CMD_READ_PAGE, block * geo_.pages_per_block) == ~0u) return true;
-  uint8_t marker = 0;
-  if (mbox_read(base_ + TS_NAND_BUFFER + geo_.page_size + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1).status !=
-      TS_MBOX_OK)
-    return true;
-  return marker != 0xFF;
+  cached_count_ = 0;
+  const uint32_t ps = geo_.page_size;
+  const uint32_t page = block * geo_.pages_per_block;
+  const uint32_t n = geo_.pages_per_block < 2 ? geo_.pages_per_block : 2;
+  Xfer x = mbox_read(base_ + TS_NAND_ARRAY + uint64_t(page) * ps, g_cached, uint64_t(n) * ps);
+  if (x.status != TS_MBOX_OK || x.actual % ps != 0 || x.actual > uint64_t(n) * ps) return true;
+  uint32_t got = uint32_t(x.actual / ps);
+  if (got == 0) {
+    uint8_t marker = 0;
+    if (mbox_read(base_ + TS_NAND_BUFFER + ps + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1).status != TS_MBOX_OK)
+      return true;
+    if (marker != 0xFF) return true;
+  }
+  cached_first_ = page;
+  for (uint32_t k = 0; k < got; ++k) cached_result_[k] = flash::Result::kOk;
+  cached_count_ = got;
+  if (got < n) {
+    // Stopped on ECC: a corrected page is kept, an uncorrectable one is
+    // left for the file system to read again and see fail.
+    flash::Result r = read_stopped_page(g_cached + uint64_t(got) * ps);
+    if (r == flash::Result::kIoError) {
+      cached_count_ = 0;
+      return true;
+    }
+    if (r == flash::Result::kCorrected) cached_result_[cached_count_++] = r;
+  }
+  return false;
 }
 
 flash::Result NandDriver::mark_bad_block(uint32_t block) {
   if (block >= geo_.block_count) return flash::Result::kOutOfRange;
+  cached_count_ = 0;
   // Best effort, as on real parts: the block may refuse further programs.
   command(TS_NAND_CMD_ERASE_BLOCK, block * geo_.pages_per_block);
   memset(g_spare, 0xFF, spare_);

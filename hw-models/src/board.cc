@@ -48,7 +48,8 @@ ts_boardinfo make_boardinfo(const BoardConfig& c) {
   add(TS_DEV_NVRAM, c.nvram.bus_base, c.nvram.size, "nvram");
   add(TS_DEV_CRYPTO, c.crypto.bus_base, TS_CRYPTO_SIZE, "crypto");
   if (c.nand.present)
-    add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base, TS_NAND_BUFFER + c.nand.page_size + c.nand.spare_size, "bootflash");
+    add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base,
+        TS_NAND_BUS_SIZE(c.nand.page_size, c.nand.pages_per_block * c.nand.block_count), "bootflash");
   if (c.tpm.present) add(TS_DEV_TPM, c.tpm.bus_base, TS_TPM_SIZE, "tpm");
   if (c.netxfer.present) add(TS_DEV_NETXFER, c.netxfer.bus_base, TS_NETXFER_SIZE, "netxfer");
   if (c.skip_os_verification) b.flags |= TS_BOARDINFO_FLAG_SKIP_OS_VERIFY;

@@ -35,8 +35,9 @@ TEST(Crc32, MatchesTheStandardCheckValue) {
   EXPECT_EQ(trustsim::crc32(s + 4, 5, trustsim::crc32(s, 4)), 0xCBF43926u);
 }
 
-// The host computes eight bytes per step, firmware one: both must agree with
-// the plain bit-by-bit definition at every length, alignment and split.
+// Eight bytes per step, one aligned load or eight byte loads each, then a
+// byte tail: it must agree with the plain bit-by-bit definition at every
+// length, alignment and split.
 TEST(Crc32, EveryLengthAlignmentAndSplitMatchesTheBitwiseDefinition) {
   auto bitwise = [](const uint8_t* p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;

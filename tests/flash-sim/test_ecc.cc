@@ -32,6 +32,27 @@ TEST(Ecc, ErasedDataHasAnErasedCodeAndChecksClean) {
   EXPECT_EQ(ecc::check(d.data(), d.size(), code), ecc::Status::kClean);
 }
 
+// Erased data takes a shortcut in the model (all ones sums to zero): a
+// single flipped bit in it, or an erased sector under another sector's
+// code, must still be seen.
+TEST(Ecc, ErasedDataWithOneBitFlippedIsCorrectedAndUnderAForeignCodeIsNotClean) {
+  std::vector<uint8_t> erased(kSector, 0xFF);
+  const uint8_t erased_code[ecc::kCodeBytes] = {0xFF, 0xFF};
+  for (uint32_t bit = 0; bit < kSector * 8; ++bit) {
+    std::vector<uint8_t> bad = erased;
+    bad[bit / 8] ^= uint8_t(1u << (bit % 8));
+    uint32_t where = 0xFFFFFFFFu;
+    ASSERT_EQ(ecc::check(bad.data(), bad.size(), erased_code, &where), ecc::Status::kCorrected) << "bit " << bit;
+    ASSERT_EQ(where, bit);
+    ASSERT_EQ(bad, erased);
+  }
+  std::vector<uint8_t> d = sector_data(kSector, 9);
+  uint8_t code[ecc::kCodeBytes];
+  ecc::encode(d.data(), d.size(), code);
+  std::vector<uint8_t> copy = erased;
+  EXPECT_NE(ecc::check(copy.data(), copy.size(), code), ecc::Status::kClean);
+}
+
 TEST(Ecc, IntactDataChecksClean) {
   std::vector<uint8_t> d = sector_data(kSector, 1);
   uint8_t code[ecc::kCodeBytes];

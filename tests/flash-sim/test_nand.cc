@@ -116,10 +116,14 @@ struct Rig : sc_core::sc_module {
       wait(sc_time(10, SC_US));
     }
   }
-  uint32_t program(uint32_t page, const std::vector<uint8_t>& raw) {
+  // Buffer, ROW, PROGRAM_PAGE: the program is running when this returns.
+  void start_program(uint32_t page, const std::vector<uint8_t>& raw) {
     EXPECT_EQ(access(true, TS_NAND_BUFFER, const_cast<uint8_t*>(raw.data()), kRaw), tlm::TLM_OK_RESPONSE);
     set(TS_NAND_ROW, page);
     EXPECT_EQ(set(TS_NAND_COMMAND, TS_NAND_CMD_PROGRAM_PAGE), tlm::TLM_OK_RESPONSE);
+  }
+  uint32_t program(uint32_t page, const std::vector<uint8_t>& raw) {
+    start_program(page, raw);
     return wait_ready();
   }
   uint32_t read(uint32_t page, std::vector<uint8_t>& out) {
@@ -216,7 +220,7 @@ TEST(NandFlash, GeometryRegistersDescribeThePart) {
     EXPECT_EQ(r.reg(TS_NAND_BLOCK_COUNT), 16u);
     EXPECT_EQ(r.reg(TS_NAND_ECC_SECTOR_SIZE), 512u);
     EXPECT_EQ(r.reg(TS_NAND_CONFIG), TS_NAND_CONFIG_ECC_EN);
-    EXPECT_EQ(r.nand->size(), TS_NAND_BUFFER + kRaw);
+    EXPECT_EQ(r.nand->size(), TS_NAND_ARRAY + 16ull * 64 * 2048) << "the bus range ends with the array window";
   });
 }
 
@@ -802,5 +806,169 @@ TEST(NandFlash, ThousandPageProgramsReadBackIntact) {
     printf("[ timing ] 936 page programs (buffer load + command + polling): %.1f ms wall, %.3f s virtual\n", ms,
            double(now_ns()) / 1e9);
     RecordProperty("wall_ms_per_936_programs", int(ms));
+  });
+}
+
+// ---- The one-request interface: array read window and READY_STATUS.
+
+namespace {
+
+struct WindowRead {
+  tlm::tlm_response_status status;
+  uint64_t actual;
+};
+WindowRead window_read(Rig& r, uint32_t first, uint32_t pages, std::vector<uint8_t>& out) {
+  out.assign(size_t(pages) * 2048, 0);
+  tlm::tlm_generic_payload gp;
+  ActualLength actual;
+  actual.bytes = out.size();
+  gp.set_extension(&actual);
+  gp.set_command(tlm::TLM_READ_COMMAND);
+  gp.set_address(TS_NAND_ARRAY + uint64_t(first) * 2048);
+  gp.set_data_ptr(out.data());
+  gp.set_data_length(unsigned(out.size()));
+  gp.set_streaming_width(unsigned(out.size()));
+  sc_time d = sc_core::SC_ZERO_TIME;
+  r.socket->b_transport(gp, d);
+  wait(d);
+  gp.clear_extension(&actual);
+  return {gp.get_response_status(), actual.bytes};
+}
+// One page through the window costs what the register sequence does:
+// READ_PAGE's clocks, tR, then the buffer transfer of the main area.
+uint64_t window_page_ns() { return clocks_ns(32) + kTr + clocks_ns(32 + 8 * 2048); }
+
+// Programs pattern(1), pattern(2), ... into pages first, first + 1, ...
+std::vector<std::vector<uint8_t>> program_run(Rig& r, uint32_t first, int n) {
+  std::vector<std::vector<uint8_t>> v;
+  for (int i = 0; i < n; ++i) {
+    v.push_back(pattern(i + 1));
+    r.program(first + uint32_t(i), v.back());
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST(NandFlash, ArrayWindowReadsARunOfPagesInOneTransaction) {
+  simulate(figures(), [](Rig& r) {
+    std::vector<std::vector<uint8_t>> run = program_run(r, 64, 3);
+    const std::vector<uint8_t>&a = run[0], &b = run[1], &c = run[2];
+    std::vector<uint8_t> out;
+    uint64_t t0 = now_ns();
+    WindowRead w = window_read(r, 64, 3, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 3u * 2048);
+    EXPECT_EQ(now_ns() - t0, 3 * window_page_ns()) << "per page: 13h, tR, 03h + data";
+    EXPECT_TRUE(std::equal(a.begin(), a.begin() + 2048, out.begin()));
+    EXPECT_TRUE(std::equal(b.begin(), b.begin() + 2048, out.begin() + 2048));
+    EXPECT_TRUE(std::equal(c.begin(), c.begin() + 2048, out.begin() + 4096));
+    EXPECT_EQ(r.reg(TS_NAND_ROW), 66u) << "ROW names the last page read";
+    std::string t = r.trace_text();
+    size_t reads = 0;
+    for (size_t at = t.find("\"op\":\"read-page\""); at != std::string::npos;
+         at = t.find("\"op\":\"read-page\"", at + 1))
+      ++reads;
+    EXPECT_EQ(reads, 3u) << "each page is a read-page operation in the trace";
+  });
+}
+
+TEST(NandFlash, ArrayWindowStopsBeforeAPageThatNeededEcc) {
+  simulate(figures(), [](Rig& r) {
+    std::vector<std::vector<uint8_t>> run = program_run(r, 20, 3);
+    const std::vector<uint8_t>&a = run[0], &b = run[1];
+    r.nand->arm(nand::BitFlip{21, 100, 3});
+    std::vector<uint8_t> out;
+    WindowRead w = window_read(r, 20, 3, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 2048u) << "only the clean page before the corrected one";
+    EXPECT_TRUE(std::equal(a.begin(), a.begin() + 2048, out.begin()));
+    EXPECT_EQ(ecc_of(r.status()), TS_NAND_ECC_CORRECTED) << "STATUS holds the stopped page's outcome";
+    std::vector<uint8_t> back(kRaw);
+    EXPECT_EQ(r.access(false, TS_NAND_BUFFER, back.data(), kRaw), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(main_area(back), main_area(b)) << "the buffer holds page 21, corrected";
+
+    r.nand->arm(nand::BitFlip{20, 600, 1});
+    r.nand->arm(nand::BitFlip{20, 700, 6});
+    w = window_read(r, 20, 1, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 0u);
+    EXPECT_EQ(ecc_of(r.status()), TS_NAND_ECC_UNCORRECTABLE);
+  });
+}
+
+// A run that reaches the first page of a factory-bad block stops before it,
+// with that page (and its marker) in the buffer; the page before it and
+// the later pages of the bad block itself read as usual.
+TEST(NandFlash, ArrayWindowStopsBeforeTheFirstPageOfAMarkedBlock) {
+  simulate(figures(), [](Rig& r) {
+    uint32_t first = kFactoryBad * 64;
+    std::vector<uint8_t> a = pattern(7);
+    r.program(first - 1, a);
+    std::vector<uint8_t> out;
+    WindowRead w = window_read(r, first - 1, 3, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 2048u) << "only the page before the marked block";
+    EXPECT_TRUE(std::equal(a.begin(), a.begin() + 2048, out.begin()));
+    EXPECT_EQ(r.reg(TS_NAND_ROW), first);
+    EXPECT_EQ(ecc_of(r.status()), TS_NAND_ECC_NONE) << "a clean page: the marker made it stop";
+    uint8_t marker = 0xFF;
+    EXPECT_EQ(r.access(false, TS_NAND_BUFFER + 2048 + TS_NAND_BAD_BLOCK_MARKER_OFFSET, &marker, 1),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(marker, 0x00);
+    w = window_read(r, first + 1, 2, out);
+    EXPECT_EQ(w.actual, 2u * 2048) << "only page 0 carries the marker";
+    w = window_read(r, 0, 2, out);
+    EXPECT_EQ(w.actual, 2u * 2048) << "a good block's page 0 does not stop the run";
+  });
+}
+
+TEST(NandFlash, ArrayWindowRefusesPartialPagesWritesAndBusy) {
+  simulate(figures(), [](Rig& r) {
+    std::vector<uint8_t> buf(4096);
+    EXPECT_EQ(r.access(false, TS_NAND_ARRAY + 16, buf.data(), 2048), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(r.access(false, TS_NAND_ARRAY, buf.data(), 100), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(r.access(true, TS_NAND_ARRAY, buf.data(), 2048), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(r.access(false, TS_NAND_ARRAY + (16 * 64 - 1) * 2048ull, buf.data(), 4096),
+              tlm::TLM_ADDRESS_ERROR_RESPONSE)
+        << "runs past the last page";
+    EXPECT_EQ(r.access(false, TS_NAND_BUFFER + kRaw - 4, buf.data(), 8), tlm::TLM_ADDRESS_ERROR_RESPONSE)
+        << "past the end of the page buffer";
+    r.set(TS_NAND_ROW, 0);
+    r.set(TS_NAND_COMMAND, TS_NAND_CMD_ERASE_BLOCK);
+    EXPECT_EQ(r.access(false, TS_NAND_ARRAY, buf.data(), 2048), tlm::TLM_COMMAND_ERROR_RESPONSE);
+    std::string t = r.trace_text();
+    EXPECT_NE(t.find("must cover whole pages"), std::string::npos) << t;
+    EXPECT_NE(t.find("the window is read-only"), std::string::npos) << t;
+    EXPECT_NE(t.find("array window read while BUSY"), std::string::npos) << t;
+  });
+}
+
+TEST(NandFlash, ReadyStatusAnswersWhenTheOperationEnds) {
+  simulate(figures(), [](Rig& r) {
+    std::vector<uint8_t> data = pattern(4);
+    r.start_program(4, data);
+    uint64_t end = now_ns() + kTprog;
+    uint32_t s = r.reg(TS_NAND_READY_STATUS);
+    EXPECT_EQ(s & (TS_NAND_STATUS_BUSY | TS_NAND_STATUS_PROGRAM_FAIL), 0u);
+    EXPECT_EQ(now_ns(), end + clocks_ns(24)) << "waits out tPROG, then a STATUS read's clocks";
+    EXPECT_EQ(r.raw(4), expected_stored(r.cfg, data));
+    uint64_t t1 = now_ns();
+    EXPECT_EQ(r.reg(TS_NAND_READY_STATUS) & TS_NAND_STATUS_BUSY, 0u);
+    EXPECT_EQ(now_ns() - t1, clocks_ns(24)) << "idle: no wait";
+  });
+}
+
+TEST(NandFlash, ReadyStatusFailsWhenPowerIsCutDuringTheWait) {
+  simulate(figures(), [](Rig& r) {
+    r.nand->arm(PowerLoss{PowerLoss::Mode::kTorn, 1234, 1});
+    r.start_program(5, pattern(5));
+    uint64_t start = now_ns();
+    uint8_t b[4];
+    EXPECT_EQ(r.access(false, TS_NAND_READY_STATUS, b, 4), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    EXPECT_FALSE(r.power.is_on());
+    EXPECT_LT(now_ns(), start + kTprog) << "answered at the cut, inside tPROG";
+    EXPECT_FALSE(r.nand->busy());
+    EXPECT_NE(r.trace_text().find("\"status\":\"torn\""), std::string::npos);
   });
 }

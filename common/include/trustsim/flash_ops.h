@@ -34,6 +34,12 @@ class Ops {
  public:
   virtual Geometry geometry() const = 0;
   virtual Result read_page(uint32_t page, uint8_t* buf) = 0;  // page_size bytes
+  // Reads `count` consecutive pages into buf (count * page_size bytes).
+  // Stops at the first page that fails and returns its result; otherwise
+  // kCorrected if any page needed correcting, else kOk. *good: the pages
+  // read before the one that failed (count on success). The default reads
+  // page by page; a driver may read the whole run in one device operation.
+  virtual Result read_pages(uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good);
   virtual Result program_page(uint32_t page, const uint8_t* buf) = 0;
   virtual Result erase_block(uint32_t block) = 0;
   virtual bool is_bad_block(uint32_t block) = 0;

@@ -5,7 +5,9 @@
  *
  * Every register is a u32 accessed with exactly 4 bytes (any other length,
  * like an unknown offset or the wrong direction, answers ADDRESS_ERROR). The page buffer window is byte-addressed: any
- * offset and length inside it.
+ * offset and length inside it. The array read window reads whole pages:
+ * one mailbox request reads a run of consecutive pages (READ_PAGE, tR and
+ * the buffer transfer of each, all inside that one transaction).
  */
 #pragma once
 #include <stdint.h>
@@ -21,15 +23,26 @@ extern "C" {
 #define TS_NAND_STATUS 0x00Cu          /* RO: TS_NAND_STATUS_* */
 #define TS_NAND_CONFIG 0x010u          /* RW: TS_NAND_CONFIG_* (reset value TS_NAND_CONFIG_ECC_EN) */
 #define TS_NAND_ECC_BITS 0x014u        /* RO: bits corrected by the last READ_PAGE */
+#define TS_NAND_READY_STATUS 0x018u    /* RO: STATUS, read once the running operation has ended */
 #define TS_NAND_PAGE_SIZE 0x020u       /* RO: main-area bytes per page */
 #define TS_NAND_SPARE_SIZE 0x024u      /* RO: spare-area bytes per page */
 #define TS_NAND_PAGES_PER_BLOCK 0x028u /* RO */
 #define TS_NAND_BLOCK_COUNT 0x02Cu     /* RO */
 #define TS_NAND_ECC_SECTOR_SIZE 0x030u /* RO: main bytes covered by one ECC code (512) */
 
-/* Page buffer window: main area at +0, spare at +page_size. The device's
- * bus range ends with the buffer (TS_NAND_BUFFER + page_size + spare_size). */
+/* Page buffer window: main area at +0, spare at +page_size. */
 #define TS_NAND_BUFFER 0x1000u
+
+/* Array read window (read only): byte TS_NAND_ARRAY + p * page_size + i is
+ * byte i of page p's main area. A read must start at a page boundary and
+ * cover whole pages; it reads them in order and stops before the first page
+ * whose ECC outcome is not clean or that is page 0 of a block with its
+ * bad-block marker set, leaving that page in the buffer and its outcome in
+ * STATUS (actual_len then counts the pages before it only). The device's bus
+ * range ends with the window. */
+#define TS_NAND_ARRAY 0x10000u
+#define TS_NAND_BUS_SIZE(page_size, page_count) \
+  ((uint64_t)TS_NAND_ARRAY + (uint64_t)(page_size) * (uint64_t)(page_count))
 
 /* ---- COMMAND values (the W25N01GV opcodes they stand for) ---- */
 #define TS_NAND_CMD_READ_PAGE 0x13u    /* array page ROW -> buffer, BUSY for tR */

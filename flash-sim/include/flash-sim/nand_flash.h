@@ -168,6 +168,8 @@ class NandFlash : public Device {
   void reset_registers();
   void command(uint32_t cmd, tlm::tlm_generic_payload& gp);
   void buffer_access(tlm::tlm_generic_payload& gp, uint64_t offset, sc_core::sc_time& delay);
+  void array_read(tlm::tlm_generic_payload& gp, uint64_t offset);
+  bool wait_until_idle();
   uint32_t read_register(uint32_t offset) const;
   sc_core::sc_time clocks(uint64_t n) const;
   void trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns, const char* status,

@@ -1,6 +1,7 @@
 // Firmware driver for the bootflash: NAND controller (common/nand_regs.h):
-// the flash::Ops the file system runs on. Polls STATUS while BUSY, idling
-// between polls with the power controller's sleep register.
+// the flash::Ops the file system runs on. Reads go through the array read
+// window (a run of pages per mailbox request); program and erase wait for
+// the device with READY_STATUS. docs/nand-flash.md, "Firmware sequences".
 #pragma once
 #include "trustsim/flash_ops.h"
 
@@ -12,6 +13,7 @@ class NandDriver : public trustsim::flash::Ops {
   bool init();
   trustsim::flash::Geometry geometry() const override { return geo_; }
   trustsim::flash::Result read_page(uint32_t page, uint8_t* buf) override;
+  trustsim::flash::Result read_pages(uint32_t first, uint32_t count, uint8_t* buf, uint32_t* good) override;
   trustsim::flash::Result program_page(uint32_t page, const uint8_t* buf) override;
   trustsim::flash::Result erase_block(uint32_t block) override;
   bool is_bad_block(uint32_t block) override;
@@ -20,11 +22,16 @@ class NandDriver : public trustsim::flash::Ops {
 
  private:
   uint32_t command(uint32_t cmd, uint32_t row);  // returns STATUS once not BUSY (or ~0u on I/O error)
+  trustsim::flash::Result read_stopped_page(uint8_t* buf);
   uint64_t base_ = 0;
   uint32_t spare_ = 0;
   trustsim::flash::Geometry geo_{};
   uint32_t corrected_ = 0;
-  uint64_t expected_ns_[3] = {0, 0, 0};  // read, program, erase: learned durations
+  // Pages cached_first_ .. + cached_count_ - 1 (0 to 2: pages 0 and 1 of the
+  // block is_bad_block() read), valid until the next program or erase.
+  uint32_t cached_first_ = 0;
+  uint32_t cached_count_ = 0;
+  trustsim::flash::Result cached_result_[2] = {};
 };
 
 }  // namespace fw
