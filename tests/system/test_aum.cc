@@ -1,0 +1,453 @@
+// The Auto-Upgrade Manager end to end (docs/aum.md) with real servers on
+// loopback (in.tftpd and pyftpdlib, tests/support/net_servers.h): its
+// configuration, an upgrade that reloads into the new image, runversion
+// and abortversion, the disk clean-up, each failure reason the guide names
+// on the console and in show logging, the interactive mode, and
+// nvram:invalid-config.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/net_servers.h"
+#include "../support/test_util.h"
+
+using namespace trustsim::test;  // tests/support/test_util.h
+
+namespace {
+
+std::string build_file(const std::string& rel) { return std::string(TRUSTSIM_BUILD_ROOT) + "/" + rel; }
+
+std::string sha256_of(const std::string& path) {
+  Result r = sh("sha256sum '" + path + "' | cut -c1-64");
+  return r.output.substr(0, 64);
+}
+
+std::string expect(const std::string& regex) { return "  - expect: \"" + regex + "\"\n"; }
+std::string expect_within(const std::string& regex, const std::string& timeout) {
+  return "  - expect: {pattern: \"" + regex + "\", timeout: " + timeout + "}\n";
+}
+std::string expect_not(const std::string& regex, const std::string& timeout) {
+  return "  - expect: {pattern: \"" + regex + "\", not: true, timeout: " + timeout + "}\n";
+}
+std::string send(const std::string& line) { return "  - send: \"" + line + "\"\n"; }
+// The next prompt. Not anchored to a line start: the expect before it may
+// have consumed the newline.
+std::string prompt() { return expect("(Router#)"); }
+std::string config(const std::string& lines) {  // lines separated by '\n'
+  std::string s = send("configure terminal");
+  size_t pos = 0;
+  while (pos < lines.size()) {
+    size_t end = lines.find('\n', pos);
+    if (end == std::string::npos) end = lines.size();
+    s += send(lines.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return s + send("end") + prompt();
+}
+std::string check_absent(const std::string& name) { return "  - check: {file: " + name + ", exists: false}\n"; }
+std::string re(std::string s) {  // a literal for a YAML double-quoted regex
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (std::string(".()[]?*+|^$\\{}").find(c) != std::string::npos) out += "\\\\";
+    out += c;
+  }
+  return out;
+}
+
+class Aum : public ::testing::Test {
+ protected:
+  TempDir d;
+  std::string srv = d.file("srv");
+  std::string image = srv + "/net.SPA.bin";
+  std::string sha;
+  std::unique_ptr<NetServers> servers;
+  int tftp_port = 0, ftp_port = 0;
+
+  void SetUp() override {
+    ASSERT_EQ(mkdir(srv.c_str(), 0755), 0);
+    chmod(d.path.c_str(), 0755);  // in.tftpd drops to an unprivileged user
+    sign("os-stub/os.bin", "--version 17.03.02", "net.SPA.bin");
+    sign("os-stub/os.bin", "--version 17.03.02 --platform TS-OTHER --platform-id 8704", "other.SPA.bin");
+    sign("rommon-sim/rommon.bin", "--type rommon --version '17.3(2r)'", "rommon.SPA.bin");
+    sha = sha256_of(image);
+    servers = std::make_unique<NetServers>(srv, d.path, "net.SPA.bin");
+    ASSERT_TRUE(servers->ready) << servers->why;
+    tftp_port = servers->tftp_port;
+    ftp_port = servers->ftp_port;
+  }
+  void TearDown() override { servers.reset(); }
+
+  void sign(const std::string& payload, const std::string& opts, const std::string& name) {
+    Result r = run_trustsim("image sign " + build_file(payload) + " --key " + src("keys/dev/production-A.pem") + " " +
+                            opts + " --out " + srv + "/" + name);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    chmod((srv + "/" + name).c_str(), 0644);
+  }
+
+  std::string tftp_url(const std::string& path = "net.SPA.bin") const {
+    return "tftp://127.0.0.1:" + std::to_string(tftp_port) + "/" + path;
+  }
+  std::string ftp_url(const std::string& path = "net.SPA.bin", const std::string& cred = "trustsim:secret@") const {
+    return "ftp://" + cred + "127.0.0.1:" + std::to_string(ftp_port) + "/" + path;
+  }
+
+  // Runs a scenario: `steps` after power-on and enable (the board state in
+  // d/board, so a second run continues from the first).
+  Result run_steps(const std::string& steps, const std::string& before = "", const std::string& timeout = "60 s") {
+    std::string sc = "name: aum-test\nboard: default\ntimeout: " + timeout + "\nsteps:\n" + before +
+                     "  - power-on\n  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + steps;
+    write_text(d.file("test.yaml"), sc);
+    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " " + d.file("test.yaml"));
+  }
+  std::string console() { return read_text(d.file("console.txt")); }
+};
+
+// The lines of l. 1000-1010, saved, shown, replayed at boot and undone.
+TEST_F(Aum, ConfigurationIsSavedShownAndUndone) {
+  std::string ida = "https://ida.example.net/cgi-bin/new-ida/locator/locator.pl";
+  std::string lines =
+      "autoupgrade disk-cleanup crashinfo\nautoupgrade disk-cleanup image\nautoupgrade ida url " + ida +
+      "\nautoupgrade status email recipient tree@abc.com\nautoupgrade status email smtp-server smtpserver.abc.com";
+  std::string block = re(lines) + "\\n!\\n";
+  std::string steps = config(lines);
+  steps += send("configure terminal") + send("autoupgrade status email recipient no-at-sign") +
+           expect("%Error: no-at-sign is not a mail address") + send("autoupgrade status email smtp-server a_b:99999") +
+           expect("%Error: a_b:99999 is not a server name \\\\(HOST or HOST:PORT\\\\)") +
+           send("autoupgrade ida url tftp://127.0.0.1/x") +
+           expect("%Error: the IDA URL must be an http: or https: URL, not tftp://127.0.0.1/x") + send("end") +
+           prompt();
+  steps += send("show running-config") + expect(block) + prompt();
+  steps += send("show autoupgrade configuration") +
+           expect(
+               "Auto-Upgrade Manager configuration\\n  Disk clean-up         : crashinfo image\\n"
+               "  IDA URL               : " +
+               re(ida) +
+               "\\n  Status mail recipient : tree@abc\\\\.com\\n"
+               "  Status mail server    : smtpserver\\\\.abc\\\\.com\\n  Debugging             : off\\n") +
+           prompt();
+  steps += send("write memory") + expect("\\\\[OK\\\\]") + prompt() + send("reload") +
+           expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + send("") + expect("Router>") + send("enable") +
+           prompt();
+  steps += send("show running-config") + expect(block) + prompt();  // replayed from startup-config
+  steps += config("no autoupgrade disk-cleanup image\nno autoupgrade status email recipient\nno autoupgrade ida url");
+  steps += send("show autoupgrade configuration") +
+           expect("  Disk clean-up         : crashinfo\\n  IDA URL               : " +
+                  re("https://www.cisco.com/cgi-bin/new-ida/locator/locator.pl") +
+                  " \\\\(default\\\\)\\n  Status mail recipient : not configured\\n") +
+           prompt();
+  steps += send("debug autoupgrade") + expect("Auto-Upgrade Manager debugging is on") + prompt() +
+           send("show autoupgrade configuration") + expect("Debugging             : on") + prompt() +
+           send("undebug all") + prompt() + send("show autoupgrade configuration") +
+           expect("Debugging             : off") + prompt();
+  // Only the SMTP server is left: the block has that one line.
+  steps += config("no autoupgrade disk-cleanup") + send("show running-config") +
+           expect("!\\nautoupgrade status email smtp-server smtpserver\\\\.abc\\\\.com\\n!\\n") + prompt();
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// getversion from FTP with a delay: download, checks, signature, boot
+// list, the scheduled reload of the captures; the board reloads into the
+// new image, verified, after 30 minutes of board time.
+TEST_F(Aum, FtpUpgradeReloadsIntoTheNewImage) {
+  std::string size = std::to_string(read_text(image).size());
+  std::string steps =
+      send("upgrade automatic getversion " + ftp_url() + " in 0:30") +
+      expect("Downloading Image from user specified url:\\nLoading net\\\\.SPA\\\\.bin from 127\\\\.0\\\\.0\\\\.1:" +
+             std::to_string(ftp_port) + " \\\\(via GigabitEthernet0\\\\): !+\\n\\\\[OK - " + size + " bytes\\\\]\\n") +
+      expect("\\\\[download complete\\\\]\\nVerifiying the image: \\\\.+\\nDone!\\nImage Verification: PASS\\n") +
+      expect("%AUM-6-IMAGE_READY: bootflash:net\\\\.SPA\\\\.bin downloaded and validated\\n") +
+      expect("Upgrading to \\\"bootflash:net\\\\.SPA\\\\.bin\\\"\\\\. Wait\\\\.\\\\.\\n") +
+      expect(
+          "Reload scheduled for 00:30:[0-9]{2} UTC Sun Nov 29 2026 \\\\(in 30 minutes\\\\) with image -\\n"
+          "bootflash:net\\\\.SPA\\\\.bin by console\\nReload reason: Auto upgrade\\n"
+          "Device will WARM UPGRADE in 0:30:00\\n"
+          "To cancel the upgrade, enter the command \\\"upgrade automatic abortversion\\\"\\n") +
+      expect(
+          "%SYS-5-SCHEDULED_RELOAD: Reload requested for 00:30:[0-9]{2} UTC Sun Nov 29 2026 at [^\\n]* by "
+          "console\\\\. Reload Reason: Auto upgrade\\\\.\\n") +
+      prompt() + send("show running-config") +
+      expect(
+          "boot system bootflash:net\\\\.SPA\\\\.bin\\nboot system "
+          "bootflash:ts-isr1100-universalk9\\\\.17\\\\.03\\\\.01\\\\.SPA\\\\.bin\\n") +
+      prompt() + send("show reload") + expect("Reload reason: Auto upgrade\\n") + prompt() + send("show logging") +
+      expect("Log Buffer \\\\(4096 bytes\\\\):\\n[^\\n]*%AUM-6-IMAGE_READY[^\\n]*\\n[^\\n]*%SYS-5-SCHEDULED_RELOAD") +
+      prompt() + expect_not("SHUTDOWN NOW", "1750 s") +
+      expect_within(
+          "SHUTDOWN NOW ---\\n\\\\*\\\\*\\\\*\\n\\nReload Requested by console\\\\. Reload Reason: Auto upgrade\\\\.",
+          "60 s") +
+      expect_within("System image file is \\\"bootflash:net\\\\.SPA\\\\.bin\\\"", "60 s") + expect("Router>") +
+      "  - check: {booted: {image: bootflash:net.SPA.bin, key: production-A}}\n" +
+      "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// getversion without a time leaves the reload to runversion; abortversion
+// cancels it and puts the boot list back.
+TEST_F(Aum, RunversionAndAbortversion) {
+  std::string steps = send("upgrade automatic runversion") +
+                      expect("%Error: no image is ready; download one with upgrade automatic getversion first") +
+                      prompt() + send("upgrade automatic abortversion") + expect("%Error: no upgrade is scheduled") +
+                      prompt();
+  steps += send("upgrade automatic getversion " + tftp_url()) + expect("Image Verification: PASS\\n") +
+           expect("Use 'upgrade automatic runversion' command to reload manually\\\\.\\n") + prompt() +
+           send("show reload") + expect("No reload is scheduled") + prompt();
+  steps += send("upgrade automatic runversion at 07:30") +
+           expect(
+               "Reload scheduled for 07:30:00 UTC Sun Nov 29 2026 \\\\(in 7 hours and 2[0-9] minutes\\\\) with "
+               "image -\\nbootflash:net\\\\.SPA\\\\.bin by console\\n") +
+           expect("Device will WARM UPGRADE at 07:30:00\\n") + prompt();
+  // Another getversion while an upgrade is scheduled is refused.
+  steps += send("upgrade automatic getversion " + tftp_url()) +
+           expect("%Error: an upgrade is scheduled already; cancel it with upgrade automatic abortversion first") +
+           prompt();
+  steps +=
+      send("upgrade automatic abortversion") +
+      expect(
+          "Auto upgrade of image which was scheduled earlier is aborted!\\n\\n\\n\\\\*\\\\*\\\\*\\n\\\\*\\\\*\\\\* "
+          "--- SHUTDOWN ABORTED ---\\n") +
+      expect("%SYS-5-SCHEDULED_RELOAD_CANCELLED:  Scheduled reload cancelled at ") + prompt() + send("show reload") +
+      expect("No reload is scheduled") + prompt() + send("show running-config") +
+      expect("!\\nboot system bootflash:ts-isr1100-universalk9\\\\.17\\\\.03\\\\.01\\\\.SPA\\\\.bin\\n!\\n") +
+      prompt() + "  - check: {romvar: BOOT, equals: \"bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;\"}\n";
+  // Rescheduled: runversion again, with a delay; the reload comes then.
+  steps += send("upgrade automatic runversion in 10") + expect("Device will WARM UPGRADE in 0:10:00\\n") + prompt() +
+           expect_not("SHUTDOWN NOW", "550 s") + expect_within("Reload Reason: Auto upgrade\\\\.", "120 s") +
+           expect_within("System image file is \\\"bootflash:net\\\\.SPA\\\\.bin\\\"", "60 s") + expect("Router>");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// Each reason the guide names, on the console and in show logging; the
+// board is unchanged after each (no file left, boot list as it was).
+TEST_F(Aum, FailuresGiveTheReasonAndChangeNothing) {
+  std::string steps;
+  steps += send("upgrade automatic getversion " + ftp_url("net.SPA.bin", "trustsim:wrong@") + " now") +
+           expect("\\\\(Permission denied\\\\)\\n") +
+           expect(
+               "%AUM-3-UPGRADE_FAILED: not authorised to download net\\\\.SPA\\\\.bin \\\\(the server refused the "
+               "login\\\\)\\n") +
+           prompt() + check_absent("net.SPA.bin");
+  steps += send("upgrade automatic getversion " + tftp_url("rommon.SPA.bin") + " now") +
+           expect(
+               "%AUM-3-UPGRADE_FAILED: rommon\\\\.SPA\\\\.bin is not valid for this platform \\\\(a ROMMON image, "
+               "not an OS image\\\\)\\n") +
+           prompt() + check_absent("rommon.SPA.bin");
+  steps += send("upgrade automatic getversion " + tftp_url("other.SPA.bin") + " now") +
+           expect(
+               "%AUM-3-UPGRADE_FAILED: other\\\\.SPA\\\\.bin is not valid for this platform \\\\(built for "
+               "TS-OTHER, this board is TS-ISR1100\\\\)\\n") +
+           prompt() + check_absent("other.SPA.bin");
+  steps += "  - fault: {network: {corrupt-byte: 5000}}\n" +
+           send("upgrade automatic getversion " + tftp_url() + " now") + expect("Image Verification: FAIL\\n") +
+           expect("%AUM-3-UPGRADE_FAILED: signature failure on bootflash:net\\\\.SPA\\\\.bin \\\\(") + prompt() +
+           check_absent("net.SPA.bin");
+  steps += send("upgrade automatic getversion " + tftp_url("missing.bin") + " now") +
+           expect("%AUM-3-UPGRADE_FAILED: download of missing\\\\.bin failed\\n") + prompt();
+  steps += send("upgrade automatic getversion " + tftp_url("ts-isr1100-universalk9.17.03.01.SPA.bin")) +
+           expect(
+               "%AUM-3-UPGRADE_FAILED: bootflash:ts-isr1100-universalk9\\\\.17\\\\.03\\\\.01\\\\.SPA\\\\.bin is the "
+               "running image or in the boot list; it is not replaced\\n") +
+           prompt();
+  steps += send("show logging") + expect("not authorised to download") + expect("not valid for this platform") +
+           expect("not valid for this platform") + expect("signature failure") + expect("download of") +
+           expect("is the running image") + prompt() + send("show reload") + expect("No reload is scheduled") +
+           prompt() + "  - check: {romvar: BOOT, equals: \"bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;\"}\n";
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  // The typed command's echo carries the password; nothing the board prints does.
+  std::string c = console();
+  EXPECT_NE(c.find("trustsim:wrong"), std::string::npos);
+  EXPECT_EQ(c.find("trustsim:wrong"), c.rfind("trustsim:wrong")) << "credentials printed by the board";
+}
+
+// bootflash: nearly full: disk-management no fails with "not enough
+// space"; confirm asks before each deletion (a no keeps the file); auto
+// deletes what the policy allows and never the running image.
+TEST_F(Aum, DiskCleanupFollowsThePolicy) {
+  // How much is free on a new board, and the allocation unit (what a file
+  // just too large for a metadata record takes).
+  auto free_after = [&](const std::string& before) {
+    Result r = run_steps(send("dir") + prompt(), before);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::smatch m;
+    std::string c = console();
+    return std::regex_search(c, m, std::regex("\\((\\d+) bytes free\\)")) ? std::stoll(m[1]) : -1LL;
+  };
+  std::string probe = d.file("probe");
+  ASSERT_EQ(sh("head -c 4000 /dev/zero > '" + probe + "'").exit_code, 0);
+  long long free0 = free_after(""), unit = free0 - free_after("  - flash-put: {from: " + probe + ", name: p}\n");
+  ASSERT_GT(free0, 0);
+  ASSERT_GT(unit, 4000);
+  long long img = (long long)read_text(image).size();
+  long long need = (img + unit - 1) / unit * unit;
+  // crashinfo_1 and core.1 take what the image needs each; two files
+  // outside every category (one file may not hold it all) leave one unit
+  // less than the image needs, so only deleting crashinfo_1 makes room.
+  long long units = (free0 - 2 * need - (need - unit)) / unit;
+  ASSERT_GT(units, 4);
+  std::string crash = d.file("crashinfo_1"), keep = d.file("core_keep"), fill1 = d.file("fill1"),
+              fill2 = d.file("fill2");
+  ASSERT_EQ(sh("head -c " + std::to_string(img) + " /dev/zero > '" + crash + "'").exit_code, 0);
+  ASSERT_EQ(sh("head -c " + std::to_string(img) + " /dev/zero > '" + keep + "'").exit_code, 0);
+  ASSERT_EQ(sh("head -c " + std::to_string(units / 2 * unit) + " /dev/zero > '" + fill1 + "'").exit_code, 0);
+  ASSERT_EQ(sh("head -c " + std::to_string((units - units / 2) * unit) + " /dev/zero > '" + fill2 + "'").exit_code, 0);
+  std::string put = "  - flash-put: {from: " + fill1 + ", name: data_1}\n  - flash-put: {from: " + fill2 +
+                    ", name: data_2}\n  - flash-put: {from: " + crash +
+                    ", name: crashinfo_1}\n  - flash-put: {from: " + keep + ", name: core.1}\n";
+  std::string steps;
+  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management no") +
+           expect("Disk clean-up is off for this upgrade \\\\(disk-management no\\\\)\\n") +
+           expect("%AUM-3-UPGRADE_FAILED: not enough space on bootflash: for net\\\\.SPA\\\\.bin") + prompt() +
+           check_absent("net.SPA.bin");
+  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management auto") +
+           expect("No disk clean-up policy is configured \\\\(autoupgrade disk-cleanup\\\\)\\n") +
+           expect("not enough space on bootflash:") + prompt();
+  steps += config("autoupgrade disk-cleanup crashinfo\nautoupgrade disk-cleanup core");
+  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management confirm") +
+           expect("Delete bootflash:crashinfo_1 \\\\([0-9]+ bytes, crashinfo\\\\)\\\\? \\\\[confirm\\\\]") + send("n") +
+           expect("Delete bootflash:core\\\\.1 \\\\([0-9]+ bytes, core\\\\)\\\\? \\\\[confirm\\\\]") + send("n") +
+           expect("not enough space on bootflash:") + prompt() + "  - check: {file: crashinfo_1, exists: true}\n";
+  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management auto") +
+           expect("Deleting bootflash:crashinfo_1 \\\\([0-9]+ bytes, crashinfo\\\\)\\n") +
+           expect("Image Verification: PASS") + prompt() + check_absent("crashinfo_1") +
+           "  - check: {file: core.1, exists: true}\n" + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n" +
+           "  - check: {file: ts-isr1100-universalk9.17.03.01.SPA.bin, exists: true}\n";
+  Result r = run_steps(steps, put, "120 s");
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// upgrade automatic with no arguments asks the questions of the capture.
+TEST_F(Aum, InteractiveModeAsksTheCapturesQuestions) {
+  std::string steps =
+      send("upgrade automatic") +
+      expect("Welcome to the Cisco Auto Upgrade Manager\\\\. To upgrade your device, please answer the following\\n") +
+      expect("Download from Cisco server\\\\? \\\\[yes\\\\]: ") + send("no") + expect("Image location:") +
+      send(tftp_url()) +
+      expect("\\\\[OK - [0-9]+ bytes\\\\]\\nImage Found: net\\\\.SPA\\\\.bin \\\\([0-9]+ bytes\\\\)\\n") +
+      expect("Memory Available: 128Mb Main Memory \\\\(RAM\\\\) - [0-9]+ bytes of flash space\\n") +
+      expect("New image will be downloaded to bootflash:net\\\\.SPA\\\\.bin\\n") +
+      expect("Reload and upgrade the device immediately after image download is complete\\\\? \\\\[yes\\\\]: ") +
+      send("no") + expect("Time to reload the box \\\\[Manual\\\\]\\\\? ") + send("") +
+      expect("Proceed with device image upgrade from\\n\\\\[" + re(tftp_url()) +
+             "\\\\] to\\n\\\\[bootflash:net\\\\.SPA\\\\.bin\\\\]\\\\? \\\\[yes\\\\]: ") +
+      send("") + expect("Image Verification: PASS\\n") +
+      expect("Use 'upgrade automatic runversion' command to reload manually\\\\.\\n") + prompt() +
+      "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
+  // A time that does not exist changes nothing.
+  steps += send("delete /force bootflash:net.SPA.bin") + prompt() + send("upgrade automatic") +
+           expect("\\\\[yes\\\\]: ") + send("no") + expect("Image location:") + send(tftp_url()) +
+           expect("complete\\\\? \\\\[yes\\\\]: ") + send("no") + expect("\\\\[Manual\\\\]\\\\? ") + send("25:00") +
+           expect("%Error: 25:00 is not a time of day \\\\(hh:mm\\\\) or Manual; nothing was changed\\n") + prompt() +
+           check_absent("net.SPA.bin");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// A startup-config with lines this image's parser refuses (written into
+// the board's NVRAM as another image's write memory would have): they are
+// reported at boot, stored in nvram:invalid-config and shown by more and
+// show autoupgrade configuration unknown; the accepted lines take effect.
+// After a clean boot the file is empty.
+TEST_F(Aum, InvalidConfigLinesAreReportedAndStored) {
+  std::string board = d.file("board");
+  Result r = run_trustsim("board new " + board);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string cfg =
+      "!\\nversion 17.06.01\\n!\\nboot system bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\\n!\\n"
+      "voice-card 0\\nautoupgrade disk-cleanup core\\ntransport output lat pad telnet rlogin\\n!\\nend\\n";
+  r = sh("/usr/bin/python3 -c \"import struct,zlib,sys; t=b'" + cfg +
+         "'; f=open(sys.argv[1],'r+b'); f.seek(0x3000); "
+         "f.write(struct.pack('<IIII',0x58545354,len(t),7,zlib.crc32(t))+t)\" '" +
+         board + "/nvram.bin'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string steps =
+      expect("%PARSER-4-BADCFG: 2 startup-config lines not accepted by this image; saved in nvram:invalid-config\\n");
+  std::string after =
+      send("more nvram:invalid-config") +
+      expect("more nvram:invalid-config\\r?\\nvoice-card 0\\ntransport output lat pad telnet rlogin\\n") + prompt() +
+      send("show autoupgrade configuration unknown") +
+      expect(
+          "! Config Lines not understood by the current image:\\nvoice-card 0\\n"
+          "transport output lat pad telnet rlogin\\nTotal 2 Invalid Config Lines\\n") +
+      prompt() + send("show running-config") + expect("autoupgrade disk-cleanup core\\n!\\n") + prompt();
+  // Saved without them, the next boot refuses nothing and the file is empty.
+  after += send("write memory") + expect("\\\\[OK\\\\]") + prompt() + send("reload") +
+           expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + send("") + expect("Router>") + send("enable") +
+           prompt() + send("more nvram:invalid-config") + expect("more nvram:invalid-config\\r?\\n(Router#)") +
+           send("show autoupgrade configuration unknown") + expect("Total 0 Invalid Config Lines\\n") + prompt();
+  std::string sc = "name: aum-invalid-config\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n" + steps +
+                   "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + after;
+  write_text(d.file("invalid.yaml"), sc);
+  r = run_trustsim("run --quiet --board " + board + " --console-log " + d.file("console.txt") + " " +
+                   d.file("invalid.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  EXPECT_EQ(console().find("PARSER-4-BADCFG"), console().rfind("PARSER-4-BADCFG")) << "reported on the second boot";
+}
+
+// The status mail, received by a real SMTP server (aiosmtpd, Debian
+// python3-aiosmtpd) on loopback: one when the image is ready, one when an
+// upgrade fails, each with the subject and the result; a server that is
+// not there is logged, and the upgrade goes on.
+TEST_F(Aum, StatusMailReachesTheSmtpServer) {
+  MailServer smtp(d.file("maildir"), d.file("smtpd.log"));
+  ASSERT_TRUE(smtp.ready) << "aiosmtpd did not listen within 10 s: " << read_text(smtp.log);
+  int smtp_port = smtp.port;
+  int dead = free_port(SOCK_STREAM);
+  std::string steps =
+      config(
+          "ip domain name lab.example\nautoupgrade status email recipient ops@example.net\n"
+          "autoupgrade status email smtp-server 127.0.0.1:" +
+          std::to_string(smtp_port)) +
+      send("upgrade automatic getversion " + tftp_url()) + expect("Image Verification: PASS\\n") +
+      expect("%AUM-6-STATUS_MAIL: status mail sent to ops@example\\\\.net\\n") + prompt() +
+      send("upgrade automatic getversion " + tftp_url("rommon.SPA.bin")) +
+      expect("%AUM-3-UPGRADE_FAILED: rommon\\\\.SPA\\\\.bin is not valid") +
+      expect("%AUM-6-STATUS_MAIL: status mail sent to ops@example\\\\.net\\n") + prompt() +
+      config("autoupgrade status email smtp-server 127.0.0.1:" + std::to_string(dead)) +
+      send("upgrade automatic getversion " + tftp_url("other.SPA.bin")) +
+      expect("%AUM-4-STATUS_MAIL_FAILED: status mail to ops@example\\\\.net not sent \\\\(Connection refused\\\\)\\n") +
+      prompt() + send("show logging") + expect("%AUM-6-STATUS_MAIL") + expect("%AUM-4-STATUS_MAIL_FAILED") + prompt();
+  Result r = run_trustsim("run --quiet --trace " + d.file("trace.jsonl") + " --console-log " + d.file("console.txt") +
+                          " " + [&] {
+                            write_text(d.file("mail.yaml"),
+                                       "name: aum-mail\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n"
+                                       "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" +
+                                           steps);
+                            return d.file("mail.yaml");
+                          }());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::vector<std::string> mails = smtp.mails();
+  std::string all;
+  ASSERT_EQ(mails.size(), 2u) << read_text(smtp.log);
+  for (const std::string& m : mails) all += m + "\n----\n";
+  auto has = [&](const std::string& s) { return all.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("Subject: Auto-Upgrade Manager on Router: image ready")) << all;
+  EXPECT_TRUE(has("bootflash:net.SPA.bin downloaded and validated; reload: manual (upgrade automatic runversion)"))
+      << all;
+  EXPECT_TRUE(has("Subject: Auto-Upgrade Manager on Router: upgrade failed")) << all;
+  EXPECT_TRUE(has("rommon.SPA.bin is not valid for this platform (a ROMMON image, not an OS image)")) << all;
+  EXPECT_TRUE(has("X-MailFrom: Router@lab.example")) << all;
+  EXPECT_TRUE(has("X-RcptTo: ops@example.net")) << all;
+  EXPECT_TRUE(has("Running image: bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin")) << all;
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"smtp-send\""), std::string::npos);
+  EXPECT_NE(trace.find("\"status\":\"refused\",\"detail\":\"smtp://127.0.0.1:" + std::to_string(dead)),
+            std::string::npos)
+      << trace.substr(0, 3000);
+}
+
+}  // namespace
