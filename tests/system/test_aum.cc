@@ -31,12 +31,6 @@ std::string sha256_of(const std::string& path) {
 }
 
 std::string expect(const std::string& regex) { return "  - expect: \"" + regex + "\"\n"; }
-std::string expect_within(const std::string& regex, const std::string& timeout) {
-  return "  - expect: {pattern: \"" + regex + "\", timeout: " + timeout + "}\n";
-}
-std::string expect_not(const std::string& regex, const std::string& timeout) {
-  return "  - expect: {pattern: \"" + regex + "\", not: true, timeout: " + timeout + "}\n";
-}
 std::string send(const std::string& line) { return "  - send: \"" + line + "\"\n"; }
 // The next prompt. Not anchored to a line start: the expect before it may
 // have consumed the newline.
@@ -158,116 +152,26 @@ TEST_F(Aum, ConfigurationIsSavedShownAndUndone) {
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
 }
 
-// getversion from FTP with a delay: download, checks, signature, boot
-// list, the scheduled reload of the captures; the board reloads into the
-// new image, verified, after 30 minutes of board time.
+// The scenario files of scenarios/upgrade/, run against the servers of
+// SetUp: an FTP upgrade that reloads into the new image, an aborted and
+// rescheduled upgrade, and each failure reason.
 TEST_F(Aum, FtpUpgradeReloadsIntoTheNewImage) {
-  std::string size = std::to_string(read_text(image).size());
-  std::string steps =
-      send("upgrade automatic getversion " + ftp_url() + " in 0:30") +
-      expect("Downloading Image from user specified url:\\nLoading net\\\\.SPA\\\\.bin from 127\\\\.0\\\\.0\\\\.1:" +
-             std::to_string(ftp_port) + " \\\\(via GigabitEthernet0\\\\): !+\\n\\\\[OK - " + size + " bytes\\\\]\\n") +
-      expect("\\\\[download complete\\\\]\\nVerifiying the image: \\\\.+\\nDone!\\nImage Verification: PASS\\n") +
-      expect("%AUM-6-IMAGE_READY: bootflash:net\\\\.SPA\\\\.bin downloaded and validated\\n") +
-      expect("Upgrading to \\\"bootflash:net\\\\.SPA\\\\.bin\\\"\\\\. Wait\\\\.\\\\.\\n") +
-      expect(
-          "Reload scheduled for 00:30:[0-9]{2} UTC Sun Nov 29 2026 \\\\(in 30 minutes\\\\) with image -\\n"
-          "bootflash:net\\\\.SPA\\\\.bin by console\\nReload reason: Auto upgrade\\n"
-          "Device will WARM UPGRADE in 0:30:00\\n"
-          "To cancel the upgrade, enter the command \\\"upgrade automatic abortversion\\\"\\n") +
-      expect(
-          "%SYS-5-SCHEDULED_RELOAD: Reload requested for 00:30:[0-9]{2} UTC Sun Nov 29 2026 at [^\\n]* by "
-          "console\\\\. Reload Reason: Auto upgrade\\\\.\\n") +
-      prompt() + send("show running-config") +
-      expect(
-          "boot system bootflash:net\\\\.SPA\\\\.bin\\nboot system "
-          "bootflash:ts-isr1100-universalk9\\\\.17\\\\.03\\\\.01\\\\.SPA\\\\.bin\\n") +
-      prompt() + send("show reload") + expect("Reload reason: Auto upgrade\\n") + prompt() + send("show logging") +
-      expect("Log Buffer \\\\(4096 bytes\\\\):\\n[^\\n]*%AUM-6-IMAGE_READY[^\\n]*\\n[^\\n]*%SYS-5-SCHEDULED_RELOAD") +
-      prompt() + expect_not("SHUTDOWN NOW", "1750 s") +
-      expect_within(
-          "SHUTDOWN NOW ---\\n\\\\*\\\\*\\\\*\\n\\nReload Requested by console\\\\. Reload Reason: Auto upgrade\\\\.",
-          "60 s") +
-      expect_within("System image file is \\\"bootflash:net\\\\.SPA\\\\.bin\\\"", "60 s") + expect("Router>") +
-      "  - check: {booted: {image: bootflash:net.SPA.bin, key: production-A}}\n" +
-      "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
-  Result r = run_steps(steps);
-  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  Result r = run_trustsim("run --quiet --var port=" + std::to_string(ftp_port) + " --var sha256=" + sha + " " +
+                          src("scenarios/upgrade/aum-ftp-upgrade.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
-// getversion without a time leaves the reload to runversion; abortversion
-// cancels it and puts the boot list back.
-TEST_F(Aum, RunversionAndAbortversion) {
-  std::string steps = send("upgrade automatic runversion") +
-                      expect("%Error: no image is ready; download one with upgrade automatic getversion first") +
-                      prompt() + send("upgrade automatic abortversion") + expect("%Error: no upgrade is scheduled") +
-                      prompt();
-  steps += send("upgrade automatic getversion " + tftp_url()) + expect("Image Verification: PASS\\n") +
-           expect("Use 'upgrade automatic runversion' command to reload manually\\\\.\\n") + prompt() +
-           send("show reload") + expect("No reload is scheduled") + prompt();
-  steps += send("upgrade automatic runversion at 07:30") +
-           expect(
-               "Reload scheduled for 07:30:00 UTC Sun Nov 29 2026 \\\\(in 7 hours and 2[0-9] minutes\\\\) with "
-               "image -\\nbootflash:net\\\\.SPA\\\\.bin by console\\n") +
-           expect("Device will WARM UPGRADE at 07:30:00\\n") + prompt();
-  // Another getversion while an upgrade is scheduled is refused.
-  steps += send("upgrade automatic getversion " + tftp_url()) +
-           expect("%Error: an upgrade is scheduled already; cancel it with upgrade automatic abortversion first") +
-           prompt();
-  steps +=
-      send("upgrade automatic abortversion") +
-      expect(
-          "Auto upgrade of image which was scheduled earlier is aborted!\\n\\n\\n\\\\*\\\\*\\\\*\\n\\\\*\\\\*\\\\* "
-          "--- SHUTDOWN ABORTED ---\\n") +
-      expect("%SYS-5-SCHEDULED_RELOAD_CANCELLED:  Scheduled reload cancelled at ") + prompt() + send("show reload") +
-      expect("No reload is scheduled") + prompt() + send("show running-config") +
-      expect("!\\nboot system bootflash:ts-isr1100-universalk9\\\\.17\\\\.03\\\\.01\\\\.SPA\\\\.bin\\n!\\n") +
-      prompt() + "  - check: {romvar: BOOT, equals: \"bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;\"}\n";
-  // Rescheduled: runversion again, with a delay; the reload comes then.
-  steps += send("upgrade automatic runversion in 10") + expect("Device will WARM UPGRADE in 0:10:00\\n") + prompt() +
-           expect_not("SHUTDOWN NOW", "550 s") + expect_within("Reload Reason: Auto upgrade\\\\.", "120 s") +
-           expect_within("System image file is \\\"bootflash:net\\\\.SPA\\\\.bin\\\"", "60 s") + expect("Router>");
-  Result r = run_steps(steps);
-  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+TEST_F(Aum, AbortedAndRescheduled) {
+  Result r = run_trustsim("run --quiet --var port=" + std::to_string(tftp_port) + " " +
+                          src("scenarios/upgrade/aum-abort-reschedule.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
-// Each reason the guide names, on the console and in show logging; the
-// board is unchanged after each (no file left, boot list as it was).
 TEST_F(Aum, FailuresGiveTheReasonAndChangeNothing) {
-  std::string steps;
-  steps += send("upgrade automatic getversion " + ftp_url("net.SPA.bin", "trustsim:wrong@") + " now") +
-           expect("\\\\(Permission denied\\\\)\\n") +
-           expect(
-               "%AUM-3-UPGRADE_FAILED: not authorised to download net\\\\.SPA\\\\.bin \\\\(the server refused the "
-               "login\\\\)\\n") +
-           prompt() + check_absent("net.SPA.bin");
-  steps += send("upgrade automatic getversion " + tftp_url("rommon.SPA.bin") + " now") +
-           expect(
-               "%AUM-3-UPGRADE_FAILED: rommon\\\\.SPA\\\\.bin is not valid for this platform \\\\(a ROMMON image, "
-               "not an OS image\\\\)\\n") +
-           prompt() + check_absent("rommon.SPA.bin");
-  steps += send("upgrade automatic getversion " + tftp_url("other.SPA.bin") + " now") +
-           expect(
-               "%AUM-3-UPGRADE_FAILED: other\\\\.SPA\\\\.bin is not valid for this platform \\\\(built for "
-               "TS-OTHER, this board is TS-ISR1100\\\\)\\n") +
-           prompt() + check_absent("other.SPA.bin");
-  steps += "  - fault: {network: {corrupt-byte: 5000}}\n" +
-           send("upgrade automatic getversion " + tftp_url() + " now") + expect("Image Verification: FAIL\\n") +
-           expect("%AUM-3-UPGRADE_FAILED: signature failure on bootflash:net\\\\.SPA\\\\.bin \\\\(") + prompt() +
-           check_absent("net.SPA.bin");
-  steps += send("upgrade automatic getversion " + tftp_url("missing.bin") + " now") +
-           expect("%AUM-3-UPGRADE_FAILED: download of missing\\\\.bin failed\\n") + prompt();
-  steps += send("upgrade automatic getversion " + tftp_url("ts-isr1100-universalk9.17.03.01.SPA.bin")) +
-           expect(
-               "%AUM-3-UPGRADE_FAILED: bootflash:ts-isr1100-universalk9\\\\.17\\\\.03\\\\.01\\\\.SPA\\\\.bin is the "
-               "running image or in the boot list; it is not replaced\\n") +
-           prompt();
-  steps += send("show logging") + expect("not authorised to download") + expect("not valid for this platform") +
-           expect("not valid for this platform") + expect("signature failure") + expect("download of") +
-           expect("is the running image") + prompt() + send("show reload") + expect("No reload is scheduled") +
-           prompt() + "  - check: {romvar: BOOT, equals: \"bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;\"}\n";
-  Result r = run_steps(steps);
-  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  Result r =
+      run_trustsim("run --quiet --var tftp=" + std::to_string(tftp_port) + " --var ftp=" + std::to_string(ftp_port) +
+                   " --console-log " + d.file("console.txt") + " " + src("scenarios/upgrade/aum-failures.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   // The typed command's echo carries the password; nothing the board prints does.
   std::string c = console();
   EXPECT_NE(c.find("trustsim:wrong"), std::string::npos);
@@ -305,29 +209,10 @@ TEST_F(Aum, DiskCleanupFollowsThePolicy) {
   ASSERT_EQ(sh("head -c " + std::to_string(img) + " /dev/zero > '" + keep + "'").exit_code, 0);
   ASSERT_EQ(sh("head -c " + std::to_string(units / 2 * unit) + " /dev/zero > '" + fill1 + "'").exit_code, 0);
   ASSERT_EQ(sh("head -c " + std::to_string((units - units / 2) * unit) + " /dev/zero > '" + fill2 + "'").exit_code, 0);
-  std::string put = "  - flash-put: {from: " + fill1 + ", name: data_1}\n  - flash-put: {from: " + fill2 +
-                    ", name: data_2}\n  - flash-put: {from: " + crash +
-                    ", name: crashinfo_1}\n  - flash-put: {from: " + keep + ", name: core.1}\n";
-  std::string steps;
-  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management no") +
-           expect("Disk clean-up is off for this upgrade \\\\(disk-management no\\\\)\\n") +
-           expect("%AUM-3-UPGRADE_FAILED: not enough space on bootflash: for net\\\\.SPA\\\\.bin") + prompt() +
-           check_absent("net.SPA.bin");
-  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management auto") +
-           expect("No disk clean-up policy is configured \\\\(autoupgrade disk-cleanup\\\\)\\n") +
-           expect("not enough space on bootflash:") + prompt();
-  steps += config("autoupgrade disk-cleanup crashinfo\nautoupgrade disk-cleanup core");
-  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management confirm") +
-           expect("Delete bootflash:crashinfo_1 \\\\([0-9]+ bytes, crashinfo\\\\)\\\\? \\\\[confirm\\\\]") + send("n") +
-           expect("Delete bootflash:core\\\\.1 \\\\([0-9]+ bytes, core\\\\)\\\\? \\\\[confirm\\\\]") + send("n") +
-           expect("not enough space on bootflash:") + prompt() + "  - check: {file: crashinfo_1, exists: true}\n";
-  steps += send("upgrade automatic getversion " + tftp_url() + " disk-management auto") +
-           expect("Deleting bootflash:crashinfo_1 \\\\([0-9]+ bytes, crashinfo\\\\)\\n") +
-           expect("Image Verification: PASS") + prompt() + check_absent("crashinfo_1") +
-           "  - check: {file: core.1, exists: true}\n" + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n" +
-           "  - check: {file: ts-isr1100-universalk9.17.03.01.SPA.bin, exists: true}\n";
-  Result r = run_steps(steps, put, "120 s");
-  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  Result r = run_trustsim("run --quiet --var port=" + std::to_string(tftp_port) + " --var data1=" + fill1 +
+                          " --var data2=" + fill2 + " --var crash=" + crash + " --var core=" + keep +
+                          " --var sha256=" + sha + " " + src("scenarios/upgrade/aum-disk-cleanup.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 // upgrade automatic with no arguments asks the questions of the capture.
@@ -448,6 +333,21 @@ TEST_F(Aum, StatusMailReachesTheSmtpServer) {
   EXPECT_NE(trace.find("\"status\":\"refused\",\"detail\":\"smtp://127.0.0.1:" + std::to_string(dead)),
             std::string::npos)
       << trace.substr(0, 3000);
+}
+
+// The power-cut campaign over an upgrade (scenarios/campaigns/
+// aum-upgrade-power-cut.yaml) against the TFTP server of SetUp: one shard
+// in 'system', the whole in 'long' (tests/meson.build).
+TEST_F(Aum, PowerCutCampaignShard) {
+  Result r = run_trustsim("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port) + " " +
+                          src("scenarios/campaigns/aum-upgrade-power-cut.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(Aum, PowerCutCampaignFull) {
+  Result r = run_trustsim("campaign --no-progress --var port=" + std::to_string(tftp_port) + " " +
+                          src("scenarios/campaigns/aum-upgrade-power-cut.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 }  // namespace
