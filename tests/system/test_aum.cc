@@ -106,6 +106,42 @@ class Aum : public ::testing::Test {
     return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " " + d.file("test.yaml"));
   }
   std::string console() { return read_text(d.file("console.txt")); }
+  // Files for a bootflash: one allocation unit short of the new image:
+  // crashinfo_1 and core.1 take what the image needs each, data_1 and
+  // data_2 (outside every clean-up category; one file may not hold it all)
+  // the rest, so only deleting crashinfo_1 makes room. Measures the free
+  // space and the allocation unit (what a file just too large for a
+  // metadata record takes) of a new board. Returns the --var options
+  // data1, data2, crash and core of the scenarios that put them, or "".
+  std::string fill_vars() {
+    auto free_after = [&](const std::string& before) {
+      Result r = run_steps(send("dir") + prompt(), before);
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      std::smatch m;
+      std::string c = console();
+      return std::regex_search(c, m, std::regex("\\((\\d+) bytes free\\)")) ? std::stoll(m[1]) : -1LL;
+    };
+    std::string probe = d.file("probe");
+    if (sh("head -c 4000 /dev/zero > '" + probe + "'").exit_code != 0) return "";
+    long long free0 = free_after(""), unit = free0 - free_after("  - flash-put: {from: " + probe + ", name: p}\n");
+    long long img = (long long)read_text(image).size();
+    if (free0 <= 0 || unit <= 4000) return "";
+    long long need = (img + unit - 1) / unit * unit;
+    long long units = (free0 - 2 * need - (need - unit)) / unit;
+    if (units < 4) return "";
+    std::string crash = d.file("crashinfo_1"), keep = d.file("core_keep"), fill1 = d.file("fill1"),
+                fill2 = d.file("fill2");
+    const std::pair<std::string, long long> files[] = {
+        {crash, img}, {keep, img}, {fill1, units / 2 * unit}, {fill2, (units - units / 2) * unit}};
+    for (const auto& [path, size] : files)
+      if (sh("head -c " + std::to_string(size) + " /dev/zero > '" + path + "'").exit_code != 0) return "";
+    return " --var data1=" + fill1 + " --var data2=" + fill2 + " --var crash=" + crash + " --var core=" + keep;
+  }
+  // Runs `trustsim COMMAND FILE` (a file of the source tree) and expects it to pass.
+  void passes(const std::string& command, const std::string& file) {
+    Result r = run_trustsim(command + " " + src(file));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  }
 };
 
 // The lines of l. 1000-1010, saved, shown, replayed at boot and undone.
@@ -156,22 +192,18 @@ TEST_F(Aum, ConfigurationIsSavedShownAndUndone) {
 // SetUp: an FTP upgrade that reloads into the new image, an aborted and
 // rescheduled upgrade, and each failure reason.
 TEST_F(Aum, FtpUpgradeReloadsIntoTheNewImage) {
-  Result r = run_trustsim("run --quiet --var port=" + std::to_string(ftp_port) + " --var sha256=" + sha + " " +
-                          src("scenarios/upgrade/aum-ftp-upgrade.yaml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  passes("run --quiet --var port=" + std::to_string(ftp_port) + " --var sha256=" + sha,
+         "scenarios/upgrade/aum-ftp-upgrade.yaml");
 }
 
 TEST_F(Aum, AbortedAndRescheduled) {
-  Result r = run_trustsim("run --quiet --var port=" + std::to_string(tftp_port) + " " +
-                          src("scenarios/upgrade/aum-abort-reschedule.yaml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  passes("run --quiet --var port=" + std::to_string(tftp_port), "scenarios/upgrade/aum-abort-reschedule.yaml");
 }
 
 TEST_F(Aum, FailuresGiveTheReasonAndChangeNothing) {
-  Result r =
-      run_trustsim("run --quiet --var tftp=" + std::to_string(tftp_port) + " --var ftp=" + std::to_string(ftp_port) +
-                   " --console-log " + d.file("console.txt") + " " + src("scenarios/upgrade/aum-failures.yaml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  passes("run --quiet --var tftp=" + std::to_string(tftp_port) + " --var ftp=" + std::to_string(ftp_port) +
+             " --console-log " + d.file("console.txt"),
+         "scenarios/upgrade/aum-failures.yaml");
   // The typed command's echo carries the password; nothing the board prints does.
   std::string c = console();
   EXPECT_NE(c.find("trustsim:wrong"), std::string::npos);
@@ -182,37 +214,10 @@ TEST_F(Aum, FailuresGiveTheReasonAndChangeNothing) {
 // space"; confirm asks before each deletion (a no keeps the file); auto
 // deletes what the policy allows and never the running image.
 TEST_F(Aum, DiskCleanupFollowsThePolicy) {
-  // How much is free on a new board, and the allocation unit (what a file
-  // just too large for a metadata record takes).
-  auto free_after = [&](const std::string& before) {
-    Result r = run_steps(send("dir") + prompt(), before);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    std::smatch m;
-    std::string c = console();
-    return std::regex_search(c, m, std::regex("\\((\\d+) bytes free\\)")) ? std::stoll(m[1]) : -1LL;
-  };
-  std::string probe = d.file("probe");
-  ASSERT_EQ(sh("head -c 4000 /dev/zero > '" + probe + "'").exit_code, 0);
-  long long free0 = free_after(""), unit = free0 - free_after("  - flash-put: {from: " + probe + ", name: p}\n");
-  ASSERT_GT(free0, 0);
-  ASSERT_GT(unit, 4000);
-  long long img = (long long)read_text(image).size();
-  long long need = (img + unit - 1) / unit * unit;
-  // crashinfo_1 and core.1 take what the image needs each; two files
-  // outside every category (one file may not hold it all) leave one unit
-  // less than the image needs, so only deleting crashinfo_1 makes room.
-  long long units = (free0 - 2 * need - (need - unit)) / unit;
-  ASSERT_GT(units, 4);
-  std::string crash = d.file("crashinfo_1"), keep = d.file("core_keep"), fill1 = d.file("fill1"),
-              fill2 = d.file("fill2");
-  ASSERT_EQ(sh("head -c " + std::to_string(img) + " /dev/zero > '" + crash + "'").exit_code, 0);
-  ASSERT_EQ(sh("head -c " + std::to_string(img) + " /dev/zero > '" + keep + "'").exit_code, 0);
-  ASSERT_EQ(sh("head -c " + std::to_string(units / 2 * unit) + " /dev/zero > '" + fill1 + "'").exit_code, 0);
-  ASSERT_EQ(sh("head -c " + std::to_string((units - units / 2) * unit) + " /dev/zero > '" + fill2 + "'").exit_code, 0);
-  Result r = run_trustsim("run --quiet --var port=" + std::to_string(tftp_port) + " --var data1=" + fill1 +
-                          " --var data2=" + fill2 + " --var crash=" + crash + " --var core=" + keep +
-                          " --var sha256=" + sha + " " + src("scenarios/upgrade/aum-disk-cleanup.yaml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("run --quiet --var port=" + std::to_string(tftp_port) + fill + " --var sha256=" + sha,
+         "scenarios/upgrade/aum-disk-cleanup.yaml");
 }
 
 // upgrade automatic with no arguments asks the questions of the capture.
@@ -339,15 +344,30 @@ TEST_F(Aum, StatusMailReachesTheSmtpServer) {
 // aum-upgrade-power-cut.yaml) against the TFTP server of SetUp: one shard
 // in 'system', the whole in 'long' (tests/meson.build).
 TEST_F(Aum, PowerCutCampaignShard) {
-  Result r = run_trustsim("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port) + " " +
-                          src("scenarios/campaigns/aum-upgrade-power-cut.yaml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  passes("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port),
+         "scenarios/campaigns/aum-upgrade-power-cut.yaml");
 }
 
 TEST_F(Aum, PowerCutCampaignFull) {
-  Result r = run_trustsim("campaign --no-progress --var port=" + std::to_string(tftp_port) + " " +
-                          src("scenarios/campaigns/aum-upgrade-power-cut.yaml"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  passes("campaign --no-progress --var port=" + std::to_string(tftp_port),
+         "scenarios/campaigns/aum-upgrade-power-cut.yaml");
+}
+
+// The power-cut campaign over an upgrade that has to clean up first
+// (scenarios/campaigns/aum-cleanup-power-cut.yaml): one shard in 'system',
+// the whole in 'long'.
+TEST_F(Aum, CleanupPowerCutCampaignShard) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port) + fill,
+         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+}
+
+TEST_F(Aum, CleanupPowerCutCampaignFull) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
+         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
 }
 
 }  // namespace
