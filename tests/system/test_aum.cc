@@ -156,8 +156,11 @@ TEST_F(Aum, ConfigurationIsSavedShownAndUndone) {
            expect("%Error: no-at-sign is not a mail address") + send("autoupgrade status email smtp-server a_b:99999") +
            expect("%Error: a_b:99999 is not a server name \\\\(HOST or HOST:PORT\\\\)") +
            send("autoupgrade ida url tftp://127.0.0.1/x") +
-           expect("%Error: the IDA URL must be an http: or https: URL, not tftp://127.0.0.1/x") + send("end") +
-           prompt();
+           expect("%Error: the IDA URL must be an http: or https: URL, not tftp://127.0.0.1/x") +
+           send("autoupgrade ida url https://h/" + std::string(152, 'a')) +
+           expect("%Error: the IDA URL is longer than 159 characters") +
+           send("autoupgrade status email recipient " + std::string(90, 'b') + "@abc.com") +
+           expect("%Error: the recipient address is longer than 95 characters") + send("end") + prompt();
   steps += send("show running-config") + expect(block) + prompt();
   steps += send("show autoupgrade configuration") +
            expect(
