@@ -141,8 +141,8 @@ BoardConfig load_board_config(const std::string& path) {
   c.nvram.size = r.size_bytes(r.require(nv, nvp, "size"), nvp + ".size");
   if (c.nvram.size < nvram_map::kMinimumSize || c.nvram.size > (16ull << 20))
     r.fail(nv["size"], nvp + ".size",
-           "must be 20 KiB .. 16 MiB (ROMmon variables, two key storage copies and the "
-           "startup-config take the first 20 KiB)");
+           "must be 22 KiB .. 16 MiB (ROMmon variables, two key storage copies, the "
+           "startup-config and nvram:invalid-config take the first 22 KiB)");
   c.nvram.page_size = r.size_bytes(r.require(nv, nvp, "page_size"), nvp + ".page_size");
   if (c.nvram.page_size == 0 || (c.nvram.page_size & (c.nvram.page_size - 1)) || c.nvram.page_size > c.nvram.size)
     r.fail(nv["page_size"], nvp + ".page_size", "must be a power of two no larger than the part");

@@ -100,6 +100,13 @@ bool verify_local_file(const char* path, const char* name) {
   return true;
 }
 
+const char* verify_file_verdict(const char* name) {
+  char path[bfs::kMaxNameLen + 12];
+  fw::snprintf(path, sizeof path, "bootflash:%s", name);
+  if (!verify_local_file(path, name)) return nullptr;
+  return g_result.verdict == verify::Verdict::kOk ? "" : verify::verdict_text(g_result.verdict);
+}
+
 void cmd_show_auth_file(const cli::Args& a) {
   const char* path = a.text(cli::ArgTag::kPath);
   char name[bfs::kMaxNameLen + 1];
@@ -273,7 +280,7 @@ void cmd_debug(const cli::Args& a) {
       what = "show";
       break;
     case cli::DebugCategory::kVerbose:
-      g.debug = on ? DebugFlags{true, true, true, true, true, true} : DebugFlags{};
+      g.debug = DebugFlags{on, on, on, on, on, on, g.debug.autoupgrade};  // debug autoupgrade stays as it is
       what = "verbose";
       break;
   }

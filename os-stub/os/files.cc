@@ -293,6 +293,11 @@ void cmd_copy(const cli::Args& a) {
 }
 
 void cmd_more(const cli::Args& a) {
+  const char* path = a.text(cli::ArgTag::kPath);
+  if (path && (!fw::strcmp(path, "nvram:invalid-config") || !fw::strcmp(path, "nvram:/invalid-config"))) {
+    cmd_more_invalid_config();
+    return;
+  }
   if (!mounted()) return;
   char name[bfs::kMaxNameLen + 1];
   if (!local_name(a.text(cli::ArgTag::kPath), name, sizeof name)) return;

@@ -159,6 +159,40 @@ bool choose_ftp_login(Remote& r, const char* src) {
   return true;
 }
 
+// The checks every download makes before the engine sees the URL: no
+// credentials on tftp:, allowed characters, the FTP login, the host and the
+// path. Fills `shown` (the URL without credentials). Prints the error.
+bool check_remote(Remote& r, const char* src, const char* scheme, char* shown, size_t cap) {
+  if (!r.ftp && (r.user[0] || r.password[0])) {
+    fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", src);
+    return false;
+  }
+  for (const char* p = r.user; *p; ++p)
+    if (!cred_char(*p)) return fw::printf("%%Error parsing %s (bad character in the user name)\n", src), false;
+  for (const char* p = r.password; *p; ++p)
+    if (!cred_char(*p)) return fw::printf("%%Error parsing %s (bad character in the password)\n", src), false;
+  if (r.ftp && !choose_ftp_login(r, src)) return false;
+  if (const char* why = check_host(r.host)) {
+    fw::printf("%%Error parsing %s%s%s%s (%s)\n", scheme, r.host[0] ? "//" : "", r.host, r.host[0] ? "/" : "", why);
+    return false;
+  }
+  build_url(r, false, shown, cap);
+  if (const char* why = check_path(r.path)) {
+    fw::printf("%%Error parsing %s (%s)\n", shown, why);
+    return false;
+  }
+  return true;
+}
+
+// Writes the URL (with credentials) and opens the transfer; the STATUS.
+uint64_t open_transfer(uint64_t base, const Remote& r) {
+  char url[kMaxHost + kMaxPath + 16 + 6 * kMaxCred + 4];  // credentials escaped: up to 3 bytes each
+  build_url(r, true, url, sizeof url);
+  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
+  if (x.status == TS_MBOX_OK) fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
+  return x.status == TS_MBOX_OK ? fw::reg_read64(base + TS_NETXFER_STATUS) : TS_NETXFER_FAILED;
+}
+
 bool fs_ok_for_write() {
   if (g.fs_mounted) return true;
   fw::printf("%%Error: bootflash: is not available (not mounted)\n");
@@ -235,25 +269,8 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     ask_text("Address or name of remote host", r.host, sizeof r.host);  // noisy mode only
     ask_text("Source filename", r.path, sizeof r.path);
   }
-  if (!r.ftp && (r.user[0] || r.password[0])) {
-    fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", src);
-    return;
-  }
-  for (const char* p = r.user; *p; ++p)
-    if (!cred_char(*p)) return (void)fw::printf("%%Error parsing %s (bad character in the user name)\n", src);
-  for (const char* p = r.password; *p; ++p)
-    if (!cred_char(*p)) return (void)fw::printf("%%Error parsing %s (bad character in the password)\n", src);
-  if (r.ftp && !choose_ftp_login(r, src)) return;
   char shown[kMaxHost + kMaxPath + 16];
-  if (const char* why = check_host(r.host)) {
-    fw::printf("%%Error parsing %s%s%s%s (%s)\n", scheme, r.host[0] ? "//" : "", r.host, r.host[0] ? "/" : "", why);
-    return;
-  }
-  build_url(r, false, shown, sizeof shown);
-  if (const char* why = check_path(r.path)) {
-    fw::printf("%%Error parsing %s (%s)\n", shown, why);
-    return;
-  }
+  if (!check_remote(r, src, scheme, shown, sizeof shown)) return;
   if (!fs_ok_for_write()) return;
 
   // Destination name: bootflash:NAME, or the source's last part.
@@ -278,16 +295,13 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
     return;
   }
-  char url[sizeof shown + 6 * kMaxCred + 4];  // credentials escaped: up to 3 bytes each
-  build_url(r, true, url, sizeof url);
   // TFTP: the `Loading` line carries the `!`; FTP: they follow on this line.
   fw::printf("Accessing %s...", shown);
   if (!r.ftp) fw::putc('\n');
   fw::flush();
   uint64_t t0 = fw::uptime_ns();
-  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
-  if (x.status == TS_MBOX_OK) fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
-  uint64_t st = x.status == TS_MBOX_OK ? fw::reg_read64(base + TS_NETXFER_STATUS) : TS_NETXFER_FAILED;
+  uint64_t st = open_transfer(base, r);
+  fw::Xfer x{};
   if (st != TS_NETXFER_OK) {
     if (r.ftp) fw::putc('\n');
     fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
@@ -336,6 +350,74 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
   uint64_t ms = ns / 1000000;
   fw::printf("%lu bytes copied in %lu.%03lu secs (%lu bytes/sec)\n", total, ms / 1000, ms % 1000,
              uint64_t(ns ? total * 1000000000ull / ns : 0));
+}
+
+const char* net_error_text(uint64_t status) { return net_error(status); }
+
+bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool* denied) {
+  *size = 0;
+  *denied = false;
+  cli::Url su;
+  if (!cli::split_url(src, &su) || (su.fs != cli::FileSystem::kTftp && su.fs != cli::FileSystem::kFtp)) {
+    fw::printf("%%Error: %s: only tftp: and ftp: images can be downloaded here\n", src);
+    return false;
+  }
+  Remote r{};
+  r.ftp = su.fs == cli::FileSystem::kFtp;
+  if (!copy_span(su.host, r.host, sizeof r.host) || !copy_span(su.path, r.path, sizeof r.path) ||
+      !copy_span(su.user, r.user, sizeof r.user) || !copy_span(su.password, r.password, sizeof r.password)) {
+    fw::printf("%%Error parsing %s (Name too long)\n", src);
+    return false;
+  }
+  char shown[kMaxHost + kMaxPath + 16];
+  if (!check_remote(r, src, r.ftp ? "ftp:" : "tftp:", shown, sizeof shown)) return false;
+  uint64_t base = fw::dev_base(TS_DEV_NETXFER);
+  if (!base) {
+    fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
+    return false;
+  }
+  uint64_t st = open_transfer(base, r);
+  if (st != TS_NETXFER_OK) {
+    *denied = st == TS_NETXFER_DENIED;
+    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
+    return false;
+  }
+  fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
+  uint64_t total = 0, bangs = 0;
+  bool full = false;
+  for (;;) {
+    uint64_t want = cap - total < kNetChunk ? cap - total : kNetChunk;
+    if (want == 0) {
+      full = true;
+      break;
+    }
+    fw::Xfer x = fw::mbox_read(base + TS_NETXFER_DATA, buf + total, want);
+    if (x.status != TS_MBOX_OK) {
+      st = TS_NETXFER_FAILED;
+      break;
+    }
+    total += x.actual;
+    for (; bangs < total / kBang; ++bangs) fw::putc('!');
+    st = fw::reg_read64(base + TS_NETXFER_STATUS);
+    if (st != TS_NETXFER_OK) break;
+    if (x.actual == 0) {
+      st = TS_NETXFER_FAILED;
+      break;
+    }
+  }
+  if (st == TS_NETXFER_END && total % kBang) fw::putc('!');
+  fw::putc('\n');
+  if (st != TS_NETXFER_END) {
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    if (full)
+      fw::printf("%%Error reading %s (File too large: more than %lu bytes)\n", shown, cap);
+    else
+      fw::printf("%%Error reading %s (%s)\n", shown, net_error(st));
+    return false;
+  }
+  fw::printf("[OK - %lu bytes]\n", total);
+  *size = total;
+  return true;
 }
 
 }  // namespace os

@@ -35,7 +35,7 @@ constexpr uint64_t kStagingSize = 0x47FF0000 - kStaging;
 constexpr uint32_t kMaxBootEntries = 4;
 
 struct DebugFlags {
-  bool envelope, errors, key, revocation, show, verbose;
+  bool envelope, errors, key, revocation, show, verbose, autoupgrade;
 };
 
 struct State {
@@ -57,9 +57,17 @@ struct State {
   char domain_name[64];  // ip domain name; "" if not configured
   cli::FilePrompt file_prompt;
   uint32_t startup_generation;
+  // Auto-Upgrade Manager configuration (docs/aum.md).
+  uint8_t aum_cleanup;       // bit (1 << cli::AumCleanup) per autoupgrade disk-cleanup line
+  char aum_ida_url[160];     // autoupgrade ida url; "" = the default
+  char aum_recipient[96];    // autoupgrade status email recipient
+  char aum_smtp_server[96];  // autoupgrade status email smtp-server
 };
 
 extern State g;
+// Commands the CLI engine accepted and handed to the OS so far (a
+// startup-config line that leaves it unchanged was refused by the parser).
+extern uint32_t g_commands_run;
 
 class Console : public cli::Output {
  public:
@@ -135,6 +143,8 @@ const char* router_name();
 void cmd_show_version();
 void cmd_show_running(bool startup);
 void cmd_write_memory();
+// What write memory does, without printing; false if NVRAM refused a write.
+bool save_config();
 void cmd_reload();
 // "System configuration has been modified. Save? [yes/no]" if it was.
 void offer_save();
@@ -150,6 +160,49 @@ void reload_tick();
 void cmd_boot_system(const cli::Args& a);
 void cmd_config_register(const cli::Args& a);
 void apply_startup_config(cli::Engine& engine);
+
+// Auto-Upgrade Manager configuration (aum_config.cc, in both images) and
+// the upgrade itself (aum.cc, OS image only). docs/aum.md.
+constexpr const char* kAumDefaultIdaUrl = "https://www.cisco.com/cgi-bin/new-ida/locator/locator.pl";
+void cmd_autoupgrade(cli::CommandId id, const cli::Args& a);
+// The autoupgrade lines of the running configuration (no trailing "!").
+size_t render_autoupgrade(char* out, size_t cap);
+void cmd_show_autoupgrade(const cli::Args& a);
+void cmd_debug_autoupgrade(const cli::Args& a);
+void cmd_upgrade_automatic(cli::CommandId id, const cli::Args& a);
+
+// nvram:invalid-config: the startup-config lines this image's parser did
+// not accept at the last boot (system.cc).
+void cmd_more_invalid_config();
+// Prints the stored lines in the `show autoupgrade configuration unknown`
+// form.
+void print_invalid_config();
+
+// The log buffer (logging.cc): a console log message ("*Nov 29
+// 00:00:05.123: TEXT") that show logging lists too.
+void log_stamp();
+void log_message(const char* text);
+void cmd_show_logging();
+
+// A reload the Auto-Upgrade Manager schedules (reload.cc): `delay`
+// seconds from now (0: now), with the capture's lines naming `image`.
+// at_form: the time was given as hh:mm. False if it was not scheduled.
+void schedule_upgrade_reload(uint64_t delay, bool at_form, const char* image);
+// True if the scheduled reload is an upgrade; cancels it like reload cancel.
+bool upgrade_reload_pending();
+void cancel_scheduled_reload();
+
+// Downloads a tftp:/ftp: URL into RAM at buf (at most cap bytes), printing
+// the Loading line and its '!' (netcopy.cc). On failure prints the IOS
+// error, sets *denied if the server refused the login, and returns false.
+bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool* denied);
+// The IOS wording of a transfer engine status ("Connection refused").
+const char* net_error_text(uint64_t status);
+
+// Verifies a bootflash: file with the boot chain's policy (authenticity.cc).
+// Returns the verdict text ("" if it verifies); prints the I/O error and
+// returns nullptr if the file cannot be read.
+const char* verify_file_verdict(const char* name);
 
 // IOS wording for a file system error ("No such file or directory").
 const char* ios_error(bfs::Status st);

@@ -7,6 +7,7 @@
 namespace os {
 
 State g;
+uint32_t g_commands_run;
 
 namespace {
 
@@ -16,6 +17,7 @@ class Commands : public cli::Handler {
  public:
   void execute(cli::CommandId id, const cli::Args& a, cli::Context& ctx) override {
     using C = cli::CommandId;
+    ++g_commands_run;
     if (kRevocationImage && !revocation_image_allows(id)) return;
     switch (id) {
       case C::kConfigureTerminal:
@@ -126,6 +128,29 @@ class Commands : public cli::Handler {
       case C::kFilePrompt:
         cmd_file_prompt(a);
         break;
+      case C::kAutoupgradeDiskCleanup:
+      case C::kAutoupgradeIdaUrl:
+      case C::kAutoupgradeEmailRecipient:
+      case C::kAutoupgradeSmtpServer:
+        cmd_autoupgrade(id, a);
+        break;
+      case C::kShowAutoupgradeConfiguration:
+        cmd_show_autoupgrade(a);
+        break;
+      case C::kDebugAutoupgrade:
+        cmd_debug_autoupgrade(a);
+        break;
+      case C::kShowLogging:
+        cmd_show_logging();
+        break;
+#ifndef OS_REVOCATION_IMAGE
+      case C::kUpgradeAutomatic:
+      case C::kUpgradeAutomaticGetversion:
+      case C::kUpgradeAutomaticRunversion:
+      case C::kUpgradeAutomaticAbortversion:
+        cmd_upgrade_automatic(id, a);
+        break;
+#endif
       case C::kEnable:
       case C::kDisable:
       case C::kEnd:

@@ -20,15 +20,10 @@ struct Schedule {
   uint64_t at_rtc;     // RTC second of the reload
   uint64_t at_uptime;  // the same instant on the uptime clock (ns)
   uint32_t warned;     // warnings printed so far (index into kWarnings)
+  bool upgrade;        // scheduled by the Auto-Upgrade Manager
 } g_sched;
 
-// "*Nov 29 00:00:05.123: " -- the time stamp of a console log message.
-void log_stamp() {
-  uint64_t now = fw::rtc_seconds();
-  dt::Civil c = dt::from_unix(now);
-  fw::printf("*%s %2u %02u:%02u:%02u.%03lu: ", dt::month_abbrev(c.month), c.day, c.hour, c.minute, c.second,
-             uint64_t(fw::uptime_ns() / 1000000 % 1000));
-}
+const char* reason() { return g_sched.upgrade ? "Auto upgrade" : "Reload Command"; }
 
 // "2 hours and 25 minutes", "10 minutes", "1 hour", "0 minutes" (rounded down).
 void print_span(uint64_t seconds) {
@@ -48,10 +43,25 @@ uint32_t first_warning(uint64_t left) {
   return i;
 }
 
+// Arms the schedule for RTC second `at` and logs it.
+void arm(uint64_t at, bool upgrade) {
+  uint64_t up = fw::uptime_ns();
+  uint64_t now = fw::rtc_seconds();  // the questions took time
+  if (now > at) at = now;
+  g_sched = Schedule{true, at, up + (at - now) * kNs, first_warning(at - now), upgrade};
+  char when[40], from[40], text[160];
+  dt::format_long(at, when, sizeof when);
+  dt::format_long(now, from, sizeof from);
+  fw::snprintf(text, sizeof text,
+               "%%SYS-5-SCHEDULED_RELOAD: Reload requested for %s at %s by console. Reload Reason: %s.", when, from,
+               reason());
+  log_message(text);
+}
+
 // Asks, then schedules a reload `delay` seconds from now.
 void schedule(uint64_t now, uint64_t delay, bool at_form) {
   uint64_t at = now + delay;
-  char when[40], from[40];
+  char when[40];
   dt::format_long(at, when, sizeof when);
   if (at_form) {
     fw::printf("Reload scheduled for %s (in ", when);
@@ -65,14 +75,13 @@ void schedule(uint64_t now, uint64_t delay, bool at_form) {
   fw::printf("Reload reason: Reload Command\n");
   offer_save();
   if (!confirm("Proceed with reload? [confirm]")) return;
-  uint64_t up = fw::uptime_ns();
-  now = fw::rtc_seconds();  // the questions took time
-  if (now > at) at = now;
-  g_sched = Schedule{true, at, up + (at - now) * kNs, first_warning(at - now)};
-  dt::format_long(now, from, sizeof from);
-  log_stamp();
-  fw::printf("%%SYS-5-SCHEDULED_RELOAD: Reload requested for %s at %s by console. Reload Reason: Reload Command.\n",
-             when, from);
+  arm(at, false);
+}
+
+[[noreturn]] void reload_now() {
+  fw::printf("\nReload Requested by console. Reload Reason: %s.\n", reason());
+  fw::flush();
+  fw::reset();
 }
 
 }  // namespace
@@ -122,12 +131,37 @@ void cmd_reload_cancel() {
     fw::printf("%%No reload is scheduled.\n");
     return;
   }
+  cancel_scheduled_reload();
+}
+
+void cancel_scheduled_reload() {
   g_sched.active = false;
   banner("SHUTDOWN ABORTED");
-  char now[40];
+  char now[40], text[120];
   dt::format_long(fw::rtc_seconds(), now, sizeof now);
-  log_stamp();
-  fw::printf("%%SYS-5-SCHEDULED_RELOAD_CANCELLED:  Scheduled reload cancelled at %s\n", now);
+  fw::snprintf(text, sizeof text, "%%SYS-5-SCHEDULED_RELOAD_CANCELLED:  Scheduled reload cancelled at %s", now);
+  log_message(text);
+}
+
+bool upgrade_reload_pending() { return g_sched.active && g_sched.upgrade; }
+
+void schedule_upgrade_reload(uint64_t delay, bool at_form, const char* image) {
+  g_sched.active = false;  // an upgrade replaces any reload scheduled before
+  g_sched.upgrade = true;
+  if (delay == 0) reload_now();
+  uint64_t now = fw::rtc_seconds(), at = now + delay;
+  char when[40];
+  dt::format_long(at, when, sizeof when);
+  fw::printf("Reload scheduled for %s (in ", when);
+  print_span(delay);
+  fw::printf(") with image -\n%s by console\nReload reason: Auto upgrade\n", image);
+  dt::Civil c = dt::from_unix(at);
+  if (at_form)
+    fw::printf("Device will WARM UPGRADE at %02u:%02u:%02u\n", c.hour, c.minute, c.second);
+  else
+    fw::printf("Device will WARM UPGRADE in %lu:%02lu:%02lu\n", delay / 3600, delay / 60 % 60, delay % 60);
+  fw::printf("To cancel the upgrade, enter the command \"upgrade automatic abortversion\"\n");
+  arm(at, true);
 }
 
 void cmd_show_reload() {
@@ -140,7 +174,7 @@ void cmd_show_reload() {
   dt::format_long(g_sched.at_rtc, when, sizeof when);
   fw::printf("Reload scheduled for %s (in ", when);
   print_span(g_sched.at_rtc > now ? g_sched.at_rtc - now : 0);
-  fw::printf(") by console\nReload reason: Reload Command\n");
+  fw::printf(") by console\nReload reason: %s\n", reason());
 }
 
 uint64_t reload_wait_ns() {
@@ -157,7 +191,7 @@ void reload_tick() {
   if (up >= g_sched.at_uptime) {
     g_sched.active = false;
     banner("SHUTDOWN NOW");
-    fw::printf("Reload Requested by console. Reload Reason: Reload Command.\n");
+    fw::printf("Reload Requested by console. Reload Reason: %s.\n", reason());
     fw::flush();
     fw::reset();
     return;

@@ -427,6 +427,10 @@ bool revocation_image_allows(cli::CommandId id) {
     case C::kIpFtpPassword:
     case C::kIpDomainName:
     case C::kFilePrompt:
+    case C::kAutoupgradeDiskCleanup:
+    case C::kAutoupgradeIdaUrl:
+    case C::kAutoupgradeEmailRecipient:
+    case C::kAutoupgradeSmtpServer:
       return true;
     default:
       break;

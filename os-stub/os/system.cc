@@ -33,6 +33,11 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
   if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);
   if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
+  size_t aum = render_autoupgrade(out + n, cap - n);
+  if (aum) {
+    n += aum;
+    add("%s", "!\n");
+  }
   char reg[16];
   fw::snprintf(reg, sizeof reg, "0x%x", g.config_register);
   if (g.config_register != rv::kDefaultConfreg) add("config-register %s\n!\n", reg);
@@ -41,6 +46,29 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
 }
 
 cli::Engine* g_engine_ref;
+
+// nvram:invalid-config of this boot (docs/aum.md): the lines, and whether
+// it was written. A boot without such lines shows an empty file, whatever
+// an earlier boot left in NVRAM.
+char g_invalid[nm::kInvalidConfigLen];
+uint32_t g_invalid_len, g_invalid_count;
+uint8_t g_invalid_region[nm::kInvalidConfigLen];
+
+void note_invalid(const char* line, size_t n) {
+  ++g_invalid_count;
+  if (g_invalid_len + n + 1 + trustsim::text_blob::kHeaderLen > sizeof g_invalid) return;  // kept on the console only
+  memcpy(g_invalid + g_invalid_len, line, n);
+  g_invalid_len += uint32_t(n);
+  g_invalid[g_invalid_len++] = '\n';
+}
+
+void store_invalid_config() {
+  fw::printf("%%PARSER-4-BADCFG: %u startup-config line%s not accepted by this image; saved in nvram:invalid-config\n",
+             g_invalid_count, g_invalid_count == 1 ? "" : "s");
+  uint32_t w = trustsim::text_blob::encode(g_invalid, g_invalid_len, 1, g_invalid_region, sizeof g_invalid_region);
+  if (!w || !fw::nvram_write(nm::kInvalidConfig, g_invalid_region, w))
+    fw::printf("%%Error: could not write nvram:invalid-config\n");
+}
 
 bool save_romvars() {
   rv::SlotImage img = rv::serialize_next(g.vars, g_slot);
@@ -113,6 +141,10 @@ void cmd_show_running(bool startup) {
 
 void cmd_write_memory() {
   fw::printf("Building configuration...\n");
+  fw::printf(save_config() ? "[OK]\n" : "%%Error: could not write the configuration to NVRAM\n");
+}
+
+bool save_config() {
   size_t n = render(g_config, sizeof g_config, g_engine_ref);
   uint32_t w = trustsim::text_blob::encode(g_config, uint32_t(n), ++g.startup_generation, g_region, sizeof g_region);
   bool ok = w && fw::nvram_write(nm::kStartupConfig, g_region, w);
@@ -132,7 +164,7 @@ void cmd_write_memory() {
   g.vars.confreg = g.config_register;
   ok = save_romvars() && ok;
   if (ok) g_dirty = false;
-  fw::printf(ok ? "[OK]\n" : "%%Error: could not write the configuration to NVRAM\n");
+  return ok;
 }
 
 void offer_save() {
@@ -220,10 +252,35 @@ void apply_startup_config(cli::Engine& engine) {
     line[n] = '\0';
     pos = end + 1;
     if (line[0] == '!' || !line[0] || !fw::strcmp(line, "end") || fw::starts_with(line, "version ")) continue;
+    uint32_t before = g_commands_run;
     engine.execute(line, n);
+    if (g_commands_run == before) note_invalid(line, n);  // the parser refused it
   }
   engine.set_mode(cli::Mode::kUserExec);
   g_dirty = false;
+  if (g_invalid_count) store_invalid_config();
+}
+
+void print_invalid_config() {
+  fw::printf("! Config Lines not understood by the current image:\n");
+  fw::write(g_invalid, g_invalid_len);
+  fw::printf("Total %u Invalid Config Lines\n", g_invalid_count);
+}
+
+void cmd_more_invalid_config() {
+  if (!g_invalid_count) return;  // empty file
+  if (!fw::nvram_read(nm::kInvalidConfig, g_invalid_region, sizeof g_invalid_region)) {
+    fw::printf("%%Error reading nvram:invalid-config\n");
+    return;
+  }
+  const char* text;
+  uint32_t len;
+  if (trustsim::text_blob::decode(g_invalid_region, sizeof g_invalid_region, &text, &len) !=
+      trustsim::text_blob::State::kValid) {
+    fw::printf("%%Error: nvram:invalid-config is corrupt\n");
+    return;
+  }
+  fw::write(text, len);
 }
 
 }  // namespace os

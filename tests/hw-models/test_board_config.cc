@@ -72,6 +72,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadBoard{"duration unit missing", "page_write_time: 5 ms", "page_write_time: 5",
                  R"(devices\.nvram\.page_write_time: expected a duration)"},
         BadBoard{"bad size", "size: 32 KiB", "size: 32 KB", R"(devices\.nvram\.size: expected a size)"},
+        BadBoard{"nvram smaller than the map", "size: 32 KiB", "size: 21 KiB",
+                 R"(devices\.nvram\.size: must be 22 KiB \.\. 16 MiB)"},
         BadBoard{"bad frequency", "read_clock: 50 MHz", "read_clock: 50 Mhz",
                  R"(devices\.rom_nor\.read_clock: expected a frequency)"},
         BadBoard{"page size not power of two", "page_size: 64", "page_size: 48",

@@ -262,3 +262,61 @@ TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
                                             "refused"}));
   });
 }
+
+// The mail block (docs/netxfer.md, "Mail") against a real SMTP server:
+// the board time of an accepted mail (seven round trips plus the message
+// on the wire), what the server received, the failures and their cost,
+// and that it leaves the file transfer registers alone.
+TEST(NetXfer, MailGoesThroughAnSmtpServerInSevenRoundTrips) {
+  TempDir d;
+  MailServer smtp(d.file("maildir"), d.file("smtpd.log"));
+  ASSERT_TRUE(smtp.ready) << read_text(smtp.log);
+  std::string dead = std::to_string(free_port(SOCK_STREAM));
+  simulate(figures(), [&](Rig& r) {
+    auto put = [&](uint64_t reg, const std::string& text) {
+      memcpy(r.at(kBuf), text.data(), text.size());
+      return r.request(TS_MBOX_OP_WRITE, reg, text.size()).status;
+    };
+    auto send = [&] {
+      ts_mbox_response rsp = r.write64(TS_NETXFER_MAIL_CTRL, TS_NETXFER_MAIL_CMD_SEND);
+      EXPECT_EQ(rsp.status, uint32_t(TS_MBOX_OK));
+      return rsp.t_done_ns - rsp.t_start_ns;
+    };
+    EXPECT_EQ(r.read64(TS_NETXFER_MAIL_STATUS), TS_NETXFER_OK);
+    std::string body = "From: r1@lab.example\r\nTo: ops@example.net\r\nSubject: test mail\r\n\r\nline one\r\n";
+    EXPECT_EQ(put(TS_NETXFER_MAIL_ENVELOPE,
+                  "smtp://127.0.0.1:" + std::to_string(smtp.port) + "\nr1@lab.example\nops@example.net"),
+              uint32_t(TS_MBOX_OK));
+    EXPECT_EQ(put(TS_NETXFER_MAIL_BODY, body), uint32_t(TS_MBOX_OK));
+    EXPECT_EQ(send(), 7 * 2000000u + body.size() * 1000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_MAIL_STATUS), TS_NETXFER_OK);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK) << "the transfer block's STATUS is untouched";
+    // No server on the port: one round trip, REFUSED.
+    put(TS_NETXFER_MAIL_ENVELOPE, "smtp://127.0.0.1:" + dead + "\nr1@lab.example\nops@example.net");
+    EXPECT_EQ(send(), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_MAIL_STATUS), TS_NETXFER_REFUSED);
+    // Malformed envelopes: nothing is sent, no board time.
+    for (const std::string& env : {std::string("http://127.0.0.1\na@b\nc@d"), std::string("smtp://127.0.0.1\na@b"),
+                                   std::string("smtp://127.0.0.1\na b@c\nd@e"), std::string("smtp://h\na@b\n<c@d>")}) {
+      put(TS_NETXFER_MAIL_ENVELOPE, env);
+      EXPECT_EQ(send(), 0u) << env;
+      EXPECT_EQ(r.read64(TS_NETXFER_MAIL_STATUS), TS_NETXFER_BAD_URL) << env;
+    }
+    // Register misuse.
+    EXPECT_EQ(r.write64(TS_NETXFER_MAIL_CTRL, 2).status, uint32_t(TS_MBOX_COMMAND_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_MAIL_BODY, TS_NETXFER_MAX_MAIL + 1).status,
+              uint32_t(TS_MBOX_ADDRESS_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_MAIL_ENVELOPE, TS_NETXFER_MAX_ENVELOPE + 1).status,
+              uint32_t(TS_MBOX_ADDRESS_ERROR));
+    std::vector<std::string> st;
+    for (const TraceEvent& e : r.lines.events)
+      if (!strcmp(e.op, "smtp-send")) st.push_back(e.status);
+    EXPECT_EQ(st, (std::vector<std::string>{"ok", "refused", "bad-url", "bad-url", "bad-url", "bad-url"}));
+  });
+  std::vector<std::string> mails = smtp.mails();
+  ASSERT_EQ(mails.size(), 1u) << read_text(smtp.log);
+  EXPECT_NE(mails[0].find("Subject: test mail"), std::string::npos) << mails[0];
+  EXPECT_NE(mails[0].find("X-MailFrom: r1@lab.example"), std::string::npos) << mails[0];
+  EXPECT_NE(mails[0].find("X-RcptTo: ops@example.net"), std::string::npos) << mails[0];
+  EXPECT_NE(mails[0].find("line one"), std::string::npos) << mails[0];
+}

@@ -368,6 +368,7 @@ TEST_F(Cli, QuestionMarkAtTheStartListsTheModeCommands) {
   EXPECT_EQ(last.keep, 0u);
   config();
   EXPECT_EQ(type("?"),
+            "  autoupgrade     Auto-Upgrade Manager settings\n"
             "  boot            Boot-time settings\n"
             "  config-register Set the configuration register\n"
             "  end             Leave configuration mode\n"
@@ -386,9 +387,11 @@ TEST_F(Cli, ShowQuestionMarkDependsOnTheMode) {
   EXPECT_EQ(last.keep, 5u);
   privileged();
   EXPECT_EQ(type("show ?"),
+            "  autoupgrade    Auto-Upgrade Manager\n"
             "  boot           Boot variable and configuration register\n"
             "  bootflash:     Files on bootflash:\n"
             "  flash:         Files on flash:\n"
+            "  logging        The log buffer\n"
             "  platform       Platform identity and integrity\n"
             "  reload         Scheduled reload\n"
             "  running-config Configuration in effect now\n"
@@ -544,10 +547,11 @@ TEST_F(Cli, NoBootSystemWithAndWithoutAnImage) {
 TEST_F(Cli, NoListsOnlyWhatCanBeUndone) {
   config();
   EXPECT_EQ(type("no ?"),
-            "  boot     Boot-time settings\n"
-            "  file     File system settings\n"
-            "  hostname Set the name back to Router\n"
-            "  ip       IP settings\n"
+            "  autoupgrade Auto-Upgrade Manager settings\n"
+            "  boot        Boot-time settings\n"
+            "  file        File system settings\n"
+            "  hostname    Set the name back to Router\n"
+            "  ip          IP settings\n"
             "\n");
   EXPECT_EQ(type("no config-register 0x2102"), caret_at(15 + 3));
   EXPECT_EQ(type("no end"), caret_at(15 + 3));
@@ -665,6 +669,92 @@ TEST_F(Cli, IpDomainName) {
   size_t before = handler.calls.size();
   EXPECT_EQ(type("ip domain name"), kIncomplete);  // the name is required
   EXPECT_EQ(handler.calls.size(), before);
+}
+
+TEST_F(Cli, AutoupgradeConfiguration) {
+  config();
+  const std::pair<const char*, cli::AumCleanup> cleanups[] = {
+      {"autoupgrade disk-cleanup crashinfo", cli::AumCleanup::kCrashinfo},
+      {"autoupgrade disk-cleanup core", cli::AumCleanup::kCore},
+      {"autoupgrade disk-cleanup image", cli::AumCleanup::kImage},
+      {"autou disk-c irr", cli::AumCleanup::kIrrecoverable}};
+  for (const auto& [line, c] : cleanups) {
+    Call call = run(line);
+    EXPECT_EQ(call.id, CommandId::kAutoupgradeDiskCleanup) << line;
+    EXPECT_EQ(call.at(ArgTag::kCategory).number, uint32_t(c)) << line;
+  }
+  Call all = run("no autoupgrade disk-cleanup");
+  EXPECT_TRUE(all.negated);
+  EXPECT_EQ(all.arg(ArgTag::kCategory), nullptr);
+  Call ida = run("autoupgrade ida url https://ida.example.net/cgi-bin/new-ida/locator/locator.pl");
+  EXPECT_EQ(ida.id, CommandId::kAutoupgradeIdaUrl);
+  EXPECT_EQ(ida.at(ArgTag::kPath).text, "https://ida.example.net/cgi-bin/new-ida/locator/locator.pl");
+  EXPECT_EQ(run("no autoupgrade ida url").id, CommandId::kAutoupgradeIdaUrl);
+  Call r = run("autoupgrade status email recipient tree@abc.com");
+  EXPECT_EQ(r.id, CommandId::kAutoupgradeEmailRecipient);
+  EXPECT_EQ(r.at(ArgTag::kName).text, "tree@abc.com");
+  Call m = run("autoupgrade status email smtp-server smtpserver.abc.com");
+  EXPECT_EQ(m.id, CommandId::kAutoupgradeSmtpServer);
+  EXPECT_EQ(m.at(ArgTag::kName).text, "smtpserver.abc.com");
+  Call nm = run("no autoupgrade status email smtp-server");
+  EXPECT_EQ(nm.id, CommandId::kAutoupgradeSmtpServer);
+  EXPECT_TRUE(nm.negated);
+  size_t before = handler.calls.size();
+  EXPECT_EQ(type("autoupgrade disk-cleanup"), kIncomplete);
+  EXPECT_EQ(type("autoupgrade status email recipient"), kIncomplete);
+  EXPECT_NE(type("autoupgrade disk-cleanup logs").find("% Invalid input detected"), std::string::npos);
+  EXPECT_EQ(handler.calls.size(), before);
+}
+
+TEST_F(Cli, UpgradeAutomatic) {
+  privileged();
+  EXPECT_EQ(run("upgrade automatic").id, CommandId::kUpgradeAutomatic);
+  Call g = run("upgrade automatic getversion tftp://10.1.0.1/c.bin at 07:30 disk-management auto");
+  EXPECT_EQ(g.id, CommandId::kUpgradeAutomaticGetversion);
+  EXPECT_EQ(g.at(ArgTag::kPath).text, "tftp://10.1.0.1/c.bin");
+  EXPECT_EQ(g.at(ArgTag::kWhen).number, uint32_t(cli::AumWhen::kAt));
+  EXPECT_EQ(g.at(ArgTag::kValue).number, 7u * 60 + 30);
+  EXPECT_EQ(g.at(ArgTag::kDiskManagement).number, uint32_t(cli::AumDisk::kAuto));
+  Call plain = run("upgrade automatic getversion ftp://u:p@h/c.bin");
+  EXPECT_EQ(plain.arg(ArgTag::kWhen), nullptr);
+  EXPECT_EQ(plain.arg(ArgTag::kDiskManagement), nullptr);
+  Call in = run("upgrade automatic getversion tftp://h/c.bin in 1:15 disk-management no");
+  EXPECT_EQ(in.at(ArgTag::kWhen).number, uint32_t(cli::AumWhen::kIn));
+  EXPECT_EQ(in.at(ArgTag::kValue).number, 75u);
+  EXPECT_EQ(in.at(ArgTag::kDiskManagement).number, uint32_t(cli::AumDisk::kNo));
+  Call now = run("upgrade automatic getversion tftp://h/c.bin now");
+  EXPECT_EQ(now.at(ArgTag::kWhen).number, uint32_t(cli::AumWhen::kNow));
+  Call dm = run("upgrade automatic getversion tftp://h/c.bin disk-management confirm");
+  EXPECT_EQ(dm.at(ArgTag::kDiskManagement).number, uint32_t(cli::AumDisk::kConfirm));
+  Call cisco = run("upgrade automatic getversion cisco username bob password s3cret image c1841.bin in 10");
+  EXPECT_TRUE(cisco.arg(ArgTag::kCisco) != nullptr);
+  EXPECT_EQ(cisco.at(ArgTag::kUser).text, "bob");
+  EXPECT_EQ(cisco.at(ArgTag::kPassword).text, "s3cret");
+  EXPECT_EQ(cisco.at(ArgTag::kImage).text, "c1841.bin");
+  EXPECT_EQ(cisco.at(ArgTag::kValue).number, 10u);
+  Call rv = run("upgrade automatic runversion at 10:20");
+  EXPECT_EQ(rv.id, CommandId::kUpgradeAutomaticRunversion);
+  EXPECT_EQ(rv.at(ArgTag::kValue).number, 10u * 60 + 20);
+  EXPECT_EQ(run("upgrade automatic runversion").arg(ArgTag::kWhen), nullptr);
+  EXPECT_EQ(run("upgrade automatic runversion now").at(ArgTag::kWhen).number, uint32_t(cli::AumWhen::kNow));
+  EXPECT_EQ(run("upgrade automatic abortversion").id, CommandId::kUpgradeAutomaticAbortversion);
+  size_t before = handler.calls.size();
+  EXPECT_NE(type("upgrade automatic getversion bootflash:x.bin").find("% Invalid input detected"), std::string::npos);
+  EXPECT_NE(type("upgrade automatic getversion tftp://h/c.bin at 24:00").find("% Invalid input"), std::string::npos);
+  EXPECT_EQ(type("upgrade automatic getversion cisco username bob password x"), kIncomplete);
+  EXPECT_NE(type("upgrade automatic runversion disk-management auto").find("% Invalid input"), std::string::npos);
+  EXPECT_EQ(handler.calls.size(), before);
+  // show and debug
+  Call sc = run("show autoupgrade configuration");
+  EXPECT_EQ(sc.id, CommandId::kShowAutoupgradeConfiguration);
+  EXPECT_EQ(sc.arg(ArgTag::kUnknown), nullptr);
+  EXPECT_TRUE(run("show autoupgrade configuration unknown").arg(ArgTag::kUnknown) != nullptr);
+  EXPECT_EQ(run("show logging").id, CommandId::kShowLogging);
+  Call d = run("debug autoupgrade");
+  EXPECT_EQ(d.id, CommandId::kDebugAutoupgrade);
+  EXPECT_FALSE(d.negated);
+  EXPECT_TRUE(run("undebug autoupgrade").negated);
+  EXPECT_TRUE(run("no debug autoupgrade").negated);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Real TFTP and FTP servers on loopback for the transfer-engine tests:
+// Real TFTP, FTP and SMTP servers on loopback for the transfer-engine tests:
 // tftpd-hpa's in.tftpd and pyftpdlib (Debian packages, scripts/bootstrap.sh),
 // each on a free port, serving one directory, stopped by the destructor.
 #pragma once
@@ -166,6 +166,45 @@ struct NetServers {
   }
   NetServers(const NetServers&) = delete;
   NetServers& operator=(const NetServers&) = delete;
+};
+
+// A real SMTP server on loopback: aiosmtpd (Debian python3-aiosmtpd) on a
+// free port, storing every mail it accepts in the Maildir `maildir`
+// (its messages under maildir/new). Stopped by the destructor.
+struct MailServer {
+  std::string maildir, log;
+  int port = 0;
+  pid_t pid = -1;
+  bool ready = false;
+
+  MailServer(std::string dir, std::string log_file) : maildir(std::move(dir)), log(std::move(log_file)) {
+    port = free_port(SOCK_STREAM);
+    pid = spawn_logged({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
+                        "aiosmtpd.handlers.Mailbox", maildir},
+                       log);
+    for (int i = 0; i < 100 && !ready; ++i) {
+      int s = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a = loopback(port);
+      ready = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      close(s);
+      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ~MailServer() { stop_group(pid); }
+  // The messages received so far, in file name order.
+  std::vector<std::string> mails() const {
+    Result ls = sh("ls '" + maildir + "/new' 2>/dev/null | sort");
+    std::vector<std::string> out;
+    for (size_t pos = 0; pos < ls.output.size();) {
+      size_t end = ls.output.find('\n', pos);
+      if (end == std::string::npos) end = ls.output.size();
+      if (end > pos) out.push_back(read_text(maildir + "/new/" + ls.output.substr(pos, end - pos)));
+      pos = end + 1;
+    }
+    return out;
+  }
+  MailServer(const MailServer&) = delete;
+  MailServer& operator=(const MailServer&) = delete;
 };
 
 }  // namespace trustsim::test

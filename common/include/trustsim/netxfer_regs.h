@@ -36,6 +36,18 @@
 #define TS_NETXFER_FAILED 11u      /* any other transfer error */
 #define TS_NETXFER_STATUS_COUNT 12u
 
+/* The status mail (SMTP), a block of its own (docs/netxfer.md, "Mail"):
+ * the firmware writes the envelope and the message, then MAIL_CTRL = SEND;
+ * MAIL_STATUS then says whether the server accepted it. It does not touch
+ * the file transfer registers above, nor they it. */
+#define TS_NETXFER_MAIL_CTRL 0xC00u     /* u64 write: TS_NETXFER_MAIL_CMD_SEND */
+#define TS_NETXFER_MAIL_STATUS 0xC08u   /* u64 read: TS_NETXFER_OK (accepted) or a failure of the last send */
+#define TS_NETXFER_MAIL_ENVELOPE 0xC10u /* write: "smtp://HOST[:PORT]\nFROM\nTO", ASCII */
+#define TS_NETXFER_MAIL_BODY 0xD00u     /* write: the message (header lines, blank line, body; CRLF) */
+#define TS_NETXFER_MAX_ENVELOPE 0xF0u   /* 240 bytes */
+#define TS_NETXFER_MAX_MAIL 0x300u      /* 768 bytes */
+#define TS_NETXFER_MAIL_CMD_SEND 1u
+
 #ifdef __cplusplus
 inline const char* ts_netxfer_status_name(uint64_t s) {
   switch (s) {

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -19,6 +20,22 @@ constexpr uint64_t kFtpOpenTrips = 6;
 constexpr uint64_t kFtpNotFoundTrips = 6;  // RETR answers 550
 constexpr uint64_t kFtpDeniedTrips = 3;    // PASS answers 530
 constexpr uint64_t kTftpOpenTrips = 1;     // RRQ -> first DATA or ERROR
+// SMTP: connect + greeting, EHLO, MAIL FROM, RCPT TO, DATA, the end of
+// the data, QUIT.
+constexpr uint64_t kSmtpTrips = 7;
+
+// The message, handed to libcurl as an upload.
+struct MailSource {
+  const std::string* text;
+  size_t pos = 0;
+};
+size_t on_mail_read(char* p, size_t size, size_t n, void* user) {
+  MailSource* m = static_cast<MailSource*>(user);
+  size_t k = std::min(size * n, m->text->size() - m->pos);
+  memcpy(p, m->text->data() + m->pos, k);
+  m->pos += k;
+  return k;
+}
 
 struct Sink {
   std::vector<uint8_t>* buf;
@@ -121,6 +138,17 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
     size_t nul = url_.find('\0');
     if (nul != std::string::npos) url_.resize(nul);
   });
+  regs_.add({"MAIL_CTRL", TS_NETXFER_MAIL_CTRL, 8, RegAccess::kWriteOnly}, {}, [this](A& a) {
+    if (a.value == TS_NETXFER_MAIL_CMD_SEND)
+      send_mail(a.delay);
+    else
+      a.refuse();
+  });
+  regs_.add({"MAIL_STATUS", TS_NETXFER_MAIL_STATUS, 8, RegAccess::kReadOnly}, {}, {}, [this] { return mail_status_; });
+  regs_.add({"MAIL_ENVELOPE", TS_NETXFER_MAIL_ENVELOPE, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_ENVELOPE}, {},
+            [this](A& a) { mail_envelope_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length())); });
+  regs_.add({"MAIL_BODY", TS_NETXFER_MAIL_BODY, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_MAIL}, {},
+            [this](A& a) { mail_body_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length())); });
   regs_.add({"DATA", TS_NETXFER_DATA, 0, RegAccess::kReadOnly},
             [this](A& a) { read_data(a.data(), a.length(), a.gp.get_extension<ActualLength>(), a.delay); });
   set_trace(&trace);
@@ -136,7 +164,75 @@ void NetXfer::power_lost() {
   status_ = TS_NETXFER_OK;
 }
 
-void NetXfer::powered_on() { timeout_ns_ = TS_NETXFER_DEFAULT_TIMEOUT_NS; }
+void NetXfer::powered_on() {
+  timeout_ns_ = TS_NETXFER_DEFAULT_TIMEOUT_NS;
+  mail_envelope_.clear();
+  mail_body_.clear();
+  mail_status_ = TS_NETXFER_OK;
+}
+
+void NetXfer::send_mail(sc_core::sc_time& delay) {
+  TraceEvent ev;
+  ev.t_ns = to_ns(sc_core::sc_time_stamp() + delay);
+  ev.dev = basename();
+  ev.op = "smtp-send";
+  ev.addr = 0;
+  ev.len = mail_body_.size();
+  // The envelope: server, sender, recipient, one a line.
+  std::string env = mail_envelope_.substr(0, mail_envelope_.find('\0'));
+  size_t a = env.find('\n'), b = a == std::string::npos ? a : env.find('\n', a + 1);
+  std::string server = env.substr(0, a);
+  std::string from = a == std::string::npos ? "" : env.substr(a + 1, b == std::string::npos ? b : b - a - 1);
+  std::string to = b == std::string::npos ? "" : env.substr(b + 1);
+  ev.detail = server + " to=" + to;
+  uint64_t outcome = TS_NETXFER_FAILED;
+  bool bad = server.rfind("smtp://", 0) != 0 || from.empty() || to.empty() || mail_body_.empty() ||
+             env.find_first_of(" \t\r<>") != std::string::npos || to.find('\n') != std::string::npos;
+  long response = 0;
+  if (bad) {
+    outcome = TS_NETXFER_BAD_URL;
+    ev.detail += " (envelope malformed)";
+  } else {
+    curl_init_once();
+    CURL* c = curl_easy_init();
+    if (c) {
+      std::string mail_from = "<" + from + ">", rcpt_to = "<" + to + ">";
+      curl_slist* rcpt = curl_slist_append(nullptr, rcpt_to.c_str());
+      MailSource src{&mail_body_};
+      curl_easy_setopt(c, CURLOPT_URL, server.c_str());
+      curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp");
+      curl_easy_setopt(c, CURLOPT_MAIL_FROM, mail_from.c_str());
+      curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, on_mail_read);
+      curl_easy_setopt(c, CURLOPT_READDATA, &src);
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+      curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+      curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+      curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+      CURLcode rc = curl_easy_perform(c);
+      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+      curl_slist_free_all(rcpt);
+      curl_easy_cleanup(c);
+      outcome = map_curl(rc, response);
+      if (outcome == TS_NETXFER_END) outcome = TS_NETXFER_OK;
+      // A server that answers 5xx to MAIL FROM or RCPT TO refused the mail.
+      if (outcome == TS_NETXFER_FAILED && response >= 500) outcome = TS_NETXFER_DENIED;
+      if (outcome != TS_NETXFER_OK) ev.detail += std::string(" (") + curl_easy_strerror(rc) + ")";
+    }
+  }
+  // Board time from the message size and the dialog's round trips only.
+  sc_core::sc_time t;
+  if (outcome == TS_NETXFER_OK)
+    t = from_ps(cfg_.round_trip_ps) * double(kSmtpTrips) + serial_time(mail_body_.size(), cfg_.link_bytes_per_s);
+  else if (outcome != TS_NETXFER_BAD_URL)
+    t = from_ps(cfg_.round_trip_ps);
+  delay += t;
+  mail_status_ = outcome;
+  ev.latency_ns = to_ns(t);
+  ev.status = ts_netxfer_status_name(outcome);
+  trace_.record(ev);
+}
 
 sc_core::sc_time NetXfer::link_time(uint64_t from, uint64_t n) const {
   sc_core::sc_time t = serial_time(n, cfg_.link_bytes_per_s);

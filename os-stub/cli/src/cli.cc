@@ -502,9 +502,14 @@ constexpr Node kDebugCategories[] = {
 };
 constexpr Node kDebugAuthenticity[] = {
     keyword("authenticity", "Digitally signed software").then(list(kDebugCategories))};
-constexpr Node kDebugSoftware[] = {keyword("software", "Software image management").then(list(kDebugAuthenticity))};
+constexpr Node kDebugAutoupgrade = keyword("autoupgrade", "Auto-Upgrade Manager steps").runs(C::kDebugAutoupgrade);
+constexpr Node kDebugSoftware[] = {
+    kDebugAutoupgrade,
+    keyword("software", "Software image management").then(list(kDebugAuthenticity)),
+};
 constexpr Node kUndebugTargets[] = {
     keyword("all", "Turn off every debug category").runs(C::kUndebugAll),
+    kDebugAutoupgrade,
     keyword("software", "Software image management").then(list(kDebugAuthenticity)),
 };
 
@@ -552,10 +557,20 @@ constexpr Node kShowPlatform[] = {
     keyword("sudi", "Secure Unique Device Identity").then(list(kShowSudi)),
 };
 
+constexpr Node kShowAutoupgradeConfig[] = {
+    keyword("unknown", "Configuration lines the running image did not accept at boot")
+        .as(T::kUnknown)
+        .runs(C::kShowAutoupgradeConfiguration)};
+constexpr Node kShowAutoupgrade[] = {keyword("configuration", "Auto-Upgrade Manager settings")
+                                         .runs(C::kShowAutoupgradeConfiguration)
+                                         .then(list(kShowAutoupgradeConfig))};
+
 constexpr Node kPrivShow[] = {
+    keyword("autoupgrade", "Auto-Upgrade Manager").then(list(kShowAutoupgrade)),
     keyword("boot", "Boot variable and configuration register").runs(C::kShowBoot),
     choice("bootflash:", "Files on bootflash:", T::kFileSystem, FileSystem::kBootflash, C::kShowFileSystem),
     choice("flash:", "Files on flash:", T::kFileSystem, FileSystem::kFlash, C::kShowFileSystem),
+    keyword("logging", "The log buffer").runs(C::kShowLogging),
     keyword("platform", "Platform identity and integrity").then(list(kShowPlatform)),
     keyword("reload", "Scheduled reload").runs(C::kShowReload),
     keyword("running-config", "Configuration in effect now").runs(C::kShowRunningConfig),
@@ -600,6 +615,7 @@ constexpr Node kMorePath[] = {file_param(kLocalFs, "File to display on %s", T::k
 
 constexpr Node kNoDebug[] = {
     keyword("all", "Turn off every debug category").runs(C::kUndebugAll),
+    kDebugAutoupgrade,
     keyword("software", "Software image management").then(list(kDebugAuthenticity)),
 };
 constexpr Node kPrivNo[] = {keyword("debug", "Turn off debug output").then(list(kNoDebug))};
@@ -621,7 +637,55 @@ constexpr Node kRomLocations[] = {
 constexpr Node kRomPath[] = {
     file_param(kLocalFs, "ROMmon package on %s", T::kPath, C::kUpgradeRomMonitor).then(list(kRomLocations))};
 constexpr Node kRomFilename[] = {keyword("filename", "Take the ROMmon from a package file").then(list(kRomPath))};
-constexpr Node kUpgrade[] = {keyword("rom-monitor", "ROM monitor (ROMmon)").then(list(kRomFilename))};
+// upgrade automatic [getversion {cisco username U password P image I | URL}
+//   [at hh:mm | now | in hh:mm] [disk-management auto|confirm|no] | runversion
+//   [at hh:mm | now | in hh:mm] | abortversion]   (docs/aum.md)
+constexpr CommandId kGet = C::kUpgradeAutomaticGetversion, kRun = C::kUpgradeAutomaticRunversion;
+constexpr Node kAumDiskValues[] = {
+    choice("auto", "Delete what the clean-up policy allows, without asking", T::kDiskManagement, AumDisk::kAuto, kGet),
+    choice("confirm", "Ask before each deletion", T::kDiskManagement, AumDisk::kConfirm, kGet),
+    choice("no", "Never delete files", T::kDiskManagement, AumDisk::kNo, kGet),
+};
+constexpr Node kAumDisk[] = {
+    keyword("disk-management", "Disk clean-up when bootflash: is short of space").then(list(kAumDiskValues))};
+constexpr Node kAumGetAt[] = {time_of_day("Time of the reload (UTC)").as(T::kValue).runs(kGet).then(list(kAumDisk))};
+constexpr Node kAumGetIn[] = {
+    time_delay(24 * 24 * 60, "Delay before the reload, up to 24 days").as(T::kValue).runs(kGet).then(list(kAumDisk))};
+constexpr Node kAumGetWhen[] = {
+    choice("at", "Reload with the new image at a time of day", T::kWhen, AumWhen::kAt).then(list(kAumGetAt)),
+    kAumDisk[0],
+    choice("in", "Reload with the new image after a delay", T::kWhen, AumWhen::kIn).then(list(kAumGetIn)),
+    choice("now", "Reload with the new image once it is validated", T::kWhen, AumWhen::kNow, kGet).then(list(kAumDisk)),
+};
+constexpr Node kAumImage[] = {word("Name of the image to ask for").as(T::kImage).runs(kGet).then(list(kAumGetWhen))};
+constexpr Node kAumImageKw[] = {keyword("image", "Image to download").then(list(kAumImage))};
+constexpr Node kAumPassword[] = {word("Password for the IDA").as(T::kPassword).then(list(kAumImageKw))};
+constexpr Node kAumPasswordKw[] = {keyword("password", "Password for the IDA").then(list(kAumPassword))};
+constexpr Node kAumUser[] = {word("User name for the IDA").as(T::kUser).then(list(kAumPasswordKw))};
+constexpr Node kAumUserKw[] = {keyword("username", "User name for the IDA").then(list(kAumUser))};
+constexpr Node kAumGetSource[] = {
+    keyword("cisco", "Ask the IDA for the image's URL").as(T::kCisco).then(list(kAumUserKw)),
+    url(kRemoteFs, "Image on %s").as(T::kPath).runs(kGet).then(list(kAumGetWhen)),
+};
+constexpr Node kAumRunAt[] = {time_of_day("Time of the reload (UTC)").as(T::kValue).runs(kRun)};
+constexpr Node kAumRunIn[] = {
+    time_delay(24 * 24 * 60, "Delay before the reload, up to 24 days").as(T::kValue).runs(kRun)};
+constexpr Node kAumRunWhen[] = {
+    choice("at", "Reload with the new image at a time of day", T::kWhen, AumWhen::kAt).then(list(kAumRunAt)),
+    choice("in", "Reload with the new image after a delay", T::kWhen, AumWhen::kIn).then(list(kAumRunIn)),
+    choice("now", "Reload with the new image now", T::kWhen, AumWhen::kNow, kRun),
+};
+constexpr Node kAumActions[] = {
+    keyword("abortversion", "Cancel the scheduled upgrade").runs(C::kUpgradeAutomaticAbortversion),
+    keyword("getversion", "Download, check and validate a new image").then(list(kAumGetSource)),
+    keyword("runversion", "Reload with the downloaded image").runs(kRun).then(list(kAumRunWhen)),
+};
+constexpr Node kUpgrade[] = {
+    keyword("automatic", "Auto-Upgrade Manager (asks its questions without arguments)")
+        .runs(C::kUpgradeAutomatic)
+        .then(list(kAumActions)),
+    keyword("rom-monitor", "ROM monitor (ROMmon)").then(list(kRomFilename)),
+};
 
 constexpr Node kVerifyPath[] = {file_param(kLocalFs, "File to check on %s", T::kPath, C::kVerify)};
 
@@ -737,7 +801,47 @@ constexpr Node kNoIp[] = {
     keyword("domain", "Domain name settings").then(list(kNoIpDomain)),
     keyword("ftp", "FTP client settings").then(list(kNoIpFtp)),
 };
+// autoupgrade disk-cleanup {crashinfo|core|image|irrecoverable} | ida url URL |
+// status email {recipient ADDR | smtp-server NAME}
+constexpr CommandId kCleanup = C::kAutoupgradeDiskCleanup, kIda = C::kAutoupgradeIdaUrl;
+constexpr CommandId kRcpt = C::kAutoupgradeEmailRecipient, kSmtp = C::kAutoupgradeSmtpServer;
+constexpr Node kAumCleanups[] = {
+    choice("core", "Core files", T::kCategory, AumCleanup::kCore, kCleanup),
+    choice("crashinfo", "Crash information files", T::kCategory, AumCleanup::kCrashinfo, kCleanup),
+    choice("image", "Other OS images", T::kCategory, AumCleanup::kImage, kCleanup),
+    choice("irrecoverable", "Files that can never boot (not a valid signed image)", T::kCategory,
+           AumCleanup::kIrrecoverable, kCleanup),
+};
+constexpr Node kAumIdaUrl[] = {url(kRemoteFs, "IDA locator on %s").as(T::kPath).runs(kIda)};
+constexpr Node kAumRecipient[] = {word("Mail address of the recipient").as(T::kName).runs(kRcpt)};
+constexpr Node kAumSmtp[] = {word("SMTP server, HOST or HOST:PORT").as(T::kName).runs(kSmtp)};
+constexpr Node kAumEmail[] = {
+    keyword("recipient", "Who the status mail goes to").then(list(kAumRecipient)),
+    keyword("smtp-server", "Outgoing mail server").then(list(kAumSmtp)),
+};
+constexpr Node kAumStatus[] = {keyword("email", "Status mail").then(list(kAumEmail))};
+constexpr Node kAumIda[] = {keyword("url", "Where image requests are sent").then(list(kAumIdaUrl))};
+constexpr Node kAutoupgrade[] = {
+    keyword("disk-cleanup", "What the disk clean-up may delete").then(list(kAumCleanups)),
+    keyword("ida", "Intelligent Download Application").then(list(kAumIda)),
+    keyword("status", "Status notification").then(list(kAumStatus)),
+};
+constexpr Node kNoAumEmail[] = {
+    keyword("recipient", "Who the status mail goes to").runs(kRcpt).then(list(kAumRecipient)),
+    keyword("smtp-server", "Outgoing mail server").runs(kSmtp).then(list(kAumSmtp)),
+};
+constexpr Node kNoAumStatus[] = {keyword("email", "Status mail").then(list(kNoAumEmail))};
+constexpr Node kNoAumIda[] = {keyword("url", "Where image requests are sent").runs(kIda).then(list(kAumIdaUrl))};
+constexpr Node kNoAutoupgrade[] = {
+    keyword("disk-cleanup", "What the disk clean-up may delete (all if none given)")
+        .runs(kCleanup)
+        .then(list(kAumCleanups)),
+    keyword("ida", "Intelligent Download Application").then(list(kNoAumIda)),
+    keyword("status", "Status notification").then(list(kNoAumStatus)),
+};
+
 constexpr Node kConfigNo[] = {
+    keyword("autoupgrade", "Auto-Upgrade Manager settings").then(list(kNoAutoupgrade)),
     keyword("boot", "Boot-time settings").then(list(kNoBoot)),
     keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name back to Router").runs(C::kHostname),
@@ -745,6 +849,7 @@ constexpr Node kConfigNo[] = {
 };
 
 constexpr Node kConfigRoot[] = {
+    keyword("autoupgrade", "Auto-Upgrade Manager settings").then(list(kAutoupgrade)),
     keyword("boot", "Boot-time settings").then(list(kBoot)),
     keyword("config-register", "Set the configuration register").then(list(kConfigRegisterValue)),
     keyword("end", "Leave configuration mode").runs(C::kEnd),
@@ -920,6 +1025,28 @@ const char* command_name(CommandId id) {
       return "ip domain name";
     case C::kFilePrompt:
       return "file prompt";
+    case C::kAutoupgradeDiskCleanup:
+      return "autoupgrade disk-cleanup";
+    case C::kAutoupgradeIdaUrl:
+      return "autoupgrade ida url";
+    case C::kAutoupgradeEmailRecipient:
+      return "autoupgrade status email recipient";
+    case C::kAutoupgradeSmtpServer:
+      return "autoupgrade status email smtp-server";
+    case C::kShowAutoupgradeConfiguration:
+      return "show autoupgrade configuration";
+    case C::kDebugAutoupgrade:
+      return "debug autoupgrade";
+    case C::kShowLogging:
+      return "show logging";
+    case C::kUpgradeAutomatic:
+      return "upgrade automatic";
+    case C::kUpgradeAutomaticGetversion:
+      return "upgrade automatic getversion";
+    case C::kUpgradeAutomaticRunversion:
+      return "upgrade automatic runversion";
+    case C::kUpgradeAutomaticAbortversion:
+      return "upgrade automatic abortversion";
     case C::kCount:
       break;
   }

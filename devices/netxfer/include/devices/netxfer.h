@@ -47,6 +47,8 @@ class NetXfer : public Device {
   // Traces the transfer; status_name overrides the status's name (power-lost, closed).
   void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
+  // The status mail: one SMTP delivery of mail_body_ (docs/netxfer.md, "Mail").
+  void send_mail(sc_core::sc_time& delay);
 
   NetxferConfig cfg_;
   DeviceTrace& trace_;
@@ -64,6 +66,9 @@ class NetXfer : public Device {
   std::optional<net::Fault> fault_;
   uint64_t transfers_ = 0;
   std::function<bool()> interrupted_;
+  // the mail block
+  std::string mail_envelope_, mail_body_;
+  uint64_t mail_status_ = 0;
   RegisterTable regs_;
 };
 

@@ -79,6 +79,18 @@ enum class CommandId : uint8_t {
   kIpFtpPassword,   // [no] ip ftp password [kName]
   kIpDomainName,    // [no] ip domain name [kName]
   kFilePrompt,      // [no] file prompt [kPromptLevel]
+  // Auto-Upgrade Manager (docs/aum.md)
+  kAutoupgradeDiskCleanup,        // [no] autoupgrade disk-cleanup kCategory (number = AumCleanup)   (config)
+  kAutoupgradeIdaUrl,             // [no] autoupgrade ida url [kPath]                                 (config)
+  kAutoupgradeEmailRecipient,     // [no] autoupgrade status email recipient [kName]                  (config)
+  kAutoupgradeSmtpServer,         // [no] autoupgrade status email smtp-server [kName]                (config)
+  kShowAutoupgradeConfiguration,  // show autoupgrade configuration [kUnknown]
+  kDebugAutoupgrade,              // [no|undebug] debug autoupgrade
+  kShowLogging,                   // show logging
+  kUpgradeAutomatic,              // upgrade automatic (interactive)
+  kUpgradeAutomaticGetversion,    // kPath | kCisco kUser kPassword kImage; [kWhen [kValue]] [kDiskManagement]
+  kUpgradeAutomaticRunversion,    // [kWhen [kValue]]
+  kUpgradeAutomaticAbortversion,  // upgrade automatic abortversion
   kCount
 };
 const char* command_name(CommandId id);  // "show version", for logs and tests
@@ -121,27 +133,37 @@ enum class DebugCategory : uint8_t { kEnvelope, kErrors, kKey, kRevocation, kSho
 enum class KeyType : uint8_t { kProduction, kSpecial };
 enum class RomLocation : uint8_t { kAll, kR0 };
 enum class FilePrompt : uint8_t { kAlert, kNoisy, kQuiet };
+enum class AumCleanup : uint8_t { kCrashinfo, kCore, kImage, kIrrecoverable };
+enum class AumWhen : uint8_t { kAt, kNow, kIn };  // kValue: minutes after midnight (at) or of delay (in)
+enum class AumDisk : uint8_t { kAuto, kConfirm, kNo };
 
 // Which argument a matched token is, so handlers look arguments up by role.
 enum class ArgTag : uint8_t {
-  kNone = 0,     // the token is not recorded
-  kPath,         // URL or file name
-  kSource,       // copy/rename source
-  kDestination,  // copy/rename destination
-  kFileSystem,   // show bootflash:, format flash:  (number = FileSystem)
-  kForce,        // delete /force
-  kSign,         // ... sign
-  kNonce,        // ... nonce N                    (number = N)
-  kCategory,     // debug category                 (number = DebugCategory)
-  kKeyType,      // production | special           (number = KeyType)
-  kLocation,     // upgrade rom-monitor ... all|r0 (number = RomLocation)
-  kFlash,        // boot system flash
-  kValue,        // config-register 0xNNNN         (number = value)
-  kName,         // hostname / ftp username / password / domain name
-  kText,         // free text (LINE parameters)
-  kPromptLevel,  // file prompt alert|noisy|quiet (number = FilePrompt)
-  kDay,          // reload at ... day             (number = 1..31)
-  kMonth,        // reload at ... month           (number = 0..11)
+  kNone = 0,        // the token is not recorded
+  kPath,            // URL or file name
+  kSource,          // copy/rename source
+  kDestination,     // copy/rename destination
+  kFileSystem,      // show bootflash:, format flash:  (number = FileSystem)
+  kForce,           // delete /force
+  kSign,            // ... sign
+  kNonce,           // ... nonce N                    (number = N)
+  kCategory,        // debug category                 (number = DebugCategory)
+  kKeyType,         // production | special           (number = KeyType)
+  kLocation,        // upgrade rom-monitor ... all|r0 (number = RomLocation)
+  kFlash,           // boot system flash
+  kValue,           // config-register 0xNNNN         (number = value)
+  kName,            // hostname / ftp username / password / domain name
+  kText,            // free text (LINE parameters)
+  kPromptLevel,     // file prompt alert|noisy|quiet (number = FilePrompt)
+  kDay,             // reload at ... day             (number = 1..31)
+  kMonth,           // reload at ... month           (number = 0..11)
+  kUnknown,         // show autoupgrade configuration unknown
+  kCisco,           // upgrade automatic getversion cisco ...
+  kUser,            // ... username WORD
+  kPassword,        // ... password WORD
+  kImage,           // ... image WORD
+  kWhen,            // ... at | now | in              (number = AumWhen)
+  kDiskManagement,  // ... disk-management auto|confirm|no (number = AumDisk)
 };
 
 // One recorded token. `text` is NUL-terminated: the canonical keyword for

@@ -1,0 +1,376 @@
+// The Auto-Upgrade Manager end to end (docs/aum.md) with real servers on
+// loopback (in.tftpd and pyftpdlib, tests/support/net_servers.h): its
+// configuration, an upgrade that reloads into the new image, runversion
+// and abortversion, the disk clean-up, each failure reason the guide names
+// on the console and in show logging, the interactive mode, and
+// nvram:invalid-config.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/net_servers.h"
+#include "../support/test_util.h"
+
+using namespace trustsim::test;  // tests/support/test_util.h
+
+namespace {
+
+std::string build_file(const std::string& rel) { return std::string(TRUSTSIM_BUILD_ROOT) + "/" + rel; }
+
+std::string sha256_of(const std::string& path) {
+  Result r = sh("sha256sum '" + path + "' | cut -c1-64");
+  return r.output.substr(0, 64);
+}
+
+std::string expect(const std::string& regex) { return "  - expect: \"" + regex + "\"\n"; }
+std::string send(const std::string& line) { return "  - send: \"" + line + "\"\n"; }
+// The next prompt. Not anchored to a line start: the expect before it may
+// have consumed the newline.
+std::string prompt() { return expect("(Router#)"); }
+std::string config(const std::string& lines) {  // lines separated by '\n'
+  std::string s = send("configure terminal");
+  size_t pos = 0;
+  while (pos < lines.size()) {
+    size_t end = lines.find('\n', pos);
+    if (end == std::string::npos) end = lines.size();
+    s += send(lines.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return s + send("end") + prompt();
+}
+std::string check_absent(const std::string& name) { return "  - check: {file: " + name + ", exists: false}\n"; }
+std::string re(std::string s) {  // a literal for a YAML double-quoted regex
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (std::string(".()[]?*+|^$\\{}").find(c) != std::string::npos) out += "\\\\";
+    out += c;
+  }
+  return out;
+}
+
+class Aum : public ::testing::Test {
+ protected:
+  TempDir d;
+  std::string srv = d.file("srv");
+  std::string image = srv + "/net.SPA.bin";
+  std::string sha;
+  std::unique_ptr<NetServers> servers;
+  int tftp_port = 0, ftp_port = 0;
+
+  void SetUp() override {
+    ASSERT_EQ(mkdir(srv.c_str(), 0755), 0);
+    chmod(d.path.c_str(), 0755);  // in.tftpd drops to an unprivileged user
+    sign("os-stub/os.bin", "--version 17.03.02", "net.SPA.bin");
+    sign("os-stub/os.bin", "--version 17.03.02 --platform TS-OTHER --platform-id 8704", "other.SPA.bin");
+    sign("rommon-sim/rommon.bin", "--type rommon --version '17.3(2r)'", "rommon.SPA.bin");
+    sha = sha256_of(image);
+    servers = std::make_unique<NetServers>(srv, d.path, "net.SPA.bin");
+    ASSERT_TRUE(servers->ready) << servers->why;
+    tftp_port = servers->tftp_port;
+    ftp_port = servers->ftp_port;
+  }
+  void TearDown() override { servers.reset(); }
+
+  void sign(const std::string& payload, const std::string& opts, const std::string& name) {
+    Result r = run_trustsim("image sign " + build_file(payload) + " --key " + src("keys/dev/production-A.pem") + " " +
+                            opts + " --out " + srv + "/" + name);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    chmod((srv + "/" + name).c_str(), 0644);
+  }
+
+  std::string tftp_url(const std::string& path = "net.SPA.bin") const {
+    return "tftp://127.0.0.1:" + std::to_string(tftp_port) + "/" + path;
+  }
+  std::string ftp_url(const std::string& path = "net.SPA.bin", const std::string& cred = "trustsim:secret@") const {
+    return "ftp://" + cred + "127.0.0.1:" + std::to_string(ftp_port) + "/" + path;
+  }
+
+  // Runs a scenario: `steps` after power-on and enable (the board state in
+  // d/board, so a second run continues from the first).
+  Result run_steps(const std::string& steps, const std::string& before = "", const std::string& timeout = "60 s") {
+    std::string sc = "name: aum-test\nboard: default\ntimeout: " + timeout + "\nsteps:\n" + before +
+                     "  - power-on\n  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + steps;
+    write_text(d.file("test.yaml"), sc);
+    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " " + d.file("test.yaml"));
+  }
+  std::string console() { return read_text(d.file("console.txt")); }
+  // Files for a bootflash: one allocation unit short of the new image:
+  // crashinfo_1 and core.1 take what the image needs each, data_1 and
+  // data_2 (outside every clean-up category; one file may not hold it all)
+  // the rest, so only deleting crashinfo_1 makes room. Measures the free
+  // space and the allocation unit (what a file just too large for a
+  // metadata record takes) of a new board. Returns the --var options
+  // data1, data2, crash and core of the scenarios that put them, or "".
+  std::string fill_vars() {
+    auto free_after = [&](const std::string& before) {
+      Result r = run_steps(send("dir") + prompt(), before);
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      std::smatch m;
+      std::string c = console();
+      return std::regex_search(c, m, std::regex("\\((\\d+) bytes free\\)")) ? std::stoll(m[1]) : -1LL;
+    };
+    std::string probe = d.file("probe");
+    if (sh("head -c 4000 /dev/zero > '" + probe + "'").exit_code != 0) return "";
+    long long free0 = free_after(""), unit = free0 - free_after("  - flash-put: {from: " + probe + ", name: p}\n");
+    long long img = (long long)read_text(image).size();
+    if (free0 <= 0 || unit <= 4000) return "";
+    long long need = (img + unit - 1) / unit * unit;
+    long long units = (free0 - 2 * need - (need - unit)) / unit;
+    if (units < 4) return "";
+    std::string crash = d.file("crashinfo_1"), keep = d.file("core_keep"), fill1 = d.file("fill1"),
+                fill2 = d.file("fill2");
+    const std::pair<std::string, long long> files[] = {
+        {crash, img}, {keep, img}, {fill1, units / 2 * unit}, {fill2, (units - units / 2) * unit}};
+    for (const auto& [path, size] : files)
+      if (sh("head -c " + std::to_string(size) + " /dev/zero > '" + path + "'").exit_code != 0) return "";
+    return " --var data1=" + fill1 + " --var data2=" + fill2 + " --var crash=" + crash + " --var core=" + keep;
+  }
+  // Runs `trustsim COMMAND FILE` (a file of the source tree) and expects it to pass.
+  void passes(const std::string& command, const std::string& file) {
+    Result r = run_trustsim(command + " " + src(file));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  }
+};
+
+// The lines of l. 1000-1010, saved, shown, replayed at boot and undone.
+TEST_F(Aum, ConfigurationIsSavedShownAndUndone) {
+  std::string ida = "https://ida.example.net/cgi-bin/new-ida/locator/locator.pl";
+  std::string lines =
+      "autoupgrade disk-cleanup crashinfo\nautoupgrade disk-cleanup image\nautoupgrade ida url " + ida +
+      "\nautoupgrade status email recipient tree@abc.com\nautoupgrade status email smtp-server smtpserver.abc.com";
+  std::string block = re(lines) + "\\n!\\n";
+  std::string steps = config(lines);
+  steps += send("configure terminal") + send("autoupgrade status email recipient no-at-sign") +
+           expect("%Error: no-at-sign is not a mail address") + send("autoupgrade status email smtp-server a_b:99999") +
+           expect("%Error: a_b:99999 is not a server name \\\\(HOST or HOST:PORT\\\\)") +
+           send("autoupgrade ida url tftp://127.0.0.1/x") +
+           expect("%Error: the IDA URL must be an http: or https: URL, not tftp://127.0.0.1/x") +
+           send("autoupgrade ida url https://h/" + std::string(152, 'a')) +
+           expect("%Error: the IDA URL is longer than 159 characters") +
+           send("autoupgrade status email recipient " + std::string(90, 'b') + "@abc.com") +
+           expect("%Error: the recipient address is longer than 95 characters") + send("end") + prompt();
+  steps += send("show running-config") + expect(block) + prompt();
+  steps += send("show autoupgrade configuration") +
+           expect(
+               "Auto-Upgrade Manager configuration\\n  Disk clean-up         : crashinfo image\\n"
+               "  IDA URL               : " +
+               re(ida) +
+               "\\n  Status mail recipient : tree@abc\\\\.com\\n"
+               "  Status mail server    : smtpserver\\\\.abc\\\\.com\\n  Debugging             : off\\n") +
+           prompt();
+  steps += send("write memory") + expect("\\\\[OK\\\\]") + prompt() + send("reload") +
+           expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + send("") + expect("Router>") + send("enable") +
+           prompt();
+  steps += send("show running-config") + expect(block) + prompt();  // replayed from startup-config
+  steps += config("no autoupgrade disk-cleanup image\nno autoupgrade status email recipient\nno autoupgrade ida url");
+  steps += send("show autoupgrade configuration") +
+           expect("  Disk clean-up         : crashinfo\\n  IDA URL               : " +
+                  re("https://www.cisco.com/cgi-bin/new-ida/locator/locator.pl") +
+                  " \\\\(default\\\\)\\n  Status mail recipient : not configured\\n") +
+           prompt();
+  steps += send("debug autoupgrade") + expect("Auto-Upgrade Manager debugging is on") + prompt() +
+           send("show autoupgrade configuration") + expect("Debugging             : on") + prompt() +
+           send("undebug all") + prompt() + send("show autoupgrade configuration") +
+           expect("Debugging             : off") + prompt();
+  // Only the SMTP server is left: the block has that one line.
+  steps += config("no autoupgrade disk-cleanup") + send("show running-config") +
+           expect("!\\nautoupgrade status email smtp-server smtpserver\\\\.abc\\\\.com\\n!\\n") + prompt();
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// The scenario files of scenarios/upgrade/, run against the servers of
+// SetUp: an FTP upgrade that reloads into the new image, an aborted and
+// rescheduled upgrade, and each failure reason.
+TEST_F(Aum, FtpUpgradeReloadsIntoTheNewImage) {
+  passes("run --quiet --var port=" + std::to_string(ftp_port) + " --var sha256=" + sha,
+         "scenarios/upgrade/aum-ftp-upgrade.yaml");
+}
+
+TEST_F(Aum, AbortedAndRescheduled) {
+  passes("run --quiet --var port=" + std::to_string(tftp_port), "scenarios/upgrade/aum-abort-reschedule.yaml");
+}
+
+TEST_F(Aum, FailuresGiveTheReasonAndChangeNothing) {
+  passes("run --quiet --var tftp=" + std::to_string(tftp_port) + " --var ftp=" + std::to_string(ftp_port) +
+             " --console-log " + d.file("console.txt"),
+         "scenarios/upgrade/aum-failures.yaml");
+  // The typed command's echo carries the password; nothing the board prints does.
+  std::string c = console();
+  EXPECT_NE(c.find("trustsim:wrong"), std::string::npos);
+  EXPECT_EQ(c.find("trustsim:wrong"), c.rfind("trustsim:wrong")) << "credentials printed by the board";
+}
+
+// bootflash: nearly full: disk-management no fails with "not enough
+// space"; confirm asks before each deletion (a no keeps the file); auto
+// deletes what the policy allows and never the running image.
+TEST_F(Aum, DiskCleanupFollowsThePolicy) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("run --quiet --var port=" + std::to_string(tftp_port) + fill + " --var sha256=" + sha,
+         "scenarios/upgrade/aum-disk-cleanup.yaml");
+}
+
+// upgrade automatic with no arguments asks the questions of the capture.
+TEST_F(Aum, InteractiveModeAsksTheCapturesQuestions) {
+  std::string steps =
+      send("upgrade automatic") +
+      expect("Welcome to the Cisco Auto Upgrade Manager\\\\. To upgrade your device, please answer the following\\n") +
+      expect("Download from Cisco server\\\\? \\\\[yes\\\\]: ") + send("no") + expect("Image location:") +
+      send(tftp_url()) +
+      expect("\\\\[OK - [0-9]+ bytes\\\\]\\nImage Found: net\\\\.SPA\\\\.bin \\\\([0-9]+ bytes\\\\)\\n") +
+      expect("Memory Available: 128Mb Main Memory \\\\(RAM\\\\) - [0-9]+ bytes of flash space\\n") +
+      expect("New image will be downloaded to bootflash:net\\\\.SPA\\\\.bin\\n") +
+      expect("Reload and upgrade the device immediately after image download is complete\\\\? \\\\[yes\\\\]: ") +
+      send("no") + expect("Time to reload the box \\\\[Manual\\\\]\\\\? ") + send("") +
+      expect("Proceed with device image upgrade from\\n\\\\[" + re(tftp_url()) +
+             "\\\\] to\\n\\\\[bootflash:net\\\\.SPA\\\\.bin\\\\]\\\\? \\\\[yes\\\\]: ") +
+      send("") + expect("Image Verification: PASS\\n") +
+      expect("Use 'upgrade automatic runversion' command to reload manually\\\\.\\n") + prompt() +
+      "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
+  // A time that does not exist changes nothing.
+  steps += send("delete /force bootflash:net.SPA.bin") + prompt() + send("upgrade automatic") +
+           expect("\\\\[yes\\\\]: ") + send("no") + expect("Image location:") + send(tftp_url()) +
+           expect("complete\\\\? \\\\[yes\\\\]: ") + send("no") + expect("\\\\[Manual\\\\]\\\\? ") + send("25:00") +
+           expect("%Error: 25:00 is not a time of day \\\\(hh:mm\\\\) or Manual; nothing was changed\\n") + prompt() +
+           check_absent("net.SPA.bin");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+}
+
+// A startup-config with lines this image's parser refuses (written into
+// the board's NVRAM as another image's write memory would have): they are
+// reported at boot, stored in nvram:invalid-config and shown by more and
+// show autoupgrade configuration unknown; the accepted lines take effect.
+// After a clean boot the file is empty.
+TEST_F(Aum, InvalidConfigLinesAreReportedAndStored) {
+  std::string board = d.file("board");
+  Result r = run_trustsim("board new " + board);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string cfg =
+      "!\\nversion 17.06.01\\n!\\nboot system bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin\\n!\\n"
+      "voice-card 0\\nautoupgrade disk-cleanup core\\ntransport output lat pad telnet rlogin\\n!\\nend\\n";
+  r = sh("/usr/bin/python3 -c \"import struct,zlib,sys; t=b'" + cfg +
+         "'; f=open(sys.argv[1],'r+b'); f.seek(0x3000); "
+         "f.write(struct.pack('<IIII',0x58545354,len(t),7,zlib.crc32(t))+t)\" '" +
+         board + "/nvram.bin'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string steps =
+      expect("%PARSER-4-BADCFG: 2 startup-config lines not accepted by this image; saved in nvram:invalid-config\\n");
+  std::string after =
+      send("more nvram:invalid-config") +
+      expect("more nvram:invalid-config\\r?\\nvoice-card 0\\ntransport output lat pad telnet rlogin\\n") + prompt() +
+      send("show autoupgrade configuration unknown") +
+      expect(
+          "! Config Lines not understood by the current image:\\nvoice-card 0\\n"
+          "transport output lat pad telnet rlogin\\nTotal 2 Invalid Config Lines\\n") +
+      prompt() + send("show running-config") + expect("autoupgrade disk-cleanup core\\n!\\n") + prompt();
+  // Saved without them, the next boot refuses nothing and the file is empty.
+  after += send("write memory") + expect("\\\\[OK\\\\]") + prompt() + send("reload") +
+           expect("Proceed with reload\\\\? \\\\[confirm\\\\]") + send("") + expect("Router>") + send("enable") +
+           prompt() + send("more nvram:invalid-config") + expect("more nvram:invalid-config\\r?\\n(Router#)") +
+           send("show autoupgrade configuration unknown") + expect("Total 0 Invalid Config Lines\\n") + prompt();
+  std::string sc = "name: aum-invalid-config\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n" + steps +
+                   "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + after;
+  write_text(d.file("invalid.yaml"), sc);
+  r = run_trustsim("run --quiet --board " + board + " --console-log " + d.file("console.txt") + " " +
+                   d.file("invalid.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  EXPECT_EQ(console().find("PARSER-4-BADCFG"), console().rfind("PARSER-4-BADCFG")) << "reported on the second boot";
+}
+
+// The status mail, received by a real SMTP server (aiosmtpd, Debian
+// python3-aiosmtpd) on loopback: one when the image is ready, one when an
+// upgrade fails, each with the subject and the result; a server that is
+// not there is logged, and the upgrade goes on.
+TEST_F(Aum, StatusMailReachesTheSmtpServer) {
+  MailServer smtp(d.file("maildir"), d.file("smtpd.log"));
+  ASSERT_TRUE(smtp.ready) << "aiosmtpd did not listen within 10 s: " << read_text(smtp.log);
+  int smtp_port = smtp.port;
+  int dead = free_port(SOCK_STREAM);
+  std::string steps =
+      config(
+          "ip domain name lab.example\nautoupgrade status email recipient ops@example.net\n"
+          "autoupgrade status email smtp-server 127.0.0.1:" +
+          std::to_string(smtp_port)) +
+      send("upgrade automatic getversion " + tftp_url()) + expect("Image Verification: PASS\\n") +
+      expect("%AUM-6-STATUS_MAIL: status mail sent to ops@example\\\\.net\\n") + prompt() +
+      send("upgrade automatic getversion " + tftp_url("rommon.SPA.bin")) +
+      expect("%AUM-3-UPGRADE_FAILED: rommon\\\\.SPA\\\\.bin is not valid") +
+      expect("%AUM-6-STATUS_MAIL: status mail sent to ops@example\\\\.net\\n") + prompt() +
+      config("autoupgrade status email smtp-server 127.0.0.1:" + std::to_string(dead)) +
+      send("upgrade automatic getversion " + tftp_url("other.SPA.bin")) +
+      expect("%AUM-4-STATUS_MAIL_FAILED: status mail to ops@example\\\\.net not sent \\\\(Connection refused\\\\)\\n") +
+      prompt() + send("show logging") + expect("%AUM-6-STATUS_MAIL") + expect("%AUM-4-STATUS_MAIL_FAILED") + prompt();
+  Result r = run_trustsim("run --quiet --trace " + d.file("trace.jsonl") + " --console-log " + d.file("console.txt") +
+                          " " + [&] {
+                            write_text(d.file("mail.yaml"),
+                                       "name: aum-mail\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n"
+                                       "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" +
+                                           steps);
+                            return d.file("mail.yaml");
+                          }());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::vector<std::string> mails = smtp.mails();
+  std::string all;
+  ASSERT_EQ(mails.size(), 2u) << read_text(smtp.log);
+  for (const std::string& m : mails) all += m + "\n----\n";
+  auto has = [&](const std::string& s) { return all.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("Subject: Auto-Upgrade Manager on Router: image ready")) << all;
+  EXPECT_TRUE(has("bootflash:net.SPA.bin downloaded and validated; reload: manual (upgrade automatic runversion)"))
+      << all;
+  EXPECT_TRUE(has("Subject: Auto-Upgrade Manager on Router: upgrade failed")) << all;
+  EXPECT_TRUE(has("rommon.SPA.bin is not valid for this platform (a ROMMON image, not an OS image)")) << all;
+  EXPECT_TRUE(has("X-MailFrom: Router@lab.example")) << all;
+  EXPECT_TRUE(has("X-RcptTo: ops@example.net")) << all;
+  EXPECT_TRUE(has("Running image: bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin")) << all;
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"smtp-send\""), std::string::npos);
+  EXPECT_NE(trace.find("\"status\":\"refused\",\"detail\":\"smtp://127.0.0.1:" + std::to_string(dead)),
+            std::string::npos)
+      << trace.substr(0, 3000);
+}
+
+// The power-cut campaign over an upgrade (scenarios/campaigns/
+// aum-upgrade-power-cut.yaml) against the TFTP server of SetUp: one shard
+// in 'system', the whole in 'long' (tests/meson.build).
+TEST_F(Aum, PowerCutCampaignShard) {
+  passes("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port),
+         "scenarios/campaigns/aum-upgrade-power-cut.yaml");
+}
+
+TEST_F(Aum, PowerCutCampaignFull) {
+  passes("campaign --no-progress --var port=" + std::to_string(tftp_port),
+         "scenarios/campaigns/aum-upgrade-power-cut.yaml");
+}
+
+// The power-cut campaign over an upgrade that has to clean up first
+// (scenarios/campaigns/aum-cleanup-power-cut.yaml): one shard in 'system',
+// the whole in 'long'.
+TEST_F(Aum, CleanupPowerCutCampaignShard) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port) + fill,
+         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+}
+
+TEST_F(Aum, CleanupPowerCutCampaignFull) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
+         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+}
+
+}  // namespace
