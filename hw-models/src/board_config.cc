@@ -28,6 +28,39 @@ struct Range {
   YAML::Node at;
 };
 
+// The keys of a device's section: its own, then its timing figures' keys
+// from the registry (devkit/device_info.h).
+std::vector<std::string> section_keys(std::initializer_list<const char*> own, const DeviceInfo& d) {
+  std::vector<std::string> k(own.begin(), own.end());
+  for (size_t i = 0; i < d.timing_count; ++i) k.push_back(d.timing[i].key);
+  return k;
+}
+
+// A timing figure: the board file's value when the section gives one, else
+// the registry's datasheet figure.
+uint64_t figure(const YamlReader& r, const YAML::Node& section, const std::string& prefix, const TimingFigure& f) {
+  YAML::Node v = section[f.key];
+  if (!v) return f.value;
+  std::string field = prefix + "." + f.key;
+  uint64_t x = 0;
+  switch (f.unit) {
+    case FigureUnit::kDuration:
+      x = r.duration_ps(v, field);
+      break;
+    case FigureUnit::kFrequency:
+      x = r.frequency_hz(v, field);
+      break;
+    case FigureUnit::kRate:
+      x = r.rate_bytes_per_s(v, field);
+      break;
+    case FigureUnit::kBaud:
+      x = r.u64(v, field);
+      break;
+  }
+  if (x == 0) r.fail(v, field, "must be non-zero");
+  return x;
+}
+
 }  // namespace
 
 BoardConfig load_board_config(const std::string& path) {
@@ -100,9 +133,9 @@ BoardConfig load_board_config(const std::string& path) {
   r.expect_map(dev, "devices", device_keys);
 
   YAML::Node con = r.require(dev, "devices", "console");
-  r.expect_map(con, "devices.console", {"bus_base", "baud"});
+  r.expect_map(con, "devices.console", section_keys({"bus_base"}, kConsoleDevice));
   c.console.bus_base = r.u64(r.require(con, "devices.console", "bus_base"), "devices.console.bus_base");
-  if (con["baud"]) c.console.baud = r.u64(con["baud"], "devices.console.baud");
+  c.console.baud = figure(r, con, "devices.console", kConsoleBaud);
   if (c.console.baud < 300 || c.console.baud > 4000000)
     r.fail(con["baud"], "devices.console.baud", "must be 300..4000000");
 
@@ -112,29 +145,23 @@ BoardConfig load_board_config(const std::string& path) {
 
   YAML::Node bf = r.require(dev, "devices", "rom_nor");
   const std::string bfp = "devices.rom_nor";
-  r.expect_map(bf, bfp,
-               {"bus_base", "part", "source", "size", "read_clock", "page_program_time", "sector_erase_time",
-                "block_erase_time"});
+  r.expect_map(bf, bfp, section_keys({"bus_base", "part", "source", "size"}, kBootFlashDevice));
   c.boot_flash.bus_base = r.u64(r.require(bf, bfp, "bus_base"), bfp + ".bus_base");
   c.boot_flash.part = r.str(r.require(bf, bfp, "part"), bfp + ".part");
   c.boot_flash.source = r.str(r.require(bf, bfp, "source"), bfp + ".source");
   c.boot_flash.size = r.size_bytes(r.require(bf, bfp, "size"), bfp + ".size");
   if (c.boot_flash.size < 64 * 1024 || c.boot_flash.size > (256ull << 20))
     r.fail(bf["size"], bfp + ".size", "must be 64 KiB .. 256 MiB");
-  c.boot_flash.read_clock_hz = r.frequency_hz(r.require(bf, bfp, "read_clock"), bfp + ".read_clock");
+  c.boot_flash.read_clock_hz = figure(r, bf, bfp, kNorReadClock);
   if (c.boot_flash.size % TS_NOR_BLOCK_BYTES)
     r.fail(bf["size"], bfp + ".size", "must be a whole number of 64 KiB blocks");
-  for (auto [key, field] : {std::pair<const char*, uint64_t*>{"page_program_time", &c.boot_flash.page_program_ps},
-                            {"sector_erase_time", &c.boot_flash.sector_erase_ps},
-                            {"block_erase_time", &c.boot_flash.block_erase_ps}})
-    if (YAML::Node t = bf[key]) {
-      *field = r.duration_ps(t, bfp + "." + key);
-      if (*field == 0) r.fail(t, bfp + "." + key, "must be non-zero");
-    }
+  c.boot_flash.page_program_ps = figure(r, bf, bfp, kNorPageProgram);
+  c.boot_flash.sector_erase_ps = figure(r, bf, bfp, kNorSectorErase);
+  c.boot_flash.block_erase_ps = figure(r, bf, bfp, kNorBlockErase);
 
   YAML::Node nv = r.require(dev, "devices", "nvram");
   const std::string nvp = "devices.nvram";
-  r.expect_map(nv, nvp, {"bus_base", "part", "source", "size", "page_size", "page_write_time", "bus_clock"});
+  r.expect_map(nv, nvp, section_keys({"bus_base", "part", "source", "size", "page_size"}, kNvramDevice));
   c.nvram.bus_base = r.u64(r.require(nv, nvp, "bus_base"), nvp + ".bus_base");
   c.nvram.part = r.str(r.require(nv, nvp, "part"), nvp + ".part");
   c.nvram.source = r.str(r.require(nv, nvp, "source"), nvp + ".source");
@@ -146,25 +173,26 @@ BoardConfig load_board_config(const std::string& path) {
   c.nvram.page_size = r.size_bytes(r.require(nv, nvp, "page_size"), nvp + ".page_size");
   if (c.nvram.page_size == 0 || (c.nvram.page_size & (c.nvram.page_size - 1)) || c.nvram.page_size > c.nvram.size)
     r.fail(nv["page_size"], nvp + ".page_size", "must be a power of two no larger than the part");
-  c.nvram.page_write_ps = r.duration_ps(r.require(nv, nvp, "page_write_time"), nvp + ".page_write_time");
-  c.nvram.bus_clock_hz = r.frequency_hz(r.require(nv, nvp, "bus_clock"), nvp + ".bus_clock");
+  c.nvram.page_write_ps = figure(r, nv, nvp, kNvramPageWrite);
+  c.nvram.bus_clock_hz = figure(r, nv, nvp, kNvramBusClock);
 
   YAML::Node cr = r.require(dev, "devices", "crypto");
   const std::string crp = "devices.crypto";
-  r.expect_map(cr, crp, {"bus_base", "part", "source", "sha256_rate", "sha512_rate", "rsa_verify_time"});
+  r.expect_map(cr, crp, section_keys({"bus_base", "part", "source"}, kCryptoDevice));
   c.crypto.bus_base = r.u64(r.require(cr, crp, "bus_base"), crp + ".bus_base");
   c.crypto.part = r.str(r.require(cr, crp, "part"), crp + ".part");
   c.crypto.source = r.str(r.require(cr, crp, "source"), crp + ".source");
-  c.crypto.sha256_bytes_per_s = r.rate_bytes_per_s(r.require(cr, crp, "sha256_rate"), crp + ".sha256_rate");
-  c.crypto.sha512_bytes_per_s = r.rate_bytes_per_s(r.require(cr, crp, "sha512_rate"), crp + ".sha512_rate");
-  c.crypto.rsa_verify_ps = r.duration_ps(r.require(cr, crp, "rsa_verify_time"), crp + ".rsa_verify_time");
+  c.crypto.sha256_bytes_per_s = figure(r, cr, crp, kCryptoSha256Rate);
+  c.crypto.sha512_bytes_per_s = figure(r, cr, crp, kCryptoSha512Rate);
+  c.crypto.rsa_verify_ps = figure(r, cr, crp, kCryptoRsaVerify);
 
   YAML::Node bfn = dev["bootflash_nand"];
   const std::string bfnp = "devices.bootflash_nand";
   if (bfn) {
     r.expect_map(bfn, bfnp,
-                 {"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks", "read_time",
-                  "program_time", "erase_time", "bus_clock", "program_unerased", "factory_bad_blocks"});
+                 section_keys({"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks",
+                               "program_unerased", "factory_bad_blocks"},
+                              kNandDevice));
     BoardConfig::Nand& n = c.nand;
     n.present = true;
     n.bus_base = r.u64(r.require(bfn, bfnp, "bus_base"), bfnp + ".bus_base");
@@ -180,10 +208,10 @@ BoardConfig load_board_config(const std::string& path) {
     n.spare_size = small("spare_size", 16, 1024);
     n.pages_per_block = small("pages_per_block", 16, 1024);
     n.block_count = small("blocks", 16, 4096);
-    n.t_read_ps = r.duration_ps(r.require(bfn, bfnp, "read_time"), bfnp + ".read_time");
-    n.t_prog_ps = r.duration_ps(r.require(bfn, bfnp, "program_time"), bfnp + ".program_time");
-    n.t_erase_ps = r.duration_ps(r.require(bfn, bfnp, "erase_time"), bfnp + ".erase_time");
-    n.bus_clock_hz = r.frequency_hz(r.require(bfn, bfnp, "bus_clock"), bfnp + ".bus_clock");
+    n.t_read_ps = figure(r, bfn, bfnp, kNandRead);
+    n.t_prog_ps = figure(r, bfn, bfnp, kNandProgram);
+    n.t_erase_ps = figure(r, bfn, bfnp, kNandErase);
+    n.bus_clock_hz = figure(r, bfn, bfnp, kNandBusClock);
     if (YAML::Node pu = bfn["program_unerased"]) {
       std::string m = r.str(pu, bfnp + ".program_unerased");
       if (m != "refuse" && m != "and")
@@ -208,22 +236,20 @@ BoardConfig load_board_config(const std::string& path) {
   const std::string tpp = "devices.tpm";
   if (tp) {
     r.expect_map(tp, tpp,
-                 {"bus_base", "part", "source", "spi_clock", "burst_count", "init_time", "default_command_time",
-                  "command_times", "fault"});
+                 section_keys({"bus_base", "part", "source", "burst_count", "command_times", "fault"}, kTpmDevice));
     BoardConfig::Tpm& t = c.tpm;
     t.present = true;
     t.bus_base = r.u64(r.require(tp, tpp, "bus_base"), tpp + ".bus_base");
     t.part = r.str(r.require(tp, tpp, "part"), tpp + ".part");
     t.source = r.str(r.require(tp, tpp, "source"), tpp + ".source");
-    if (tp["spi_clock"]) t.spi_clock_hz = r.frequency_hz(tp["spi_clock"], tpp + ".spi_clock");
+    t.spi_clock_hz = figure(r, tp, tpp, kTpmSpiClock);
     if (YAML::Node b = tp["burst_count"]) {
       uint64_t v = r.u64(b, tpp + ".burst_count");
       if (v < 1 || v > TS_TPM_MAX_COMMAND) r.fail(b, tpp + ".burst_count", "must be 1..4096");
       t.burst_count = uint32_t(v);
     }
-    if (tp["init_time"]) t.init_ps = r.duration_ps(tp["init_time"], tpp + ".init_time");
-    if (tp["default_command_time"])
-      t.default_command_ps = r.duration_ps(tp["default_command_time"], tpp + ".default_command_time");
+    t.init_ps = figure(r, tp, tpp, kTpmInit);
+    t.default_command_ps = figure(r, tp, tpp, kTpmDefaultCommand);
     auto code_of = [&](const YAML::Node& n, const std::string& field) {
       std::string name = r.str(n, field);
       uint32_t cc = tpm::command_code_by_name(name);
@@ -276,14 +302,14 @@ BoardConfig load_board_config(const std::string& path) {
   YAML::Node nx = dev["netxfer"];
   const std::string nxp = "devices.netxfer";
   if (nx) {
-    r.expect_map(nx, nxp, {"bus_base", "part", "source", "link_rate", "round_trip", "tftp_block", "max_size"});
+    r.expect_map(nx, nxp, section_keys({"bus_base", "part", "source", "tftp_block", "max_size"}, kNetxferDevice));
     BoardConfig::Netxfer& x = c.netxfer;
     x.present = true;
     x.bus_base = r.u64(r.require(nx, nxp, "bus_base"), nxp + ".bus_base");
     x.part = r.str(r.require(nx, nxp, "part"), nxp + ".part");
     x.source = r.str(r.require(nx, nxp, "source"), nxp + ".source");
-    x.link_bytes_per_s = r.rate_bytes_per_s(r.require(nx, nxp, "link_rate"), nxp + ".link_rate");
-    x.round_trip_ps = r.duration_ps(r.require(nx, nxp, "round_trip"), nxp + ".round_trip");
+    x.link_bytes_per_s = figure(r, nx, nxp, kNetxferLinkRate);
+    x.round_trip_ps = figure(r, nx, nxp, kNetxferRoundTrip);
     if (YAML::Node b = nx["tftp_block"]) {
       uint64_t v = r.u64(b, nxp + ".tftp_block");
       if (v < 8 || v > 65464) r.fail(b, nxp + ".tftp_block", "must be 8..65464 (RFC 2348 block sizes)");

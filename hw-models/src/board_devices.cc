@@ -53,4 +53,53 @@ std::string device_table_markdown() {
   return t;
 }
 
+namespace {
+
+// A value in the largest unit that keeps it whole: 5000000000 ps -> "5 ms".
+std::string with_unit(uint64_t v, std::initializer_list<std::pair<uint64_t, const char*>> units) {
+  for (auto [scale, name] : units)
+    if (v % scale == 0) return std::to_string(v / scale) + " " + name;
+  return std::to_string(v);
+}
+
+}  // namespace
+
+std::string figure_text(const TimingFigure& f) {
+  switch (f.unit) {
+    case FigureUnit::kDuration:
+      return with_unit(
+          f.value, {{1000000000000ull, "s"}, {1000000000ull, "ms"}, {1000000ull, "us"}, {1000ull, "ns"}, {1, "ps"}});
+    case FigureUnit::kFrequency:
+      return with_unit(f.value, {{1000000000ull, "GHz"}, {1000000ull, "MHz"}, {1000ull, "kHz"}, {1, "Hz"}});
+    case FigureUnit::kRate:
+      return with_unit(f.value, {{1000000000ull, "GB/s"}, {1000000ull, "MB/s"}, {1000ull, "kB/s"}, {1, "B/s"}});
+    case FigureUnit::kBaud:
+      break;
+  }
+  return std::to_string(f.value);
+}
+
+std::string board_device_table_markdown() {
+  std::string t =
+      "| section | device | req. | bus range | part |\n"
+      "|---|---|---|---|---|\n";
+  for (const DeviceInfo* d : board_devices())
+    t += std::string("| `devices.") + d->board_key + "` | `" + d->name + "` | " + (d->required ? "yes" : "no") + " | " +
+         d->window + " | " + d->part + " |\n";
+  return t;
+}
+
+std::string timing_table_markdown() {
+  std::string t =
+      "| key | default | charged for | source of the default |\n"
+      "|---|---|---|---|\n";
+  for (const DeviceInfo* d : board_devices())
+    for (size_t i = 0; i < d->timing_count; ++i) {
+      const TimingFigure& f = d->timing[i];
+      t += std::string("| `devices.") + d->board_key + "." + f.key + "` | " + figure_text(f) + " | " + f.meaning +
+           " | " + f.source + " |\n";
+    }
+  return t;
+}
+
 }  // namespace trustsim
