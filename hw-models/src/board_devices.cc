@@ -1,18 +1,15 @@
 #include "hw-models/board_devices.h"
 
-#include "devices/console_config.h"
-#include "devices/crypto_config.h"
-#include "devices/netxfer_config.h"
-#include "devices/nvram_config.h"
-#include "devices/power_config.h"
-#include "flash-sim/flash_config.h"
-#include "tpm-sim/tpm_config.h"
+#include "hw-models/board_slots.h"
 
 namespace trustsim {
 
 const std::vector<const DeviceInfo*>& board_devices() {
-  static const std::vector<const DeviceInfo*> all = {&kConsoleDevice, &kPowerDevice, &kNvramDevice, &kBootFlashDevice,
-                                                     &kCryptoDevice,  &kNandDevice,  &kTpmDevice,   &kNetxferDevice};
+  static const std::vector<const DeviceInfo*> all = [] {
+    std::vector<const DeviceInfo*> v;
+    for (const BoardSlot& s : board_slots()) v.push_back(s.info);
+    return v;
+  }();
   return all;
 }
 

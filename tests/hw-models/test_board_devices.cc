@@ -5,10 +5,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "../support/test_util.h"
 #include "hw-models/board_config.h"
 #include "hw-models/board_devices.h"
+#include "hw-models/board_slots.h"
 
 using namespace trustsim;
 
@@ -70,12 +72,43 @@ TEST(BoardDevices, EveryTimingFigureIsSourced) {
 }
 
 TEST(BoardDevices, PowerCutDevicesAreTheStatefulOnes) {
-  EXPECT_EQ(power_cut_devices(), (std::vector<std::string>{"nvram", "rom_nor", "bootflash_nand"}));
-  EXPECT_EQ(power_cut_device_words(), "nvram, rom_nor or bootflash_nand");
+  EXPECT_EQ(power_cut_devices(), (std::vector<std::string>{"rom_nor", "nvram", "bootflash_nand"}));
+  EXPECT_EQ(power_cut_device_words(), "rom_nor, nvram or bootflash_nand");
   EXPECT_TRUE(is_power_cut_device("nvram"));
   EXPECT_FALSE(is_power_cut_device("crypto")) << "no state-changing operations";
   EXPECT_FALSE(is_power_cut_device("nand"));
   ASSERT_NE(find_board_device("tpm"), nullptr);
   EXPECT_FALSE(find_board_device("tpm")->required);
   EXPECT_EQ(find_board_device("flash"), nullptr);
+}
+
+// The board is assembled from one slot per registry device
+// (hw-models/board_slots.h): the registry is the slots' devices, in their
+// order, each with its own discovery-table type, and the default board's
+// slots place every device at its section's bus_base.
+TEST(BoardDevices, EachRegistryDeviceHasOneBoardSlot) {
+  const std::vector<BoardSlot>& slots = board_slots();
+  ASSERT_EQ(slots.size(), board_devices().size());
+  std::set<uint32_t> types;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const BoardSlot& s = slots[i];
+    SCOPED_TRACE(s.info->name);
+    EXPECT_EQ(s.info, board_devices()[i]);
+    EXPECT_TRUE(types.insert(s.info_type).second) << "two slots share a discovery type";
+    EXPECT_NE(s.parse, nullptr);
+    EXPECT_NE(s.build, nullptr);
+    EXPECT_EQ(s.detach != nullptr, s.info->power_cuts || s.info == &kTpmDevice) << "devices with state files detach";
+  }
+  BoardConfig c = load_board_config(test::src("boards/default.yaml"));
+  std::vector<std::pair<const char*, uint64_t>> want = {
+      {"console", c.console.bus_base}, {"power", c.power.bus_base},    {"rom_nor", c.boot_flash.bus_base},
+      {"nvram", c.nvram.bus_base},     {"crypto", c.crypto.bus_base},  {"bootflash_nand", c.nand.bus_base},
+      {"tpm", c.tpm.bus_base},         {"netxfer", c.netxfer.bus_base}};
+  ASSERT_EQ(want.size(), slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    EXPECT_STREQ(slots[i].info->name, want[i].first) << "the board builds and maps devices in this order";
+    EXPECT_TRUE(slots[i].present(c)) << want[i].first;
+    EXPECT_EQ(slots[i].base(c), want[i].second) << want[i].first;
+    EXPECT_GT(slots[i].window(c), 0u) << want[i].first;
+  }
 }
