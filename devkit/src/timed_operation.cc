@@ -25,16 +25,7 @@ void run_timed_operations(const TimedOperation& op, const sc_core::sc_event& cha
 
 void record_operation(DeviceTrace& trace, const char* dev, uint64_t t_ns, const char* op, uint64_t addr, uint64_t len,
                       uint64_t latency_ns, const char* status, std::string detail) {
-  TraceEvent e;
-  e.t_ns = t_ns;
-  e.dev = dev;
-  e.op = op;
-  e.addr = addr;
-  e.len = len;
-  e.latency_ns = latency_ns;
-  e.status = status;
-  e.detail = std::move(detail);
-  trace.record(e);
+  trace.record(TraceEvent{t_ns, dev, op, addr, len, latency_ns, status, std::move(detail)});
 }
 
 }  // namespace trustsim
