@@ -53,7 +53,13 @@ std::string key_name(uint8_t type, char version) {
 
 ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log,
                                HostContext host, CampaignRole role)
-    : sc_module(name), sc_(sc), board_(board), log_(log), host_(std::move(host)), role_(std::move(role)) {
+    : sc_module(name),
+      sc_(sc),
+      board_(board),
+      log_(log),
+      host_(std::move(host)),
+      role_(std::move(role)),
+      cut_points_(sc_.sweep, log_) {
   SC_THREAD(run);
   set_stack_size(1 << 20);
   SC_METHOD(console_cut);
@@ -62,7 +68,9 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
   SC_METHOD(timed_cut);
   sensitive << timed_cut_event_;
   dont_initialize();
-  board_.set_operation_observer(this);
+  cut_points_.on_point = [this](Device& d, uint64_t i, const CutPoint& cp) { window_point(d, i, cp); };
+  cut_points_.on_recovery_point = [this](Device& d, uint64_t i, const CutPoint& cp) { recovery_point(d, i, cp); };
+  board_.set_operation_observer(&cut_points_);
   // Cuts nobody armed (a power-off step in the middle of a program) tear
   // with seeds from the run seed too, on every device.
   board_.set_run_seed(sc_.seed);
@@ -556,25 +564,8 @@ bool ScenarioRunner::check_attest(const AttestCheck& s) {
 
 // ---- sweeps (docs/campaigns.md)
 
-void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
-  if (in_recovery_) {
-    recovery_operation(dev, index);
-    return;
-  }
-  if (!in_sweep_ || cut_armed_ || window_closed_) return;
+void ScenarioRunner::window_point(Device& dev, uint64_t index, const CutPoint& cp) {
   const Sweep& w = sc_.sweep;
-  std::string name = dev.basename();
-  if (std::find(w.devices.begin(), w.devices.end(), name) == w.devices.end()) return;
-  if (!window_open_) {
-    if (!w.from_text.empty() && !w.from.search(log_.since(window_start_))) return;
-    window_open_ = true;
-  }
-  if (!w.to_text.empty() && w.to.search(log_.since(window_start_))) {
-    window_closed_ = true;
-    return;
-  }
-  CutPoint cp{points_.size() + 1, name, index, now_ns()};
-  points_.push_back(cp);
   if (role_.kind == CampaignRole::Kind::kPoint) {
     if (cp.point == role_.point) {
       record_.point = cp.point;
@@ -584,6 +575,7 @@ void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
       record_.seed = derive_seed(sc_.seed, cp.point);
       arm_cut(dev, index, record_.mode, record_.seed);
       cut_armed_ = true;
+      cut_points_.first_cut_armed();
     }
   } else if (role_.kind == CampaignRole::Kind::kWalk) {
     for (size_t m = 0; m < w.modes.size() && depth_ == 0; ++m)
@@ -593,13 +585,8 @@ void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
 }
 
 // The second cut: an operation of the recovery that follows the first.
-void ScenarioRunner::recovery_operation(Device& dev, uint64_t index) {
+void ScenarioRunner::recovery_point(Device& dev, uint64_t index, const CutPoint& cp) {
   const Sweep& w = sc_.sweep;
-  if (!w.second || cut2_armed_) return;
-  std::string name = dev.basename();
-  if (std::find(w.devices2.begin(), w.devices2.end(), name) == w.devices2.end()) return;
-  CutPoint cp{points2_.size() + 1, name, index, now_ns()};
-  points2_.push_back(cp);
   if (role_.kind == CampaignRole::Kind::kPoint) {
     if (cp.point == role_.point2) {
       record_.point2 = cp.point;
@@ -608,6 +595,7 @@ void ScenarioRunner::recovery_operation(Device& dev, uint64_t index) {
       record_.mode2 = role_.mode2;
       arm_cut(dev, index, record_.mode2, derive_seed(record_.seed, cp.point));
       cut2_armed_ = true;
+      cut_points_.second_cut_armed();
     }
   } else if (role_.kind == CampaignRole::Kind::kWalk && depth_ == 1) {
     for (PowerLoss::Mode m : w.modes2)
@@ -651,9 +639,11 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
   if (depth_ == 1) {
     arm_cut(dev, index, mode, rec.seed);
     cut_armed_ = true;
+    cut_points_.first_cut_armed();
   } else {
     arm_cut(dev, index, mode, derive_seed(rec.seed, cp.point));
     cut2_armed_ = true;
+    cut_points_.second_cut_armed();
   }
 }
 
@@ -687,22 +677,22 @@ bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase
 // The sweep's steps, then (in a run that cuts) its recovery.
 bool ScenarioRunner::run_sweep() {
   const Sweep& w = sc_.sweep;
-  window_start_ = log_.total();
-  in_sweep_ = true;
+  cut_points_.begin_window();
   bool ok = run_steps(w.steps, "sweep ");
-  in_sweep_ = false;
+  cut_points_.end_window();
+  const std::vector<CutPoint>& points = cut_points_.points();
   if (depth_ > 0 || role_.kind == CampaignRole::Kind::kPoint) {
     if (ok && !interrupted()) {
       ok = false;
-      failure_ = points_.size() < role_.point
+      failure_ = points.size() < role_.point
                      ? "cut point " + std::to_string(role_.point) + " was never reached: the window had " +
-                           std::to_string(points_.size()) + " operations of " + w.devices[0] +
+                           std::to_string(points.size()) + " operations of " + w.devices[0] +
                            (w.devices.size() > 1 ? " and the others" : "")
                      : "power was still on at the end of the sweep's steps: the cut at point " +
                            std::to_string(role_.point) + " did not fire";
     }
     if (ok) ok = run_recovery();
-  } else if (ok && points_.empty()) {
+  } else if (ok && points.empty()) {
     ok = false;
     failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
   }
@@ -788,10 +778,10 @@ bool ScenarioRunner::run_recovery() {
     if (!w.second) return true;
     record_.reuses.clear();  // it runs anyway: its recovery's operations are where its second cuts fork
   }
-  in_recovery_ = true;
+  cut_points_.begin_recovery();
   bool ok = run_steps(w.recovery, "recovery ");
-  in_recovery_ = false;
-  record_.recovery_points = points2_.size();
+  cut_points_.end_recovery();
+  record_.recovery_points = cut_points_.recovery_points().size();
   if (cut2_armed_) {
     if (ok && !interrupted()) {
       ok = false;
@@ -806,7 +796,7 @@ bool ScenarioRunner::run_recovery() {
   } else if (ok && role_.point2) {
     ok = false;
     failure_ = "recovery cut point " + std::to_string(role_.point2) + " was never reached: the recovery had " +
-               std::to_string(points2_.size()) + " operations of " + w.devices2[0] +
+               std::to_string(cut_points_.recovery_points().size()) + " operations of " + w.devices2[0] +
                (w.devices2.size() > 1 ? " and the others" : "");
   }
   return ok;
