@@ -223,6 +223,17 @@ void parse_netxfer(const DeviceSection& s, BoardConfig& c) {
 
 bool always(const BoardConfig&) { return true; }
 
+// Where the device's section put it, and (optional devices) whether the
+// board file has the section at all.
+template <auto Member>
+uint64_t bus_base(const BoardConfig& c) {
+  return (c.*Member).bus_base;
+}
+template <auto Member>
+bool described(const BoardConfig& c) {
+  return (c.*Member).present;
+}
+
 // A bus window or discovery size that does not depend on the board file.
 template <uint64_t N>
 uint64_t fixed(const BoardConfig&) {
@@ -238,7 +249,7 @@ std::vector<BoardSlot> make_slots() {
                {"bus_base"},
                parse_console,
                always,
-               [](const BoardConfig& c) { return c.console.bus_base; },
+               bus_base<&BoardConfig::console>,
                fixed<TS_CONSOLE_SIZE>,
                TS_DEV_CONSOLE,
                "console",
@@ -251,7 +262,7 @@ std::vector<BoardSlot> make_slots() {
                {"bus_base"},
                parse_power,
                always,
-               [](const BoardConfig& c) { return c.power.bus_base; },
+               bus_base<&BoardConfig::power>,
                fixed<TS_POWER_SIZE>,
                TS_DEV_POWER,
                "power",
@@ -264,7 +275,7 @@ std::vector<BoardSlot> make_slots() {
                {"bus_base", "part", "source", "size"},
                parse_rom_nor,
                always,
-               [](const BoardConfig& c) { return c.boot_flash.bus_base; },
+               bus_base<&BoardConfig::boot_flash>,
                [](const BoardConfig& c) { return c.boot_flash.size + TS_NOR_CONTROL_SIZE; },
                TS_DEV_BOOT_FLASH,
                "boot_flash",
@@ -282,7 +293,7 @@ std::vector<BoardSlot> make_slots() {
                {"bus_base", "part", "source", "size", "page_size"},
                parse_nvram,
                always,
-               [](const BoardConfig& c) { return c.nvram.bus_base; },
+               bus_base<&BoardConfig::nvram>,
                [](const BoardConfig& c) { return c.nvram.size; },
                TS_DEV_NVRAM,
                "nvram",
@@ -299,7 +310,7 @@ std::vector<BoardSlot> make_slots() {
                {"bus_base", "part", "source"},
                parse_crypto,
                always,
-               [](const BoardConfig& c) { return c.crypto.bus_base; },
+               bus_base<&BoardConfig::crypto>,
                fixed<TS_CRYPTO_SIZE>,
                TS_DEV_CRYPTO,
                "crypto",
@@ -315,8 +326,8 @@ std::vector<BoardSlot> make_slots() {
                {"bus_base", "part", "source", "page_size", "spare_size", "pages_per_block", "blocks",
                 "program_unerased", "factory_bad_blocks"},
                parse_nand,
-               [](const BoardConfig& c) { return c.nand.present; },
-               [](const BoardConfig& c) { return c.nand.bus_base; },
+               described<&BoardConfig::nand>,
+               bus_base<&BoardConfig::nand>,
                nand_window,
                TS_DEV_BOOTFLASH_NAND,
                "bootflash",
@@ -332,8 +343,8 @@ std::vector<BoardSlot> make_slots() {
       {&kTpmDevice,
        {"bus_base", "part", "source", "burst_count", "command_times", "fault"},
        parse_tpm,
-       [](const BoardConfig& c) { return c.tpm.present; },
-       [](const BoardConfig& c) { return c.tpm.bus_base; },
+       described<&BoardConfig::tpm>,
+       bus_base<&BoardConfig::tpm>,
        fixed<TS_TPM_SIZE>,
        TS_DEV_TPM,
        "tpm",
@@ -345,8 +356,8 @@ std::vector<BoardSlot> make_slots() {
   s.push_back({&kNetxferDevice,
                {"bus_base", "part", "source", "tftp_block", "max_size"},
                parse_netxfer,
-               [](const BoardConfig& c) { return c.netxfer.present; },
-               [](const BoardConfig& c) { return c.netxfer.bus_base; },
+               described<&BoardConfig::netxfer>,
+               bus_base<&BoardConfig::netxfer>,
                fixed<TS_NETXFER_SIZE>,
                TS_DEV_NETXFER,
                "netxfer",

@@ -16,9 +16,7 @@ namespace {
 
 TimedOperation running(sc_time start, sc_time end) {
   TimedOperation op;
-  op.active = true;
-  op.start = start;
-  op.end = end;
+  op.active = true, op.start = start, op.end = end;
   return op;
 }
 
