@@ -16,6 +16,7 @@
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "devkit/timed_operation.h"
 #include "flash-sim/boot_flash.h"
 #include "host/attest.h"
 #include "host/image_flash.h"
@@ -47,6 +48,12 @@ std::string key_name(uint8_t type, char version) {
   std::string t = keys::key_type_name(type);
   for (char& c : t) c = char(tolower(c));
   return t + "-" + std::string(1, version);
+}
+
+// A power-loss fault of a scenario fires now: its trace line, then the cut.
+void fire_power_fault(Board& board, const char* why) {
+  record_operation(board.trace(), "power", now_ns(), "fault", 0, 0, 0, "fired", why);
+  board.power_off();
 }
 
 }  // namespace
@@ -88,26 +95,10 @@ void ScenarioRunner::console_cut() {
   if (!console_cut_armed_) return;
   if (!console_cut_pattern_.search(log_.since(console_cut_from_))) return;
   console_cut_armed_ = false;
-  TraceEvent e;
-  e.t_ns = now_ns();
-  e.dev = "power";
-  e.op = "fault";
-  e.status = "fired";
-  e.detail = "power-loss on console match";
-  board_.trace().record(e);
-  board_.power_off();
+  fire_power_fault(board_, "power-loss on console match");
 }
 
-void ScenarioRunner::timed_cut() {
-  TraceEvent e;
-  e.t_ns = now_ns();
-  e.dev = "power";
-  e.op = "fault";
-  e.status = "fired";
-  e.detail = "power-loss at a virtual time";
-  board_.trace().record(e);
-  board_.power_off();
-}
+void ScenarioRunner::timed_cut() { fire_power_fault(board_, "power-loss at a virtual time"); }
 
 bool ScenarioRunner::execute(const Step& step, size_t index) {
   using sc_core::sc_time_stamp;
@@ -567,16 +558,9 @@ bool ScenarioRunner::check_attest(const AttestCheck& s) {
 void ScenarioRunner::window_point(Device& dev, uint64_t index, const CutPoint& cp) {
   const Sweep& w = sc_.sweep;
   if (role_.kind == CampaignRole::Kind::kPoint) {
-    if (cp.point == role_.point) {
-      record_.point = cp.point;
-      record_.device = cp.device;
-      record_.device_op = cp.device_op;
-      record_.mode = role_.mode;
-      record_.seed = derive_seed(sc_.seed, cp.point);
-      arm_cut(dev, index, record_.mode, record_.seed);
-      cut_armed_ = true;
-      cut_points_.first_cut_armed();
-    }
+    if (cp.point != role_.point) return;
+    record_cut(record_, cp, role_.mode, false);
+    arm_cut(dev, index, false);
   } else if (role_.kind == CampaignRole::Kind::kWalk) {
     for (size_t m = 0; m < w.modes.size() && depth_ == 0; ++m)
       if (shard_selects(cp.point, m, w.modes.size(), role_.shard_index, role_.shard_count))
@@ -586,25 +570,41 @@ void ScenarioRunner::window_point(Device& dev, uint64_t index, const CutPoint& c
 
 // The second cut: an operation of the recovery that follows the first.
 void ScenarioRunner::recovery_point(Device& dev, uint64_t index, const CutPoint& cp) {
-  const Sweep& w = sc_.sweep;
   if (role_.kind == CampaignRole::Kind::kPoint) {
-    if (cp.point == role_.point2) {
-      record_.point2 = cp.point;
-      record_.device2 = cp.device;
-      record_.device_op2 = cp.device_op;
-      record_.mode2 = role_.mode2;
-      arm_cut(dev, index, record_.mode2, derive_seed(record_.seed, cp.point));
-      cut2_armed_ = true;
-      cut_points_.second_cut_armed();
-    }
+    if (cp.point != role_.point2) return;
+    record_cut(record_, cp, role_.mode2, true);
+    arm_cut(dev, index, true);
   } else if (role_.kind == CampaignRole::Kind::kWalk && depth_ == 1) {
-    for (PowerLoss::Mode m : w.modes2)
+    for (PowerLoss::Mode m : sc_.sweep.modes2)
       if (depth_ == 1) fork_run(dev, index, cp, m);
   }
 }
 
-void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed) {
-  dev.arm_power_cut(PowerLoss{mode, seed, index});
+void ScenarioRunner::record_cut(RunRecord& r, const CutPoint& cp, PowerLoss::Mode mode, bool second) const {
+  if (!second) {
+    r.point = cp.point;
+    r.device = cp.device;
+    r.device_op = cp.device_op;
+    r.mode = mode;
+    r.seed = derive_seed(sc_.seed, cp.point);
+  } else {
+    r.point2 = cp.point;
+    r.device2 = cp.device;
+    r.device_op2 = cp.device_op;
+    r.mode2 = mode;
+  }
+}
+
+void ScenarioRunner::arm_cut(Device& dev, uint64_t index, bool second) {
+  if (!second) {
+    dev.arm_power_cut(PowerLoss{record_.mode, record_.seed, index});
+    cut_armed_ = true;
+    cut_points_.first_cut_armed();
+  } else {
+    dev.arm_power_cut(PowerLoss{record_.mode2, derive_seed(record_.seed, record_.point2), index});
+    cut2_armed_ = true;
+    cut_points_.second_cut_armed();
+  }
   board_.bridge().hold_guest_until_power_off();
   cut_live_ = true;
 }
@@ -618,33 +618,14 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
   std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode)
                                 : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode);
   RunRecord rec = record_;
-  if (depth_ == 0) {
-    rec.point = cp.point;
-    rec.device = cp.device;
-    rec.device_op = cp.device_op;
-    rec.mode = mode;
-    rec.seed = derive_seed(sc_.seed, cp.point);
-  } else {
-    rec.point2 = cp.point;
-    rec.device2 = cp.device;
-    rec.device_op2 = cp.device_op;
-    rec.mode2 = mode;
-  }
+  record_cut(rec, cp, mode, depth_ > 0);
   if (!forks_.fork(board_, dir, rec, limit, &failure_)) return;
   // The child: this run now cuts here.
   ++depth_;
   child_dir_ = dir;
   wall0_ = wall_now();
   record_ = rec;
-  if (depth_ == 1) {
-    arm_cut(dev, index, mode, rec.seed);
-    cut_armed_ = true;
-    cut_points_.first_cut_armed();
-  } else {
-    arm_cut(dev, index, mode, derive_seed(rec.seed, cp.point));
-    cut2_armed_ = true;
-    cut_points_.second_cut_armed();
-  }
+  arm_cut(dev, index, depth_ == 2);
 }
 
 void ScenarioRunner::finish_child() {

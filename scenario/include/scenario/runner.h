@@ -83,7 +83,11 @@ class ScenarioRunner : public sc_core::sc_module {
   // At a cut point the observer numbered: arm this run's cut, or fork runs.
   void window_point(Device& dev, uint64_t index, const CutPoint& cp);
   void recovery_point(Device& dev, uint64_t index, const CutPoint& cp);
-  void arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed);
+  // Into `r`: the first (or second) cut at `cp` in `mode`, with its seed.
+  void record_cut(RunRecord& r, const CutPoint& cp, PowerLoss::Mode mode, bool second) const;
+  // Arms the first (or second) cut record_ names at the device's operation
+  // `index`, which is starting.
+  void arm_cut(Device& dev, uint64_t index, bool second);
   void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerLoss::Mode mode);
   void finish_child();
   bool run_sweep();
