@@ -121,16 +121,10 @@ void BootFlash::persist() {
 
 sc_core::sc_time BootFlash::clocks(uint64_t n) const { return serial_time(n, cfg_.read_clock_hz); }
 
+// The trace's words for OpKind's values, in their order (docs/traces.md).
 const char* BootFlash::op_name(OpKind k) const {
-  switch (k) {
-    case OpKind::kProgram:
-      return "page-program";
-    case OpKind::kSectorErase:
-      return "sector-erase";
-    case OpKind::kBlockErase:
-      return "block-erase";
-  }
-  return "?";
+  static const char* const kNames[] = {"page-program", "sector-erase", "block-erase"};
+  return kNames[size_t(k)];
 }
 
 void BootFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns,

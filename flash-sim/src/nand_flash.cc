@@ -382,16 +382,10 @@ uint32_t NandFlash::correct_ecc(const NandConfig& cfg, uint8_t* raw_page, uint32
 
 sc_core::sc_time NandFlash::clocks(uint64_t n) const { return serial_time(n, cfg_.bus_clock_hz); }
 
+// The trace's words for OpKind's values, in their order (docs/traces.md).
 const char* NandFlash::op_name(OpKind k) const {
-  switch (k) {
-    case OpKind::kRead:
-      return "read-page";
-    case OpKind::kProgram:
-      return "program-page";
-    case OpKind::kErase:
-      return "erase-block";
-  }
-  return "?";
+  static const char* const kNames[] = {"read-page", "program-page", "erase-block"};
+  return kNames[size_t(k)];
 }
 
 void NandFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns,
