@@ -121,30 +121,15 @@ void BootFlash::persist() {
 
 sc_core::sc_time BootFlash::clocks(uint64_t n) const { return serial_time(n, cfg_.read_clock_hz); }
 
+// The trace's words for OpKind's values, in their order (docs/traces.md).
 const char* BootFlash::op_name(OpKind k) const {
-  switch (k) {
-    case OpKind::kProgram:
-      return "page-program";
-    case OpKind::kSectorErase:
-      return "sector-erase";
-    case OpKind::kBlockErase:
-      return "block-erase";
-  }
-  return "?";
+  static const char* const kNames[] = {"page-program", "sector-erase", "block-erase"};
+  return kNames[size_t(k)];
 }
 
 void BootFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns,
                             const char* status, std::string detail) {
-  TraceEvent e;
-  e.t_ns = t_ns;
-  e.dev = basename();
-  e.op = op;
-  e.addr = addr;
-  e.len = len;
-  e.latency_ns = latency_ns;
-  e.status = status;
-  e.detail = std::move(detail);
-  trace_->record(e);
+  record_operation(*trace_, basename(), t_ns, op, addr, len, latency_ns, status, std::move(detail));
 }
 
 void BootFlash::reset_registers() {
@@ -155,12 +140,8 @@ void BootFlash::reset_registers() {
   busy_read_logged_ = false;
 }
 
-uint64_t BootFlash::unplanned_cut_seed() const {
-  return cuts_.unplanned_seed(op_.index, sc_core::sc_time_stamp() - op_.start);
-}
-
 void BootFlash::power_lost() {
-  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", unplanned_cut_seed(), false);
+  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", op_.unplanned_seed(cuts_), false);
   reset_registers();
 }
 
@@ -220,7 +201,7 @@ void BootFlash::start_operation(OpKind kind) {
 void BootFlash::advance() {
   if (!op_.active) return;
   sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (op_.cut.torn() && now >= op_.cut_at) {
+  if (op_.cut_due(now)) {
     cuts_.record_fired(op_.cut, op_.address);
     interrupt_operation("power lost (armed fault)", op_.cut.seed, true);
     power_.switch_off();
@@ -230,17 +211,9 @@ void BootFlash::advance() {
 }
 
 void BootFlash::worker() {
-  for (;;) {
-    if (!op_.active) {
-      wait(op_changed_);
-      continue;
-    }
-    advance();
-    if (!op_.active) continue;
-    sc_core::sc_time next = op_.cut.torn() ? op_.cut_at : op_.end;
-    wait(next - sc_core::sc_time_stamp(), power_.off_event() | op_changed_);
-    if (op_.active && !power_.is_on()) interrupt_operation("power lost", unplanned_cut_seed(), false);
-  }
+  run_timed_operations(
+      op_, op_changed_, power_, [this] { advance(); },
+      [this] { interrupt_operation("power lost", op_.unplanned_seed(cuts_), false); });
 }
 
 // Applies the operation. fraction < 1 (torn): each bit that should change
@@ -285,9 +258,7 @@ void BootFlash::finish_operation() {
   trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(op_.end - op_.start), "ok");
   CutInjector::Decision cut = op_.cut;
   uint32_t addr = op_.address;
-  op_.active = false;
-  op_.data.clear();
-  op_changed_.notify(sc_core::SC_ZERO_TIME);
+  op_.stop(op_changed_);
   if (cut.after()) {
     cuts_.record_fired(cut, addr);
     power_.switch_off();
@@ -300,8 +271,7 @@ void BootFlash::finish_operation() {
 void BootFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed) {
   sc_core::sc_time elapsed = sc_core::sc_time_stamp() - op_.start;
   sc_core::sc_time duration = op_.end - op_.start;
-  std::string detail =
-      std::string(cause) + " " + std::to_string(to_ns(elapsed)) + " ns into " + std::to_string(to_ns(duration)) + " ns";
+  std::string detail = op_.interruption(cause, elapsed);
   const char* status = "power-lost";
   if (elapsed > sc_core::SC_ZERO_TIME) {
     detail += "; seed=" + std::to_string(seed);
@@ -309,9 +279,7 @@ void BootFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed
     status = "torn";
   }
   trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(elapsed), status, detail);
-  op_.active = false;
-  op_.data.clear();
-  op_changed_.notify(sc_core::SC_ZERO_TIME);
+  op_.stop(op_changed_);
 }
 
 // ---- bus side

@@ -384,30 +384,15 @@ uint32_t NandFlash::correct_ecc(const NandConfig& cfg, uint8_t* raw_page, uint32
 
 sc_core::sc_time NandFlash::clocks(uint64_t n) const { return serial_time(n, cfg_.bus_clock_hz); }
 
+// The trace's words for OpKind's values, in their order (docs/traces.md).
 const char* NandFlash::op_name(OpKind k) const {
-  switch (k) {
-    case OpKind::kRead:
-      return "read-page";
-    case OpKind::kProgram:
-      return "program-page";
-    case OpKind::kErase:
-      return "erase-block";
-  }
-  return "?";
+  static const char* const kNames[] = {"read-page", "program-page", "erase-block"};
+  return kNames[size_t(k)];
 }
 
 void NandFlash::trace_event(uint64_t t_ns, const char* op, uint64_t addr, uint64_t len, uint64_t latency_ns,
                             const char* status, std::string detail) {
-  TraceEvent e;
-  e.t_ns = t_ns;
-  e.dev = basename();
-  e.op = op;
-  e.addr = addr;
-  e.len = len;
-  e.latency_ns = latency_ns;
-  e.status = status;
-  e.detail = std::move(detail);
-  trace_.record(e);
+  record_operation(trace_, basename(), t_ns, op, addr, len, latency_ns, status, std::move(detail));
 }
 
 void NandFlash::reset_registers() {
@@ -420,14 +405,8 @@ void NandFlash::reset_registers() {
   busy_access_logged_ = false;
 }
 
-// The seed of a cut nobody armed: fixed by the run (base seed, operation
-// index, instant), so the same run tears the same cells.
-uint64_t NandFlash::unplanned_cut_seed() const {
-  return cuts_.unplanned_seed(op_.index, sc_core::sc_time_stamp() - op_.start);
-}
-
 void NandFlash::power_lost() {
-  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", unplanned_cut_seed(), false);
+  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", op_.unplanned_seed(cuts_), false);
   reset_registers();
 }
 
@@ -559,7 +538,7 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
 void NandFlash::advance() {
   if (!op_.active) return;
   sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (op_.cut.torn() && now >= op_.cut_at) {
+  if (op_.cut_due(now)) {
     cuts_.record_fired(op_.cut, op_.kind == OpKind::kErase ? op_.row / cfg_.pages_per_block : op_.row);
     interrupt_operation("power lost (armed fault)", op_.cut.seed, true);
     power_.switch_off();
@@ -569,17 +548,9 @@ void NandFlash::advance() {
 }
 
 void NandFlash::worker() {
-  for (;;) {
-    if (!op_.active) {
-      wait(op_changed_);
-      continue;
-    }
-    advance();
-    if (!op_.active) continue;
-    sc_core::sc_time next = op_.cut.torn() ? op_.cut_at : op_.end;
-    wait(next - sc_core::sc_time_stamp(), power_.off_event() | op_changed_);
-    if (op_.active && !power_.is_on()) interrupt_operation("power lost", unplanned_cut_seed(), false);
-  }
+  run_timed_operations(
+      op_, op_changed_, power_, [this] { advance(); },
+      [this] { interrupt_operation("power lost", op_.unplanned_seed(cuts_), false); });
 }
 
 void NandFlash::finish_read() {
@@ -702,9 +673,7 @@ void NandFlash::finish_operation() {
   }
   trace_event(to_ns(op_.start), op_name(op_.kind), addr, len, to_ns(op_.end - op_.start), status, detail);
   CutInjector::Decision cut = op_.cut;
-  op_.active = false;
-  op_.data.clear();
-  op_changed_.notify(sc_core::SC_ZERO_TIME);
+  op_.stop(op_changed_);
   if (cut.after()) {
     cuts_.record_fired(cut, addr);
     power_.switch_off();
@@ -720,8 +689,7 @@ void NandFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed
   uint32_t block = op_.row / cfg_.pages_per_block;
   uint64_t addr = op_.kind == OpKind::kErase ? block : op_.row;
   uint64_t len = op_.kind == OpKind::kErase ? uint64_t(raw_page_bytes_) * cfg_.pages_per_block : raw_page_bytes_;
-  std::string detail =
-      std::string(cause) + " " + std::to_string(to_ns(elapsed)) + " ns into " + std::to_string(to_ns(duration)) + " ns";
+  std::string detail = op_.interruption(cause, elapsed);
   const char* status = "power-lost";
   bool changes_cells = op_.kind != OpKind::kRead &&
                        (op_.outcome == Outcome::kApply || op_.outcome == Outcome::kAndIn) &&
@@ -736,9 +704,7 @@ void NandFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed
     status = "torn";
   }
   trace_event(to_ns(op_.start), op_name(op_.kind), addr, len, to_ns(elapsed), status, detail);
-  op_.active = false;
-  op_.data.clear();
-  op_changed_.notify(sc_core::SC_ZERO_TIME);
+  op_.stop(op_changed_);
 }
 
 // ---- bus side
@@ -827,7 +793,7 @@ void NandFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
       trace_event(t0, "read-id", 0, 0, now_ns() - t0, "ok");
       break;
     case TS_NAND_CMD_RESET:
-      if (op_.active) interrupt_operation("reset command", unplanned_cut_seed(), false);
+      if (op_.active) interrupt_operation("reset command", op_.unplanned_seed(cuts_), false);
       reset_registers();
       trace_event(t0, "reset", 0, 0, now_ns() - t0, "ok");
       break;

@@ -15,6 +15,7 @@
 #include "host/manufacture.h"
 #include "trustsim/tpm2.h"
 #include "trustsim/versions.h"
+#include "x509_util.h"
 
 namespace trustsim::attest {
 namespace {
@@ -68,26 +69,8 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-
-X509Ptr cert_from_pem(const std::string& pem, const std::string& what) {
-  BIO* b = BIO_new_mem_buf(pem.data(), int(pem.size()));
-  X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
-  BIO_free(b);
-  if (!x) throw InputError(what + ": not a PEM certificate");
-  return X509Ptr(x);
-}
-
-std::vector<uint8_t> der_of(X509* x) {
-  int n = i2d_X509(x, nullptr);
-  std::vector<uint8_t> out(size_t(n > 0 ? n : 0));
-  uint8_t* p = out.data();
-  i2d_X509(x, &p);
-  return out;
-}
+using X509Ptr = x509::Cert;
+using x509::der;
 
 std::string subject_of(X509* x) {
   char buf[256];
@@ -282,13 +265,13 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
       throw InputError("SUDI output: expected 3 certificates (root, CA, device), found " + std::to_string(pems.size()));
     std::vector<X509Ptr> c;
     for (size_t i = pems.size() - 3; i < pems.size(); ++i)
-      c.push_back(cert_from_pem(pems[i], "SUDI certificate " + std::to_string(i + 1)));
+      c.push_back(x509::from_pem(pems[i], "SUDI certificate " + std::to_string(i + 1)));
     std::string chain_detail;
     bool chain_ok = false;
     if (opt.root_ca.empty()) {
       chain_detail = "no trusted root given (--root-ca)";
     } else {
-      X509Ptr root = cert_from_pem(opt.root_ca, "--root-ca");
+      X509Ptr root = x509::from_pem(opt.root_ca, "--root-ca");
       X509_STORE* store = X509_STORE_new();
       X509_STORE_add_cert(store, root.get());
       STACK_OF(X509)* untrusted = sk_X509_new_null();
@@ -303,7 +286,7 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
       X509_STORE_CTX_free(ctx);
       sk_X509_free(untrusted);
       X509_STORE_free(store);
-      bool root_same = der_of(c[0].get()) == der_of(root.get());
+      bool root_same = der(c[0].get()) == der(root.get());
       if (chain_ok && !root_same) {
         chain_ok = false;
         chain_detail = "the root certificate printed is not the trusted root";
@@ -322,7 +305,7 @@ std::vector<Check> verify(const std::string& text, const Kgv& kgv, const Options
       if (!tpm2::parse_signature(s.data(), s.size(), &ss)) throw InputError("SUDI output: malformed TPMT_SIGNATURE");
       std::vector<uint8_t> msg(nonce, nonce + 4);
       for (auto& x : c) {
-        std::vector<uint8_t> d = der_of(x.get());
+        std::vector<uint8_t> d = der(x.get());
         msg.insert(msg.end(), d.begin(), d.end());
       }
       EVP_PKEY* dk = X509_get0_pubkey(c[2].get());

@@ -13,14 +13,15 @@
 #include "devkit/state_file.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/tpm2.h"
+#include "x509_util.h"
 
 namespace trustsim {
 namespace {
 
-struct X509Del {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Del>;
+using X509Ptr = x509::Cert;
+using x509::der;
+using x509::pem;
+using x509::pubkey_pem;
 
 void add_name(X509_NAME* nm, const char* field, const std::string& value) {
   X509_NAME_add_entry_by_txt(nm, field, MBSTRING_ASC, reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0);
@@ -61,34 +62,6 @@ X509Ptr make_cert(EVP_PKEY* subject_key, X509_NAME* subject, X509* issuer_cert, 
   if (issuer_cert) add_ext(c.get(), iss, NID_authority_key_identifier, "keyid:always");
   if (!X509_sign(c.get(), issuer_key, EVP_sha256())) throw std::runtime_error("cannot sign a SUDI certificate");
   return c;
-}
-
-std::vector<uint8_t> der(X509* c) {
-  int n = i2d_X509(c, nullptr);
-  std::vector<uint8_t> out(size_t(n > 0 ? n : 0));
-  uint8_t* p = out.data();
-  i2d_X509(c, &p);
-  return out;
-}
-
-std::string pem(X509* c) {
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(b, c);
-  char* data;
-  long n = BIO_get_mem_data(b, &data);
-  std::string s(data, size_t(n));
-  BIO_free(b);
-  return s;
-}
-
-std::string pubkey_pem(EVP_PKEY* k) {
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(b, k);
-  char* data;
-  long n = BIO_get_mem_data(b, &data);
-  std::string s(data, size_t(n));
-  BIO_free(b);
-  return s;
 }
 
 void write_text(const std::string& path, const std::string& s) {

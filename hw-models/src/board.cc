@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "devkit/cut_injector.h"
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
 #include "hw-models/board_devices.h"
@@ -35,23 +36,14 @@ ts_boardinfo make_boardinfo(const BoardConfig& c) {
   strncpy(b.platform, c.platform.c_str(), sizeof b.platform - 1);
   b.ram_base = c.ram_base;
   b.ram_size = c.ram_size;
-  auto add = [&](uint32_t type, uint64_t base, uint64_t size, const char* name) {
+  for (const BoardSlot& s : board_slots()) {
+    if (!s.present(c)) continue;
     ts_boardinfo_entry& e = b.entries[b.count++];
-    e.type = type;
-    e.base = base;
-    e.size = size;
-    strncpy(e.name, name, sizeof e.name - 1);
-  };
-  add(TS_DEV_CONSOLE, c.console.bus_base, TS_CONSOLE_SIZE, "console");
-  add(TS_DEV_POWER, c.power.bus_base, TS_POWER_SIZE, "power");
-  add(TS_DEV_BOOT_FLASH, c.boot_flash.bus_base, c.boot_flash.size, "boot_flash");
-  add(TS_DEV_NVRAM, c.nvram.bus_base, c.nvram.size, "nvram");
-  add(TS_DEV_CRYPTO, c.crypto.bus_base, TS_CRYPTO_SIZE, "crypto");
-  if (c.nand.present)
-    add(TS_DEV_BOOTFLASH_NAND, c.nand.bus_base,
-        TS_NAND_BUS_SIZE(c.nand.page_size, c.nand.pages_per_block * c.nand.block_count), "bootflash");
-  if (c.tpm.present) add(TS_DEV_TPM, c.tpm.bus_base, TS_TPM_SIZE, "tpm");
-  if (c.netxfer.present) add(TS_DEV_NETXFER, c.netxfer.bus_base, TS_NETXFER_SIZE, "netxfer");
+    e.type = s.info_type;
+    e.base = s.base(c);
+    e.size = s.info_size(c);
+    strncpy(e.name, s.info_name, sizeof e.name - 1);
+  }
   if (c.skip_os_verification) b.flags |= TS_BOARDINFO_FLAG_SKIP_OS_VERIFY;
   return b;
 }
@@ -190,11 +182,6 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
       state_(state),
       bus_("bus"),
       info_("boardinfo", power_, make_boardinfo(cfg)),
-      console_("console", power_, console_log, cfg.console.baud),
-      power_ctrl_("power", power_, cfg.rtc_base),
-      boot_flash_("rom_nor", power_, cfg.boot_flash, state.boot_flash(), trace),
-      nvram_("nvram", power_, cfg.nvram, state.nvram(), trace),
-      crypto_("crypto", power_, cfg.crypto),
       mailbox_("mailbox", bus_, trace, cfg.ram_base, cfg.ram_size, TS_MBOX_BASE),
       bridge_(
           "bridge", cfg,
@@ -204,29 +191,16 @@ Board::Board(sc_core::sc_module_name name, const BoardConfig& cfg, const StatePa
           }(),
           power_, mailbox_, trace) {
   bus_.map(info_, 0);
-  bus_.map(console_, cfg.console.bus_base);
-  bus_.map(power_ctrl_, cfg.power.bus_base);
-  bus_.map(boot_flash_, cfg.boot_flash.bus_base);
-  bus_.map(nvram_, cfg.nvram.bus_base);
-  bus_.map(crypto_, cfg.crypto.bus_base);
-  if (cfg.nand.present) {
-    nand_ = std::make_unique<NandFlash>("bootflash_nand", power_, cfg.nand, state.bootflash(), trace);
-    bus_.map(*nand_, cfg.nand.bus_base);
-  }
-  if (cfg.tpm.present) {
-    tpm_ = std::make_unique<TpmDevice>("tpm", power_, cfg.tpm, state.tpm_nv(), cfg.name, trace);
-    bus_.map(*tpm_, cfg.tpm.bus_base);
-  }
-  if (cfg.netxfer.present) {
-    netxfer_ = std::make_unique<NetXfer>("netxfer", power_, cfg.netxfer, trace);
-    netxfer_->set_interrupted([] { return pending_interrupt() != 0; });
-    bus_.map(*netxfer_, cfg.netxfer.bus_base);
+  BoardParts parts{cfg, power_, state, trace, console_log};
+  std::vector<Device*> devices;
+  for (const BoardSlot& s : board_slots()) {
+    if (!s.present(cfg)) continue;
+    devices_.push_back({&s, s.build(parts)});
+    Device* d = devices_.back().device.get();
+    bus_.map(*d, s.base(cfg));
+    devices.push_back(d);
   }
   mailbox_.socket.bind(bus_.target);
-  std::vector<Device*> devices = {&console_, &power_ctrl_, &boot_flash_, &nvram_, &crypto_};
-  if (nand_) devices.push_back(nand_.get());
-  if (tpm_) devices.push_back(tpm_.get());
-  if (netxfer_) devices.push_back(netxfer_.get());
   for (Device* d : devices) d->set_trace(&trace);  // guest misuse of any device is traced
   bridge_.on_power_on = [devices] {
     for (Device* d : devices) d->powered_on();
@@ -243,9 +217,8 @@ void Board::power_on() {
 void Board::power_off() { power_.switch_off(); }
 
 Device* Board::device_by_name(const std::string& name) {
-  if (name == "nvram") return &nvram_;
-  if (name == "rom_nor") return &boot_flash_;
-  if (name == "bootflash_nand") return nand_.get();
+  for (Built& b : devices_)
+    if (name == b.slot->info->name) return b.device.get();
   return nullptr;
 }
 
@@ -257,28 +230,20 @@ std::vector<std::string> Board::cut_device_names() const {
 }
 
 void Board::set_run_seed(uint64_t seed) {
-  for (Device* d :
-       {static_cast<Device*>(&nvram_), static_cast<Device*>(&boot_flash_), static_cast<Device*>(nand_.get())})
-    if (d && d->power_cuts()) d->power_cuts()->set_run_seed(seed);
+  for (Built& b : devices_)
+    if (CutInjector* cuts = b.device->power_cuts()) cuts->set_run_seed(seed);
 }
 
 void Board::set_operation_observer(OperationObserver* o) {
-  nvram_.set_operation_observer(o);
-  boot_flash_.set_operation_observer(o);
-  if (nand_) nand_->set_operation_observer(o);
+  for (Built& b : devices_) b.device->set_operation_observer(o);
 }
 
 void Board::detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached) {
   // The parent keeps running and writing its own files: take copies first.
   mkdir(state.dir.c_str(), 0755);
-  copy_file_sparse(state_.nvram(), state.nvram());
-  // The boot flash's 16 MiB array is in memory (copied by the fork); it is
-  // written to the new path with its first change, never copied here.
   copy_file_sparse(state_.manifest(), state.manifest());
-  nvram_.set_state_path(state.nvram());
-  boot_flash_.set_state_path(state.boot_flash());
-  if (nand_) nand_->image().move_to(state.bootflash());
-  if (tpm_) tpm_->move_nv_to(state.tpm_nv());
+  for (Built& b : devices_)
+    if (b.slot->detach) b.slot->detach(*b.device, state_, state);
   state_ = state;  // the boot ROM stays the parent's: QEMU opens it read-only
   trace_.detach();
   console_log_.detach();

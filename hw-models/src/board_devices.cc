@@ -1,18 +1,15 @@
 #include "hw-models/board_devices.h"
 
-#include "devices/console_config.h"
-#include "devices/crypto_config.h"
-#include "devices/netxfer_config.h"
-#include "devices/nvram_config.h"
-#include "devices/power_config.h"
-#include "flash-sim/flash_config.h"
-#include "tpm-sim/tpm_config.h"
+#include "hw-models/board_slots.h"
 
 namespace trustsim {
 
 const std::vector<const DeviceInfo*>& board_devices() {
-  static const std::vector<const DeviceInfo*> all = {&kConsoleDevice, &kPowerDevice, &kNvramDevice, &kBootFlashDevice,
-                                                     &kCryptoDevice,  &kNandDevice,  &kTpmDevice,   &kNetxferDevice};
+  static const std::vector<const DeviceInfo*> all = [] {
+    std::vector<const DeviceInfo*> v;
+    for (const BoardSlot& s : board_slots()) v.push_back(s.info);
+    return v;
+  }();
   return all;
 }
 
@@ -50,6 +47,55 @@ std::string device_table_markdown() {
          " | " + (d->power_cuts ? "yes" : "no") + " | " + (*d->faults ? d->faults : "—") + " | `" + d->model + "` | [" +
          d->doc + "](" + std::string(d->doc).substr(5) + ") | " + d->part + " |\n";
   }
+  return t;
+}
+
+namespace {
+
+// A value in the largest unit that keeps it whole: 5000000000 ps -> "5 ms".
+std::string with_unit(uint64_t v, std::initializer_list<std::pair<uint64_t, const char*>> units) {
+  for (auto [scale, name] : units)
+    if (v % scale == 0) return std::to_string(v / scale) + " " + name;
+  return std::to_string(v);
+}
+
+}  // namespace
+
+std::string figure_text(const TimingFigure& f) {
+  switch (f.unit) {
+    case FigureUnit::kDuration:
+      return with_unit(
+          f.value, {{1000000000000ull, "s"}, {1000000000ull, "ms"}, {1000000ull, "us"}, {1000ull, "ns"}, {1, "ps"}});
+    case FigureUnit::kFrequency:
+      return with_unit(f.value, {{1000000000ull, "GHz"}, {1000000ull, "MHz"}, {1000ull, "kHz"}, {1, "Hz"}});
+    case FigureUnit::kRate:
+      return with_unit(f.value, {{1000000000ull, "GB/s"}, {1000000ull, "MB/s"}, {1000ull, "kB/s"}, {1, "B/s"}});
+    case FigureUnit::kBaud:
+      break;
+  }
+  return std::to_string(f.value);
+}
+
+std::string board_device_table_markdown() {
+  std::string t =
+      "| section | device | req. | bus range | part |\n"
+      "|---|---|---|---|---|\n";
+  for (const DeviceInfo* d : board_devices())
+    t += std::string("| `devices.") + d->board_key + "` | `" + d->name + "` | " + (d->required ? "yes" : "no") + " | " +
+         d->window + " | " + d->part + " |\n";
+  return t;
+}
+
+std::string timing_table_markdown() {
+  std::string t =
+      "| key | default | charged for | source of the default |\n"
+      "|---|---|---|---|\n";
+  for (const DeviceInfo* d : board_devices())
+    for (size_t i = 0; i < d->timing_count; ++i) {
+      const TimingFigure& f = d->timing[i];
+      t += std::string("| `devices.") + d->board_key + "." + f.key + "` | " + figure_text(f) + " | " + f.meaning +
+           " | " + f.source + " |\n";
+    }
   return t;
 }
 

@@ -16,6 +16,7 @@
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "devkit/timed_operation.h"
 #include "flash-sim/boot_flash.h"
 #include "host/attest.h"
 #include "host/image_flash.h"
@@ -49,11 +50,23 @@ std::string key_name(uint8_t type, char version) {
   return t + "-" + std::string(1, version);
 }
 
+// A power-loss fault of a scenario fires now: its trace line, then the cut.
+void fire_power_fault(Board& board, const char* why) {
+  record_operation(board.trace(), "power", now_ns(), "fault", 0, 0, 0, "fired", why);
+  board.power_off();
+}
+
 }  // namespace
 
 ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log,
                                HostContext host, CampaignRole role)
-    : sc_module(name), sc_(sc), board_(board), log_(log), host_(std::move(host)), role_(std::move(role)) {
+    : sc_module(name),
+      sc_(sc),
+      board_(board),
+      log_(log),
+      host_(std::move(host)),
+      role_(std::move(role)),
+      cut_points_(sc_.sweep, log_) {
   SC_THREAD(run);
   set_stack_size(1 << 20);
   SC_METHOD(console_cut);
@@ -62,7 +75,9 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
   SC_METHOD(timed_cut);
   sensitive << timed_cut_event_;
   dont_initialize();
-  board_.set_operation_observer(this);
+  cut_points_.on_point = [this](Device& d, uint64_t i, const CutPoint& cp) { window_point(d, i, cp); };
+  cut_points_.on_recovery_point = [this](Device& d, uint64_t i, const CutPoint& cp) { recovery_point(d, i, cp); };
+  board_.set_operation_observer(&cut_points_);
   // Cuts nobody armed (a power-off step in the middle of a program) tear
   // with seeds from the run seed too, on every device.
   board_.set_run_seed(sc_.seed);
@@ -80,26 +95,10 @@ void ScenarioRunner::console_cut() {
   if (!console_cut_armed_) return;
   if (!console_cut_pattern_.search(log_.since(console_cut_from_))) return;
   console_cut_armed_ = false;
-  TraceEvent e;
-  e.t_ns = now_ns();
-  e.dev = "power";
-  e.op = "fault";
-  e.status = "fired";
-  e.detail = "power-loss on console match";
-  board_.trace().record(e);
-  board_.power_off();
+  fire_power_fault(board_, "power-loss on console match");
 }
 
-void ScenarioRunner::timed_cut() {
-  TraceEvent e;
-  e.t_ns = now_ns();
-  e.dev = "power";
-  e.op = "fault";
-  e.status = "fired";
-  e.detail = "power-loss at a virtual time";
-  board_.trace().record(e);
-  board_.power_off();
-}
+void ScenarioRunner::timed_cut() { fire_power_fault(board_, "power-loss at a virtual time"); }
 
 bool ScenarioRunner::execute(const Step& step, size_t index) {
   using sc_core::sc_time_stamp;
@@ -556,35 +555,12 @@ bool ScenarioRunner::check_attest(const AttestCheck& s) {
 
 // ---- sweeps (docs/campaigns.md)
 
-void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
-  if (in_recovery_) {
-    recovery_operation(dev, index);
-    return;
-  }
-  if (!in_sweep_ || cut_armed_ || window_closed_) return;
+void ScenarioRunner::window_point(Device& dev, uint64_t index, const CutPoint& cp) {
   const Sweep& w = sc_.sweep;
-  std::string name = dev.basename();
-  if (std::find(w.devices.begin(), w.devices.end(), name) == w.devices.end()) return;
-  if (!window_open_) {
-    if (!w.from_text.empty() && !w.from.search(log_.since(window_start_))) return;
-    window_open_ = true;
-  }
-  if (!w.to_text.empty() && w.to.search(log_.since(window_start_))) {
-    window_closed_ = true;
-    return;
-  }
-  CutPoint cp{points_.size() + 1, name, index, now_ns()};
-  points_.push_back(cp);
   if (role_.kind == CampaignRole::Kind::kPoint) {
-    if (cp.point == role_.point) {
-      record_.point = cp.point;
-      record_.device = cp.device;
-      record_.device_op = cp.device_op;
-      record_.mode = role_.mode;
-      record_.seed = derive_seed(sc_.seed, cp.point);
-      arm_cut(dev, index, record_.mode, record_.seed);
-      cut_armed_ = true;
-    }
+    if (cp.point != role_.point) return;
+    record_cut(record_, cp, role_.mode, false);
+    arm_cut(dev, index, false);
   } else if (role_.kind == CampaignRole::Kind::kWalk) {
     for (size_t m = 0; m < w.modes.size() && depth_ == 0; ++m)
       if (shard_selects(cp.point, m, w.modes.size(), role_.shard_index, role_.shard_count))
@@ -593,30 +569,42 @@ void ScenarioRunner::operation_starting(Device& dev, uint64_t index) {
 }
 
 // The second cut: an operation of the recovery that follows the first.
-void ScenarioRunner::recovery_operation(Device& dev, uint64_t index) {
-  const Sweep& w = sc_.sweep;
-  if (!w.second || cut2_armed_) return;
-  std::string name = dev.basename();
-  if (std::find(w.devices2.begin(), w.devices2.end(), name) == w.devices2.end()) return;
-  CutPoint cp{points2_.size() + 1, name, index, now_ns()};
-  points2_.push_back(cp);
+void ScenarioRunner::recovery_point(Device& dev, uint64_t index, const CutPoint& cp) {
   if (role_.kind == CampaignRole::Kind::kPoint) {
-    if (cp.point == role_.point2) {
-      record_.point2 = cp.point;
-      record_.device2 = cp.device;
-      record_.device_op2 = cp.device_op;
-      record_.mode2 = role_.mode2;
-      arm_cut(dev, index, record_.mode2, derive_seed(record_.seed, cp.point));
-      cut2_armed_ = true;
-    }
+    if (cp.point != role_.point2) return;
+    record_cut(record_, cp, role_.mode2, true);
+    arm_cut(dev, index, true);
   } else if (role_.kind == CampaignRole::Kind::kWalk && depth_ == 1) {
-    for (PowerLoss::Mode m : w.modes2)
+    for (PowerLoss::Mode m : sc_.sweep.modes2)
       if (depth_ == 1) fork_run(dev, index, cp, m);
   }
 }
 
-void ScenarioRunner::arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed) {
-  dev.arm_power_cut(PowerLoss{mode, seed, index});
+void ScenarioRunner::record_cut(RunRecord& r, const CutPoint& cp, PowerLoss::Mode mode, bool second) const {
+  if (!second) {
+    r.point = cp.point;
+    r.device = cp.device;
+    r.device_op = cp.device_op;
+    r.mode = mode;
+    r.seed = derive_seed(sc_.seed, cp.point);
+  } else {
+    r.point2 = cp.point;
+    r.device2 = cp.device;
+    r.device_op2 = cp.device_op;
+    r.mode2 = mode;
+  }
+}
+
+void ScenarioRunner::arm_cut(Device& dev, uint64_t index, bool second) {
+  if (!second) {
+    dev.arm_power_cut(PowerLoss{record_.mode, record_.seed, index});
+    cut_armed_ = true;
+    cut_points_.first_cut_armed();
+  } else {
+    dev.arm_power_cut(PowerLoss{record_.mode2, derive_seed(record_.seed, record_.point2), index});
+    cut2_armed_ = true;
+    cut_points_.second_cut_armed();
+  }
   board_.bridge().hold_guest_until_power_off();
   cut_live_ = true;
 }
@@ -630,31 +618,14 @@ void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, P
   std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode)
                                 : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode);
   RunRecord rec = record_;
-  if (depth_ == 0) {
-    rec.point = cp.point;
-    rec.device = cp.device;
-    rec.device_op = cp.device_op;
-    rec.mode = mode;
-    rec.seed = derive_seed(sc_.seed, cp.point);
-  } else {
-    rec.point2 = cp.point;
-    rec.device2 = cp.device;
-    rec.device_op2 = cp.device_op;
-    rec.mode2 = mode;
-  }
+  record_cut(rec, cp, mode, depth_ > 0);
   if (!forks_.fork(board_, dir, rec, limit, &failure_)) return;
   // The child: this run now cuts here.
   ++depth_;
   child_dir_ = dir;
   wall0_ = wall_now();
   record_ = rec;
-  if (depth_ == 1) {
-    arm_cut(dev, index, mode, rec.seed);
-    cut_armed_ = true;
-  } else {
-    arm_cut(dev, index, mode, derive_seed(rec.seed, cp.point));
-    cut2_armed_ = true;
-  }
+  arm_cut(dev, index, depth_ == 2);
 }
 
 void ScenarioRunner::finish_child() {
@@ -687,22 +658,22 @@ bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase
 // The sweep's steps, then (in a run that cuts) its recovery.
 bool ScenarioRunner::run_sweep() {
   const Sweep& w = sc_.sweep;
-  window_start_ = log_.total();
-  in_sweep_ = true;
+  cut_points_.begin_window();
   bool ok = run_steps(w.steps, "sweep ");
-  in_sweep_ = false;
+  cut_points_.end_window();
+  const std::vector<CutPoint>& points = cut_points_.points();
   if (depth_ > 0 || role_.kind == CampaignRole::Kind::kPoint) {
     if (ok && !interrupted()) {
       ok = false;
-      failure_ = points_.size() < role_.point
+      failure_ = points.size() < role_.point
                      ? "cut point " + std::to_string(role_.point) + " was never reached: the window had " +
-                           std::to_string(points_.size()) + " operations of " + w.devices[0] +
+                           std::to_string(points.size()) + " operations of " + w.devices[0] +
                            (w.devices.size() > 1 ? " and the others" : "")
                      : "power was still on at the end of the sweep's steps: the cut at point " +
                            std::to_string(role_.point) + " did not fire";
     }
     if (ok) ok = run_recovery();
-  } else if (ok && points_.empty()) {
+  } else if (ok && points.empty()) {
     ok = false;
     failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
   }
@@ -788,10 +759,10 @@ bool ScenarioRunner::run_recovery() {
     if (!w.second) return true;
     record_.reuses.clear();  // it runs anyway: its recovery's operations are where its second cuts fork
   }
-  in_recovery_ = true;
+  cut_points_.begin_recovery();
   bool ok = run_steps(w.recovery, "recovery ");
-  in_recovery_ = false;
-  record_.recovery_points = points2_.size();
+  cut_points_.end_recovery();
+  record_.recovery_points = cut_points_.recovery_points().size();
   if (cut2_armed_) {
     if (ok && !interrupted()) {
       ok = false;
@@ -806,7 +777,7 @@ bool ScenarioRunner::run_recovery() {
   } else if (ok && role_.point2) {
     ok = false;
     failure_ = "recovery cut point " + std::to_string(role_.point2) + " was never reached: the recovery had " +
-               std::to_string(points2_.size()) + " operations of " + w.devices2[0] +
+               std::to_string(cut_points_.recovery_points().size()) + " operations of " + w.devices2[0] +
                (w.devices2.size() > 1 ? " and the others" : "");
   }
   return ok;

@@ -35,6 +35,29 @@ TEST(BoardFile, DefaultBoardLoadsWithDatasheetFigures) {
   EXPECT_FALSE(c.nvram.source.empty());
 }
 
+// A timing figure the board file leaves out is the registry's datasheet
+// figure; one it gives overrides it (docs/board-file.md, "Timing figures").
+TEST(BoardFile, TimingFiguresComeFromTheRegistryUnlessTheBoardGivesThem) {
+  std::string text = default_board();
+  for (const char* line : {"    page_write_time: 5 ms  # tWR, maximum\n",
+                           "    read_time: 25 us       # tR with ECC, typical (60 us max)\n",
+                           "    sha512_rate: 60 MB/s     # estimate: no vendor figure for SHA-512 in hardware\n"}) {
+    size_t pos = text.find(line);
+    ASSERT_NE(pos, std::string::npos) << line;
+    text.erase(pos, strlen(line));
+  }
+  size_t pos = text.find("bus_clock: 400 kHz");
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, strlen("bus_clock: 400 kHz"), "bus_clock: 100 kHz");
+  test::TempDir dir;
+  BoardConfig c = load_board_config(test::write_text(dir.file("board.yaml"), text));
+  EXPECT_EQ(c.nvram.page_write_ps, kNvramPageWrite.value);
+  EXPECT_EQ(c.nand.t_read_ps, kNandRead.value);
+  EXPECT_EQ(c.crypto.sha512_bytes_per_s, kCryptoSha512Rate.value);
+  EXPECT_EQ(c.nvram.bus_clock_hz, 100000u) << "the board file's figure wins";
+  EXPECT_NE(c.nvram.bus_clock_hz, kNvramBusClock.value);
+}
+
 struct BadBoard {
   const char* what;
   const char* find;     // text in the default board to replace
@@ -78,8 +101,10 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(devices\.rom_nor\.read_clock: expected a frequency)"},
         BadBoard{"page size not power of two", "page_size: 64", "page_size: 48",
                  R"(devices\.nvram\.page_size: must be a power of two)"},
-        BadBoard{"missing key", "    read_clock: 50 MHz\n", "",
-                 R"(devices\.rom_nor\.read_clock: missing required key)"},
+        BadBoard{"missing key", "    size: 16 MiB\n", "", R"(devices\.rom_nor\.size: missing required key)"},
+        BadBoard{"zero figure", "page_write_time: 5 ms", "page_write_time: 0 ms",
+                 R"(devices\.nvram\.page_write_time: must be non-zero)"},
+        BadBoard{"zero baud", "baud: 9600", "baud: 0", R"(devices\.console\.baud: must be non-zero)"},
         BadBoard{"overlapping devices", "bus_base: 0x20000000", "bus_base: 0x10000100",
                  R"(devices\.nvram\.bus_base: bus range .* overlaps devices\.rom_nor\.bus_base)"},
         BadBoard{"wrong RAM", "ram_size: 128 MiB", "ram_size: 256 MiB", R"(memory\.ram_size: must be 128 MiB)"},

@@ -135,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(
             R"(:3: steps\[0\]\.sweep: a sweep must be the last step)"},
         BadScenario{"sweep_bad_device",
                     "name: x\nsteps:\n  - sweep: {devices: [flash], steps: [power-on], recovery: [power-on]}\n",
-                    R"(steps\[0\]\.sweep\.devices: 'flash': expected nvram, rom_nor or bootflash_nand)"},
+                    R"(steps\[0\]\.sweep\.devices: 'flash': expected rom_nor, nvram or bootflash_nand)"},
         BadScenario{
             "sweep_bad_mode",
             "name: x\nsteps:\n  - sweep: {devices: nvram, modes: [half], steps: [power-on], recovery: [power-on]}\n",

@@ -37,6 +37,7 @@ struct DeviceRig : sc_core::sc_module {
     dev->set_trace(&trace);
     socket.bind(dev->socket);
     SC_THREAD(run);
+    set_stack_size(1 << 20);  // libtpms (the TPM model) needs more than SystemC's default stack
   }
   void run() {
     power.switch_on(TS_RESET_POWER_ON);

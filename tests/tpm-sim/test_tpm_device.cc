@@ -7,9 +7,8 @@
 #include <cstring>
 #include <functional>
 
-#include "../support/test_util.h"
+#include "../support/device_rig.h"
 #include "devkit/sim_time.h"
-#include "tlm_utils/simple_initiator_socket.h"
 #include "tpm-sim/tpm_device.h"
 #include "trustsim/mailbox_abi.h"
 #include "trustsim/tpm2.h"
@@ -32,45 +31,15 @@ TpmConfig figures() {
   return t;
 }
 
-struct Rig : sc_core::sc_module {
-  SC_HAS_PROCESS(Rig);
-  test::TempDir dir;
-  PowerDomain power;
-  DeviceTrace trace;
-  std::unique_ptr<TpmDevice> tpm;
-  tlm_utils::simple_initiator_socket<Rig> socket{"socket"};
-  std::function<void(Rig&)> body;
-
-  Rig(TpmConfig cfg, std::function<void(Rig&)> b) : sc_module("rig"), body(std::move(b)) {
-    tpm = std::make_unique<TpmDevice>("tpm", power, cfg, dir.file("tpm-nv.bin"), "test", trace);
-    socket.bind(tpm->socket);
-    SC_THREAD(run);
-    set_stack_size(1 << 20);  // libtpms needs more than SystemC's default stack
-  }
-  void run() {
-    power_on();
-    body(*this);
-  }
-  void power_on() {
-    power.switch_on(TS_RESET_POWER_ON);
-    tpm->powered_on();
-  }
-  void power_cut() {
-    power.switch_off();
-    tpm->power_lost();
-  }
-  tlm::tlm_response_status access(bool write, uint64_t addr, uint8_t* data, unsigned len) {
-    tlm::tlm_generic_payload gp;
-    gp.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(data);
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-    socket->b_transport(gp, d);
-    wait(d);
-    return gp.get_response_status();
-  }
+// The shared device harness (tests/support/device_rig.h) with the TPM's
+// register protocol on top: the locality handshake, the FIFO and tpmGo.
+struct Rig : test::DeviceRig<TpmDevice> {
+  Rig(const TpmConfig& cfg, std::function<void(Rig&)> b)
+      : DeviceRig(
+            [cfg](DeviceRig& r) {
+              return std::make_unique<TpmDevice>("tpm", r.power, cfg, r.dir.file("tpm-nv.bin"), "test", r.trace);
+            },
+            [b = std::move(b)](DeviceRig& r) { b(static_cast<Rig&>(r)); }) {}
   uint8_t access_reg() {
     uint8_t v = 0;
     access(false, TS_TPM_ACCESS, &v, 1);
@@ -124,9 +93,10 @@ struct Rig : sc_core::sc_module {
   }
 };
 
-void simulate(TpmConfig cfg, std::function<void(Rig&)> body) {
+void simulate(const TpmConfig& cfg, std::function<void(Rig&)> body) {
   Rig rig(cfg, std::move(body));
   sc_core::sc_start();
+  EXPECT_TRUE(rig.finished) << "the simulation ran out of events before the test body ended";
 }
 
 uint8_t g_cmd[4096];
@@ -191,9 +161,9 @@ TEST(TpmDevice, PowerLossDropsPcrsAndTheNextBootNeedsStartup) {
     ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
     uint8_t d[32] = {9};
     ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 8, d)), 0u);
-    r.power_cut();
+    r.cut_power();
     wait(sc_core::sc_time(10, sc_core::SC_MS));
-    r.power_on();
+    r.restore_power();
     EXPECT_EQ(r.access_reg(), 0);  // init again
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
@@ -244,7 +214,7 @@ TEST(TpmDevice, FaultArmedAtRunTimeHoldsOnlyItsCommand) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
     ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
-    r.tpm->arm(tpm::NoResponse{tpm2::kCcPcrExtend});
+    r.dev->arm(tpm::NoResponse{tpm2::kCcPcrExtend});
     EXPECT_EQ(r.transact(g_cmd, tpm2::cmd_pcr_read(g_cmd, sizeof g_cmd, 1)), 0u) << "other commands still complete";
     uint8_t d[32] = {1};
     r.send(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d));

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "devkit/device_info.h"
+
 namespace trustsim {
 
 inline sc_core::sc_time from_ps(uint64_t ps) { return sc_core::sc_time::from_value(ps); }
@@ -17,5 +19,8 @@ inline sc_core::sc_time serial_time(uint64_t bits, uint64_t hz) {
   // 128-bit intermediate: a 64 MiB transfer is 5e8 bits, times 1e12 ps.
   return sc_core::sc_time::from_value(uint64_t((unsigned __int128)bits * 1000000000000ull / hz));
 }
+
+// A registry duration (devkit/device_info.h) as the time a model charges.
+inline sc_core::sc_time figure_time(const TimingFigure& f) { return from_ps(f.value); }
 
 }  // namespace trustsim

@@ -38,6 +38,7 @@
 #include "devkit/device.h"
 #include "devkit/power_loss.h"
 #include "devkit/register_table.h"
+#include "devkit/timed_operation.h"
 #include "devkit/trace.h"
 #include "flash-sim/flash_config.h"
 
@@ -92,16 +93,11 @@ class BootFlash : public Device {
             DeviceTrace* trace);
 
   enum class OpKind { kProgram, kSectorErase, kBlockErase };
-  struct Operation {
-    bool active = false;
+  // Its timing, cut and latched bytes are devkit's (devkit/timed_operation.h).
+  struct Operation : TimedOperation {
     OpKind kind = OpKind::kProgram;
     uint32_t address = 0;  // program: first byte; erase: start of the sector/block
     uint32_t length = 0;   // program: bytes from the buffer; erase: range size
-    uint64_t index = 0;
-    sc_core::sc_time start, end;
-    CutInjector::Decision cut;  // the power cut armed for it, if any
-    sc_core::sc_time cut_at;    // a torn cut's instant
-    std::vector<uint8_t> data;  // program: the buffer bytes, latched with the command
   };
 
   void load();
@@ -112,7 +108,6 @@ class BootFlash : public Device {
   void start_operation(OpKind kind);
   void finish_operation();
   void interrupt_operation(const char* cause, uint64_t seed, bool armed);
-  uint64_t unplanned_cut_seed() const;
   void apply(double fraction, uint64_t seed, std::string* detail);
   void reset_registers();
   void command(uint32_t cmd, tlm::tlm_generic_payload& gp);

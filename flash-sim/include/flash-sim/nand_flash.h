@@ -35,6 +35,7 @@
 #include "devkit/device.h"
 #include "devkit/power_loss.h"
 #include "devkit/register_table.h"
+#include "devkit/timed_operation.h"
 #include "devkit/trace.h"
 #include "flash-sim/flash_config.h"
 #include "flash-sim/nand_fault.h"
@@ -144,16 +145,13 @@ class NandFlash : public Device {
   // What the array will do when a program or erase runs to its end, decided
   // when the command is accepted.
   enum class Outcome { kApply, kAndIn, kRefuseUnerased, kBadBlock, kWearOut };
-  struct Operation {
-    bool active = false;
+  // Its timing, cut and latched bytes (a program's main + spare as it will
+  // be programmed) are devkit's (devkit/timed_operation.h); a read has an
+  // index of 0 and no cut.
+  struct Operation : TimedOperation {
     OpKind kind = OpKind::kRead;
     Outcome outcome = Outcome::kApply;
     uint32_t row = 0;
-    uint64_t index = 0;  // operation_count() of a program/erase
-    sc_core::sc_time start, end;
-    CutInjector::Decision cut;  // the power cut armed for a program/erase, if any
-    sc_core::sc_time cut_at;    // a torn cut's instant
-    std::vector<uint8_t> data;  // program: main + spare as it will be programmed
   };
 
   void worker();
@@ -161,7 +159,6 @@ class NandFlash : public Device {
   void start_operation(OpKind kind, uint32_t row);
   void finish_operation();
   void interrupt_operation(const char* cause, uint64_t seed, bool armed);
-  uint64_t unplanned_cut_seed() const;
   void finish_read();
   void apply_program(double fraction, uint64_t seed, std::string* detail);
   void apply_erase(double fraction, uint64_t seed, std::string* detail);

@@ -15,6 +15,7 @@
 #include "flash-sim/boot_flash.h"
 #include "flash-sim/nand_flash.h"
 #include "hw-models/board_config.h"
+#include "hw-models/board_slots.h"
 #include "hw-models/boardinfo_rom.h"
 #include "hw-models/bus.h"
 #include "hw-models/cosim_bridge.h"
@@ -66,11 +67,11 @@ class Board : public sc_core::sc_module {
 
   const BoardConfig& config() const { return cfg_; }
   PowerDomain& power() { return power_; }
-  ConsoleUart& console() { return console_; }
-  Nvram& nvram() { return nvram_; }
-  NandFlash* nand() { return nand_.get(); }
-  TpmDevice* tpm() { return tpm_.get(); }
-  NetXfer* netxfer() { return netxfer_.get(); }
+  ConsoleUart& console() { return *static_cast<ConsoleUart*>(device_by_name(kConsoleDevice.name)); }
+  Nvram& nvram() { return *static_cast<Nvram*>(device_by_name(kNvramDevice.name)); }
+  NandFlash* nand() { return static_cast<NandFlash*>(device_by_name(kNandDevice.name)); }
+  TpmDevice* tpm() { return static_cast<TpmDevice*>(device_by_name(kTpmDevice.name)); }
+  NetXfer* netxfer() { return static_cast<NetXfer*>(device_by_name(kNetxferDevice.name)); }
   CosimBridge& bridge() { return bridge_; }
   DeviceTrace& trace() { return trace_; }
   const StatePaths& state() const { return state_; }
@@ -78,9 +79,9 @@ class Board : public sc_core::sc_module {
   void power_on();
   void power_off();
 
-  // The devices with state-changing operations (power-cut targets), by the
-  // names traces and scenarios use: nvram, rom_nor (the NOR with
-  // ROMmon), bootflash_nand (the NAND holding bootflash:).
+  // A device by its registry name (devkit/device_info.h), or nullptr if
+  // the board has none. The power-cut targets among them: nvram, rom_nor
+  // (the NOR with ROMmon), bootflash_nand (the NAND holding bootflash:).
   Device* device_by_name(const std::string& name);
   std::vector<std::string> cut_device_names() const;
   void set_operation_observer(OperationObserver* o);
@@ -102,16 +103,15 @@ class Board : public sc_core::sc_module {
   PowerDomain power_;
   Bus bus_;
   BoardInfoRom info_;
-  ConsoleUart console_;
-  PowerController power_ctrl_;
-  BootFlash boot_flash_;
-  Nvram nvram_;
-  CryptoEngine crypto_;
-  std::unique_ptr<NandFlash> nand_;   // when the board file has devices.bootflash
-  std::unique_ptr<TpmDevice> tpm_;    // when the board file has devices.tpm
-  std::unique_ptr<NetXfer> netxfer_;  // when the board file has devices.netxfer
   MailboxService mailbox_;
   CosimBridge bridge_;
+  // The devices the board file describes, built by their slots
+  // (hw-models/board_slots.h) in the registry's order.
+  struct Built {
+    const BoardSlot* slot;
+    std::unique_ptr<Device> device;
+  };
+  std::vector<Built> devices_;
 };
 
 }  // namespace trustsim

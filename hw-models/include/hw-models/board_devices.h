@@ -1,8 +1,9 @@
 // The device registry: the models this board builds, each
 // as its own library declares itself (devkit/device_info.h). The board-file
-// parser takes its `devices:` keys from here, the scenario parser its
-// power-cut devices, and docs/devices.md its device table (checked by the
-// unit test board-devices). No SystemC.
+// parser takes its `devices:` keys and timing figures from here, the
+// scenario parser its power-cut devices, docs/devices.md its device table
+// and docs/board-file.md its device and timing tables (checked by the unit
+// test board-devices). No SystemC.
 #pragma once
 #include <string>
 #include <vector>
@@ -22,5 +23,13 @@ std::string power_cut_device_words();
 
 // The device table of docs/devices.md, in Markdown.
 std::string device_table_markdown();
+
+// A figure's default as a board file writes it ("5 ms", "50 MHz", "9600").
+std::string figure_text(const TimingFigure& f);
+
+// docs/board-file.md's device table (the sections of `devices:`) and timing
+// table (every device's timing figures, their defaults and sources).
+std::string board_device_table_markdown();
+std::string timing_table_markdown();
 
 }  // namespace trustsim

@@ -13,6 +13,7 @@
 
 #include "hw-models/board.h"
 #include "scenario/campaign.h"
+#include "scenario/cut_points.h"
 #include "scenario/forked_runs.h"
 #include "scenario/scenario.h"
 
@@ -45,7 +46,7 @@ struct CampaignRole {
   std::string dedup_dir;
 };
 
-class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
+class ScenarioRunner : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(ScenarioRunner);
   ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log, HostContext host,
@@ -57,13 +58,12 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   size_t steps_done() const { return steps_done_; }
 
   // Campaign results.
-  const std::vector<CutPoint>& cut_points() const { return points_; }
+  const std::vector<CutPoint>& cut_points() const { return cut_points_.points(); }
   bool cut_fired() const { return cut_armed_ && cut_fired_; }
-  const std::vector<CutPoint>& recovery_points() const { return points2_; }   // second-cut points
-  const RunRecord& point_record() const { return record_; }                   // kPoint
-  const std::vector<RunRecord>& results() const { return forks_.results(); }  // kWalk
+  const std::vector<CutPoint>& recovery_points() const { return cut_points_.recovery_points(); }  // second-cut points
+  const RunRecord& point_record() const { return record_; }                                       // kPoint
+  const std::vector<RunRecord>& results() const { return forks_.results(); }                      // kWalk
 
-  void operation_starting(Device& device, uint64_t index) override;
   // The crash-state key of the board as it is now, for the recovery `phase`
   // ("recovery" or "second-recovery") that follows (docs/campaigns.md).
   std::string crash_state_key(const char* phase);
@@ -80,8 +80,14 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   bool check_attest(const AttestCheck& s);
   void console_cut();
   void timed_cut();
-  void recovery_operation(Device& dev, uint64_t index);
-  void arm_cut(Device& dev, uint64_t index, PowerLoss::Mode mode, uint64_t seed);
+  // At a cut point the observer numbered: arm this run's cut, or fork runs.
+  void window_point(Device& dev, uint64_t index, const CutPoint& cp);
+  void recovery_point(Device& dev, uint64_t index, const CutPoint& cp);
+  // Into `r`: the first (or second) cut at `cp` in `mode`, with its seed.
+  void record_cut(RunRecord& r, const CutPoint& cp, PowerLoss::Mode mode, bool second) const;
+  // Arms the first (or second) cut record_ names at the device's operation
+  // `index`, which is starting.
+  void arm_cut(Device& dev, uint64_t index, bool second);
   void fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerLoss::Mode mode);
   void finish_child();
   bool run_sweep();
@@ -116,15 +122,10 @@ class ScenarioRunner : public sc_core::sc_module, public OperationObserver {
   uint64_t console_cut_from_ = 0;
 
   // sweep
-  bool in_sweep_ = false;
-  bool window_open_ = false, window_closed_ = false;
-  uint64_t window_start_ = 0;
-  std::vector<CutPoint> points_;
-  bool cut_armed_ = false;  // the window's cut (this run's first)
+  CutPointObserver cut_points_;  // counts the window's and the recovery's cut points
+  bool cut_armed_ = false;       // the window's cut (this run's first)
   bool cut_fired_ = false;
   bool cut_live_ = false;  // a cut is armed for the steps now running
-  bool in_recovery_ = false;
-  std::vector<CutPoint> points2_;  // operations of the recovery (second-cut points)
   bool cut2_armed_ = false;
   RunRecord record_;
   double wall0_ = 0;

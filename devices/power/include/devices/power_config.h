@@ -19,6 +19,7 @@ inline constexpr DeviceInfo kPowerDevice{"power",
                                          "",
                                          "devices/power_ctrl.h",
                                          "docs/mailbox-abi.md",
-                                         "power/reset controller with uptime, board time and RTC"};
+                                         "power/reset controller with uptime, board time and RTC",
+                                         "256-byte register window"};
 
 }  // namespace trustsim
