@@ -808,7 +808,7 @@ bool NandFlash::wait_until_idle() {
     sc_core::sc_time now = sc_core::sc_time_stamp();
     if (next > now) wait(next - now, power_.off_event());
     if (!power_.is_on()) {
-      if (op_.active) interrupt_operation("power lost", unplanned_cut_seed(), false);
+      if (op_.active) interrupt_operation("power lost", op_.unplanned_seed(cuts_), false);
       return false;
     }
     advance();
