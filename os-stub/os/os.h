@@ -79,10 +79,10 @@ bool local_name(const char* path, char* name, size_t cap);
 // "LABEL [NAME]? " and takes a typed answer as the new local name (false
 // after the error if it is not one); in quiet mode it asks nothing.
 // ask_text does the same for a remote part (host, source file) in noisy
-// mode only. overwrite_ok asks before an existing file is replaced, except
-// in quiet mode.
+// mode only, or in alert mode too when noisy_only is false. overwrite_ok asks before an existing file is replaced,
+// except in quiet mode.
 bool ask_name(const char* label, char* name, size_t cap);
-void ask_text(const char* label, char* text, size_t cap);
+void ask_text(const char* label, char* text, size_t cap, bool noisy_only = true);
 bool overwrite_ok();
 void cmd_file_prompt(const cli::Args& a);
 
@@ -94,6 +94,8 @@ void cmd_rename(const cli::Args& a);
 void cmd_copy(const cli::Args& a);
 // copy tftp:|ftp: -> bootflash: through the transfer engine (netcopy.cc).
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
+// copy bootflash:FILE tftp:|ftp: -> the server, through the engine (netcopy.cc).
+void net_upload(const char* src, const char* dst, const cli::Url& du);
 // [no] ip ftp username|password NAME: the FTP login when a URL has none.
 void cmd_ip_ftp(const cli::Args& a, bool password);
 // [no] ip domain name NAME: the domain of the router-formed FTP password.

@@ -128,7 +128,8 @@ inline bool ftp_logs_in(int port, const std::string& user, const std::string& pa
   return ok;
 }
 
-// in.tftpd and pyftpdlib (user trustsim, password secret) serving `dir`.
+// in.tftpd and pyftpdlib (user trustsim, password secret) serving `dir`,
+// both accepting uploads where the directory lets them write.
 // `probe` is a file in `dir` the TFTP server must serve, and the FTP server
 // must accept the login, before ready() is true.
 struct NetServers {
@@ -142,11 +143,13 @@ struct NetServers {
       : dir(std::move(serve_dir)), log_dir(std::move(logs)) {
     chmod(dir.c_str(), 0755);  // in.tftpd drops to an unprivileged user
     tftp_port = free_port(SOCK_DGRAM);
-    tftpd = spawn_logged({"/usr/sbin/in.tftpd", "-L", "-s", dir, "--address", "127.0.0.1:" + std::to_string(tftp_port)},
-                         log_dir + "/tftpd.log");
+    // -c and -w: both servers also take uploads (into directories the test makes writable).
+    tftpd = spawn_logged(
+        {"/usr/sbin/in.tftpd", "-L", "-c", "-s", dir, "--address", "127.0.0.1:" + std::to_string(tftp_port)},
+        log_dir + "/tftpd.log");
     ftp_port = free_port(SOCK_STREAM);
     ftpd = spawn_logged({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", std::to_string(ftp_port), "-d",
-                         dir, "-u", "trustsim", "-P", "secret"},
+                         dir, "-u", "trustsim", "-P", "secret", "-w"},
                         log_dir + "/ftpd.log");
     bool t = false, f = false;
     for (int i = 0; i < 100 && !(t && f); ++i) {

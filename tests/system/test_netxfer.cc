@@ -283,7 +283,9 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
       {"copy tftp://u:p@127.0.0.1/x.bin bootflash:",
        "%Error parsing tftp://u:p@127.0.0.1/x.bin \\\\(tftp: takes no user name or password\\\\)"},
       {"copy http://127.0.0.1/x.bin bootflash:", "%Error: http: is not supported by this board's transfer engine"},
-      {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin", "%Error: copying to tftp: is not supported"},
+      {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin",
+       "%Error: tftp://127.0.0.1/x.bin is not on bootflash: \\\\(uploads come from bootflash:\\\\)"},
+      {"copy bootflash:x.bin http://127.0.0.1/y.bin", "%Error: copying to http: is not supported"},
       {"copy tftp://127.0.0.1/x.bin nvram:x", "%Error: nvram:x is not on bootflash:"},
       {"copy tftp:/x.bin bootflash:", "% Invalid input detected at '\\\\^' marker\\\\."},
   };
@@ -376,6 +378,121 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
             "dave pw2\n"
             "carol pw2\n"
             "carol carol@R1\n");
+}
+
+// Uploads (docs/netxfer.md, "Uploads"): the guide's dialog, and the file the
+// servers stored is the bootflash: file byte for byte, by both protocols and
+// in the prompted form.
+class Upload : public Net {
+ protected:
+  std::string up = srv + "/up";
+  void SetUp() override {
+    Net::SetUp();
+    ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+    chmod(up.c_str(), 0777);  // in.tftpd writes as its unprivileged user
+  }
+  std::string put_old() const { return "  - flash-put: {from: " + old_image + ", name: old.bin}\n"; }
+};
+
+std::string upload_steps(const std::string& cmd, const std::string& path, const std::string& answer = "yes") {
+  return "  - send: \"" + cmd + "\"\n" + expect("Destination filename \\\\[" + re(path) + "\\\\]\\\\? ") +
+         "  - send: \"\"\n" +
+         expect("Verifying checksum for 'old\\\\.bin' \\\\(file # [0-9]+\\\\)\\\\.\\\\.\\\\. OK\\n") +
+         expect("Copy 'old\\\\.bin' from Flash to server\\n  as '" + re(path) + "'\\\\? \\\\[yes/no\\\\] ") +
+         "  - send: \"" + answer + "\"\n";
+}
+
+TEST_F(Upload, TftpAndFtpUploadsArriveWhole) {
+  std::string size = std::to_string(read_text(old_image).size());
+  std::string done = expect("\\n(Upload to server done\\n" + size + " bytes copied in [0-9.]+ secs)") + prompt();
+  std::string steps =
+      upload_steps("copy bootflash:old.bin " + tftp_url("up/t.bin"), "up/t.bin") + expect("writing up/t\\\\.bin !+") +
+      done + upload_steps("copy bootflash:old.bin " + ftp_url("up/f.bin"), "up/f.bin") + done +
+      // The prompted form, the FTP login from the configuration.
+      "  - send: configure terminal\n  - send: ip ftp username trustsim\n  - send: ip ftp password secret\n" +
+      "  - send: end\n" + prompt() + "  - send: \"copy bootflash:old.bin ftp:\"\n" +
+      expect("Address or name of remote host \\\\[\\\\]\\\\? ") + "  - send: \"127.0.0.1:" + std::to_string(ftp_port) +
+      "\"\n" + expect("Destination filename \\\\[old\\\\.bin\\\\]\\\\? ") + "  - send: up/p.bin\n" +
+      expect("Copy 'old\\\\.bin' from Flash to server\\n  as 'up/p\\\\.bin'\\\\? \\\\[yes/no\\\\] ") +
+      "  - send: \"yes\"\n" + done +
+      // "no" sends nothing.
+      upload_steps("copy bootflash:old.bin " + tftp_url("up/no.bin"), "up/no.bin", "no") + expect("%Upload cancelled") +
+      prompt() + check_file("old.bin", old_sha);
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  for (const char* f : {"/t.bin", "/f.bin", "/p.bin"}) EXPECT_EQ(sha256_of(up + f), old_sha) << f;
+  EXPECT_EQ(access((up + "/no.bin").c_str(), F_OK), -1);
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"tftp-put\",\"addr\":0,\"len\":" + size), std::string::npos) << trace.substr(0, 3000);
+  EXPECT_NE(trace.find("\"op\":\"ftp-put\",\"addr\":0,\"len\":" + size), std::string::npos);
+  EXPECT_EQ(trace.find("secret"), std::string::npos);
+}
+
+// file prompt quiet asks nothing; noisy also asks the source and the host.
+TEST_F(Upload, FilePromptGovernsTheUploadDialog) {
+  auto line = [](const std::string& l) { return "  - send: \"" + l + "\"\n"; };
+  std::string hostport = "127.0.0.1:" + std::to_string(tftp_port);
+  std::string steps =
+      line("configure terminal") + line("file prompt quiet") + line("end") + prompt() +
+      line("copy bootflash:old.bin " + tftp_url("up/q.bin")) +
+      expect("tftp[^\\n]*\\nVerifying checksum for 'old\\\\.bin' [^\\n]*OK\\nwriting up/q\\\\.bin !+\\n") +
+      expect("Upload to server done") + prompt() + line("configure terminal") + line("file prompt noisy") +
+      line("end") + prompt() + line("copy bootflash:old.bin " + tftp_url("up/n.bin")) +
+      expect("Source filename \\\\[old\\\\.bin\\\\]\\\\? ") + line("") +
+      expect("Address or name of remote host \\\\[" + re(hostport) + "\\\\]\\\\? ") + line("") +
+      expect("Destination filename \\\\[up/n\\\\.bin\\\\]\\\\? ") + line("") + expect("\\\\[yes/no\\\\] ") +
+      line("yes") + expect("Upload to server done") + prompt();
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(up + "/q.bin"), old_sha);
+  EXPECT_EQ(sha256_of(up + "/n.bin"), old_sha);
+}
+
+// Every failure: the IOS error, the CLI carries on, bootflash: untouched.
+TEST_F(Upload, FailuresGiveIosErrorsAndLoseNothing) {
+  std::string dead_tcp = "ftp://127.0.0.1:" + std::to_string(free_port(SOCK_STREAM)) + "/up/x.bin";
+  std::string shown_f = "ftp://127.0.0.1:" + std::to_string(ftp_port) + "/up/d.bin";
+  std::string steps;
+  auto row = [&](const std::string& url, const std::string& path, const std::string& error) {
+    steps +=
+        upload_steps("copy bootflash:old.bin " + url, path) + expect(error) + prompt() + check_file("old.bin", old_sha);
+  };
+  row("tftp://nosuchhost.invalid/up/x.bin", "up/x.bin",
+      "\\n%Error writing tftp://nosuchhost\\\\.invalid/up/x\\\\.bin \\\\(Unknown host\\\\)");
+  row(dead_tcp, "up/x.bin", "\\n%Error writing " + re(dead_tcp) + " \\\\(Connection refused\\\\)");
+  row(ftp_url("up/x.bin", "trustsim:wrong@"), "up/x.bin", "%Error writing [^\\n]* \\\\(Permission denied\\\\)");
+  // The server cannot store it there (no such directory: CWD answers 550).
+  row(ftp_url("nodir/x.bin"), "nodir/x.bin", "%Error writing [^\\n]* \\\\(Permission denied\\\\)");
+  steps += "  - fault: {network: {refuse: true}}\n";
+  row(tftp_url("up/r.bin"), "up/r.bin", "%Error opening " + re(tftp_url("up/r.bin")) + " \\\\(Connection refused\\\\)");
+  steps += "  - fault: {network: {drop-after: 30000}}\n";
+  row(ftp_url("up/d.bin"), "up/d.bin",
+      "!!!!!\\n%Error writing " + re(shown_f) +
+          " \\\\(Connection closed by the server before the end of the file\\\\)");
+  steps += "  - fault: {network: {stall: true}}\n";
+  row(tftp_url("up/s.bin"), "up/s.bin", "%Error writing " + re(tftp_url("up/s.bin")) + " \\\\(Timed out\\\\)");
+  // A missing source file: nothing is sent.
+  steps += "  - send: \"copy bootflash:nope.bin " + tftp_url("up/n.bin") + "\"\n" +
+           expect("Destination filename \\\\[up/n\\\\.bin\\\\]\\\\? ") + "  - send: \"\"\n" +
+           expect("%Error opening bootflash:/nope\\\\.bin \\\\(No such file or directory\\\\)") + prompt();
+  steps += "  - send: \"copy nvram:x " + tftp_url("up/n.bin") + "\"\n" +
+           expect("%Error: nvram:x is not on bootflash: \\\\(uploads come from bootflash:\\\\)") + prompt();
+  // The faults were one-shot: the next upload arrives whole.
+  steps += upload_steps("copy bootflash:old.bin " + tftp_url("up/ok.bin"), "up/ok.bin") +
+           expect("Upload to server done") + prompt();
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(up + "/ok.bin"), old_sha);
+  for (const char* f : {"/r.bin", "/s.bin", "/n.bin", "/x.bin", "/../x.bin"})
+    EXPECT_EQ(access((up + f).c_str(), F_OK), -1) << f;
+  // The dropped connection left the first 30000 bytes at most.
+  struct stat st {};
+  if (stat((up + "/d.bin").c_str(), &st) == 0) {
+    EXPECT_LE(st.st_size, 30000);
+  }
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"fault=drop-after@30000", "fault=stall", "fault=refuse", "\"status\":\"unknown-host\""})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ constexpr uint64_t kFtpOpenTrips = 6;
 constexpr uint64_t kFtpNotFoundTrips = 6;  // RETR answers 550
 constexpr uint64_t kFtpDeniedTrips = 3;    // PASS answers 530
 constexpr uint64_t kTftpOpenTrips = 1;     // RRQ -> first DATA or ERROR
+constexpr uint64_t kHttpOpenTrips = 2;     // TCP connect, GET -> response header
+constexpr uint64_t kHttpsOpenTrips = 3;    // TCP connect, TLS 1.3 handshake, GET -> response header
 
 struct Sink {
   std::vector<uint8_t>* buf;
@@ -68,6 +70,7 @@ uint64_t map_curl(CURLcode rc, long response_code) {
       return TS_NETXFER_NOT_FOUND;
     case CURLE_LOGIN_DENIED:
     case CURLE_REMOTE_ACCESS_DENIED:
+    case CURLE_UPLOAD_FAILED:  // FTP STOR refused (550/553)
     case CURLE_TFTP_PERM:
       return TS_NETXFER_DENIED;
     case CURLE_OPERATION_TIMEDOUT:
@@ -78,6 +81,13 @@ uint64_t map_curl(CURLcode rc, long response_code) {
       return TS_NETXFER_TRUNCATED;
     case CURLE_FTP_COULDNT_RETR_FILE:
       return response_code == 550 ? TS_NETXFER_NOT_FOUND : TS_NETXFER_FAILED;
+    case CURLE_HTTP_RETURNED_ERROR:
+      if (response_code == 404 || response_code == 410) return TS_NETXFER_NOT_FOUND;
+      return response_code == 401 || response_code == 403 ? TS_NETXFER_DENIED : TS_NETXFER_FAILED;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return TS_NETXFER_UNTRUSTED;  // refined from the verify result by the caller
+    case CURLE_SSL_CACERT_BADFILE:
+      return TS_NETXFER_CA_INVALID;
     default:
       return TS_NETXFER_FAILED;
   }
@@ -121,8 +131,14 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
     size_t nul = url_.find('\0');
     if (nul != std::string::npos) url_.resize(nul);
   });
-  regs_.add({"DATA", TS_NETXFER_DATA, 0, RegAccess::kReadOnly},
-            [this](A& a) { read_data(a.data(), a.length(), a.gp.get_extension<ActualLength>(), a.delay); });
+  regs_.add({"CA", TS_NETXFER_CA, 0, RegAccess::kWriteOnly}, {}, [this](A& a) {
+    if (ca_.size() + a.length() > TS_NETXFER_MAX_CA) return a.refuse();
+    ca_.append(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
+  });
+  regs_.add(
+      {"DATA", TS_NETXFER_DATA, 0, RegAccess::kReadWrite},
+      [this](A& a) { read_data(a.data(), a.length(), a.gp.get_extension<ActualLength>(), a.delay); },
+      [this](A& a) { write_data(a.data(), a.length(), a.delay); });
   set_trace(&trace);
   use_registers(regs_);
 }
@@ -133,6 +149,7 @@ void NetXfer::power_lost() {
   data_.clear();
   data_.shrink_to_fit();
   url_.clear();
+  ca_.clear();
   status_ = TS_NETXFER_OK;
 }
 
@@ -153,7 +170,9 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* s
   TraceEvent ev;
   ev.t_ns = to_ns(started_);
   ev.dev = basename();
-  ev.op = proto_ == Proto::kFtp ? "ftp-get" : proto_ == Proto::kTftp ? "tftp-get" : "get";
+  static const char* const kOps[5][2] = {
+      {"get", "put"}, {"tftp-get", "tftp-put"}, {"ftp-get", "ftp-put"}, {"http-get", "put"}, {"https-get", "put"}};
+  ev.op = kOps[int(proto_)][upload_ ? 1 : 0];
   ev.addr = 0;
   ev.len = pos_;
   ev.latency_ns = to_ns(end - started_);
@@ -161,47 +180,39 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* s
   ev.detail = detail_;
   trace_.record(ev);
   open_ = false;
+  upload_ = false;
   data_.clear();
   data_.shrink_to_fit();
 }
 
-void NetXfer::open(sc_core::sc_time& delay) {
-  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
-  ++transfers_;
-  std::optional<net::Fault> fault = fault_;
-  fault_.reset();
-  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
-  started_ = sc_core::sc_time_stamp() + delay;
-  pos_ = 0;
-  data_.clear();
-  proto_ = url_.rfind("tftp://", 0) == 0 ? Proto::kTftp : url_.rfind("ftp://", 0) == 0 ? Proto::kFtp : Proto::kNone;
-  detail_ = shown_url(url_);
-  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
-  auto fail = [&](uint64_t st, uint64_t trips) {
-    delay += rtt * double(trips);
-    status_ = st;
-    open_ = true;  // so finish() traces it
-    finish(st, sc_core::sc_time_stamp() + delay);
-  };
-  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
-    detail_ += " (only tftp:// and ftp:// are supported)";
-    return fail(TS_NETXFER_BAD_URL, 0);
-  }
-  if (is(net::Refuse{})) {
-    detail_ += " fault=refuse";
-    return fail(TS_NETXFER_REFUSED, 1);
-  }
+NetXfer::Proto NetXfer::proto_of(const std::string& url) {
+  if (url.rfind("tftp://", 0) == 0) return Proto::kTftp;
+  if (url.rfind("ftp://", 0) == 0) return Proto::kFtp;
+  if (url.rfind("http://", 0) == 0) return Proto::kHttp;
+  if (url.rfind("https://", 0) == 0) return Proto::kHttps;
+  return Proto::kNone;
+}
 
-  // The real fetch, on the host, in wall time that the board never sees.
+void* NetXfer::new_handle(char* err) {
   curl_init_once();
   CURL* c = curl_easy_init();
-  if (!c) return fail(TS_NETXFER_FAILED, 0);
-  Sink sink{&data_, cfg_.max_size};
-  char err[CURL_ERROR_SIZE] = "";
+  if (!c) return nullptr;
   curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "tftp,ftp");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  static const char* const kSchemes[] = {"", "tftp", "ftp", "http", "https"};
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, kSchemes[int(proto_)]);
+  if (proto_ == Proto::kHttp || proto_ == Proto::kHttps) {
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);  // a 404 is an error, not a file
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  }
+  if (proto_ == Proto::kHttps) {
+    // Exactly the firmware's trusted CAs: no system store, no CA path.
+    curl_blob blob{const_cast<char*>(ca_.data()), ca_.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(c, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // the host's proxy settings are no part of the board
@@ -213,11 +224,70 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &interrupted_);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (proto_ == Proto::kTftp) curl_easy_setopt(c, CURLOPT_TFTP_BLKSIZE, long(cfg_.tftp_block));
+  return c;
+}
+
+uint64_t NetXfer::open_trips() const {
+  switch (proto_) {
+    case Proto::kFtp:
+      return kFtpOpenTrips;
+    case Proto::kHttp:
+      return kHttpOpenTrips;
+    case Proto::kHttps:
+      return kHttpsOpenTrips;
+    default:
+      return kTftpOpenTrips;
+  }
+}
+
+void NetXfer::open(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
+  ++transfers_;
+  std::optional<net::Fault> fault = fault_;
+  fault_.reset();
+  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
+  started_ = sc_core::sc_time_stamp() + delay;
+  pos_ = 0;
+  data_.clear();
+  upload_ = false;
+  proto_ = proto_of(url_);
+  detail_ = shown_url(url_);
+  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
+  auto fail = [&](uint64_t st, uint64_t trips) {
+    delay += rtt * double(trips);
+    status_ = st;
+    open_ = true;  // so finish() traces it
+    finish(st, sc_core::sc_time_stamp() + delay);
+  };
+  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
+    detail_ += " (only tftp://, ftp://, http:// and https:// are supported)";
+    return fail(TS_NETXFER_BAD_URL, 0);
+  }
+  if (proto_ == Proto::kHttps && ca_.empty()) {
+    detail_ += " (no trusted CA certificate)";
+    return fail(TS_NETXFER_UNTRUSTED, 0);
+  }
+  if (is(net::Refuse{})) {
+    detail_ += " fault=refuse";
+    return fail(TS_NETXFER_REFUSED, 1);
+  }
+
+  // The real fetch, on the host, in wall time that the board never sees.
+  char err[CURL_ERROR_SIZE] = "";
+  CURL* c = static_cast<CURL*>(new_handle(err));
+  if (!c) return fail(TS_NETXFER_FAILED, 0);
+  Sink sink{&data_, cfg_.max_size};
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   CURLcode rc = curl_easy_perform(c);
-  long response = 0;
+  long response = 0, verify = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+  curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
   curl_easy_cleanup(c);
   uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
+  // OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID (9) and CERT_HAS_EXPIRED (10).
+  if (outcome == TS_NETXFER_UNTRUSTED && (verify == 9 || verify == 10)) outcome = TS_NETXFER_CERT_EXPIRED;
+  if (outcome == TS_NETXFER_UNTRUSTED && err[0]) detail_ += std::string(" (") + err + ")";
   if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK)
     detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
 
@@ -226,6 +296,14 @@ void NetXfer::open(sc_core::sc_time& delay) {
       outcome != TS_NETXFER_TRUNCATED) {
     uint64_t trips = 1;
     if (proto_ == Proto::kFtp && outcome == TS_NETXFER_NOT_FOUND) trips = kFtpNotFoundTrips;
+    if (proto_ == Proto::kHttp || proto_ == Proto::kHttps) {
+      // A certificate is refused in the handshake; an HTTP error answers the GET.
+      bool cert =
+          outcome == TS_NETXFER_UNTRUSTED || outcome == TS_NETXFER_CERT_EXPIRED || outcome == TS_NETXFER_CA_INVALID;
+      if (cert) trips = 2;
+      if (outcome == TS_NETXFER_NOT_FOUND || outcome == TS_NETXFER_DENIED || outcome == TS_NETXFER_FAILED)
+        trips = open_trips();
+    }
     if (proto_ == Proto::kFtp && outcome == TS_NETXFER_DENIED) trips = kFtpDeniedTrips;
     if (outcome == TS_NETXFER_TOO_LARGE || outcome == TS_NETXFER_BAD_URL) trips = 0;
     return fail(outcome, trips);
@@ -233,7 +311,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
   if (outcome == TS_NETXFER_TOO_LARGE) {
     // Refused up front, as if the size announced by the server was checked.
     data_.clear();
-    return fail(outcome, proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+    return fail(outcome, open_trips());
   }
 
   // Faults on a transfer that opened.
@@ -261,11 +339,11 @@ void NetXfer::open(sc_core::sc_time& delay) {
   final_status_ = outcome;
   open_ = true;
   status_ = TS_NETXFER_OK;
-  delay += rtt * double(proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+  delay += rtt * double(open_trips());
 }
 
 void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay) {
-  if (!open_) {
+  if (!open_ || upload_) {
     status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
     if (actual) actual->bytes = 0;
     return;
@@ -293,9 +371,142 @@ void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_cor
   finish(final_status_, sc_core::sc_time_stamp() + delay);
 }
 
+// Uploads (docs/netxfer.md, "Uploads"): the firmware's bytes are kept
+// until COMMIT, which sends them all through libcurl. The board pays the
+// login at UPLOAD, the wire time as it writes, and the final answer at COMMIT.
+void NetXfer::start_upload(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
+  ++transfers_;
+  started_ = sc_core::sc_time_stamp() + delay;
+  pos_ = 0;
+  data_.clear();
+  upload_ = true;
+  proto_ = proto_of(url_);
+  if (proto_ != Proto::kTftp && proto_ != Proto::kFtp) proto_ = Proto::kNone;
+  detail_ = shown_url(url_);
+  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
+    detail_ += " (only tftp:// and ftp:// uploads are supported)";
+    status_ = TS_NETXFER_BAD_URL;
+    open_ = true;
+    fault_.reset();
+    return finish(TS_NETXFER_BAD_URL, started_);
+  }
+  if (fault_ && std::holds_alternative<net::Refuse>(*fault_)) {
+    fault_.reset();
+    detail_ += " fault=refuse";
+    delay += from_ps(cfg_.round_trip_ps);
+    status_ = TS_NETXFER_REFUSED;
+    open_ = true;
+    return finish(TS_NETXFER_REFUSED, sc_core::sc_time_stamp() + delay);
+  }
+  // The fault stays armed until COMMIT, where it applies.
+  open_ = true;
+  status_ = TS_NETXFER_OK;
+  delay += from_ps(cfg_.round_trip_ps) * double(proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+}
+
+void NetXfer::write_data(const uint8_t* src, uint64_t len, sc_core::sc_time& delay) {
+  if (!open_ || !upload_) {
+    status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
+    return;
+  }
+  if (data_.size() + len > cfg_.max_size) {
+    status_ = TS_NETXFER_TOO_LARGE;
+    return finish(TS_NETXFER_TOO_LARGE, sc_core::sc_time_stamp() + delay);
+  }
+  data_.insert(data_.end(), src, src + len);
+  delay += link_time(pos_, len);
+  pos_ += len;
+}
+
+namespace {
+struct Source {
+  const std::vector<uint8_t>* buf;
+  uint64_t pos, end;  // end: where a dropped connection stops the bytes
+};
+size_t on_read(char* p, size_t size, size_t n, void* user) {
+  Source* s = static_cast<Source*>(user);
+  if (s->pos >= s->end) return s->end < s->buf->size() ? CURL_READFUNC_ABORT : 0;
+  uint64_t k = size * n < s->end - s->pos ? size * n : s->end - s->pos;
+  memcpy(p, s->buf->data() + s->pos, size_t(k));
+  s->pos += k;
+  return size_t(k);
+}
+}  // namespace
+
+void NetXfer::commit(sc_core::sc_time& delay) {
+  if (!open_ || !upload_) {
+    status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
+    return;
+  }
+  std::optional<net::Fault> fault = fault_;
+  fault_.reset();
+  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
+  auto done = [&](uint64_t st, sc_core::sc_time cost) {
+    delay += cost;
+    status_ = st;
+    finish(st, sc_core::sc_time_stamp() + delay);
+  };
+  if (fault && std::holds_alternative<net::Stall>(*fault)) {
+    detail_ += " fault=stall";
+    pos_ = 0;
+    return done(TS_NETXFER_TIMEOUT_ERR, from_ns(timeout_ns_));
+  }
+  uint64_t end = data_.size();
+  if (const auto* d = fault ? std::get_if<net::DropAfter>(&*fault) : nullptr; d && d->bytes < end) {
+    end = d->bytes;
+    detail_ += " fault=drop-after@" + std::to_string(end);
+  }
+  std::optional<uint64_t> corrupt_at;
+  uint8_t corrupt_mask = 0;
+  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr)
+    corrupt_at = c->offset, corrupt_mask = c->mask;
+  if (const auto* c = fault ? std::get_if<net::CorruptSeededByte>(&*fault) : nullptr; c && !data_.empty())
+    corrupt_at = SeededRng(c->seed).below(data_.size()), corrupt_mask = c->mask;
+  if (corrupt_at && *corrupt_at < data_.size()) {
+    data_[size_t(*corrupt_at)] ^= corrupt_mask;
+    detail_ += " fault=corrupt-byte@" + std::to_string(*corrupt_at);
+  }
+
+  char err[CURL_ERROR_SIZE] = "";
+  CURL* c = static_cast<CURL*>(new_handle(err));
+  if (!c) return done(TS_NETXFER_FAILED, sc_core::SC_ZERO_TIME);
+  Source src{&data_, 0, end};
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(c, CURLOPT_READDATA, &src);
+  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(data_.size()));
+  CURLcode rc = curl_easy_perform(c);
+  long response = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+  curl_easy_cleanup(c);
+  uint64_t outcome = map_curl(rc, response);
+  if (end < data_.size()) {
+    // The connection died after `end` bytes: FTP sees the reset, TFTP
+    // (UDP) only its timeout, as for a download.
+    pos_ = end;
+    return done(proto_ == Proto::kTftp ? TS_NETXFER_TIMEOUT_ERR : TS_NETXFER_TRUNCATED,
+                proto_ == Proto::kTftp ? from_ns(timeout_ns_) : rtt);
+  }
+  if (outcome != TS_NETXFER_END) {
+    detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
+    pos_ = 0;
+    return done(outcome, outcome == TS_NETXFER_TIMEOUT_ERR ? from_ns(timeout_ns_) : rtt);
+  }
+  // FTP: the server's 226 after the data connection closes; TFTP: the last
+  // block's ACK was paid with the block.
+  done(TS_NETXFER_END, proto_ == Proto::kFtp ? rtt : sc_core::SC_ZERO_TIME);
+}
+
 void NetXfer::control(RegisterAccess& a) {
   if (a.value == TS_NETXFER_CMD_OPEN) {
     open(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_UPLOAD) {
+    start_upload(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_COMMIT) {
+    commit(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_CA_CLEAR) {
+    ca_.clear();
   } else if (a.value == TS_NETXFER_CMD_CLOSE) {
     if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + a.delay, "closed");
     status_ = TS_NETXFER_OK;
