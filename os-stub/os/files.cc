@@ -236,17 +236,12 @@ void cmd_copy(const cli::Args& a) {
     }
     return;
   }
-  if (su.fs == cli::FileSystem::kTftp || su.fs == cli::FileSystem::kFtp) {
+  if (cli::is_remote(su.fs)) {
     if (du.fs != cli::FileSystem::kBootflash && du.fs != cli::FileSystem::kFlash && du.fs != cli::FileSystem::kNone) {
       fw::printf("%%Error: %s is not on bootflash: (downloads go to bootflash:)\n", dst);
       return;
     }
     net_copy(src, su, dst, du);
-    return;
-  }
-  if (cli::is_remote(su.fs)) {
-    fw::printf("%%Error: %s is not supported by this board's transfer engine (tftp: and ftp: are)\n",
-               cli::fs_prefix(su.fs));
     return;
   }
   if (!mounted()) return;

@@ -36,6 +36,12 @@ const char* net_error(uint64_t st) {
       return "File too large";
     case TS_NETXFER_NO_TRANSFER:
       return "No transfer open";
+    case TS_NETXFER_UNTRUSTED:
+      return "the server's certificate is not signed by a trusted CA";
+    case TS_NETXFER_CERT_EXPIRED:
+      return "the server's certificate has expired or is not valid yet";
+    case TS_NETXFER_CA_INVALID:
+      return "a trustpoint's CA certificate does not parse";
     default:
       return "I/O error";
   }
@@ -97,6 +103,7 @@ const char* last_part(const char* path) {
 }
 
 struct Remote {
+  cli::FileSystem fs;  // kTftp, kFtp, kHttp or kHttps
   bool ftp;
   char host[kMaxHost];
   char path[kMaxPath];
@@ -124,7 +131,10 @@ void put_escaped(const char* s, char* out, size_t cap, size_t* n) {
 // scheme://[user:password@]host[:port]/path for the engine (with the
 // credentials) and for the console (without them).
 void build_url(const Remote& r, bool with_credentials, char* out, size_t cap) {
-  const char* scheme = r.ftp ? "ftp" : "tftp";
+  const char* scheme = r.fs == cli::FileSystem::kHttps  ? "https"
+                       : r.fs == cli::FileSystem::kHttp ? "http"
+                       : r.ftp                          ? "ftp"
+                                                        : "tftp";
   if (with_credentials && r.ftp) {
     size_t n = size_t(fw::snprintf(out, cap, "%s://", scheme));
     put_escaped(r.user, out, cap, &n);
@@ -222,8 +232,9 @@ constexpr size_t kShownCap = kMaxHost + kMaxPath + 16;
 // Checks everything, picks the FTP login and sets `shown` (the URL without
 // credentials). Returns false after the error.
 bool remote_from(const char* text, const cli::Url& u, bool upload, const char* local, Remote& r, char* shown) {
+  r.fs = u.fs;
   r.ftp = u.fs == cli::FileSystem::kFtp;
-  const char* scheme = r.ftp ? "ftp:" : "tftp:";
+  const char* scheme = cli::fs_prefix(u.fs);
   const char* file_label = upload ? "Destination filename" : "Source filename";
   if (!copy_span(u.host, r.host, sizeof r.host) || !copy_span(u.path, r.path, sizeof r.path) ||
       !copy_span(u.user, r.user, sizeof r.user) || !copy_span(u.password, r.password, sizeof r.password)) {
@@ -257,7 +268,7 @@ bool remote_from(const char* text, const cli::Url& u, bool upload, const char* l
     ask_text(file_label, r.path, sizeof r.path, !upload);
   }
   if (!r.ftp && (r.user[0] || r.password[0])) {
-    fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", text);
+    fw::printf("%%Error parsing %s (%s takes no user name or password)\n", text, scheme);
     return false;
   }
   for (const char* p = r.user; *p; ++p)
@@ -297,7 +308,7 @@ void print_rate(uint64_t total, uint64_t t0) {
 
 }  // namespace
 
-// `src` is tftp:/ftp: (su parsed), `dst` a local bootflash: path.
+// `src` is tftp:/ftp:/http:/https: (su parsed), `dst` a local bootflash: path.
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du) {
   Remote r{};
   char shown[kShownCap];
@@ -326,19 +337,22 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
     return;
   }
-  // TFTP: the `Loading` line carries the `!`; FTP: they follow on this line.
+  // TFTP: the `Loading` line carries the `!`; FTP and HTTP(S): they follow on this line.
+  const bool tftp = r.fs == cli::FileSystem::kTftp;
   fw::printf("Accessing %s...", shown);
-  if (!r.ftp) fw::putc('\n');
+  if (tftp) fw::putc('\n');
   fw::flush();
   uint64_t t0 = fw::uptime_ns();
+  // https: the engine trusts exactly the CA certificates of the trustpoints.
+  if (r.fs == cli::FileSystem::kHttps) give_trusted_cas(base);
   uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_OPEN);
   fw::Xfer x;
   if (st != TS_NETXFER_OK) {
-    if (r.ftp) fw::putc('\n');
+    if (!tftp) fw::putc('\n');
     fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
     return;
   }
-  if (!r.ftp) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
+  if (tftp) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
   bfs::Status fs_st = bfs::begin_write(g.fs, to, uint32_t(fw::rtc_seconds()));
   uint64_t total = 0, bangs = 0;
   while (fs_st == bfs::Status::kOk) {
@@ -373,7 +387,7 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     fw::printf("%%Error copying %s to bootflash:/%s (%s)\n", shown, to, ios_error(fs_st));
     return;
   }
-  if (r.ftp)
+  if (!tftp)
     fw::printf("[OK - %lu/4096 bytes]\n\n", total);
   else
     fw::printf("[OK - %lu bytes]\n", total);

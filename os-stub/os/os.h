@@ -38,6 +38,19 @@ struct DebugFlags {
   bool envelope, errors, key, revocation, show, verbose;
 };
 
+// A trustpoint (crypto pki trustpoint): the CA certificate https:// copies
+// trust, kept as its base 64 text (the DER, without PEM lines).
+constexpr uint32_t kMaxTrustpoints = 4;
+constexpr uint32_t kMaxCaB64 = 2048;  // a CA certificate of up to 1536 DER bytes
+struct Trustpoint {
+  bool used;
+  bool enrollment_terminal;
+  bool revocation_none;
+  char name[32];
+  uint32_t ca_len;  // base 64 characters in ca_b64; 0: not authenticated yet
+  char ca_b64[kMaxCaB64 + 1];
+};
+
 struct State {
   fw::NandDriver nand;
   bfs::Volume fs;
@@ -56,6 +69,8 @@ struct State {
   char ftp_password[64];
   char domain_name[64];  // ip domain name; "" if not configured
   cli::FilePrompt file_prompt;
+  Trustpoint trustpoints[kMaxTrustpoints];
+  uint32_t current_tp;  // the trustpoint the submode edits
   uint32_t startup_generation;
 };
 
@@ -94,6 +109,16 @@ void cmd_rename(const cli::Args& a);
 void cmd_copy(const cli::Args& a);
 // copy tftp:|ftp: -> bootflash: through the transfer engine (netcopy.cc).
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
+// Trustpoints (trustpoint.cc): the submode commands, the paste dialog, the
+// saved form, and handing the trusted CA certificates to the engine.
+void cmd_crypto_pki_trustpoint(const cli::Args& a, cli::Engine& engine);
+void cmd_trustpoint_setting(const cli::Args& a, bool enrollment);
+void cmd_crypto_ca_authenticate(const cli::Args& a);
+void cmd_crypto_pki_certificate_ca(const cli::Args& a);
+void render_trustpoints(void (*add)(void* ctx, const char* text), void* ctx);
+// Clears the engine's CA list and writes every authenticated trustpoint's
+// certificate (PEM) to it; returns how many.
+uint64_t give_trusted_cas(uint64_t base);
 // copy bootflash:FILE tftp:|ftp: -> the server, through the engine (netcopy.cc).
 void net_upload(const char* src, const char* dst, const cli::Url& du);
 // [no] ip ftp username|password NAME: the FTP login when a URL has none.

@@ -126,6 +126,21 @@ class Commands : public cli::Handler {
       case C::kFilePrompt:
         cmd_file_prompt(a);
         break;
+      case C::kCryptoPkiTrustpoint:
+        cmd_crypto_pki_trustpoint(a, ctx.engine());
+        break;
+      case C::kTrustpointEnrollment:
+        cmd_trustpoint_setting(a, true);
+        break;
+      case C::kTrustpointRevocationNone:
+        cmd_trustpoint_setting(a, false);
+        break;
+      case C::kCryptoCaAuthenticate:
+        cmd_crypto_ca_authenticate(a);
+        break;
+      case C::kCryptoPkiCertificateCa:
+        cmd_crypto_pki_certificate_ca(a);
+        break;
       case C::kEnable:
       case C::kDisable:
       case C::kEnd:

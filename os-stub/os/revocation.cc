@@ -427,6 +427,10 @@ bool revocation_image_allows(cli::CommandId id) {
     case C::kIpFtpPassword:
     case C::kIpDomainName:
     case C::kFilePrompt:
+    case C::kCryptoPkiTrustpoint:
+    case C::kTrustpointEnrollment:
+    case C::kTrustpointRevocationNone:
+    case C::kCryptoPkiCertificateCa:
       return true;
     default:
       break;

@@ -12,7 +12,7 @@ namespace rv = trustsim::romvars;
 namespace nm = trustsim::nvram_map;
 
 bool g_dirty;
-char g_config[4096];
+char g_config[nm::kStartupConfigLen - 64];  // the text_blob header fits beside it
 uint8_t g_region[nm::kStartupConfigLen];
 uint8_t g_slot[rv::kSlotSize];
 
@@ -33,6 +33,10 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
   if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);
   if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
+  struct Sink {
+    decltype(add)* fn;
+  } sink{&add};
+  render_trustpoints([](void* ctx, const char* text) { (*static_cast<Sink*>(ctx)->fn)("%s", text); }, &sink);
   char reg[16];
   fw::snprintf(reg, sizeof reg, "0x%x", g.config_register);
   if (g.config_register != rv::kDefaultConfreg) add("config-register %s\n!\n", reg);

@@ -282,7 +282,8 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
       {"copy tftp://ho_st/x.bin bootflash:", "%Error parsing tftp://ho_st/ \\\\(bad character in the host name\\\\)"},
       {"copy tftp://u:p@127.0.0.1/x.bin bootflash:",
        "%Error parsing tftp://u:p@127.0.0.1/x.bin \\\\(tftp: takes no user name or password\\\\)"},
-      {"copy http://127.0.0.1/x.bin bootflash:", "%Error: http: is not supported by this board's transfer engine"},
+      {"copy http://u:p@127.0.0.1/x.bin bootflash:",
+       "%Error parsing http://u:p@127.0.0.1/x.bin \\\\(http: takes no user name or password\\\\)"},
       {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin",
        "%Error: tftp://127.0.0.1/x.bin is not on bootflash: \\\\(uploads come from bootflash:\\\\)"},
       {"copy bootflash:x.bin http://127.0.0.1/y.bin", "%Error: copying to http: is not supported"},
@@ -527,3 +528,94 @@ TEST(NetInterrupt, CtrlCDuringASlowFetchFailsTheRun) {
   EXPECT_EQ(r.output.find("PASS"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Timed out"), std::string::npos) << "the fetch ran to libcurl's timeout:\n" << r.output;
 }
+
+namespace {
+
+// HTTP and HTTPS downloads (docs/netxfer.md, "HTTP and HTTPS"): the server's
+// certificate is checked against exactly the trustpoints' CA certificates,
+// which the OS keeps in its configuration.
+class Https : public Net {
+ protected:
+  std::unique_ptr<WebServers> web;
+  void SetUp() override {
+    Net::SetUp();
+    web = std::make_unique<WebServers>(srv, d.file("pki"));
+    ASSERT_TRUE(web->ready) << web->why;
+  }
+  void TearDown() override {
+    web.reset();
+    Net::TearDown();
+  }
+  std::string https_url(int port, const std::string& path = "net.SPA.bin") const {
+    return "https://127.0.0.1:" + std::to_string(port) + "/" + path;
+  }
+  // Configures trustpoint NAME and pastes the trusted CA's certificate.
+  std::string authenticate(const std::string& name) const {
+    std::string s = "  - send: configure terminal\n  - send: crypto pki trustpoint " + name + "\n" +
+                    expect("Router\\\\(ca-trustpoint\\\\)#") +
+                    "  - send: enrollment terminal\n  - send: revocation-check none\n  - send: exit\n" +
+                    expect("Router\\\\(config\\\\)#") + "  - send: crypto ca authenticate " + name + "\n" +
+                    expect("Paste the CA certificate");
+    std::string pem = web->ca_pem();
+    for (size_t p = 0, e; p < pem.size(); p = e + 1) {
+      e = pem.find('\n', p);
+      if (e == std::string::npos) e = pem.size();
+      s += "  - send: \"" + pem.substr(p, e - p) + "\"\n";
+    }
+    return s + "  - send: \"\"\n" + expect("Fingerprint SHA512:") +
+           expect("% Do you accept this certificate\\\\? \\\\[yes/no\\\\]: ") + "  - send: \"yes\"\n" +
+           expect("% Certificate successfully imported") + "  - send: end\n" + prompt();
+  }
+};
+
+TEST_F(Https, TrustedServerDownloadsAndTheTrustpointIsSaved) {
+  std::string size = std::to_string(read_text(image).size());
+  std::string steps =
+      authenticate("T1") + copy_steps("copy " + https_url(web->good_port) + " bootflash:h.bin", "h.bin", false) +
+      expect("Accessing " + re(https_url(web->good_port)) + "\\\\.\\\\.\\\\.!+\\n\\\\[OK - " + size +
+             "/4096 bytes\\\\]") +
+      prompt() + check_file("h.bin", sha) +
+      copy_steps("copy http://127.0.0.1:" + std::to_string(web->http_port) + "/net.SPA.bin bootflash:p.bin", "p.bin",
+                 false) +
+      expect("bytes copied in") + prompt() + check_file("p.bin", sha) +
+      // Saved in the configuration, and trusted again after a power cycle.
+      "  - send: write memory\n" + prompt() + "  - send: show running-config\n" +
+      expect("crypto pki trustpoint T1\\n enrollment terminal\\n revocation-check none\\n") +
+      expect("crypto pki certificate ca T1 [A-Za-z0-9+/=]{64}\\n") + prompt() +
+      "  - power-cycle\n  - expect: \"Router>\"\n  - send: enable\n" + prompt() +
+      copy_steps("copy " + https_url(web->good_port) + " bootflash:h2.bin", "h2.bin", false) +
+      expect("bytes copied in") + prompt() + check_file("h2.bin", sha);
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"https-get\",\"addr\":0,\"len\":" + size), std::string::npos) << trace.substr(0, 2000);
+  EXPECT_NE(trace.find("\"op\":\"http-get\",\"addr\":0,\"len\":" + size), std::string::npos);
+}
+
+TEST_F(Https, UntrustedExpiredAndUnparseableCertificatesAreRefused) {
+  auto refused = [&](int port, const std::string& name, const std::string& why) {
+    return copy_steps("copy " + https_url(port) + " bootflash:" + name, name, false) + "  - expect: \"%Error opening " +
+           re(https_url(port)) + " \\\\(" + why + "\\\\)\"\n" + prompt() + check_absent(name);
+  };
+  std::string steps =
+      // No trustpoint yet: nothing is trusted.
+      refused(web->good_port, "a.bin", "the server's certificate is not signed by a trusted CA") + authenticate("T1") +
+      refused(web->untrusted_port, "u.bin", "the server's certificate is not signed by a trusted CA") +
+      refused(web->expired_port, "e.bin", "the server's certificate has expired or is not valid yet") +
+      copy_steps("copy " + https_url(web->good_port, "nosuch.bin") + " bootflash:", "nosuch.bin", false) +
+      expect("%Error opening [^\\n]* \\\\(No such file or directory\\\\)") + prompt() +
+      // A paste that is not a certificate changes nothing.
+      "  - send: configure terminal\n  - send: crypto pki trustpoint T2\n  - send: enrollment terminal\n" +
+      "  - send: exit\n  - send: crypto ca authenticate T2\n  - send: \"not*base64\"\n  - send: \"\"\n" +
+      expect("% The certificate does not parse \\\\(not base 64\\\\); trustpoint T2 unchanged") +
+      // The saved form holding a DER SEQUENCE that is no certificate: the engine cannot use it.
+      "  - send: no crypto pki trustpoint T1\n  - send: crypto pki certificate ca T2 MAMCAQE=\n  - send: end\n" +
+      prompt() + refused(web->good_port, "c.bin", "a trustpoint's CA certificate does not parse");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"\"status\":\"untrusted\"", "\"status\":\"cert-expired\"", "\"status\":\"ca-invalid\""})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
+}  // namespace

@@ -737,8 +737,32 @@ constexpr Node kNoIp[] = {
     keyword("domain", "Domain name settings").then(list(kNoIpDomain)),
     keyword("ftp", "FTP client settings").then(list(kNoIpFtp)),
 };
+// crypto pki trustpoint NAME | certificate ca NAME PART; crypto ca authenticate NAME
+constexpr Node kTrustpointName[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoPkiTrustpoint)};
+constexpr Node kCertPart[] = {word("Base 64 part of the CA certificate").as(T::kText).runs(C::kCryptoPkiCertificateCa)};
+constexpr Node kCertTrustpoint[] = {word("Trustpoint name").as(T::kName).then(list(kCertPart))};
+constexpr Node kPkiCertificate[] = {keyword("ca", "The trustpoint's CA certificate").then(list(kCertTrustpoint))};
+constexpr Node kCryptoPki[] = {
+    keyword("certificate", "Certificates of a trustpoint").then(list(kPkiCertificate)),
+    keyword("trustpoint", "Define a trustpoint and enter its submode").then(list(kTrustpointName)),
+};
+constexpr Node kAuthName[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoCaAuthenticate)};
+constexpr Node kCryptoCa[] = {keyword("authenticate", "Get the CA certificate of a trustpoint").then(list(kAuthName))};
+constexpr Node kCrypto[] = {
+    keyword("ca", "Certification authority commands").then(list(kCryptoCa)),
+    keyword("pki", "Public key infrastructure").then(list(kCryptoPki)),
+};
+constexpr Node kNoCertTrustpoint[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoPkiCertificateCa)};
+constexpr Node kNoPkiCertificate[] = {keyword("ca", "The trustpoint's CA certificate").then(list(kNoCertTrustpoint))};
+constexpr Node kNoCryptoPki[] = {
+    keyword("certificate", "Certificates of a trustpoint").then(list(kNoPkiCertificate)),
+    keyword("trustpoint", "Remove a trustpoint").then(list(kTrustpointName)),
+};
+constexpr Node kNoCrypto[] = {keyword("pki", "Public key infrastructure").then(list(kNoCryptoPki))};
+
 constexpr Node kConfigNo[] = {
     keyword("boot", "Boot-time settings").then(list(kNoBoot)),
+    keyword("crypto", "Encryption settings").then(list(kNoCrypto)),
     keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name back to Router").runs(C::kHostname),
     keyword("ip", "IP settings").then(list(kNoIp)),
@@ -747,12 +771,29 @@ constexpr Node kConfigNo[] = {
 constexpr Node kConfigRoot[] = {
     keyword("boot", "Boot-time settings").then(list(kBoot)),
     keyword("config-register", "Set the configuration register").then(list(kConfigRegisterValue)),
+    keyword("crypto", "Encryption settings").then(list(kCrypto)),
     keyword("end", "Leave configuration mode").runs(C::kEnd),
     keyword("exit", "Leave configuration mode").runs(C::kExit),
     keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name of this system").then(list(kHostnameValue)),
     keyword("ip", "IP settings").then(list(kIp)),
     keyword("no", "Undo a command or restore its default").with_flags(kNegates).then(list(kConfigNo)),
+};
+
+// The trustpoint submode (Router(ca-trustpoint)#).
+constexpr Node kEnrollment[] = {
+    keyword("terminal", "Paste the CA certificate at the terminal").runs(C::kTrustpointEnrollment)};
+constexpr Node kRevocation[] = {keyword("none", "Do not check revocation").runs(C::kTrustpointRevocationNone)};
+constexpr Node kTrustpointNo[] = {
+    keyword("enrollment", "Enrollment method").then(list(kEnrollment)),
+    keyword("revocation-check", "Revocation checking").then(list(kRevocation)),
+};
+constexpr Node kTrustpointRoot[] = {
+    keyword("end", "Leave configuration mode").runs(C::kEnd),
+    keyword("enrollment", "Enrollment method").then(list(kEnrollment)),
+    keyword("exit", "Leave the trustpoint submode").runs(C::kExit),
+    keyword("no", "Undo a command or restore its default").with_flags(kNegates).then(list(kTrustpointNo)),
+    keyword("revocation-check", "Revocation checking").then(list(kRevocation)),
 };
 
 // ---- grammar checks ----
@@ -830,7 +871,7 @@ struct Checker {
 // Public helpers
 // ============================================================================
 
-extern const Grammar kDefaultGrammar = {{list(kUserRoot), list(kPrivRoot), list(kConfigRoot)}};
+extern const Grammar kDefaultGrammar = {{list(kUserRoot), list(kPrivRoot), list(kConfigRoot), list(kTrustpointRoot)}};
 
 const char* command_name(CommandId id) {
   switch (id) {
@@ -920,6 +961,16 @@ const char* command_name(CommandId id) {
       return "ip domain name";
     case C::kFilePrompt:
       return "file prompt";
+    case C::kCryptoPkiTrustpoint:
+      return "crypto pki trustpoint";
+    case C::kCryptoPkiCertificateCa:
+      return "crypto pki certificate ca";
+    case C::kCryptoCaAuthenticate:
+      return "crypto ca authenticate";
+    case C::kTrustpointEnrollment:
+      return "enrollment terminal";
+    case C::kTrustpointRevocationNone:
+      return "revocation-check none";
     case C::kCount:
       break;
   }
@@ -1005,7 +1056,10 @@ bool Engine::set_hostname(const char* name) {
 void Engine::update_prompt() {
   size_t n = __builtin_strlen(hostname_);
   __builtin_memcpy(prompt_, hostname_, n);
-  const char* suffix = mode_ == Mode::kUserExec ? ">" : mode_ == Mode::kPrivExec ? "#" : "(config)#";
+  const char* suffix = mode_ == Mode::kUserExec   ? ">"
+                       : mode_ == Mode::kPrivExec ? "#"
+                       : mode_ == Mode::kConfig   ? "(config)#"
+                                                  : "(ca-trustpoint)#";
   size_t s = __builtin_strlen(suffix);
   __builtin_memcpy(prompt_ + n, suffix, s);
   prompt_len_ = n + s;
@@ -1067,6 +1121,17 @@ void Engine::execute(const char* line, size_t len) {
   ArgStore store;
   Walk w;
   walk(grammar_->roots[size_t(mode_)], line, len, args, store, w);
+  if (w.status == Walk::kInvalid && mode_ == Mode::kTrustpoint) {
+    // As IOS: a global configuration command typed in a submode leaves it.
+    Args global_args;
+    ArgStore global_store;
+    Walk g;
+    walk(grammar_->roots[size_t(Mode::kConfig)], line, len, global_args, global_store, g);
+    if (g.status == Walk::kOk && g.tokens > 0 && g.last->command != CommandId::kNone) {
+      set_mode(Mode::kConfig);
+      return run(g.last->command, global_args);
+    }
+  }
   if (w.status == Walk::kInvalid) return print_caret(prompt_len_ + w.error_pos);
   if (w.status == Walk::kAmbiguous) return print_ambiguous(*out_, line, len);
   if (w.tokens == 0) return;  // empty line: nothing, as IOS
@@ -1087,8 +1152,13 @@ void Engine::run(CommandId id, const Args& args) {
       set_mode(Mode::kConfig);
       break;
     case C::kEnd:
-    case C::kExit:
       set_mode(Mode::kPrivExec);
+      break;
+    case C::kExit:
+      set_mode(mode_ == Mode::kTrustpoint ? Mode::kConfig : Mode::kPrivExec);
+      break;
+    case C::kCryptoPkiTrustpoint:
+      if (!args.negated) set_mode(Mode::kTrustpoint);  // the handler returns to config if the name is refused
       break;
     case C::kHostname:
       if (args.negated) {
