@@ -618,4 +618,33 @@ TEST_F(Https, UntrustedExpiredAndUnparseableCertificatesAreRefused) {
     EXPECT_NE(trace.find(s), std::string::npos) << s;
 }
 
+// Network faults on an HTTPS download, as on FTP: the IOS error, the old
+// file kept; a flipped byte gets through TLS (the fault is the engine's) and
+// fails the signature.
+TEST_F(Https, NetworkFaultsOnHttpsKeepTheOldFile) {
+  std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
+  std::string u = https_url(web->good_port);
+  auto faulty = [&](const std::string& fault, const std::string& error) {
+    return "  - fault: {network: {" + fault + "}}\n" + copy_steps("copy " + u + " bootflash:", "net.SPA.bin", true) +
+           expect(error) + prompt() + check_file("net.SPA.bin", old_sha);
+  };
+  std::string steps = authenticate("T1") +
+                      faulty("refuse: true", "%Error opening " + re(u) + " \\\\(Connection refused\\\\)") +
+                      faulty("stall: true", "%Error reading " + re(u) + " \\\\(Timed out\\\\)") +
+                      faulty("drop-after: 70000", "!!!!!\\n%Error reading " + re(u) +
+                                                      " \\\\(Connection closed by the server before the end of "
+                                                      "the file\\\\)") +
+                      "  - fault: {network: {corrupt-byte: 5000}}\n" +
+                      copy_steps("copy " + u + " bootflash:bad.bin", "bad.bin", false) + expect("bytes copied in") +
+                      prompt() + "  - send: verify bootflash:bad.bin\n" +
+                      expect("%Error: digital signature verification failed for bootflash:bad.bin") + prompt() +
+                      copy_steps("copy " + u + " bootflash:", "net.SPA.bin", true) + expect("bytes copied in") +
+                      prompt() + check_file("net.SPA.bin", sha);
+  Result r = run_steps(steps, put);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"fault=refuse", "fault=stall", "fault=drop-after@70000", "fault=corrupt-byte@5000"})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
 }  // namespace
