@@ -26,6 +26,8 @@ PKGS=(
   slurmctld slurmd slurm-client
   # netxfer: libcurl on the host side; real TFTP and FTP servers for the system tests
   libcurl4-openssl-dev tftpd-hpa python3-pyftpdlib
+  # netxfer: a real name server for the ip name-server tests
+  dnsmasq-base
 )
 
 missing=()

@@ -276,7 +276,8 @@ BoardConfig load_board_config(const std::string& path) {
   YAML::Node nx = dev["netxfer"];
   const std::string nxp = "devices.netxfer";
   if (nx) {
-    r.expect_map(nx, nxp, {"bus_base", "part", "source", "link_rate", "round_trip", "tftp_block", "max_size"});
+    r.expect_map(nx, nxp,
+                 {"bus_base", "part", "source", "link_rate", "round_trip", "tftp_block", "max_size", "dns_port"});
     BoardConfig::Netxfer& x = c.netxfer;
     x.present = true;
     x.bus_base = r.u64(r.require(nx, nxp, "bus_base"), nxp + ".bus_base");
@@ -292,6 +293,11 @@ BoardConfig load_board_config(const std::string& path) {
     if (YAML::Node m = nx["max_size"]) {
       x.max_size = r.size_bytes(m, nxp + ".max_size");
       if (x.max_size == 0 || x.max_size > (1ull << 30)) r.fail(m, nxp + ".max_size", "must be 1 byte .. 1 GiB");
+    }
+    if (YAML::Node p = nx["dns_port"]) {
+      uint64_t v = r.u64(p, nxp + ".dns_port");
+      if (v < 1 || v > 65535) r.fail(p, nxp + ".dns_port", "must be 1..65535");
+      x.dns_port = uint16_t(v);
     }
   }
 

@@ -221,6 +221,36 @@ void cmd_ip_domain_name(const cli::Args& a) {
   memcpy(g.domain_name, v, n + 1);
 }
 
+void cmd_ip_name_server(const cli::Args& a) {
+  const char* v = a.text(cli::ArgTag::kName);
+  if (a.negated) {
+    g.name_server = 0;
+    return;
+  }
+  uint32_t ip = 0, part = 0, parts = 0, digits = 0;
+  bool ok = v != nullptr;
+  for (const char* p = v; ok && p && *p; ++p) {
+    if (*p >= '0' && *p <= '9' && digits < 3) {
+      part = part * 10 + uint32_t(*p - '0');
+      ++digits;
+    } else if (*p == '.' && digits && parts < 3) {
+      ok = part <= 255;
+      ip = ip << 8 | part;
+      part = digits = 0;
+      ++parts;
+    } else {
+      ok = false;
+    }
+  }
+  ok = ok && parts == 3 && digits && part <= 255;
+  ip = ip << 8 | part;
+  if (!ok || ip == 0) {
+    fw::printf("%%Error: the name server must be an IPv4 address A.B.C.D\n");
+    return;
+  }
+  g.name_server = ip;
+}
+
 namespace {
 
 constexpr size_t kShownCap = kMaxHost + kMaxPath + 16;
@@ -295,6 +325,7 @@ uint64_t start_transfer(uint64_t base, const Remote& r, uint64_t cmd) {
   build_url(r, true, url, sizeof url);
   fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
   if (x.status != TS_MBOX_OK) return TS_NETXFER_FAILED;
+  fw::reg_write64(base + TS_NETXFER_NAMESERVER, g.name_server);  // host names resolve through it only
   fw::reg_write64(base + TS_NETXFER_CTRL, cmd);
   return fw::reg_read64(base + TS_NETXFER_STATUS);
 }

@@ -68,6 +68,7 @@ struct State {
   char ftp_user[64];
   char ftp_password[64];
   char domain_name[64];  // ip domain name; "" if not configured
+  uint32_t name_server;  // ip name-server, IPv4 as a<<24|b<<16|c<<8|d; 0 if not configured
   cli::FilePrompt file_prompt;
   Trustpoint trustpoints[kMaxTrustpoints];
   uint32_t current_tp;  // the trustpoint the submode edits
@@ -125,6 +126,8 @@ void net_upload(const char* src, const char* dst, const cli::Url& du);
 void cmd_ip_ftp(const cli::Args& a, bool password);
 // [no] ip domain name NAME: the domain of the router-formed FTP password.
 void cmd_ip_domain_name(const cli::Args& a);
+// [no] ip name-server A.B.C.D: the name server the transfer engine asks.
+void cmd_ip_name_server(const cli::Args& a);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);

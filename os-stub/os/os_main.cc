@@ -123,6 +123,9 @@ class Commands : public cli::Handler {
       case C::kIpDomainName:
         cmd_ip_domain_name(a);
         break;
+      case C::kIpNameServer:
+        cmd_ip_name_server(a);
+        break;
       case C::kFilePrompt:
         cmd_file_prompt(a);
         break;

@@ -426,6 +426,7 @@ bool revocation_image_allows(cli::CommandId id) {
     case C::kIpFtpUsername:
     case C::kIpFtpPassword:
     case C::kIpDomainName:
+    case C::kIpNameServer:
     case C::kFilePrompt:
     case C::kCryptoPkiTrustpoint:
     case C::kTrustpointEnrollment:

@@ -32,7 +32,11 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (g.domain_name[0]) add("ip domain name %s\n", g.domain_name);
   if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
   if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);
-  if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
+  char ns[16];
+  uint32_t a = g.name_server;
+  fw::snprintf(ns, sizeof ns, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
+  if (a) add("ip name-server %s\n", ns);
+  if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0] || a) add("%s", "!\n");
   struct Sink {
     decltype(add)* fn;
   } sink{&add};

@@ -459,7 +459,7 @@ TEST_F(Upload, FailuresGiveIosErrorsAndLoseNothing) {
         upload_steps("copy bootflash:old.bin " + url, path) + expect(error) + prompt() + check_file("old.bin", old_sha);
   };
   row("tftp://nosuchhost.invalid/up/x.bin", "up/x.bin",
-      "\\n%Error writing tftp://nosuchhost\\\\.invalid/up/x\\\\.bin \\\\(Unknown host\\\\)");
+      "\\n%Error opening tftp://nosuchhost\\\\.invalid/up/x\\\\.bin \\\\(Unknown host\\\\)");
   row(dead_tcp, "up/x.bin", "\\n%Error writing " + re(dead_tcp) + " \\\\(Connection refused\\\\)");
   row(ftp_url("up/x.bin", "trustsim:wrong@"), "up/x.bin", "%Error writing [^\\n]* \\\\(Permission denied\\\\)");
   // The server cannot store it there (no such directory: CWD answers 550).
@@ -645,6 +645,75 @@ TEST_F(Https, NetworkFaultsOnHttpsKeepTheOldFile) {
   std::string trace = read_text(d.file("trace.jsonl"));
   for (const char* s : {"fault=refuse", "fault=stall", "fault=drop-after@70000", "fault=corrupt-byte@5000"})
     EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
+}  // namespace
+
+namespace {
+
+// Host names (docs/netxfer.md, "Names"): resolved through `ip name-server`
+// only -- a real dnsmasq on loopback, on the port the board file's
+// devices.netxfer.dns_port names -- never through the host's resolver.
+class Dns : public Net {
+ protected:
+  pid_t dnsmasq = -1;
+  int dns_port = 0;
+  std::string board = d.file("board.yaml");
+  void SetUp() override {
+    Net::SetUp();
+    dns_port = free_port(SOCK_DGRAM);
+    dnsmasq = spawn_logged({"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                            "--pid-file=", "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
+                            "--bind-interfaces", "--no-resolv", "--no-hosts", "--host-record=files.example,127.0.0.1"},
+                           d.file("dnsmasq.log"));
+    std::string text = read_text(src("boards/default.yaml"));
+    size_t at = text.find("    tftp_block:");
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at, "    dns_port: " + std::to_string(dns_port) + "\n");
+    write_text(board, text);
+    // Ready when it answers (an NXDOMAIN will do).
+    bool up = false;
+    for (int i = 0; i < 50 && !up; ++i) {
+      int s = socket(AF_INET, SOCK_DGRAM, 0);
+      static const char kQuery[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x00\x00\x01\x00\x01";
+      sockaddr_in a = loopback(dns_port);
+      sendto(s, kQuery, sizeof kQuery - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      up = wait_readable(s, 100);
+      close(s);
+    }
+    ASSERT_TRUE(up) << read_text(d.file("dnsmasq.log"));
+  }
+  void TearDown() override {
+    stop_group(dnsmasq);
+    Net::TearDown();
+  }
+};
+
+TEST_F(Dns, NamesResolveThroughTheConfiguredNameServerOnly) {
+  std::string by_name = "tftp://files.example:" + std::to_string(tftp_port) + "/net.SPA.bin";
+  std::string unknown = "tftp://nothere.example:" + std::to_string(tftp_port) + "/net.SPA.bin";
+  std::string steps =
+      // No name server yet: a name does not resolve (not even through the host).
+      copy_steps("copy " + by_name + " bootflash:a.bin", "a.bin", false) +
+      expect("%Error opening " + re(by_name) + " \\\\(Unknown host\\\\)") + prompt() + check_absent("a.bin") +
+      "  - send: configure terminal\n  - send: ip name-server 1.2.3\n" +
+      expect("%Error: the name server must be an IPv4 address A\\\\.B\\\\.C\\\\.D") +
+      "  - send: ip name-server 127.0.0.1\n  - send: end\n" + prompt() +
+      copy_steps("copy " + by_name + " bootflash:n.bin", "n.bin", false) + expect("bytes copied in") + prompt() +
+      check_file("n.bin", sha) + copy_steps("copy " + unknown + " bootflash:u.bin", "u.bin", false) +
+      expect("%Error opening " + re(unknown) + " \\\\(Unknown host\\\\)") + prompt() + check_absent("u.bin") +
+      // Uploads resolve the same way; the name server is saved.
+      "  - send: \"copy bootflash:n.bin ftp://trustsim:secret@files.example:" + std::to_string(ftp_port) +
+      "/up.bin\"\n" + expect("Destination filename") + "  - send: \"\"\n" + expect("\\\\[yes/no\\\\] ") +
+      "  - send: \"yes\"\n" + expect("Upload to server done") + prompt() + "  - send: write memory\n" + prompt() +
+      "  - send: show running-config\n" + expect("\\nip name-server 127\\\\.0\\\\.0\\\\.1\\n") + prompt();
+  Result r = run_steps(steps, "", "--board-file " + board);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(srv + "/up.bin"), sha);
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("resolved=127.0.0.1"), std::string::npos) << trace.substr(0, 2000);
+  EXPECT_NE(trace.find("(no name server configured)"), std::string::npos);
+  EXPECT_NE(trace.find("(nothere.example has no address at name server 127.0.0.1)"), std::string::npos);
 }
 
 }  // namespace

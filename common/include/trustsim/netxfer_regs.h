@@ -10,13 +10,14 @@
 #pragma once
 #include <stdint.h>
 
-#define TS_NETXFER_CTRL 0x000u    /* u64 write: TS_NETXFER_CMD_* */
-#define TS_NETXFER_STATUS 0x008u  /* u64 read: TS_NETXFER_* of the transfer */
-#define TS_NETXFER_TIMEOUT 0x010u /* u64 write/read: ns a DATA read waits for bytes that do not come */
-#define TS_NETXFER_DONE 0x018u    /* u64 read: bytes delivered through DATA so far */
-#define TS_NETXFER_URL 0x100u     /* write 1..TS_NETXFER_MAX_URL bytes: the URL, ASCII, no NUL needed */
-#define TS_NETXFER_CA 0x600u      /* write port: PEM text appended to the trusted CA certificates (https) */
-#define TS_NETXFER_DATA 0x800u    /* port, any length: read the next bytes of a download, write the next of an upload */
+#define TS_NETXFER_CTRL 0x000u       /* u64 write: TS_NETXFER_CMD_* */
+#define TS_NETXFER_STATUS 0x008u     /* u64 read: TS_NETXFER_* of the transfer */
+#define TS_NETXFER_TIMEOUT 0x010u    /* u64 write/read: ns a DATA read waits for bytes that do not come */
+#define TS_NETXFER_DONE 0x018u       /* u64 read: bytes delivered through DATA so far */
+#define TS_NETXFER_NAMESERVER 0x020u /* u64 read/write: IPv4 of the name server (a<<24|b<<16|c<<8|d); 0: none */
+#define TS_NETXFER_URL 0x100u        /* write 1..TS_NETXFER_MAX_URL bytes: the URL, ASCII, no NUL needed */
+#define TS_NETXFER_CA 0x600u         /* write port: PEM text appended to the trusted CA certificates (https) */
+#define TS_NETXFER_DATA 0x800u /* port, any length: read the next bytes of a download, write the next of an upload */
 #define TS_NETXFER_SIZE 0x1000u
 
 #define TS_NETXFER_MAX_URL 1024u

@@ -1,6 +1,11 @@
 #include "devices/netxfer.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <mutex>
@@ -126,6 +131,15 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
       },
       [this] { return timeout_ns_; });
   regs_.add({"DONE", TS_NETXFER_DONE, 8, RegAccess::kReadOnly}, {}, {}, [this] { return pos_; });
+  regs_.add(
+      {"NAMESERVER", TS_NETXFER_NAMESERVER, 8, RegAccess::kReadWrite}, {},
+      [this](A& a) {
+        if (a.value >> 32)
+          a.refuse();  // not an IPv4 address
+        else
+          nameserver_ = uint32_t(a.value);
+      },
+      [this] { return uint64_t(nameserver_); });
   regs_.add({"URL", TS_NETXFER_URL, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_URL}, {}, [this](A& a) {
     url_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
     size_t nul = url_.find('\0');
@@ -150,6 +164,7 @@ void NetXfer::power_lost() {
   data_.shrink_to_fit();
   url_.clear();
   ca_.clear();
+  nameserver_ = 0;
   status_ = TS_NETXFER_OK;
 }
 
@@ -224,7 +239,122 @@ void* NetXfer::new_handle(char* err) {
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &interrupted_);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (proto_ == Proto::kTftp) curl_easy_setopt(c, CURLOPT_TFTP_BLKSIZE, long(cfg_.tftp_block));
+  if (!connect_to_.empty()) {
+    // The name was resolved through the firmware's name server: libcurl
+    // connects to that address and never asks the host's resolver.
+    connect_list_ = curl_slist_append(nullptr, connect_to_.c_str());
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, static_cast<curl_slist*>(connect_list_));
+  }
   return c;
+}
+
+void NetXfer::release_handle(void* handle) {
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+  curl_slist_free_all(static_cast<curl_slist*>(connect_list_));
+  connect_list_ = nullptr;
+}
+
+namespace {
+
+// One DNS query for the A record of `name` (RFC 1035), over UDP to
+// server:port. Returns 1 with `ip` set, 0 when the server says the name
+// has no address (NXDOMAIN or no A record), -1 when it does not answer.
+int dns_query_a(const std::string& name, uint32_t server, uint16_t port, uint32_t* ip) {
+  std::vector<uint8_t> q = {0x74, 0x73, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};  // id, RD, one question
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    size_t len = dot - start;
+    if (len == 0 || len > 63) return 0;  // not a name a server could know
+    q.push_back(uint8_t(len));
+    q.insert(q.end(), name.begin() + long(start), name.begin() + long(dot));
+    start = dot + 1;
+  }
+  q.insert(q.end(), {0, 0, 1, 0, 1});  // root, type A, class IN
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(server);
+  a.sin_port = htons(port);
+  int result = -1;
+  uint8_t r[1500];
+  for (int attempt = 0; attempt < 2 && result == -1; ++attempt) {
+    if (sendto(s, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) break;
+    pollfd p{s, POLLIN, 0};
+    if (poll(&p, 1, 2000) != 1) continue;
+    ssize_t n = recv(s, r, sizeof r, 0);
+    if (n < 12 || r[0] != q[0] || r[1] != q[1] || !(r[2] & 0x80)) continue;
+    result = 0;
+    if ((r[3] & 0x0F) != 0) break;  // NXDOMAIN or another error: no address
+    size_t pos = 12, end = size_t(n);
+    auto skip_name = [&] {
+      while (pos < end) {
+        uint8_t l = r[pos];
+        if ((l & 0xC0) == 0xC0) return void(pos += 2);
+        pos += 1 + l;
+        if (l == 0) return;
+      }
+    };
+    for (int i = 0, qd = r[4] << 8 | r[5]; i < qd; ++i) skip_name(), pos += 4;
+    for (int i = 0, an = r[6] << 8 | r[7]; i < an && pos < end; ++i) {
+      skip_name();
+      if (pos + 10 > end) break;
+      uint16_t type = uint16_t(r[pos] << 8 | r[pos + 1]), rdlen = uint16_t(r[pos + 8] << 8 | r[pos + 9]);
+      pos += 10;
+      if (type == 1 && rdlen == 4 && pos + 4 <= end) {
+        *ip = uint32_t(r[pos]) << 24 | uint32_t(r[pos + 1]) << 16 | uint32_t(r[pos + 2]) << 8 | r[pos + 3];
+        result = 1;
+        break;
+      }
+      pos += rdlen;
+    }
+  }
+  close(s);
+  return result;
+}
+
+std::string dotted(uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string(ip >> 16 & 255) + "." + std::to_string(ip >> 8 & 255) + "." +
+         std::to_string(ip & 255);
+}
+
+}  // namespace
+
+uint64_t NetXfer::resolve(sc_core::sc_time& cost) {
+  connect_to_.clear();
+  cost = sc_core::SC_ZERO_TIME;
+  std::string host;
+  if (CURLU* u = curl_url()) {
+    char* h = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, url_.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+      host = h;
+    curl_free(h);
+    curl_url_cleanup(u);
+  }
+  in_addr literal;
+  if (host.empty() || host[0] == '[' || inet_pton(AF_INET, host.c_str(), &literal) == 1) return TS_NETXFER_OK;
+  if (!nameserver_) {
+    detail_ += " (no name server configured)";
+    return TS_NETXFER_UNKNOWN_HOST;
+  }
+  uint32_t ip = 0;
+  int r = dns_query_a(host, nameserver_, cfg_.dns_port, &ip);
+  if (r < 0) {
+    cost = from_ns(timeout_ns_);
+    detail_ += " (name server " + dotted(nameserver_) + " did not answer)";
+    return TS_NETXFER_UNKNOWN_HOST;
+  }
+  cost = from_ps(cfg_.round_trip_ps);  // one query, one answer
+  if (r == 0) {
+    detail_ += " (" + host + " has no address at name server " + dotted(nameserver_) + ")";
+    return TS_NETXFER_UNKNOWN_HOST;
+  }
+  connect_to_ = host + "::" + dotted(ip) + ":";
+  detail_ += " resolved=" + dotted(ip);
+  return TS_NETXFER_OK;
 }
 
 uint64_t NetXfer::open_trips() const {
@@ -271,6 +401,12 @@ void NetXfer::open(sc_core::sc_time& delay) {
     detail_ += " fault=refuse";
     return fail(TS_NETXFER_REFUSED, 1);
   }
+  sc_core::sc_time dns_cost;
+  if (uint64_t st = resolve(dns_cost); st != TS_NETXFER_OK) {
+    delay += dns_cost;
+    return fail(st, 0);
+  }
+  delay += dns_cost;
 
   // The real fetch, on the host, in wall time that the board never sees.
   char err[CURL_ERROR_SIZE] = "";
@@ -283,7 +419,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
   long response = 0, verify = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
   curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
-  curl_easy_cleanup(c);
+  release_handle(c);
   uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
   // OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID (9) and CERT_HAS_EXPIRED (10).
   if (outcome == TS_NETXFER_UNTRUSTED && (verify == 9 || verify == 10)) outcome = TS_NETXFER_CERT_EXPIRED;
@@ -399,6 +535,15 @@ void NetXfer::start_upload(sc_core::sc_time& delay) {
     open_ = true;
     return finish(TS_NETXFER_REFUSED, sc_core::sc_time_stamp() + delay);
   }
+  sc_core::sc_time dns_cost;
+  uint64_t st = resolve(dns_cost);  // connect_to_ is kept for COMMIT
+  delay += dns_cost;
+  if (st != TS_NETXFER_OK) {
+    fault_.reset();
+    status_ = st;
+    open_ = true;
+    return finish(st, sc_core::sc_time_stamp() + delay);
+  }
   // The fault stays armed until COMMIT, where it applies.
   open_ = true;
   status_ = TS_NETXFER_OK;
@@ -479,7 +624,7 @@ void NetXfer::commit(sc_core::sc_time& delay) {
   CURLcode rc = curl_easy_perform(c);
   long response = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
-  curl_easy_cleanup(c);
+  release_handle(c);
   uint64_t outcome = map_curl(rc, response);
   if (end < data_.size()) {
     // The connection died after `end` bytes: FTP sees the reset, TFTP

@@ -711,9 +711,11 @@ constexpr Node kIpFtp[] = {
 };
 constexpr Node kDomainNameValue[] = {word("This system's domain name").as(T::kName).runs(C::kIpDomainName)};
 constexpr Node kIpDomain[] = {keyword("name", "Domain name of this system").then(list(kDomainNameValue))};
+constexpr Node kNameServerValue[] = {word("Name server address (A.B.C.D)").as(T::kName).runs(C::kIpNameServer)};
 constexpr Node kIp[] = {
     keyword("domain", "Domain name settings").then(list(kIpDomain)),
     keyword("ftp", "FTP client settings").then(list(kIpFtp)),
+    keyword("name-server", "Name server for host names").then(list(kNameServerValue)),
 };
 
 // no boot system [flash] [PATH]
@@ -736,6 +738,7 @@ constexpr Node kNoIpDomain[] = {
 constexpr Node kNoIp[] = {
     keyword("domain", "Domain name settings").then(list(kNoIpDomain)),
     keyword("ftp", "FTP client settings").then(list(kNoIpFtp)),
+    keyword("name-server", "Name server for host names").runs(C::kIpNameServer).then(list(kNameServerValue)),
 };
 // crypto pki trustpoint NAME | certificate ca NAME PART; crypto ca authenticate NAME
 constexpr Node kTrustpointName[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoPkiTrustpoint)};
@@ -959,6 +962,8 @@ const char* command_name(CommandId id) {
       return "ip ftp password";
     case C::kIpDomainName:
       return "ip domain name";
+    case C::kIpNameServer:
+      return "ip name-server";
     case C::kFilePrompt:
       return "file prompt";
     case C::kCryptoPkiTrustpoint:

@@ -54,6 +54,11 @@ class NetXfer : public Device {
   void commit(sc_core::sc_time& delay);
   // A libcurl handle with the options every transfer shares; nullptr if libcurl fails.
   void* new_handle(char* err);
+  void release_handle(void* handle);
+  // Resolves the URL's host through the firmware's name server (never the
+  // host's resolver): OK with connect_to_ set (empty for an address),
+  // UNKNOWN_HOST or TIMEOUT_ERR, and the board time it cost in `cost`.
+  uint64_t resolve(sc_core::sc_time& cost);
   // Traces the transfer; status_name overrides the status's name (power-lost, closed).
   void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
@@ -62,7 +67,10 @@ class NetXfer : public Device {
   NetxferConfig cfg_;
   DeviceTrace& trace_;
   std::string url_;
-  std::string ca_;  // trusted CA certificates (PEM) for https
+  std::string ca_;           // trusted CA certificates (PEM) for https
+  uint32_t nameserver_ = 0;  // IPv4 of the name server, 0: none
+  std::string connect_to_;   // CURLOPT_CONNECT_TO entry for a resolved name
+  void* connect_list_ = nullptr;
   uint64_t timeout_ns_ = 0;
   uint64_t status_ = 0;
   // the transfer in progress
