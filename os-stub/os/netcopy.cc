@@ -221,6 +221,46 @@ void cmd_ip_domain_name(const cli::Args& a) {
   memcpy(g.domain_name, v, n + 1);
 }
 
+void cmd_ping(const cli::Args& a) {
+  const char* host = a.text(cli::ArgTag::kName);
+  uint64_t base = fw::dev_base(TS_DEV_NETXFER);
+  size_t n = host ? strlen(host) : 0;
+  if (!base || n == 0 || n >= kMaxHost) {
+    fw::printf("%% Unrecognized host or address, or protocol not running.\n\n");
+    return;
+  }
+  fw::reg_write64(base + TS_NETXFER_NAMESERVER, g.name_server);
+  if (fw::mbox_write(base + TS_NETXFER_URL, host, n).status != TS_MBOX_OK) return;
+  uint64_t ok = 0, min = 0, max = 0, sum = 0;
+  for (int i = 0; i < 5; ++i) {
+    uint64_t t0 = fw::uptime_ns();
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_PING);
+    uint64_t st = fw::reg_read64(base + TS_NETXFER_STATUS);
+    uint64_t ms = (fw::uptime_ns() - t0) / 1000000;
+    if (st != TS_NETXFER_END && st != TS_NETXFER_TIMEOUT_ERR) {
+      fw::printf("%% Unrecognized host or address, or protocol not running.\n\n");
+      return;
+    }
+    if (i == 0) {
+      uint64_t ip = fw::reg_read64(base + TS_NETXFER_ADDRESS);
+      fw::printf(
+          "Type escape sequence to abort.\nSending 5, 100-byte ICMP Echos to %lu.%lu.%lu.%lu, timeout is 2 "
+          "seconds:\n",
+          ip >> 24 & 255, ip >> 16 & 255, ip >> 8 & 255, ip & 255);
+    }
+    fw::putc(st == TS_NETXFER_END ? '!' : '.');
+    fw::flush();
+    if (st != TS_NETXFER_END) continue;
+    if (!ok || ms < min) min = ms;
+    if (ms > max) max = ms;
+    sum += ms;
+    ++ok;
+  }
+  fw::printf("\nSuccess rate is %lu percent (%lu/5)", ok * 20, ok);
+  if (ok) fw::printf(", round-trip min/avg/max = %lu/%lu/%lu ms", min, sum / ok, max);
+  fw::printf("\n");
+}
+
 void cmd_ip_name_server(const cli::Args& a) {
   const char* v = a.text(cli::ArgTag::kName);
   if (a.negated) {

@@ -128,6 +128,8 @@ void cmd_ip_ftp(const cli::Args& a, bool password);
 void cmd_ip_domain_name(const cli::Args& a);
 // [no] ip name-server A.B.C.D: the name server the transfer engine asks.
 void cmd_ip_name_server(const cli::Args& a);
+// ping HOST: five echos through the transfer engine (netcopy.cc).
+void cmd_ping(const cli::Args& a);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);

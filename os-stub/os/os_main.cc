@@ -126,6 +126,9 @@ class Commands : public cli::Handler {
       case C::kIpNameServer:
         cmd_ip_name_server(a);
         break;
+      case C::kPing:
+        cmd_ping(a);
+        break;
       case C::kFilePrompt:
         cmd_file_prompt(a);
         break;

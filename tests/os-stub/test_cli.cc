@@ -362,6 +362,7 @@ TEST_F(Cli, QuestionMarkAtTheStartListsTheModeCommands) {
             "  enable Enter privileged EXEC mode\n"
             "  exit   End this console session\n"
             "  logout End this console session\n"
+            "  ping   Send echo messages\n"
             "  show   Display system state\n"
             "\n");
   EXPECT_TRUE(last.help_shown);
@@ -1108,4 +1109,13 @@ TEST_F(Cli, TrustpointSubmode) {
   EXPECT_EQ(part.id, CommandId::kCryptoPkiCertificateCa);
   EXPECT_EQ(part.at(ArgTag::kText).text, "MAMCAQE=");
   EXPECT_EQ(run("crypto ca authenticate T1").id, CommandId::kCryptoCaAuthenticate);
+}
+
+TEST_F(Cli, PingTakesAHostInBothExecModes) {
+  Call user = run("ping files.example");
+  EXPECT_EQ(user.id, CommandId::kPing);
+  EXPECT_EQ(user.at(ArgTag::kName).text, "files.example");
+  privileged();
+  EXPECT_EQ(run("ping 127.0.0.1").id, CommandId::kPing);
+  EXPECT_EQ(type("ping"), "% Incomplete command.\n\n");
 }

@@ -706,7 +706,14 @@ TEST_F(Dns, NamesResolveThroughTheConfiguredNameServerOnly) {
       "  - send: \"copy bootflash:n.bin ftp://trustsim:secret@files.example:" + std::to_string(ftp_port) +
       "/up.bin\"\n" + expect("Destination filename") + "  - send: \"\"\n" + expect("\\\\[yes/no\\\\] ") +
       "  - send: \"yes\"\n" + expect("Upload to server done") + prompt() + "  - send: write memory\n" + prompt() +
-      "  - send: show running-config\n" + expect("\\nip name-server 127\\\\.0\\\\.0\\\\.1\\n") + prompt();
+      "  - send: show running-config\n" + expect("\\nip name-server 127\\\\.0\\\\.0\\\\.1\\n") + prompt() +
+      // ping: the name resolved, five echos answered, 1 ms round trips from the board file (the
+      // first also carries the 1 ms name lookup).
+      "  - send: ping files.example\n" + expect("Type escape sequence to abort\\\\.\\n") +
+      expect("Sending 5, 100-byte ICMP Echos to 127\\\\.0\\\\.0\\\\.1, timeout is 2 seconds:\\n!!!!!\\n") +
+      expect("Success rate is 100 percent \\\\(5/5\\\\), round-trip min/avg/max = 1/1/2 ms") + prompt() +
+      "  - send: ping nothere.example\n" + expect("% Unrecognized host or address, or protocol not running\\\\.") +
+      prompt();
   Result r = run_steps(steps, "", "--board-file " + board);
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
   EXPECT_EQ(sha256_of(srv + "/up.bin"), sha);

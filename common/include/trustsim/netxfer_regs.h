@@ -15,6 +15,7 @@
 #define TS_NETXFER_TIMEOUT 0x010u    /* u64 write/read: ns a DATA read waits for bytes that do not come */
 #define TS_NETXFER_DONE 0x018u       /* u64 read: bytes delivered through DATA so far */
 #define TS_NETXFER_NAMESERVER 0x020u /* u64 read/write: IPv4 of the name server (a<<24|b<<16|c<<8|d); 0: none */
+#define TS_NETXFER_ADDRESS 0x028u    /* u64 read: IPv4 the last PING resolved its host to */
 #define TS_NETXFER_URL 0x100u        /* write 1..TS_NETXFER_MAX_URL bytes: the URL, ASCII, no NUL needed */
 #define TS_NETXFER_CA 0x600u         /* write port: PEM text appended to the trusted CA certificates (https) */
 #define TS_NETXFER_DATA 0x800u /* port, any length: read the next bytes of a download, write the next of an upload */
@@ -31,6 +32,7 @@
   4u                               /* send the bytes written so far as the whole file: STATUS becomes END or the error \
                                     */
 #define TS_NETXFER_CMD_CA_CLEAR 5u /* forget the trusted CA certificates written to CA */
+#define TS_NETXFER_CMD_PING 6u     /* one echo to the host (name or IPv4) written to URL: END if it answered */
 
 /* STATUS values. OK: the transfer is open and more bytes may follow; END:
  * every byte has been delivered. The rest are failures. */

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
@@ -140,6 +141,7 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
           nameserver_ = uint32_t(a.value);
       },
       [this] { return uint64_t(nameserver_); });
+  regs_.add({"ADDRESS", TS_NETXFER_ADDRESS, 8, RegAccess::kReadOnly}, {}, {}, [this] { return uint64_t(ping_ip_); });
   regs_.add({"URL", TS_NETXFER_URL, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_URL}, {}, [this](A& a) {
     url_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
     size_t nul = url_.find('\0');
@@ -165,6 +167,8 @@ void NetXfer::power_lost() {
   url_.clear();
   ca_.clear();
   nameserver_ = 0;
+  ping_ip_ = 0;
+  ping_host_.clear();
   status_ = TS_NETXFER_OK;
 }
 
@@ -336,6 +340,17 @@ uint64_t NetXfer::resolve(sc_core::sc_time& cost) {
   }
   in_addr literal;
   if (host.empty() || host[0] == '[' || inet_pton(AF_INET, host.c_str(), &literal) == 1) return TS_NETXFER_OK;
+  uint32_t ip = 0;
+  uint64_t st = resolve_host(host, cost, &ip);
+  if (st == TS_NETXFER_OK) {
+    connect_to_ = host + "::" + dotted(ip) + ":";
+    detail_ += " resolved=" + dotted(ip);
+  }
+  return st;
+}
+
+uint64_t NetXfer::resolve_host(const std::string& host, sc_core::sc_time& cost, uint32_t* out) {
+  cost = sc_core::SC_ZERO_TIME;
   if (!nameserver_) {
     detail_ += " (no name server configured)";
     return TS_NETXFER_UNKNOWN_HOST;
@@ -352,9 +367,59 @@ uint64_t NetXfer::resolve(sc_core::sc_time& cost) {
     detail_ += " (" + host + " has no address at name server " + dotted(nameserver_) + ")";
     return TS_NETXFER_UNKNOWN_HOST;
   }
-  connect_to_ = host + "::" + dotted(ip) + ":";
-  detail_ += " resolved=" + dotted(ip);
+  *out = ip;
   return TS_NETXFER_OK;
+}
+
+// One echo (docs/netxfer.md, "ping"). Real: the name resolution and a UDP
+// probe to the echo port that counts as an answer when the host replies or
+// refuses (ICMP port unreachable); modelled: the board time, 1 RTT for an
+// answer and 2 s (the IOS echo timeout) for none.
+void NetXfer::ping(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
+  const std::string host = url_;
+  if (host.empty() ||
+      host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos) {
+    status_ = TS_NETXFER_BAD_URL;
+    return;
+  }
+  if (host != ping_host_) {
+    in_addr literal;
+    if (inet_pton(AF_INET, host.c_str(), &literal) == 1) {
+      ping_ip_ = ntohl(literal.s_addr);
+    } else {
+      sc_core::sc_time cost;
+      detail_.clear();
+      uint32_t ip = 0;
+      uint64_t st = resolve_host(host, cost, &ip);
+      delay += cost;
+      if (st != TS_NETXFER_OK) {
+        status_ = st;
+        return;
+      }
+      ping_ip_ = ip;
+    }
+    ping_host_ = host;
+  }
+  int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+  bool answered = false;
+  if (s >= 0) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(ping_ip_);
+    a.sin_port = htons(7);  // echo
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && send(s, "ping", 4, 0) == 4) {
+      pollfd p{s, POLLIN, 0};
+      if (poll(&p, 1, 1000) == 1) {
+        char b[16];
+        ssize_t n = recv(s, b, sizeof b, 0);
+        answered = n >= 0 || errno == ECONNREFUSED;
+      }
+    }
+    close(s);
+  }
+  status_ = answered ? TS_NETXFER_END : TS_NETXFER_TIMEOUT_ERR;
+  delay += answered ? from_ps(cfg_.round_trip_ps) : sc_core::sc_time(2, sc_core::SC_SEC);
 }
 
 uint64_t NetXfer::open_trips() const {
@@ -650,6 +715,8 @@ void NetXfer::control(RegisterAccess& a) {
     start_upload(a.delay);
   } else if (a.value == TS_NETXFER_CMD_COMMIT) {
     commit(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_PING) {
+    ping(a.delay);
   } else if (a.value == TS_NETXFER_CMD_CA_CLEAR) {
     ca_.clear();
   } else if (a.value == TS_NETXFER_CMD_CLOSE) {

@@ -525,10 +525,12 @@ constexpr Node kKeyRevokeTypes[] = {
 
 constexpr Node kUserShow[] = {keyword("version", "Software, ROMmon and hardware summary").runs(C::kShowVersion)};
 
+constexpr Node kPingHost[] = {word("Host name or address").as(T::kName).runs(C::kPing)};
 constexpr Node kUserRoot[] = {
     keyword("enable", "Enter privileged EXEC mode").runs(C::kEnable),
     keyword("exit", "End this console session").runs(C::kLogout),
     keyword("logout", "End this console session").runs(C::kLogout),
+    keyword("ping", "Send echo messages").then(list(kPingHost)),
     keyword("show", "Display system state").then(list(kUserShow)),
 };
 
@@ -668,6 +670,7 @@ constexpr Node kPrivRoot[] = {
     keyword("logout", "End this console session").runs(C::kLogout),
     keyword("more", "Display a file").then(list(kMorePath)),
     keyword("no", "Undo a command").with_flags(kNegates).then(list(kPrivNo)),
+    keyword("ping", "Send echo messages").then(list(kPingHost)),
     keyword("reload", "Restart the system").runs(C::kReload).then(list(kReloadArgs)),
     keyword("rename", "Rename a file").then(list(kRenameFrom)),
     keyword("show", "Display system state").then(list(kPrivShow)),
@@ -964,6 +967,8 @@ const char* command_name(CommandId id) {
       return "ip domain name";
     case C::kIpNameServer:
       return "ip name-server";
+    case C::kPing:
+      return "ping";
     case C::kFilePrompt:
       return "file prompt";
     case C::kCryptoPkiTrustpoint:

@@ -59,6 +59,8 @@ class NetXfer : public Device {
   // host's resolver): OK with connect_to_ set (empty for an address),
   // UNKNOWN_HOST or TIMEOUT_ERR, and the board time it cost in `cost`.
   uint64_t resolve(sc_core::sc_time& cost);
+  uint64_t resolve_host(const std::string& host, sc_core::sc_time& cost, uint32_t* ip);
+  void ping(sc_core::sc_time& delay);
   // Traces the transfer; status_name overrides the status's name (power-lost, closed).
   void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
@@ -69,6 +71,8 @@ class NetXfer : public Device {
   std::string url_;
   std::string ca_;           // trusted CA certificates (PEM) for https
   uint32_t nameserver_ = 0;  // IPv4 of the name server, 0: none
+  uint32_t ping_ip_ = 0;     // ADDRESS: what the last PING resolved
+  std::string ping_host_;    // the host ping_ip_ belongs to (resolved once per host)
   std::string connect_to_;   // CURLOPT_CONNECT_TO entry for a resolved name
   void* connect_list_ = nullptr;
   uint64_t timeout_ns_ = 0;

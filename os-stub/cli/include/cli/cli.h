@@ -80,6 +80,7 @@ enum class CommandId : uint8_t {
   kIpFtpPassword,             // [no] ip ftp password [kName]
   kIpDomainName,              // [no] ip domain name [kName]
   kIpNameServer,              // [no] ip name-server [kName]
+  kPing,                      // ping kName                        (EXEC)
   kFilePrompt,                // [no] file prompt [kPromptLevel]
   kCryptoPkiTrustpoint,       // [no] crypto pki trustpoint kName   (config -> trustpoint submode)
   kCryptoPkiCertificateCa,    // [no] crypto pki certificate ca kName [kText]  (saved CA certificate part)
