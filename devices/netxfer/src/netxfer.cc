@@ -435,6 +435,21 @@ uint64_t NetXfer::open_trips() const {
   }
 }
 
+// A corrupt-byte fault flips its byte of data_ (a download's bytes, or what
+// an upload sends) and notes it in the trace detail.
+void NetXfer::corrupt(const std::optional<net::Fault>& fault) {
+  std::optional<uint64_t> corrupt_at;
+  uint8_t corrupt_mask = 0;
+  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr)
+    corrupt_at = c->offset, corrupt_mask = c->mask;
+  if (const auto* c = fault ? std::get_if<net::CorruptSeededByte>(&*fault) : nullptr; c && !data_.empty())
+    corrupt_at = SeededRng(c->seed).below(data_.size()), corrupt_mask = c->mask;
+  if (corrupt_at && *corrupt_at < data_.size()) {
+    data_[size_t(*corrupt_at)] ^= corrupt_mask;
+    detail_ += " fault=corrupt-byte@" + std::to_string(*corrupt_at);
+  }
+}
+
 void NetXfer::open(sc_core::sc_time& delay) {
   if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
   ++transfers_;
@@ -516,16 +531,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
   }
 
   // Faults on a transfer that opened.
-  std::optional<uint64_t> corrupt_at;
-  uint8_t corrupt_mask = 0;
-  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr)
-    corrupt_at = c->offset, corrupt_mask = c->mask;
-  if (const auto* c = fault ? std::get_if<net::CorruptSeededByte>(&*fault) : nullptr; c && !data_.empty())
-    corrupt_at = SeededRng(c->seed).below(data_.size()), corrupt_mask = c->mask;
-  if (corrupt_at && *corrupt_at < data_.size()) {
-    data_[size_t(*corrupt_at)] ^= corrupt_mask;
-    detail_ += " fault=corrupt-byte@" + std::to_string(*corrupt_at);
-  }
+  corrupt(fault);
   const auto* drop = fault ? std::get_if<net::DropAfter>(&*fault) : nullptr;
   if (is(net::Stall{})) {
     data_.clear();
@@ -667,16 +673,7 @@ void NetXfer::commit(sc_core::sc_time& delay) {
     end = d->bytes;
     detail_ += " fault=drop-after@" + std::to_string(end);
   }
-  std::optional<uint64_t> corrupt_at;
-  uint8_t corrupt_mask = 0;
-  if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr)
-    corrupt_at = c->offset, corrupt_mask = c->mask;
-  if (const auto* c = fault ? std::get_if<net::CorruptSeededByte>(&*fault) : nullptr; c && !data_.empty())
-    corrupt_at = SeededRng(c->seed).below(data_.size()), corrupt_mask = c->mask;
-  if (corrupt_at && *corrupt_at < data_.size()) {
-    data_[size_t(*corrupt_at)] ^= corrupt_mask;
-    detail_ += " fault=corrupt-byte@" + std::to_string(*corrupt_at);
-  }
+  corrupt(fault);
 
   char err[CURL_ERROR_SIZE] = "";
   CURL* c = static_cast<CURL*>(new_handle(err));

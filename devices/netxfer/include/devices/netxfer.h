@@ -61,6 +61,7 @@ class NetXfer : public Device {
   uint64_t resolve(sc_core::sc_time& cost);
   uint64_t resolve_host(const std::string& host, sc_core::sc_time& cost, uint32_t* ip);
   void ping(sc_core::sc_time& delay);
+  void corrupt(const std::optional<net::Fault>& fault);
   // Traces the transfer; status_name overrides the status's name (power-lost, closed).
   void finish(uint64_t status, const sc_core::sc_time& end, const char* status_name = nullptr);
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
