@@ -9,3 +9,4 @@ B=${BUILD_DIR:-build}
 /usr/bin/python3 bench/flash.py "$B"
 /usr/bin/python3 bench/campaign.py "$B"
 /usr/bin/python3 bench/tpm.py "$B"
+/usr/bin/python3 bench/netxfer.py "$B"

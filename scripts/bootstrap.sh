@@ -28,6 +28,8 @@ PKGS=(
   libcurl4-openssl-dev tftpd-hpa python3-pyftpdlib
   # the Auto-Upgrade Manager's status mail: a real SMTP server for the system tests
   python3-aiosmtpd
+  # netxfer: a real name server for the ip name-server tests
+  dnsmasq-base
 )
 
 missing=()

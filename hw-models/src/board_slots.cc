@@ -219,6 +219,11 @@ void parse_netxfer(const DeviceSection& s, BoardConfig& c) {
     x.max_size = s.r.size_bytes(m, s.field("max_size"));
     if (x.max_size == 0 || x.max_size > (1ull << 30)) s.r.fail(m, s.field("max_size"), "must be 1 byte .. 1 GiB");
   }
+  if (YAML::Node p = s.node["dns_port"]) {
+    uint64_t v = s.r.u64(p, s.field("dns_port"));
+    if (v < 1 || v > 65535) s.r.fail(p, s.field("dns_port"), "must be 1..65535");
+    x.dns_port = uint16_t(v);
+  }
 }
 
 bool always(const BoardConfig&) { return true; }
@@ -354,7 +359,7 @@ std::vector<BoardSlot> make_slots() {
        },
        [](Device& d, const StatePaths&, const StatePaths& to) { static_cast<TpmDevice&>(d).move_nv_to(to.tpm_nv()); }});
   s.push_back({&kNetxferDevice,
-               {"bus_base", "part", "source", "tftp_block", "max_size"},
+               {"bus_base", "part", "source", "tftp_block", "max_size", "dns_port"},
                parse_netxfer,
                described<&BoardConfig::netxfer>,
                bus_base<&BoardConfig::netxfer>,

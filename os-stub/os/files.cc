@@ -153,8 +153,8 @@ bool ask_name(const char* label, char* name, size_t cap) {
   return true;
 }
 
-void ask_text(const char* label, char* text, size_t cap) {
-  if (g.file_prompt != cli::FilePrompt::kNoisy) return;
+void ask_text(const char* label, char* text, size_t cap, bool noisy_only) {
+  if (g.file_prompt == cli::FilePrompt::kQuiet || (noisy_only && g.file_prompt != cli::FilePrompt::kNoisy)) return;
   char answer[256];
   fw::printf("%s [%s]? ", label, text);
   fw::flush();
@@ -225,20 +225,23 @@ void cmd_copy(const cli::Args& a) {
     return;
   }
   if (cli::is_remote(du.fs)) {
-    fw::printf("%%Error: copying to %s is not supported (the transfer engine only downloads)\n", cli::fs_prefix(du.fs));
+    bool local_src =
+        su.fs == cli::FileSystem::kBootflash || su.fs == cli::FileSystem::kFlash || su.fs == cli::FileSystem::kNone;
+    if (du.fs != cli::FileSystem::kTftp && du.fs != cli::FileSystem::kFtp) {
+      fw::printf("%%Error: copying to %s is not supported (uploads go to tftp: and ftp:)\n", cli::fs_prefix(du.fs));
+    } else if (!local_src) {
+      fw::printf("%%Error: %s is not on bootflash: (uploads come from bootflash:)\n", src);
+    } else {
+      net_upload(src, dst, du);
+    }
     return;
   }
-  if (su.fs == cli::FileSystem::kTftp || su.fs == cli::FileSystem::kFtp) {
+  if (cli::is_remote(su.fs)) {
     if (du.fs != cli::FileSystem::kBootflash && du.fs != cli::FileSystem::kFlash && du.fs != cli::FileSystem::kNone) {
       fw::printf("%%Error: %s is not on bootflash: (downloads go to bootflash:)\n", dst);
       return;
     }
     net_copy(src, su, dst, du);
-    return;
-  }
-  if (cli::is_remote(su.fs)) {
-    fw::printf("%%Error: %s is not supported by this board's transfer engine (tftp: and ftp: are)\n",
-               cli::fs_prefix(su.fs));
     return;
   }
   if (!mounted()) return;

@@ -4,6 +4,7 @@
 // file and an existing file of the same name stays until the new one is
 // complete. Dialog and error forms: docs/os-cli.md.
 #include "os.h"
+#include "trustsim/crc32.h"
 #include "trustsim/netxfer_regs.h"
 
 namespace os {
@@ -35,6 +36,12 @@ const char* net_error(uint64_t st) {
       return "File too large";
     case TS_NETXFER_NO_TRANSFER:
       return "No transfer open";
+    case TS_NETXFER_UNTRUSTED:
+      return "the server's certificate is not signed by a trusted CA";
+    case TS_NETXFER_CERT_EXPIRED:
+      return "the server's certificate has expired or is not valid yet";
+    case TS_NETXFER_CA_INVALID:
+      return "a trustpoint's CA certificate does not parse";
     default:
       return "I/O error";
   }
@@ -96,6 +103,7 @@ const char* last_part(const char* path) {
 }
 
 struct Remote {
+  cli::FileSystem fs;  // kTftp, kFtp, kHttp or kHttps
   bool ftp;
   char host[kMaxHost];
   char path[kMaxPath];
@@ -123,7 +131,10 @@ void put_escaped(const char* s, char* out, size_t cap, size_t* n) {
 // scheme://[user:password@]host[:port]/path for the engine (with the
 // credentials) and for the console (without them).
 void build_url(const Remote& r, bool with_credentials, char* out, size_t cap) {
-  const char* scheme = r.ftp ? "ftp" : "tftp";
+  const char* scheme = r.fs == cli::FileSystem::kHttps  ? "https"
+                       : r.fs == cli::FileSystem::kHttp ? "http"
+                       : r.ftp                          ? "ftp"
+                                                        : "tftp";
   if (with_credentials && r.ftp) {
     size_t n = size_t(fw::snprintf(out, cap, "%s://", scheme));
     put_escaped(r.user, out, cap, &n);
@@ -157,40 +168,6 @@ bool choose_ftp_login(Remote& r, const char* src) {
     return false;
   }
   return true;
-}
-
-// The checks every download makes before the engine sees the URL: no
-// credentials on tftp:, allowed characters, the FTP login, the host and the
-// path. Fills `shown` (the URL without credentials). Prints the error.
-bool check_remote(Remote& r, const char* src, const char* scheme, char* shown, size_t cap) {
-  if (!r.ftp && (r.user[0] || r.password[0])) {
-    fw::printf("%%Error parsing %s (tftp: takes no user name or password)\n", src);
-    return false;
-  }
-  for (const char* p = r.user; *p; ++p)
-    if (!cred_char(*p)) return fw::printf("%%Error parsing %s (bad character in the user name)\n", src), false;
-  for (const char* p = r.password; *p; ++p)
-    if (!cred_char(*p)) return fw::printf("%%Error parsing %s (bad character in the password)\n", src), false;
-  if (r.ftp && !choose_ftp_login(r, src)) return false;
-  if (const char* why = check_host(r.host)) {
-    fw::printf("%%Error parsing %s%s%s%s (%s)\n", scheme, r.host[0] ? "//" : "", r.host, r.host[0] ? "/" : "", why);
-    return false;
-  }
-  build_url(r, false, shown, cap);
-  if (const char* why = check_path(r.path)) {
-    fw::printf("%%Error parsing %s (%s)\n", shown, why);
-    return false;
-  }
-  return true;
-}
-
-// Writes the URL (with credentials) and opens the transfer; the STATUS.
-uint64_t open_transfer(uint64_t base, const Remote& r) {
-  char url[kMaxHost + kMaxPath + 16 + 6 * kMaxCred + 4];  // credentials escaped: up to 3 bytes each
-  build_url(r, true, url, sizeof url);
-  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
-  if (x.status == TS_MBOX_OK) fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
-  return x.status == TS_MBOX_OK ? fw::reg_read64(base + TS_NETXFER_STATUS) : TS_NETXFER_FAILED;
 }
 
 bool fs_ok_for_write() {
@@ -244,33 +221,176 @@ void cmd_ip_domain_name(const cli::Args& a) {
   memcpy(g.domain_name, v, n + 1);
 }
 
-// `src` is tftp:/ftp: (su parsed), `dst` a local bootflash: path.
-void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du) {
-  Remote r{};
-  r.ftp = su.fs == cli::FileSystem::kFtp;
-  const char* scheme = r.ftp ? "ftp:" : "tftp:";
-  if (!copy_span(su.host, r.host, sizeof r.host) || !copy_span(su.path, r.path, sizeof r.path) ||
-      !copy_span(su.user, r.user, sizeof r.user) || !copy_span(su.password, r.password, sizeof r.password)) {
-    fw::printf("%%Error parsing %s (Name too long)\n", src);
+void cmd_ping(const cli::Args& a) {
+  const char* host = a.text(cli::ArgTag::kName);
+  uint64_t base = fw::dev_base(TS_DEV_NETXFER);
+  size_t n = host ? strlen(host) : 0;
+  if (!base || n == 0 || n >= kMaxHost) {
+    fw::printf("%% Unrecognized host or address, or protocol not running.\n\n");
     return;
   }
-  if (su.host.size == 0 && su.path.size == 0) {
-    // `copy tftp: bootflash:`: ask for the parts.
-    char answer[kMaxPath];
+  fw::reg_write64(base + TS_NETXFER_NAMESERVER, g.name_server);
+  if (fw::mbox_write(base + TS_NETXFER_URL, host, n).status != TS_MBOX_OK) return;
+  uint64_t ok = 0, min = 0, max = 0, sum = 0;
+  for (int i = 0; i < 5; ++i) {
+    uint64_t t0 = fw::uptime_ns();
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_PING);
+    uint64_t st = fw::reg_read64(base + TS_NETXFER_STATUS);
+    uint64_t ms = (fw::uptime_ns() - t0) / 1000000;
+    if (st != TS_NETXFER_END && st != TS_NETXFER_TIMEOUT_ERR) {
+      fw::printf("%% Unrecognized host or address, or protocol not running.\n\n");
+      return;
+    }
+    if (i == 0) {
+      uint64_t ip = fw::reg_read64(base + TS_NETXFER_ADDRESS);
+      fw::printf(
+          "Type escape sequence to abort.\nSending 5, 100-byte ICMP Echos to %lu.%lu.%lu.%lu, timeout is 2 "
+          "seconds:\n",
+          ip >> 24 & 255, ip >> 16 & 255, ip >> 8 & 255, ip & 255);
+    }
+    fw::putc(st == TS_NETXFER_END ? '!' : '.');
+    fw::flush();
+    if (st != TS_NETXFER_END) continue;
+    if (!ok || ms < min) min = ms;
+    if (ms > max) max = ms;
+    sum += ms;
+    ++ok;
+  }
+  fw::printf("\nSuccess rate is %lu percent (%lu/5)", ok * 20, ok);
+  if (ok) fw::printf(", round-trip min/avg/max = %lu/%lu/%lu ms", min, sum / ok, max);
+  fw::printf("\n");
+}
+
+void cmd_ip_name_server(const cli::Args& a) {
+  const char* v = a.text(cli::ArgTag::kName);
+  if (a.negated) {
+    g.name_server = 0;
+    return;
+  }
+  uint32_t ip = 0, part = 0, parts = 0, digits = 0;
+  bool ok = v != nullptr;
+  for (const char* p = v; ok && p && *p; ++p) {
+    if (*p >= '0' && *p <= '9' && digits < 3) {
+      part = part * 10 + uint32_t(*p - '0');
+      ++digits;
+    } else if (*p == '.' && digits && parts < 3) {
+      ok = part <= 255;
+      ip = ip << 8 | part;
+      part = digits = 0;
+      ++parts;
+    } else {
+      ok = false;
+    }
+  }
+  ok = ok && parts == 3 && digits && part <= 255;
+  ip = ip << 8 | part;
+  if (!ok || ip == 0) {
+    fw::printf("%%Error: the name server must be an IPv4 address A.B.C.D\n");
+    return;
+  }
+  g.name_server = ip;
+}
+
+namespace {
+
+constexpr size_t kShownCap = kMaxHost + kMaxPath + 16;
+
+// The checks every remote URL gets before the engine sees it: no
+// credentials except on ftp:, allowed characters, the FTP login, the host and
+// the path. Sets `shown` (the URL without credentials). Prints the error.
+bool check_remote(Remote& r, const char* text, const char* scheme, char* shown) {
+  if (!r.ftp && (r.user[0] || r.password[0])) {
+    fw::printf("%%Error parsing %s (%s takes no user name or password)\n", text, scheme);
+    return false;
+  }
+  for (const char* p = r.user; *p; ++p)
+    if (!cred_char(*p)) return fw::printf("%%Error parsing %s (bad character in the user name)\n", text), false;
+  for (const char* p = r.password; *p; ++p)
+    if (!cred_char(*p)) return fw::printf("%%Error parsing %s (bad character in the password)\n", text), false;
+  if (r.ftp && !choose_ftp_login(r, text)) return false;
+  if (const char* why = check_host(r.host)) {
+    fw::printf("%%Error parsing %s%s%s%s (%s)\n", scheme, r.host[0] ? "//" : "", r.host, r.host[0] ? "/" : "", why);
+    return false;
+  }
+  build_url(r, false, shown, kShownCap);
+  if (const char* why = check_path(r.path)) {
+    fw::printf("%%Error parsing %s (%s)\n", shown, why);
+    return false;
+  }
+  return true;
+}
+
+// The remote side of a copy: `text` is tftp:/ftp: (u parsed). Asks for the
+// parts the URL leaves out (and, per file prompt, confirms the ones it has):
+// the file is the "Source filename" of a download, the "Destination
+// filename" of an upload, whose default is `local` when the URL names none.
+// Checks everything, picks the FTP login and sets `shown` (the URL without
+// credentials). Returns false after the error.
+bool remote_from(const char* text, const cli::Url& u, bool upload, const char* local, Remote& r, char* shown) {
+  r.fs = u.fs;
+  r.ftp = u.fs == cli::FileSystem::kFtp;
+  const char* scheme = cli::fs_prefix(u.fs);
+  const char* file_label = upload ? "Destination filename" : "Source filename";
+  if (!copy_span(u.host, r.host, sizeof r.host) || !copy_span(u.path, r.path, sizeof r.path) ||
+      !copy_span(u.user, r.user, sizeof r.user) || !copy_span(u.password, r.password, sizeof r.password)) {
+    fw::printf("%%Error parsing %s (Name too long)\n", text);
+    return false;
+  }
+  if (u.host.size == 0 && u.path.size == 0) {
+    // `copy tftp: bootflash:` / `copy bootflash:x tftp:`: ask for the parts.
+    char answer[kMaxPath], question[kMaxPath + 32];
     ask("Address or name of remote host []? ", answer, sizeof answer);
     const char* h = fw::trim(answer);
-    if (strlen(h) >= sizeof r.host) return (void)fw::printf("%%Error parsing %s (host name too long)\n", src);
+    if (strlen(h) >= sizeof r.host) {
+      fw::printf("%%Error parsing %s (host name too long)\n", text);
+      return false;
+    }
     memcpy(r.host, h, strlen(h) + 1);
-    ask("Source filename []? ", answer, sizeof answer);
+    const char* dflt = upload ? local : "";
+    fw::snprintf(question, sizeof question, "%s [%s]? ", file_label, dflt);
+    ask(question, answer, sizeof answer);
     const char* p = fw::trim(answer);
     while (*p == '/') ++p;
-    memcpy(r.path, p, strlen(p) + 1);  // answer and r.path are both kMaxPath bytes
+    if (!*p) p = dflt;
+    if (strlen(p) >= sizeof r.path) {
+      fw::printf("%%Error parsing %s (file name too long)\n", text);
+      return false;
+    }
+    memcpy(r.path, p, strlen(p) + 1);
   } else {
     ask_text("Address or name of remote host", r.host, sizeof r.host);  // noisy mode only
-    ask_text("Source filename", r.path, sizeof r.path);
+    // An upload's destination is asked in alert mode too, as IOS does.
+    ask_text(file_label, r.path, sizeof r.path, !upload);
   }
-  char shown[kMaxHost + kMaxPath + 16];
-  if (!check_remote(r, src, scheme, shown, sizeof shown)) return;
+  return check_remote(r, text, scheme, shown);
+}
+
+// Writes the URL with its credentials to the engine and gives it `cmd`
+// (OPEN or UPLOAD); returns STATUS.
+uint64_t start_transfer(uint64_t base, const Remote& r, uint64_t cmd) {
+  char url[kShownCap + 6 * kMaxCred + 4];  // credentials escaped: up to 3 bytes each
+  build_url(r, true, url, sizeof url);
+  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
+  if (x.status != TS_MBOX_OK) return TS_NETXFER_FAILED;
+  fw::reg_write64(base + TS_NETXFER_NAMESERVER, g.name_server);  // host names resolve through it only
+  fw::reg_write64(base + TS_NETXFER_CTRL, cmd);
+  return fw::reg_read64(base + TS_NETXFER_STATUS);
+}
+
+void print_rate(uint64_t total, uint64_t t0) {
+  uint64_t ns = fw::uptime_ns() - t0;
+  uint64_t ms = ns / 1000000;
+  fw::printf("%lu bytes copied in %lu.%03lu secs (%lu bytes/sec)\n", total, ms / 1000, ms % 1000,
+             uint64_t(ns ? total * 1000000000ull / ns : 0));
+}
+
+}  // namespace
+
+// `src` is tftp:/ftp:/http:/https: (su parsed), `dst` a local bootflash: path.
+void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du) {
+  Remote r{};
+  char shown[kShownCap];
+  if (!remote_from(src, su, false, "", r, shown)) return;
   if (!fs_ok_for_write()) return;
 
   // Destination name: bootflash:NAME, or the source's last part.
@@ -295,19 +415,22 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
     return;
   }
-  // TFTP: the `Loading` line carries the `!`; FTP: they follow on this line.
+  // TFTP: the `Loading` line carries the `!`; FTP and HTTP(S): they follow on this line.
+  const bool tftp = r.fs == cli::FileSystem::kTftp;
   fw::printf("Accessing %s...", shown);
-  if (!r.ftp) fw::putc('\n');
+  if (tftp) fw::putc('\n');
   fw::flush();
   uint64_t t0 = fw::uptime_ns();
-  uint64_t st = open_transfer(base, r);
-  fw::Xfer x{};
+  // https: the engine trusts exactly the CA certificates of the trustpoints.
+  if (r.fs == cli::FileSystem::kHttps) give_trusted_cas(base);
+  uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_OPEN);
+  fw::Xfer x;
   if (st != TS_NETXFER_OK) {
-    if (r.ftp) fw::putc('\n');
+    if (!tftp) fw::putc('\n');
     fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
     return;
   }
-  if (!r.ftp) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
+  if (tftp) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
   bfs::Status fs_st = bfs::begin_write(g.fs, to, uint32_t(fw::rtc_seconds()));
   uint64_t total = 0, bangs = 0;
   while (fs_st == bfs::Status::kOk) {
@@ -342,14 +465,87 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     fw::printf("%%Error copying %s to bootflash:/%s (%s)\n", shown, to, ios_error(fs_st));
     return;
   }
-  if (r.ftp)
+  if (!tftp)
     fw::printf("[OK - %lu/4096 bytes]\n\n", total);
   else
     fw::printf("[OK - %lu bytes]\n", total);
-  uint64_t ns = fw::uptime_ns() - t0;
-  uint64_t ms = ns / 1000000;
-  fw::printf("%lu bytes copied in %lu.%03lu secs (%lu bytes/sec)\n", total, ms / 1000, ms % 1000,
-             uint64_t(ns ? total * 1000000000ull / ns : 0));
+  print_rate(total, t0);
+}
+
+// `src` is a local bootflash: file, `dst` tftp:/ftp: (du parsed). The file
+// is loaded into the staging buffer and its checksum checked, then written
+// to the engine and committed: the server gets the whole file or, on a
+// failure, the IOS error is printed. bootflash: is only read.
+void net_upload(const char* src, const char* dst, const cli::Url& du) {
+  if (!g.fs_mounted) {
+    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
+    return;
+  }
+  char from[bfs::kMaxNameLen + 1];
+  if (!local_name(src, from, sizeof from)) return;
+  if (g.file_prompt == cli::FilePrompt::kNoisy && !ask_name("Source filename", from, sizeof from)) return;
+  Remote r{};
+  char shown[kShownCap];
+  if (!remote_from(dst, du, true, from, r, shown)) return;
+  bfs::FileInfo fi;
+  uint64_t size = 0;
+  if (bfs::stat(g.fs, from, &fi) != bfs::Status::kOk || !load_file(from, &size)) {
+    if (bfs::stat(g.fs, from, &fi) != bfs::Status::kOk)
+      fw::printf("%%Error opening bootflash:/%s (No such file or directory)\n", from);
+    return;
+  }
+  const uint8_t* file = reinterpret_cast<const uint8_t*>(kStaging);
+  bool crc_ok = trustsim::crc32(file, size_t(size), 0) == fi.crc32;
+  fw::printf("Verifying checksum for '%s' (file # %u)... %s\n", from, fi.index, crc_ok ? "OK" : "FAILED");
+  if (!crc_ok) {
+    fw::printf("%%Error: bootflash:/%s does not match its checksum; not uploaded\n", from);
+    return;
+  }
+  if (g.file_prompt != cli::FilePrompt::kQuiet) {
+    char answer[16];
+    fw::printf("Copy '%s' from Flash to server\n  as '%s'? [yes/no] ", from, r.path);
+    fw::flush();
+    fw::readline(answer, sizeof answer);
+    const char* a = fw::trim(answer);
+    if (fw::strcmp(a, "yes") != 0 && fw::strcmp(a, "y") != 0) {
+      fw::printf("%%Upload cancelled\n");
+      return;
+    }
+  }
+  uint64_t base = fw::dev_base(TS_DEV_NETXFER);
+  if (!base) {
+    fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
+    return;
+  }
+  uint64_t t0 = fw::uptime_ns();
+  uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_UPLOAD);
+  if (st != TS_NETXFER_OK) {
+    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
+    return;
+  }
+  fw::printf("writing %s ", r.path);
+  uint64_t sent = 0, bangs = 0;
+  while (st == TS_NETXFER_OK && sent < size) {
+    size_t n = size - sent < kNetChunk ? size_t(size - sent) : kNetChunk;
+    if (fw::mbox_write(base + TS_NETXFER_DATA, file + sent, n).status != TS_MBOX_OK) st = TS_NETXFER_FAILED;
+    if (st == TS_NETXFER_OK) st = fw::reg_read64(base + TS_NETXFER_STATUS);
+    if (st != TS_NETXFER_OK) break;
+    sent += n;
+    for (; bangs < sent / kBang; ++bangs) fw::putc('!');
+  }
+  if (st == TS_NETXFER_OK) {
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_COMMIT);
+    st = fw::reg_read64(base + TS_NETXFER_STATUS);
+  }
+  if (st == TS_NETXFER_END && sent % kBang) fw::putc('!');
+  fw::putc('\n');
+  if (st != TS_NETXFER_END) {
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    fw::printf("%%Error writing %s (%s)\n", shown, net_error(st));
+    return;
+  }
+  fw::printf("Upload to server done\n");
+  print_rate(size, t0);
 }
 
 const char* net_error_text(uint64_t status) { return net_error(status); }
@@ -363,20 +559,21 @@ bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool
     return false;
   }
   Remote r{};
+  r.fs = su.fs;
   r.ftp = su.fs == cli::FileSystem::kFtp;
   if (!copy_span(su.host, r.host, sizeof r.host) || !copy_span(su.path, r.path, sizeof r.path) ||
       !copy_span(su.user, r.user, sizeof r.user) || !copy_span(su.password, r.password, sizeof r.password)) {
     fw::printf("%%Error parsing %s (Name too long)\n", src);
     return false;
   }
-  char shown[kMaxHost + kMaxPath + 16];
-  if (!check_remote(r, src, r.ftp ? "ftp:" : "tftp:", shown, sizeof shown)) return false;
+  char shown[kShownCap];
+  if (!check_remote(r, src, cli::fs_prefix(su.fs), shown)) return false;
   uint64_t base = fw::dev_base(TS_DEV_NETXFER);
   if (!base) {
     fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
     return false;
   }
-  uint64_t st = open_transfer(base, r);
+  uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_OPEN);
   if (st != TS_NETXFER_OK) {
     *denied = st == TS_NETXFER_DENIED;
     fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));

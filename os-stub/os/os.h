@@ -38,6 +38,19 @@ struct DebugFlags {
   bool envelope, errors, key, revocation, show, verbose, autoupgrade;
 };
 
+// A trustpoint (crypto pki trustpoint): the CA certificate https:// copies
+// trust, kept as its base 64 text (the DER, without PEM lines).
+constexpr uint32_t kMaxTrustpoints = 4;
+constexpr uint32_t kMaxCaB64 = 2048;  // a CA certificate of up to 1536 DER bytes
+struct Trustpoint {
+  bool used;
+  bool enrollment_terminal;
+  bool revocation_none;
+  char name[32];
+  uint32_t ca_len;  // base 64 characters in ca_b64; 0: not authenticated yet
+  char ca_b64[kMaxCaB64 + 1];
+};
+
 struct State {
   fw::NandDriver nand;
   bfs::Volume fs;
@@ -55,7 +68,10 @@ struct State {
   char ftp_user[64];
   char ftp_password[64];
   char domain_name[64];  // ip domain name; "" if not configured
+  uint32_t name_server;  // ip name-server, IPv4 as a<<24|b<<16|c<<8|d; 0 if not configured
   cli::FilePrompt file_prompt;
+  Trustpoint trustpoints[kMaxTrustpoints];
+  uint32_t current_tp;  // the trustpoint the submode edits
   uint32_t startup_generation;
   // Auto-Upgrade Manager configuration (docs/aum.md).
   uint8_t aum_cleanup;       // bit (1 << cli::AumCleanup) per autoupgrade disk-cleanup line
@@ -87,10 +103,10 @@ bool local_name(const char* path, char* name, size_t cap);
 // "LABEL [NAME]? " and takes a typed answer as the new local name (false
 // after the error if it is not one); in quiet mode it asks nothing.
 // ask_text does the same for a remote part (host, source file) in noisy
-// mode only. overwrite_ok asks before an existing file is replaced, except
-// in quiet mode.
+// mode only, or in alert mode too when noisy_only is false. overwrite_ok asks before an existing file is replaced,
+// except in quiet mode.
 bool ask_name(const char* label, char* name, size_t cap);
-void ask_text(const char* label, char* text, size_t cap);
+void ask_text(const char* label, char* text, size_t cap, bool noisy_only = true);
 bool overwrite_ok();
 void cmd_file_prompt(const cli::Args& a);
 
@@ -102,10 +118,26 @@ void cmd_rename(const cli::Args& a);
 void cmd_copy(const cli::Args& a);
 // copy tftp:|ftp: -> bootflash: through the transfer engine (netcopy.cc).
 void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::Url& du);
+// Trustpoints (trustpoint.cc): the submode commands, the paste dialog, the
+// saved form, and handing the trusted CA certificates to the engine.
+void cmd_crypto_pki_trustpoint(const cli::Args& a, cli::Engine& engine);
+void cmd_trustpoint_setting(const cli::Args& a, bool enrollment);
+void cmd_crypto_ca_authenticate(const cli::Args& a);
+void cmd_crypto_pki_certificate_ca(const cli::Args& a);
+void render_trustpoints(void (*add)(void* ctx, const char* text), void* ctx);
+// Clears the engine's CA list and writes every authenticated trustpoint's
+// certificate (PEM) to it; returns how many.
+uint64_t give_trusted_cas(uint64_t base);
+// copy bootflash:FILE tftp:|ftp: -> the server, through the engine (netcopy.cc).
+void net_upload(const char* src, const char* dst, const cli::Url& du);
 // [no] ip ftp username|password NAME: the FTP login when a URL has none.
 void cmd_ip_ftp(const cli::Args& a, bool password);
 // [no] ip domain name NAME: the domain of the router-formed FTP password.
 void cmd_ip_domain_name(const cli::Args& a);
+// [no] ip name-server A.B.C.D: the name server the transfer engine asks.
+void cmd_ip_name_server(const cli::Args& a);
+// ping HOST: five echos through the transfer engine (netcopy.cc).
+void cmd_ping(const cli::Args& a);
 void cmd_more(const cli::Args& a);
 void cmd_format(const cli::Args& a);
 void cmd_verify(const cli::Args& a);

@@ -125,6 +125,12 @@ class Commands : public cli::Handler {
       case C::kIpDomainName:
         cmd_ip_domain_name(a);
         break;
+      case C::kIpNameServer:
+        cmd_ip_name_server(a);
+        break;
+      case C::kPing:
+        cmd_ping(a);
+        break;
       case C::kFilePrompt:
         cmd_file_prompt(a);
         break;
@@ -151,6 +157,21 @@ class Commands : public cli::Handler {
         cmd_upgrade_automatic(id, a);
         break;
 #endif
+      case C::kCryptoPkiTrustpoint:
+        cmd_crypto_pki_trustpoint(a, ctx.engine());
+        break;
+      case C::kTrustpointEnrollment:
+        cmd_trustpoint_setting(a, true);
+        break;
+      case C::kTrustpointRevocationNone:
+        cmd_trustpoint_setting(a, false);
+        break;
+      case C::kCryptoCaAuthenticate:
+        cmd_crypto_ca_authenticate(a);
+        break;
+      case C::kCryptoPkiCertificateCa:
+        cmd_crypto_pki_certificate_ca(a);
+        break;
       case C::kEnable:
       case C::kDisable:
       case C::kEnd:

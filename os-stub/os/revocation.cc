@@ -426,11 +426,16 @@ bool revocation_image_allows(cli::CommandId id) {
     case C::kIpFtpUsername:
     case C::kIpFtpPassword:
     case C::kIpDomainName:
+    case C::kIpNameServer:
     case C::kFilePrompt:
     case C::kAutoupgradeDiskCleanup:
     case C::kAutoupgradeIdaUrl:
     case C::kAutoupgradeEmailRecipient:
     case C::kAutoupgradeSmtpServer:
+    case C::kCryptoPkiTrustpoint:
+    case C::kTrustpointEnrollment:
+    case C::kTrustpointRevocationNone:
+    case C::kCryptoPkiCertificateCa:
       return true;
     default:
       break;

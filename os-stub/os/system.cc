@@ -12,7 +12,7 @@ namespace rv = trustsim::romvars;
 namespace nm = trustsim::nvram_map;
 
 bool g_dirty;
-char g_config[4096];
+char g_config[nm::kStartupConfigLen - 64];  // the text_blob header fits beside it
 uint8_t g_region[nm::kStartupConfigLen];
 uint8_t g_slot[rv::kSlotSize];
 
@@ -32,12 +32,20 @@ size_t render(char* out, size_t cap, cli::Engine* engine) {
   if (g.domain_name[0]) add("ip domain name %s\n", g.domain_name);
   if (g.ftp_user[0]) add("ip ftp username %s\n", g.ftp_user);
   if (g.ftp_password[0]) add("ip ftp password %s\n", g.ftp_password);
-  if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0]) add("%s", "!\n");
+  char ns[16];
+  uint32_t a = g.name_server;
+  fw::snprintf(ns, sizeof ns, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
+  if (a) add("ip name-server %s\n", ns);
+  if (g.domain_name[0] || g.ftp_user[0] || g.ftp_password[0] || a) add("%s", "!\n");
   size_t aum = render_autoupgrade(out + n, cap - n);
   if (aum) {
     n += aum;
     add("%s", "!\n");
   }
+  struct Sink {
+    decltype(add)* fn;
+  } sink{&add};
+  render_trustpoints([](void* ctx, const char* text) { (*static_cast<Sink*>(ctx)->fn)("%s", text); }, &sink);
   char reg[16];
   fw::snprintf(reg, sizeof reg, "0x%x", g.config_register);
   if (g.config_register != rv::kDefaultConfreg) add("config-register %s\n!\n", reg);

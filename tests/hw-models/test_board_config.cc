@@ -114,6 +114,8 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(board\.platform_id: expected a non-negative integer)"},
         BadBoard{"netxfer block size", "tftp_block: 512", "tftp_block: 4",
                  R"(devices\.netxfer\.tftp_block: must be 8\.\.65464)"},
+        BadBoard{"netxfer dns port", "tftp_block: 512", "tftp_block: 512\n    dns_port: 70000",
+                 R"(devices\.netxfer\.dns_port: must be 1\.\.65535)"},
         BadBoard{"netxfer rate", "link_rate: 11 MB/s", "link_rate: 100 Mbit/s",
                  R"(devices\.netxfer\.link_rate: expected a data rate)"},
         BadBoard{"netxfer overlaps", "bus_base: 0x07000000", "bus_base: 0x05000800",

@@ -124,11 +124,11 @@ struct Rig : sc_core::sc_module {
     memcpy(&v, at(kBuf), 8);
     return v;
   }
-  // Writes the URL and opens; returns the board time OPEN took, in ns.
-  uint64_t open(const std::string& url) {
+  // Writes the URL and gives `cmd` (OPEN or UPLOAD); returns the board time it took, in ns.
+  uint64_t open(const std::string& url, uint64_t cmd = TS_NETXFER_CMD_OPEN) {
     memcpy(at(kBuf), url.data(), url.size());
     EXPECT_EQ(request(TS_MBOX_OP_WRITE, TS_NETXFER_URL, url.size()).status, uint32_t(TS_MBOX_OK));
-    ts_mbox_response rsp = write64(TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
+    ts_mbox_response rsp = write64(TS_NETXFER_CTRL, cmd);
     EXPECT_EQ(rsp.status, uint32_t(TS_MBOX_OK));
     return rsp.t_done_ns - rsp.t_start_ns;
   }
@@ -237,7 +237,7 @@ TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_NOT_FOUND);
     r.open(s.ftp("blob.bin", "trustsim:wrong@"));
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_DENIED);
-    EXPECT_EQ(r.open("http://127.0.0.1/x"), 0u);
+    EXPECT_EQ(r.open("gopher://127.0.0.1/x"), 0u);
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_BAD_URL);
     r.open(s.tftp());  // 3000 bytes > max_size 1000
     EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TOO_LARGE);
@@ -251,7 +251,11 @@ TEST(NetXfer, ErrorsOpenNothingAndBadAccessesAreRefused) {
     EXPECT_EQ(r.write64(TS_NETXFER_CTRL, 7).status, uint32_t(TS_MBOX_COMMAND_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_URL, TS_NETXFER_MAX_URL + 1).status,
               uint32_t(TS_MBOX_ADDRESS_ERROR));
-    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_DATA, 8).status, uint32_t(TS_MBOX_ADDRESS_ERROR));
+    EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_CA, 8).status, uint32_t(TS_MBOX_ADDRESS_ERROR)) << "write-only";
+    // DATA written with no upload open: nothing moves.
+    r.write64(TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_DATA, 8).status, uint32_t(TS_MBOX_OK));
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_NO_TRANSFER);
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, TS_NETXFER_STATUS, 4).status, uint32_t(TS_MBOX_ADDRESS_ERROR));
     EXPECT_EQ(r.request(TS_MBOX_OP_READ, 0x400, 8).status, uint32_t(TS_MBOX_ADDRESS_ERROR)) << "no register there";
     // Every failed transfer was traced with its status.
@@ -319,4 +323,76 @@ TEST(NetXfer, MailGoesThroughAnSmtpServerInSevenRoundTrips) {
   EXPECT_NE(mails[0].find("X-MailFrom: r1@lab.example"), std::string::npos) << mails[0];
   EXPECT_NE(mails[0].find("X-RcptTo: ops@example.net"), std::string::npos) << mails[0];
   EXPECT_NE(mails[0].find("line one"), std::string::npos) << mails[0];
+}
+
+// An upload: the login at UPLOAD, wire time (and TFTP's lock-step) as the
+// bytes are written, the server's answer at COMMIT; the file the server
+// stored is the bytes written; a drop-after fault leaves it short.
+TEST(NetXfer, UploadPaysLoginThenWireTimeAndTheServerGetsTheBytes) {
+  Served s;
+  ASSERT_TRUE(s.servers->ready) << s.servers->why;
+  std::string up = s.srv + "/up";
+  ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+  chmod(up.c_str(), 0777);
+  auto stored = [&](const std::string& name) {
+    std::vector<uint8_t> v;
+    if (FILE* f = fopen((up + "/" + name).c_str(), "rb")) {
+      int c;
+      while ((c = fgetc(f)) != EOF) v.push_back(uint8_t(c));
+      fclose(f);
+    }
+    return v;
+  };
+  simulate(figures(), [&](Rig& r) {
+    auto write = [&](size_t from, size_t n) {
+      memcpy(r.at(kBuf), s.data.data() + from, n);
+      ts_mbox_response w = r.request(TS_MBOX_OP_WRITE, TS_NETXFER_DATA, n);
+      EXPECT_EQ(w.status, uint32_t(TS_MBOX_OK));
+      return w.t_done_ns - w.t_start_ns;
+    };
+    auto commit = [&] {
+      ts_mbox_response c = r.write64(TS_NETXFER_CTRL, TS_NETXFER_CMD_COMMIT);
+      EXPECT_EQ(c.status, uint32_t(TS_MBOX_OK));
+      return c.t_done_ns - c.t_start_ns;
+    };
+    EXPECT_EQ(r.open(s.ftp("up/f.bin"), TS_NETXFER_CMD_UPLOAD), 6 * 2000000u);
+    EXPECT_EQ(write(0, 1000), 1000000u);  // FTP streams: wire time only
+    EXPECT_EQ(write(1000, 2000), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_OK);
+    EXPECT_TRUE(stored("f.bin").empty()) << "nothing is sent before COMMIT";
+    EXPECT_EQ(commit(), 2000000u);  // the 226
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+    EXPECT_EQ(stored("f.bin"), s.data);
+
+    EXPECT_EQ(r.open(s.tftp("up/t.bin"), TS_NETXFER_CMD_UPLOAD), 2000000u);
+    EXPECT_EQ(write(0, 1000), 1000000u + 2 * 2000000u);  // blocks 1 and 2 begun
+    EXPECT_EQ(write(1000, 2000), 2000000u + 4 * 2000000u);
+    EXPECT_EQ(commit(), 0u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+    EXPECT_EQ(stored("t.bin"), s.data);
+
+    // Closed before COMMIT: the server gets nothing.
+    r.open(s.ftp("up/c.bin"), TS_NETXFER_CMD_UPLOAD);
+    write(0, 3000);
+    r.write64(TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    EXPECT_TRUE(stored("c.bin").empty());
+
+    r.nx.arm(net::DropAfter{1200});
+    r.open(s.ftp("up/d.bin"), TS_NETXFER_CMD_UPLOAD);
+    write(0, 3000);
+    EXPECT_EQ(commit(), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_TRUNCATED);
+    EXPECT_LE(stored("d.bin").size(), 1200u);
+
+    r.open(s.ftp("up/x.bin", "trustsim:wrong@"), TS_NETXFER_CMD_UPLOAD);
+    write(0, 100);
+    commit();
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_DENIED);
+
+    std::vector<std::string> st;
+    for (const TraceEvent& e : r.lines.events)
+      if (std::string(e.op).find("put") != std::string::npos) st.push_back(std::string(e.op) + " " + e.status);
+    EXPECT_EQ(st, (std::vector<std::string>{"ftp-put end", "tftp-put end", "ftp-put closed", "ftp-put truncated",
+                                            "ftp-put denied"}));
+  });
 }

@@ -362,6 +362,7 @@ TEST_F(Cli, QuestionMarkAtTheStartListsTheModeCommands) {
             "  enable Enter privileged EXEC mode\n"
             "  exit   End this console session\n"
             "  logout End this console session\n"
+            "  ping   Send echo messages\n"
             "  show   Display system state\n"
             "\n");
   EXPECT_TRUE(last.help_shown);
@@ -371,6 +372,7 @@ TEST_F(Cli, QuestionMarkAtTheStartListsTheModeCommands) {
             "  autoupgrade     Auto-Upgrade Manager settings\n"
             "  boot            Boot-time settings\n"
             "  config-register Set the configuration register\n"
+            "  crypto          Encryption settings\n"
             "  end             Leave configuration mode\n"
             "  exit            Leave configuration mode\n"
             "  file            File system settings\n"
@@ -549,11 +551,12 @@ TEST_F(Cli, NoListsOnlyWhatCanBeUndone) {
   EXPECT_EQ(type("no ?"),
             "  autoupgrade Auto-Upgrade Manager settings\n"
             "  boot        Boot-time settings\n"
+            "  crypto      Encryption settings\n"
             "  file        File system settings\n"
             "  hostname    Set the name back to Router\n"
             "  ip          IP settings\n"
             "\n");
-  EXPECT_EQ(type("no config-register 0x2102"), caret_at(15 + 3));
+  EXPECT_EQ(type("no config-register 0x2102"), caret_at(15 + 4));  // `c` still matches `crypto`
   EXPECT_EQ(type("no end"), caret_at(15 + 3));
   EXPECT_EQ(type("no boot system ?"),
             "  bootflash: Boot image on bootflash:\n"
@@ -1163,3 +1166,46 @@ TEST(CliReentrancy, NestedLinesDoNotDisturbTheOuterArguments) {
 }
 
 }  // namespace
+
+// crypto pki trustpoint enters its submode; exit goes back to config, end
+// to privileged EXEC, and a global command typed in the submode leaves it.
+TEST_F(Cli, TrustpointSubmode) {
+  config();
+  Call tp = run("crypto pki trustpoint T1");
+  EXPECT_EQ(tp.id, CommandId::kCryptoPkiTrustpoint);
+  EXPECT_EQ(tp.at(ArgTag::kName).text, "T1");
+  EXPECT_EQ(engine.mode(), Mode::kTrustpoint);
+  EXPECT_STREQ(engine.prompt(), "Router(ca-trustpoint)#");
+  EXPECT_EQ(run("enrollment terminal").id, CommandId::kTrustpointEnrollment);
+  Call no_rev = run("no revocation-check none");
+  EXPECT_EQ(no_rev.id, CommandId::kTrustpointRevocationNone);
+  EXPECT_TRUE(no_rev.negated);
+  EXPECT_EQ(run("exit").id, CommandId::kExit);
+  EXPECT_EQ(engine.mode(), Mode::kConfig);
+  run("crypto pki trustpoint T1");
+  Call global = run("ip domain name example.com");
+  EXPECT_EQ(global.id, CommandId::kIpDomainName);
+  EXPECT_EQ(engine.mode(), Mode::kConfig);
+  run("crypto pki trustpoint T1");
+  EXPECT_EQ(type("bogus"), caret_at(22));
+  EXPECT_EQ(engine.mode(), Mode::kTrustpoint);
+  run("end");
+  EXPECT_EQ(engine.mode(), Mode::kPrivExec);
+  config();
+  Call no_tp = run("no crypto pki trustpoint T1");
+  EXPECT_TRUE(no_tp.negated);
+  EXPECT_EQ(engine.mode(), Mode::kConfig);
+  Call part = run("crypto pki certificate ca T1 MAMCAQE=");
+  EXPECT_EQ(part.id, CommandId::kCryptoPkiCertificateCa);
+  EXPECT_EQ(part.at(ArgTag::kText).text, "MAMCAQE=");
+  EXPECT_EQ(run("crypto ca authenticate T1").id, CommandId::kCryptoCaAuthenticate);
+}
+
+TEST_F(Cli, PingTakesAHostInBothExecModes) {
+  Call user = run("ping files.example");
+  EXPECT_EQ(user.id, CommandId::kPing);
+  EXPECT_EQ(user.at(ArgTag::kName).text, "files.example");
+  privileged();
+  EXPECT_EQ(run("ping 127.0.0.1").id, CommandId::kPing);
+  EXPECT_EQ(type("ping"), "% Incomplete command.\n\n");
+}

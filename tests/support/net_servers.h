@@ -128,7 +128,8 @@ inline bool ftp_logs_in(int port, const std::string& user, const std::string& pa
   return ok;
 }
 
-// in.tftpd and pyftpdlib (user trustsim, password secret) serving `dir`.
+// in.tftpd and pyftpdlib (user trustsim, password secret) serving `dir`,
+// both accepting uploads where the directory lets them write.
 // `probe` is a file in `dir` the TFTP server must serve, and the FTP server
 // must accept the login, before ready() is true.
 struct NetServers {
@@ -142,11 +143,13 @@ struct NetServers {
       : dir(std::move(serve_dir)), log_dir(std::move(logs)) {
     chmod(dir.c_str(), 0755);  // in.tftpd drops to an unprivileged user
     tftp_port = free_port(SOCK_DGRAM);
-    tftpd = spawn_logged({"/usr/sbin/in.tftpd", "-L", "-s", dir, "--address", "127.0.0.1:" + std::to_string(tftp_port)},
-                         log_dir + "/tftpd.log");
+    // -c and -w: both servers also take uploads (into directories the test makes writable).
+    tftpd = spawn_logged(
+        {"/usr/sbin/in.tftpd", "-L", "-c", "-s", dir, "--address", "127.0.0.1:" + std::to_string(tftp_port)},
+        log_dir + "/tftpd.log");
     ftp_port = free_port(SOCK_STREAM);
     ftpd = spawn_logged({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", std::to_string(ftp_port), "-d",
-                         dir, "-u", "trustsim", "-P", "secret"},
+                         dir, "-u", "trustsim", "-P", "secret", "-w"},
                         log_dir + "/ftpd.log");
     bool t = false, f = false;
     for (int i = 0; i < 100 && !(t && f); ++i) {
@@ -205,6 +208,96 @@ struct MailServer {
   }
   MailServer(const MailServer&) = delete;
   MailServer& operator=(const MailServer&) = delete;
+};
+
+// Answers a TCP connect on loopback within `ms` milliseconds.
+inline bool tcp_listens(int port, int ms = 10000) {
+  for (int waited = 0; waited < ms; waited += 100) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = loopback(port);
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(s);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// HTTP and HTTPS servers on loopback (/usr/bin/python3 http.server, ssl)
+// serving `dir`, with certificates made here by the openssl command: a CA
+// the test trusts (ca.pem), another CA it does not, and three HTTPS servers
+// whose certificates (all for IP 127.0.0.1) are signed by the trusted CA
+// (good), by the other CA (untrusted), or by the trusted CA but expired in
+// 2021 (expired). `pki` is a scratch directory for keys and certificates.
+struct WebServers {
+  std::string dir, pki;
+  int http_port = 0, good_port = 0, untrusted_port = 0, expired_port = 0;
+  std::vector<pid_t> pids;
+  bool ready = false;
+  std::string why;
+
+  WebServers(std::string serve_dir, std::string pki_dir) : dir(std::move(serve_dir)), pki(std::move(pki_dir)) {
+    mkdir(pki.c_str(), 0755);
+    const std::string cnf = pki + "/ca.cnf";
+    write_text(cnf, "[ca]\ndefault_ca = ca_default\n[ca_default]\ndatabase = " + pki +
+                        "/index.txt\nnew_certs_dir = " + pki + "\nserial = " + pki +
+                        "/serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n" +
+                        "unique_subject = no\n[any]\ncommonName = supplied\n");
+    write_text(pki + "/index.txt", "");
+    write_text(pki + "/serial", "1000\n");
+    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    std::string cmds = "cd '" + pki + "' && openssl req -x509" + ec +
+                       " -keyout ca.key -out ca.pem -days 3650 -subj /CN=trustsim-test-ca 2>&1 && openssl req -x509" +
+                       ec + " -keyout other.key -out other.pem -days 3650 -subj /CN=other-ca 2>&1";
+    auto server_cert = [&](const std::string& name, const std::string& ca, const std::string& dates) {
+      cmds += " && openssl req" + ec + " -keyout " + name + ".key -out " + name + ".csr -subj /CN=127.0.0.1" +
+              " -addext subjectAltName=IP:127.0.0.1 2>&1 && openssl ca -batch -config ca.cnf -notext -cert " + ca +
+              ".pem -keyfile " + ca + ".key -in " + name + ".csr -out " + name + ".pem " + dates + " 2>&1";
+    };
+    server_cert("good", "ca", "-days 3650");
+    server_cert("untrusted", "other", "-days 3650");
+    server_cert("expired", "ca", "-startdate 20200101000000Z -enddate 20210101000000Z");
+    Result r = sh(cmds);
+    if (r.exit_code != 0) {
+      why = "openssl failed: " + r.output;
+      return;
+    }
+    write_text(pki + "/serve.py",
+               "import functools, http.server, ssl, sys\n"
+               "port, root = int(sys.argv[1]), sys.argv[2]\n"
+               "handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)\n"
+               "server = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)\n"
+               "if len(sys.argv) > 3:\n"
+               "    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+               "    ctx.load_cert_chain(sys.argv[3], sys.argv[4])\n"
+               "    server.socket = ctx.wrap_socket(server.socket, server_side=True)\n"
+               "server.serve_forever()\n");
+    auto start = [&](int& port, const std::string& cert) {
+      port = free_port(SOCK_STREAM);
+      std::vector<std::string> argv{"/usr/bin/python3", pki + "/serve.py", std::to_string(port), dir};
+      if (!cert.empty()) {
+        argv.push_back(pki + "/" + cert + ".pem");
+        argv.push_back(pki + "/" + cert + ".key");
+      }
+      pids.push_back(spawn_logged(argv, pki + "/" + (cert.empty() ? "http" : cert) + ".log"));
+    };
+    start(http_port, "");
+    start(good_port, "good");
+    start(untrusted_port, "untrusted");
+    start(expired_port, "expired");
+    ready = true;
+    for (int port : {http_port, good_port, untrusted_port, expired_port})
+      if (!tcp_listens(port)) {
+        ready = false;
+        why += "no server listens on port " + std::to_string(port) + "\n";
+      }
+  }
+  std::string ca_pem() const { return read_text(pki + "/ca.pem"); }
+  ~WebServers() {
+    for (pid_t p : pids) stop_group(p);
+  }
+  WebServers(const WebServers&) = delete;
+  WebServers& operator=(const WebServers&) = delete;
 };
 
 }  // namespace trustsim::test

@@ -282,8 +282,11 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
       {"copy tftp://ho_st/x.bin bootflash:", "%Error parsing tftp://ho_st/ \\\\(bad character in the host name\\\\)"},
       {"copy tftp://u:p@127.0.0.1/x.bin bootflash:",
        "%Error parsing tftp://u:p@127.0.0.1/x.bin \\\\(tftp: takes no user name or password\\\\)"},
-      {"copy http://127.0.0.1/x.bin bootflash:", "%Error: http: is not supported by this board's transfer engine"},
-      {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin", "%Error: copying to tftp: is not supported"},
+      {"copy http://u:p@127.0.0.1/x.bin bootflash:",
+       "%Error parsing http://u:p@127.0.0.1/x.bin \\\\(http: takes no user name or password\\\\)"},
+      {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin",
+       "%Error: tftp://127.0.0.1/x.bin is not on bootflash: \\\\(uploads come from bootflash:\\\\)"},
+      {"copy bootflash:x.bin http://127.0.0.1/y.bin", "%Error: copying to http: is not supported"},
       {"copy tftp://127.0.0.1/x.bin nvram:x", "%Error: nvram:x is not on bootflash:"},
       {"copy tftp:/x.bin bootflash:", "% Invalid input detected at '\\\\^' marker\\\\."},
   };
@@ -378,6 +381,121 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
             "carol carol@R1\n");
 }
 
+// Uploads (docs/netxfer.md, "Uploads"): the guide's dialog, and the file the
+// servers stored is the bootflash: file byte for byte, by both protocols and
+// in the prompted form.
+class Upload : public Net {
+ protected:
+  std::string up = srv + "/up";
+  void SetUp() override {
+    Net::SetUp();
+    ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+    chmod(up.c_str(), 0777);  // in.tftpd writes as its unprivileged user
+  }
+  std::string put_old() const { return "  - flash-put: {from: " + old_image + ", name: old.bin}\n"; }
+};
+
+std::string upload_steps(const std::string& cmd, const std::string& path, const std::string& answer = "yes") {
+  return "  - send: \"" + cmd + "\"\n" + expect("Destination filename \\\\[" + re(path) + "\\\\]\\\\? ") +
+         "  - send: \"\"\n" +
+         expect("Verifying checksum for 'old\\\\.bin' \\\\(file # [0-9]+\\\\)\\\\.\\\\.\\\\. OK\\n") +
+         expect("Copy 'old\\\\.bin' from Flash to server\\n  as '" + re(path) + "'\\\\? \\\\[yes/no\\\\] ") +
+         "  - send: \"" + answer + "\"\n";
+}
+
+TEST_F(Upload, TftpAndFtpUploadsArriveWhole) {
+  std::string size = std::to_string(read_text(old_image).size());
+  std::string done = expect("\\n(Upload to server done\\n" + size + " bytes copied in [0-9.]+ secs)") + prompt();
+  std::string steps =
+      upload_steps("copy bootflash:old.bin " + tftp_url("up/t.bin"), "up/t.bin") + expect("writing up/t\\\\.bin !+") +
+      done + upload_steps("copy bootflash:old.bin " + ftp_url("up/f.bin"), "up/f.bin") + done +
+      // The prompted form, the FTP login from the configuration.
+      "  - send: configure terminal\n  - send: ip ftp username trustsim\n  - send: ip ftp password secret\n" +
+      "  - send: end\n" + prompt() + "  - send: \"copy bootflash:old.bin ftp:\"\n" +
+      expect("Address or name of remote host \\\\[\\\\]\\\\? ") + "  - send: \"127.0.0.1:" + std::to_string(ftp_port) +
+      "\"\n" + expect("Destination filename \\\\[old\\\\.bin\\\\]\\\\? ") + "  - send: up/p.bin\n" +
+      expect("Copy 'old\\\\.bin' from Flash to server\\n  as 'up/p\\\\.bin'\\\\? \\\\[yes/no\\\\] ") +
+      "  - send: \"yes\"\n" + done +
+      // "no" sends nothing.
+      upload_steps("copy bootflash:old.bin " + tftp_url("up/no.bin"), "up/no.bin", "no") + expect("%Upload cancelled") +
+      prompt() + check_file("old.bin", old_sha);
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  for (const char* f : {"/t.bin", "/f.bin", "/p.bin"}) EXPECT_EQ(sha256_of(up + f), old_sha) << f;
+  EXPECT_EQ(access((up + "/no.bin").c_str(), F_OK), -1);
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"tftp-put\",\"addr\":0,\"len\":" + size), std::string::npos) << trace.substr(0, 3000);
+  EXPECT_NE(trace.find("\"op\":\"ftp-put\",\"addr\":0,\"len\":" + size), std::string::npos);
+  EXPECT_EQ(trace.find("secret"), std::string::npos);
+}
+
+// file prompt quiet asks nothing; noisy also asks the source and the host.
+TEST_F(Upload, FilePromptGovernsTheUploadDialog) {
+  auto line = [](const std::string& l) { return "  - send: \"" + l + "\"\n"; };
+  std::string hostport = "127.0.0.1:" + std::to_string(tftp_port);
+  std::string steps =
+      line("configure terminal") + line("file prompt quiet") + line("end") + prompt() +
+      line("copy bootflash:old.bin " + tftp_url("up/q.bin")) +
+      expect("tftp[^\\n]*\\nVerifying checksum for 'old\\\\.bin' [^\\n]*OK\\nwriting up/q\\\\.bin !+\\n") +
+      expect("Upload to server done") + prompt() + line("configure terminal") + line("file prompt noisy") +
+      line("end") + prompt() + line("copy bootflash:old.bin " + tftp_url("up/n.bin")) +
+      expect("Source filename \\\\[old\\\\.bin\\\\]\\\\? ") + line("") +
+      expect("Address or name of remote host \\\\[" + re(hostport) + "\\\\]\\\\? ") + line("") +
+      expect("Destination filename \\\\[up/n\\\\.bin\\\\]\\\\? ") + line("") + expect("\\\\[yes/no\\\\] ") +
+      line("yes") + expect("Upload to server done") + prompt();
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(up + "/q.bin"), old_sha);
+  EXPECT_EQ(sha256_of(up + "/n.bin"), old_sha);
+}
+
+// Every failure: the IOS error, the CLI carries on, bootflash: untouched.
+TEST_F(Upload, FailuresGiveIosErrorsAndLoseNothing) {
+  std::string dead_tcp = "ftp://127.0.0.1:" + std::to_string(free_port(SOCK_STREAM)) + "/up/x.bin";
+  std::string shown_f = "ftp://127.0.0.1:" + std::to_string(ftp_port) + "/up/d.bin";
+  std::string steps;
+  auto row = [&](const std::string& url, const std::string& path, const std::string& error) {
+    steps +=
+        upload_steps("copy bootflash:old.bin " + url, path) + expect(error) + prompt() + check_file("old.bin", old_sha);
+  };
+  row("tftp://nosuchhost.invalid/up/x.bin", "up/x.bin",
+      "\\n%Error opening tftp://nosuchhost\\\\.invalid/up/x\\\\.bin \\\\(Unknown host\\\\)");
+  row(dead_tcp, "up/x.bin", "\\n%Error writing " + re(dead_tcp) + " \\\\(Connection refused\\\\)");
+  row(ftp_url("up/x.bin", "trustsim:wrong@"), "up/x.bin", "%Error writing [^\\n]* \\\\(Permission denied\\\\)");
+  // The server cannot store it there (no such directory: CWD answers 550).
+  row(ftp_url("nodir/x.bin"), "nodir/x.bin", "%Error writing [^\\n]* \\\\(Permission denied\\\\)");
+  steps += "  - fault: {network: {refuse: true}}\n";
+  row(tftp_url("up/r.bin"), "up/r.bin", "%Error opening " + re(tftp_url("up/r.bin")) + " \\\\(Connection refused\\\\)");
+  steps += "  - fault: {network: {drop-after: 30000}}\n";
+  row(ftp_url("up/d.bin"), "up/d.bin",
+      "!!!!!\\n%Error writing " + re(shown_f) +
+          " \\\\(Connection closed by the server before the end of the file\\\\)");
+  steps += "  - fault: {network: {stall: true}}\n";
+  row(tftp_url("up/s.bin"), "up/s.bin", "%Error writing " + re(tftp_url("up/s.bin")) + " \\\\(Timed out\\\\)");
+  // A missing source file: nothing is sent.
+  steps += "  - send: \"copy bootflash:nope.bin " + tftp_url("up/n.bin") + "\"\n" +
+           expect("Destination filename \\\\[up/n\\\\.bin\\\\]\\\\? ") + "  - send: \"\"\n" +
+           expect("%Error opening bootflash:/nope\\\\.bin \\\\(No such file or directory\\\\)") + prompt();
+  steps += "  - send: \"copy nvram:x " + tftp_url("up/n.bin") + "\"\n" +
+           expect("%Error: nvram:x is not on bootflash: \\\\(uploads come from bootflash:\\\\)") + prompt();
+  // The faults were one-shot: the next upload arrives whole.
+  steps += upload_steps("copy bootflash:old.bin " + tftp_url("up/ok.bin"), "up/ok.bin") +
+           expect("Upload to server done") + prompt();
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(up + "/ok.bin"), old_sha);
+  for (const char* f : {"/r.bin", "/s.bin", "/n.bin", "/x.bin", "/../x.bin"})
+    EXPECT_EQ(access((up + f).c_str(), F_OK), -1) << f;
+  // The dropped connection left the first 30000 bytes at most.
+  struct stat st {};
+  if (stat((up + "/d.bin").c_str(), &st) == 0) {
+    EXPECT_LE(st.st_size, 30000);
+  }
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"fault=drop-after@30000", "fault=stall", "fault=refuse", "\"status\":\"unknown-host\""})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
 }  // namespace
 
 // Ctrl-C while a server that never answers holds the download: libcurl
@@ -410,3 +528,199 @@ TEST(NetInterrupt, CtrlCDuringASlowFetchFailsTheRun) {
   EXPECT_EQ(r.output.find("PASS"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Timed out"), std::string::npos) << "the fetch ran to libcurl's timeout:\n" << r.output;
 }
+
+namespace {
+
+// HTTP and HTTPS downloads (docs/netxfer.md, "HTTP and HTTPS"): the server's
+// certificate is checked against exactly the trustpoints' CA certificates,
+// which the OS keeps in its configuration.
+class Https : public Net {
+ protected:
+  std::unique_ptr<WebServers> web;
+  void SetUp() override {
+    Net::SetUp();
+    web = std::make_unique<WebServers>(srv, d.file("pki"));
+    ASSERT_TRUE(web->ready) << web->why;
+  }
+  void TearDown() override {
+    web.reset();
+    Net::TearDown();
+  }
+  std::string https_url(int port, const std::string& path = "net.SPA.bin") const {
+    return "https://127.0.0.1:" + std::to_string(port) + "/" + path;
+  }
+  // Configures trustpoint NAME and pastes the trusted CA's certificate.
+  std::string authenticate(const std::string& name) const {
+    std::string s = "  - send: configure terminal\n  - send: crypto pki trustpoint " + name + "\n" +
+                    expect("Router\\\\(ca-trustpoint\\\\)#") +
+                    "  - send: enrollment terminal\n  - send: revocation-check none\n  - send: exit\n" +
+                    expect("Router\\\\(config\\\\)#") + "  - send: crypto ca authenticate " + name + "\n" +
+                    expect("Paste the CA certificate");
+    std::string pem = web->ca_pem();
+    for (size_t p = 0, e; p < pem.size(); p = e + 1) {
+      e = pem.find('\n', p);
+      if (e == std::string::npos) e = pem.size();
+      s += "  - send: \"" + pem.substr(p, e - p) + "\"\n";
+    }
+    return s + "  - send: \"\"\n" + expect("Fingerprint SHA512:") +
+           expect("% Do you accept this certificate\\\\? \\\\[yes/no\\\\]: ") + "  - send: \"yes\"\n" +
+           expect("% Certificate successfully imported") + "  - send: end\n" + prompt();
+  }
+};
+
+TEST_F(Https, TrustedServerDownloadsAndTheTrustpointIsSaved) {
+  std::string size = std::to_string(read_text(image).size());
+  std::string steps =
+      authenticate("T1") + copy_steps("copy " + https_url(web->good_port) + " bootflash:h.bin", "h.bin", false) +
+      expect("Accessing " + re(https_url(web->good_port)) + "\\\\.\\\\.\\\\.!+\\n\\\\[OK - " + size +
+             "/4096 bytes\\\\]") +
+      prompt() + check_file("h.bin", sha) +
+      copy_steps("copy http://127.0.0.1:" + std::to_string(web->http_port) + "/net.SPA.bin bootflash:p.bin", "p.bin",
+                 false) +
+      expect("bytes copied in") + prompt() + check_file("p.bin", sha) +
+      // Saved in the configuration, and trusted again after a power cycle.
+      "  - send: write memory\n" + prompt() + "  - send: show running-config\n" +
+      expect("crypto pki trustpoint T1\\n enrollment terminal\\n revocation-check none\\n") +
+      expect("crypto pki certificate ca T1 [A-Za-z0-9+/=]{64}\\n") + prompt() +
+      "  - power-cycle\n  - expect: \"Router>\"\n  - send: enable\n" + prompt() +
+      copy_steps("copy " + https_url(web->good_port) + " bootflash:h2.bin", "h2.bin", false) +
+      expect("bytes copied in") + prompt() + check_file("h2.bin", sha);
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"https-get\",\"addr\":0,\"len\":" + size), std::string::npos) << trace.substr(0, 2000);
+  EXPECT_NE(trace.find("\"op\":\"http-get\",\"addr\":0,\"len\":" + size), std::string::npos);
+}
+
+TEST_F(Https, UntrustedExpiredAndUnparseableCertificatesAreRefused) {
+  auto refused = [&](int port, const std::string& name, const std::string& why) {
+    return copy_steps("copy " + https_url(port) + " bootflash:" + name, name, false) + "  - expect: \"%Error opening " +
+           re(https_url(port)) + " \\\\(" + why + "\\\\)\"\n" + prompt() + check_absent(name);
+  };
+  std::string steps =
+      // No trustpoint yet: nothing is trusted.
+      refused(web->good_port, "a.bin", "the server's certificate is not signed by a trusted CA") + authenticate("T1") +
+      refused(web->untrusted_port, "u.bin", "the server's certificate is not signed by a trusted CA") +
+      refused(web->expired_port, "e.bin", "the server's certificate has expired or is not valid yet") +
+      copy_steps("copy " + https_url(web->good_port, "nosuch.bin") + " bootflash:", "nosuch.bin", false) +
+      expect("%Error opening [^\\n]* \\\\(No such file or directory\\\\)") + prompt() +
+      // A paste that is not a certificate changes nothing.
+      "  - send: configure terminal\n  - send: crypto pki trustpoint T2\n  - send: enrollment terminal\n" +
+      "  - send: exit\n  - send: crypto ca authenticate T2\n  - send: \"not*base64\"\n  - send: \"\"\n" +
+      expect("% The certificate does not parse \\\\(not base 64\\\\); trustpoint T2 unchanged") +
+      // The saved form holding a DER SEQUENCE that is no certificate: the engine cannot use it.
+      "  - send: no crypto pki trustpoint T1\n  - send: crypto pki certificate ca T2 MAMCAQE=\n  - send: end\n" +
+      prompt() + refused(web->good_port, "c.bin", "a trustpoint's CA certificate does not parse");
+  Result r = run_steps(steps);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"\"status\":\"untrusted\"", "\"status\":\"cert-expired\"", "\"status\":\"ca-invalid\""})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
+// Network faults on an HTTPS download, as on FTP: the IOS error, the old
+// file kept; a flipped byte gets through TLS (the fault is the engine's) and
+// fails the signature.
+TEST_F(Https, NetworkFaultsOnHttpsKeepTheOldFile) {
+  std::string put = "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n";
+  std::string u = https_url(web->good_port);
+  auto faulty = [&](const std::string& fault, const std::string& error) {
+    return "  - fault: {network: {" + fault + "}}\n" + copy_steps("copy " + u + " bootflash:", "net.SPA.bin", true) +
+           expect(error) + prompt() + check_file("net.SPA.bin", old_sha);
+  };
+  std::string steps = authenticate("T1") +
+                      faulty("refuse: true", "%Error opening " + re(u) + " \\\\(Connection refused\\\\)") +
+                      faulty("stall: true", "%Error reading " + re(u) + " \\\\(Timed out\\\\)") +
+                      faulty("drop-after: 70000", "!!!!!\\n%Error reading " + re(u) +
+                                                      " \\\\(Connection closed by the server before the end of "
+                                                      "the file\\\\)") +
+                      "  - fault: {network: {corrupt-byte: 5000}}\n" +
+                      copy_steps("copy " + u + " bootflash:bad.bin", "bad.bin", false) + expect("bytes copied in") +
+                      prompt() + "  - send: verify bootflash:bad.bin\n" +
+                      expect("%Error: digital signature verification failed for bootflash:bad.bin") + prompt() +
+                      copy_steps("copy " + u + " bootflash:", "net.SPA.bin", true) + expect("bytes copied in") +
+                      prompt() + check_file("net.SPA.bin", sha);
+  Result r = run_steps(steps, put);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"fault=refuse", "fault=stall", "fault=drop-after@70000", "fault=corrupt-byte@5000"})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
+}  // namespace
+
+namespace {
+
+// Host names (docs/netxfer.md, "Names"): resolved through `ip name-server`
+// only -- a real dnsmasq on loopback, on the port the board file's
+// devices.netxfer.dns_port names -- never through the host's resolver.
+class Dns : public Net {
+ protected:
+  pid_t dnsmasq = -1;
+  int dns_port = 0;
+  std::string board = d.file("board.yaml");
+  void SetUp() override {
+    Net::SetUp();
+    dns_port = free_port(SOCK_DGRAM);
+    dnsmasq = spawn_logged({"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                            "--pid-file=", "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
+                            "--bind-interfaces", "--no-resolv", "--no-hosts", "--host-record=files.example,127.0.0.1"},
+                           d.file("dnsmasq.log"));
+    std::string text = read_text(src("boards/default.yaml"));
+    size_t at = text.find("    tftp_block:");
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at, "    dns_port: " + std::to_string(dns_port) + "\n");
+    write_text(board, text);
+    // Ready when it answers (an NXDOMAIN will do).
+    bool up = false;
+    for (int i = 0; i < 50 && !up; ++i) {
+      int s = socket(AF_INET, SOCK_DGRAM, 0);
+      static const char kQuery[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x00\x00\x01\x00\x01";
+      sockaddr_in a = loopback(dns_port);
+      sendto(s, kQuery, sizeof kQuery - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      up = wait_readable(s, 100);
+      close(s);
+    }
+    ASSERT_TRUE(up) << read_text(d.file("dnsmasq.log"));
+  }
+  void TearDown() override {
+    stop_group(dnsmasq);
+    Net::TearDown();
+  }
+};
+
+TEST_F(Dns, NamesResolveThroughTheConfiguredNameServerOnly) {
+  std::string by_name = "tftp://files.example:" + std::to_string(tftp_port) + "/net.SPA.bin";
+  std::string unknown = "tftp://nothere.example:" + std::to_string(tftp_port) + "/net.SPA.bin";
+  std::string steps =
+      // No name server yet: a name does not resolve (not even through the host).
+      copy_steps("copy " + by_name + " bootflash:a.bin", "a.bin", false) +
+      expect("%Error opening " + re(by_name) + " \\\\(Unknown host\\\\)") + prompt() + check_absent("a.bin") +
+      "  - send: configure terminal\n  - send: ip name-server 1.2.3\n" +
+      expect("%Error: the name server must be an IPv4 address A\\\\.B\\\\.C\\\\.D") +
+      "  - send: ip name-server 127.0.0.1\n  - send: end\n" + prompt() +
+      copy_steps("copy " + by_name + " bootflash:n.bin", "n.bin", false) + expect("bytes copied in") + prompt() +
+      check_file("n.bin", sha) + copy_steps("copy " + unknown + " bootflash:u.bin", "u.bin", false) +
+      expect("%Error opening " + re(unknown) + " \\\\(Unknown host\\\\)") + prompt() + check_absent("u.bin") +
+      // Uploads resolve the same way; the name server is saved.
+      "  - send: \"copy bootflash:n.bin ftp://trustsim:secret@files.example:" + std::to_string(ftp_port) +
+      "/up.bin\"\n" + expect("Destination filename") + "  - send: \"\"\n" + expect("\\\\[yes/no\\\\] ") +
+      "  - send: \"yes\"\n" + expect("Upload to server done") + prompt() + "  - send: write memory\n" + prompt() +
+      "  - send: show running-config\n" + expect("\\nip name-server 127\\\\.0\\\\.0\\\\.1\\n") + prompt() +
+      // ping: the name resolved, five echos answered, 1 ms round trips from the board file (the
+      // first also carries the 1 ms name lookup).
+      "  - send: ping files.example\n" + expect("Type escape sequence to abort\\\\.\\n") +
+      expect("Sending 5, 100-byte ICMP Echos to 127\\\\.0\\\\.0\\\\.1, timeout is 2 seconds:\\n!!!!!\\n") +
+      expect("Success rate is 100 percent \\\\(5/5\\\\), round-trip min/avg/max = 1/1/2 ms") + prompt() +
+      "  - send: ping nothere.example\n" + expect("% Unrecognized host or address, or protocol not running\\\\.") +
+      prompt();
+  Result r = run_steps(steps, "", "--board-file " + board);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(srv + "/up.bin"), sha);
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("resolved=127.0.0.1"), std::string::npos) << trace.substr(0, 2000);
+  EXPECT_NE(trace.find("(no name server configured)"), std::string::npos);
+  EXPECT_NE(trace.find("(nothere.example has no address at name server 127.0.0.1)"), std::string::npos);
+}
+
+}  // namespace

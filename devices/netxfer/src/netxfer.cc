@@ -1,8 +1,14 @@
 #include "devices/netxfer.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
@@ -20,6 +26,9 @@ constexpr uint64_t kFtpOpenTrips = 6;
 constexpr uint64_t kFtpNotFoundTrips = 6;  // RETR answers 550
 constexpr uint64_t kFtpDeniedTrips = 3;    // PASS answers 530
 constexpr uint64_t kTftpOpenTrips = 1;     // RRQ -> first DATA or ERROR
+constexpr uint64_t kHttpOpenTrips = 2;     // TCP connect, GET -> response header
+constexpr uint64_t kHttpsOpenTrips = 3;    // TCP connect, TLS 1.3 handshake, GET -> response header
+
 // SMTP: connect + greeting, EHLO, MAIL FROM, RCPT TO, DATA, the end of
 // the data, QUIT.
 constexpr uint64_t kSmtpTrips = 7;
@@ -85,6 +94,7 @@ uint64_t map_curl(CURLcode rc, long response_code) {
       return TS_NETXFER_NOT_FOUND;
     case CURLE_LOGIN_DENIED:
     case CURLE_REMOTE_ACCESS_DENIED:
+    case CURLE_UPLOAD_FAILED:  // FTP STOR refused (550/553)
     case CURLE_TFTP_PERM:
       return TS_NETXFER_DENIED;
     case CURLE_OPERATION_TIMEDOUT:
@@ -95,6 +105,13 @@ uint64_t map_curl(CURLcode rc, long response_code) {
       return TS_NETXFER_TRUNCATED;
     case CURLE_FTP_COULDNT_RETR_FILE:
       return response_code == 550 ? TS_NETXFER_NOT_FOUND : TS_NETXFER_FAILED;
+    case CURLE_HTTP_RETURNED_ERROR:
+      if (response_code == 404 || response_code == 410) return TS_NETXFER_NOT_FOUND;
+      return response_code == 401 || response_code == 403 ? TS_NETXFER_DENIED : TS_NETXFER_FAILED;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return TS_NETXFER_UNTRUSTED;  // refined from the verify result by the caller
+    case CURLE_SSL_CACERT_BADFILE:
+      return TS_NETXFER_CA_INVALID;
     default:
       return TS_NETXFER_FAILED;
   }
@@ -133,6 +150,16 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
       },
       [this] { return timeout_ns_; });
   regs_.add({"DONE", TS_NETXFER_DONE, 8, RegAccess::kReadOnly}, {}, {}, [this] { return pos_; });
+  regs_.add(
+      {"NAMESERVER", TS_NETXFER_NAMESERVER, 8, RegAccess::kReadWrite}, {},
+      [this](A& a) {
+        if (a.value >> 32)
+          a.refuse();  // not an IPv4 address
+        else
+          nameserver_ = uint32_t(a.value);
+      },
+      [this] { return uint64_t(nameserver_); });
+  regs_.add({"ADDRESS", TS_NETXFER_ADDRESS, 8, RegAccess::kReadOnly}, {}, {}, [this] { return uint64_t(ping_ip_); });
   regs_.add({"URL", TS_NETXFER_URL, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_URL}, {}, [this](A& a) {
     url_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
     size_t nul = url_.find('\0');
@@ -149,8 +176,14 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
             [this](A& a) { mail_envelope_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length())); });
   regs_.add({"MAIL_BODY", TS_NETXFER_MAIL_BODY, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_MAIL}, {},
             [this](A& a) { mail_body_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length())); });
-  regs_.add({"DATA", TS_NETXFER_DATA, 0, RegAccess::kReadOnly},
-            [this](A& a) { read_data(a.data(), a.length(), a.gp.get_extension<ActualLength>(), a.delay); });
+  regs_.add({"CA", TS_NETXFER_CA, 0, RegAccess::kWriteOnly}, {}, [this](A& a) {
+    if (ca_.size() + a.length() > TS_NETXFER_MAX_CA) return a.refuse();
+    ca_.append(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
+  });
+  regs_.add(
+      {"DATA", TS_NETXFER_DATA, 0, RegAccess::kReadWrite},
+      [this](A& a) { read_data(a.data(), a.length(), a.gp.get_extension<ActualLength>(), a.delay); },
+      [this](A& a) { write_data(a.data(), a.length(), a.delay); });
   set_trace(&trace);
   use_registers(regs_);
 }
@@ -161,6 +194,10 @@ void NetXfer::power_lost() {
   data_.clear();
   data_.shrink_to_fit();
   url_.clear();
+  ca_.clear();
+  nameserver_ = 0;
+  ping_ip_ = 0;
+  ping_host_.clear();
   status_ = TS_NETXFER_OK;
 }
 
@@ -249,7 +286,9 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* s
   TraceEvent ev;
   ev.t_ns = to_ns(started_);
   ev.dev = basename();
-  ev.op = proto_ == Proto::kFtp ? "ftp-get" : proto_ == Proto::kTftp ? "tftp-get" : "get";
+  static const char* const kOps[5][2] = {
+      {"get", "put"}, {"tftp-get", "tftp-put"}, {"ftp-get", "ftp-put"}, {"http-get", "put"}, {"https-get", "put"}};
+  ev.op = kOps[int(proto_)][upload_ ? 1 : 0];
   ev.addr = 0;
   ev.len = pos_;
   ev.latency_ns = to_ns(end - started_);
@@ -257,47 +296,39 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* s
   ev.detail = detail_;
   trace_.record(ev);
   open_ = false;
+  upload_ = false;
   data_.clear();
   data_.shrink_to_fit();
 }
 
-void NetXfer::open(sc_core::sc_time& delay) {
-  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
-  ++transfers_;
-  std::optional<net::Fault> fault = fault_;
-  fault_.reset();
-  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
-  started_ = sc_core::sc_time_stamp() + delay;
-  pos_ = 0;
-  data_.clear();
-  proto_ = url_.rfind("tftp://", 0) == 0 ? Proto::kTftp : url_.rfind("ftp://", 0) == 0 ? Proto::kFtp : Proto::kNone;
-  detail_ = shown_url(url_);
-  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
-  auto fail = [&](uint64_t st, uint64_t trips) {
-    delay += rtt * double(trips);
-    status_ = st;
-    open_ = true;  // so finish() traces it
-    finish(st, sc_core::sc_time_stamp() + delay);
-  };
-  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
-    detail_ += " (only tftp:// and ftp:// are supported)";
-    return fail(TS_NETXFER_BAD_URL, 0);
-  }
-  if (is(net::Refuse{})) {
-    detail_ += " fault=refuse";
-    return fail(TS_NETXFER_REFUSED, 1);
-  }
+NetXfer::Proto NetXfer::proto_of(const std::string& url) {
+  if (url.rfind("tftp://", 0) == 0) return Proto::kTftp;
+  if (url.rfind("ftp://", 0) == 0) return Proto::kFtp;
+  if (url.rfind("http://", 0) == 0) return Proto::kHttp;
+  if (url.rfind("https://", 0) == 0) return Proto::kHttps;
+  return Proto::kNone;
+}
 
-  // The real fetch, on the host, in wall time that the board never sees.
+void* NetXfer::new_handle(char* err) {
   curl_init_once();
   CURL* c = curl_easy_init();
-  if (!c) return fail(TS_NETXFER_FAILED, 0);
-  Sink sink{&data_, cfg_.max_size};
-  char err[CURL_ERROR_SIZE] = "";
+  if (!c) return nullptr;
   curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "tftp,ftp");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  static const char* const kSchemes[] = {"", "tftp", "ftp", "http", "https"};
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, kSchemes[int(proto_)]);
+  if (proto_ == Proto::kHttp || proto_ == Proto::kHttps) {
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);  // a 404 is an error, not a file
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  }
+  if (proto_ == Proto::kHttps) {
+    // Exactly the firmware's trusted CAs: no system store, no CA path.
+    curl_blob blob{const_cast<char*>(ca_.data()), ca_.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(c, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // the host's proxy settings are no part of the board
@@ -309,30 +340,201 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &interrupted_);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (proto_ == Proto::kTftp) curl_easy_setopt(c, CURLOPT_TFTP_BLKSIZE, long(cfg_.tftp_block));
-  CURLcode rc = curl_easy_perform(c);
-  long response = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
-  curl_easy_cleanup(c);
-  uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
-  if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK)
-    detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
-
-  // Errors the server gives before any data: the transfer never opens.
-  if (data_.empty() && outcome != TS_NETXFER_END && outcome != TS_NETXFER_TIMEOUT_ERR &&
-      outcome != TS_NETXFER_TRUNCATED) {
-    uint64_t trips = 1;
-    if (proto_ == Proto::kFtp && outcome == TS_NETXFER_NOT_FOUND) trips = kFtpNotFoundTrips;
-    if (proto_ == Proto::kFtp && outcome == TS_NETXFER_DENIED) trips = kFtpDeniedTrips;
-    if (outcome == TS_NETXFER_TOO_LARGE || outcome == TS_NETXFER_BAD_URL) trips = 0;
-    return fail(outcome, trips);
+  if (!connect_to_.empty()) {
+    // The name was resolved through the firmware's name server: libcurl
+    // connects to that address and never asks the host's resolver.
+    connect_list_ = curl_slist_append(nullptr, connect_to_.c_str());
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, static_cast<curl_slist*>(connect_list_));
   }
-  if (outcome == TS_NETXFER_TOO_LARGE) {
-    // Refused up front, as if the size announced by the server was checked.
-    data_.clear();
-    return fail(outcome, proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
-  }
+  return c;
+}
 
-  // Faults on a transfer that opened.
+void NetXfer::release_handle(void* handle) {
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+  curl_slist_free_all(static_cast<curl_slist*>(connect_list_));
+  connect_list_ = nullptr;
+}
+
+namespace {
+
+// One DNS query for the A record of `name` (RFC 1035), over UDP to
+// server:port. Returns 1 with `ip` set, 0 when the server says the name
+// has no address (NXDOMAIN or no A record), -1 when it does not answer.
+int dns_query_a(const std::string& name, uint32_t server, uint16_t port, uint32_t* ip) {
+  std::vector<uint8_t> q = {0x74, 0x73, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};  // id, RD, one question
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    size_t len = dot - start;
+    if (len == 0 || len > 63) return 0;  // not a name a server could know
+    q.push_back(uint8_t(len));
+    q.insert(q.end(), name.begin() + long(start), name.begin() + long(dot));
+    start = dot + 1;
+  }
+  q.insert(q.end(), {0, 0, 1, 0, 1});  // root, type A, class IN
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(server);
+  a.sin_port = htons(port);
+  int result = -1;
+  uint8_t r[1500];
+  for (int attempt = 0; attempt < 2 && result == -1; ++attempt) {
+    if (sendto(s, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) break;
+    pollfd p{s, POLLIN, 0};
+    if (poll(&p, 1, 2000) != 1) continue;
+    ssize_t n = recv(s, r, sizeof r, 0);
+    if (n < 12 || r[0] != q[0] || r[1] != q[1] || !(r[2] & 0x80)) continue;
+    result = 0;
+    if ((r[3] & 0x0F) != 0) break;  // NXDOMAIN or another error: no address
+    size_t pos = 12, end = size_t(n);
+    auto skip_name = [&] {
+      while (pos < end) {
+        uint8_t l = r[pos];
+        if ((l & 0xC0) == 0xC0) return void(pos += 2);
+        pos += 1 + l;
+        if (l == 0) return;
+      }
+    };
+    for (int i = 0, qd = r[4] << 8 | r[5]; i < qd; ++i) skip_name(), pos += 4;
+    for (int i = 0, an = r[6] << 8 | r[7]; i < an && pos < end; ++i) {
+      skip_name();
+      if (pos + 10 > end) break;
+      uint16_t type = uint16_t(r[pos] << 8 | r[pos + 1]), rdlen = uint16_t(r[pos + 8] << 8 | r[pos + 9]);
+      pos += 10;
+      if (type == 1 && rdlen == 4 && pos + 4 <= end) {
+        *ip = uint32_t(r[pos]) << 24 | uint32_t(r[pos + 1]) << 16 | uint32_t(r[pos + 2]) << 8 | r[pos + 3];
+        result = 1;
+        break;
+      }
+      pos += rdlen;
+    }
+  }
+  close(s);
+  return result;
+}
+
+std::string dotted(uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string(ip >> 16 & 255) + "." + std::to_string(ip >> 8 & 255) + "." +
+         std::to_string(ip & 255);
+}
+
+}  // namespace
+
+uint64_t NetXfer::resolve(sc_core::sc_time& cost) {
+  connect_to_.clear();
+  cost = sc_core::SC_ZERO_TIME;
+  std::string host;
+  if (CURLU* u = curl_url()) {
+    char* h = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, url_.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+      host = h;
+    curl_free(h);
+    curl_url_cleanup(u);
+  }
+  in_addr literal;
+  if (host.empty() || host[0] == '[' || inet_pton(AF_INET, host.c_str(), &literal) == 1) return TS_NETXFER_OK;
+  uint32_t ip = 0;
+  uint64_t st = resolve_host(host, cost, &ip);
+  if (st == TS_NETXFER_OK) {
+    connect_to_ = host + "::" + dotted(ip) + ":";
+    detail_ += " resolved=" + dotted(ip);
+  }
+  return st;
+}
+
+uint64_t NetXfer::resolve_host(const std::string& host, sc_core::sc_time& cost, uint32_t* out) {
+  cost = sc_core::SC_ZERO_TIME;
+  if (!nameserver_) {
+    detail_ += " (no name server configured)";
+    return TS_NETXFER_UNKNOWN_HOST;
+  }
+  uint32_t ip = 0;
+  int r = dns_query_a(host, nameserver_, cfg_.dns_port, &ip);
+  if (r < 0) {
+    cost = from_ns(timeout_ns_);
+    detail_ += " (name server " + dotted(nameserver_) + " did not answer)";
+    return TS_NETXFER_UNKNOWN_HOST;
+  }
+  cost = from_ps(cfg_.round_trip_ps);  // one query, one answer
+  if (r == 0) {
+    detail_ += " (" + host + " has no address at name server " + dotted(nameserver_) + ")";
+    return TS_NETXFER_UNKNOWN_HOST;
+  }
+  *out = ip;
+  return TS_NETXFER_OK;
+}
+
+// One echo (docs/netxfer.md, "ping"). Real: the name resolution and a UDP
+// probe to the echo port that counts as an answer when the host replies or
+// refuses (ICMP port unreachable); modelled: the board time, 1 RTT for an
+// answer and 2 s (the IOS echo timeout) for none.
+void NetXfer::ping(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
+  const std::string host = url_;
+  if (host.empty() ||
+      host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos) {
+    status_ = TS_NETXFER_BAD_URL;
+    return;
+  }
+  if (host != ping_host_) {
+    in_addr literal;
+    if (inet_pton(AF_INET, host.c_str(), &literal) == 1) {
+      ping_ip_ = ntohl(literal.s_addr);
+    } else {
+      sc_core::sc_time cost;
+      detail_.clear();
+      uint32_t ip = 0;
+      uint64_t st = resolve_host(host, cost, &ip);
+      delay += cost;
+      if (st != TS_NETXFER_OK) {
+        status_ = st;
+        return;
+      }
+      ping_ip_ = ip;
+    }
+    ping_host_ = host;
+  }
+  int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+  bool answered = false;
+  if (s >= 0) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(ping_ip_);
+    a.sin_port = htons(7);  // echo
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && send(s, "ping", 4, 0) == 4) {
+      pollfd p{s, POLLIN, 0};
+      if (poll(&p, 1, 1000) == 1) {
+        char b[16];
+        ssize_t n = recv(s, b, sizeof b, 0);
+        answered = n >= 0 || errno == ECONNREFUSED;
+      }
+    }
+    close(s);
+  }
+  status_ = answered ? TS_NETXFER_END : TS_NETXFER_TIMEOUT_ERR;
+  delay += answered ? from_ps(cfg_.round_trip_ps) : sc_core::sc_time(2, sc_core::SC_SEC);
+}
+
+uint64_t NetXfer::open_trips() const {
+  switch (proto_) {
+    case Proto::kFtp:
+      return kFtpOpenTrips;
+    case Proto::kHttp:
+      return kHttpOpenTrips;
+    case Proto::kHttps:
+      return kHttpsOpenTrips;
+    default:
+      return kTftpOpenTrips;
+  }
+}
+
+// A corrupt-byte fault flips its byte of data_ (a download's bytes, or what
+// an upload sends) and notes it in the trace detail.
+void NetXfer::corrupt(const std::optional<net::Fault>& fault) {
   std::optional<uint64_t> corrupt_at;
   uint8_t corrupt_mask = 0;
   if (const auto* c = fault ? std::get_if<net::CorruptByte>(&*fault) : nullptr)
@@ -343,6 +545,90 @@ void NetXfer::open(sc_core::sc_time& delay) {
     data_[size_t(*corrupt_at)] ^= corrupt_mask;
     detail_ += " fault=corrupt-byte@" + std::to_string(*corrupt_at);
   }
+}
+
+void NetXfer::open(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
+  ++transfers_;
+  std::optional<net::Fault> fault = fault_;
+  fault_.reset();
+  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
+  started_ = sc_core::sc_time_stamp() + delay;
+  pos_ = 0;
+  data_.clear();
+  upload_ = false;
+  proto_ = proto_of(url_);
+  detail_ = shown_url(url_);
+  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
+  auto fail = [&](uint64_t st, uint64_t trips) {
+    delay += rtt * double(trips);
+    status_ = st;
+    open_ = true;  // so finish() traces it
+    finish(st, sc_core::sc_time_stamp() + delay);
+  };
+  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
+    detail_ += " (only tftp://, ftp://, http:// and https:// are supported)";
+    return fail(TS_NETXFER_BAD_URL, 0);
+  }
+  if (proto_ == Proto::kHttps && ca_.empty()) {
+    detail_ += " (no trusted CA certificate)";
+    return fail(TS_NETXFER_UNTRUSTED, 0);
+  }
+  if (is(net::Refuse{})) {
+    detail_ += " fault=refuse";
+    return fail(TS_NETXFER_REFUSED, 1);
+  }
+  sc_core::sc_time dns_cost;
+  if (uint64_t st = resolve(dns_cost); st != TS_NETXFER_OK) {
+    delay += dns_cost;
+    return fail(st, 0);
+  }
+  delay += dns_cost;
+
+  // The real fetch, on the host, in wall time that the board never sees.
+  char err[CURL_ERROR_SIZE] = "";
+  CURL* c = static_cast<CURL*>(new_handle(err));
+  if (!c) return fail(TS_NETXFER_FAILED, 0);
+  Sink sink{&data_, cfg_.max_size};
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  CURLcode rc = curl_easy_perform(c);
+  long response = 0, verify = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+  curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
+  release_handle(c);
+  uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
+  // OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID (9) and CERT_HAS_EXPIRED (10).
+  if (outcome == TS_NETXFER_UNTRUSTED && (verify == 9 || verify == 10)) outcome = TS_NETXFER_CERT_EXPIRED;
+  if (outcome == TS_NETXFER_UNTRUSTED && err[0]) detail_ += std::string(" (") + err + ")";
+  if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK)
+    detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
+
+  // Errors the server gives before any data: the transfer never opens.
+  if (data_.empty() && outcome != TS_NETXFER_END && outcome != TS_NETXFER_TIMEOUT_ERR &&
+      outcome != TS_NETXFER_TRUNCATED) {
+    uint64_t trips = 1;
+    if (proto_ == Proto::kFtp && outcome == TS_NETXFER_NOT_FOUND) trips = kFtpNotFoundTrips;
+    if (proto_ == Proto::kHttp || proto_ == Proto::kHttps) {
+      // A certificate is refused in the handshake; an HTTP error answers the GET.
+      bool cert =
+          outcome == TS_NETXFER_UNTRUSTED || outcome == TS_NETXFER_CERT_EXPIRED || outcome == TS_NETXFER_CA_INVALID;
+      if (cert) trips = 2;
+      if (outcome == TS_NETXFER_NOT_FOUND || outcome == TS_NETXFER_DENIED || outcome == TS_NETXFER_FAILED)
+        trips = open_trips();
+    }
+    if (proto_ == Proto::kFtp && outcome == TS_NETXFER_DENIED) trips = kFtpDeniedTrips;
+    if (outcome == TS_NETXFER_TOO_LARGE || outcome == TS_NETXFER_BAD_URL) trips = 0;
+    return fail(outcome, trips);
+  }
+  if (outcome == TS_NETXFER_TOO_LARGE) {
+    // Refused up front, as if the size announced by the server was checked.
+    data_.clear();
+    return fail(outcome, open_trips());
+  }
+
+  // Faults on a transfer that opened.
+  corrupt(fault);
   const auto* drop = fault ? std::get_if<net::DropAfter>(&*fault) : nullptr;
   if (is(net::Stall{})) {
     data_.clear();
@@ -357,11 +643,11 @@ void NetXfer::open(sc_core::sc_time& delay) {
   final_status_ = outcome;
   open_ = true;
   status_ = TS_NETXFER_OK;
-  delay += rtt * double(proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+  delay += rtt * double(open_trips());
 }
 
 void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay) {
-  if (!open_) {
+  if (!open_ || upload_) {
     status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
     if (actual) actual->bytes = 0;
     return;
@@ -389,9 +675,144 @@ void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_cor
   finish(final_status_, sc_core::sc_time_stamp() + delay);
 }
 
+// Uploads (docs/netxfer.md, "Uploads"): the firmware's bytes are kept
+// until COMMIT, which sends them all through libcurl. The board pays the
+// login at UPLOAD, the wire time as it writes, and the final answer at COMMIT.
+void NetXfer::start_upload(sc_core::sc_time& delay) {
+  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
+  ++transfers_;
+  started_ = sc_core::sc_time_stamp() + delay;
+  pos_ = 0;
+  data_.clear();
+  upload_ = true;
+  proto_ = proto_of(url_);
+  if (proto_ != Proto::kTftp && proto_ != Proto::kFtp) proto_ = Proto::kNone;
+  detail_ = shown_url(url_);
+  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
+    detail_ += " (only tftp:// and ftp:// uploads are supported)";
+    status_ = TS_NETXFER_BAD_URL;
+    open_ = true;
+    fault_.reset();
+    return finish(TS_NETXFER_BAD_URL, started_);
+  }
+  if (fault_ && std::holds_alternative<net::Refuse>(*fault_)) {
+    fault_.reset();
+    detail_ += " fault=refuse";
+    delay += from_ps(cfg_.round_trip_ps);
+    status_ = TS_NETXFER_REFUSED;
+    open_ = true;
+    return finish(TS_NETXFER_REFUSED, sc_core::sc_time_stamp() + delay);
+  }
+  sc_core::sc_time dns_cost;
+  uint64_t st = resolve(dns_cost);  // connect_to_ is kept for COMMIT
+  delay += dns_cost;
+  if (st != TS_NETXFER_OK) {
+    fault_.reset();
+    status_ = st;
+    open_ = true;
+    return finish(st, sc_core::sc_time_stamp() + delay);
+  }
+  // The fault stays armed until COMMIT, where it applies.
+  open_ = true;
+  status_ = TS_NETXFER_OK;
+  delay += from_ps(cfg_.round_trip_ps) * double(proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+}
+
+void NetXfer::write_data(const uint8_t* src, uint64_t len, sc_core::sc_time& delay) {
+  if (!open_ || !upload_) {
+    status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
+    return;
+  }
+  if (data_.size() + len > cfg_.max_size) {
+    status_ = TS_NETXFER_TOO_LARGE;
+    return finish(TS_NETXFER_TOO_LARGE, sc_core::sc_time_stamp() + delay);
+  }
+  data_.insert(data_.end(), src, src + len);
+  delay += link_time(pos_, len);
+  pos_ += len;
+}
+
+namespace {
+struct Source {
+  const std::vector<uint8_t>* buf;
+  uint64_t pos, end;  // end: where a dropped connection stops the bytes
+};
+size_t on_read(char* p, size_t size, size_t n, void* user) {
+  Source* s = static_cast<Source*>(user);
+  if (s->pos >= s->end) return s->end < s->buf->size() ? CURL_READFUNC_ABORT : 0;
+  uint64_t k = size * n < s->end - s->pos ? size * n : s->end - s->pos;
+  memcpy(p, s->buf->data() + s->pos, size_t(k));
+  s->pos += k;
+  return size_t(k);
+}
+}  // namespace
+
+void NetXfer::commit(sc_core::sc_time& delay) {
+  if (!open_ || !upload_) {
+    status_ = status_ == TS_NETXFER_OK ? TS_NETXFER_NO_TRANSFER : status_;
+    return;
+  }
+  std::optional<net::Fault> fault = fault_;
+  fault_.reset();
+  const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
+  auto done = [&](uint64_t st, sc_core::sc_time cost) {
+    delay += cost;
+    status_ = st;
+    finish(st, sc_core::sc_time_stamp() + delay);
+  };
+  if (fault && std::holds_alternative<net::Stall>(*fault)) {
+    detail_ += " fault=stall";
+    pos_ = 0;
+    return done(TS_NETXFER_TIMEOUT_ERR, from_ns(timeout_ns_));
+  }
+  uint64_t end = data_.size();
+  if (const auto* d = fault ? std::get_if<net::DropAfter>(&*fault) : nullptr; d && d->bytes < end) {
+    end = d->bytes;
+    detail_ += " fault=drop-after@" + std::to_string(end);
+  }
+  corrupt(fault);
+
+  char err[CURL_ERROR_SIZE] = "";
+  CURL* c = static_cast<CURL*>(new_handle(err));
+  if (!c) return done(TS_NETXFER_FAILED, sc_core::SC_ZERO_TIME);
+  Source src{&data_, 0, end};
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(c, CURLOPT_READDATA, &src);
+  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(data_.size()));
+  CURLcode rc = curl_easy_perform(c);
+  long response = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+  release_handle(c);
+  uint64_t outcome = map_curl(rc, response);
+  if (end < data_.size()) {
+    // The connection died after `end` bytes: FTP sees the reset, TFTP
+    // (UDP) only its timeout, as for a download.
+    pos_ = end;
+    return done(proto_ == Proto::kTftp ? TS_NETXFER_TIMEOUT_ERR : TS_NETXFER_TRUNCATED,
+                proto_ == Proto::kTftp ? from_ns(timeout_ns_) : rtt);
+  }
+  if (outcome != TS_NETXFER_END) {
+    detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
+    pos_ = 0;
+    return done(outcome, outcome == TS_NETXFER_TIMEOUT_ERR ? from_ns(timeout_ns_) : rtt);
+  }
+  // FTP: the server's 226 after the data connection closes; TFTP: the last
+  // block's ACK was paid with the block.
+  done(TS_NETXFER_END, proto_ == Proto::kFtp ? rtt : sc_core::SC_ZERO_TIME);
+}
+
 void NetXfer::control(RegisterAccess& a) {
   if (a.value == TS_NETXFER_CMD_OPEN) {
     open(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_UPLOAD) {
+    start_upload(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_COMMIT) {
+    commit(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_PING) {
+    ping(a.delay);
+  } else if (a.value == TS_NETXFER_CMD_CA_CLEAR) {
+    ca_.clear();
   } else if (a.value == TS_NETXFER_CMD_CLOSE) {
     if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + a.delay, "closed");
     status_ = TS_NETXFER_OK;

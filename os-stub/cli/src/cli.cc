@@ -530,10 +530,12 @@ constexpr Node kKeyRevokeTypes[] = {
 
 constexpr Node kUserShow[] = {keyword("version", "Software, ROMmon and hardware summary").runs(C::kShowVersion)};
 
+constexpr Node kPingHost[] = {word("Host name or address").as(T::kName).runs(C::kPing)};
 constexpr Node kUserRoot[] = {
     keyword("enable", "Enter privileged EXEC mode").runs(C::kEnable),
     keyword("exit", "End this console session").runs(C::kLogout),
     keyword("logout", "End this console session").runs(C::kLogout),
+    keyword("ping", "Send echo messages").then(list(kPingHost)),
     keyword("show", "Display system state").then(list(kUserShow)),
 };
 
@@ -732,6 +734,7 @@ constexpr Node kPrivRoot[] = {
     keyword("logout", "End this console session").runs(C::kLogout),
     keyword("more", "Display a file").then(list(kMorePath)),
     keyword("no", "Undo a command").with_flags(kNegates).then(list(kPrivNo)),
+    keyword("ping", "Send echo messages").then(list(kPingHost)),
     keyword("reload", "Restart the system").runs(C::kReload).then(list(kReloadArgs)),
     keyword("rename", "Rename a file").then(list(kRenameFrom)),
     keyword("show", "Display system state").then(list(kPrivShow)),
@@ -775,9 +778,11 @@ constexpr Node kIpFtp[] = {
 };
 constexpr Node kDomainNameValue[] = {word("This system's domain name").as(T::kName).runs(C::kIpDomainName)};
 constexpr Node kIpDomain[] = {keyword("name", "Domain name of this system").then(list(kDomainNameValue))};
+constexpr Node kNameServerValue[] = {word("Name server address (A.B.C.D)").as(T::kName).runs(C::kIpNameServer)};
 constexpr Node kIp[] = {
     keyword("domain", "Domain name settings").then(list(kIpDomain)),
     keyword("ftp", "FTP client settings").then(list(kIpFtp)),
+    keyword("name-server", "Name server for host names").then(list(kNameServerValue)),
 };
 
 // no boot system [flash] [PATH]
@@ -800,6 +805,7 @@ constexpr Node kNoIpDomain[] = {
 constexpr Node kNoIp[] = {
     keyword("domain", "Domain name settings").then(list(kNoIpDomain)),
     keyword("ftp", "FTP client settings").then(list(kNoIpFtp)),
+    keyword("name-server", "Name server for host names").runs(C::kIpNameServer).then(list(kNameServerValue)),
 };
 // autoupgrade disk-cleanup {crashinfo|core|image|irrecoverable} | ida url URL |
 // status email {recipient ADDR | smtp-server NAME}
@@ -839,10 +845,33 @@ constexpr Node kNoAutoupgrade[] = {
     keyword("ida", "Intelligent Download Application").then(list(kNoAumIda)),
     keyword("status", "Status notification").then(list(kNoAumStatus)),
 };
+// crypto pki trustpoint NAME | certificate ca NAME PART; crypto ca authenticate NAME
+constexpr Node kTrustpointName[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoPkiTrustpoint)};
+constexpr Node kCertPart[] = {word("Base 64 part of the CA certificate").as(T::kText).runs(C::kCryptoPkiCertificateCa)};
+constexpr Node kCertTrustpoint[] = {word("Trustpoint name").as(T::kName).then(list(kCertPart))};
+constexpr Node kPkiCertificate[] = {keyword("ca", "The trustpoint's CA certificate").then(list(kCertTrustpoint))};
+constexpr Node kCryptoPki[] = {
+    keyword("certificate", "Certificates of a trustpoint").then(list(kPkiCertificate)),
+    keyword("trustpoint", "Define a trustpoint and enter its submode").then(list(kTrustpointName)),
+};
+constexpr Node kAuthName[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoCaAuthenticate)};
+constexpr Node kCryptoCa[] = {keyword("authenticate", "Get the CA certificate of a trustpoint").then(list(kAuthName))};
+constexpr Node kCrypto[] = {
+    keyword("ca", "Certification authority commands").then(list(kCryptoCa)),
+    keyword("pki", "Public key infrastructure").then(list(kCryptoPki)),
+};
+constexpr Node kNoCertTrustpoint[] = {word("Trustpoint name").as(T::kName).runs(C::kCryptoPkiCertificateCa)};
+constexpr Node kNoPkiCertificate[] = {keyword("ca", "The trustpoint's CA certificate").then(list(kNoCertTrustpoint))};
+constexpr Node kNoCryptoPki[] = {
+    keyword("certificate", "Certificates of a trustpoint").then(list(kNoPkiCertificate)),
+    keyword("trustpoint", "Remove a trustpoint").then(list(kTrustpointName)),
+};
+constexpr Node kNoCrypto[] = {keyword("pki", "Public key infrastructure").then(list(kNoCryptoPki))};
 
 constexpr Node kConfigNo[] = {
     keyword("autoupgrade", "Auto-Upgrade Manager settings").then(list(kNoAutoupgrade)),
     keyword("boot", "Boot-time settings").then(list(kNoBoot)),
+    keyword("crypto", "Encryption settings").then(list(kNoCrypto)),
     keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name back to Router").runs(C::kHostname),
     keyword("ip", "IP settings").then(list(kNoIp)),
@@ -852,12 +881,29 @@ constexpr Node kConfigRoot[] = {
     keyword("autoupgrade", "Auto-Upgrade Manager settings").then(list(kAutoupgrade)),
     keyword("boot", "Boot-time settings").then(list(kBoot)),
     keyword("config-register", "Set the configuration register").then(list(kConfigRegisterValue)),
+    keyword("crypto", "Encryption settings").then(list(kCrypto)),
     keyword("end", "Leave configuration mode").runs(C::kEnd),
     keyword("exit", "Leave configuration mode").runs(C::kExit),
     keyword("file", "File system settings").then(list(kFile)),
     keyword("hostname", "Set the name of this system").then(list(kHostnameValue)),
     keyword("ip", "IP settings").then(list(kIp)),
     keyword("no", "Undo a command or restore its default").with_flags(kNegates).then(list(kConfigNo)),
+};
+
+// The trustpoint submode (Router(ca-trustpoint)#).
+constexpr Node kEnrollment[] = {
+    keyword("terminal", "Paste the CA certificate at the terminal").runs(C::kTrustpointEnrollment)};
+constexpr Node kRevocation[] = {keyword("none", "Do not check revocation").runs(C::kTrustpointRevocationNone)};
+constexpr Node kTrustpointNo[] = {
+    keyword("enrollment", "Enrollment method").then(list(kEnrollment)),
+    keyword("revocation-check", "Revocation checking").then(list(kRevocation)),
+};
+constexpr Node kTrustpointRoot[] = {
+    keyword("end", "Leave configuration mode").runs(C::kEnd),
+    keyword("enrollment", "Enrollment method").then(list(kEnrollment)),
+    keyword("exit", "Leave the trustpoint submode").runs(C::kExit),
+    keyword("no", "Undo a command or restore its default").with_flags(kNegates).then(list(kTrustpointNo)),
+    keyword("revocation-check", "Revocation checking").then(list(kRevocation)),
 };
 
 // ---- grammar checks ----
@@ -935,7 +981,7 @@ struct Checker {
 // Public helpers
 // ============================================================================
 
-extern const Grammar kDefaultGrammar = {{list(kUserRoot), list(kPrivRoot), list(kConfigRoot)}};
+extern const Grammar kDefaultGrammar = {{list(kUserRoot), list(kPrivRoot), list(kConfigRoot), list(kTrustpointRoot)}};
 
 const char* command_name(CommandId id) {
   switch (id) {
@@ -1023,6 +1069,10 @@ const char* command_name(CommandId id) {
       return "ip ftp password";
     case C::kIpDomainName:
       return "ip domain name";
+    case C::kIpNameServer:
+      return "ip name-server";
+    case C::kPing:
+      return "ping";
     case C::kFilePrompt:
       return "file prompt";
     case C::kAutoupgradeDiskCleanup:
@@ -1047,6 +1097,16 @@ const char* command_name(CommandId id) {
       return "upgrade automatic runversion";
     case C::kUpgradeAutomaticAbortversion:
       return "upgrade automatic abortversion";
+    case C::kCryptoPkiTrustpoint:
+      return "crypto pki trustpoint";
+    case C::kCryptoPkiCertificateCa:
+      return "crypto pki certificate ca";
+    case C::kCryptoCaAuthenticate:
+      return "crypto ca authenticate";
+    case C::kTrustpointEnrollment:
+      return "enrollment terminal";
+    case C::kTrustpointRevocationNone:
+      return "revocation-check none";
     case C::kCount:
       break;
   }
@@ -1132,7 +1192,10 @@ bool Engine::set_hostname(const char* name) {
 void Engine::update_prompt() {
   size_t n = __builtin_strlen(hostname_);
   __builtin_memcpy(prompt_, hostname_, n);
-  const char* suffix = mode_ == Mode::kUserExec ? ">" : mode_ == Mode::kPrivExec ? "#" : "(config)#";
+  const char* suffix = mode_ == Mode::kUserExec   ? ">"
+                       : mode_ == Mode::kPrivExec ? "#"
+                       : mode_ == Mode::kConfig   ? "(config)#"
+                                                  : "(ca-trustpoint)#";
   size_t s = __builtin_strlen(suffix);
   __builtin_memcpy(prompt_ + n, suffix, s);
   prompt_len_ = n + s;
@@ -1194,6 +1257,17 @@ void Engine::execute(const char* line, size_t len) {
   ArgStore store;
   Walk w;
   walk(grammar_->roots[size_t(mode_)], line, len, args, store, w);
+  if (w.status == Walk::kInvalid && mode_ == Mode::kTrustpoint) {
+    // As IOS: a global configuration command typed in a submode leaves it.
+    Args global_args;
+    ArgStore global_store;
+    Walk g;
+    walk(grammar_->roots[size_t(Mode::kConfig)], line, len, global_args, global_store, g);
+    if (g.status == Walk::kOk && g.tokens > 0 && g.last->command != CommandId::kNone) {
+      set_mode(Mode::kConfig);
+      return run(g.last->command, global_args);
+    }
+  }
   if (w.status == Walk::kInvalid) return print_caret(prompt_len_ + w.error_pos);
   if (w.status == Walk::kAmbiguous) return print_ambiguous(*out_, line, len);
   if (w.tokens == 0) return;  // empty line: nothing, as IOS
@@ -1214,8 +1288,13 @@ void Engine::run(CommandId id, const Args& args) {
       set_mode(Mode::kConfig);
       break;
     case C::kEnd:
-    case C::kExit:
       set_mode(Mode::kPrivExec);
+      break;
+    case C::kExit:
+      set_mode(mode_ == Mode::kTrustpoint ? Mode::kConfig : Mode::kPrivExec);
+      break;
+    case C::kCryptoPkiTrustpoint:
+      if (!args.negated) set_mode(Mode::kTrustpoint);  // the handler returns to config if the name is refused
       break;
     case C::kHostname:
       if (args.negated) {

@@ -28,6 +28,7 @@ struct NetxferConfig {
   uint64_t round_trip_ps = kNetxferRoundTrip.value;    // one request/answer exchange with the server
   uint32_t tftp_block = 512;                           // TFTP: one round trip per block (lock-step)
   uint64_t max_size = 64ull << 20;                     // largest file the engine buffers
+  uint16_t dns_port = 53;                              // UDP port of the name server the firmware names (NAMESERVER)
 };
 
 // Its entry in the board's device list (devkit/device_info.h).

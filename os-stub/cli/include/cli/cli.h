@@ -19,14 +19,15 @@
 
 namespace trustsim::cli {
 
-constexpr size_t kMaxLine = 512;        // characters in one command line
-constexpr size_t kMaxArgs = 8;          // recorded arguments per command
-constexpr size_t kMaxHostname = 63;     // RFC 1035 label length, as IOS
-constexpr size_t kMaxHelpEntries = 40;  // lines one `?` listing can show
-constexpr size_t kMaxPrompt = kMaxHostname + 10;
+constexpr size_t kMaxLine = 512;                  // characters in one command line
+constexpr size_t kMaxArgs = 8;                    // recorded arguments per command
+constexpr size_t kMaxHostname = 63;               // RFC 1035 label length, as IOS
+constexpr size_t kMaxHelpEntries = 40;            // lines one `?` listing can show
+constexpr size_t kMaxPrompt = kMaxHostname + 16;  // "(ca-trustpoint)#"
 
-enum class Mode : uint8_t { kUserExec, kPrivExec, kConfig };
-constexpr size_t kModeCount = 3;
+// kTrustpoint: the `crypto pki trustpoint NAME` submode of kConfig.
+enum class Mode : uint8_t { kUserExec, kPrivExec, kConfig, kTrustpoint };
+constexpr size_t kModeCount = 4;
 
 // What a complete command line means. The engine itself acts on the first
 // group (modes, hostname) and then reports them to the Handler like the
@@ -38,7 +39,7 @@ enum class CommandId : uint8_t {
   kDisable,            // disable
   kConfigureTerminal,  // configure terminal
   kEnd,                // end                        (config)
-  kExit,               // exit                       (config -> privileged EXEC)
+  kExit,               // exit                       (config -> privileged EXEC; submode -> config)
   kLogout,             // exit | logout              (EXEC: the OS ends the session)
   kHostname,           // [no] hostname WORD         (config)
   // show
@@ -73,12 +74,19 @@ enum class CommandId : uint8_t {
   kSoftwareAuthenticityKeyRevoke,  // kKeyType
   kUpgradeRomMonitor,              // kPath [kLocation]
   // Global configuration
-  kBootSystem,      // [no] boot system [flash] [kPath]
-  kConfigRegister,  // config-register kValue
-  kIpFtpUsername,   // [no] ip ftp username [kName]
-  kIpFtpPassword,   // [no] ip ftp password [kName]
-  kIpDomainName,    // [no] ip domain name [kName]
-  kFilePrompt,      // [no] file prompt [kPromptLevel]
+  kBootSystem,                // [no] boot system [flash] [kPath]
+  kConfigRegister,            // config-register kValue
+  kIpFtpUsername,             // [no] ip ftp username [kName]
+  kIpFtpPassword,             // [no] ip ftp password [kName]
+  kIpDomainName,              // [no] ip domain name [kName]
+  kFilePrompt,                // [no] file prompt [kPromptLevel]
+  kIpNameServer,              // [no] ip name-server [kName]
+  kPing,                      // ping kName                        (EXEC)
+  kCryptoPkiTrustpoint,       // [no] crypto pki trustpoint kName   (config -> trustpoint submode)
+  kCryptoPkiCertificateCa,    // [no] crypto pki certificate ca kName [kText]  (saved CA certificate part)
+  kCryptoCaAuthenticate,      // crypto ca authenticate kName      (config)
+  kTrustpointEnrollment,      // [no] enrollment terminal          (trustpoint submode)
+  kTrustpointRevocationNone,  // [no] revocation-check none        (trustpoint submode)
   // Auto-Upgrade Manager (docs/aum.md)
   kAutoupgradeDiskCleanup,        // [no] autoupgrade disk-cleanup kCategory (number = AumCleanup)   (config)
   kAutoupgradeIdaUrl,             // [no] autoupgrade ida url [kPath]                                 (config)
