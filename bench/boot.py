@@ -10,6 +10,8 @@ time (when trustsim printed the line), on the default board:
 Usage: bench/boot.py BUILD_DIR
 """
 import os
+
+import benchlib
 import re
 import resource
 import shutil
@@ -28,7 +30,7 @@ MARKS = [
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    build = benchlib.build_dir(__doc__)
     trustsim = os.path.join(build, "tools/trustsim/trustsim")
     work = tempfile.mkdtemp(prefix="trustsim-bench-boot-")
     try:

@@ -25,6 +25,8 @@ Usage: bench/campaign.py BUILD_DIR [JOBS]   (default JOBS: twice the cores)
 """
 import json
 import os
+
+import benchlib
 import resource
 import shutil
 import subprocess
@@ -142,7 +144,7 @@ def compare(name, trustsim, scenario, jobs, work):
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    build = benchlib.build_dir(__doc__)
     # Twice the cores: a run spends part of its wall time waiting (QEMU's
     # start-up), so more runs than cores keeps the cores busy.
     jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 2 * os.cpu_count()

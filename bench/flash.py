@@ -11,6 +11,8 @@
 Usage: bench/flash.py BUILD_DIR
 """
 import os
+
+import benchlib
 import re
 import shutil
 import subprocess
@@ -20,7 +22,7 @@ import time
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    build = benchlib.build_dir(__doc__)
     trustsim = os.path.join(build, "tools/trustsim/trustsim")
     work = tempfile.mkdtemp(prefix="trustsim-bench-flash-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:

@@ -15,6 +15,8 @@
 Usage: bench/lockstep.py BUILD_DIR
 """
 import os
+
+import benchlib
 import re
 import shutil
 import statistics
@@ -49,7 +51,7 @@ def best_of(fn):
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    build = benchlib.build_dir(__doc__)
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     trustsim = os.path.join(build, "tools/trustsim/trustsim")
     key = os.path.join(src, "keys/dev/production-A.pem")

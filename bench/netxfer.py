@@ -22,6 +22,8 @@ Usage: bench/netxfer.py BUILD_DIR
 """
 import hashlib
 import os
+
+import benchlib
 import re
 import shutil
 import socket
@@ -63,7 +65,7 @@ server.serve_forever()
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    build = benchlib.build_dir(__doc__)
     trustsim = os.path.join(build, "tools/trustsim/trustsim")
     work = tempfile.mkdtemp(prefix="trustsim-bench-netxfer-")
     procs = []

@@ -15,6 +15,8 @@ Usage: bench/tpm.py BUILD_DIR
 """
 import json
 import os
+
+import benchlib
 import re
 import shutil
 import subprocess
@@ -26,7 +28,7 @@ FIFO = 0x24
 
 
 def main():
-    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    build = benchlib.build_dir(__doc__)
     trustsim = os.path.join(build, "tools/trustsim/trustsim")
     print(subprocess.run([os.path.join(build, "bench/bench-tpm-engine"), "200"], check=True,
                          capture_output=True, text=True).stdout.strip())
