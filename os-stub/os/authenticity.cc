@@ -257,34 +257,27 @@ void cmd_debug(const cli::Args& a) {
     return;
   }
   bool on = !a.negated;
-  const char* what = "";
-  switch (cli::DebugCategory(a.number(cli::ArgTag::kCategory))) {
-    case cli::DebugCategory::kEnvelope:
-      g.debug.envelope = on;
-      what = "envelope";
-      break;
-    case cli::DebugCategory::kErrors:
-      g.debug.errors = on;
-      what = "errors";
-      break;
-    case cli::DebugCategory::kKey:
-      g.debug.key = on;
-      what = "key";
-      break;
-    case cli::DebugCategory::kRevocation:
-      g.debug.revocation = on;
-      what = "revocation";
-      break;
-    case cli::DebugCategory::kShow:
-      g.debug.show = on;
-      what = "show";
-      break;
-    case cli::DebugCategory::kVerbose:
-      g.debug = DebugFlags{on, on, on, on, on, on, g.debug.autoupgrade};  // debug autoupgrade stays as it is
-      what = "verbose";
-      break;
+  // One row per `debug software authenticity` category, in the order of
+  // cli::DebugCategory; verbose switches every category but autoupgrade.
+  struct Row {
+    bool DebugFlags::*flag;
+    const char* what;
+  };
+  static constexpr Row kRows[] = {{&DebugFlags::envelope, "envelope"}, {&DebugFlags::errors, "errors"},
+                                  {&DebugFlags::key, "key"},           {&DebugFlags::revocation, "revocation"},
+                                  {&DebugFlags::show, "show"},         {&DebugFlags::verbose, "verbose"}};
+  const auto category = a.number(cli::ArgTag::kCategory);
+  if (category >= sizeof(kRows) / sizeof(kRows[0])) {  // the parser only yields known categories
+    fw::printf("%%Error: unknown debug category %u\n", unsigned(category));
+    return;
   }
-  fw::printf("Software authenticity %s debugging is %s\n", what, on ? "on" : "off");
+  const Row& row = kRows[category];
+  if (cli::DebugCategory(category) == cli::DebugCategory::kVerbose) {
+    for (const Row& r : kRows) g.debug.*r.flag = on;
+  } else {
+    g.debug.*row.flag = on;
+  }
+  fw::printf("Software authenticity %s debugging is %s\n", row.what, on ? "on" : "off");
 }
 
 }  // namespace os
