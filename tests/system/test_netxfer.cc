@@ -601,7 +601,7 @@ TEST_F(Https, UntrustedExpiredAndUnparseableCertificatesAreRefused) {
       // No trustpoint yet: nothing is trusted.
       refused(web->good_port, "a.bin", "the server's certificate is not signed by a trusted CA") + authenticate("T1") +
       refused(web->untrusted_port, "u.bin", "the server's certificate is not signed by a trusted CA") +
-      refused(web->expired_port, "e.bin", "the server's certificate has expired or is not valid yet") +
+      refused(web->expired_port, "e.bin", "the server's certificate has expired") +
       copy_steps("copy " + https_url(web->good_port, "nosuch.bin") + " bootflash:", "nosuch.bin", false) +
       expect("%Error opening [^\\n]* \\\\(No such file or directory\\\\)") + prompt() +
       // A paste that is not a certificate changes nothing.
