@@ -421,9 +421,13 @@ class AumIda : public Aum {
 // query, whole after decoding), the image and the platform; the trace
 // never shows the password.
 TEST_F(AumIda, UpgradeThroughTheIdaReloadsIntoTheNewImage) {
-  passes("run --quiet --trace " + d.file("trace.jsonl") + " --var ida=" + std::to_string(ida->port) +
-             " --var web=" + std::to_string(web->good_port) + ca_vars + " --var sha256=" + sha,
-         "scenarios/upgrade/aum-ida-upgrade.yaml");
+  auto run = [&](const std::string& tag) {
+    passes("run --quiet --trace " + d.file("trace" + tag + ".jsonl") + " --console-log " +
+               d.file("console" + tag + ".txt") + " --var ida=" + std::to_string(ida->port) +
+               " --var web=" + std::to_string(web->good_port) + ca_vars + " --var sha256=" + sha,
+           "scenarios/upgrade/aum-ida-upgrade.yaml");
+  };
+  run("");
   std::string log = ida->requests();
   std::string one =
       "{\"path\": \"/cgi-bin/new-ida/locator/locator.pl\", \"query\": "
@@ -434,6 +438,10 @@ TEST_F(AumIda, UpgradeThroughTheIdaReloadsIntoTheNewImage) {
   EXPECT_NE(trace.find("locator.pl?user=trustsim&password=*&image=net.SPA.bin&platform=TS-ISR1100"), std::string::npos)
       << trace.substr(0, 3000);
   EXPECT_EQ(trace.find("s3cr"), std::string::npos) << "the password is in the trace";
+  // The same servers again: the same console, trace and board times to the byte.
+  run("2");
+  EXPECT_EQ(read_text(d.file("console2.txt")), read_text(d.file("console.txt")));
+  EXPECT_TRUE(read_text(d.file("trace2.jsonl")) == trace) << "the trace differs between two runs";
 }
 
 TEST_F(AumIda, RefusalsGiveTheReasonAndChangeNothing) {
