@@ -396,8 +396,8 @@ class AumIda : public Aum {
         "{\"user\": \"trustsim\", \"password\": \"s3cr&t=p@ss\", \"platform\": \"TS-ISR1100\",\n"
         " \"images\": {\"net.SPA.bin\": \"" +
         https + std::to_string(web->good_port) + "/net.SPA.bin\", \"far.bin\": \"" + https +
-        std::to_string(web->untrusted_port) +
-        "/net.SPA.bin\"},\n"
+        std::to_string(web->untrusted_port) + "/net.SPA.bin\", \"ftp.bin\": \"" + ftp_url() +
+        "\", \"gopher.bin\": \"gopher://127.0.0.1/net.SPA.bin\"},\n"
         " \"raw\": {\"garbage.bin\": \"<html>\\nWelcome\\t\\u0001 to the portal\\n\"}}\n";
     ida = std::make_unique<IdaServer>(*web, "good", config, d.file("ida.log"));
     ASSERT_TRUE(ida->ready) << read_text(d.file("ida.log.out"));
@@ -446,11 +446,13 @@ TEST_F(AumIda, UpgradeThroughTheIdaReloadsIntoTheNewImage) {
 
 TEST_F(AumIda, RefusalsGiveTheReasonAndChangeNothing) {
   passes("run --quiet --var ida=" + std::to_string(ida->port) + " --var bad_ida=" + std::to_string(bad_ida->port) +
-             " --var untrusted=" + std::to_string(web->untrusted_port) + ca_vars,
+             " --var untrusted=" + std::to_string(web->untrusted_port) + " --var ftp=" + std::to_string(ftp_port) +
+             ca_vars + " --console-log " + d.file("console.txt"),
          "scenarios/upgrade/aum-ida-failures.yaml");
   // The untrusted IDA was never asked: the handshake failed first.
   EXPECT_EQ(bad_ida->requests(), "");
   EXPECT_NE(ida->requests().find("\"password\": \"wrong\""), std::string::npos) << ida->requests();
+  EXPECT_EQ(console().find("trustsim:secret"), std::string::npos) << "the IDA-given FTP password was printed";
 }
 
 // Certificate dates are judged by the board's RTC, not the host's clock: on
