@@ -284,16 +284,20 @@ struct WebServers {
   // `dates` as openssl ca takes them: -startdate/-enddate YYYYMMDDHHMMSSZ)
   // and serves `dir` over HTTPS with it. Returns the port, 0 on failure (why says).
   int add_https(const std::string& name, const std::string& dates) {
-    Result r = sh("cd '" + pki + "' && true" + server_cert(name, "ca", dates));
-    if (r.exit_code != 0) {
-      why += "openssl failed: " + r.output;
-      return 0;
-    }
+    if (!make_cert(name, dates)) return 0;
     int port = 0;
     start(port, name);
     if (tcp_listens(port)) return port;
     why += "no server listens on port " + std::to_string(port) + "\n";
     return 0;
+  }
+  // Only makes certificate NAME, signed by the trusted CA, for `san`
+  // (subjectAltName, e.g. DNS:ida.example). False on failure (why says).
+  bool make_cert(const std::string& name, const std::string& dates, const std::string& san = "IP:127.0.0.1") {
+    Result r = sh("cd '" + pki + "' && true" + server_cert(name, "ca", dates, san));
+    if (r.exit_code == 0) return true;
+    why += "openssl failed: " + r.output;
+    return false;
   }
   std::string ca_pem() const { return read_text(pki + "/ca.pem"); }
   // The trusted CA's certificate as one base 64 line (DER, no PEM lines).
@@ -325,9 +329,11 @@ struct WebServers {
            ".csr -out " + name + ".pem " + kLongDates + " 2>&1";
   }
   // The shell commands (each after " && ") for certificate NAME signed by `ca`.
-  static std::string server_cert(const std::string& name, const std::string& ca, const std::string& dates) {
+  static std::string server_cert(const std::string& name, const std::string& ca, const std::string& dates,
+                                 const std::string& san = "IP:127.0.0.1") {
     return std::string(" && openssl req") + kEc + " -keyout " + name + ".key -out " + name +
-           ".csr -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1 && openssl ca -batch -config ca.cnf "
+           ".csr -subj /CN=127.0.0.1 -addext subjectAltName=" + san +
+           " 2>&1 && openssl ca -batch -config ca.cnf "
            "-notext -cert " +
            ca + ".pem -keyfile " + ca + ".key -in " + name + ".csr -out " + name + ".pem " + dates + " 2>&1";
   }
@@ -368,6 +374,59 @@ struct IdaServer {
   std::string requests() const { return read_text(log); }
   IdaServer(const IdaServer&) = delete;
   IdaServer& operator=(const IdaServer&) = delete;
+};
+
+// dnsmasq (Debian dnsmasq-base) on a free loopback UDP port answering for
+// the `records` (NAME,ADDRESS each, as --host-record takes them) and
+// nothing else (no upstream, no /etc/hosts), logging to `log`. board_file()
+// writes the default board file with devices.netxfer.dns_port naming it.
+struct DnsServer {
+  int port = 0;
+  pid_t pid = -1;
+  bool ready = false;
+  std::string log;
+
+  DnsServer(const std::vector<std::string>& records, std::string log_file) : log(std::move(log_file)) {
+    port = free_port(SOCK_DGRAM);
+    std::vector<std::string> argv{"/usr/sbin/dnsmasq",
+                                  "--no-daemon",
+                                  "--conf-file=/dev/null",
+                                  "--pid-file=",
+                                  "--port=" + std::to_string(port),
+                                  "--listen-address=127.0.0.1",
+                                  "--bind-interfaces",
+                                  "--no-resolv",
+                                  "--no-hosts"};
+    for (const std::string& r : records) argv.push_back("--host-record=" + r);
+    pid = spawn_logged(argv, log);
+    // Ready when it answers (an NXDOMAIN will do).
+    for (int i = 0; i < 50 && !ready; ++i) {
+      int s = socket(AF_INET, SOCK_DGRAM, 0);
+      static const char kQuery[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x00\x00\x01\x00\x01";
+      sockaddr_in a = loopback(port);
+      sendto(s, kQuery, sizeof kQuery - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      ready = wait_readable(s, 100);
+      close(s);
+    }
+  }
+  ~DnsServer() { stop_group(pid); }
+  // The default board with this server's port as devices.netxfer.dns_port
+  // (and `extra` applied: pairs of text to replace), written to `path`.
+  bool board_file(const std::string& path, const std::vector<std::pair<std::string, std::string>>& extra = {}) const {
+    std::string text = read_text(src("boards/default.yaml"));
+    size_t at = text.find("    tftp_block:");
+    if (at == std::string::npos) return false;
+    text.insert(at, "    dns_port: " + std::to_string(port) + "\n");
+    for (const auto& [from, to] : extra) {
+      size_t f = text.find(from);
+      if (f == std::string::npos) return false;
+      text.replace(f, from.size(), to);
+    }
+    write_text(path, text);
+    return true;
+  }
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
 };
 
 }  // namespace trustsim::test

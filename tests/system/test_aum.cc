@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <regex>
@@ -386,26 +387,41 @@ class AumIda : public Aum {
   std::unique_ptr<WebServers> web;
   std::unique_ptr<IdaServer> ida, bad_ida;
   std::string ca_vars;  // --var ca1=... --var ca2=...: the CA certificate in two parts
+  std::string ida_config;
 
   void SetUp() override {
     Aum::SetUp();
     web = std::make_unique<WebServers>(srv, d.file("pki"));
     ASSERT_TRUE(web->ready) << web->why;
     std::string https = "https://127.0.0.1:";
-    std::string config =
+    ida_config =
         "{\"user\": \"trustsim\", \"password\": \"s3cr&t=p@ss\", \"platform\": \"TS-ISR1100\",\n"
         " \"images\": {\"net.SPA.bin\": \"" +
         https + std::to_string(web->good_port) + "/net.SPA.bin\", \"far.bin\": \"" + https +
         std::to_string(web->untrusted_port) + "/net.SPA.bin\", \"ftp.bin\": \"" + ftp_url() +
         "\", \"gopher.bin\": \"gopher://127.0.0.1/net.SPA.bin\"},\n"
         " \"raw\": {\"garbage.bin\": \"<html>\\nWelcome\\t\\u0001 to the portal\\n\"}}\n";
-    ida = std::make_unique<IdaServer>(*web, "good", config, d.file("ida.log"));
+    ida = std::make_unique<IdaServer>(*web, "good", ida_config, d.file("ida.log"));
     ASSERT_TRUE(ida->ready) << read_text(d.file("ida.log.out"));
-    bad_ida = std::make_unique<IdaServer>(*web, "untrusted", config, d.file("bad-ida.log"));
+    bad_ida = std::make_unique<IdaServer>(*web, "untrusted", ida_config, d.file("bad-ida.log"));
     ASSERT_TRUE(bad_ida->ready) << read_text(d.file("bad-ida.log.out"));
     std::string b64 = web->ca_base64();
     ASSERT_GT(b64.size(), 100u);
     ca_vars = " --var ca1=" + b64.substr(0, b64.size() / 2) + " --var ca2=" + b64.substr(b64.size() / 2);
+  }
+  // Configuration lines: trustpoint IDA holding the test CA (saved form).
+  std::string trust_lines() const {
+    std::string b64 = web->ca_base64();
+    return "crypto pki trustpoint IDA\nenrollment terminal\nexit\ncrypto pki certificate ca IDA " +
+           b64.substr(0, b64.size() / 2) + "\ncrypto pki certificate ca IDA " + b64.substr(b64.size() / 2);
+  }
+  // Runs `steps` after power-on and enable with `extra` options; the console in console.txt.
+  Result run_board(const std::string& name, const std::string& steps, const std::string& extra) {
+    write_text(d.file(name + ".yaml"), "name: " + name + "\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n" +
+                                           "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" +
+                                           steps);
+    return run_trustsim("run --quiet " + extra + " --console-log " + d.file("console.txt") + " " +
+                        d.file(name + ".yaml"));
   }
   void TearDown() override {
     bad_ida.reset();
@@ -481,24 +497,48 @@ TEST_F(AumIda, CertificateDatesAreJudgedByTheBoardClock) {
            expect("%AUM-3-UPGRADE_FAILED: download of net\\\\.SPA\\\\.bin failed \\\\(" + why + "\\\\)\\n") + prompt() +
            check_absent("net.SPA.bin");
   };
-  std::string b64 = web->ca_base64();
-  std::string steps =
-      config("crypto pki trustpoint IDA\nenrollment terminal\nexit\ncrypto pki certificate ca IDA " +
-             b64.substr(0, b64.size() / 2) + "\ncrypto pki certificate ca IDA " + b64.substr(b64.size() / 2)) +
-      refused(expired, "the server's certificate has expired") +
-      refused(future, "the server's certificate is not valid yet") + send("upgrade automatic getversion " + url(ok)) +
-      expect("Image Verification: PASS\\n") + prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
-  std::string sc =
-      "name: aum-board-clock\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n"
-      "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" +
-      steps;
-  write_text(d.file("clock.yaml"), sc);
-  Result r = run_trustsim("run --quiet --board-file " + board + " --trace " + d.file("trace.jsonl") +
-                          " --console-log " + d.file("console.txt") + " " + d.file("clock.yaml"));
+  std::string steps = config(trust_lines()) + refused(expired, "the server's certificate has expired") +
+                      refused(future, "the server's certificate is not valid yet") +
+                      send("upgrade automatic getversion " + url(ok)) + expect("Image Verification: PASS\\n") +
+                      prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
+  Result r = run_board("aum-board-clock", steps, "--board-file " + board + " --trace " + d.file("trace.jsonl"));
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
   std::string trace = read_text(d.file("trace.jsonl"));
   EXPECT_NE(trace.find("\"status\":\"cert-expired\""), std::string::npos);
   EXPECT_NE(trace.find("\"status\":\"cert-not-yet-valid\""), std::string::npos);
+}
+
+// The guide's prerequisite for a download from Cisco: the IDA named by a
+// host name, resolved through ip name-server (dnsmasq on loopback, never the
+// host's resolver; without a name server the IDA cannot be asked), and its
+// certificate checked for that name.
+TEST_F(AumIda, IdaByNameResolvesThroughTheNameServer) {
+  ASSERT_TRUE(web->make_cert("ida-dns", "-startdate 20200101000000Z -enddate 21000101000000Z", "DNS:ida.example"))
+      << web->why;
+  IdaServer named(*web, "ida-dns", ida_config, d.file("named-ida.log"));
+  ASSERT_TRUE(named.ready) << read_text(d.file("named-ida.log.out"));
+  DnsServer dns({"ida.example,127.0.0.1"}, d.file("dnsmasq.log"));
+  ASSERT_TRUE(dns.ready) << read_text(dns.log);
+  std::string board = d.file("board.yaml");
+  ASSERT_TRUE(dns.board_file(board));
+  std::string ida_url = "https://ida.example:" + std::to_string(named.port) + "/locator.pl";
+  std::string get = send("upgrade automatic getversion cisco username trustsim password s3cr&t=p@ss image net.SPA.bin");
+  std::string steps = config(trust_lines() + "\nautoupgrade ida url " + ida_url) + get +
+                      expect("%Error opening " + re(ida_url) + " \\\\(Unknown host\\\\)\\n") +
+                      expect(
+                          "%AUM-3-UPGRADE_FAILED: the IDA could not be asked for net\\\\.SPA\\\\.bin \\\\(Unknown "
+                          "host\\\\)\\n") +
+                      prompt() + config("ip name-server 127.0.0.1") + get + expect("Image Verification: PASS\\n") +
+                      expect("Use 'upgrade automatic runversion' command to reload manually\\\\.\\n") + prompt();
+  Result r = run_board("aum-ida-name", steps, "--board-file " + board + " --trace " + d.file("trace.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::string log = named.requests();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("https://ida.example:" + std::to_string(named.port) +
+                       "/locator.pl?user=trustsim&password=*&image=net.SPA.bin&platform=TS-ISR1100 resolved=127.0.0.1"),
+            std::string::npos)
+      << trace.substr(0, 3000);
 }
 
 }  // namespace
