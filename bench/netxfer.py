@@ -86,11 +86,25 @@ def main():
         os.makedirs(pki)
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         run = lambda *a: subprocess.run(list(a), cwd=pki, check=True, capture_output=True)
-        run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=bench-ca")
+        # The engine judges certificate dates by the board's clock (the
+        # default board's RTC starts at 2026-11-29), so the dates are fixed
+        # around it: openssl ca, since openssl req -x509 cannot set a start date.
+        with open(os.path.join(pki, "ca.cnf"), "w") as f:
+            f.write(f"[ca]\ndefault_ca = d\n[d]\ndatabase = {pki}/index.txt\nnew_certs_dir = {pki}\n"
+                    f"serial = {pki}/serial\ndefault_md = sha256\npolicy = p\ncopy_extensions = copy\n"
+                    "unique_subject = no\n[p]\ncommonName = supplied\n")
+        open(os.path.join(pki, "index.txt"), "w").close()
+        with open(os.path.join(pki, "serial"), "w") as f:
+            f.write("1000\n")
+        dates = ["-startdate", "20200101000000Z", "-enddate", "21000101000000Z"]
+        run("openssl", "req", "-new", *ec, "-keyout", "ca.key", "-out", "ca.csr", "-subj", "/CN=bench-ca",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+        run("openssl", "ca", "-batch", "-config", "ca.cnf", "-notext", "-selfsign", "-keyfile", "ca.key",
+            "-in", "ca.csr", "-out", "ca.pem", *dates)
         run("openssl", "req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1",
             "-addext", "subjectAltName=IP:127.0.0.1")
-        run("openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "30", "-copy_extensions", "copy", "-out", "srv.pem")
+        run("openssl", "ca", "-batch", "-config", "ca.cnf", "-notext", "-cert", "ca.pem", "-keyfile", "ca.key",
+            "-in", "srv.csr", "-out", "srv.pem", *dates)
         with open(os.path.join(pki, "serve.py"), "w") as f:
             f.write(SERVE_HTTPS)
 

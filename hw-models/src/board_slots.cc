@@ -368,7 +368,8 @@ std::vector<BoardSlot> make_slots() {
                "netxfer",
                fixed<TS_NETXFER_SIZE>,
                [](const BoardParts& p) -> std::unique_ptr<Device> {
-                 auto x = std::make_unique<NetXfer>(kNetxferDevice.name, p.power, p.cfg.netxfer, p.trace);
+                 auto x =
+                     std::make_unique<NetXfer>(kNetxferDevice.name, p.power, p.cfg.netxfer, p.cfg.rtc_base, p.trace);
                  x->set_interrupted([] { return pending_interrupt() != 0; });
                  return x;
                },

@@ -213,8 +213,8 @@ bool image_name(const char* url, char* name, size_t cap) {
   return true;
 }
 
-// Step 1: the download into RAM. *size is its length.
-bool fetch(const char* url, const char* name, uint64_t* size) {
+// Whether an upgrade may start: bootflash: mounted and none scheduled.
+bool can_start() {
   if (!g.fs_mounted) {
     fw::printf("%%Error: bootflash: is not available (not mounted)\n");
     return false;
@@ -223,6 +223,12 @@ bool fetch(const char* url, const char* name, uint64_t* size) {
     fw::printf("%%Error: an upgrade is scheduled already; cancel it with upgrade automatic abortversion first\n");
     return false;
   }
+  return true;
+}
+
+// Step 1: the download into RAM. *size is its length.
+bool fetch(const char* url, const char* name, uint64_t* size) {
+  if (!can_start()) return false;
   if (!fw::strcmp(name, running_name()) || in_boot_list(name)) {
     char why[bfs::kMaxNameLen + 120];
     fw::snprintf(why, sizeof why, "bootflash:%s is the running image or in the boot list; it is not replaced", name);
@@ -230,13 +236,13 @@ bool fetch(const char* url, const char* name, uint64_t* size) {
     return false;
   }
   debug("downloading ", url);
-  bool denied = false;
-  if (!net_fetch(url, buffer(), kAumBufSize, size, &denied)) {
+  uint64_t st = 0;
+  if (!net_fetch(url, buffer(), kAumBufSize, size, &st)) {
     char why[300];
-    if (denied)
+    if (st == TS_NETXFER_DENIED)
       fw::snprintf(why, sizeof why, "not authorised to download %s (the server refused the login)", name);
     else
-      fw::snprintf(why, sizeof why, "download of %s failed", name);
+      fw::snprintf(why, sizeof why, "download of %s failed (%s)", name, net_error_text(st));
     fail(why);
     return false;
   }
@@ -391,19 +397,147 @@ void after_ready(bool has_when, cli::AumWhen when, uint32_t value) {
   run_version(true, when, value);
 }
 
-void get_version(const cli::Args& a) {
-  if (a.has(cli::ArgTag::kCisco)) {
-    fw::printf("%%Error: downloads through the IDA are not available on this board yet; give a tftp: or ftp: URL\n");
-    return;
+// The URL as the console shows it: without "user:password@".
+void shown_url(const char* url, char* out, size_t cap) {
+  size_t n = strlen(url), host = 0, at = 0;
+  for (size_t i = 0; i + 2 < n && !host; ++i)
+    if (url[i] == ':' && url[i + 1] == '/' && url[i + 2] == '/') host = i + 3;
+  for (size_t i = host; i < n && url[i] != '/'; ++i)
+    if (url[i] == '@') at = i + 1;
+  size_t k = 0;
+  for (size_t i = 0; i < n && k + 1 < cap; ++i)
+    if (i < host || i >= at || !at) out[k++] = url[i];
+  out[k] = '\0';
+}
+
+// ---- The IDA exchange (docs/aum.md, "The IDA exchange") ----
+
+constexpr size_t kIdaField = 64;    // characters of a user name, password or image name
+constexpr size_t kIdaAnswer = 512;  // bytes of the answer the AUM reads
+constexpr size_t kImageUrl = 300;   // characters of the image URL the IDA gives
+uint8_t g_ida_answer[kIdaAnswer];
+
+const char* ida_url() { return g.aum_ida_url[0] ? g.aum_ida_url : kAumDefaultIdaUrl; }
+
+// A user name, password or image name the IDA can be asked with: 1..64
+// printable characters, no space. Prints the error.
+bool ida_field_ok(const char* what, const char* v) {
+  size_t n = v ? strlen(v) : 0;
+  if (n == 0 || n > kIdaField) {
+    fw::printf("%%Error: the IDA %s must be 1 to %u characters\n", what, unsigned(kIdaField));
+    return false;
   }
-  const char* url = a.text(cli::ArgTag::kPath);
+  for (size_t i = 0; i < n; ++i)
+    if (v[i] <= ' ' || v[i] > '~') {
+      fw::printf("%%Error: the IDA %s may hold printable characters only, no spaces\n", what);
+      return false;
+    }
+  return true;
+}
+
+// The first bytes of an answer not understood, printable: \xNN for the rest.
+void first_bytes(const uint8_t* b, uint64_t n, char* out, size_t cap) {
+  size_t k = 0;
+  for (uint64_t i = 0; i < n && i < 32 && k + 5 < cap; ++i) {
+    if (b[i] >= ' ' && b[i] <= '~' && b[i] != '"' && b[i] != '\\')
+      out[k++] = char(b[i]);
+    else
+      k += size_t(fw::snprintf(out + k, cap - k, "\\x%02x", b[i]));
+  }
+  out[k] = '\0';
+}
+
+// Asks the IDA where `image` is: one GET of the IDA URL with the escaped
+// query user=U&password=P&image=I&platform=PLATFORM. The answer's first
+// line is OK URL, DENIED REASON or NOT_FOUND REASON. On OK copies URL to
+// `url` and returns true; anything else ends the upgrade with the reason.
+bool ask_ida(const char* user, const char* password, const char* image, char* url, size_t cap) {
+  if (!ida_field_ok("user name", user) || !ida_field_ok("password", password) || !ida_field_ok("image name", image))
+    return false;
+  if (!can_start()) return false;
+  char query[4 * 3 * kIdaField + 64];
+  size_t n = 0;
+  const char* const keys[] = {"user=", "&password=", "&image=", "&platform="};
+  const char* const values[] = {user, password, image, fw::board_info().platform};
+  for (int i = 0; i < 4; ++i) {
+    size_t k = strlen(keys[i]);
+    memcpy(query + n, keys[i], k + 1);
+    n += k;
+    url_escape(values[i], query, sizeof query, &n);
+  }
+  fw::printf("Asking the IDA at %s for %s\n", ida_url(), image);
+  debug("IDA request for user ", user);
+  uint64_t size = 0, st = 0;
+  char why[400];
+  if (!net_ask(ida_url(), query, g_ida_answer, sizeof g_ida_answer, &size, &st)) {
+    if (st == TS_NETXFER_DENIED)
+      fw::snprintf(why, sizeof why, "not authorised to download %s (the IDA refused the request: %s)", image,
+                   net_error_text(st));
+    else
+      fw::snprintf(why, sizeof why, "the IDA could not be asked for %s (%s)", image, net_error_text(st));
+    fail(why);
+    return false;
+  }
+  // The first line, without its CR; printable ASCII only.
+  uint64_t len = 0;
+  while (len < size && g_ida_answer[len] != '\n') ++len;
+  bool whole_line = len < size;  // ended by a LF (a longer answer is cut)
+  if (len && g_ida_answer[len - 1] == '\r') --len;
+  bool printable = whole_line || size < sizeof g_ida_answer;
+  for (uint64_t i = 0; i < len; ++i) printable = printable && g_ida_answer[i] >= ' ' && g_ida_answer[i] <= '~';
+  char line[kIdaAnswer + 1];
+  memcpy(line, g_ida_answer, size_t(len));
+  line[len] = '\0';
+  auto word = [&](const char* w) {
+    size_t k = strlen(w);
+    return !fw::strncmp(line, w, k) && (line[k] == '\0' || line[k] == ' ');
+  };
+  auto rest = [&](const char* w) { return line[strlen(w)] ? line + strlen(w) + 1 : ""; };
+  const char* u = word("OK") ? rest("OK") : "";
+  bool one_word = *u;
+  for (const char* p = u; *p; ++p) one_word = one_word && *p != ' ';
+  if (printable && word("OK") && one_word && strlen(u) < cap) {
+    memcpy(url, u, strlen(u) + 1);
+    debug("the IDA answered OK", nullptr);
+    return true;
+  }
+  if (printable && word("DENIED")) {
+    fw::snprintf(why, sizeof why, "not authorised to download %s (the IDA says: %s)", image, rest("DENIED"));
+  } else if (printable && word("NOT_FOUND")) {
+    fw::snprintf(why, sizeof why, "the IDA has no image %s for %s (%s)", image, fw::board_info().platform,
+                 rest("NOT_FOUND"));
+  } else if (size == 0) {
+    fw::snprintf(why, sizeof why, "the IDA's answer for %s is empty", image);
+  } else {
+    char head[32 * 4 + 1];
+    first_bytes(g_ida_answer, size, head, sizeof head);
+    fw::snprintf(why, sizeof why, "the IDA's answer for %s is not understood (it begins \"%s\")", image, head);
+  }
+  fail(why);
+  return false;
+}
+
+// getversion URL, or the URL the IDA gave: download, install, schedule.
+void get_from(const char* url, cli::AumDisk disk, bool has_when, cli::AumWhen when, uint32_t value) {
   char name[bfs::kMaxNameLen + 1];
   if (!image_name(url, name, sizeof name)) return;
-  cli::AumDisk disk = cli::AumDisk(a.number(cli::ArgTag::kDiskManagement, uint32_t(cli::AumDisk::kConfirm)));
   fw::printf("Downloading Image from user specified url:\n");
   uint64_t size = 0;
   if (!fetch(url, name, &size) || !install(name, size, disk)) return;
-  after_ready(a.has(cli::ArgTag::kWhen), cli::AumWhen(a.number(cli::ArgTag::kWhen)), a.number(cli::ArgTag::kValue));
+  after_ready(has_when, when, value);
+}
+
+void get_version(const cli::Args& a) {
+  cli::AumDisk disk = cli::AumDisk(a.number(cli::ArgTag::kDiskManagement, uint32_t(cli::AumDisk::kConfirm)));
+  bool has_when = a.has(cli::ArgTag::kWhen);
+  cli::AumWhen when = cli::AumWhen(a.number(cli::ArgTag::kWhen));
+  uint32_t value = a.number(cli::ArgTag::kValue);
+  if (!a.has(cli::ArgTag::kCisco)) return get_from(a.text(cli::ArgTag::kPath), disk, has_when, when, value);
+  char url[kImageUrl];
+  if (!ask_ida(a.text(cli::ArgTag::kUser), a.text(cli::ArgTag::kPassword), a.text(cli::ArgTag::kImage), url,
+               sizeof url))
+    return;
+  get_from(url, disk, has_when, when, value);
 }
 
 bool yes(const char* question) {
@@ -434,15 +568,18 @@ void interactive() {
   fw::printf(
       "Would you like to download an image directly from Cisco Server over the Internet? A valid\n"
       "Cisco login will be required.\n");
+  char url[kImageUrl];
+  const char* u = url;
   if (yes("Download from Cisco server? [yes]: ")) {
-    fw::printf(
-        "%%Error: downloads through the IDA are not available on this board yet; answer no and give a "
-        "tftp: or ftp: URL\n");
-    return;
+    char user[kIdaField + 2], password[kIdaField + 2], image[kIdaField + 2];
+    ask("Cisco.com username: ", user, sizeof user);
+    ask("Cisco.com password: ", password, sizeof password);
+    ask("Image name: ", image, sizeof image);
+    if (!ask_ida(fw::trim(user), fw::trim(password), fw::trim(image), url, sizeof url)) return;
+  } else {
+    ask("Image location:", url, sizeof url);
+    u = fw::trim(url);
   }
-  char url[300];
-  ask("Image location:", url, sizeof url);
-  const char* u = fw::trim(url);
   char name[bfs::kMaxNameLen + 1];
   if (!image_name(u, name, sizeof name)) return;
   uint64_t size = 0;
@@ -470,7 +607,9 @@ void interactive() {
       return;
     }
   }
-  fw::printf("Proceed with device image upgrade from\n[%s] to\n[bootflash:%s]? ", u, name);
+  char shown[kImageUrl];
+  shown_url(u, shown, sizeof shown);
+  fw::printf("Proceed with device image upgrade from\n[%s] to\n[bootflash:%s]? ", shown, name);
   if (!yes("[yes]: ")) {
     fw::printf("Upgrade cancelled; nothing was changed\n");
     return;

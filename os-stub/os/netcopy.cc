@@ -39,7 +39,9 @@ const char* net_error(uint64_t st) {
     case TS_NETXFER_UNTRUSTED:
       return "the server's certificate is not signed by a trusted CA";
     case TS_NETXFER_CERT_EXPIRED:
-      return "the server's certificate has expired or is not valid yet";
+      return "the server's certificate has expired";
+    case TS_NETXFER_CERT_NOT_YET_VALID:
+      return "the server's certificate is not valid yet";
     case TS_NETXFER_CA_INVALID:
       return "a trustpoint's CA certificate does not parse";
     default:
@@ -365,12 +367,20 @@ bool remote_from(const char* text, const cli::Url& u, bool upload, const char* l
   return check_remote(r, text, scheme, shown);
 }
 
-// Writes the URL with its credentials to the engine and gives it `cmd`
-// (OPEN or UPLOAD); returns STATUS.
-uint64_t start_transfer(uint64_t base, const Remote& r, uint64_t cmd) {
-  char url[kShownCap + 6 * kMaxCred + 4];  // credentials escaped: up to 3 bytes each
+// Writes the URL with its credentials (and `query`, already escaped, after
+// a '?') to the engine and gives it `cmd` (OPEN or UPLOAD); returns STATUS.
+uint64_t start_transfer(uint64_t base, const Remote& r, uint64_t cmd, const char* query = nullptr) {
+  char url[TS_NETXFER_MAX_URL + 1];  // credentials escaped: up to 3 bytes each
   build_url(r, true, url, sizeof url);
-  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, strlen(url));
+  size_t n = strlen(url);
+  if (query) {
+    size_t q = strlen(query);
+    if (n + 1 + q > TS_NETXFER_MAX_URL) return TS_NETXFER_BAD_URL;
+    url[n++] = '?';
+    memcpy(url + n, query, q + 1);
+    n += q;
+  }
+  fw::Xfer x = fw::mbox_write(base + TS_NETXFER_URL, url, n);
   if (x.status != TS_MBOX_OK) return TS_NETXFER_FAILED;
   fw::reg_write64(base + TS_NETXFER_NAMESERVER, g.name_server);  // host names resolve through it only
   fw::reg_write64(base + TS_NETXFER_CTRL, cmd);
@@ -550,12 +560,21 @@ void net_upload(const char* src, const char* dst, const cli::Url& du) {
 
 const char* net_error_text(uint64_t status) { return net_error(status); }
 
-bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool* denied) {
+namespace {
+
+// The download of net_fetch and net_ask: `src` is a tftp:/ftp:/http:/https:
+// URL (http:/https: only with a query). Quiet: no Loading line and no '!';
+// a full buffer then ends the transfer and keeps the first `cap` bytes.
+bool fetch_into(const char* src, const char* query, bool quiet, uint8_t* buf, uint64_t cap, uint64_t* size,
+                uint64_t* status) {
   *size = 0;
-  *denied = false;
+  *status = TS_NETXFER_BAD_URL;
   cli::Url su;
-  if (!cli::split_url(src, &su) || (su.fs != cli::FileSystem::kTftp && su.fs != cli::FileSystem::kFtp)) {
-    fw::printf("%%Error: %s: only tftp: and ftp: images can be downloaded here\n", src);
+  bool parsed = cli::split_url(src, &su);
+  bool web = parsed && (su.fs == cli::FileSystem::kHttp || su.fs == cli::FileSystem::kHttps);
+  bool file = parsed && !query && (su.fs == cli::FileSystem::kTftp || su.fs == cli::FileSystem::kFtp);
+  if (!web && !file) {
+    fw::printf("%%Error: %s: only tftp:, ftp:, http: and https: images can be downloaded here\n", src);
     return false;
   }
   Remote r{};
@@ -571,15 +590,18 @@ bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool
   uint64_t base = fw::dev_base(TS_DEV_NETXFER);
   if (!base) {
     fw::printf("%%Error opening %s (no management transfer engine on this board)\n", shown);
+    *status = TS_NETXFER_FAILED;
     return false;
   }
-  uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_OPEN);
+  // https: the engine trusts exactly the CA certificates of the trustpoints.
+  if (r.fs == cli::FileSystem::kHttps) give_trusted_cas(base);
+  uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_OPEN, query);
   if (st != TS_NETXFER_OK) {
-    *denied = st == TS_NETXFER_DENIED;
-    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
+    *status = st;
+    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));  // never the query: it may hold a password
     return false;
   }
-  fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
+  if (!quiet) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
   uint64_t total = 0, bangs = 0;
   bool full = false;
   for (;;) {
@@ -594,7 +616,8 @@ bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool
       break;
     }
     total += x.actual;
-    for (; bangs < total / kBang; ++bangs) fw::putc('!');
+    if (!quiet)
+      for (; bangs < total / kBang; ++bangs) fw::putc('!');
     st = fw::reg_read64(base + TS_NETXFER_STATUS);
     if (st != TS_NETXFER_OK) break;
     if (x.actual == 0) {
@@ -602,19 +625,40 @@ bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool
       break;
     }
   }
-  if (st == TS_NETXFER_END && total % kBang) fw::putc('!');
-  fw::putc('\n');
+  if (quiet && full) {
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    *size = total;
+    return true;
+  }
+  if (!quiet) {
+    if (st == TS_NETXFER_END && total % kBang) fw::putc('!');
+    fw::putc('\n');
+  }
   if (st != TS_NETXFER_END) {
     fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    *status = full ? TS_NETXFER_TOO_LARGE : st;
     if (full)
       fw::printf("%%Error reading %s (File too large: more than %lu bytes)\n", shown, cap);
     else
       fw::printf("%%Error reading %s (%s)\n", shown, net_error(st));
     return false;
   }
-  fw::printf("[OK - %lu bytes]\n", total);
+  if (!quiet) fw::printf("[OK - %lu bytes]\n", total);
   *size = total;
+  *status = TS_NETXFER_END;
   return true;
 }
+
+}  // namespace
+
+bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, uint64_t* status) {
+  return fetch_into(src, nullptr, false, buf, cap, size, status);
+}
+
+bool net_ask(const char* url, const char* query, uint8_t* buf, uint64_t cap, uint64_t* size, uint64_t* status) {
+  return fetch_into(url, query, true, buf, cap, size, status);
+}
+
+void url_escape(const char* s, char* out, size_t cap, size_t* n) { put_escaped(s, out, cap, n); }
 
 }  // namespace os

@@ -224,10 +224,17 @@ void schedule_upgrade_reload(uint64_t delay, bool at_form, const char* image);
 bool upgrade_reload_pending();
 void cancel_scheduled_reload();
 
-// Downloads a tftp:/ftp: URL into RAM at buf (at most cap bytes), printing
-// the Loading line and its '!' (netcopy.cc). On failure prints the IOS
-// error, sets *denied if the server refused the login, and returns false.
-bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, bool* denied);
+// Downloads a tftp:/ftp:/http:/https: URL into RAM at buf (at most cap
+// bytes), printing the Loading line and its '!' (netcopy.cc); an https:
+// server must chain to a trustpoint's CA. On failure prints the IOS error,
+// sets *status to the engine's TS_NETXFER_* reason and returns false.
+bool net_fetch(const char* src, uint8_t* buf, uint64_t cap, uint64_t* size, uint64_t* status);
+// One quiet GET of the http:/https: `url` with `query` (escaped, without
+// the '?') appended: the answer's first `cap` bytes into buf, no Loading
+// line. Errors as net_fetch's; the printed URL never holds the query.
+bool net_ask(const char* url, const char* query, uint8_t* buf, uint64_t cap, uint64_t* size, uint64_t* status);
+// Appends `s` to out[*n..cap) percent-escaped (all but letters, digits and . - _ ~).
+void url_escape(const char* s, char* out, size_t cap, size_t* n);
 // The IOS wording of a transfer engine status ("Connection refused").
 const char* net_error_text(uint64_t status);
 

@@ -27,7 +27,8 @@ constexpr uint64_t kRamSize = 1 << 20;
 constexpr uint64_t kMailbox = kRamBase + kRamSize - TS_MBOX_WINDOW_SIZE;
 constexpr uint64_t kBase = 0x07000000;
 constexpr uint64_t kBuf = kRamBase + 0x1000;
-constexpr size_t kFileSize = 3000;  // 6 TFTP blocks of 512 (the last one partial)
+constexpr size_t kFileSize = 3000;         // 6 TFTP blocks of 512 (the last one partial)
+constexpr uint64_t kRtcBase = 1795910400;  // the default board's RTC at board time 0 (power.rtc_base)
 
 NetxferConfig figures(uint64_t max_size = 64ull << 20) {
   NetxferConfig c;
@@ -88,7 +89,7 @@ struct Rig : sc_core::sc_module {
   uint32_t seq = 0;
 
   Rig(const NetxferConfig& cfg, std::function<void(Rig&)> b)
-      : sc_module("rig"), nx("netxfer", power, cfg, trace), body(std::move(b)) {
+      : sc_module("rig"), nx("netxfer", power, cfg, kRtcBase, trace), body(std::move(b)) {
     trace.add_sink(&lines);
     bus.map(nx, kBase);
     mbox.socket.bind(bus.target);

@@ -225,10 +225,12 @@ inline bool tcp_listens(int port, int ms = 10000) {
 
 // HTTP and HTTPS servers on loopback (/usr/bin/python3 http.server, ssl)
 // serving `dir`, with certificates made here by the openssl command: a CA
-// the test trusts (ca.pem), another CA it does not, and three HTTPS servers
+// the test trusts (ca.pem), another CA it does not (both valid 2020-2100),
+// and three HTTPS servers
 // whose certificates (all for IP 127.0.0.1) are signed by the trusted CA
 // (good), by the other CA (untrusted), or by the trusted CA but expired in
 // 2021 (expired). `pki` is a scratch directory for keys and certificates.
+// add_https() starts more, with certificates of other dates.
 struct WebServers {
   std::string dir, pki;
   int http_port = 0, good_port = 0, untrusted_port = 0, expired_port = 0;
@@ -245,18 +247,13 @@ struct WebServers {
                         "unique_subject = no\n[any]\ncommonName = supplied\n");
     write_text(pki + "/index.txt", "");
     write_text(pki + "/serial", "1000\n");
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    std::string cmds = "cd '" + pki + "' && openssl req -x509" + ec +
-                       " -keyout ca.key -out ca.pem -days 3650 -subj /CN=trustsim-test-ca 2>&1 && openssl req -x509" +
-                       ec + " -keyout other.key -out other.pem -days 3650 -subj /CN=other-ca 2>&1";
-    auto server_cert = [&](const std::string& name, const std::string& ca, const std::string& dates) {
-      cmds += " && openssl req" + ec + " -keyout " + name + ".key -out " + name + ".csr -subj /CN=127.0.0.1" +
-              " -addext subjectAltName=IP:127.0.0.1 2>&1 && openssl ca -batch -config ca.cnf -notext -cert " + ca +
-              ".pem -keyfile " + ca + ".key -in " + name + ".csr -out " + name + ".pem " + dates + " 2>&1";
-    };
-    server_cert("good", "ca", "-days 3650");
-    server_cert("untrusted", "other", "-days 3650");
-    server_cert("expired", "ca", "-startdate 20200101000000Z -enddate 20210101000000Z");
+    // Fixed dates around every board clock the tests use (the default
+    // board's RTC starts at 2026-11-29, before today on most hosts, and
+    // the engine judges certificates by it): 2020 to 2100.
+    std::string cmds = "cd '" + pki + "' && true" + ca_cert("ca", "trustsim-test-ca") + ca_cert("other", "other-ca");
+    cmds += server_cert("good", "ca", kLongDates);
+    cmds += server_cert("untrusted", "other", kLongDates);
+    cmds += server_cert("expired", "ca", "-startdate 20200101000000Z -enddate 20210101000000Z");
     Result r = sh(cmds);
     if (r.exit_code != 0) {
       why = "openssl failed: " + r.output;
@@ -272,15 +269,6 @@ struct WebServers {
                "    ctx.load_cert_chain(sys.argv[3], sys.argv[4])\n"
                "    server.socket = ctx.wrap_socket(server.socket, server_side=True)\n"
                "server.serve_forever()\n");
-    auto start = [&](int& port, const std::string& cert) {
-      port = free_port(SOCK_STREAM);
-      std::vector<std::string> argv{"/usr/bin/python3", pki + "/serve.py", std::to_string(port), dir};
-      if (!cert.empty()) {
-        argv.push_back(pki + "/" + cert + ".pem");
-        argv.push_back(pki + "/" + cert + ".key");
-      }
-      pids.push_back(spawn_logged(argv, pki + "/" + (cert.empty() ? "http" : cert) + ".log"));
-    };
     start(http_port, "");
     start(good_port, "good");
     start(untrusted_port, "untrusted");
@@ -292,12 +280,153 @@ struct WebServers {
         why += "no server listens on port " + std::to_string(port) + "\n";
       }
   }
+  // Makes certificate NAME (for IP 127.0.0.1, signed by the trusted CA,
+  // `dates` as openssl ca takes them: -startdate/-enddate YYYYMMDDHHMMSSZ)
+  // and serves `dir` over HTTPS with it. Returns the port, 0 on failure (why says).
+  int add_https(const std::string& name, const std::string& dates) {
+    if (!make_cert(name, dates)) return 0;
+    int port = 0;
+    start(port, name);
+    if (tcp_listens(port)) return port;
+    why += "no server listens on port " + std::to_string(port) + "\n";
+    return 0;
+  }
+  // Only makes certificate NAME, signed by the trusted CA, for `san`
+  // (subjectAltName, e.g. DNS:ida.example). False on failure (why says).
+  bool make_cert(const std::string& name, const std::string& dates, const std::string& san = "IP:127.0.0.1") {
+    Result r = sh("cd '" + pki + "' && true" + server_cert(name, "ca", dates, san));
+    if (r.exit_code == 0) return true;
+    why += "openssl failed: " + r.output;
+    return false;
+  }
   std::string ca_pem() const { return read_text(pki + "/ca.pem"); }
+  // The trusted CA's certificate as one base 64 line (DER, no PEM lines).
+  std::string ca_base64() const {
+    std::string pem = ca_pem(), out;
+    for (size_t p = 0, e; p < pem.size(); p = e + 1) {
+      e = pem.find('\n', p);
+      if (e == std::string::npos) e = pem.size();
+      if (pem.compare(p, 5, "-----") != 0) out += pem.substr(p, e - p);
+    }
+    return out;
+  }
   ~WebServers() {
     for (pid_t p : pids) stop_group(p);
   }
   WebServers(const WebServers&) = delete;
   WebServers& operator=(const WebServers&) = delete;
+
+ private:
+  static constexpr const char* kEc = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  static constexpr const char* kLongDates = "-startdate 20200101000000Z -enddate 21000101000000Z";
+  // The shell commands (each after " && ") for a self-signed CA NAME.pem
+  // (openssl ca -selfsign: openssl req -x509 cannot set the start date).
+  static std::string ca_cert(const std::string& name, const std::string& cn) {
+    return std::string(" && openssl req -new") + kEc + " -keyout " + name + ".key -out " + name +
+           ".csr -subj /CN=" + cn +
+           " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>&1" +
+           " && openssl ca -batch -config ca.cnf -notext -selfsign -keyfile " + name + ".key -in " + name +
+           ".csr -out " + name + ".pem " + kLongDates + " 2>&1";
+  }
+  // The shell commands (each after " && ") for certificate NAME signed by `ca`.
+  static std::string server_cert(const std::string& name, const std::string& ca, const std::string& dates,
+                                 const std::string& san = "IP:127.0.0.1") {
+    return std::string(" && openssl req") + kEc + " -keyout " + name + ".key -out " + name +
+           ".csr -subj /CN=127.0.0.1 -addext subjectAltName=" + san +
+           " 2>&1 && openssl ca -batch -config ca.cnf "
+           "-notext -cert " +
+           ca + ".pem -keyfile " + ca + ".key -in " + name + ".csr -out " + name + ".pem " + dates + " 2>&1";
+  }
+  void start(int& port, const std::string& cert) {
+    port = free_port(SOCK_STREAM);
+    std::vector<std::string> argv{"/usr/bin/python3", pki + "/serve.py", std::to_string(port), dir};
+    if (!cert.empty()) {
+      argv.push_back(pki + "/" + cert + ".pem");
+      argv.push_back(pki + "/" + cert + ".key");
+    }
+    pids.push_back(spawn_logged(argv, pki + "/" + (cert.empty() ? "http" : cert) + ".log"));
+  }
+};
+
+// The test IDA (tests/support/ida_server.py): /usr/bin/python3 http.server
+// behind ssl on loopback, with certificate CERT of `web`'s PKI ("good",
+// "untrusted", ...). `config` is its JSON (users, images, raw answers);
+// every request it gets is a JSON line in `log`.
+struct IdaServer {
+  int port = 0;
+  std::string log;
+  pid_t pid = -1;
+  bool ready = false;
+
+  IdaServer(const WebServers& web, const std::string& cert, const std::string& config, std::string log_file)
+      : log(std::move(log_file)) {
+    std::string cfg = web.pki + "/ida-" + cert + ".json";
+    write_text(cfg, config);
+    write_text(log, "");
+    port = free_port(SOCK_STREAM);
+    pid = spawn_logged({"/usr/bin/python3", src("tests/support/ida_server.py"), std::to_string(port),
+                        web.pki + "/" + cert + ".pem", web.pki + "/" + cert + ".key", cfg, log},
+                       log + ".out");
+    ready = tcp_listens(port);
+  }
+  ~IdaServer() { stop_group(pid); }
+  // The requests so far, one JSON line each.
+  std::string requests() const { return read_text(log); }
+  IdaServer(const IdaServer&) = delete;
+  IdaServer& operator=(const IdaServer&) = delete;
+};
+
+// dnsmasq (Debian dnsmasq-base) on a free loopback UDP port answering for
+// the `records` (NAME,ADDRESS each, as --host-record takes them) and
+// nothing else (no upstream, no /etc/hosts), logging to `log`. board_file()
+// writes the default board file with devices.netxfer.dns_port naming it.
+struct DnsServer {
+  int port = 0;
+  pid_t pid = -1;
+  bool ready = false;
+  std::string log;
+
+  DnsServer(const std::vector<std::string>& records, std::string log_file) : log(std::move(log_file)) {
+    port = free_port(SOCK_DGRAM);
+    std::vector<std::string> argv{"/usr/sbin/dnsmasq",
+                                  "--no-daemon",
+                                  "--conf-file=/dev/null",
+                                  "--pid-file=",
+                                  "--port=" + std::to_string(port),
+                                  "--listen-address=127.0.0.1",
+                                  "--bind-interfaces",
+                                  "--no-resolv",
+                                  "--no-hosts"};
+    for (const std::string& r : records) argv.push_back("--host-record=" + r);
+    pid = spawn_logged(argv, log);
+    // Ready when it answers (an NXDOMAIN will do).
+    for (int i = 0; i < 50 && !ready; ++i) {
+      int s = socket(AF_INET, SOCK_DGRAM, 0);
+      static const char kQuery[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x00\x00\x01\x00\x01";
+      sockaddr_in a = loopback(port);
+      sendto(s, kQuery, sizeof kQuery - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      ready = wait_readable(s, 100);
+      close(s);
+    }
+  }
+  ~DnsServer() { stop_group(pid); }
+  // The default board with this server's port as devices.netxfer.dns_port
+  // (and `extra` applied: pairs of text to replace), written to `path`.
+  bool board_file(const std::string& path, const std::vector<std::pair<std::string, std::string>>& extra = {}) const {
+    std::string text = read_text(src("boards/default.yaml"));
+    size_t at = text.find("    tftp_block:");
+    if (at == std::string::npos) return false;
+    text.insert(at, "    dns_port: " + std::to_string(port) + "\n");
+    for (const auto& [from, to] : extra) {
+      size_t f = text.find(from);
+      if (f == std::string::npos) return false;
+      text.replace(f, from.size(), to);
+    }
+    write_text(path, text);
+    return true;
+  }
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
 };
 
 }  // namespace trustsim::test

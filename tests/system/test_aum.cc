@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <regex>
@@ -371,6 +372,173 @@ TEST_F(Aum, CleanupPowerCutCampaignFull) {
   ASSERT_FALSE(fill.empty());
   passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
          "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+}
+
+}  // namespace
+
+namespace {
+
+// The IDA exchange and https: image URLs (docs/aum.md, "The IDA
+// exchange"): the test IDA (tests/support/ida_server.py) and HTTPS file
+// servers on loopback, with certificates of the test CA (WebServers); the
+// board trusts that CA through trustpoint IDA.
+class AumIda : public Aum {
+ protected:
+  std::unique_ptr<WebServers> web;
+  std::unique_ptr<IdaServer> ida, bad_ida;
+  std::string ca_vars;  // --var ca1=... --var ca2=...: the CA certificate in two parts
+  std::string ida_config;
+
+  void SetUp() override {
+    Aum::SetUp();
+    web = std::make_unique<WebServers>(srv, d.file("pki"));
+    ASSERT_TRUE(web->ready) << web->why;
+    std::string https = "https://127.0.0.1:";
+    ida_config =
+        "{\"user\": \"trustsim\", \"password\": \"s3cr&t=p@ss\", \"platform\": \"TS-ISR1100\",\n"
+        " \"images\": {\"net.SPA.bin\": \"" +
+        https + std::to_string(web->good_port) + "/net.SPA.bin\", \"far.bin\": \"" + https +
+        std::to_string(web->untrusted_port) + "/net.SPA.bin\", \"ftp.bin\": \"" + ftp_url() +
+        "\", \"gopher.bin\": \"gopher://127.0.0.1/net.SPA.bin\"},\n"
+        " \"raw\": {\"garbage.bin\": \"<html>\\nWelcome\\t\\u0001 to the portal\\n\"}}\n";
+    ida = std::make_unique<IdaServer>(*web, "good", ida_config, d.file("ida.log"));
+    ASSERT_TRUE(ida->ready) << read_text(d.file("ida.log.out"));
+    bad_ida = std::make_unique<IdaServer>(*web, "untrusted", ida_config, d.file("bad-ida.log"));
+    ASSERT_TRUE(bad_ida->ready) << read_text(d.file("bad-ida.log.out"));
+    std::string b64 = web->ca_base64();
+    ASSERT_GT(b64.size(), 100u);
+    ca_vars = " --var ca1=" + b64.substr(0, b64.size() / 2) + " --var ca2=" + b64.substr(b64.size() / 2);
+  }
+  // Configuration lines: trustpoint IDA holding the test CA (saved form).
+  std::string trust_lines() const {
+    std::string b64 = web->ca_base64();
+    return "crypto pki trustpoint IDA\nenrollment terminal\nexit\ncrypto pki certificate ca IDA " +
+           b64.substr(0, b64.size() / 2) + "\ncrypto pki certificate ca IDA " + b64.substr(b64.size() / 2);
+  }
+  // Runs `steps` after power-on and enable with `extra` options; the console in console.txt.
+  Result run_board(const std::string& name, const std::string& steps, const std::string& extra) {
+    write_text(d.file(name + ".yaml"), "name: " + name + "\nboard: default\ntimeout: 60 s\nsteps:\n  - power-on\n" +
+                                           "  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" +
+                                           steps);
+    return run_trustsim("run --quiet " + extra + " --console-log " + d.file("console.txt") + " " +
+                        d.file(name + ".yaml"));
+  }
+  void TearDown() override {
+    bad_ida.reset();
+    ida.reset();
+    web.reset();
+    Aum::TearDown();
+  }
+};
+
+// The interactive Cisco-server path (cancelled), then getversion cisco ...
+// now reloading into the image the IDA located. The IDA's request log
+// proves what the board sent: the user name, the password (escaped in the
+// query, whole after decoding), the image and the platform; the trace
+// never shows the password.
+TEST_F(AumIda, UpgradeThroughTheIdaReloadsIntoTheNewImage) {
+  auto run = [&](const std::string& tag) {
+    passes("run --quiet --trace " + d.file("trace" + tag + ".jsonl") + " --console-log " +
+               d.file("console" + tag + ".txt") + " --var ida=" + std::to_string(ida->port) +
+               " --var web=" + std::to_string(web->good_port) + ca_vars + " --var sha256=" + sha,
+           "scenarios/upgrade/aum-ida-upgrade.yaml");
+  };
+  run("");
+  std::string log = ida->requests();
+  std::string one =
+      "{\"path\": \"/cgi-bin/new-ida/locator/locator.pl\", \"query\": "
+      "\"user=trustsim&password=s3cr%26t%3Dp%40ss&image=net.SPA.bin&platform=TS-ISR1100\", \"fields\": {\"user\": "
+      "\"trustsim\", \"password\": \"s3cr&t=p@ss\", \"image\": \"net.SPA.bin\", \"platform\": \"TS-ISR1100\"}}\n";
+  EXPECT_EQ(log, one + one);  // the interactive question and the command
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("locator.pl?user=trustsim&password=*&image=net.SPA.bin&platform=TS-ISR1100"), std::string::npos)
+      << trace.substr(0, 3000);
+  EXPECT_EQ(trace.find("s3cr"), std::string::npos) << "the password is in the trace";
+  // The same servers again: the same console, trace and board times to the byte.
+  run("2");
+  EXPECT_EQ(read_text(d.file("console2.txt")), read_text(d.file("console.txt")));
+  EXPECT_TRUE(read_text(d.file("trace2.jsonl")) == trace) << "the trace differs between two runs";
+}
+
+TEST_F(AumIda, RefusalsGiveTheReasonAndChangeNothing) {
+  passes("run --quiet --var ida=" + std::to_string(ida->port) + " --var bad_ida=" + std::to_string(bad_ida->port) +
+             " --var untrusted=" + std::to_string(web->untrusted_port) + " --var ftp=" + std::to_string(ftp_port) +
+             ca_vars + " --console-log " + d.file("console.txt"),
+         "scenarios/upgrade/aum-ida-failures.yaml");
+  // The untrusted IDA was never asked: the handshake failed first.
+  EXPECT_EQ(bad_ida->requests(), "");
+  EXPECT_NE(ida->requests().find("\"password\": \"wrong\""), std::string::npos) << ida->requests();
+  EXPECT_EQ(console().find("trustsim:secret"), std::string::npos) << "the IDA-given FTP password was printed";
+}
+
+// Certificate dates are judged by the board's RTC, not the host's clock: on
+// a board whose clock says 2051 (power.rtc_base), a certificate valid in
+// 2050-2051 is accepted (the host, years earlier, would find it not valid
+// yet), one that ended in 2050 is refused as expired (the host would find
+// it valid), and one starting in mid-2051 as not valid yet.
+TEST_F(AumIda, CertificateDatesAreJudgedByTheBoardClock) {
+  Result now = sh("date -u -d '-1 day' +%Y%m%d%H%M%SZ");
+  ASSERT_EQ(now.exit_code, 0);
+  std::string yesterday = now.output.substr(0, 15);
+  int ok = web->add_https("board-ok", "-startdate 20500101000000Z -enddate 20520101000000Z");
+  int expired = web->add_https("board-expired", "-startdate " + yesterday + " -enddate 20500601000000Z");
+  int future = web->add_https("board-future", "-startdate 20510601000000Z -enddate 20520101000000Z");
+  ASSERT_TRUE(ok && expired && future) << web->why;
+  std::string board = d.file("board.yaml");
+  std::string text = read_text(src("boards/default.yaml"));
+  size_t at = text.find("rtc_base: 1795910400");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 20, "rtc_base: 2556144000");  // 2051-01-01 00:00:00 UTC
+  write_text(board, text);
+  auto url = [](int port) { return "https://127.0.0.1:" + std::to_string(port) + "/net.SPA.bin"; };
+  auto refused = [&](int port, const std::string& why) {
+    return send("upgrade automatic getversion " + url(port)) +
+           expect("%Error opening " + re(url(port)) + " \\\\(" + why + "\\\\)\\n") +
+           expect("%AUM-3-UPGRADE_FAILED: download of net\\\\.SPA\\\\.bin failed \\\\(" + why + "\\\\)\\n") + prompt() +
+           check_absent("net.SPA.bin");
+  };
+  std::string steps = config(trust_lines()) + refused(expired, "the server's certificate has expired") +
+                      refused(future, "the server's certificate is not valid yet") +
+                      send("upgrade automatic getversion " + url(ok)) + expect("Image Verification: PASS\\n") +
+                      prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
+  Result r = run_board("aum-board-clock", steps, "--board-file " + board + " --trace " + d.file("trace.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"status\":\"cert-expired\""), std::string::npos);
+  EXPECT_NE(trace.find("\"status\":\"cert-not-yet-valid\""), std::string::npos);
+}
+
+// The guide's prerequisite for a download from Cisco: the IDA named by a
+// host name, resolved through ip name-server (dnsmasq on loopback, never the
+// host's resolver; without a name server the IDA cannot be asked), and its
+// certificate checked for that name.
+TEST_F(AumIda, IdaByNameResolvesThroughTheNameServer) {
+  ASSERT_TRUE(web->make_cert("ida-dns", "-startdate 20200101000000Z -enddate 21000101000000Z", "DNS:ida.example"))
+      << web->why;
+  IdaServer named(*web, "ida-dns", ida_config, d.file("named-ida.log"));
+  ASSERT_TRUE(named.ready) << read_text(d.file("named-ida.log.out"));
+  DnsServer dns({"ida.example,127.0.0.1"}, d.file("dnsmasq.log"));
+  ASSERT_TRUE(dns.ready) << read_text(dns.log);
+  std::string board = d.file("board.yaml");
+  ASSERT_TRUE(dns.board_file(board));
+  std::string ida_url = "https://ida.example:" + std::to_string(named.port) + "/locator.pl";
+  std::string get = send("upgrade automatic getversion cisco username trustsim password s3cr&t=p@ss image net.SPA.bin");
+  std::string steps = config(trust_lines() + "\nautoupgrade ida url " + ida_url) + get +
+                      expect("%Error opening " + re(ida_url) + " \\\\(Unknown host\\\\)\\n") +
+                      expect(
+                          "%AUM-3-UPGRADE_FAILED: the IDA could not be asked for net\\\\.SPA\\\\.bin \\\\(Unknown "
+                          "host\\\\)\\n") +
+                      prompt() + config("ip name-server 127.0.0.1") + get + expect("Image Verification: PASS\\n") +
+                      expect("Use 'upgrade automatic runversion' command to reload manually\\\\.\\n") + prompt();
+  Result r = run_board("aum-ida-name", steps, "--board-file " + board + " --trace " + d.file("trace.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::string log = named.requests();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("https://ida.example:" + std::to_string(named.port) +
+                       "/locator.pl?user=trustsim&password=*&image=net.SPA.bin&platform=TS-ISR1100 resolved=127.0.0.1"),
+            std::string::npos)
+      << trace.substr(0, 3000);
 }
 
 }  // namespace

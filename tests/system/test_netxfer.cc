@@ -601,7 +601,7 @@ TEST_F(Https, UntrustedExpiredAndUnparseableCertificatesAreRefused) {
       // No trustpoint yet: nothing is trusted.
       refused(web->good_port, "a.bin", "the server's certificate is not signed by a trusted CA") + authenticate("T1") +
       refused(web->untrusted_port, "u.bin", "the server's certificate is not signed by a trusted CA") +
-      refused(web->expired_port, "e.bin", "the server's certificate has expired or is not valid yet") +
+      refused(web->expired_port, "e.bin", "the server's certificate has expired") +
       copy_steps("copy " + https_url(web->good_port, "nosuch.bin") + " bootflash:", "nosuch.bin", false) +
       expect("%Error opening [^\\n]* \\\\(No such file or directory\\\\)") + prompt() +
       // A paste that is not a certificate changes nothing.
@@ -656,35 +656,16 @@ namespace {
 // devices.netxfer.dns_port names -- never through the host's resolver.
 class Dns : public Net {
  protected:
-  pid_t dnsmasq = -1;
-  int dns_port = 0;
+  std::unique_ptr<DnsServer> dns;
   std::string board = d.file("board.yaml");
   void SetUp() override {
     Net::SetUp();
-    dns_port = free_port(SOCK_DGRAM);
-    dnsmasq = spawn_logged({"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null",
-                            "--pid-file=", "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
-                            "--bind-interfaces", "--no-resolv", "--no-hosts", "--host-record=files.example,127.0.0.1"},
-                           d.file("dnsmasq.log"));
-    std::string text = read_text(src("boards/default.yaml"));
-    size_t at = text.find("    tftp_block:");
-    ASSERT_NE(at, std::string::npos);
-    text.insert(at, "    dns_port: " + std::to_string(dns_port) + "\n");
-    write_text(board, text);
-    // Ready when it answers (an NXDOMAIN will do).
-    bool up = false;
-    for (int i = 0; i < 50 && !up; ++i) {
-      int s = socket(AF_INET, SOCK_DGRAM, 0);
-      static const char kQuery[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x00\x00\x01\x00\x01";
-      sockaddr_in a = loopback(dns_port);
-      sendto(s, kQuery, sizeof kQuery - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      up = wait_readable(s, 100);
-      close(s);
-    }
-    ASSERT_TRUE(up) << read_text(d.file("dnsmasq.log"));
+    dns = std::make_unique<DnsServer>(std::vector<std::string>{"files.example,127.0.0.1"}, d.file("dnsmasq.log"));
+    ASSERT_TRUE(dns->ready) << read_text(d.file("dnsmasq.log"));
+    ASSERT_TRUE(dns->board_file(board));
   }
   void TearDown() override {
-    stop_group(dnsmasq);
+    dns.reset();
     Net::TearDown();
   }
 };

@@ -38,20 +38,21 @@
  * every byte has been delivered. The rest are failures. */
 #define TS_NETXFER_OK 0u
 #define TS_NETXFER_END 1u
-#define TS_NETXFER_BAD_URL 2u       /* unsupported scheme or malformed URL */
-#define TS_NETXFER_REFUSED 3u       /* connection refused */
-#define TS_NETXFER_UNKNOWN_HOST 4u  /* the host name does not resolve */
-#define TS_NETXFER_NOT_FOUND 5u     /* the server has no such file */
-#define TS_NETXFER_DENIED 6u        /* login or permission refused */
-#define TS_NETXFER_TIMEOUT_ERR 7u   /* no data within TIMEOUT */
-#define TS_NETXFER_TRUNCATED 8u     /* the connection ended before the whole file */
-#define TS_NETXFER_TOO_LARGE 9u     /* the file is larger than the engine's buffer */
-#define TS_NETXFER_NO_TRANSFER 10u  /* DATA access or COMMIT with no transfer of that direction open */
-#define TS_NETXFER_FAILED 11u       /* any other transfer error */
-#define TS_NETXFER_UNTRUSTED 12u    /* https: the server's certificate does not chain to a trusted CA */
-#define TS_NETXFER_CERT_EXPIRED 13u /* https: the server's certificate has expired (or is not valid yet) */
-#define TS_NETXFER_CA_INVALID 14u   /* https: the trusted CA certificates given do not parse */
-#define TS_NETXFER_STATUS_COUNT 15u
+#define TS_NETXFER_BAD_URL 2u             /* unsupported scheme or malformed URL */
+#define TS_NETXFER_REFUSED 3u             /* connection refused */
+#define TS_NETXFER_UNKNOWN_HOST 4u        /* the host name does not resolve */
+#define TS_NETXFER_NOT_FOUND 5u           /* the server has no such file */
+#define TS_NETXFER_DENIED 6u              /* login or permission refused */
+#define TS_NETXFER_TIMEOUT_ERR 7u         /* no data within TIMEOUT */
+#define TS_NETXFER_TRUNCATED 8u           /* the connection ended before the whole file */
+#define TS_NETXFER_TOO_LARGE 9u           /* the file is larger than the engine's buffer */
+#define TS_NETXFER_NO_TRANSFER 10u        /* DATA access or COMMIT with no transfer of that direction open */
+#define TS_NETXFER_FAILED 11u             /* any other transfer error */
+#define TS_NETXFER_UNTRUSTED 12u          /* https: the server's certificate does not chain to a trusted CA */
+#define TS_NETXFER_CERT_EXPIRED 13u       /* https: the server's certificate has expired (by the board's RTC) */
+#define TS_NETXFER_CA_INVALID 14u         /* https: the trusted CA certificates given do not parse */
+#define TS_NETXFER_CERT_NOT_YET_VALID 15u /* https: the server's certificate is not valid yet (by the board's RTC) */
+#define TS_NETXFER_STATUS_COUNT 16u
 
 /* The status mail (SMTP), a block of its own (docs/netxfer.md, "Mail"):
  * the firmware writes the envelope and the message, then MAIL_CTRL = SEND;
@@ -96,6 +97,8 @@ inline const char* ts_netxfer_status_name(uint64_t s) {
       return "cert-expired";
     case TS_NETXFER_CA_INVALID:
       return "ca-invalid";
+    case TS_NETXFER_CERT_NOT_YET_VALID:
+      return "cert-not-yet-valid";
     default:
       return "failed";
   }

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -117,11 +119,37 @@ uint64_t map_curl(CURLcode rc, long response_code) {
   }
 }
 
-// The URL as traces show it: a password becomes "*".
-std::string shown_url(const std::string& url) {
+// Hands OpenSSL the board's time to judge certificate validity by
+// (docs/netxfer.md, "HTTP and HTTPS"): never the host's clock.
+CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* user) {
+  time_t t = time_t(*static_cast<const uint64_t*>(user));
+  X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(static_cast<SSL_CTX*>(ssl_ctx)), t);
+  return CURLE_OK;
+}
+
+// A query's password=VALUE parameters as traces show them: VALUE becomes "*".
+std::string mask_query(const std::string& url) {
+  size_t q = url.find('?');
+  if (q == std::string::npos) return url;
+  std::string out = url.substr(0, q + 1);
+  for (size_t p = q + 1; p <= url.size();) {
+    size_t amp = url.find('&', p);
+    if (amp == std::string::npos) amp = url.size();
+    std::string param = url.substr(p, amp - p);
+    out += param.rfind("password=", 0) == 0 ? "password=*" : param;
+    if (amp < url.size()) out += '&';
+    p = amp + 1;
+  }
+  return out;
+}
+
+// The URL as traces show it: a password (in the user part or a query's
+// password= parameter) becomes "*".
+std::string shown_url(const std::string& full) {
+  const std::string url = mask_query(full);
   size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
-  size_t host_end = url.find('/', scheme + 3);
+  size_t host_end = url.find_first_of("/?", scheme + 3);
   size_t at = url.rfind('@', host_end == std::string::npos ? url.size() : host_end);
   if (at == std::string::npos || at < scheme) return url;
   size_t colon = url.find(':', scheme + 3);
@@ -131,9 +159,11 @@ std::string shown_url(const std::string& url) {
 
 }  // namespace
 
-NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const NetxferConfig& cfg, DeviceTrace& trace)
+NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const NetxferConfig& cfg, uint64_t rtc_base,
+                 DeviceTrace& trace)
     : Device(name, TS_DEV_NETXFER, TS_NETXFER_SIZE, power),
       cfg_(cfg),
+      rtc_base_(rtc_base),
       trace_(trace),
       timeout_ns_(TS_NETXFER_DEFAULT_TIMEOUT_NS),
       regs_("register", [this](const std::string& w) { guest_error(w); }) {
@@ -328,6 +358,8 @@ void* NetXfer::new_handle(char* err) {
     curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &verify_time_);
   }
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -586,6 +618,8 @@ void NetXfer::open(sc_core::sc_time& delay) {
   delay += dns_cost;
 
   // The real fetch, on the host, in wall time that the board never sees.
+  // Certificates are judged by the board's RTC when the transfer starts.
+  verify_time_ = rtc_base_ + to_ns(started_) / 1000000000ull;
   char err[CURL_ERROR_SIZE] = "";
   CURL* c = static_cast<CURL*>(new_handle(err));
   if (!c) return fail(TS_NETXFER_FAILED, 0);
@@ -598,8 +632,10 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
   release_handle(c);
   uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
-  // OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID (9) and CERT_HAS_EXPIRED (10).
-  if (outcome == TS_NETXFER_UNTRUSTED && (verify == 9 || verify == 10)) outcome = TS_NETXFER_CERT_EXPIRED;
+  // OpenSSL's verdict on the certificate's dates, against the board's time.
+  if (outcome == TS_NETXFER_UNTRUSTED && verify == X509_V_ERR_CERT_HAS_EXPIRED) outcome = TS_NETXFER_CERT_EXPIRED;
+  if (outcome == TS_NETXFER_UNTRUSTED && verify == X509_V_ERR_CERT_NOT_YET_VALID)
+    outcome = TS_NETXFER_CERT_NOT_YET_VALID;
   if (outcome == TS_NETXFER_UNTRUSTED && err[0]) detail_ += std::string(" (") + err + ")";
   if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK)
     detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
@@ -611,8 +647,8 @@ void NetXfer::open(sc_core::sc_time& delay) {
     if (proto_ == Proto::kFtp && outcome == TS_NETXFER_NOT_FOUND) trips = kFtpNotFoundTrips;
     if (proto_ == Proto::kHttp || proto_ == Proto::kHttps) {
       // A certificate is refused in the handshake; an HTTP error answers the GET.
-      bool cert =
-          outcome == TS_NETXFER_UNTRUSTED || outcome == TS_NETXFER_CERT_EXPIRED || outcome == TS_NETXFER_CA_INVALID;
+      bool cert = outcome == TS_NETXFER_UNTRUSTED || outcome == TS_NETXFER_CERT_EXPIRED ||
+                  outcome == TS_NETXFER_CERT_NOT_YET_VALID || outcome == TS_NETXFER_CA_INVALID;
       if (cert) trips = 2;
       if (outcome == TS_NETXFER_NOT_FOUND || outcome == TS_NETXFER_DENIED || outcome == TS_NETXFER_FAILED)
         trips = open_trips();

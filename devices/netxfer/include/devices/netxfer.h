@@ -12,7 +12,8 @@
 // trips, the errors a server or the network gives, and armed network faults
 // (refuse, stall, drop after N bytes, a flipped byte).
 // Downloads also come by http:// and https://; an https server's
-// certificate is checked against the CA certificates the firmware gave.
+// certificate is checked against the CA certificates the firmware gave,
+// and its dates against the board's RTC (never the host's clock).
 // Not modelled: HTTP(S) uploads, SMTP, concurrent transfers, packet loss
 // and retransmission timing, the wire protocol itself (libcurl speaks it).
 #pragma once
@@ -32,7 +33,10 @@ namespace trustsim {
 
 class NetXfer : public Device {
  public:
-  NetXfer(sc_core::sc_module_name name, PowerDomain& power, const NetxferConfig& cfg, DeviceTrace& trace);
+  // rtc_base: the board's real-time clock at board time 0 (power.rtc_base);
+  // an https server's certificate dates are judged by that clock.
+  NetXfer(sc_core::sc_module_name name, PowerDomain& power, const NetxferConfig& cfg, uint64_t rtc_base,
+          DeviceTrace& trace);
   void power_lost() override;
   void powered_on() override;
   // A fault for the next transfer the firmware opens (one shot,
@@ -70,6 +74,8 @@ class NetXfer : public Device {
   uint64_t open_trips() const;  // round trips from OPEN/UPLOAD to the first byte
 
   NetxferConfig cfg_;
+  uint64_t rtc_base_;         // the board's RTC at board time 0
+  uint64_t verify_time_ = 0;  // the board's RTC (Unix seconds) certificates are judged by
   DeviceTrace& trace_;
   std::string url_;
   std::string ca_;           // trusted CA certificates (PEM) for https
