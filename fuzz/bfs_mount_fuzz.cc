@@ -5,6 +5,11 @@
 // only needs the blocks a file system actually uses. A block whose first
 // page starts with four zero bytes is initially bad.
 //
+// After a successful mount, the mounted volume is handed over (as ROMmon
+// hands it to the OS), damaged with the input's first bytes at places the
+// input's next bytes choose, its CRC made right again, and taken over: a
+// take-over that succeeds must list, read and fsck without crashing.
+//
 // After a successful mount: list, stat and read every file, fsck, then a
 // small write / commit / rename / remove and a second fsck. The flash model
 // enforces the NAND rules of flash_ops.h without aborting (a program of a
@@ -23,6 +28,7 @@
 #include <string.h>
 
 #include "trustsim/bfs.h"
+#include "trustsim/crc32.h"
 
 namespace {
 
@@ -200,12 +206,34 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+static void take_over_damaged(const uint8_t* data, size_t size, const bfs::MountReport& mr) {
+  static bfs::Handover h;
+  static bfs::Volume taken;
+  if (bfs::hand_over(g_vol, mr, &h) != bfs::Status::kOk) abort();  // mounted, no write open
+  for (size_t i = 0; i + 3 <= size && i < 24; i += 3) {
+    size_t at = (size_t(data[i]) << 8 | data[i + 1]) * 131 % sizeof h.volume;
+    h.volume[at] ^= data[i + 2];
+  }
+  h.crc32 = trustsim::crc32(h.volume, sizeof h.volume, trustsim::crc32(&h.report, sizeof h.report));
+  if (bfs::take_over(taken, g_flash, h, nullptr) != bfs::Status::kOk) return;
+  uint32_t cursor = 0;
+  bfs::FileInfo fi;
+  static uint8_t buf[600];
+  for (int n = 0; n < 300 && bfs::next_file(taken, &cursor, &fi); ++n) {
+    size_t got = 0;
+    bfs::read(taken, fi.name, 0, buf, sizeof buf, &got);
+  }
+  bfs::FsckReport fr;
+  bfs::fsck(taken, &fr, false);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   g_flash.load(data, size);
   bfs::unmount(g_vol);
   g_vol.attach(g_flash);
   bfs::MountReport mr;
   if (bfs::mount(g_vol, &mr) != bfs::Status::kOk) return 0;
+  take_over_damaged(data, size, mr);
 
   bfs::label(g_vol);
   bfs::limits(g_vol);

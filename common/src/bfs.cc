@@ -1408,6 +1408,80 @@ class VolumeImpl {
     return Status::kOk;
   }
 
+  // ---- hand-over between boot stages ----------------------------------------
+
+  static uint32_t handover_crc(const Handover& h) {
+    uint32_t crc = crc32(&h.report, sizeof h.report);
+    return crc32(h.volume, sizeof h.volume, crc);
+  }
+
+  static Status hand_over(const Volume& v, const MountReport& report, Handover* out) {
+    out->magic = 0;
+    if (!v.mounted_) return Status::kNotMounted;
+    if (v.writing_) return Status::kWriteInProgress;
+    out->version = kHandoverVersion;
+    out->volume_size = uint32_t(sizeof(Volume));
+    __builtin_memcpy(&out->report, &report, sizeof report);
+    mem::copy_forward(out->volume, reinterpret_cast<const uint8_t*>(&v), sizeof(Volume));
+    reinterpret_cast<Volume*>(out->volume)->ops_ = nullptr;
+    out->crc32 = handover_crc(*out);
+    out->magic = kHandoverMagic;
+    return Status::kOk;
+  }
+
+  // Every index the code takes from the RAM state stays inside its array,
+  // and the geometry is the one ops has: a structural check, not fsck.
+  static bool handover_consistent(const Volume& h, const Volume& fresh) {
+    if (!h.mounted_ || h.writing_ || h.page_size_ != fresh.page_size_ || h.pages_per_block_ != fresh.pages_per_block_ ||
+        h.block_count_ != fresh.block_count_ || h.pairs_per_block_ != fresh.pairs_per_block_ ||
+        h.data_pages_per_block_ != fresh.data_pages_per_block_ || h.max_files_ != fresh.max_files_ ||
+        h.meta_cap_ != fresh.meta_cap_ || h.reserve_ != fresh.reserve_)
+      return false;
+    uint32_t pages = h.block_count_ * h.pages_per_block_;
+    if ((h.head_ != kNone && h.head_ >= h.block_count_) || h.head_next_ > h.pairs_per_block_ ||
+        h.commit_page_ >= pages || h.alloc_cursor_ >= h.block_count_ || h.good_blocks_ > h.block_count_ ||
+        h.data_blocks_ > h.good_blocks_ || h.label_[kMaxLabelLen] != 0)
+      return false;
+    for (uint32_t s = 0; s < kMaxFiles; ++s) {
+      const Volume::File& f = h.files_[s];
+      if (!f.used) continue;
+      if (s >= h.max_files_ || f.used != 1 || !valid_name(f.name, f.name_len) || f.name[f.name_len] != 0 ||
+          f.inode_page >= pages || f.block_count > list_cap(h) || f.size > max_file_size(h))
+        return false;
+    }
+    for (uint32_t b = 0; b < h.block_count_; ++b) {
+      const Volume::Block& k = h.blocks_[b];
+      if (k.kind > kData || k.header > kHdrGarbage || (k.kind == kData && k.owner >= h.max_files_) ||
+          k.live > h.pairs_per_block_)
+        return false;
+    }
+    return true;
+  }
+
+  static Status take_over(Volume& v, flash::Ops& ops, Handover& in, MountReport* report) {
+    bool present = in.magic == kHandoverMagic;
+    in.magic = 0;
+    v.attach(ops);
+    if (!present) return Status::kNotMounted;
+    if (in.version != kHandoverVersion || in.volume_size != sizeof(Volume) || in.crc32 != handover_crc(in))
+      return Status::kCorrupt;
+    // The geometry this flash gives, derived the way mount derives it.
+    Status st = load_geometry(v);
+    if (st != Status::kOk) return st;
+    const Volume& h = *reinterpret_cast<const Volume*>(in.volume);
+    if (h.page_size_ != v.page_size_ || h.pages_per_block_ != v.pages_per_block_ || h.block_count_ != v.block_count_)
+      return Status::kGeometryMismatch;
+    if (!handover_consistent(h, v)) return Status::kCorrupt;
+    mem::copy_forward(reinterpret_cast<uint8_t*>(&v), in.volume, sizeof(Volume));
+    v.ops_ = &ops;
+    v.last_result_ = Result::kOk;
+    v.cache_slot_ = kNone;
+    v.gc_runs_ = 0;
+    v.pages_read_ = 0;
+    if (report) __builtin_memcpy(report, &in.report, sizeof in.report);
+    return Status::kOk;
+  }
+
   static Status fsck(Volume& v, FsckReport* report, bool verify_data) {
     FsckReport r = {};
     if (!v.mounted_) return Status::kNotMounted;
@@ -1502,6 +1576,17 @@ Status mount(Volume& v, MountReport* report) { return VolumeImpl::mount_impl(v, 
 Status fsck(Volume& v, FsckReport* report, bool verify_data) { return VolumeImpl::fsck(v, report, verify_data); }
 
 void unmount(Volume& v) { VolumeImpl::unmount(v); }
+Status hand_over(const Volume& v, const MountReport& report, Handover* out) {
+  return VolumeImpl::hand_over(v, report, out);
+}
+Status take_over(Volume& v, flash::Ops& ops, Handover& in, MountReport* report) {
+  return VolumeImpl::take_over(v, ops, in, report);
+}
+
+// A Volume or MountReport of another layout must not be taken over as this
+// one: change kHandoverVersion (bfs.h) with the layout, then these sizes.
+static_assert(sizeof(Volume) == 139568, "Volume layout changed: raise kHandoverVersion, then update this size");
+static_assert(sizeof(MountReport) == 52, "MountReport layout changed: raise kHandoverVersion, then this size");
 Limits limits(const Volume& v) { return VolumeImpl::limits(v); }
 const char* label(const Volume& v) { return VolumeImpl::label(v); }
 bool next_file(const Volume& v, uint32_t* cursor, FileInfo* out) { return VolumeImpl::next_file(v, cursor, out); }

@@ -58,17 +58,6 @@ bool dir_is_empty(const std::string& dir) {
   return empty;
 }
 
-void remove_tree(const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    unlink((dir + "/" + e->d_name).c_str());
-  }
-  closedir(d);
-  rmdir(dir.c_str());
-}
-
 void check_state_file(const std::string& path, uint64_t expected, const std::string& why) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) throw InputError(path + ": cannot read: " + strerror(errno));

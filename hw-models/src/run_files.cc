@@ -7,9 +7,16 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 namespace trustsim {
+
+void remove_tree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
 namespace {
 
 volatile sig_atomic_t g_interrupt = 0;  // written only by the signal handler
@@ -32,8 +39,7 @@ void sweep(const char* dir, const char* prefix, bool is_dir) {
     if (!owner_dead(e->d_name, prefix)) continue;
     std::string path = std::string(dir) + "/" + e->d_name;
     if (is_dir) {
-      std::string cmd = "rm -rf '" + path + "'";
-      if (std::system(cmd.c_str()) != 0) continue;
+      remove_tree(path);
     } else {
       unlink(path.c_str());
     }

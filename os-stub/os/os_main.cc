@@ -229,9 +229,16 @@ void mount_bootflash() {
     fw::printf("%%BOOTFLASH: no bootflash: device on this board\n");
     return;
   }
-  g.fs.attach(g.nand);
+  // ROMmon hands over the volume it mounted (docs/bootflash-fs.md,
+  // "Handing the mount over"); mount from flash when there is none or it
+  // does not check.
+  static_assert(sizeof(bfs::Handover) <= trustsim::handoff::kBootflashMaxSize, "hand-over area too small");
+  auto* handed = reinterpret_cast<bfs::Handover*>(trustsim::handoff::kBootflashAddress);
   bfs::MountReport rep{};
-  bfs::Status st = bfs::mount(g.fs, &rep);
+  bfs::Status st = bfs::take_over(g.fs, g.nand, *handed, &rep);
+  if (st != bfs::Status::kOk && st != bfs::Status::kNotMounted)
+    fw::printf("%%BOOTFLASH: ROMmon's mount not taken over (%s); mounting\n", bfs::status_text(st));
+  if (st != bfs::Status::kOk) st = bfs::mount(g.fs, &rep);
   if (st != bfs::Status::kOk) {
     fw::printf("%%BOOTFLASH: mount failed: %s\n", bfs::status_text(st));
     return;

@@ -33,6 +33,7 @@ fw::NandDriver g_nand;
 bfs::Volume g_fs;
 bool g_mounted;
 bool g_tried_mount;
+bfs::MountReport g_mount_report;
 keys::Store g_keys;
 bool g_keys_valid;
 verify::Result g_result;
@@ -45,8 +46,7 @@ bool mount() {
     return false;
   }
   g_fs.attach(g_nand);
-  bfs::MountReport rep{};
-  bfs::Status st = bfs::mount(g_fs, &rep);
+  bfs::Status st = bfs::mount(g_fs, &g_mount_report);
   if (st != bfs::Status::kOk) {
     fw::printf("bootflash: cannot mount: %s\n", bfs::status_text(st));
     return false;
@@ -214,6 +214,11 @@ bool boot_image(const char* path) {
   fw::snprintf(ho->os_path, sizeof ho->os_path, "bootflash:%s", name);
   // Copy with CPU stores: what runs is exactly what was verified.
   memcpy(reinterpret_cast<void*>(h.load_addr), stage + img::kHeaderSize, h.payload_len);
+  // The mounted bootflash: for the OS, after the last flash operation, so
+  // it describes the flash as the OS finds it (docs/bootflash-fs.md,
+  // "Handing the mount over").
+  static_assert(sizeof(bfs::Handover) <= trustsim::handoff::kBootflashMaxSize, "hand-over area too small");
+  bfs::hand_over(g_fs, g_mount_report, reinterpret_cast<bfs::Handover*>(trustsim::handoff::kBootflashAddress));
   fw::flush();
   fw_jump(h.entry);
 }

@@ -1,5 +1,7 @@
 #include "scenario/forked_runs.h"
 
+#include "hw-models/run_files.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -89,9 +91,7 @@ void ForkedRuns::reap(bool block_until_one) {
                         : "the run ended without a verdict (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
       recs = {rec};
     }
-    std::string cmd = "rm -rf '" + ch.dir + "'";
-    if (std::system(cmd.c_str()) != 0) {
-    }
+    remove_tree(ch.dir);
     for (const RunRecord& rec : recs) {
       results_.push_back(rec);
       if (on_result) on_result(rec);

@@ -30,8 +30,7 @@ TempDir::TempDir() : path(make()), owner_(getpid()) {}
 
 TempDir::~TempDir() {
   if (getpid() != owner_) return;
-  int rc = std::system(("rm -rf '" + path + "'").c_str());
-  (void)rc;
+  remove_tree(path);
 }
 
 std::string dev_keys_dir() { return std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev"; }

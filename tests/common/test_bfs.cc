@@ -1206,6 +1206,161 @@ TEST(BfsStatus, EveryStatusHasItsOwnMessage) {
   }
 }
 
+// ---- hand-over between boot stages ----------------------------------------------------
+
+// Two files, one across data blocks, the other inline, mounted after a power cycle.
+void fill_and_remount(Rig& r, bfs::MountReport* rep) {
+  r.format();
+  ASSERT_EQ(write_file(*r.vol, "image.bin", pattern(20000, 7)), Status::kOk);
+  ASSERT_EQ(write_file(*r.vol, "config.txt", "hostname R1"), Status::kOk);
+  ASSERT_EQ(r.remount(rep), Status::kOk);
+}
+
+TEST(BfsHandover, TakenOverVolumeHasTheFilesAndReadsNoFlashToGetThem) {
+  Rig r;
+  bfs::MountReport rep;
+  fill_and_remount(r, &rep);
+  auto handed = std::make_unique<bfs::Handover>();
+  ASSERT_EQ(bfs::hand_over(*r.vol, rep, handed.get()), Status::kOk);
+  EXPECT_EQ(handed->magic, bfs::kHandoverMagic);
+  uint64_t reads = r.flash.reads();
+  bfs::Volume next;
+  bfs::MountReport got;
+  memset(&got, 0xAA, sizeof got);
+  ASSERT_EQ(bfs::take_over(next, r.flash, *handed, &got), Status::kOk);
+  EXPECT_EQ(r.flash.reads(), reads);
+  EXPECT_TRUE(next.mounted());
+  EXPECT_EQ(memcmp(&got, &rep, sizeof rep), 0);
+  EXPECT_EQ(got.generation, rep.generation);
+  EXPECT_EQ(got.files, 2u);
+  EXPECT_EQ(listing(next).size(), 2u);
+  EXPECT_EQ(read_file(next, "image.bin"), pattern(20000, 7));
+  EXPECT_EQ(read_file(next, "config.txt"), "hostname R1");
+  EXPECT_EQ(space_of(next).used, space_of(*r.vol).used);
+  // Taken at most once: the magic is gone.
+  EXPECT_EQ(handed->magic, 0u);
+  bfs::Volume again;
+  EXPECT_EQ(bfs::take_over(again, r.flash, *handed, nullptr), Status::kNotMounted);
+  EXPECT_FALSE(again.mounted());
+  // The taken-over volume is the flash's: fsck agrees, and it writes.
+  bfs::FsckReport fr;
+  EXPECT_EQ(bfs::fsck(next, &fr), Status::kOk) << (fr.first_error ? fr.first_error : "");
+  ASSERT_EQ(write_file(next, "new.bin", pattern(9000, 3)), Status::kOk);
+  ASSERT_EQ(bfs::remove(next, "config.txt"), Status::kOk);
+  ASSERT_EQ(r.remount(), Status::kOk);
+  EXPECT_EQ(read_file(*r.vol, "new.bin"), pattern(9000, 3));
+  EXPECT_EQ(read_file(*r.vol, "image.bin"), pattern(20000, 7));
+  EXPECT_EQ(listing(*r.vol).count("config.txt"), 0u);
+  r.expect_clean_fsck();
+}
+
+TEST(BfsHandover, TakenOverVolumeWritesTheSamePagesAsAFreshMount) {
+  // The OS taking ROMmon's mount over must behave like the OS mounting
+  // again: same blocks allocated, same pages written.
+  Rig a, b;
+  bfs::MountReport rep_a, rep_b;
+  fill_and_remount(a, &rep_a);
+  fill_and_remount(b, &rep_b);
+  auto handed = std::make_unique<bfs::Handover>();
+  ASSERT_EQ(bfs::hand_over(*a.vol, rep_a, handed.get()), Status::kOk);
+  auto taken = std::make_unique<bfs::Volume>();
+  ASSERT_EQ(bfs::take_over(*taken, a.flash, *handed, nullptr), Status::kOk);
+  ASSERT_EQ(b.remount(), Status::kOk);
+  for (bfs::Volume* v : {taken.get(), b.vol.get()}) {
+    for (int i = 0; i < 12; ++i)
+      ASSERT_EQ(write_file(*v, "f" + std::to_string(i % 5), pattern(700 * i, i)), Status::kOk);
+    ASSERT_EQ(bfs::rename(*v, "f1", "g1"), Status::kOk);
+  }
+  for (uint32_t p = 0; p < a.flash.pages(); ++p) ASSERT_EQ(a.flash.raw(p), b.flash.raw(p)) << "page " << p;
+}
+
+TEST(BfsHandover, OnlyAMountedVolumeWithoutAnOpenWriteIsHandedOver) {
+  Rig r;
+  auto handed = std::make_unique<bfs::Handover>();
+  handed->magic = bfs::kHandoverMagic;
+  bfs::MountReport rep{};
+  EXPECT_EQ(bfs::hand_over(*r.vol, rep, handed.get()), Status::kNotMounted);
+  EXPECT_EQ(handed->magic, 0u);
+  r.format();
+  ASSERT_EQ(bfs::begin_write(*r.vol, "open", 1), Status::kOk);
+  EXPECT_EQ(bfs::hand_over(*r.vol, rep, handed.get()), Status::kWriteInProgress);
+  EXPECT_EQ(handed->magic, 0u);
+}
+
+TEST(BfsHandover, DamagedOrForeignHandOverIsRefusedAndMountStillWorks) {
+  Rig r(kW25N01GV);
+  bfs::MountReport rep;
+  fill_and_remount(r, &rep);
+  auto good = std::make_unique<bfs::Handover>();
+  ASSERT_EQ(bfs::hand_over(*r.vol, rep, good.get()), Status::kOk);
+  auto handed = std::make_unique<bfs::Handover>();
+  auto expect_refused = [&](Status want, const char* what) {
+    bfs::Volume v;
+    EXPECT_EQ(bfs::take_over(v, r.flash, *handed, nullptr), want) << what;
+    EXPECT_FALSE(v.mounted()) << what;
+    EXPECT_EQ(handed->magic, 0u) << what;
+    ASSERT_EQ(bfs::mount(v, nullptr), Status::kOk) << what;
+    EXPECT_EQ(read_file(v, "image.bin"), pattern(20000, 7)) << what;
+  };
+  auto fix_crc = [&] {
+    handed->crc32 = trustsim::crc32(&handed->report, sizeof handed->report);
+    handed->crc32 = trustsim::crc32(handed->volume, sizeof handed->volume, handed->crc32);
+  };
+  memset(handed.get(), 0, sizeof *handed);
+  expect_refused(Status::kNotMounted, "all zero (no ROMmon hand-over)");
+  *handed = *good;
+  handed->volume[5000] ^= 0x10;
+  expect_refused(Status::kCorrupt, "one bit flipped");
+  *handed = *good;
+  handed->version = bfs::kHandoverVersion + 1;
+  expect_refused(Status::kCorrupt, "another version");
+  *handed = *good;
+  handed->volume_size -= 8;
+  expect_refused(Status::kCorrupt, "another Volume size");
+  *handed = *good;
+  memset(handed->volume + 42000, 0xFF, 100);  // block states of the 1024-block flash
+  fix_crc();
+  expect_refused(Status::kCorrupt, "block states out of range, CRC fixed");
+  // The same volume handed to a flash of another geometry.
+  RamFlash other(kSmall);
+  *handed = *good;
+  bfs::Volume v;
+  EXPECT_EQ(bfs::take_over(v, other, *handed, nullptr), Status::kGeometryMismatch);
+  EXPECT_FALSE(v.mounted());
+}
+
+TEST(BfsHandover, RandomDamageWithAValidCrcNeverCrashes) {
+  // A hand-over whose CRC checks but whose bytes were changed is either
+  // refused or gives a volume that works on the flash (fsck may complain).
+  Rig r(kW25N01GV);
+  bfs::MountReport rep;
+  fill_and_remount(r, &rep);
+  auto good = std::make_unique<bfs::Handover>();
+  ASSERT_EQ(bfs::hand_over(*r.vol, rep, good.get()), Status::kOk);
+  auto handed = std::make_unique<bfs::Handover>();
+  std::mt19937 rng(15);
+  int refused = 0, taken = 0;
+  for (int i = 0; i < 300; ++i) {
+    *handed = *good;
+    for (int k = 0; k < 4; ++k) handed->volume[rng() % sizeof handed->volume] = uint8_t(rng());
+    handed->crc32 = trustsim::crc32(&handed->report, sizeof handed->report);
+    handed->crc32 = trustsim::crc32(handed->volume, sizeof handed->volume, handed->crc32);
+    auto v = std::make_unique<bfs::Volume>();
+    Status st = bfs::take_over(*v, r.flash, *handed, nullptr);
+    if (st != Status::kOk) {
+      ++refused;
+      continue;
+    }
+    ++taken;
+    listing(*v);
+    read_file(*v, "image.bin");
+    bfs::FsckReport fr;
+    bfs::fsck(*v, &fr);
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(taken, 0);
+}
+
 // ---- the power-cut sweep ---------------------------------------------------------------
 
 struct Step {

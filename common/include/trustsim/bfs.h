@@ -209,6 +209,35 @@ Status space(const Volume& v, uint64_t* used, uint64_t* available, uint64_t* tot
 // Name rules: 1..kMaxNameLen printable ASCII characters, no '/', ':' or space.
 Status check_name(const char* name);
 
+// Handing a mounted volume to the next boot stage in RAM, so the OS need
+// not mount bootflash: again after ROMmon did (docs/bootflash-fs.md,
+// "Handing the mount over"). ROMmon fills a Handover as the last thing
+// before it jumps to the OS; the OS takes it over instead of mounting.
+constexpr uint32_t kHandoverMagic = 0x48534642u;  // "BFSH"
+// Raise with every change to the layout of Volume or MountReport (bfs.cc
+// asserts the sizes, so a change there fails to compile until it is done).
+constexpr uint32_t kHandoverVersion = 1;
+
+struct Handover {
+  uint32_t magic;                             // kHandoverMagic
+  uint32_t version;                           // kHandoverVersion
+  uint32_t volume_size;                       // sizeof(Volume) of the stage that wrote it
+  uint32_t crc32;                             // CRC-32 of report and volume
+  MountReport report;                         // what the mount that built the volume found
+  alignas(8) uint8_t volume[sizeof(Volume)];  // the Volume's bytes, its flash::Ops pointer cleared
+};
+
+// Fills *out from a mounted volume with no open write (kNotMounted,
+// kWriteInProgress otherwise; *out is then left invalid).
+Status hand_over(const Volume& v, const MountReport& report, Handover* out);
+// Makes v the handed-over volume, attached to ops, and returns the report
+// of the mount that built it. kNotMounted when `in` holds no hand-over,
+// kCorrupt when it fails its version, size, CRC or structural check,
+// kGeometryMismatch when it describes another flash than ops. On any
+// error v is left attached to ops and unmounted: mount() it from flash.
+// The magic of `in` is cleared either way: a hand-over is taken at most once.
+Status take_over(Volume& v, flash::Ops& ops, Handover& in, MountReport* report);
+
 // status_text(), and for kIoError the flash result behind it
 // ("flash I/O error: uncorrectable ECC error"). NUL-terminated, truncated
 // to size; returns the length written.

@@ -9,6 +9,10 @@ namespace trustsim::handoff {
 
 constexpr uint64_t kAddress = 0x40180000;  // after Boot0's RAM, before ROMmon
 constexpr uint32_t kMagic = 0x46484354u;   // "TCHF"
+// ROMmon's mounted bootflash: volume, a bfs::Handover (trustsim/bfs.h), for
+// the OS to take over instead of mounting again (docs/firmware.md).
+constexpr uint64_t kBootflashAddress = 0x40400000;
+constexpr uint64_t kBootflashMaxSize = 0x40000;  // 256 KiB
 
 struct StageInfo {
   char version[64];

@@ -3,8 +3,14 @@
 // owning trustsim's pid in their name; a run that was killed cannot remove
 // them, so every new run sweeps those whose owner is gone.
 #pragma once
+#include <string>
 
 namespace trustsim {
+
+// Removes a file or a directory tree (symbolic links themselves, never
+// what they point to), ignoring errors: `rm -rf` without starting a shell
+// and rm, which every forked campaign run used to do.
+void remove_tree(const std::string& path);
 
 // Removes trustsim-<pid>-* files and trustsim-run-<pid>-* directories of
 // dead pids from /dev/shm and /tmp.
