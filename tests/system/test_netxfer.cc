@@ -286,7 +286,6 @@ TEST_F(Net, BadUrlsGetAParsingErrorAndTheCliCarriesOn) {
        "%Error parsing http://u:p@127.0.0.1/x.bin \\\\(http: takes no user name or password\\\\)"},
       {"copy tftp://127.0.0.1/x.bin tftp://127.0.0.1/y.bin",
        "%Error: tftp://127.0.0.1/x.bin is not on bootflash: \\\\(uploads come from bootflash:\\\\)"},
-      {"copy bootflash:x.bin http://127.0.0.1/y.bin", "%Error: copying to http: is not supported"},
       {"copy tftp://127.0.0.1/x.bin nvram:x", "%Error: nvram:x is not on bootflash:"},
       {"copy tftp:/x.bin bootflash:", "% Invalid input detected at '\\\\^' marker\\\\."},
   };
@@ -603,7 +602,7 @@ TEST_F(Https, UntrustedExpiredAndUnparseableCertificatesAreRefused) {
       refused(web->untrusted_port, "u.bin", "the server's certificate is not signed by a trusted CA") +
       refused(web->expired_port, "e.bin", "the server's certificate has expired or is not valid yet") +
       copy_steps("copy " + https_url(web->good_port, "nosuch.bin") + " bootflash:", "nosuch.bin", false) +
-      expect("%Error opening [^\\n]* \\\\(No such file or directory\\\\)") + prompt() +
+      expect("%Error opening [^\\n]* \\\\(No such file or directory: HTTP 404 Not Found\\\\)") + prompt() +
       // A paste that is not a certificate changes nothing.
       "  - send: configure terminal\n  - send: crypto pki trustpoint T2\n  - send: enrollment terminal\n" +
       "  - send: exit\n  - send: crypto ca authenticate T2\n  - send: \"not*base64\"\n  - send: \"\"\n" +
@@ -645,6 +644,95 @@ TEST_F(Https, NetworkFaultsOnHttpsKeepTheOldFile) {
   std::string trace = read_text(d.file("trace.jsonl"));
   for (const char* s : {"fault=refuse", "fault=stall", "fault=drop-after@70000", "fault=corrupt-byte@5000"})
     EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
+// Uploads by HTTP and HTTPS PUT (docs/netxfer.md, "Uploads"): the same
+// dialog as TFTP and FTP, the server (tests/support/net_servers.h) really
+// stores the body, and the file it stored is the bootflash: file byte for
+// byte; an HTTPS server is checked against the trustpoints as for a
+// download.
+class HttpUpload : public Https {
+ protected:
+  std::string up = srv + "/up";
+  void SetUp() override {
+    Https::SetUp();
+    ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+  }
+  std::string put_old() const { return "  - flash-put: {from: " + old_image + ", name: old.bin}\n"; }
+  std::string http_url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(web->http_port) + "/" + path;
+  }
+};
+
+TEST_F(HttpUpload, HttpAndHttpsUploadsArriveWhole) {
+  std::string size = std::to_string(read_text(old_image).size());
+  std::string done = expect("\\n(Upload to server done\\n" + size + " bytes copied in [0-9.]+ secs)") + prompt();
+  std::string steps = authenticate("T1") + upload_steps("copy bootflash:old.bin " + http_url("up/h.bin"), "up/h.bin") +
+                      expect("writing up/h\\\\.bin !+") + done +
+                      upload_steps("copy bootflash:old.bin " + https_url(web->good_port, "up/s.bin"), "up/s.bin") +
+                      expect("writing up/s\\\\.bin !+") + done +
+                      // The prompted form.
+                      "  - send: \"copy bootflash:old.bin https:\"\n" +
+                      expect("Address or name of remote host \\\\[\\\\]\\\\? ") +
+                      "  - send: \"127.0.0.1:" + std::to_string(web->good_port) + "\"\n" +
+                      expect("Destination filename \\\\[old\\\\.bin\\\\]\\\\? ") + "  - send: up/p.bin\n" +
+                      expect("\\\\[yes/no\\\\] ") + "  - send: \"yes\"\n" + done + check_file("old.bin", old_sha);
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  for (const char* f : {"/h.bin", "/s.bin", "/p.bin"}) EXPECT_EQ(sha256_of(up + f), old_sha) << f;
+  std::string trace = read_text(d.file("trace.jsonl"));
+  EXPECT_NE(trace.find("\"op\":\"http-put\",\"addr\":0,\"len\":" + size), std::string::npos) << trace.substr(0, 3000);
+  EXPECT_NE(trace.find("\"op\":\"https-put\",\"addr\":0,\"len\":" + size), std::string::npos);
+}
+
+// A server that refuses names its status; an untrusted, expired or missing
+// certificate and a dropped connection give the download's words; the
+// server stores nothing and bootflash: is untouched.
+TEST_F(HttpUpload, FailuresNameTheStatusAndLoseNothing) {
+  std::string steps;
+  auto row = [&](const std::string& url, const std::string& path, const std::string& error) {
+    steps +=
+        upload_steps("copy bootflash:old.bin " + url, path) + expect(error) + prompt() + check_file("old.bin", old_sha);
+  };
+  std::string g = https_url(web->good_port, "up/a.bin");
+  row(g, "up/a.bin",
+      "\\n%Error opening " + re(g) + " \\\\(the server's certificate is not signed by a trusted CA\\\\)");
+  steps += authenticate("T1");
+  std::string u = https_url(web->untrusted_port, "up/u.bin"), e = https_url(web->expired_port, "up/e.bin");
+  row(u, "up/u.bin",
+      "!\\n%Error writing " + re(u) + " \\\\(the server's certificate is not signed by a trusted CA\\\\)");
+  row(e, "up/e.bin",
+      "!\\n%Error writing " + re(e) + " \\\\(the server's certificate has expired or is not valid yet\\\\)");
+  for (const char* code : {"403", "405", "500"}) {
+    std::string path = std::string("status-") + code + "/x.bin";
+    std::string why = std::string(code) == "403"   ? "Permission denied: HTTP 403 Forbidden"
+                      : std::string(code) == "405" ? "I/O error: HTTP 405 Method Not Allowed"
+                                                   : "I/O error: HTTP 500 Internal Server Error";
+    row(http_url(path), path, "%Error writing " + re(http_url(path)) + " \\\\(" + why + "\\\\)");
+  }
+  std::string s403 = https_url(web->good_port, "status-403/x.bin");
+  row(s403, "status-403/x.bin", "%Error writing " + re(s403) + " \\\\(Permission denied: HTTP 403 Forbidden\\\\)");
+  std::string nodir = http_url("nodir/x.bin");
+  row(nodir, "nodir/x.bin", "%Error writing " + re(nodir) + " \\\\(Permission denied: HTTP 403 Forbidden\\\\)");
+  steps += "  - fault: {network: {drop-after: 30000}}\n";
+  std::string dr = https_url(web->good_port, "up/d.bin");
+  row(dr, "up/d.bin",
+      "!!!!!\\n%Error writing " + re(dr) + " \\\\(Connection closed by the server before the end of the file\\\\)");
+  steps += "  - fault: {network: {refuse: true}}\n";
+  std::string rf = http_url("up/r.bin");
+  row(rf, "up/r.bin", "%Error opening " + re(rf) + " \\\\(Connection refused\\\\)");
+  // The faults were one-shot: the next upload arrives whole.
+  steps += upload_steps("copy bootflash:old.bin " + https_url(web->good_port, "up/ok.bin"), "up/ok.bin") +
+           expect("Upload to server done") + prompt();
+  Result r = run_steps(steps, put_old());
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(sha256_of(up + "/ok.bin"), old_sha);
+  for (const char* f : {"/a.bin", "/u.bin", "/e.bin", "/d.bin", "/r.bin", "/d.bin.part"})
+    EXPECT_EQ(access((up + f).c_str(), F_OK), -1) << f;
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* t : {"\"op\":\"https-put\"", "\"status\":\"untrusted\"", "\"status\":\"cert-expired\"", "http=405",
+                        "http=500", "fault=drop-after@30000", "fault=refuse"})
+    EXPECT_NE(trace.find(t), std::string::npos) << t;
 }
 
 }  // namespace
