@@ -182,6 +182,29 @@ void clean_up(cli::AumDisk disk, uint64_t need) {
   }
 }
 
+// The guide's last resort when bootflash: cannot hold both images (l. 924:
+// erase the running image, then fetch the new one again) is refused on
+// this board, and said so when it is the case: the clean-up is done, the
+// space is still short, and erasing the running image would make room.
+// Between that erase and the commit of the new file a power cut would
+// leave no OS image ROMmon can boot (it boots bootflash: files of the boot
+// list only, and the board has no golden OS image), and the running OS
+// cannot jump into the new one without ROMmon (no warm upgrade,
+// docs/aum.md). Returns true after the failure when it refused.
+bool refuse_erasing_running_image(const char* name, uint64_t need) {
+  const char* running = running_name();
+  bfs::FileInfo fi;
+  if (!running[0] || bfs::stat(g.fs, running, &fi) != bfs::Status::kOk) return false;
+  if (available() + footprint(fi.size) < need) return false;  // erasing it would not help either
+  char why[2 * bfs::kMaxNameLen + 200];
+  fw::snprintf(why, sizeof why,
+               "not enough space on bootflash: for %s (%lu bytes needed, %lu available); the running image %s is not "
+               "erased: a power cut before %s is written would leave nothing to boot",
+               name, need, available(), running, name);
+  fail(why);
+  return true;
+}
+
 // Writes the downloaded bytes as bootflash:NAME (atomically: a cut leaves
 // no partial file).
 bool write_image(const char* name, uint64_t size) {
@@ -274,6 +297,7 @@ bool install(const char* name, uint64_t size, cli::AumDisk disk) {
     clean_up(disk, need);
   }
   if (available() < need) {
+    if (disk != cli::AumDisk::kNo && refuse_erasing_running_image(name, need)) return false;
     fw::snprintf(why, sizeof why, "not enough space on bootflash: for %s (%lu bytes needed, %lu available)", name, need,
                  available());
     fail(why);

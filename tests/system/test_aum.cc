@@ -223,6 +223,15 @@ TEST_F(Aum, DiskCleanupFollowsThePolicy) {
          "scenarios/upgrade/aum-disk-cleanup.yaml");
 }
 
+// bootflash: cannot hold both images and only erasing the running image
+// would make room: the guide's last resort is refused with the reason, and
+// the board keeps booting the running image.
+TEST_F(Aum, NoRoomForBothImagesKeepsTheRunningImage) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("run --quiet --var port=" + std::to_string(tftp_port) + fill, "scenarios/upgrade/aum-no-room-for-both.yaml");
+}
+
 // upgrade automatic with no arguments asks the questions of the capture.
 TEST_F(Aum, InteractiveModeAsksTheCapturesQuestions) {
   std::string steps =
