@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -733,6 +734,156 @@ TEST_F(HttpUpload, FailuresNameTheStatusAndLoseNothing) {
   for (const char* t : {"\"op\":\"https-put\"", "\"status\":\"untrusted\"", "\"status\":\"cert-expired\"", "http=405",
                         "http=500", "fault=drop-after@30000", "fault=refuse"})
     EXPECT_NE(trace.find(t), std::string::npos) << t;
+}
+
+// Bad input of every kind the issue names (malformed URL, unknown host,
+// wrong credentials, a server gone mid-transfer, a full disk, a
+// certificate that does not parse, a time that does not exist) on each
+// command that takes it -- copy both ways, the AUM, reload at/in, crypto
+// ca authenticate -- where the other tests do not cover it yet: the exact
+// IOS-style error, the CLI carries on, and nothing is lost. "Nothing is
+// lost" is checked against a twin of the board that ran no bad input: the
+// NVRAM image is byte for byte the twin's, and bootflash: holds the same
+// files with the same digests.
+TEST_F(Https, BadInputOfEveryKindLosesNothing) {
+  std::string board = d.file("board"), twin = d.file("twin");
+  std::string big = srv + "/big.bin";
+  ASSERT_EQ(sh("head -c 3000000 /dev/urandom > '" + big + "' && chmod 644 '" + big + "'").exit_code, 0);
+  // The board: old.bin, trustpoint T1 saved in the startup-config.
+  Result r = run_steps(authenticate("T1") + "  - send: write memory\n" + expect("\\\\[OK\\\\]") + prompt() +
+                           "  - send: dir\n" + expect("bytes total \\\\(([0-9]+) bytes free\\\\)") + prompt(),
+                       "  - flash-put: {from: " + old_image + ", name: old.bin}\n", "--board " + board);
+  ASSERT_EQ(r.exit_code, 0) << r.output << read_text(d.file("console.txt"));
+  // A full disk: fillers of at most 32 MiB each (a file's size is bounded)
+  // leave about 2 MiB, less than big.bin.
+  std::string console = read_text(d.file("console.txt"));
+  size_t at = console.rfind(" bytes free)");
+  ASSERT_NE(at, std::string::npos);
+  size_t from = console.rfind('(', at) + 1;
+  uint64_t left = std::stoull(console.substr(from, at - from)) - (2u << 20);
+  std::vector<std::string> fillers;
+  for (int i = 0; left; ++i) {
+    uint64_t n = std::min<uint64_t>(left, 32u << 20);
+    std::string f = d.file("filler" + std::to_string(i));
+    ASSERT_EQ(sh("head -c " + std::to_string(n) + " /dev/zero > '" + f + "'").exit_code, 0);
+    r = run_trustsim("flash --board " + board + " put " + f + " filler" + std::to_string(i));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    fillers.push_back("filler" + std::to_string(i));
+    left -= n;
+  }
+  ASSERT_EQ(sh("cp -a '" + board + "' '" + twin + "'").exit_code, 0);
+
+  struct Row {
+    std::string what, pre, cmd;
+    std::vector<std::string> answers;  // to the questions, in order
+    std::string error;                 // a regex for the YAML double-quoted form
+  };
+  std::string ftp_shown = "ftp://127.0.0.1:" + std::to_string(ftp_port);
+  std::string tftp_img = tftp_url(), http = "http://127.0.0.1:" + std::to_string(web->http_port);
+  const std::string yes_up = "yes";
+  std::vector<Row> rows = {
+      {"download to a full disk",
+       "",
+       "copy " + ftp_url("big.bin") + " bootflash:big.bin",
+       {""},
+       "%Error copying " + re(ftp_shown + "/big.bin") + " to bootflash:/big\\\\.bin \\\\(No space left on device\\\\)"},
+      {"upload, malformed URL (port)",
+       "",
+       "copy bootflash:old.bin tftp://127.0.0.1:99999/x.bin",
+       {""},
+       "%Error parsing tftp://127\\\\.0\\\\.0\\\\.1:99999/ \\\\(bad port\\\\)"},
+      {"upload, malformed URL (credentials on https)",
+       "",
+       "copy bootflash:old.bin https://u:p@127.0.0.1/x.bin",
+       {""},
+       "%Error parsing https://u:p@127\\\\.0\\\\.0\\\\.1/x\\\\.bin \\\\(https: takes no user name or password\\\\)"},
+      {"upload, unknown host (http)",
+       "",
+       "copy bootflash:old.bin http://nosuchhost.invalid/x.bin",
+       {"", yes_up},
+       "%Error opening http://nosuchhost\\\\.invalid/x\\\\.bin \\\\(Unknown host\\\\)"},
+      {"AUM, malformed URL",
+       "",
+       "upgrade automatic getversion tftp://:69/x.bin",
+       {},
+       "%Error parsing tftp://:69/ \\\\(missing host\\\\)\\n[^\\n]*%AUM-3-UPGRADE_FAILED: download of x\\\\.bin "
+       "failed"},
+      {"AUM, unknown host",
+       "",
+       "upgrade automatic getversion tftp://nosuchhost.invalid/net.SPA.bin",
+       {},
+       "%Error opening tftp://nosuchhost\\\\.invalid/net\\\\.SPA\\\\.bin \\\\(Unknown host\\\\)\\n[^\\n]*"
+       "%AUM-3-UPGRADE_FAILED: download of net\\\\.SPA\\\\.bin failed"},
+      {"AUM, wrong credentials",
+       "",
+       "upgrade automatic getversion " + ftp_url("net.SPA.bin", "trustsim:wrong@"),
+       {},
+       "%AUM-3-UPGRADE_FAILED: not authorised to download net\\\\.SPA\\\\.bin \\\\(the server refused the login\\\\)"},
+      {"AUM, server gone mid-transfer",
+       "  - fault: {network: {drop-after: 30000}}\n",
+       "upgrade automatic getversion " + ftp_url(),
+       {},
+       "%Error reading " + re(ftp_shown + "/net.SPA.bin") +
+           " \\\\(Connection closed by the server before the end of the file\\\\)\\n[^\\n]*"
+           "%AUM-3-UPGRADE_FAILED: download of net\\\\.SPA\\\\.bin failed"},
+      {"AUM, a time that does not exist",
+       "",
+       "upgrade automatic getversion " + tftp_img + " at 24:00",
+       {},
+       "% Invalid input detected at '\\\\^' marker\\\\."},
+      {"reload at a date that does not exist", "", "reload at 10:00 29 feb", {}, "%Error: Feb 29 is not a date"},
+      {"reload further ahead than IOS allows",
+       "",
+       "reload at 10:00 1 jan",
+       {},
+       "%Error: a reload can be scheduled at most 24 days ahead"},
+      {"crypto ca authenticate, not a certificate",
+       "  - send: configure terminal\n",
+       "crypto ca authenticate T1",
+       {"MAMCAQE=", ""},
+       "% The certificate does not parse \\\\(not an X\\\\.509 certificate\\\\); trustpoint T1 unchanged"},
+      {"crypto ca authenticate, not DER",
+       "",
+       "crypto ca authenticate T1",
+       {"AgEB", ""},
+       "% The certificate does not parse \\\\(not a DER SEQUENCE\\\\); trustpoint T1 unchanged"},
+      {"crypto ca authenticate, no such trustpoint",
+       "",
+       "crypto ca authenticate NOPE",
+       {},
+       "% Trustpoint NOPE does not exist: create it with crypto pki trustpoint"},
+  };
+  std::string steps;
+  for (const Row& row : rows) {
+    steps += "  # " + row.what + "\n" + row.pre + "  - send: \"" + row.cmd + "\"\n";
+    for (const std::string& a : row.answers) steps += "  - send: \"" + a + "\"\n";
+    steps += expect(row.error);
+    steps += row.cmd.rfind("crypto", 0) == 0 ? expect("\\n(Router\\\\(config\\\\)#)") : prompt();
+  }
+  steps += "  - send: end\n" + prompt() + "  - send: show reload\n" + expect("No reload is scheduled") + prompt() +
+           check_file("old.bin", old_sha) + check_absent("big.bin") + check_absent("net.SPA.bin");
+  // The answers are typed ahead of their questions; the console echoes
+  // them in order, so each row's error still comes before the next row.
+  r = run_steps(steps, "", "--board " + board);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  r = run_steps("  - send: dir\n" + prompt(), "", "--board " + twin);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(sha256_of(board + "/nvram.bin").size(), 64u);
+  EXPECT_EQ(sha256_of(board + "/nvram.bin"), sha256_of(twin + "/nvram.bin")) << "NVRAM changed";
+  auto files = [&](const std::string& b) {
+    Result ls = run_trustsim("flash --board " + b + " ls");
+    std::string out = ls.output;
+    std::vector<std::string> names = fillers;
+    names.push_back("old.bin");
+    names.push_back("ts-isr1100-universalk9.17.03.01.SPA.bin");
+    for (const std::string& f : names) {
+      Result got = run_trustsim("flash --board " + b + " get " + f + " " + d.file("got-" + f));
+      EXPECT_EQ(got.exit_code, 0) << got.output;
+      out += f + " " + sha256_of(d.file("got-" + f)) + "\n";
+    }
+    return out;
+  };
+  EXPECT_EQ(files(board), files(twin));
 }
 
 }  // namespace
