@@ -224,12 +224,15 @@ TEST_F(Aum, DiskCleanupFollowsThePolicy) {
 }
 
 // bootflash: cannot hold both images and only erasing the running image
-// would make room: the guide's last resort is refused with the reason, and
-// the board keeps booting the running image.
-TEST_F(Aum, NoRoomForBothImagesKeepsTheRunningImage) {
+// makes room: refused from FTP (ROMmon could not boot it), done from TFTP
+// with the boot list saved first, and ROMmon boots the image from the
+// server when bootflash: lacks it.
+TEST_F(Aum, NoRoomForBothImagesErasesTheRunningImageSafely) {
   std::string fill = fill_vars();
   ASSERT_FALSE(fill.empty());
-  passes("run --quiet --var port=" + std::to_string(tftp_port) + fill, "scenarios/upgrade/aum-no-room-for-both.yaml");
+  passes("run --quiet --var port=" + std::to_string(tftp_port) + " --var ftp=" + std::to_string(ftp_port) +
+             " --var sha256=" + sha + fill,
+         "scenarios/upgrade/aum-no-room-for-both.yaml");
 }
 
 // upgrade automatic with no arguments asks the questions of the capture.
@@ -380,6 +383,23 @@ TEST_F(Aum, CleanupPowerCutCampaignFull) {
   ASSERT_FALSE(fill.empty());
   passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
          "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+}
+
+// The power-cut campaign over the erase-the-running-image fallback
+// (scenarios/campaigns/aum-erase-running-power-cut.yaml): one shard in
+// 'system', the whole in 'long'.
+TEST_F(Aum, EraseRunningPowerCutCampaignShard) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("campaign --no-progress --shard 0/40 --var port=" + std::to_string(tftp_port) + fill,
+         "scenarios/campaigns/aum-erase-running-power-cut.yaml");
+}
+
+TEST_F(Aum, EraseRunningPowerCutCampaignFull) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
+         "scenarios/campaigns/aum-erase-running-power-cut.yaml");
 }
 
 }  // namespace
