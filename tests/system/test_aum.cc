@@ -137,6 +137,13 @@ class Aum : public ::testing::Test {
       if (sh("head -c " + std::to_string(size) + " /dev/zero > '" + path + "'").exit_code != 0) return "";
     return " --var data1=" + fill1 + " --var data2=" + fill2 + " --var crash=" + crash + " --var core=" + keep;
   }
+  // Runs the power-cut campaign FILE over the nearly full bootflash: of
+  // fill_vars(); `shard` is "" or "--shard I/N ".
+  void fill_campaign(const std::string& file, const std::string& shard) {
+    std::string fill = fill_vars();
+    ASSERT_FALSE(fill.empty());
+    passes("campaign --no-progress " + shard + "--var port=" + std::to_string(tftp_port) + fill, file);
+  }
   // Runs `trustsim COMMAND FILE` (a file of the source tree) and expects it to pass.
   void passes(const std::string& command, const std::string& file) {
     Result r = run_trustsim(command + " " + src(file));
@@ -372,34 +379,20 @@ TEST_F(Aum, PowerCutCampaignFull) {
 // (scenarios/campaigns/aum-cleanup-power-cut.yaml): one shard in 'system',
 // the whole in 'long'.
 TEST_F(Aum, CleanupPowerCutCampaignShard) {
-  std::string fill = fill_vars();
-  ASSERT_FALSE(fill.empty());
-  passes("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port) + fill,
-         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+  fill_campaign("scenarios/campaigns/aum-cleanup-power-cut.yaml", "--shard 0/43 ");
 }
 
-TEST_F(Aum, CleanupPowerCutCampaignFull) {
-  std::string fill = fill_vars();
-  ASSERT_FALSE(fill.empty());
-  passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
-         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
-}
+TEST_F(Aum, CleanupPowerCutCampaignFull) { fill_campaign("scenarios/campaigns/aum-cleanup-power-cut.yaml", ""); }
 
 // The power-cut campaign over the erase-the-running-image fallback
 // (scenarios/campaigns/aum-erase-running-power-cut.yaml): one shard in
 // 'system', the whole in 'long'.
 TEST_F(Aum, EraseRunningPowerCutCampaignShard) {
-  std::string fill = fill_vars();
-  ASSERT_FALSE(fill.empty());
-  passes("campaign --no-progress --shard 0/40 --var port=" + std::to_string(tftp_port) + fill,
-         "scenarios/campaigns/aum-erase-running-power-cut.yaml");
+  fill_campaign("scenarios/campaigns/aum-erase-running-power-cut.yaml", "--shard 0/40 ");
 }
 
 TEST_F(Aum, EraseRunningPowerCutCampaignFull) {
-  std::string fill = fill_vars();
-  ASSERT_FALSE(fill.empty());
-  passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
-         "scenarios/campaigns/aum-erase-running-power-cut.yaml");
+  fill_campaign("scenarios/campaigns/aum-erase-running-power-cut.yaml", "");
 }
 
 }  // namespace

@@ -66,6 +66,13 @@ class Net : public ::testing::Test {
   std::string tftp_url(const std::string& path = "net.SPA.bin") const {
     return "tftp://127.0.0.1:" + std::to_string(tftp_port) + "/" + path;
   }
+  // The upload tests: the servers store into srv/up; old.bin is the file sent.
+  std::string up = srv + "/up";
+  void make_up_dir() {
+    ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+    chmod(up.c_str(), 0777);  // in.tftpd writes as its unprivileged user
+  }
+  std::string put_old() const { return "  - flash-put: {from: " + old_image + ", name: old.bin}\n"; }
   std::string ftp_url(const std::string& path = "net.SPA.bin", const std::string& cred = "trustsim:secret@") const {
     return "ftp://" + cred + "127.0.0.1:" + std::to_string(ftp_port) + "/" + path;
   }
@@ -386,13 +393,10 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
 // in the prompted form.
 class Upload : public Net {
  protected:
-  std::string up = srv + "/up";
   void SetUp() override {
     Net::SetUp();
-    ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
-    chmod(up.c_str(), 0777);  // in.tftpd writes as its unprivileged user
+    make_up_dir();
   }
-  std::string put_old() const { return "  - flash-put: {from: " + old_image + ", name: old.bin}\n"; }
 };
 
 std::string upload_steps(const std::string& cmd, const std::string& path, const std::string& answer = "yes") {
@@ -654,12 +658,10 @@ TEST_F(Https, NetworkFaultsOnHttpsKeepTheOldFile) {
 // download.
 class HttpUpload : public Https {
  protected:
-  std::string up = srv + "/up";
   void SetUp() override {
     Https::SetUp();
-    ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+    make_up_dir();
   }
-  std::string put_old() const { return "  - flash-put: {from: " + old_image + ", name: old.bin}\n"; }
   std::string http_url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(web->http_port) + "/" + path;
   }
