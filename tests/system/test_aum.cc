@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -142,7 +143,10 @@ class Aum : public ::testing::Test {
   void fill_campaign(const std::string& file, const std::string& shard) {
     std::string fill = fill_vars();
     ASSERT_FALSE(fill.empty());
-    passes("campaign --no-progress " + shard + "--var port=" + std::to_string(tftp_port) + fill, file);
+    Result r = run_trustsim("campaign --no-progress " + shard + "--var port=" + std::to_string(tftp_port) + fill + " " +
+                            src(file));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::cout << r.output.substr(r.output.size() > 600 ? r.output.size() - 600 : 0);  // the summary, for the log
   }
   // Runs `trustsim COMMAND FILE` (a file of the source tree) and expects it to pass.
   void passes(const std::string& command, const std::string& file) {
