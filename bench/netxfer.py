@@ -3,11 +3,11 @@
 
 One scenario on the default board copies a 2 MiB file through the
 management-port transfer engine against real servers on loopback
-(in.tftpd -c, pyftpdlib -w, a Python http.server wrapped in TLS with a
-certificate made here by openssl):
+(in.tftpd -c, pyftpdlib -w, a Python http.server taking PUT, plain and
+wrapped in TLS with a certificate made here by openssl):
 
   downloads: tftp:, ftp:, https:  -> bootflash:
-  uploads:   bootflash:           -> tftp:, ftp:
+  uploads:   bootflash:           -> tftp:, ftp:, http:, https:
 
 For each copy it prints the board-time rate (the OS's own `bytes copied in
 S secs` line: the engine's time comes from the board file's link figures
@@ -53,13 +53,24 @@ def wait_tcp(port):
     sys.exit(f"bench/netxfer: nothing listens on port {port}")
 
 
-SERVE_HTTPS = """import functools, http.server, ssl, sys
-port, root, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+# GET serves the directory, PUT stores the body there (HTTPS when given a
+# certificate and key).
+SERVE_HTTP = """import functools, http.server, os, ssl, sys
+port, root = int(sys.argv[1]), sys.argv[2]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
+        with open(os.path.join(root, self.path.lstrip('/')), 'wb') as f:
+            f.write(body)
+        self.send_response(201)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+handler = functools.partial(Handler, directory=root)
 server = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-server.socket = ctx.wrap_socket(server.socket, server_side=True)
+if len(sys.argv) > 3:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 server.serve_forever()
 """
 
@@ -106,7 +117,7 @@ def main():
         run("openssl", "ca", "-batch", "-config", "ca.cnf", "-notext", "-cert", "ca.pem", "-keyfile", "ca.key",
             "-in", "srv.csr", "-out", "srv.pem", *dates)
         with open(os.path.join(pki, "serve.py"), "w") as f:
-            f.write(SERVE_HTTPS)
+            f.write(SERVE_HTTP)
 
         log = open(os.path.join(work, "servers.log"), "w")
         tftp_port = free_port(socket.SOCK_DGRAM)
@@ -119,8 +130,12 @@ def main():
         procs.append(subprocess.Popen(["/usr/bin/python3", os.path.join(pki, "serve.py"), str(https_port), srv,
                                        os.path.join(pki, "srv.pem"), os.path.join(pki, "srv.key")],
                                       stdout=log, stderr=log))
+        http_port = free_port(socket.SOCK_STREAM)
+        procs.append(subprocess.Popen(["/usr/bin/python3", os.path.join(pki, "serve.py"), str(http_port), srv],
+                                      stdout=log, stderr=log))
         wait_tcp(ftp_port)
         wait_tcp(https_port)
+        wait_tcp(http_port)
         time.sleep(0.3)  # in.tftpd binds at once; give it a moment
 
         board = os.path.join(work, "board")
@@ -145,6 +160,8 @@ def main():
             ("https download", f"copy https://127.0.0.1:{https_port}/blob.bin bootflash:h.bin"),
             ("tftp upload", f"copy bootflash:blob.bin tftp://127.0.0.1:{tftp_port}/up/t.bin"),
             ("ftp upload", f"copy bootflash:blob.bin ftp://bench:bench@127.0.0.1:{ftp_port}/up/f.bin"),
+            ("http upload", f"copy bootflash:blob.bin http://127.0.0.1:{http_port}/up/p.bin"),
+            ("https upload", f"copy bootflash:blob.bin https://127.0.0.1:{https_port}/up/s.bin"),
         ]
         for _, cmd in copies:
             steps += ["expect: 'Router#'", "send: " + q(cmd), "expect: " + q(done)]
@@ -168,7 +185,7 @@ def main():
         p.wait()
         if p.returncode != 0 or len(results) != len(copies):
             sys.exit(f"bench/netxfer: the scenario failed (exit {p.returncode}, {len(results)} copies done)")
-        for rel in ("up/t.bin", "up/f.bin"):
+        for rel in ("up/t.bin", "up/f.bin", "up/p.bin", "up/s.bin"):
             with open(os.path.join(srv, rel), "rb") as f:
                 if hashlib.sha256(f.read()).hexdigest() != digest:
                     sys.exit(f"bench/netxfer: the upload {rel} differs from the bootflash: file")

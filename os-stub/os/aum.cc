@@ -9,12 +9,14 @@
 #include "trustsim/datetime.h"
 #include "trustsim/image.h"
 #include "trustsim/netxfer_regs.h"
+#include "trustsim/verify.h"
 
 namespace os {
 namespace {
 
 namespace img = trustsim::image;
 namespace dt = trustsim::datetime;
+namespace verify = trustsim::verify;
 
 // The download buffer: the upper half of the staging area, so that
 // verification (which loads the written file into the lower half) and the
@@ -182,6 +184,101 @@ void clean_up(cli::AumDisk disk, uint64_t need) {
   }
 }
 
+// The URL the image was fetched from (by fetch()), for the network boot
+// entry of erase_running_image().
+char g_source[kBootLen];
+
+// tftp://A.B.C.D[:PORT]/PATH: a URL ROMmon can boot from (it has no name
+// server and speaks TFTP only).
+bool rommon_can_boot(const char* url) {
+  if (!fw::starts_with(url, "tftp://") || strlen(url) >= kBootLen) return false;
+  int dots = 0, digits = 0;
+  const char* p = url + 7;
+  for (; *p && *p != ':' && *p != '/'; ++p) {
+    if (*p == '.' && digits) {
+      ++dots;
+      digits = 0;
+    } else if (*p >= '0' && *p <= '9' && digits < 3) {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits && *p;
+}
+
+enum class Erase { kNotNeeded, kFailed, kDone };
+
+// The guide's last resort when bootflash: cannot hold both images (l. 924:
+// the running image is erased and the new one fetched again), taken only
+// when the clean-up left too little room and erasing the running image
+// makes enough. Made safe against power loss (docs/aum.md, "No room for
+// both images"): the image in RAM is verified first; the boot list becomes
+// bootflash:NEW, then the URL it came from (ROMmon boots a tftp: entry
+// through the transfer engine), then the other entries, and is saved
+// before anything is erased. A cut after the erase and before the new
+// file is committed therefore boots the new image from the server,
+// verified by ROMmon; a cut before the erase boots the running image.
+// Instead of fetching the image again, the verified bytes in RAM are
+// written. Refused, with the reason, when ROMmon could not boot the URL.
+Erase erase_running_image(const char* name, uint64_t size, cli::AumDisk disk, uint64_t need) {
+  const char* running = running_name();
+  bfs::FileInfo fi;
+  if (!(g.aum_cleanup & (1u << int(cli::AumCleanup::kImage)))) return Erase::kNotNeeded;  // images may not go
+  if (!running[0] || bfs::stat(g.fs, running, &fi) != bfs::Status::kOk) return Erase::kNotNeeded;
+  if (available() + footprint(fi.size) < need) return Erase::kNotNeeded;  // it would not help either
+  char why[2 * bfs::kMaxNameLen + 240];
+  if (!rommon_can_boot(g_source)) {
+    fw::snprintf(why, sizeof why,
+                 "not enough space on bootflash: for %s (%lu bytes needed, %lu available); the running image %s is "
+                 "not erased: ROMmon can boot the new image from tftp://A.B.C.D/ URLs only if power fails meanwhile",
+                 name, need, available(), running);
+    fail(why);
+    return Erase::kFailed;
+  }
+  static verify::Result result;
+  fw::EngineCrypto crypto;
+  verify::verify_image(buffer(), size, g.keys, crypto, result);
+  if (result.verdict != verify::Verdict::kOk) {
+    fw::snprintf(why, sizeof why, "signature failure on %s (%s); the running image %s is not erased", name,
+                 verify::verdict_text(result.verdict), running);
+    fail(why);
+    return Erase::kFailed;
+  }
+  char question[2 * bfs::kMaxNameLen + 80];
+  fw::snprintf(question, sizeof question, "Erase the running image bootflash:%s (%lu bytes) to make room? [confirm]",
+               running, fi.size);
+  if (disk == cli::AumDisk::kConfirm && !confirm(question)) {
+    fw::snprintf(why, sizeof why, "not enough space on bootflash: for %s (%lu bytes needed, %lu available)", name, need,
+                 available());
+    fail(why);
+    return Erase::kFailed;
+  }
+  char list[kMaxBootEntries][kBootLen];
+  uint32_t n = 0;
+  fw::snprintf(list[n++], kBootLen, "bootflash:%s", name);
+  memcpy(list[n++], g_source, strlen(g_source) + 1);
+  for (uint32_t i = 0; i < g.boot_count && n < kMaxBootEntries; ++i)
+    if (fw::strcmp(g.boot_system[i] + 10, running) && fw::strcmp(g.boot_system[i], list[0]) &&
+        fw::strcmp(g.boot_system[i], list[1]))
+      memcpy(list[n++], g.boot_system[i], kBootLen);
+  memcpy(g.boot_system, list, sizeof list);
+  g.boot_count = n;
+  if (!save_config()) {
+    fail("could not save the boot list to NVRAM; the running image is not erased");
+    return Erase::kFailed;
+  }
+  fw::printf("Erasing the running image bootflash:%s; until bootflash:%s is written ROMmon boots %s\n", running, name,
+             g_source);
+  bfs::Status st = bfs::remove(g.fs, running);
+  if (st != bfs::Status::kOk) {
+    fw::snprintf(why, sizeof why, "erasing bootflash:%s failed (%s)", running, ios_error(st));
+    fail(why);
+    return Erase::kFailed;
+  }
+  return Erase::kDone;
+}
+
 // Writes the downloaded bytes as bootflash:NAME (atomically: a cut leaves
 // no partial file).
 bool write_image(const char* name, uint64_t size) {
@@ -236,6 +333,10 @@ bool fetch(const char* url, const char* name, uint64_t* size) {
     return false;
   }
   debug("downloading ", url);
+  if (strlen(url) < sizeof g_source)
+    memcpy(g_source, url, strlen(url) + 1);
+  else
+    g_source[0] = '\0';
   uint64_t st = 0;
   if (!net_fetch(url, buffer(), kAumBufSize, size, &st)) {
     char why[300];
@@ -279,6 +380,8 @@ bool install(const char* name, uint64_t size, cli::AumDisk disk) {
     fw::printf("bootflash: has %lu bytes free, %s needs %lu\n", available(), name, need);
     clean_up(disk, need);
   }
+  if (available() < need && disk != cli::AumDisk::kNo && erase_running_image(name, size, disk, need) == Erase::kFailed)
+    return false;
   if (available() < need) {
     fw::snprintf(why, sizeof why, "not enough space on bootflash: for %s (%lu bytes needed, %lu available)", name, need,
                  available());
@@ -348,7 +451,8 @@ void run_version(bool has_when, cli::AumWhen when, uint32_t value) {
   };
   add(path);
   for (uint32_t i = 0; i < g_up.saved_count; ++i) add(g_up.saved_boot[i]);
-  if (running_name()[0]) add(g.handoff->os_path);
+  bfs::FileInfo running;  // not if the upgrade erased it
+  if (running_name()[0] && bfs::stat(g.fs, running_name(), &running) == bfs::Status::kOk) add(g.handoff->os_path);
   memcpy(g.boot_system, list, sizeof list);
   g.boot_count = n;
   debug("boot system now starts with ", path);

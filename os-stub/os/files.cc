@@ -227,9 +227,7 @@ void cmd_copy(const cli::Args& a) {
   if (cli::is_remote(du.fs)) {
     bool local_src =
         su.fs == cli::FileSystem::kBootflash || su.fs == cli::FileSystem::kFlash || su.fs == cli::FileSystem::kNone;
-    if (du.fs != cli::FileSystem::kTftp && du.fs != cli::FileSystem::kFtp) {
-      fw::printf("%%Error: copying to %s is not supported (uploads go to tftp: and ftp:)\n", cli::fs_prefix(du.fs));
-    } else if (!local_src) {
+    if (!local_src) {
       fw::printf("%%Error: %s is not on bootflash: (uploads come from bootflash:)\n", src);
     } else {
       net_upload(src, dst, du);

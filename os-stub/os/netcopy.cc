@@ -1,5 +1,6 @@
-// copy tftp:|ftp: ... bootflash: -- downloads through the board's transfer
-// engine (docs/netxfer.md) into a bootflash: file. The file is written with
+// copy tftp:|ftp:|http:|https: ... bootflash: and back -- downloads and
+// uploads through the board's transfer engine (docs/netxfer.md). A
+// download goes into a bootflash: file written with
 // bfs begin_write/append/commit, so a transfer that fails leaves no partial
 // file and an existing file of the same name stays until the new one is
 // complete. Dialog and error forms: docs/os-cli.md.
@@ -47,6 +48,52 @@ const char* net_error(uint64_t st) {
     default:
       return "I/O error";
   }
+}
+
+// The reason phrase of the HTTP statuses a server is likely to refuse with.
+const char* http_phrase(uint64_t code) {
+  switch (code) {
+    case 400:
+      return " Bad Request";
+    case 401:
+      return " Unauthorized";
+    case 403:
+      return " Forbidden";
+    case 404:
+      return " Not Found";
+    case 405:
+      return " Method Not Allowed";
+    case 409:
+      return " Conflict";
+    case 410:
+      return " Gone";
+    case 413:
+      return " Content Too Large";
+    case 500:
+      return " Internal Server Error";
+    case 501:
+      return " Not Implemented";
+    case 502:
+      return " Bad Gateway";
+    case 503:
+      return " Service Unavailable";
+    default:
+      return "";
+  }
+}
+
+bool is_http(cli::FileSystem fs) { return fs == cli::FileSystem::kHttp || fs == cli::FileSystem::kHttps; }
+
+// `%Error VERB URL (WHY)`; an HTTP(S) server's error status is named after
+// WHY: `(Permission denied: HTTP 403 Forbidden)`.
+void print_net_error(const char* verb, const char* shown, uint64_t st, uint64_t base, cli::FileSystem fs) {
+  uint64_t code = 0;
+  if (is_http(fs) && (st == TS_NETXFER_NOT_FOUND || st == TS_NETXFER_DENIED || st == TS_NETXFER_FAILED))
+    code = fw::reg_read64(base + TS_NETXFER_HTTP_CODE);
+  if (code >= 400)
+    fw::printf("%%Error %s %s (%s: HTTP %lu%s)\n", verb, shown, net_error(st), code, http_phrase(code));
+  else
+    fw::printf("%%Error %s %s (%s)\n", verb, shown, net_error(st));
 }
 
 bool copy_span(const cli::Span& s, char* out, size_t cap) {
@@ -437,7 +484,7 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
   fw::Xfer x;
   if (st != TS_NETXFER_OK) {
     if (!tftp) fw::putc('\n');
-    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
+    print_net_error("opening", shown, st, base, r.fs);
     return;
   }
   if (tftp) fw::printf("Loading %s from %s (via GigabitEthernet0): ", r.path, r.host);
@@ -467,7 +514,7 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
     if (fs_st != bfs::Status::kOk)
       fw::printf("%%Error copying %s to bootflash:/%s (%s)\n", shown, to, ios_error(fs_st));
     else
-      fw::printf("%%Error reading %s (%s)\n", shown, net_error(st));
+      print_net_error("reading", shown, st, base, r.fs);
     return;
   }
   fs_st = bfs::commit(g.fs);
@@ -482,7 +529,8 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
   print_rate(total, t0);
 }
 
-// `src` is a local bootflash: file, `dst` tftp:/ftp: (du parsed). The file
+// `src` is a local bootflash: file, `dst` tftp:/ftp:/http:/https: (du
+// parsed; HTTP(S) by PUT). The file
 // is loaded into the staging buffer and its checksum checked, then written
 // to the engine and committed: the server gets the whole file or, on a
 // failure, the IOS error is printed. bootflash: is only read.
@@ -528,9 +576,11 @@ void net_upload(const char* src, const char* dst, const cli::Url& du) {
     return;
   }
   uint64_t t0 = fw::uptime_ns();
+  // https: the server is checked against the trustpoints, as for a download.
+  if (r.fs == cli::FileSystem::kHttps) give_trusted_cas(base);
   uint64_t st = start_transfer(base, r, TS_NETXFER_CMD_UPLOAD);
   if (st != TS_NETXFER_OK) {
-    fw::printf("%%Error opening %s (%s)\n", shown, net_error(st));
+    print_net_error("opening", shown, st, base, r.fs);
     return;
   }
   fw::printf("writing %s ", r.path);
@@ -551,7 +601,7 @@ void net_upload(const char* src, const char* dst, const cli::Url& du) {
   fw::putc('\n');
   if (st != TS_NETXFER_END) {
     fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
-    fw::printf("%%Error writing %s (%s)\n", shown, net_error(st));
+    print_net_error("writing", shown, st, base, r.fs);
     return;
   }
   fw::printf("Upload to server done\n");

@@ -211,8 +211,19 @@ void cmd_boot_system(const cli::Args& a) {
     return;
   }
   cli::Url u;
+  if (cli::split_url(path, &u) && u.fs == cli::FileSystem::kTftp) {
+    // A network boot entry for ROMmon (docs/firmware.md, "Booting an image"): kept as typed.
+    size_t len = strlen(path);
+    if (!u.host.size || !u.path.size || u.user.size || u.password.size || len >= sizeof g.boot_system[0]) {
+      fw::printf("%%Error: boot system needs tftp://HOST[:PORT]/PATH of at most %u characters, not %s\n",
+                 unsigned(sizeof g.boot_system[0] - 1), path);
+      return;
+    }
+    memcpy(g.boot_system[g.boot_count++], path, len + 1);
+    return;
+  }
   if (!cli::split_url(path, &u) || (u.fs != cli::FileSystem::kBootflash && u.fs != cli::FileSystem::kFlash)) {
-    fw::printf("%%Error: boot system needs a bootflash: file, not %s\n", path);
+    fw::printf("%%Error: boot system needs a bootflash: file or a tftp: URL, not %s\n", path);
     return;
   }
   char* dst = g.boot_system[g.boot_count];

@@ -69,6 +69,52 @@ const char* der_problem(const uint8_t* der, size_t n) {
   return nullptr;
 }
 
+// One DER element at d[*pos..end): its tag, where its contents start and
+// their length; *pos moves past it. False if it does not fit.
+bool der_next(const uint8_t* d, size_t end, size_t* pos, uint8_t* tag, size_t* start, size_t* len) {
+  size_t p = *pos;
+  if (end - p < 2) return false;
+  *tag = d[p];
+  size_t l = d[p + 1];
+  p += 2;
+  if (l & 0x80) {
+    size_t bytes = l & 0x7f;
+    if (bytes == 0 || bytes > 3 || end - p < bytes) return false;
+    l = 0;
+    for (size_t i = 0; i < bytes; ++i) l = l << 8 | d[p + i];
+    p += bytes;
+  }
+  if (end - p < l) return false;
+  *start = p;
+  *len = l;
+  *pos = p + l;
+  return true;
+}
+
+// A DER SEQUENCE that is not shaped as an X.509 certificate: SEQUENCE {
+// tbsCertificate SEQUENCE { [0] version?, serial INTEGER, ... },
+// signatureAlgorithm SEQUENCE, signature BIT STRING }. Returns why, or
+// nullptr. (Whether the engine's OpenSSL accepts the rest is found out at
+// the first https: transfer.)
+const char* x509_problem(const uint8_t* der, size_t n) {
+  size_t pos = 0, start, len, body_end;
+  uint8_t tag;
+  if (!der_next(der, n, &pos, &tag, &start, &len)) return "not an X.509 certificate";
+  body_end = start + len;
+  pos = start;
+  uint8_t tags[3];
+  size_t tbs_start = 0, tbs_len = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (!der_next(der, body_end, &pos, &tags[i], &start, &len)) return "not an X.509 certificate";
+    if (i == 0) tbs_start = start, tbs_len = len;
+  }
+  if (pos != body_end || tags[0] != 0x30 || tags[1] != 0x30 || tags[2] != 0x03) return "not an X.509 certificate";
+  pos = tbs_start;
+  if (!der_next(der, tbs_start + tbs_len, &pos, &tag, &start, &len)) return "not an X.509 certificate";
+  if (tag == 0xA0 && !der_next(der, tbs_start + tbs_len, &pos, &tag, &start, &len)) return "not an X.509 certificate";
+  return tag == 0x02 ? nullptr : "not an X.509 certificate";
+}
+
 uint8_t g_der[kMaxCaB64];
 
 Trustpoint* find_tp(const char* name) {
@@ -182,6 +228,7 @@ void cmd_crypto_ca_authenticate(const cli::Args& a) {
     why = "not base 64";
   else
     why = der_problem(g_der, size_t(der_len));
+  if (!why) why = x509_problem(g_der, size_t(der_len));
   if (why) {
     fw::printf("%% The certificate does not parse (%s); trustpoint %s unchanged\n", why, name);
     return;

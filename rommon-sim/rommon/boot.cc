@@ -1,5 +1,6 @@
 // ROMmon's image loading: bootflash: (the NAND file system), `dir`,
-// `boot bootflash:NAME`, and autoboot through the BOOT variable. Every image
+// `boot bootflash:NAME` (or `boot tftp://HOST/PATH`, through the transfer
+// engine), and autoboot through the BOOT variable. Every image
 // is verified in a staging buffer (common/verify with the crypto engine)
 // before a byte of it is copied to where it runs; a failing image is never
 // jumped to.
@@ -13,6 +14,7 @@
 #include "trustsim/datetime.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
+#include "trustsim/netxfer_regs.h"
 #include "trustsim/romvars.h"
 #include "trustsim/verify.h"
 
@@ -99,6 +101,52 @@ void report_verification_failure(const char* path, const verify::Result& r) {
              r.detail ? ": " : "", r.detail ? r.detail : "");
 }
 
+// A `tftp://HOST[:PORT]/PATH` boot entry: the image comes through the
+// management port's transfer engine (docs/netxfer.md) into the staging
+// buffer, then goes through the same checks as a bootflash: file. Only
+// TFTP and only an address (ROMmon has no name server), as IOS ROMmon's
+// own network boot. *size is the image's length.
+bool load_tftp(const char* path, uint64_t* size) {
+  uint64_t base = fw::dev_base(TS_DEV_NETXFER);
+  size_t n = strlen(path);
+  if (!base) {
+    fw::printf("boot: cannot load \"%s\": no management transfer engine on this board\n", path);
+    return false;
+  }
+  if (n > TS_NETXFER_MAX_URL || fw::mbox_write(base + TS_NETXFER_URL, path, n).status != TS_MBOX_OK) {
+    fw::printf("boot: bad device or file name \"%s\" (expected bootflash:NAME or tftp://HOST/PATH)\n", path);
+    return false;
+  }
+  fw::reg_write64(base + TS_NETXFER_NAMESERVER, 0);
+  fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_OPEN);
+  uint64_t st = fw::reg_read64(base + TS_NETXFER_STATUS);
+  auto* stage = reinterpret_cast<uint8_t*>(kStaging);
+  const uint64_t cap = kStagingEnd - kStaging;
+  uint64_t total = 0;
+  if (st == TS_NETXFER_OK) fw::printf("Loading %s ", path);
+  while (st == TS_NETXFER_OK && total < cap) {
+    uint64_t want = cap - total < (1u << 20) ? cap - total : (1u << 20);
+    fw::Xfer x = fw::mbox_read(base + TS_NETXFER_DATA, stage + total, want);
+    if (x.status != TS_MBOX_OK) break;
+    total += x.actual;
+    fw::putc('!');
+    st = fw::reg_read64(base + TS_NETXFER_STATUS);
+    if (st == TS_NETXFER_OK && x.actual == 0) st = TS_NETXFER_FAILED;
+  }
+  if (total) fw::putc('\n');
+  if (st != TS_NETXFER_END) {
+    fw::reg_write64(base + TS_NETXFER_CTRL, TS_NETXFER_CMD_CLOSE);
+    if (st == TS_NETXFER_OK)
+      fw::printf("boot: \"%s\" is too large (more than %lu bytes)\n", path, cap);
+    else
+      fw::printf("boot: cannot load \"%s\": %s\n", path, ts_netxfer_status_name(st));
+    return false;
+  }
+  fw::printf("Located %s\nImage size %lu\n", path, total);
+  *size = total;
+  return true;
+}
+
 }  // namespace
 
 void cmd_dir(const char* arg) {
@@ -121,12 +169,13 @@ void cmd_dir(const char* arg) {
 }
 
 bool boot_image(const char* path) {
-  const char* name = file_name(path);
+  const bool net = fw::starts_with(path, "tftp://");
+  const char* name = net ? path : file_name(path);
   if (!name) {
     fw::printf("boot: bad device or file name \"%s\" (expected bootflash:NAME)\n", path);
     return false;
   }
-  if (!mount()) return false;
+  if (!net && !mount()) return false;
   if (!g_keys_valid) {
     keys::LoadResult kr;
     g_keys_valid = fw::keystore_load(g_keys, kr);
@@ -136,26 +185,32 @@ bool boot_image(const char* path) {
       return false;
     }
   }
-  bfs::FileInfo fi;
-  bfs::Status st = bfs::stat(g_fs, name, &fi);
-  if (st != bfs::Status::kOk) {
-    fw::printf("boot: cannot open \"%s\": %s\n", path, bfs::status_text(st));
-    return false;
-  }
-  if (fi.size > kStagingEnd - kStaging) {
-    fw::printf("boot: \"%s\" is too large (%lu bytes)\n", path, fi.size);
-    return false;
-  }
-  fw::printf("Located %s\nImage size %lu\n", name, fi.size);
   auto* stage = reinterpret_cast<uint8_t*>(kStaging);
-  size_t got = 0;
-  st = bfs::read(g_fs, name, 0, stage, size_t(fi.size), &got);
-  if (st != bfs::Status::kOk || got != fi.size) {
-    fw::printf("boot: error reading \"%s\": %s\n", path, bfs::status_text(st));
-    return false;
+  uint64_t size = 0;
+  if (net) {
+    if (!load_tftp(path, &size)) return false;
+  } else {
+    bfs::FileInfo fi;
+    bfs::Status st = bfs::stat(g_fs, name, &fi);
+    if (st != bfs::Status::kOk) {
+      fw::printf("boot: cannot open \"%s\": %s\n", path, bfs::status_text(st));
+      return false;
+    }
+    if (fi.size > kStagingEnd - kStaging) {
+      fw::printf("boot: \"%s\" is too large (%lu bytes)\n", path, fi.size);
+      return false;
+    }
+    fw::printf("Located %s\nImage size %lu\n", name, fi.size);
+    size_t got = 0;
+    st = bfs::read(g_fs, name, 0, stage, size_t(fi.size), &got);
+    if (st != bfs::Status::kOk || got != fi.size) {
+      fw::printf("boot: error reading \"%s\": %s\n", path, bfs::status_text(st));
+      return false;
+    }
+    size = fi.size;
   }
   fw::EngineCrypto crypto;
-  verify::verify_image(stage, fi.size, g_keys, crypto, g_result);
+  verify::verify_image(stage, size, g_keys, crypto, g_result);
   bool skipped = false;
   if (g_result.verdict != verify::Verdict::kOk) {
     report_verification_failure(path, g_result);
@@ -163,7 +218,7 @@ bool boot_image(const char* path) {
     // it anyway, so measured boot can be shown to catch what verification would.
     if (!(fw::board_info().flags & TS_BOARDINFO_FLAG_SKIP_OS_VERIFY)) return false;
     img::Header hh;
-    if (fi.size < img::kHeaderSize || img::parse_header(stage, img::kHeaderSize, hh) != img::Error::kOk) return false;
+    if (size < img::kHeaderSize || img::parse_header(stage, img::kHeaderSize, hh) != img::Error::kOk) return false;
     g_result.header = hh;
     skipped = true;
     fw::printf("boot: test option skip_os_verification: booting %s UNVERIFIED\n", path);
@@ -192,7 +247,7 @@ bool boot_image(const char* path) {
   auto* ho = reinterpret_cast<trustsim::handoff::Block*>(trustsim::handoff::kAddress);
   // Measured boot: the whole image file, as loaded, into PCR8.
   if (skipped) ho->measure_flags |= trustsim::handoff::kOsVerifySkipped;
-  if ((ho->measure_flags & trustsim::handoff::kMeasuredBoot0) && fw::sha256(stage, fi.size, ho->os_sha256)) {
+  if ((ho->measure_flags & trustsim::handoff::kMeasuredBoot0) && fw::sha256(stage, size, ho->os_sha256)) {
     fw::TpmStatus ts = fw::tpm_open(0);
     if (ts == fw::TpmStatus::kOk) ts = fw::tpm_pcr_extend(8, ho->os_sha256);
     if (ts == fw::TpmStatus::kOk)
@@ -211,7 +266,10 @@ bool boot_image(const char* path) {
   copy_string(s.signer_org_unit, g_result.envelope.org_unit, sizeof s.signer_org_unit);
   copy_string(s.signer_org_name, g_result.envelope.org_name, sizeof s.signer_org_name);
   copy_string(s.cert_serial, g_result.envelope.cert_serial, sizeof s.cert_serial);
-  fw::snprintf(ho->os_path, sizeof ho->os_path, "bootflash:%s", name);
+  if (net)
+    copy_string(ho->os_path, path, sizeof ho->os_path);
+  else
+    fw::snprintf(ho->os_path, sizeof ho->os_path, "bootflash:%s", name);
   // Copy with CPU stores: what runs is exactly what was verified.
   memcpy(reinterpret_cast<void*>(h.load_addr), stage + img::kHeaderSize, h.payload_len);
   // The mounted bootflash: for the OS, after the last flash operation, so

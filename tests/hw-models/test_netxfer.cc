@@ -397,3 +397,66 @@ TEST(NetXfer, UploadPaysLoginThenWireTimeAndTheServerGetsTheBytes) {
                                             "ftp-put denied"}));
   });
 }
+
+// An HTTP(S) upload is one PUT (docs/netxfer.md, "Uploads"): the TCP
+// connect (and TLS handshake) at UPLOAD, wire time as the bytes are
+// written, the PUT's answer at COMMIT. The server stores the bytes; an
+// error status lands in HTTP_CODE and the trace; https:// with no CA
+// written is refused at UPLOAD without touching the network.
+TEST(NetXfer, HttpUploadIsOnePutWhoseStatusTheFirmwareCanRead) {
+  Served s;
+  ASSERT_TRUE(s.servers->ready) << s.servers->why;
+  WebServers web(s.srv, s.d.file("pki"));
+  ASSERT_TRUE(web.ready) << web.why;
+  std::string up = s.srv + "/up";
+  ASSERT_EQ(mkdir(up.c_str(), 0777), 0);
+  std::string http = "http://127.0.0.1:" + std::to_string(web.http_port) + "/";
+  std::string https = "https://127.0.0.1:" + std::to_string(web.good_port) + "/";
+  simulate(figures(), [&](Rig& r) {
+    auto write = [&](size_t n) {
+      memcpy(r.at(kBuf), s.data.data(), n);
+      ts_mbox_response w = r.request(TS_MBOX_OP_WRITE, TS_NETXFER_DATA, n);
+      EXPECT_EQ(w.status, uint32_t(TS_MBOX_OK));
+      return w.t_done_ns - w.t_start_ns;
+    };
+    auto commit = [&] {
+      ts_mbox_response c = r.write64(TS_NETXFER_CTRL, TS_NETXFER_CMD_COMMIT);
+      return c.t_done_ns - c.t_start_ns;
+    };
+    EXPECT_EQ(r.open(http + "up/h.bin", TS_NETXFER_CMD_UPLOAD), 2000000u);  // the connect
+    EXPECT_EQ(write(3000), 3000000u);
+    EXPECT_EQ(commit(), 2000000u);  // the PUT's answer
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+    EXPECT_EQ(r.read64(TS_NETXFER_HTTP_CODE), 201u);
+    EXPECT_EQ(read_text(up + "/h.bin"), std::string(s.data.begin(), s.data.end()));
+
+    EXPECT_EQ(r.open(http + "status-405/x.bin", TS_NETXFER_CMD_UPLOAD), 2000000u);
+    write(100);
+    EXPECT_EQ(commit(), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_FAILED);
+    EXPECT_EQ(r.read64(TS_NETXFER_HTTP_CODE), 405u);
+    r.open(http + "status-403/x.bin", TS_NETXFER_CMD_UPLOAD);
+    write(100);
+    commit();
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_DENIED);
+
+    EXPECT_EQ(r.open(https + "up/s.bin", TS_NETXFER_CMD_UPLOAD), 0u);  // no CA: refused at once
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_UNTRUSTED);
+    EXPECT_EQ(r.read64(TS_NETXFER_HTTP_CODE), 0u);
+    std::string pem = web.ca_pem();
+    memcpy(r.at(kBuf), pem.data(), pem.size());
+    EXPECT_EQ(r.request(TS_MBOX_OP_WRITE, TS_NETXFER_CA, pem.size()).status, uint32_t(TS_MBOX_OK));
+    EXPECT_EQ(r.open(https + "up/s.bin", TS_NETXFER_CMD_UPLOAD), 2 * 2000000u);  // connect and handshake
+    write(3000);
+    EXPECT_EQ(commit(), 2000000u);
+    EXPECT_EQ(r.read64(TS_NETXFER_STATUS), TS_NETXFER_END);
+    EXPECT_EQ(read_text(up + "/s.bin"), std::string(s.data.begin(), s.data.end()));
+
+    std::vector<std::string> st;
+    for (const TraceEvent& e : r.lines.events)
+      if (std::string(e.op).find("put") != std::string::npos)
+        st.push_back(std::string(e.op) + " " + e.status + (e.detail.find("http=") != std::string::npos ? " http" : ""));
+    EXPECT_EQ(st, (std::vector<std::string>{"http-put end", "http-put failed http", "http-put denied http",
+                                            "https-put untrusted", "https-put end"}));
+  });
+}

@@ -224,9 +224,9 @@ inline bool tcp_listens(int port, int ms = 10000) {
 }
 
 // HTTP and HTTPS servers on loopback (/usr/bin/python3 http.server, ssl)
-// serving `dir`, with certificates made here by the openssl command: a CA
-// the test trusts (ca.pem), another CA it does not (both valid 2020-2100),
-// and three HTTPS servers
+// serving `dir` and taking uploads into it by PUT, with certificates made
+// here by the openssl command: a CA the test trusts (ca.pem), another CA it
+// does not (both valid 2020-2100), and three HTTPS servers
 // whose certificates (all for IP 127.0.0.1) are signed by the trusted CA
 // (good), by the other CA (untrusted), or by the trusted CA but expired in
 // 2021 (expired). `pki` is a scratch directory for keys and certificates.
@@ -259,10 +259,36 @@ struct WebServers {
       why = "openssl failed: " + r.output;
       return;
     }
+    // GET serves `dir`; PUT stores the body as dir/PATH when all of it came
+    // (written aside, then renamed: a dropped connection stores nothing),
+    // answering 201; a PATH whose first part is status-NNN is answered
+    // NNN after the body was read (the tests' refusing server); a PATH
+    // with a ".." part or whose directory is missing: 403.
     write_text(pki + "/serve.py",
-               "import functools, http.server, ssl, sys\n"
+               "import functools, http.server, os, ssl, sys\n"
                "port, root = int(sys.argv[1]), sys.argv[2]\n"
-               "handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)\n"
+               "class Handler(http.server.SimpleHTTPRequestHandler):\n"
+               "    def do_PUT(self):\n"
+               "        n = int(self.headers.get('Content-Length', '0'))\n"
+               "        body = self.rfile.read(n)\n"
+               "        path = self.path.split('?')[0].lstrip('/')\n"
+               "        parts = path.split('/')\n"
+               "        code = 201\n"
+               "        if parts[0].startswith('status-'):\n"
+               "            code = int(parts[0][7:])\n"
+               "        elif len(body) != n:\n"
+               "            return\n"
+               "        elif '..' in parts or not os.path.isdir(os.path.dirname(os.path.join(root, path)) or root):\n"
+               "            code = 403\n"
+               "        else:\n"
+               "            dest = os.path.join(root, path)\n"
+               "            with open(dest + '.part', 'wb') as f:\n"
+               "                f.write(body)\n"
+               "            os.replace(dest + '.part', dest)\n"
+               "        self.send_response(code)\n"
+               "        self.send_header('Content-Length', '0')\n"
+               "        self.end_headers()\n"
+               "handler = functools.partial(Handler, directory=root)\n"
                "server = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)\n"
                "if len(sys.argv) > 3:\n"
                "    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"

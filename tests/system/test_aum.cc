@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -138,6 +139,16 @@ class Aum : public ::testing::Test {
       if (sh("head -c " + std::to_string(size) + " /dev/zero > '" + path + "'").exit_code != 0) return "";
     return " --var data1=" + fill1 + " --var data2=" + fill2 + " --var crash=" + crash + " --var core=" + keep;
   }
+  // Runs the power-cut campaign FILE over the nearly full bootflash: of
+  // fill_vars(); `shard` is "" or "--shard I/N ".
+  void fill_campaign(const std::string& file, const std::string& shard) {
+    std::string fill = fill_vars();
+    ASSERT_FALSE(fill.empty());
+    Result r = run_trustsim("campaign --no-progress " + shard + "--var port=" + std::to_string(tftp_port) + fill + " " +
+                            src(file));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::cout << r.output.substr(r.output.size() > 600 ? r.output.size() - 600 : 0);  // the summary, for the log
+  }
   // Runs `trustsim COMMAND FILE` (a file of the source tree) and expects it to pass.
   void passes(const std::string& command, const std::string& file) {
     Result r = run_trustsim(command + " " + src(file));
@@ -222,6 +233,18 @@ TEST_F(Aum, DiskCleanupFollowsThePolicy) {
   ASSERT_FALSE(fill.empty());
   passes("run --quiet --var port=" + std::to_string(tftp_port) + fill + " --var sha256=" + sha,
          "scenarios/upgrade/aum-disk-cleanup.yaml");
+}
+
+// bootflash: cannot hold both images and only erasing the running image
+// makes room: refused from FTP (ROMmon could not boot it), done from TFTP
+// with the boot list saved first, and ROMmon boots the image from the
+// server when bootflash: lacks it.
+TEST_F(Aum, NoRoomForBothImagesErasesTheRunningImageSafely) {
+  std::string fill = fill_vars();
+  ASSERT_FALSE(fill.empty());
+  passes("run --quiet --var port=" + std::to_string(tftp_port) + " --var ftp=" + std::to_string(ftp_port) +
+             " --var sha256=" + sha + fill,
+         "scenarios/upgrade/aum-no-room-for-both.yaml");
 }
 
 // upgrade automatic with no arguments asks the questions of the capture.
@@ -361,17 +384,20 @@ TEST_F(Aum, PowerCutCampaignFull) {
 // (scenarios/campaigns/aum-cleanup-power-cut.yaml): one shard in 'system',
 // the whole in 'long'.
 TEST_F(Aum, CleanupPowerCutCampaignShard) {
-  std::string fill = fill_vars();
-  ASSERT_FALSE(fill.empty());
-  passes("campaign --no-progress --shard 0/43 --var port=" + std::to_string(tftp_port) + fill,
-         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+  fill_campaign("scenarios/campaigns/aum-cleanup-power-cut.yaml", "--shard 0/43 ");
 }
 
-TEST_F(Aum, CleanupPowerCutCampaignFull) {
-  std::string fill = fill_vars();
-  ASSERT_FALSE(fill.empty());
-  passes("campaign --no-progress --var port=" + std::to_string(tftp_port) + fill,
-         "scenarios/campaigns/aum-cleanup-power-cut.yaml");
+TEST_F(Aum, CleanupPowerCutCampaignFull) { fill_campaign("scenarios/campaigns/aum-cleanup-power-cut.yaml", ""); }
+
+// The power-cut campaign over the erase-the-running-image fallback
+// (scenarios/campaigns/aum-erase-running-power-cut.yaml): one shard in
+// 'system', the whole in 'long'.
+TEST_F(Aum, EraseRunningPowerCutCampaignShard) {
+  fill_campaign("scenarios/campaigns/aum-erase-running-power-cut.yaml", "--shard 0/40 ");
+}
+
+TEST_F(Aum, EraseRunningPowerCutCampaignFull) {
+  fill_campaign("scenarios/campaigns/aum-erase-running-power-cut.yaml", "");
 }
 
 }  // namespace

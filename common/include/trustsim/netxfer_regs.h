@@ -6,7 +6,8 @@
  * other way round: CTRL = UPLOAD, the file's bytes written to DATA, then
  * CTRL = COMMIT sends them and STATUS says END or the error. For https://
  * the server's certificate is checked against exactly the CA certificates
- * the firmware wrote to CA (PEM), nothing else. */
+ * the firmware wrote to CA (PEM), nothing else. Uploads go to tftp://,
+ * ftp:// (STOR), http:// and https:// (PUT). */
 #pragma once
 #include <stdint.h>
 
@@ -16,6 +17,7 @@
 #define TS_NETXFER_DONE 0x018u       /* u64 read: bytes delivered through DATA so far */
 #define TS_NETXFER_NAMESERVER 0x020u /* u64 read/write: IPv4 of the name server (a<<24|b<<16|c<<8|d); 0: none */
 #define TS_NETXFER_ADDRESS 0x028u    /* u64 read: IPv4 the last PING resolved its host to */
+#define TS_NETXFER_HTTP_CODE 0x040u  /* u64 read: HTTP status of the last http(s) transfer; 0: none */
 #define TS_NETXFER_URL 0x100u        /* write 1..TS_NETXFER_MAX_URL bytes: the URL, ASCII, no NUL needed */
 #define TS_NETXFER_CA 0x600u         /* write port: PEM text appended to the trusted CA certificates (https) */
 #define TS_NETXFER_DATA 0x800u /* port, any length: read the next bytes of a download, write the next of an upload */

@@ -119,6 +119,15 @@ uint64_t map_curl(CURLcode rc, long response_code) {
   }
 }
 
+// OpenSSL's verdict on an untrusted certificate's dates (judged against the
+// board's RTC, see on_ssl_ctx) names the reason more precisely.
+uint64_t with_cert_dates(uint64_t outcome, long verify) {
+  if (outcome != TS_NETXFER_UNTRUSTED) return outcome;
+  if (verify == X509_V_ERR_CERT_HAS_EXPIRED) return TS_NETXFER_CERT_EXPIRED;
+  if (verify == X509_V_ERR_CERT_NOT_YET_VALID) return TS_NETXFER_CERT_NOT_YET_VALID;
+  return outcome;
+}
+
 // Hands OpenSSL the board's time to judge certificate validity by
 // (docs/netxfer.md, "HTTP and HTTPS"): never the host's clock.
 CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* user) {
@@ -190,6 +199,7 @@ NetXfer::NetXfer(sc_core::sc_module_name name, PowerDomain& power, const Netxfer
       },
       [this] { return uint64_t(nameserver_); });
   regs_.add({"ADDRESS", TS_NETXFER_ADDRESS, 8, RegAccess::kReadOnly}, {}, {}, [this] { return uint64_t(ping_ip_); });
+  regs_.add({"HTTP_CODE", TS_NETXFER_HTTP_CODE, 8, RegAccess::kReadOnly}, {}, {}, [this] { return http_code_; });
   regs_.add({"URL", TS_NETXFER_URL, 0, RegAccess::kWriteOnly, 0, 0, 0, TS_NETXFER_MAX_URL}, {}, [this](A& a) {
     url_.assign(reinterpret_cast<const char*>(a.data()), size_t(a.length()));
     size_t nul = url_.find('\0');
@@ -228,6 +238,7 @@ void NetXfer::power_lost() {
   nameserver_ = 0;
   ping_ip_ = 0;
   ping_host_.clear();
+  http_code_ = 0;
   status_ = TS_NETXFER_OK;
 }
 
@@ -316,8 +327,11 @@ void NetXfer::finish(uint64_t status, const sc_core::sc_time& end, const char* s
   TraceEvent ev;
   ev.t_ns = to_ns(started_);
   ev.dev = basename();
-  static const char* const kOps[5][2] = {
-      {"get", "put"}, {"tftp-get", "tftp-put"}, {"ftp-get", "ftp-put"}, {"http-get", "put"}, {"https-get", "put"}};
+  static const char* const kOps[5][2] = {{"get", "put"},
+                                         {"tftp-get", "tftp-put"},
+                                         {"ftp-get", "ftp-put"},
+                                         {"http-get", "http-put"},
+                                         {"https-get", "https-put"}};
   ev.op = kOps[int(proto_)][upload_ ? 1 : 0];
   ev.addr = 0;
   ev.len = pos_;
@@ -551,6 +565,29 @@ void NetXfer::ping(sc_core::sc_time& delay) {
   delay += answered ? from_ps(cfg_.round_trip_ps) : sc_core::sc_time(2, sc_core::SC_SEC);
 }
 
+// Round trips from UPLOAD to the first byte: the TFTP write request, the
+// FTP login and STOR, the TCP connect of a PUT (and the TLS handshake).
+uint64_t NetXfer::upload_trips() const {
+  switch (proto_) {
+    case Proto::kFtp:
+      return kFtpOpenTrips;
+    case Proto::kHttp:
+      return kHttpOpenTrips - 1;
+    case Proto::kHttps:
+      return kHttpsOpenTrips - 1;
+    default:
+      return kTftpOpenTrips;
+  }
+}
+
+// HTTP(S): the status the server answered goes to HTTP_CODE, and an error
+// status to the trace detail.
+void NetXfer::note_http_code(long response) {
+  if (proto_ != Proto::kHttp && proto_ != Proto::kHttps) return;
+  http_code_ = response > 0 ? uint64_t(response) : 0;
+  if (response >= 400) detail_ += " http=" + std::to_string(response);
+}
+
 uint64_t NetXfer::open_trips() const {
   switch (proto_) {
     case Proto::kFtp:
@@ -589,6 +626,7 @@ void NetXfer::open(sc_core::sc_time& delay) {
   pos_ = 0;
   data_.clear();
   upload_ = false;
+  http_code_ = 0;
   proto_ = proto_of(url_);
   detail_ = shown_url(url_);
   const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
@@ -632,10 +670,8 @@ void NetXfer::open(sc_core::sc_time& delay) {
   curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
   release_handle(c);
   uint64_t outcome = sink.too_large ? TS_NETXFER_TOO_LARGE : map_curl(rc, response);
-  // OpenSSL's verdict on the certificate's dates, against the board's time.
-  if (outcome == TS_NETXFER_UNTRUSTED && verify == X509_V_ERR_CERT_HAS_EXPIRED) outcome = TS_NETXFER_CERT_EXPIRED;
-  if (outcome == TS_NETXFER_UNTRUSTED && verify == X509_V_ERR_CERT_NOT_YET_VALID)
-    outcome = TS_NETXFER_CERT_NOT_YET_VALID;
+  note_http_code(response);
+  outcome = with_cert_dates(outcome, verify);
   if (outcome == TS_NETXFER_UNTRUSTED && err[0]) detail_ += std::string(" (") + err + ")";
   if (outcome != TS_NETXFER_END && outcome != TS_NETXFER_OK)
     detail_ += std::string(" (") + curl_easy_strerror(rc) + ")";
@@ -721,15 +757,22 @@ void NetXfer::start_upload(sc_core::sc_time& delay) {
   pos_ = 0;
   data_.clear();
   upload_ = true;
+  http_code_ = 0;
   proto_ = proto_of(url_);
-  if (proto_ != Proto::kTftp && proto_ != Proto::kFtp) proto_ = Proto::kNone;
   detail_ = shown_url(url_);
   if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
-    detail_ += " (only tftp:// and ftp:// uploads are supported)";
+    detail_ += " (only tftp://, ftp://, http:// and https:// uploads are supported)";
     status_ = TS_NETXFER_BAD_URL;
     open_ = true;
     fault_.reset();
     return finish(TS_NETXFER_BAD_URL, started_);
+  }
+  if (proto_ == Proto::kHttps && ca_.empty()) {
+    detail_ += " (no trusted CA certificate)";
+    status_ = TS_NETXFER_UNTRUSTED;
+    open_ = true;
+    fault_.reset();
+    return finish(TS_NETXFER_UNTRUSTED, started_);
   }
   if (fault_ && std::holds_alternative<net::Refuse>(*fault_)) {
     fault_.reset();
@@ -751,7 +794,7 @@ void NetXfer::start_upload(sc_core::sc_time& delay) {
   // The fault stays armed until COMMIT, where it applies.
   open_ = true;
   status_ = TS_NETXFER_OK;
-  delay += from_ps(cfg_.round_trip_ps) * double(proto_ == Proto::kFtp ? kFtpOpenTrips : kTftpOpenTrips);
+  delay += from_ps(cfg_.round_trip_ps) * double(upload_trips());
 }
 
 void NetXfer::write_data(const uint8_t* src, uint64_t len, sc_core::sc_time& delay) {
@@ -808,6 +851,8 @@ void NetXfer::commit(sc_core::sc_time& delay) {
   }
   corrupt(fault);
 
+  // Certificates are judged by the board's RTC when the upload starts.
+  verify_time_ = rtc_base_ + to_ns(sc_core::sc_time_stamp() + delay) / 1000000000ull;
   char err[CURL_ERROR_SIZE] = "";
   CURL* c = static_cast<CURL*>(new_handle(err));
   if (!c) return done(TS_NETXFER_FAILED, sc_core::SC_ZERO_TIME);
@@ -816,11 +861,27 @@ void NetXfer::commit(sc_core::sc_time& delay) {
   curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
   curl_easy_setopt(c, CURLOPT_READDATA, &src);
   curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(data_.size()));
+  // HTTP(S): a PUT whose body follows its header at once (no "Expect:
+  // 100-continue" wait, which would cost wall time only).
+  curl_slist* headers = nullptr;
+  if (proto_ == Proto::kHttp || proto_ == Proto::kHttps) {
+    headers = curl_slist_append(nullptr, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  }
   CURLcode rc = curl_easy_perform(c);
-  long response = 0;
+  long response = 0, verify = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response);
+  curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
   release_handle(c);
-  uint64_t outcome = map_curl(rc, response);
+  curl_slist_free_all(headers);
+  // A server that answered an error status before it read the whole body
+  // may make libcurl fail the send; the status is still the answer.
+  uint64_t outcome = response >= 400 && (proto_ == Proto::kHttp || proto_ == Proto::kHttps)
+                         ? map_curl(CURLE_HTTP_RETURNED_ERROR, response)
+                         : map_curl(rc, response);
+  outcome = with_cert_dates(outcome, verify);
+  if (outcome == TS_NETXFER_UNTRUSTED && err[0]) detail_ += std::string(" (") + err + ")";
+  note_http_code(response);
   if (end < data_.size()) {
     // The connection died after `end` bytes: FTP sees the reset, TFTP
     // (UDP) only its timeout, as for a download.
@@ -833,9 +894,9 @@ void NetXfer::commit(sc_core::sc_time& delay) {
     pos_ = 0;
     return done(outcome, outcome == TS_NETXFER_TIMEOUT_ERR ? from_ns(timeout_ns_) : rtt);
   }
-  // FTP: the server's 226 after the data connection closes; TFTP: the last
-  // block's ACK was paid with the block.
-  done(TS_NETXFER_END, proto_ == Proto::kFtp ? rtt : sc_core::SC_ZERO_TIME);
+  // FTP: the server's 226 after the data connection closes; HTTP(S): the
+  // PUT's response; TFTP: the last block's ACK was paid with the block.
+  done(TS_NETXFER_END, proto_ == Proto::kTftp ? sc_core::SC_ZERO_TIME : rtt);
 }
 
 void NetXfer::control(RegisterAccess& a) {

@@ -14,7 +14,8 @@
 // Downloads also come by http:// and https://; an https server's
 // certificate is checked against the CA certificates the firmware gave,
 // and its dates against the board's RTC (never the host's clock).
-// Not modelled: HTTP(S) uploads, SMTP, concurrent transfers, packet loss
+// Uploads go by TFTP, FTP (STOR) and HTTP(S) (PUT).
+// Not modelled: SMTP authentication, concurrent transfers, packet loss
 // and retransmission timing, the wire protocol itself (libcurl speaks it).
 #pragma once
 #include <cstdint>
@@ -71,7 +72,9 @@ class NetXfer : public Device {
   sc_core::sc_time link_time(uint64_t from, uint64_t n) const;
   // The status mail: one SMTP delivery of mail_body_ (docs/netxfer.md, "Mail").
   void send_mail(sc_core::sc_time& delay);
-  uint64_t open_trips() const;  // round trips from OPEN/UPLOAD to the first byte
+  uint64_t open_trips() const;    // round trips from OPEN to the first byte
+  uint64_t upload_trips() const;  // round trips from UPLOAD to the first byte written
+  void note_http_code(long response);
 
   NetxferConfig cfg_;
   uint64_t rtc_base_;         // the board's RTC at board time 0
@@ -86,6 +89,7 @@ class NetXfer : public Device {
   void* connect_list_ = nullptr;
   uint64_t timeout_ns_ = 0;
   uint64_t status_ = 0;
+  uint64_t http_code_ = 0;  // HTTP_CODE: the last http(s) transfer's status, 0 for none
   // the transfer in progress
   bool open_ = false;
   bool upload_ = false;  // the open transfer is an upload
