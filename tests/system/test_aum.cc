@@ -523,10 +523,20 @@ TEST_F(AumIda, CertificateDatesAreJudgedByTheBoardClock) {
            expect("%AUM-3-UPGRADE_FAILED: download of net\\\\.SPA\\\\.bin failed \\\\(" + why + "\\\\)\\n") + prompt() +
            check_absent("net.SPA.bin");
   };
-  std::string steps = config(trust_lines()) + refused(expired, "the server's certificate has expired") +
-                      refused(future, "the server's certificate is not valid yet") +
-                      send("upgrade automatic getversion " + url(ok)) + expect("Image Verification: PASS\\n") +
-                      prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
+  // Uploads judge the server's dates by the same clock, also before any
+  // download has set it (the engine's clock would read 1970 otherwise).
+  const std::string running = "ts-isr1100-universalk9.17.03.01.SPA.bin";
+  auto upload = [&](int port, const std::string& outcome) {
+    std::string to = "https://127.0.0.1:" + std::to_string(port) + "/up.bin";
+    return send("copy bootflash:" + running + " " + to) + expect("Destination filename \\\\[up\\\\.bin\\\\]\\\\? ") +
+           send("") + expect("\\\\[yes/no\\\\] ") + send("yes") + expect(outcome) + prompt();
+  };
+  std::string steps =
+      config(trust_lines()) + upload(ok, "Upload to server done\\n") +
+      upload(future, "%Error writing https://[^ ]+ \\\\(the server's certificate is not valid yet\\\\)\\n") +
+      refused(expired, "the server's certificate has expired") +
+      refused(future, "the server's certificate is not valid yet") + send("upgrade automatic getversion " + url(ok)) +
+      expect("Image Verification: PASS\\n") + prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n";
   Result r = run_board("aum-board-clock", steps, "--board-file " + board + " --trace " + d.file("trace.jsonl"));
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
   std::string trace = read_text(d.file("trace.jsonl"));
