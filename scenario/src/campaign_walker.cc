@@ -68,14 +68,15 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
   ConsoleLog& console = session.console();
   if (echo) console.set_echo(stdout);
   Board& board = session.start(cfg, state, make_bridge_options(fw, run_dir.path, wall_timeout_s, spin_us));
-  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, role);
+  CampaignRun campaign(sc, board, console, role);
+  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, &campaign);
   sc_core::sc_start();
   session.finish();
   SimOutcome out;
   out.vt_ns = now_ns();
-  out.points = runner.cut_points();
-  out.record = runner.point_record();
-  out.results = runner.results();
+  out.points = campaign.cut_points();
+  out.record = campaign.point_record();
+  out.results = campaign.results();
   out.tail = console.tail(10);
   if (!board.bridge().error().empty()) {
     out.failure = "board error at virtual time " + std::to_string(out.vt_ns) + " ns: " + board.bridge().error();
