@@ -56,4 +56,8 @@ void DeviceTrace::write_line(const TraceEvent& e) {
   fputs("}\n", out_);
 }
 
+void DeviceTrace::remove_sink(TraceSink* s) {
+  for (auto it = sinks_.begin(); it != sinks_.end();) it = *it == s ? sinks_.erase(it) : it + 1;
+}
+
 }  // namespace trustsim

@@ -28,6 +28,15 @@ CampaignRun::CampaignRun(const Scenario& sc, Board& board, const ConsoleLog& log
   board_.set_operation_observer(&cut_points_);
   forks_.on_result = role_.on_result;
   forks_.release_on_claim = !role_.dedup_dir.empty();
+  if (sc_.sweep.network_every) {
+    board_.trace().add_sink(this);
+    record_.network = true;
+    record_.device = "netxfer";
+  }
+}
+
+CampaignRun::~CampaignRun() {
+  if (sc_.sweep.network_every) board_.trace().remove_sink(this);
 }
 
 void CampaignRun::window_point(Device& dev, uint64_t index, const CutPoint& cp) {
@@ -119,6 +128,7 @@ void CampaignRun::finish_child() {
 // The sweep's steps, then (in a run that cuts) its recovery.
 bool CampaignRun::run(ScenarioRunner& steps) {
   steps_ = &steps;
+  if (sc_.sweep.network_every) return run_network();
   const Sweep& w = sc_.sweep;
   cut_points_.begin_window();
   bool ok = steps_->run_steps(w.steps, "sweep ");
@@ -246,6 +256,78 @@ bool CampaignRun::run_recovery() {
                  std::to_string(cut_points_.recovery_points().size()) + " operations of " + w.devices2[0] +
                  (w.devices2.size() > 1 ? " and the others" : ""));
   }
+  return ok;
+}
+
+// ---- network cuts
+
+// Each transfer of the window adds its cut points: one per `every` bytes
+// it carried (0, every, 2 x every, ... below its length). A run that cuts
+// arms its drop on each next transfer until the transfer holding its point
+// comes; that one ends dropped, which ends the window's steps.
+void CampaignRun::on_event(const TraceEvent& e) {
+  if (!net_window_ || net_fired_ || strcmp(e.dev, "netxfer") != 0) return;
+  std::string op = e.op;
+  if (op.size() < 3 || (op.compare(op.size() - 3, 3, "get") != 0 && op.compare(op.size() - 3, 3, "put") != 0))
+    return;  // not a transfer (a ping, a mail)
+  NetXfer* nx = board_.netxfer();
+  uint64_t number = nx ? nx->transfers() : 0;
+  if (role_.kind == CampaignRole::Kind::kPoint && e.detail.find("fault=drop-after@") != std::string::npos) {
+    net_fired_ = true;
+    record_.device_op = number;
+    record_.drop_after = net_armed_;
+    steps_->cut_happened();
+    return;
+  }
+  for (uint64_t b = 0; b < e.len; b += sc_.sweep.network_every)
+    net_points_.push_back(CutPoint{net_points_.size() + 1, "netxfer", number, e.t_ns, true, b});
+  arm_network_cut();
+}
+
+void CampaignRun::arm_network_cut() {
+  NetXfer* nx = board_.netxfer();
+  if (role_.kind != CampaignRole::Kind::kPoint || !nx || role_.point <= net_points_.size()) return;
+  net_armed_ = (role_.point - 1 - net_points_.size()) * sc_.sweep.network_every;
+  nx->arm(net::DropAfter{net_armed_});
+}
+
+bool CampaignRun::run_network() {
+  const Sweep& w = sc_.sweep;
+  bool point = role_.kind == CampaignRole::Kind::kPoint;
+  if (point && !board_.netxfer()) {
+    steps_->fail("this board has no transfer engine (devices.netxfer in the board file) to cut");
+    return false;
+  }
+  if (point) {
+    record_.point = role_.point;
+    record_.mode = PowerLoss::Mode::kAfter;
+    record_.seed = derive_seed(sc_.seed, role_.point);
+    arm_network_cut();
+    steps_->set_cut_live(true);
+  }
+  net_window_ = true;
+  bool ok = steps_->run_steps(w.steps, "sweep ");
+  net_window_ = false;
+  if (point) {
+    if (ok && !net_fired_) {
+      ok = false;
+      steps_->fail("network cut point " + std::to_string(role_.point) +
+                   " was never reached: the window's transfers had " + std::to_string(net_points_.size()) +
+                   " cut points");
+    }
+    if (ok) {
+      steps_->set_cut_live(false);
+      record_.recovery_start_ps = sc_core::sc_time_stamp().value();
+      ok = steps_->run_steps(w.recovery, "recovery ");
+    }
+  } else if (ok && net_points_.empty()) {
+    ok = false;
+    steps_->fail("the sweep window (" + w.where + ") saw no network transfer that carried data");
+  }
+  record_.passed = steps_->failure().empty();
+  record_.failure = steps_->failure();
+  record_.virtual_ns = now_ns();
+  record_.wall_s = wall_now() - wall0_;
   return ok;
 }
 

@@ -44,6 +44,7 @@ class DeviceTrace {
   uint64_t count() const { return count_; }
   // Sinks are not owned; they must outlive the last record().
   void add_sink(TraceSink* s) { sinks_.push_back(s); }
+  void remove_sink(TraceSink* s);
 
  private:
   void write_line(const TraceEvent& e);

@@ -41,16 +41,22 @@ struct CampaignRole {
   std::string dedup_dir;
 };
 
-class CampaignRun : public SweepPhases {
+class CampaignRun : public SweepPhases, private TraceSink {
  public:
-  // Becomes the board's operation observer.
+  // Becomes the board's operation observer (a network-cut sweep: a sink of
+  // its trace, which sees each transfer end).
   CampaignRun(const Scenario& sc, Board& board, const ConsoleLog& log, CampaignRole role);
+  ~CampaignRun() override;
+  CampaignRun(const CampaignRun&) = delete;
+  CampaignRun& operator=(const CampaignRun&) = delete;
 
   // The sweep's phases, on the runner's thread (SweepPhases). A forked run
   // ends its process here.
   bool run(ScenarioRunner& steps) override;
 
-  const std::vector<CutPoint>& cut_points() const { return cut_points_.points(); }
+  const std::vector<CutPoint>& cut_points() const {
+    return sc_.sweep.network_every ? net_points_ : cut_points_.points();
+  }
   const std::vector<CutPoint>& recovery_points() const { return cut_points_.recovery_points(); }  // second-cut points
   const RunRecord& point_record() const { return record_; }                                       // kPoint
   const std::vector<RunRecord>& results() const { return forks_.results(); }                      // kWalk
@@ -74,6 +80,12 @@ class CampaignRun : public SweepPhases {
   // After the window's cut: the recovery, and a second cut's recovery.
   // (Issue 15's seam: what a run does between its cut and its recovery.)
   bool run_recovery();
+  // A network-cut sweep (docs/campaigns.md, "Network cuts"): the window,
+  // with this run's cut armed on the transfer that holds its point, then
+  // the recovery. No forks: the board runs on after the cut.
+  bool run_network();
+  void on_event(const TraceEvent& e) override;  // a transfer has ended
+  void arm_network_cut();                       // for the next transfer
 
   const Scenario& sc_;
   Board& board_;
@@ -86,6 +98,11 @@ class CampaignRun : public SweepPhases {
   bool cut2_armed_ = false;
   RunRecord record_;
   double wall0_ = 0;
+
+  // network cuts: the window's points so far, and this run's cut
+  std::vector<CutPoint> net_points_;
+  bool net_window_ = false, net_fired_ = false;
+  uint64_t net_armed_ = 0;  // the drop-after armed for the next transfer
 
   // walk
   ForkedRuns forks_;

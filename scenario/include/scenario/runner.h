@@ -53,10 +53,19 @@ class ScenarioRunner : public sc_core::sc_module {
   bool run_steps(const std::vector<Step>& steps, const char* phase);
   // A cut is armed for the steps about to run (waits also end at its power
   // loss), or no longer.
-  void set_cut_live(bool live) { cut_live_ = live; }
+  void set_cut_live(bool live) {
+    cut_live_ = live;
+    cut_happened_ = false;
+  }
+  // A cut that leaves the power on (a network cut) has happened: the steps
+  // now running end as at a power cut's.
+  void cut_happened() {
+    cut_happened_ = true;
+    cut_event_.notify(sc_core::SC_ZERO_TIME);
+  }
   // A cut armed for the steps now running has fired: they end, and the
   // next phase (recovery, second recovery) begins.
-  bool interrupted() const { return cut_live_ && !board_.power().is_on(); }
+  bool interrupted() const { return cut_live_ && (!board_.power().is_on() || cut_happened_); }
   void fail(const std::string& why) { failure_ = why; }
 
  private:
@@ -94,6 +103,8 @@ class ScenarioRunner : public sc_core::sc_module {
   uint64_t console_cut_from_ = 0;
 
   bool cut_live_ = false;  // a cut is armed for the steps now running
+  bool cut_happened_ = false;
+  sc_core::sc_event cut_event_;
 };
 
 }  // namespace trustsim
