@@ -15,7 +15,7 @@
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
-#include "devkit/timed_operation.h"
+#include "devkit/trace.h"
 #include "host/attest.h"
 #include "host/image_flash.h"
 #include "host/signing.h"

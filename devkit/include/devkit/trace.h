@@ -55,4 +55,9 @@ class DeviceTrace {
 
 std::string json_escape(const std::string& s);
 
+// One line of the device trace for an operation of device `dev`
+// (docs/traces.md): the one writer of device-operation lines.
+void record_operation(DeviceTrace& trace, const char* dev, uint64_t t_ns, const char* op, uint64_t addr, uint64_t len,
+                      uint64_t latency_ns, const char* status, std::string detail = {});
+
 }  // namespace trustsim
