@@ -52,6 +52,12 @@ void advance_timed_operation(TimedOperation& op, CutInjector& cuts, PowerDomain&
   if (now >= op.end) model.finish_operation();
 }
 
+void interrupt_at_power_loss(const TimedOperation& op, const PowerDomain& power, const CutInjector& cuts,
+                             TimedOperationModel& model) {
+  if (op.active)
+    model.interrupt_operation(power.is_on() ? "board reset" : "power lost", op.unplanned_seed(cuts), false);
+}
+
 void run_timed_operations(TimedOperation& op, const sc_core::sc_event& changed, PowerDomain& power, CutInjector& cuts,
                           TimedOperationModel& model) {
   for (;;) {

@@ -141,7 +141,7 @@ void BootFlash::reset_registers() {
 }
 
 void BootFlash::power_lost() {
-  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", op_.unplanned_seed(cuts_), false);
+  interrupt_at_power_loss(op_, power_, cuts_, *this);
   reset_registers();
 }
 
@@ -306,11 +306,7 @@ void BootFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
       return;
   }
   uint64_t t0 = now_ns();
-  wait(clocks(n), power_.off_event());
-  if (!power_.is_on()) {
-    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-    return;
-  }
+  if (!wait_powered(clocks(n), gp)) return;
   if (cmd == TS_NOR_CMD_WRITE_ENABLE || cmd == TS_NOR_CMD_WRITE_DISABLE) {
     status_ = cmd == TS_NOR_CMD_WRITE_ENABLE ? (status_ | TS_NOR_STATUS_WEL) : (status_ & ~TS_NOR_STATUS_WEL);
     trace_event(t0, cmd == TS_NOR_CMD_WRITE_ENABLE ? "write-enable" : "write-disable", 0, 0, now_ns() - t0, "ok");

@@ -406,7 +406,7 @@ void NandFlash::reset_registers() {
 }
 
 void NandFlash::power_lost() {
-  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", op_.unplanned_seed(cuts_), false);
+  interrupt_at_power_loss(op_, power_, cuts_, *this);
   reset_registers();
 }
 
@@ -748,11 +748,7 @@ void NandFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
     return;
   }
   uint64_t t0 = now_ns();
-  wait(clocks(n), power_.off_event());
-  if (!power_.is_on()) {
-    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-    return;
-  }
+  if (!wait_powered(clocks(n), gp)) return;
   advance();
   switch (cmd) {
     case TS_NAND_CMD_READ_PAGE:

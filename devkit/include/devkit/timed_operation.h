@@ -90,6 +90,11 @@ struct TimedOperation {
 // operation ends (the model finishes it).
 void advance_timed_operation(TimedOperation& op, CutInjector& cuts, PowerDomain& power, TimedOperationModel& model);
 
+// Power went, or the board was reset with power still on, while `op`
+// runs: the model interrupts it with the seed of a cut nobody armed.
+void interrupt_at_power_loss(const TimedOperation& op, const PowerDomain& power, const CutInjector& cuts,
+                             TimedOperationModel& model);
+
 // The body of a model's operation thread: waits for an operation,
 // advances it at each of its instants, and interrupts it (with the seed of
 // a cut nobody armed) when power goes while it still runs.
