@@ -77,4 +77,11 @@ unsigned Device::transport_dbg(tlm::tlm_generic_payload& gp) {
   return debug_transport(gp);
 }
 
+bool Device::wait_powered(const sc_core::sc_time& t, tlm::tlm_generic_payload& gp) {
+  wait(t, power_.off_event());
+  if (power_.is_on()) return true;
+  gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+  return false;
+}
+
 }  // namespace trustsim

@@ -56,4 +56,13 @@ void DeviceTrace::write_line(const TraceEvent& e) {
   fputs("}\n", out_);
 }
 
+void record_operation(DeviceTrace& trace, const char* dev, uint64_t t_ns, const char* op, uint64_t addr, uint64_t len,
+                      uint64_t latency_ns, const char* status, std::string detail) {
+  trace.record(TraceEvent{t_ns, dev, op, addr, len, latency_ns, status, std::move(detail)});
+}
+
+void DeviceTrace::remove_sink(TraceSink* s) {
+  for (auto it = sinks_.begin(); it != sinks_.end();) it = *it == s ? sinks_.erase(it) : it + 1;
+}
+
 }  // namespace trustsim

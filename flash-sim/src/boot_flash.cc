@@ -141,7 +141,7 @@ void BootFlash::reset_registers() {
 }
 
 void BootFlash::power_lost() {
-  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", op_.unplanned_seed(cuts_), false);
+  interrupt_at_power_loss(op_, power_, cuts_, *this);
   reset_registers();
 }
 
@@ -181,11 +181,10 @@ void BootFlash::start_operation(OpKind kind) {
       break;
   }
 
-  if (op_.cut.before()) {
-    cuts_.record_fired(op_.cut, op_.address);
-    trace_event(now_ns(), op_name(kind), op_.address, 0, 0, "power-lost", "power failed before the operation began");
+  if (op_.lost_before_start(cuts_, op_.address, power_, [&](const char* status, const std::string& detail) {
+        trace_event(now_ns(), op_name(kind), op_.address, 0, 0, status, detail);
+      })) {
     op_ = Operation{};
-    power_.switch_off();
     return;
   }
   // A torn cut's seed picks the instant; the share of bits that changed follows it.
@@ -198,23 +197,11 @@ void BootFlash::start_operation(OpKind kind) {
 // Brings the operation up to the current time (worker and every transaction),
 // so a STATUS read at the completion instant sees the result whichever
 // process SystemC runs first.
-void BootFlash::advance() {
-  if (!op_.active) return;
-  sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (op_.cut_due(now)) {
-    cuts_.record_fired(op_.cut, op_.address);
-    interrupt_operation("power lost (armed fault)", op_.cut.seed, true);
-    power_.switch_off();
-    return;
-  }
-  if (now >= op_.end) finish_operation();
-}
+void BootFlash::advance() { advance_timed_operation(op_, cuts_, power_, *this); }
 
-void BootFlash::worker() {
-  run_timed_operations(
-      op_, op_changed_, power_, [this] { advance(); },
-      [this] { interrupt_operation("power lost", op_.unplanned_seed(cuts_), false); });
-}
+void BootFlash::worker() { run_timed_operations(op_, op_changed_, power_, cuts_, *this); }
+
+uint64_t BootFlash::cut_place() const { return op_.address; }
 
 // Applies the operation. fraction < 1 (torn): each bit that should change
 // (program: 1 -> 0; erase: 0 -> 1) does so with that probability, drawn from
@@ -256,29 +243,16 @@ void BootFlash::finish_operation() {
   apply(1.0, 0, nullptr);
   status_ &= ~TS_NOR_STATUS_WEL;  // the latch clears when the operation completes
   trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(op_.end - op_.start), "ok");
-  CutInjector::Decision cut = op_.cut;
-  uint32_t addr = op_.address;
-  op_.stop(op_changed_);
-  if (cut.after()) {
-    cuts_.record_fired(cut, addr);
-    power_.switch_off();
-  }
+  op_.stop_then_cut(cuts_, op_.address, op_changed_, power_);
 }
 
 // The operation stops before its end: power failed or the board was reset.
 // Once it has begun changing cells it is torn with `seed` (the Infineon note:
 // the location is indeterminate).
 void BootFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed) {
-  sc_core::sc_time elapsed = sc_core::sc_time_stamp() - op_.start;
-  sc_core::sc_time duration = op_.end - op_.start;
-  std::string detail = op_.interruption(cause, elapsed);
-  const char* status = "power-lost";
-  if (elapsed > sc_core::SC_ZERO_TIME) {
-    detail += "; seed=" + std::to_string(seed);
-    apply(CutInjector::elapsed_fraction(elapsed, duration, armed), seed, &detail);
-    status = "torn";
-  }
-  trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(elapsed), status, detail);
+  TimedOperation::Interruption i = op_.interrupted(cause);
+  if (i.elapsed > sc_core::SC_ZERO_TIME) apply(op_.tear(i, seed, armed), seed, &i.detail);
+  trace_event(to_ns(op_.start), op_name(op_.kind), op_.address, op_.length, to_ns(i.elapsed), i.status, i.detail);
   op_.stop(op_changed_);
 }
 
@@ -332,11 +306,7 @@ void BootFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
       return;
   }
   uint64_t t0 = now_ns();
-  wait(clocks(n), power_.off_event());
-  if (!power_.is_on()) {
-    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-    return;
-  }
+  if (!wait_powered(clocks(n), gp)) return;
   if (cmd == TS_NOR_CMD_WRITE_ENABLE || cmd == TS_NOR_CMD_WRITE_DISABLE) {
     status_ = cmd == TS_NOR_CMD_WRITE_ENABLE ? (status_ | TS_NOR_STATUS_WEL) : (status_ & ~TS_NOR_STATUS_WEL);
     trace_event(t0, cmd == TS_NOR_CMD_WRITE_ENABLE ? "write-enable" : "write-disable", 0, 0, now_ns() - t0, "ok");

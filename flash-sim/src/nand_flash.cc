@@ -406,7 +406,7 @@ void NandFlash::reset_registers() {
 }
 
 void NandFlash::power_lost() {
-  if (op_.active) interrupt_operation(power_.is_on() ? "board reset" : "power lost", op_.unplanned_seed(cuts_), false);
+  interrupt_at_power_loss(op_, power_, cuts_, *this);
   reset_registers();
 }
 
@@ -491,11 +491,10 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
     duration_ps = kind == OpKind::kProgram ? cfg_.t_prog_ps : cfg_.t_erase_ps;
   }
 
-  if (op_.cut.before()) {
-    cuts_.record_fired(op_.cut, addr);
-    trace_event(now_ns(), op_name(kind), addr, 0, 0, "power-lost", "power failed before the operation began");
+  if (op_.lost_before_start(cuts_, addr, power_, [&](const char* status, const std::string& detail) {
+        trace_event(now_ns(), op_name(kind), addr, 0, 0, status, detail);
+      })) {
     op_ = Operation{};
-    power_.switch_off();
     return;
   }
 
@@ -535,23 +534,12 @@ void NandFlash::start_operation(OpKind kind, uint32_t row) {
 // Brings the operation up to the current time. Called by the worker and at
 // the start of every transaction, so a STATUS read at the completion
 // instant sees the result whichever process SystemC runs first.
-void NandFlash::advance() {
-  if (!op_.active) return;
-  sc_core::sc_time now = sc_core::sc_time_stamp();
-  if (op_.cut_due(now)) {
-    cuts_.record_fired(op_.cut, op_.kind == OpKind::kErase ? op_.row / cfg_.pages_per_block : op_.row);
-    interrupt_operation("power lost (armed fault)", op_.cut.seed, true);
-    power_.switch_off();
-    return;
-  }
-  if (now >= op_.end) finish_operation();
-}
+void NandFlash::advance() { advance_timed_operation(op_, cuts_, power_, *this); }
 
-void NandFlash::worker() {
-  run_timed_operations(
-      op_, op_changed_, power_, [this] { advance(); },
-      [this] { interrupt_operation("power lost", op_.unplanned_seed(cuts_), false); });
-}
+void NandFlash::worker() { run_timed_operations(op_, op_changed_, power_, cuts_, *this); }
+
+// A program's page, an erase's block.
+uint64_t NandFlash::cut_place() const { return op_.kind == OpKind::kErase ? op_.row / cfg_.pages_per_block : op_.row; }
 
 void NandFlash::finish_read() {
   image_.read_page(op_.row, buffer_.data());
@@ -672,38 +660,26 @@ void NandFlash::finish_operation() {
       break;
   }
   trace_event(to_ns(op_.start), op_name(op_.kind), addr, len, to_ns(op_.end - op_.start), status, detail);
-  CutInjector::Decision cut = op_.cut;
-  op_.stop(op_changed_);
-  if (cut.after()) {
-    cuts_.record_fired(cut, addr);
-    power_.switch_off();
-  }
+  op_.stop_then_cut(cuts_, addr, op_changed_, power_);
 }
 
 // The operation stops before its end: power failed or the part was reset.
 // Reads lose nothing; a program or erase that had begun changing cells is
 // torn with `seed` (armed faults: the fraction follows the armed instant).
 void NandFlash::interrupt_operation(const char* cause, uint64_t seed, bool armed) {
-  sc_core::sc_time elapsed = sc_core::sc_time_stamp() - op_.start;
-  sc_core::sc_time duration = op_.end - op_.start;
-  uint32_t block = op_.row / cfg_.pages_per_block;
-  uint64_t addr = op_.kind == OpKind::kErase ? block : op_.row;
+  TimedOperation::Interruption i = op_.interrupted(cause);
   uint64_t len = op_.kind == OpKind::kErase ? uint64_t(raw_page_bytes_) * cfg_.pages_per_block : raw_page_bytes_;
-  std::string detail = op_.interruption(cause, elapsed);
-  const char* status = "power-lost";
   bool changes_cells = op_.kind != OpKind::kRead &&
                        (op_.outcome == Outcome::kApply || op_.outcome == Outcome::kAndIn) &&
-                       elapsed > sc_core::SC_ZERO_TIME;
+                       i.elapsed > sc_core::SC_ZERO_TIME;
   if (changes_cells) {
-    double fraction = CutInjector::elapsed_fraction(elapsed, duration, armed);
-    detail += "; seed=" + std::to_string(seed);
+    double fraction = op_.tear(i, seed, armed);
     if (op_.kind == OpKind::kProgram)
-      apply_program(fraction, seed, &detail);
+      apply_program(fraction, seed, &i.detail);
     else
-      apply_erase(fraction, seed, &detail);
-    status = "torn";
+      apply_erase(fraction, seed, &i.detail);
   }
-  trace_event(to_ns(op_.start), op_name(op_.kind), addr, len, to_ns(elapsed), status, detail);
+  trace_event(to_ns(op_.start), op_name(op_.kind), cut_place(), len, to_ns(i.elapsed), i.status, i.detail);
   op_.stop(op_changed_);
 }
 
@@ -772,11 +748,7 @@ void NandFlash::command(uint32_t cmd, tlm::tlm_generic_payload& gp) {
     return;
   }
   uint64_t t0 = now_ns();
-  wait(clocks(n), power_.off_event());
-  if (!power_.is_on()) {
-    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-    return;
-  }
+  if (!wait_powered(clocks(n), gp)) return;
   advance();
   switch (cmd) {
     case TS_NAND_CMD_READ_PAGE:

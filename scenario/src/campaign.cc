@@ -47,6 +47,9 @@ std::string xml_escape(const std::string& s) {
 }  // namespace
 
 std::string RunRecord::describe() const {
+  if (network)
+    return "point " + std::to_string(point) + " (" + device + "#" + std::to_string(device_op) + ") drop after " +
+           std::to_string(drop_after) + " bytes";
   std::string d = "point " + std::to_string(point) + " (" + device + "#" + std::to_string(device_op) + ") " +
                   power_loss_mode_name(mode);
   if (point2)
@@ -63,6 +66,7 @@ void write_run_records(const std::string& path, const std::vector<RunRecord>& re
       if (c == '\n' || c == '\t') c = ' ';
     o << "point\t" << r.point << "\ndevice\t" << r.device << "\ndevice_op\t" << r.device_op << "\nmode\t"
       << power_loss_mode_name(r.mode) << "\nseed\t" << r.seed << "\n";
+    if (r.network) o << "drop_after\t" << r.drop_after << "\n";
     if (r.point2)
       o << "point2\t" << r.point2 << "\ndevice2\t" << r.device2 << "\ndevice_op2\t" << r.device_op2 << "\nmode2\t"
         << power_loss_mode_name(r.mode2) << "\n";
@@ -107,6 +111,8 @@ bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
         parse_power_loss_mode(v, &r.mode);
       else if (k == "seed")
         r.seed = std::stoull(v);
+      else if (k == "drop_after")
+        r.network = true, r.drop_after = std::stoull(v);
       else if (k == "point2")
         r.point2 = std::stoull(v);
       else if (k == "device2")
@@ -188,6 +194,7 @@ std::string report_to_json(const CampaignReport& r) {
     for (PowerLoss::Mode m : r.modes2) m2.push_back(power_loss_mode_name(m));
     j["second_cut"] = {{"devices", r.devices2}, {"modes", m2}};
   }
+  if (r.network_every) j["network_cut"] = {{"every", r.network_every}};
   j["points"] = r.points;
   j["items"] = r.points * r.modes.size();
   j["shard"] = {{"index", r.shard_index}, {"count", r.shard_count}};
@@ -213,6 +220,7 @@ std::string report_to_json(const CampaignReport& r) {
     o["device_op"] = x.device_op;
     o["mode"] = power_loss_mode_name(x.mode);
     o["seed"] = x.seed;
+    if (x.network) o["drop_after"] = x.drop_after;
     if (x.point2)
       o["second"] = {{"point", x.point2},
                      {"device", x.device2},
@@ -265,6 +273,7 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
         r.modes2.push_back(mode);
       }
     }
+    if (j.contains("network_cut")) r.network_every = j["network_cut"].at("every").get<uint64_t>();
     r.points = j.at("points").get<uint64_t>();
     r.shard_index = j.at("shard").at("index").get<uint32_t>();
     r.shard_count = j.at("shard").at("count").get<uint32_t>();
@@ -284,6 +293,7 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
       std::string m = o.at("mode").get<std::string>();
       if (!parse_power_loss_mode(m, &x.mode)) throw bad("runs[" + std::to_string(i) + "]: unknown mode \"" + m + "\"");
       x.seed = o.at("seed").get<uint64_t>();
+      if (o.contains("drop_after")) x.network = true, x.drop_after = o["drop_after"].get<uint64_t>();
       if (o.contains("second")) {
         const auto& s2 = o["second"];
         x.point2 = s2.at("point").get<uint64_t>();
@@ -367,7 +377,8 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
     if (s.name != a.name || s.file != a.file) throw differ("the campaign");
     if (s.seed != a.seed) throw differ("the seed");
     if (s.points != a.points) throw differ("the number of cut points");
-    if (s.modes != a.modes || s.devices != a.devices) throw differ("the devices or modes");
+    if (s.modes != a.modes || s.devices != a.devices || s.network_every != a.network_every)
+      throw differ("the devices or modes");
     if (s.second != a.second || s.modes2 != a.modes2 || s.devices2 != a.devices2) throw differ("the second cut");
     if (s.shard_count != a.shard_count) throw differ("the shard count");
     if (!seen_shards.insert(s.shard_index).second)

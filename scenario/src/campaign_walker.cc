@@ -68,14 +68,15 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
   ConsoleLog& console = session.console();
   if (echo) console.set_echo(stdout);
   Board& board = session.start(cfg, state, make_bridge_options(fw, run_dir.path, wall_timeout_s, spin_us));
-  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, role);
+  CampaignRun campaign(sc, board, console, role);
+  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, &campaign);
   sc_core::sc_start();
   session.finish();
   SimOutcome out;
   out.vt_ns = now_ns();
-  out.points = runner.cut_points();
-  out.record = runner.point_record();
-  out.results = runner.results();
+  out.points = campaign.cut_points();
+  out.record = campaign.point_record();
+  out.results = campaign.results();
   out.tail = console.tail(10);
   if (!board.bridge().error().empty()) {
     out.failure = "board error at virtual time " + std::to_string(out.vt_ns) + " ns: " + board.bridge().error();
@@ -94,14 +95,16 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
 
 void write_cut_points(const std::string& path, const std::vector<CutPoint>& points) {
   std::ofstream pf(path);
-  for (const CutPoint& p : points) pf << p.point << "\t" << p.device << "\t" << p.device_op << "\t" << p.t_ns << "\n";
+  for (const CutPoint& p : points)
+    pf << p.point << "\t" << p.device << "\t" << p.device_op << "\t" << p.t_ns << "\t" << p.network << "\t"
+       << p.drop_after << "\n";
 }
 
 std::vector<CutPoint> read_cut_points(const std::string& path) {
   std::vector<CutPoint> points;
   std::ifstream in(path);
   CutPoint p;
-  while (in >> p.point >> p.device >> p.device_op >> p.t_ns) points.push_back(p);
+  while (in >> p.point >> p.device >> p.device_op >> p.t_ns >> p.network >> p.drop_after) points.push_back(p);
   return points;
 }
 
@@ -136,7 +139,9 @@ void CampaignWalker::found_recovery_points(const RunRecord& r, const std::functi
 bool CampaignWalker::run(const std::function<void(const RunRecord&)>& on_result,
                          const std::function<void(uint64_t)>& on_more, std::vector<RunRecord>* runs,
                          std::string* error) {
-  if (!plan_.fork) {
+  // A network cut leaves the board running, so its runs cannot fork from
+  // one walk (a forked run must lose its parent's QEMU at its cut).
+  if (!plan_.fork || plan_.scenario->sweep.network_every) {
     run_fresh(on_result, on_more, runs);
     return true;
   }
@@ -182,6 +187,8 @@ void CampaignWalker::run_fresh(const std::function<void(const RunRecord&)>& on_r
       r.device_op = p.device_op;
       r.mode = w.modes[m];
       r.seed = derive_seed(sc.seed, p.point);
+      r.network = p.network;
+      r.drop_after = p.drop_after;
       queue.push_back(r);
     }
   struct Job {

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -16,14 +15,12 @@
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
-#include "devkit/timed_operation.h"
-#include "flash-sim/boot_flash.h"
+#include "devkit/trace.h"
 #include "host/attest.h"
 #include "host/image_flash.h"
 #include "host/signing.h"
 #include "host/tpm_provision.h"
 #include "hw-models/run_files.h"
-#include "scenario/crash_state.h"
 #include "tpm-sim/tpm_engine.h"
 #include "trustsim/handoff.h"
 #include "trustsim/image.h"
@@ -34,8 +31,6 @@
 namespace trustsim {
 
 namespace {
-
-double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string sha256_hex(const std::vector<uint8_t>& d) {
   unsigned char md[32];
@@ -59,14 +54,8 @@ void fire_power_fault(Board& board, const char* why) {
 }  // namespace
 
 ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc, Board& board, ConsoleLog& log,
-                               HostContext host, CampaignRole role)
-    : sc_module(name),
-      sc_(sc),
-      board_(board),
-      log_(log),
-      host_(std::move(host)),
-      role_(std::move(role)),
-      cut_points_(sc_.sweep, log_) {
+                               HostContext host, SweepPhases* sweep)
+    : sc_module(name), sc_(sc), board_(board), log_(log), host_(std::move(host)), sweep_(sweep) {
   SC_THREAD(run);
   set_stack_size(1 << 20);
   SC_METHOD(console_cut);
@@ -75,14 +64,9 @@ ScenarioRunner::ScenarioRunner(sc_core::sc_module_name name, const Scenario& sc,
   SC_METHOD(timed_cut);
   sensitive << timed_cut_event_;
   dont_initialize();
-  cut_points_.on_point = [this](Device& d, uint64_t i, const CutPoint& cp) { window_point(d, i, cp); };
-  cut_points_.on_recovery_point = [this](Device& d, uint64_t i, const CutPoint& cp) { recovery_point(d, i, cp); };
-  board_.set_operation_observer(&cut_points_);
   // Cuts nobody armed (a power-off step in the middle of a program) tear
   // with seeds from the run seed too, on every device.
   board_.set_run_seed(sc_.seed);
-  forks_.on_result = role_.on_result;
-  forks_.release_on_claim = !role_.dedup_dir.empty();
 }
 
 void ScenarioRunner::console_cut() {
@@ -124,7 +108,7 @@ bool ScenarioRunner::execute(const Step& step, size_t index) {
   }
   if (const auto* s = step.as<WaitStep>()) {
     if (cut_live_)
-      wait(from_ps(s->duration_ps), board_.power().off_event());
+      wait(from_ps(s->duration_ps), board_.power().off_event() | cut_event_);
     else
       wait(from_ps(s->duration_ps));
     return true;
@@ -165,7 +149,7 @@ bool ScenarioRunner::execute(const Step& step, size_t index) {
         return false;
       }
       if (cut_live_)
-        wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event());
+        wait(deadline - sc_time_stamp(), log_.output_event() | board_.power().off_event() | cut_event_);
       else
         wait(deadline - sc_time_stamp(), log_.output_event());
     }
@@ -340,7 +324,7 @@ bool ScenarioRunner::check(const CheckStep& step) {
       HostVolume v = open_bootflash(board_.config().nand, board_.nand()->image());
       bfs::FileInfo st;
       bool exists = bfs::stat(*v.volume, s.file.c_str(), &st) == bfs::Status::kOk;
-      if (exists != s.exists) {
+      if (exists != s.exists && !s.either) {
         failure_ = "bootflash:" + s.file + (exists ? " exists, which it must not" : " does not exist");
         return false;
       }
@@ -553,90 +537,6 @@ bool ScenarioRunner::check_attest(const AttestCheck& s) {
   return true;
 }
 
-// ---- sweeps (docs/campaigns.md)
-
-void ScenarioRunner::window_point(Device& dev, uint64_t index, const CutPoint& cp) {
-  const Sweep& w = sc_.sweep;
-  if (role_.kind == CampaignRole::Kind::kPoint) {
-    if (cp.point != role_.point) return;
-    record_cut(record_, cp, role_.mode, false);
-    arm_cut(dev, index, false);
-  } else if (role_.kind == CampaignRole::Kind::kWalk) {
-    for (size_t m = 0; m < w.modes.size() && depth_ == 0; ++m)
-      if (shard_selects(cp.point, m, w.modes.size(), role_.shard_index, role_.shard_count))
-        fork_run(dev, index, cp, w.modes[m]);
-  }
-}
-
-// The second cut: an operation of the recovery that follows the first.
-void ScenarioRunner::recovery_point(Device& dev, uint64_t index, const CutPoint& cp) {
-  if (role_.kind == CampaignRole::Kind::kPoint) {
-    if (cp.point != role_.point2) return;
-    record_cut(record_, cp, role_.mode2, true);
-    arm_cut(dev, index, true);
-  } else if (role_.kind == CampaignRole::Kind::kWalk && depth_ == 1) {
-    for (PowerLoss::Mode m : sc_.sweep.modes2)
-      if (depth_ == 1) fork_run(dev, index, cp, m);
-  }
-}
-
-void ScenarioRunner::record_cut(RunRecord& r, const CutPoint& cp, PowerLoss::Mode mode, bool second) const {
-  if (!second) {
-    r.point = cp.point;
-    r.device = cp.device;
-    r.device_op = cp.device_op;
-    r.mode = mode;
-    r.seed = derive_seed(sc_.seed, cp.point);
-  } else {
-    r.point2 = cp.point;
-    r.device2 = cp.device;
-    r.device_op2 = cp.device_op;
-    r.mode2 = mode;
-  }
-}
-
-void ScenarioRunner::arm_cut(Device& dev, uint64_t index, bool second) {
-  if (!second) {
-    dev.arm_power_cut(PowerLoss{record_.mode, record_.seed, index});
-    cut_armed_ = true;
-    cut_points_.first_cut_armed();
-  } else {
-    dev.arm_power_cut(PowerLoss{record_.mode2, derive_seed(record_.seed, record_.point2), index});
-    cut2_armed_ = true;
-    cut_points_.second_cut_armed();
-  }
-  board_.bridge().hold_guest_until_power_off();
-  cut_live_ = true;
-}
-
-// Forks a run that cuts at this operation: from the window (depth 0, the
-// walk) or from a one-cut run's recovery (depth 1, its second cuts).
-void ScenarioRunner::fork_run(Device& dev, uint64_t index, const CutPoint& cp, PowerLoss::Mode mode) {
-  // A one-cut run forks its second cuts one at a time: the campaign's jobs
-  // are already busy with one-cut runs.
-  size_t limit = depth_ == 0 ? size_t(std::max(1, role_.jobs)) : 1;
-  std::string dir = depth_ == 0 ? role_.work_dir + "/run-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode)
-                                : child_dir_ + "/second-" + std::to_string(cp.point) + "-" + power_loss_mode_name(mode);
-  RunRecord rec = record_;
-  record_cut(rec, cp, mode, depth_ > 0);
-  if (!forks_.fork(board_, dir, rec, limit, &failure_)) return;
-  // The child: this run now cuts here.
-  ++depth_;
-  child_dir_ = dir;
-  wall0_ = wall_now();
-  record_ = rec;
-  arm_cut(dev, index, depth_ == 2);
-}
-
-void ScenarioRunner::finish_child() {
-  record_.passed = failure_.empty();
-  record_.failure = failure_;
-  record_.virtual_ns = now_ns();
-  record_.end_ps = sc_core::sc_time_stamp().value();
-  record_.wall_s = wall_now() - wall0_;
-  forks_.finish_child(board_, child_dir_, record_);
-}
-
 bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
@@ -655,144 +555,14 @@ bool ScenarioRunner::run_steps(const std::vector<Step>& steps, const char* phase
   return true;
 }
 
-// The sweep's steps, then (in a run that cuts) its recovery.
-bool ScenarioRunner::run_sweep() {
-  const Sweep& w = sc_.sweep;
-  cut_points_.begin_window();
-  bool ok = run_steps(w.steps, "sweep ");
-  cut_points_.end_window();
-  const std::vector<CutPoint>& points = cut_points_.points();
-  if (depth_ > 0 || role_.kind == CampaignRole::Kind::kPoint) {
-    if (ok && !interrupted()) {
-      ok = false;
-      failure_ = points.size() < role_.point
-                     ? "cut point " + std::to_string(role_.point) + " was never reached: the window had " +
-                           std::to_string(points.size()) + " operations of " + w.devices[0] +
-                           (w.devices.size() > 1 ? " and the others" : "")
-                     : "power was still on at the end of the sweep's steps: the cut at point " +
-                           std::to_string(role_.point) + " did not fire";
-    }
-    if (ok) ok = run_recovery();
-  } else if (ok && points.empty()) {
-    ok = false;
-    failure_ = "the sweep window (" + w.where + ") saw no state-changing operation of the swept devices";
-  }
-  if (role_.kind == CampaignRole::Kind::kWalk && depth_ < 2) forks_.reap_all();
-  return ok;
-}
-
-// Everything the recovery that follows a cut can observe of the board
-// (docs/campaigns.md, "Each distinct crash state once"). Not in the key: the
-// board's absolute time (see the docs for why and what that means).
-std::string ScenarioRunner::crash_state_key(const char* phase) {
-  const std::vector<Step>& recovery = std::string(phase) == "recovery" ? sc_.sweep.recovery : sc_.sweep.recovery2;
-  auto any_of = [](const std::vector<Step>& steps, auto pred) { return std::any_of(steps.begin(), steps.end(), pred); };
-  CrashStateHasher h;
-  h.add("phase", phase, strlen(phase));
-  h.add("run-seed", sc_.seed);
-  h.add("boot-count", uint64_t(board_.power().boot_count()));
-  h.add("nvram", board_.nvram().contents());
-  // The NOR's array is in memory (a forked run writes its file only with its first change).
-  if (auto* nor = dynamic_cast<BootFlash*>(board_.device_by_name("rom_nor"))) h.add("rom_nor", nor->contents());
-  if (NandFlash* nand = board_.nand()) {
-    h.add_file_nonzero("bootflash_nand", nand->image().path(), nand->image().raw_page_bytes());
-    std::string side = NandImage::meta_path(nand->image().path());
-    h.add("bootflash_nand-side", read_file(side));
-  }
-  if (board_.tpm()) {
-    std::string nv = board_.state().tpm_nv();
-    h.add("tpm-nv", access(nv.c_str(), R_OK) == 0 ? read_file(nv) : std::vector<uint8_t>());
-  }
-  // Operation counters name later cut points and seed cuts nobody armed: a
-  // recovery that may cut power itself sees them.
-  auto cuts = [](const Step& s) { return s.as<PowerOffStep>() || s.as<PowerCycleStep>() || s.as<FaultStep>(); };
-  if (any_of(recovery, cuts))
-    for (const std::string& name : board_.cut_device_names())
-      if (Device* d = board_.device_by_name(name)) h.add("operations:" + name, d->operation_count());
-  // A recovery that does not start with a power-on can match console output
-  // printed before the cut.
-  if (recovery.empty() || !(recovery[0].as<PowerOnStep>() || recovery[0].as<PowerCycleStep>()))
-    h.add("console", log_.unmatched().data(), log_.unmatched().size());
-  // Faults armed before the cut (fault steps before or in the window) may
-  // still be pending: every run is its own state then.
-  auto fault = [](const Step& s) { return s.as<FaultStep>() != nullptr; };
-  if (any_of(sc_.steps, fault) || any_of(sc_.sweep.steps, fault) ||
-      (std::string(phase) != "recovery" && any_of(sc_.sweep.recovery, fault))) {
-    std::string me = record_.describe();
-    h.add("run", me.data(), me.size());
-  }
-  return h.key();
-}
-
-// With dedup: claims this run's crash state in the cache, or names the run
-// that claimed it first. True if this run must execute its recovery.
-bool ScenarioRunner::claim_crash_state(const char* phase) {
-  bool owner = true;
-  record_.recovery_start_ps = sc_core::sc_time_stamp().value();
-  try {
-    std::string key = crash_state_key(phase);
-    std::string mine = child_dir_ + "/claim", entry = role_.dedup_dir + "/" + key;
-    std::string me = record_.describe();
-    write_file_atomic(mine, reinterpret_cast<const uint8_t*>(me.data()), me.size());
-    owner = link(mine.c_str(), entry.c_str()) == 0;
-    if (!owner) {
-      std::vector<uint8_t> who = read_file(entry);
-      record_.reuses.assign(who.begin(), who.end());
-    }
-    record_.state = key.substr(0, 16);
-  } catch (const std::exception& e) {
-    // No key, no reuse: this run executes its recovery like any other.
-    fprintf(stderr, "trustsim: warning: %s: no crash-state key (%s)\n", record_.describe().c_str(), e.what());
-    owner = true;
-  }
-  forks_.release();
-  return owner;
-}
-
-bool ScenarioRunner::run_recovery() {
-  const Sweep& w = sc_.sweep;
-  cut_fired_ = true;
-  cut_live_ = false;  // a power loss in the recovery is the recovery's business now
-  // A one-cut run of a sweep with second cuts always runs its recovery: its
-  // operations are where the second cuts fork (they dedup on their own).
-  if (!role_.dedup_dir.empty() && depth_ == 1 && !claim_crash_state("recovery")) {
-    if (!w.second) return true;
-    record_.reuses.clear();  // it runs anyway: its recovery's operations are where its second cuts fork
-  }
-  cut_points_.begin_recovery();
-  bool ok = run_steps(w.recovery, "recovery ");
-  cut_points_.end_recovery();
-  record_.recovery_points = cut_points_.recovery_points().size();
-  if (cut2_armed_) {
-    if (ok && !interrupted()) {
-      ok = false;
-      failure_ = "power was still on at the end of the recovery: the second cut at recovery point " +
-                 std::to_string(record_.point2) + " did not fire";
-    }
-    if (ok) {
-      cut_live_ = false;
-      if (!role_.dedup_dir.empty() && depth_ == 2 && !claim_crash_state("second-recovery")) return true;
-      ok = run_steps(w.recovery2, "second recovery ");
-    }
-  } else if (ok && role_.point2) {
-    ok = false;
-    failure_ = "recovery cut point " + std::to_string(role_.point2) + " was never reached: the recovery had " +
-               std::to_string(cut_points_.recovery_points().size()) + " operations of " + w.devices2[0] +
-               (w.devices2.size() > 1 ? " and the others" : "");
-  }
-  return ok;
-}
-
 void ScenarioRunner::run() {
-  wall0_ = wall_now();
   bool ok = run_steps(sc_.steps, "");
-  if (ok && sc_.has_sweep) ok = run_sweep();
-  (void)ok;
-  if (depth_ > 0) finish_child();
-  record_.passed = failure_.empty();
-  record_.failure = failure_;
-  record_.virtual_ns = now_ns();
-  record_.wall_s = wall_now() - wall0_;
+  if (ok && sc_.has_sweep) {
+    if (sweep_)
+      sweep_->run(*this);
+    else
+      failure_ = "the scenario ends in a sweep: run it with trustsim campaign";
+  }
   finished_ = true;
   sc_core::sc_stop();
 }

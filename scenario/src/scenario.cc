@@ -239,7 +239,12 @@ CheckSpec parse_check(const YamlReader& r, const YAML::Node& arg, const std::str
     FileCheck c;
     r.expect_map(arg, field, {"file", "exists", "sha256", "size"});
     c.file = r.str(arg["file"], field + ".file");
-    if (arg["exists"]) c.exists = parse_bool(r, arg["exists"], field + ".exists");
+    if (arg["exists"]) {
+      if (arg["exists"].IsScalar() && arg["exists"].Scalar() == "either")
+        c.either = true;
+      else
+        c.exists = parse_bool(r, arg["exists"], field + ".exists");
+    }
     if (arg["sha256"]) {
       c.sha256 = r.str(arg["sha256"], field + ".sha256");
       if (c.sha256.size() != 64 || c.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
@@ -711,7 +716,7 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
                  std::vector<std::string>& include_stack) {
   Sweep& w = sc.sweep;
   w.where = r.path() + ":" + std::to_string(arg.Mark().line + 1);
-  r.expect_map(arg, field, {"devices", "modes", "from", "to", "steps", "recovery", "second-cut"});
+  r.expect_map(arg, field, {"devices", "modes", "from", "to", "steps", "recovery", "second-cut", "network-cut"});
   auto devices = [&](const YAML::Node& parent, const std::string& f, std::vector<std::string>& out) {
     YAML::Node d = r.require(parent, f, "devices");
     Substitution sub(r, d, vars, f + ".devices");
@@ -735,8 +740,24 @@ void parse_sweep(const YamlReader& r, const YAML::Node& arg, const std::string& 
     }
     if (out.empty()) r.fail(m, f + ".modes", "name at least one mode");
   };
-  devices(arg, field, w.devices);
-  modes(arg, field, w.modes);
+  if (YAML::Node n = arg["network-cut"]) {
+    std::string f = field + ".network-cut";
+    for (const char* k : {"devices", "modes", "from", "to", "second-cut"})
+      if (arg[k])
+        r.fail(arg[k], field + "." + k, "a network-cut sweep cuts the network, not the power: drop this field");
+    if (!n.IsMap()) r.fail(n, f, "expected {every: BYTES}");
+    r.expect_map(n, f, {"every"});
+    YAML::Node e = r.require(n, f, "every");
+    Substitution sub(r, e, vars, f + ".every");
+    w.network_every = r.u64(e, f + ".every");
+    if (w.network_every == 0 || w.network_every > (1ull << 30))
+      r.fail(e, f + ".every", "bytes between two cuts: 1..1073741824");
+    w.devices = {"netxfer"};
+    w.modes = {PowerLoss::Mode::kAfter};
+  } else {
+    devices(arg, field, w.devices);
+    modes(arg, field, w.modes);
+  }
   for (const char* k : {"from", "to"}) {
     if (!arg[k]) continue;
     Substitution sub(r, arg[k], vars, field + "." + k);

@@ -142,6 +142,61 @@ TEST(CampaignReportJson, SecondCutsRoundTripAndReproduce) {
             std::string::npos);
 }
 
+// A network-cut campaign: its runs carry the byte each transfer drops
+// after, through the JSON report, the run-record file and a merge.
+TEST(CampaignReportJson, NetworkCutsRoundTripAndMerge) {
+  CampaignReport r;
+  r.name = "n";
+  r.file = "n.yaml";
+  r.seed = 1;
+  r.devices = {"netxfer"};
+  r.modes = {PowerLoss::Mode::kAfter};
+  r.network_every = 4096;
+  r.points = 4;
+  r.reproduce = "trustsim campaign n.yaml --seed 1";
+  for (uint64_t p = 1; p <= 4; ++p) {
+    RunRecord x;
+    x.point = p;
+    x.device = "netxfer";
+    x.device_op = p <= 2 ? 1 : 2;
+    x.mode = PowerLoss::Mode::kAfter;
+    x.network = true;
+    x.drop_after = (p - 1) % 2 * 4096;
+    x.passed = true;
+    r.runs.push_back(x);
+  }
+  CampaignReport back = report_from_json(report_to_json(r), "n.json");
+  EXPECT_EQ(back.network_every, 4096u);
+  ASSERT_EQ(back.runs.size(), 4u);
+  EXPECT_TRUE(back.runs[3].network);
+  EXPECT_EQ(back.runs[3].drop_after, 4096u);
+  EXPECT_EQ(back.runs[3].describe(), "point 4 (netxfer#2) drop after 4096 bytes");
+  EXPECT_EQ(back.reproducer(back.runs[3]), "trustsim campaign n.yaml --seed 1 --point 4 --mode after");
+  // A power-cut report says nothing of network cuts.
+  EXPECT_EQ(report_to_json(full(1)).find("drop_after"), std::string::npos);
+  EXPECT_EQ(report_to_json(full(1)).find("network_cut"), std::string::npos);
+
+  std::string file = ::testing::TempDir() + "/network-records";
+  write_run_records(file, r.runs);
+  std::vector<RunRecord> recs;
+  ASSERT_TRUE(read_run_records(file, recs));
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_TRUE(recs[1].network);
+  EXPECT_EQ(recs[1].drop_after, 4096u);
+  EXPECT_FALSE(recs[0].drop_after);
+
+  CampaignReport a = r, b = r;
+  a.shard_count = b.shard_count = 2;
+  b.shard_index = 1;
+  a.runs = {r.runs[0], r.runs[2]};
+  b.runs = {r.runs[1], r.runs[3]};
+  CampaignReport m = merge_reports({a, b}, {"a.json", "b.json"});
+  EXPECT_EQ(m.network_every, 4096u);
+  EXPECT_EQ(m.runs.size(), 4u);
+  b.network_every = 8192;
+  EXPECT_THROW(merge_reports({a, b}, {"a.json", "b.json"}), InputError);
+}
+
 TEST(CampaignMerge, SecondCutsMergeAndMissingOnesAreNamed) {
   CampaignReport all = with_second_cuts(4, 3);
   std::vector<CampaignReport> shards;

@@ -194,6 +194,19 @@ INSTANTIATE_TEST_SUITE_P(
                     R"(check\.pcr: expected a PCR index 0\.\.23)"},
         BadScenario{"sweep_no_devices", "name: x\nsteps:\n  - sweep: {steps: [power-on], recovery: [power-on]}\n",
                     R"(:3: steps\[0\]\.sweep\.devices: missing required key)"},
+        BadScenario{"sweep_network_cut_every_zero",
+                    "name: x\nsteps:\n  - sweep: {network-cut: {every: 0}, steps: [power-on], recovery: [power-on]}\n",
+                    R"(steps\[0\]\.sweep\.network-cut\.every: bytes between two cuts: 1\.\.1073741824)"},
+        BadScenario{"sweep_network_cut_and_devices",
+                    "name: x\nsteps:\n  - sweep: {devices: [nvram], network-cut: {every: 10}, steps: [power-on], "
+                    "recovery: [power-on]}\n",
+                    R"(steps\[0\]\.sweep\.devices: a network-cut sweep cuts the network, not the power)"},
+        BadScenario{"sweep_network_cut_unknown_key",
+                    "name: x\nsteps:\n  - sweep: {network-cut: {each: 10}, steps: [power-on], recovery: [power-on]}\n",
+                    R"(steps\[0\]\.sweep\.network-cut\.each: unknown key)"},
+        BadScenario{"sweep_network_cut_not_a_map",
+                    "name: x\nsteps:\n  - sweep: {network-cut: 10, steps: [power-on], recovery: [power-on]}\n",
+                    R"(steps\[0\]\.sweep\.network-cut: expected \{every: BYTES\})"},
         BadScenario{"from_console_without_device",
                     "name: x\nsteps:\n  - fault: {power-loss: {after: 1 ms, from-console: x}}\n",
                     R"(fault\.power-loss: from-console goes with device:)"},
@@ -295,6 +308,36 @@ TEST(ScenarioFile, IncludeCycleIsAnError) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("includes itself"), std::string::npos) << e.what();
   }
+}
+
+// A network-cut sweep (docs/campaigns.md, "Network cuts") sweeps the
+// transfer engine in one mode, and a file check may accept either outcome.
+TEST(ScenarioFile, NetworkCutSweepAndEitherFileCheckParse) {
+  test::TempDir dir;
+  std::string p = test::write_text(dir.file("s.yaml"), R"(name: net
+vars: {every: "4096"}
+steps:
+  - sweep:
+      network-cut: {every: "${every}"}
+      steps: [power-on]
+      recovery:
+        - check: {file: a.bin, exists: either, size: 10}
+)");
+  Scenario sc = load_scenario(p);
+  ASSERT_TRUE(sc.has_sweep);
+  EXPECT_EQ(sc.sweep.network_every, 4096u);
+  EXPECT_EQ(sc.sweep.devices, std::vector<std::string>{"netxfer"});
+  ASSERT_EQ(sc.sweep.modes.size(), 1u);
+  EXPECT_EQ(sc.sweep.modes[0], PowerLoss::Mode::kAfter);
+  const auto* c = sc.sweep.recovery.at(0).as<CheckStep>();
+  ASSERT_NE(c, nullptr);
+  const FileCheck& f = std::get<FileCheck>(c->check);
+  EXPECT_TRUE(f.either);
+  EXPECT_EQ(f.size, 10u);
+  // A power-cut sweep is not a network one.
+  std::string q = test::write_text(
+      dir.file("q.yaml"), "name: p\nsteps:\n  - sweep: {devices: nvram, steps: [power-on], recovery: [power-on]}\n");
+  EXPECT_EQ(load_scenario(q).sweep.network_every, 0u);
 }
 
 TEST(ScenarioFile, FaultCheckAndSweepStepsParse) {

@@ -92,6 +92,13 @@ std::string modes_text(const std::vector<PowerLoss::Mode>& modes) {
   return s;
 }
 
+// "65536 B     ": the drop-after column of a network-cut dry run.
+std::string format_drop(uint64_t bytes) {
+  char b[32];
+  snprintf(b, sizeof b, "%-12s", (std::to_string(bytes) + " B").c_str());
+  return b;
+}
+
 int cmd_campaign(const CampaignOptions& o) {
   double t0 = wall_now();
   sweep_stale_run_files();
@@ -175,10 +182,11 @@ int cmd_campaign(const CampaignOptions& o) {
       return kExitFail;
     }
     if (o.points_file.empty()) {
-      printf("%-6s %-11s %-9s %s\n", "point", "device", "op", "virtual time");
+      bool net = sc.sweep.network_every != 0;
+      printf("%-6s %-11s %-9s %s%s\n", "point", "device", "op", net ? "drop after  " : "", "virtual time");
       for (const CutPoint& p : r.points)
-        printf("%-6llu %-11s %-9llu %.9f s\n", (unsigned long long)p.point, p.device.c_str(),
-               (unsigned long long)p.device_op, double(p.t_ns) / 1e9);
+        printf("%-6llu %-11s %-9llu %s%.9f s\n", (unsigned long long)p.point, p.device.c_str(),
+               (unsigned long long)p.device_op, net ? format_drop(p.drop_after).c_str() : "", double(p.t_ns) / 1e9);
     }
     printf("dry run: %zu cut points x %zu modes = %zu runs%s\n", r.points.size(), sc.sweep.modes.size(),
            r.points.size() * sc.sweep.modes.size(),
@@ -206,8 +214,9 @@ int cmd_campaign(const CampaignOptions& o) {
   plan.shard_index = shard_index;
   plan.shard_count = shard_count;
   plan.jobs = jobs;
-  plan.fork = !o.no_fork;
-  plan.dedup = !o.no_fork && !o.no_dedup;
+  bool network = sc.sweep.network_every != 0;  // a network cut: always a fresh boot per run
+  plan.fork = !o.no_fork && !network;
+  plan.dedup = plan.fork && !o.no_dedup;
   plan.wall_timeout_s = o.wall_timeout_s;
   plan.spin_us = o.spin_us;
   plan.command = [&](const RunRecord* item, const std::string& out) {
@@ -250,7 +259,8 @@ int cmd_campaign(const CampaignOptions& o) {
   rep.points = points.size();
   rep.shard_index = shard_index;
   rep.shard_count = shard_count;
-  rep.fork = !o.no_fork;
+  rep.network_every = sc.sweep.network_every;
+  rep.fork = plan.fork;
   rep.dedup = plan.dedup;
   rep.jobs = jobs;
   {
@@ -267,6 +277,7 @@ int cmd_campaign(const CampaignOptions& o) {
         for (const CutPoint& p : points) ++n[p.device];
         std::string s;
         for (const auto& kv : n) s += (s.empty() ? "" : ", ") + kv.first + " " + std::to_string(kv.second);
+        if (network) s += ": a drop every " + std::to_string(sc.sweep.network_every) + " bytes of each transfer";
         return s;
       }()
           .c_str(),
@@ -276,7 +287,8 @@ int cmd_campaign(const CampaignOptions& o) {
                             .c_str()
                       : "",
       shard_index, shard_count, (unsigned long long)walker.expected(), (unsigned long long)sc.seed, jobs,
-      o.no_fork    ? "a fresh boot per run"
+      network      ? "a fresh boot per run (a network cut leaves the board running: no fork)"
+      : o.no_fork  ? "a fresh boot per run"
       : plan.dedup ? "fork at each cut point, each crash state once"
                    : "fork at each cut point");
   fflush(stdout);

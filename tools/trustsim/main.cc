@@ -24,6 +24,7 @@
 #include "hw-models/board.h"
 #include "hw-models/run_files.h"
 #include "image_cmds.h"
+#include "scenario/campaign_run.h"
 #include "scenario/observers.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"
@@ -100,7 +101,8 @@ int cmd_run(const RunOptions& o) {
   }
 
   Board& board = session.start(cfg, state, bo);
-  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state});
+  CampaignRun sweep(sc, board, console, CampaignRole{});  // a sweep runs once, without a cut
+  ScenarioRunner runner("scenario", sc, board, console, HostContext{dev_keys_dir(), fw, state}, &sweep);
   printf("trustsim: scenario %s on board %s (%s), state %s, seed %llu\n", sc.file.c_str(), cfg.name.c_str(),
          board_file.c_str(), o.state_dir.empty() ? "temporary" : state.dir.c_str(), (unsigned long long)sc.seed);
   fflush(stdout);
@@ -129,7 +131,7 @@ int cmd_run(const RunOptions& o) {
       (unsigned long long)board.bridge().syncs());
   if (sc.has_sweep)
     printf("sweep: %zu cut points in the window, run without a cut (`trustsim campaign %s` cuts at each)\n",
-           runner.cut_points().size(), o.scenario.c_str());
+           sweep.cut_points().size(), o.scenario.c_str());
   return kExitPass;
 }
 

@@ -117,6 +117,10 @@ class Device : public sc_core::sc_module {
   // A "guest-error" line in the device trace: the firmware used the device
   // wrongly (docs/traces.md).
   void guest_error(const std::string& what);
+  // Waits `t` of the access's own time (a command's clocks) unless power
+  // goes first; then the access fails (TLM_GENERIC_ERROR_RESPONSE) and this
+  // says false.
+  bool wait_powered(const sc_core::sc_time& t, tlm::tlm_generic_payload& gp);
 
  private:
   friend class CutInjector;  // tells the observer of each operation

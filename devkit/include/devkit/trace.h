@@ -44,6 +44,7 @@ class DeviceTrace {
   uint64_t count() const { return count_; }
   // Sinks are not owned; they must outlive the last record().
   void add_sink(TraceSink* s) { sinks_.push_back(s); }
+  void remove_sink(TraceSink* s);
 
  private:
   void write_line(const TraceEvent& e);
@@ -53,5 +54,10 @@ class DeviceTrace {
 };
 
 std::string json_escape(const std::string& s);
+
+// One line of the device trace for an operation of device `dev`
+// (docs/traces.md): the one writer of device-operation lines.
+void record_operation(DeviceTrace& trace, const char* dev, uint64_t t_ns, const char* op, uint64_t addr, uint64_t len,
+                      uint64_t latency_ns, const char* status, std::string detail = {});
 
 }  // namespace trustsim

@@ -53,7 +53,7 @@ std::string describe(const Fault& f);
 
 }  // namespace nor
 
-class BootFlash : public Device {
+class BootFlash : public Device, private TimedOperationModel {
  public:
   SC_HAS_PROCESS(BootFlash);
   BootFlash(sc_core::sc_module_name name, PowerDomain& power, const BootFlashConfig& cfg, std::string state_path,
@@ -106,8 +106,10 @@ class BootFlash : public Device {
   void worker();
   void advance();
   void start_operation(OpKind kind);
-  void finish_operation();
-  void interrupt_operation(const char* cause, uint64_t seed, bool armed);
+  // Its side of the operation (TimedOperationModel).
+  uint64_t cut_place() const override;
+  void finish_operation() override;
+  void interrupt_operation(const char* cause, uint64_t seed, bool armed) override;
   void apply(double fraction, uint64_t seed, std::string* detail);
   void reset_registers();
   void command(uint32_t cmd, tlm::tlm_generic_payload& gp);

@@ -95,7 +95,7 @@ class NandImage {
   mutable std::vector<uint8_t> scratch_;
 };
 
-class NandFlash : public Device {
+class NandFlash : public Device, private TimedOperationModel {
  public:
   SC_HAS_PROCESS(NandFlash);
   NandFlash(sc_core::sc_module_name name, PowerDomain& power, const NandConfig& cfg, std::string image_path,
@@ -157,8 +157,10 @@ class NandFlash : public Device {
   void worker();
   void advance();
   void start_operation(OpKind kind, uint32_t row);
-  void finish_operation();
-  void interrupt_operation(const char* cause, uint64_t seed, bool armed);
+  // Its side of the operation (TimedOperationModel).
+  uint64_t cut_place() const override;
+  void finish_operation() override;
+  void interrupt_operation(const char* cause, uint64_t seed, bool armed) override;
   void finish_read();
   void apply_program(double fraction, uint64_t seed, std::string* detail);
   void apply_erase(double fraction, uint64_t seed, std::string* detail);

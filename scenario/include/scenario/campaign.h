@@ -18,6 +18,11 @@ struct CutPoint {
   std::string device;      // nvram, boot_flash, bootflash
   uint64_t device_op = 0;  // the device's own operation index
   uint64_t t_ns = 0;       // virtual time the operation started
+  // A network cut (docs/campaigns.md, "Network cuts"): device_op is the
+  // transfer engine's transfer number, and the connection dies after
+  // drop_after bytes of it.
+  bool network = false;
+  uint64_t drop_after = 0;
 };
 
 // The outcome of one campaign run (one point x mode, and with a second cut
@@ -28,6 +33,8 @@ struct RunRecord {
   uint64_t device_op = 0;
   PowerLoss::Mode mode = PowerLoss::Mode::kBefore;
   uint64_t seed = 0;
+  bool network = false;     // a network cut: transfer device_op drops after drop_after bytes
+  uint64_t drop_after = 0;  // (mode is then always after)
   // The second cut, during the recovery (point2 0: none).
   uint64_t point2 = 0;
   std::string device2;
@@ -46,7 +53,9 @@ struct RunRecord {
   std::string reuses;
   uint64_t recovery_start_ps = 0, end_ps = 0;
 
-  std::string describe() const;  // "point 3 (nvram#4) torn[, recovery point 2 (nvram#7) before]"
+  // "point 3 (nvram#4) torn[, recovery point 2 (nvram#7) before]";
+  // a network cut: "point 3 (netxfer#2) drop after 65536 bytes".
+  std::string describe() const;
 };
 
 // Forked and spawned runs hand their records over in a small text file
@@ -71,7 +80,8 @@ struct CampaignReport {
   bool second = false;  // a second cut at every recovery operation of devices2, in modes2
   std::vector<std::string> devices2;
   std::vector<PowerLoss::Mode> modes2;
-  uint64_t points = 0;  // cut points in the window (from the dry run)
+  uint64_t network_every = 0;  // a network-cut campaign: bytes between two cuts of a transfer
+  uint64_t points = 0;         // cut points in the window (from the dry run)
   uint32_t shard_index = 0, shard_count = 1;
   std::vector<uint32_t> merged_shards;  // after `campaign merge`
   bool fork = true;

@@ -14,6 +14,7 @@
 
 #include "hw-models/board.h"
 #include "scenario/campaign.h"
+#include "scenario/campaign_run.h"
 #include "scenario/runner.h"
 #include "scenario/scenario.h"
 

@@ -4,8 +4,9 @@
 // (from its `from:` match until its `to:` match) and, in the recovery that
 // follows a cut, the second-cut devices' operations. It decides nothing:
 // what happens at a point (arm the run's cut, fork the walk's runs) is its
-// owner's, told through on_point / on_recovery_point. The step runner
-// (runner.h) owns one and tells it which phase the steps are in.
+// owner's, told through on_point / on_recovery_point. A board's
+// CampaignRun (campaign_run.h) owns one and tells it which phase the steps
+// are in.
 #pragma once
 #include <cstdint>
 #include <functional>

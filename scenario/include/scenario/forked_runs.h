@@ -1,5 +1,6 @@
 // The runs a campaign forks: the fork/reap half of the campaign walker
-// (scenario/campaign_walker.h), used by the ScenarioRunner at cut points.
+// (scenario/campaign_walker.h), used by a board's CampaignRun
+// (scenario/campaign_run.h) at cut points.
 #pragma once
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -36,7 +37,7 @@ void reap_ended(std::map<pid_t, T>& running, bool block_until_one, F ended) {
   }
 }
 
-// The runs a ScenarioRunner forks at cut points (CampaignRole::kWalk): each
+// The runs a CampaignRun forks at cut points (CampaignRole::kWalk): each
 // child continues the board in its own directory and hands its records back
 // in `dir`/result; the parent reaps them as they end.
 class ForkedRuns {

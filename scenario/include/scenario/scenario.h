@@ -72,7 +72,8 @@ struct FaultStep {
 struct FileCheck {
   std::string file;  // bootflash: file name
   bool exists = true;
-  std::string sha256;  // empty: not checked
+  bool either = false;  // `exists: either`: absent passes too; if present, size and sha256 must hold
+  std::string sha256;   // empty: not checked
   std::optional<uint64_t> size;
 };
 struct RomvarCheck {
@@ -165,6 +166,10 @@ struct Sweep {
   std::string where;
   std::vector<std::string> devices;
   std::vector<PowerLoss::Mode> modes;
+  // A network-cut sweep (`network-cut: {every: N}`): instead of the power,
+  // the connection of each transfer in the window dies after 0, N, 2N, ...
+  // bytes (devices is then {"netxfer"}, modes {after}). 0: a power-cut sweep.
+  uint64_t network_every = 0;
   std::string from_text, to_text;  // empty: the window starts / ends with the steps
   Pattern from, to;
   std::vector<Step> steps;
