@@ -312,10 +312,7 @@ bool image_name(const char* url, char* name, size_t cap) {
 
 // Whether an upgrade may start: bootflash: mounted and none scheduled.
 bool can_start() {
-  if (!g.fs_mounted) {
-    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-    return false;
-  }
+  if (!bootflash_mounted()) return false;
   if (upgrade_reload_pending()) {
     fw::printf("%%Error: an upgrade is scheduled already; cancel it with upgrade automatic abortversion first\n");
     return false;

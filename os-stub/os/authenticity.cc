@@ -110,10 +110,7 @@ const char* verify_file_verdict(const char* name) {
 void cmd_show_auth_file(const cli::Args& a) {
   const char* path = a.text(cli::ArgTag::kPath);
   char name[bfs::kMaxNameLen + 1];
-  if (!g.fs_mounted) {
-    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-    return;
-  }
+  if (!bootflash_mounted()) return;
   if (!local_name(path, name, sizeof name)) return;
   if (g.debug.show) fw::printf("SOFTWARE_AUTHENTICITY: show: verifying bootflash:%s against key storage\n", name);
   if (!verify_local_file(path, name)) return;
@@ -154,10 +151,7 @@ void hash_lines(const char* label, const uint8_t* digest) {
 void cmd_verify(const cli::Args& a) {
   const char* path = a.text(cli::ArgTag::kPath);
   char name[bfs::kMaxNameLen + 1];
-  if (!g.fs_mounted) {
-    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-    return;
-  }
+  if (!bootflash_mounted()) return;
   if (!local_name(path, name, sizeof name)) return;
   fw::printf("Verifying file integrity of bootflash:%s\n", name);
   bfs::FileInfo fi;

@@ -32,12 +32,6 @@ const char* ios_error(bfs::Status st) {
 
 namespace {
 
-bool mounted() {
-  if (g.fs_mounted) return true;
-  fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-  return false;
-}
-
 void print_space_line(bool show_flash) {
   uint64_t used = 0, avail = 0, total = 0;
   bfs::space(g.fs, &used, &avail, &total);
@@ -55,6 +49,12 @@ const char* base_name(const char* path) {
 }
 
 }  // namespace
+
+bool bootflash_mounted() {
+  if (g.fs_mounted) return true;
+  fw::printf("%%Error: bootflash: is not available (not mounted)\n");
+  return false;
+}
 
 bool local_name(const char* path, char* name, size_t cap) {
   cli::Url u;
@@ -100,7 +100,7 @@ bool load_file(const char* name, uint64_t* size) {
 }
 
 void cmd_dir(const cli::Args& a) {
-  if (!mounted()) return;
+  if (!bootflash_mounted()) return;
   const char* path = a.text(cli::ArgTag::kPath);
   char one[bfs::kMaxNameLen + 1] = {};
   if (path) {
@@ -131,7 +131,7 @@ void cmd_dir(const cli::Args& a) {
 }
 
 void cmd_show_flash() {
-  if (!mounted()) return;
+  if (!bootflash_mounted()) return;
   fw::printf("-#- --length-- ---------date/time--------- path\n");
   uint32_t cursor = 0;
   bfs::FileInfo fi;
@@ -175,7 +175,7 @@ void cmd_file_prompt(const cli::Args& a) {
 }
 
 void cmd_delete(const cli::Args& a) {
-  if (!mounted()) return;
+  if (!bootflash_mounted()) return;
   char name[bfs::kMaxNameLen + 1];
   if (!local_name(a.text(cli::ArgTag::kPath), name, sizeof name)) return;
   if (!a.has(cli::ArgTag::kForce) && g.file_prompt != cli::FilePrompt::kQuiet) {
@@ -188,7 +188,7 @@ void cmd_delete(const cli::Args& a) {
 }
 
 void cmd_rename(const cli::Args& a) {
-  if (!mounted()) return;
+  if (!bootflash_mounted()) return;
   char from[bfs::kMaxNameLen + 1], to[bfs::kMaxNameLen + 1];
   if (!local_name(a.text(cli::ArgTag::kSource), from, sizeof from) ||
       !local_name(a.text(cli::ArgTag::kDestination), to, sizeof to))
@@ -242,7 +242,7 @@ void cmd_copy(const cli::Args& a) {
     net_copy(src, su, dst, du);
     return;
   }
-  if (!mounted()) return;
+  if (!bootflash_mounted()) return;
   char from[bfs::kMaxNameLen + 1], to[bfs::kMaxNameLen + 1];
   if (!local_name(src, from, sizeof from)) return;
   if (du.path.size == 0 || (du.path.size == 1 && du.path.data[0] == '/')) {
@@ -299,7 +299,7 @@ void cmd_more(const cli::Args& a) {
     cmd_more_invalid_config();
     return;
   }
-  if (!mounted()) return;
+  if (!bootflash_mounted()) return;
   char name[bfs::kMaxNameLen + 1];
   if (!local_name(a.text(cli::ArgTag::kPath), name, sizeof name)) return;
   bfs::FileInfo fi;

@@ -219,12 +219,6 @@ bool choose_ftp_login(Remote& r, const char* src) {
   return true;
 }
 
-bool fs_ok_for_write() {
-  if (g.fs_mounted) return true;
-  fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-  return false;
-}
-
 }  // namespace
 
 void cmd_ip_ftp(const cli::Args& a, bool password) {
@@ -448,7 +442,7 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
   Remote r{};
   char shown[kShownCap];
   if (!remote_from(src, su, false, "", r, shown)) return;
-  if (!fs_ok_for_write()) return;
+  if (!bootflash_mounted()) return;
 
   // Destination name: bootflash:NAME, or the source's last part.
   char to[bfs::kMaxNameLen + 1];
@@ -535,10 +529,7 @@ void net_copy(const char* src, const cli::Url& su, const char* dst, const cli::U
 // to the engine and committed: the server gets the whole file or, on a
 // failure, the IOS error is printed. bootflash: is only read.
 void net_upload(const char* src, const char* dst, const cli::Url& du) {
-  if (!g.fs_mounted) {
-    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-    return;
-  }
+  if (!bootflash_mounted()) return;
   char from[bfs::kMaxNameLen + 1];
   if (!local_name(src, from, sizeof from)) return;
   if (g.file_prompt == cli::FilePrompt::kNoisy && !ask_name("Source filename", from, sizeof from)) return;

@@ -97,6 +97,8 @@ size_t ask(const char* question, char* buf, size_t cap);
 
 // Turns a command's path argument into a bootflash: file name. Prints the
 // IOS error and returns false if it is not a local bootflash:/flash: path.
+// Whether bootflash: is mounted; if not, says so on the console.
+bool bootflash_mounted();
 bool local_name(const char* path, char* name, size_t cap);
 
 // The file prompts, as `file prompt` sets them (files.cc). ask_name prints

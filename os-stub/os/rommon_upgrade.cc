@@ -117,10 +117,7 @@ void cmd_upgrade_rom_monitor(const cli::Args& a) {
     fw::printf("%%Error: this board has no boot flash\n");
     return;
   }
-  if (!g.fs_mounted) {
-    fw::printf("%%Error: bootflash: is not available (not mounted)\n");
-    return;
-  }
+  if (!bootflash_mounted()) return;
   if (!local_name(path, name, sizeof name)) return;
   fw::printf("Upgrade rom-monitor\n\nTarget copying rom-monitor image file\n");
   uint64_t size;
