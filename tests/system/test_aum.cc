@@ -578,3 +578,44 @@ TEST_F(AumIda, IdaByNameResolvesThroughTheNameServer) {
 }
 
 }  // namespace
+
+// A board with no bootflash: device boots its OS from a TFTP server at the
+// ROMmon prompt; every command that needs bootflash: then says it is not
+// available and changes nothing, and the OS keeps running.
+TEST_F(Aum, WithoutBootflashEveryFileCommandSaysItIsNotAvailable) {
+  std::string board = d.file("no-nand.yaml");
+  std::string text = read_text(src("boards/default.yaml")), out;
+  bool skip = false;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at + 1);
+    at = end == std::string::npos ? text.size() : end + 1;
+    if (line.rfind("  bootflash_nand:", 0) == 0)
+      skip = true;
+    else if (skip && line.rfind("    ", 0) != 0 && line != "\n")
+      skip = false;
+    if (!skip) out += line;
+  }
+  ASSERT_EQ(out.find("bootflash_nand"), std::string::npos);
+  write_text(board, out);
+  const std::string na = "%Error: bootflash: is not available \\\\(not mounted\\\\)\\n";
+  std::string steps = "  - power-on\n" + expect("BOOT variable is empty; staying in ROM Monitor") +
+                      expect("rommon 1 > ") + send("boot " + tftp_url()) +
+                      expect("%BOOTFLASH: no bootflash: device on this board\\n") + expect("Router>") + send("enable") +
+                      prompt();
+  const std::vector<std::string> commands = {std::string("dir bootflash:"),
+                                             "delete /force bootflash:x.bin",
+                                             "verify bootflash:x.bin",
+                                             "show software authenticity file bootflash:x.bin",
+                                             "copy " + tftp_url() + " bootflash:x.bin",
+                                             "copy bootflash:x.bin " + tftp_url("up.bin"),
+                                             "upgrade rom-monitor filename bootflash:x.bin all",
+                                             "upgrade automatic getversion " + tftp_url()};
+  for (const std::string& cmd : commands) steps += send(cmd) + expect(na) + prompt();
+  steps += send("show version") + expect("System image file is \\\"" + re(tftp_url()) + "\\\"") + prompt();
+  write_text(d.file("no-nand-run.yaml"), "name: no-nand\nboard: default\ntimeout: 60 s\nsteps:\n" + steps);
+  Result r = run_trustsim("run --quiet --board-file " + board + " --console-log " + d.file("console.txt") + " " +
+                          d.file("no-nand-run.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  EXPECT_EQ(access((srv + "/up.bin").c_str(), F_OK), -1);  // nothing was uploaded
+}
