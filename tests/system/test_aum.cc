@@ -544,6 +544,47 @@ TEST_F(AumIda, CertificateDatesAreJudgedByTheBoardClock) {
   EXPECT_NE(trace.find("\"status\":\"cert-not-yet-valid\""), std::string::npos);
 }
 
+// Network faults on the IDA request (docs/aum.md, "The IDA exchange"): a
+// refused, stalled or dropped request names its reason on the console and
+// ends the upgrade; a corrupted answer is not understood. Nothing is
+// written, and each fault is used up: the next request upgrades.
+TEST_F(AumIda, NetworkFaultsOnTheIdaRequestEndTheUpgradeCleanly) {
+  std::string ida_url = "https://127.0.0.1:" + std::to_string(ida->port) + "/ida";
+  std::string ask = send("upgrade automatic getversion cisco username trustsim password s3cr&t=p@ss image net.SPA.bin");
+  std::string steps = config(trust_lines() + "\nautoupgrade ida url " + ida_url);
+  struct Row {
+    std::string fault, error;
+  };
+  const std::string closed = "Connection closed by the server before the end of the file";
+  const std::vector<Row> rows = {
+      {"refuse: true", "%Error opening " + re(ida_url) + " \\\\(Connection refused\\\\)\\n"},
+      {"stall: true", "%Error reading " + re(ida_url) + " \\\\(Timed out\\\\)\\n"},
+      {"drop-after: 5", "%Error reading " + re(ida_url) + " \\\\(" + closed + "\\\\)\\n"},
+  };
+  for (const Row& row : rows) {
+    std::string why = row.error.substr(row.error.find("\\\\(") + 3);
+    why = why.substr(0, why.rfind("\\\\)"));
+    steps +=
+        "  - fault: {network: {" + row.fault + "}}\n" + ask + expect(row.error) +
+        expect("%AUM-3-UPGRADE_FAILED: the IDA could not be asked for net\\\\.SPA\\\\.bin \\\\(" + why + "\\\\)\\n") +
+        prompt() + check_absent("net.SPA.bin");
+  }
+  // The answer's first byte flipped: 'O' (0x4f) becomes 0xb0.
+  steps += "  - fault: {network: {corrupt-byte: 0}}\n" + ask +
+           expect(
+               "%AUM-3-UPGRADE_FAILED: the IDA's answer for net\\\\.SPA\\\\.bin is not understood \\\\(it begins "
+               "\\\".xb0K https://127\\\\.0\\\\.0\\\\.1:") +
+           prompt() + check_absent("net.SPA.bin") + send("show logging") + expect("could not be asked") +
+           expect("is not understood") + prompt();
+  steps += ask + expect("Image Verification: PASS\\n") + prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha +
+           "\"}\n";
+  Result r = run_board("aum-ida-faults", steps, "--trace " + d.file("trace.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"fault=refuse", "fault=stall", "fault=drop-after@5", "fault=corrupt-byte@0"})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
+}
+
 // The guide's prerequisite for a download from Cisco: the IDA named by a
 // host name, resolved through ip name-server (dnsmasq on loopback, never the
 // host's resolver; without a name server the IDA cannot be asked), and its
