@@ -713,7 +713,8 @@ TEST_F(HttpUpload, UploadScenarioDeliversTheSameBytes) {
 // fails verify. An upload that fails leaves at most the first bytes of a
 // dropped connection on the server; a corrupted one arrives differing from
 // the bootflash: file in exactly the chosen byte. bootflash: is untouched
-// by every upload, and the trace names each fault on its protocol.
+// by every upload, the trace names each fault on its protocol, and a second
+// run gives the same console and trace.
 TEST_F(HttpUpload, EveryFaultOnEveryProtocolBothWays) {
   struct Proto {
     std::string name;
@@ -771,9 +772,20 @@ TEST_F(HttpUpload, EveryFaultOnEveryProtocolBothWays) {
              "name: every-fault\nboard: default\ntimeout: 600 s\nsteps:\n" + put_old() +
                  "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n" +
                  "  - power-on\n  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + steps);
-  Result r = run_trustsim("run --quiet --console-log " + d.file("console.txt") + " --trace " + d.file("trace.jsonl") +
-                          " " + d.file("faults.yaml"));
+  auto run = [&] {
+    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " --trace " + d.file("trace.jsonl") +
+                        " " + d.file("faults.yaml"));
+  };
+  Result r = run();
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  // Faults are deterministic too: a second run, against emptied servers,
+  // gives the same console and trace byte for byte.
+  std::string console1 = read_text(d.file("console.txt")), trace1 = read_text(d.file("trace.jsonl"));
+  ASSERT_EQ(sh("rm -f '" + up + "'/*").exit_code, 0);
+  r = run();
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(console1, read_text(d.file("console.txt")));
+  EXPECT_EQ(trace1, read_text(d.file("trace.jsonl")));
   std::string sent = read_text(old_image);
   for (const Proto& p : protos) {
     std::string base = up + "/" + p.name + "-";
