@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -365,6 +366,48 @@ TEST_F(Aum, StatusMailReachesTheSmtpServer) {
   EXPECT_NE(trace.find("\"status\":\"refused\",\"detail\":\"smtp://127.0.0.1:" + std::to_string(dead)),
             std::string::npos)
       << trace.substr(0, 3000);
+}
+
+// A mail server that is gone mid-conversation (it takes the connection and
+// hangs up before its greeting) while an upgrade succeeds: the failed mail
+// is on the console and in show logging, and nothing of the upgrade is
+// lost -- the image, the boot list and the scheduled reload all stand.
+TEST_F(Aum, MailServerGoneMidMailLosesNothing) {
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in a = loopback(0);
+  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(ls, 4), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::atomic<int> hung_up{0};
+  std::thread server([&] {
+    while (wait_readable(ls, 30000)) {
+      int c = accept(ls, nullptr, nullptr);
+      if (c < 0) break;
+      close(c);
+      if (++hung_up == 1) break;
+    }
+  });
+  const std::string boot_list = "bootflash:net.SPA.bin,1;bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;";
+  std::string steps =
+      config("autoupgrade status email recipient ops@example.net\nautoupgrade status email smtp-server 127.0.0.1:" +
+             std::to_string(ntohs(a.sin_port))) +
+      send("upgrade automatic getversion " + tftp_url() + " in 0:30") +
+      expect("%AUM-6-IMAGE_READY: bootflash:net\\\\.SPA\\\\.bin downloaded and validated\\n") +
+      expect(
+          "%AUM-4-STATUS_MAIL_FAILED: status mail to ops@example\\\\.net not sent \\\\(Connection closed by the server "
+          "before the end of the file\\\\)\\n") +
+      expect("Reload scheduled for 00:30:") + prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n" +
+      "  - check: {romvar: BOOT, equals: \"" + boot_list + "\"}\n" + send("show reload") +
+      expect("Reload reason: Auto upgrade\\n") + prompt() + send("show logging") + expect("%AUM-6-IMAGE_READY") +
+      expect("%AUM-4-STATUS_MAIL_FAILED") + expect("%SYS-5-SCHEDULED_RELOAD") + prompt();
+  Result r = run_steps(steps);
+  shutdown(ls, SHUT_RDWR);
+  server.join();
+  close(ls);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  EXPECT_EQ(hung_up.load(), 1) << "the mail never reached the server that hangs up";
 }
 
 // The power-cut campaign over an upgrade (scenarios/campaigns/
