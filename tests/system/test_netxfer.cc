@@ -355,6 +355,11 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
     return copy_steps("copy ftp://" + cred + host + " bootflash:" + name, name, false) + expect("bytes copied in") + r1;
   };
   auto config = [&](const std::string& line) { return "  - send: \"" + line + "\"\n"; };
+  auto upload = [&](const std::string& cred) {
+    return config("copy bootflash:g.bin ftp://" + cred + "127.0.0.1:" + std::to_string(port) + "/up.bin") +
+           expect("Destination filename \\\\[up\\\\.bin\\\\]\\\\? ") + config("") + expect("\\\\[yes/no\\\\] ") +
+           config("yes") + expect("%Error writing [^\\n]* \\\\(Permission denied\\\\)") + r1;
+  };
   std::string steps =
       config("configure terminal") + config("hostname R1") + config("ip domain name example.net") + config("end") + r1 +
       copy("", "a.bin") +          // anonymous / anonymous@R1.example.net
@@ -371,6 +376,10 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
       config("configure terminal") + config("no ip ftp password") + config("no ip domain name") + config("end") + r1 +
       config("show running-config") + expect("\\nip ftp username carol\\n!\\n") + r1 +
       copy("", "g.bin") +  // carol / carol@R1 (no domain: no dot)
+      // Uploads log in by the same rules (this server is read-only, so the
+      // STOR is refused after the login it recorded).
+      upload("ed@") +  // ed / ed@R1
+      upload("") +     // carol / carol@R1
       config("configure terminal") + config("ip domain name bad..name") +
       expect("%Error: the domain name may hold letters, digits, - and single dots between labels only") +
       config("end") + r1;
@@ -386,6 +395,8 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
             "anonymous pw2\n"
             "dave pw2\n"
             "carol pw2\n"
+            "carol carol@R1\n"
+            "ed ed@R1\n"
             "carol carol@R1\n");
 }
 
