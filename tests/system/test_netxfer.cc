@@ -701,8 +701,8 @@ TEST_F(HttpUpload, HttpAndHttpsUploadsArriveWhole) {
 }
 
 // scenarios/upgrade/upload.yaml against the three servers: each received
-// the bootflash: file byte for byte, and the refused and denied uploads
-// stored nothing.
+// the bootflash: file byte for byte, the refused and denied uploads stored
+// nothing, and the dropped one at most its first 30000 bytes.
 TEST_F(HttpUpload, UploadScenarioDeliversTheSameBytes) {
   std::string b64 = web->ca_base64();
   ASSERT_GT(b64.size(), 100u);
@@ -715,6 +715,10 @@ TEST_F(HttpUpload, UploadScenarioDeliversTheSameBytes) {
   for (const char* f : {"/t.bin", "/f.bin", "/p.bin", "/s.bin", "/q.bin"}) EXPECT_EQ(sha256_of(up + f), old_sha) << f;
   for (const char* f : {"/denied.bin", "/refused.bin", "/refused.bin.part"})
     EXPECT_EQ(access((up + f).c_str(), F_OK), -1) << f;
+  struct stat st {};
+  if (stat((up + "/dropped.bin").c_str(), &st) == 0) {
+    EXPECT_LE(st.st_size, 30000);
+  }
 }
 
 // Every network fault on every protocol, both ways (docs/netxfer.md,
