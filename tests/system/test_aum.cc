@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -367,6 +368,48 @@ TEST_F(Aum, StatusMailReachesTheSmtpServer) {
       << trace.substr(0, 3000);
 }
 
+// A mail server that is gone mid-conversation (it takes the connection and
+// hangs up before its greeting) while an upgrade succeeds: the failed mail
+// is on the console and in show logging, and nothing of the upgrade is
+// lost -- the image, the boot list and the scheduled reload all stand.
+TEST_F(Aum, MailServerGoneMidMailLosesNothing) {
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_in a = loopback(0);
+  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(ls, 4), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::atomic<int> hung_up{0};
+  std::thread server([&] {
+    while (wait_readable(ls, 30000)) {
+      int c = accept(ls, nullptr, nullptr);
+      if (c < 0) break;
+      close(c);
+      if (++hung_up == 1) break;
+    }
+  });
+  const std::string boot_list = "bootflash:net.SPA.bin,1;bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin,1;";
+  std::string steps =
+      config("autoupgrade status email recipient ops@example.net\nautoupgrade status email smtp-server 127.0.0.1:" +
+             std::to_string(ntohs(a.sin_port))) +
+      send("upgrade automatic getversion " + tftp_url() + " in 0:30") +
+      expect("%AUM-6-IMAGE_READY: bootflash:net\\\\.SPA\\\\.bin downloaded and validated\\n") +
+      expect(
+          "%AUM-4-STATUS_MAIL_FAILED: status mail to ops@example\\\\.net not sent \\\\(Connection closed by the server "
+          "before the end of the file\\\\)\\n") +
+      expect("Reload scheduled for 00:30:") + prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha + "\"}\n" +
+      "  - check: {romvar: BOOT, equals: \"" + boot_list + "\"}\n" + send("show reload") +
+      expect("Reload reason: Auto upgrade\\n") + prompt() + send("show logging") + expect("%AUM-6-IMAGE_READY") +
+      expect("%AUM-4-STATUS_MAIL_FAILED") + expect("%SYS-5-SCHEDULED_RELOAD") + prompt();
+  Result r = run_steps(steps);
+  shutdown(ls, SHUT_RDWR);
+  server.join();
+  close(ls);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  EXPECT_EQ(hung_up.load(), 1) << "the mail never reached the server that hangs up";
+}
+
 // The power-cut campaign over an upgrade (scenarios/campaigns/
 // aum-upgrade-power-cut.yaml) against the TFTP server of SetUp: one shard
 // in 'system', the whole in 'long' (tests/meson.build).
@@ -542,6 +585,47 @@ TEST_F(AumIda, CertificateDatesAreJudgedByTheBoardClock) {
   std::string trace = read_text(d.file("trace.jsonl"));
   EXPECT_NE(trace.find("\"status\":\"cert-expired\""), std::string::npos);
   EXPECT_NE(trace.find("\"status\":\"cert-not-yet-valid\""), std::string::npos);
+}
+
+// Network faults on the IDA request (docs/aum.md, "The IDA exchange"): a
+// refused, stalled or dropped request names its reason on the console and
+// ends the upgrade; a corrupted answer is not understood. Nothing is
+// written, and each fault is used up: the next request upgrades.
+TEST_F(AumIda, NetworkFaultsOnTheIdaRequestEndTheUpgradeCleanly) {
+  std::string ida_url = "https://127.0.0.1:" + std::to_string(ida->port) + "/ida";
+  std::string ask = send("upgrade automatic getversion cisco username trustsim password s3cr&t=p@ss image net.SPA.bin");
+  std::string steps = config(trust_lines() + "\nautoupgrade ida url " + ida_url);
+  struct Row {
+    std::string fault, error;
+  };
+  const std::string closed = "Connection closed by the server before the end of the file";
+  const std::vector<Row> rows = {
+      {"refuse: true", "%Error opening " + re(ida_url) + " \\\\(Connection refused\\\\)\\n"},
+      {"stall: true", "%Error reading " + re(ida_url) + " \\\\(Timed out\\\\)\\n"},
+      {"drop-after: 5", "%Error reading " + re(ida_url) + " \\\\(" + closed + "\\\\)\\n"},
+  };
+  for (const Row& row : rows) {
+    std::string why = row.error.substr(row.error.find("\\\\(") + 3);
+    why = why.substr(0, why.rfind("\\\\)"));
+    steps +=
+        "  - fault: {network: {" + row.fault + "}}\n" + ask + expect(row.error) +
+        expect("%AUM-3-UPGRADE_FAILED: the IDA could not be asked for net\\\\.SPA\\\\.bin \\\\(" + why + "\\\\)\\n") +
+        prompt() + check_absent("net.SPA.bin");
+  }
+  // The answer's first byte flipped: 'O' (0x4f) becomes 0xb0.
+  steps += "  - fault: {network: {corrupt-byte: 0}}\n" + ask +
+           expect(
+               "%AUM-3-UPGRADE_FAILED: the IDA's answer for net\\\\.SPA\\\\.bin is not understood \\\\(it begins "
+               "\\\".xb0K https://127\\\\.0\\\\.0\\\\.1:") +
+           prompt() + check_absent("net.SPA.bin") + send("show logging") + expect("could not be asked") +
+           expect("is not understood") + prompt();
+  steps += ask + expect("Image Verification: PASS\\n") + prompt() + "  - check: {file: net.SPA.bin, sha256: \"" + sha +
+           "\"}\n";
+  Result r = run_board("aum-ida-faults", steps, "--trace " + d.file("trace.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << console();
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const char* s : {"fault=refuse", "fault=stall", "fault=drop-after@5", "fault=corrupt-byte@0"})
+    EXPECT_NE(trace.find(s), std::string::npos) << s;
 }
 
 // The guide's prerequisite for a download from Cisco: the IDA named by a

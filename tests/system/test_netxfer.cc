@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -354,6 +355,11 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
     return copy_steps("copy ftp://" + cred + host + " bootflash:" + name, name, false) + expect("bytes copied in") + r1;
   };
   auto config = [&](const std::string& line) { return "  - send: \"" + line + "\"\n"; };
+  auto upload = [&](const std::string& cred) {
+    return config("copy bootflash:g.bin ftp://" + cred + "127.0.0.1:" + std::to_string(port) + "/up.bin") +
+           expect("Destination filename \\\\[up\\\\.bin\\\\]\\\\? ") + config("") + expect("\\\\[yes/no\\\\] ") +
+           config("yes") + expect("%Error writing [^\\n]* \\\\(Permission denied\\\\)") + r1;
+  };
   std::string steps =
       config("configure terminal") + config("hostname R1") + config("ip domain name example.net") + config("end") + r1 +
       copy("", "a.bin") +          // anonymous / anonymous@R1.example.net
@@ -370,6 +376,10 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
       config("configure terminal") + config("no ip ftp password") + config("no ip domain name") + config("end") + r1 +
       config("show running-config") + expect("\\nip ftp username carol\\n!\\n") + r1 +
       copy("", "g.bin") +  // carol / carol@R1 (no domain: no dot)
+      // Uploads log in by the same rules (this server is read-only, so the
+      // STOR is refused after the login it recorded).
+      upload("ed@") +  // ed / ed@R1
+      upload("") +     // carol / carol@R1
       config("configure terminal") + config("ip domain name bad..name") +
       expect("%Error: the domain name may hold letters, digits, - and single dots between labels only") +
       config("end") + r1;
@@ -385,6 +395,8 @@ TEST_F(Net, FtpLoginFollowsTheGuidesOrder) {
             "anonymous pw2\n"
             "dave pw2\n"
             "carol pw2\n"
+            "carol carol@R1\n"
+            "ed ed@R1\n"
             "carol carol@R1\n");
 }
 
@@ -686,6 +698,142 @@ TEST_F(HttpUpload, HttpAndHttpsUploadsArriveWhole) {
   std::string trace = read_text(d.file("trace.jsonl"));
   EXPECT_NE(trace.find("\"op\":\"http-put\",\"addr\":0,\"len\":" + size), std::string::npos) << trace.substr(0, 3000);
   EXPECT_NE(trace.find("\"op\":\"https-put\",\"addr\":0,\"len\":" + size), std::string::npos);
+}
+
+// scenarios/upgrade/upload.yaml against the three servers: each received
+// the bootflash: file byte for byte, the refused and denied uploads stored
+// nothing, and the dropped one at most its first 30000 bytes.
+TEST_F(HttpUpload, UploadScenarioDeliversTheSameBytes) {
+  std::string b64 = web->ca_base64();
+  ASSERT_GT(b64.size(), 100u);
+  Result r = run_trustsim(
+      "run --quiet --console-log " + d.file("console.txt") + " --var tftp=" + std::to_string(tftp_port) +
+      " --var ftp=" + std::to_string(ftp_port) + " --var https=" + std::to_string(web->good_port) +
+      " --var ca1=" + b64.substr(0, b64.size() / 2) + " --var ca2=" + b64.substr(b64.size() / 2) +
+      " --var file=" + old_image + " --var sha256=" + old_sha + " " + src("scenarios/upgrade/upload.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  for (const char* f : {"/t.bin", "/f.bin", "/p.bin", "/s.bin", "/q.bin"}) EXPECT_EQ(sha256_of(up + f), old_sha) << f;
+  for (const char* f : {"/denied.bin", "/refused.bin", "/refused.bin.part"})
+    EXPECT_EQ(access((up + f).c_str(), F_OK), -1) << f;
+  struct stat st {};
+  if (stat((up + "/dropped.bin").c_str(), &st) == 0) {
+    EXPECT_LE(st.st_size, 30000);
+  }
+}
+
+// Every network fault on every protocol, both ways (docs/netxfer.md,
+// "Faults"): refuse, stall, drop-after and corrupt-byte on TFTP, FTP, HTTP
+// and HTTPS downloads and uploads, one row each. A download over an
+// existing file that fails keeps the old file; a corrupted one arrives and
+// fails verify. An upload that fails leaves at most the first bytes of a
+// dropped connection on the server; a corrupted one arrives differing from
+// the bootflash: file in exactly the chosen byte. bootflash: is untouched
+// by every upload, the trace names each fault on its protocol, and a second
+// run gives the same console and trace.
+TEST_F(HttpUpload, EveryFaultOnEveryProtocolBothWays) {
+  struct Proto {
+    std::string name;
+    std::function<std::string(const std::string&)> url, shown;
+  };
+  std::string fp = "ftp://127.0.0.1:" + std::to_string(ftp_port) + "/";
+  std::vector<Proto> protos = {
+      {"tftp", [&](const std::string& p) { return tftp_url(p); }, [&](const std::string& p) { return tftp_url(p); }},
+      {"ftp", [&](const std::string& p) { return ftp_url(p); }, [&](const std::string& p) { return fp + p; }},
+      {"http", [&](const std::string& p) { return http_url(p); }, [&](const std::string& p) { return http_url(p); }},
+      {"https", [&](const std::string& p) { return https_url(web->good_port, p); },
+       [&](const std::string& p) { return https_url(web->good_port, p); }},
+  };
+  const std::string closed = "Connection closed by the server before the end of the file";
+  struct Fault {
+    std::string yaml, traced;
+  };
+  const std::vector<Fault> faults = {{"refuse: true", "fault=refuse"},
+                                     {"stall: true", "fault=stall"},
+                                     {"drop-after: 30000", "fault=drop-after@30000"},
+                                     {"corrupt-byte: 5000", "fault=corrupt-byte@5000"}};
+  std::string steps = authenticate("T1");
+  for (const Proto& p : protos) {
+    std::string url = p.url("net.SPA.bin"), shown = re(p.shown("net.SPA.bin"));
+    std::string dropped = p.name == "tftp" ? "Timed out" : closed;
+    const std::string errors[] = {"%Error opening " + shown + " \\\\(Connection refused\\\\)",
+                                  "%Error reading " + shown + " \\\\(Timed out\\\\)",
+                                  "!!!!!\\n%Error reading " + shown + " \\\\(" + dropped + "\\\\)"};
+    for (size_t f = 0; f < 3; ++f)
+      steps += "  # download, " + p.name + ", " + faults[f].yaml + "\n  - fault: {network: {" + faults[f].yaml +
+               "}}\n" + copy_steps("copy " + url + " bootflash:", "net.SPA.bin", true) + expect(errors[f]) + prompt() +
+               check_file("net.SPA.bin", old_sha);
+    std::string bad = "bad-" + p.name + ".bin";
+    steps += "  # download, " + p.name + ", corrupt-byte\n  - fault: {network: {" + faults[3].yaml + "}}\n" +
+             copy_steps("copy " + url + " bootflash:" + bad, bad, false) + expect("bytes copied in") + prompt() +
+             "  - send: verify bootflash:" + bad + "\n" +
+             expect("%Error: digital signature verification failed for bootflash:" + re(bad)) + prompt();
+    for (size_t f = 0; f < 4; ++f) {
+      std::string path = "up/" + p.name + "-" + std::to_string(f) + ".bin";
+      std::string sh_up = re(p.shown(path));
+      const std::string outcome[] = {"\\n%Error opening " + sh_up + " \\\\(Connection refused\\\\)",
+                                     "\\n%Error writing " + sh_up + " \\\\(Timed out\\\\)",
+                                     "!!!!!\\n%Error writing " + sh_up + " \\\\(" + dropped + "\\\\)",
+                                     "\\nUpload to server done\\n"};
+      steps += "  # upload, " + p.name + ", " + faults[f].yaml + "\n  - fault: {network: {" + faults[f].yaml + "}}\n" +
+               upload_steps("copy bootflash:old.bin " + p.url(path), path) + expect(outcome[f]) + prompt() +
+               check_file("old.bin", old_sha);
+    }
+  }
+  // A fault is used up by its transfer: the next download is whole.
+  steps += copy_steps("copy " + tftp_url() + " bootflash:", "net.SPA.bin", true) + expect("bytes copied in") +
+           prompt() + check_file("net.SPA.bin", sha);
+  // Stalls and TFTP drops each wait the 10 s TIMEOUT of board time.
+  write_text(d.file("faults.yaml"),
+             "name: every-fault\nboard: default\ntimeout: 600 s\nsteps:\n" + put_old() +
+                 "  - flash-put: {from: " + old_image + ", name: net.SPA.bin}\n" +
+                 "  - power-on\n  - expect: \"Router>\"\n  - send: enable\n  - expect: \"Router#\"\n" + steps);
+  auto run = [&] {
+    return run_trustsim("run --quiet --console-log " + d.file("console.txt") + " --trace " + d.file("trace.jsonl") +
+                        " " + d.file("faults.yaml"));
+  };
+  Result r = run();
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  // Faults are deterministic too: a second run, against emptied servers,
+  // gives the same console and trace byte for byte.
+  std::string console1 = read_text(d.file("console.txt")), trace1 = read_text(d.file("trace.jsonl"));
+  ASSERT_EQ(sh("rm -f '" + up + "'/*").exit_code, 0);
+  r = run();
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n--- console:\n" << read_text(d.file("console.txt"));
+  EXPECT_EQ(console1, read_text(d.file("console.txt")));
+  EXPECT_EQ(trace1, read_text(d.file("trace.jsonl")));
+  std::string sent = read_text(old_image);
+  for (const Proto& p : protos) {
+    std::string base = up + "/" + p.name + "-";
+    for (int f : {0, 1}) EXPECT_EQ(access((base + std::to_string(f) + ".bin").c_str(), F_OK), -1) << p.name << f;
+    struct stat st {};
+    if (stat((base + "2.bin").c_str(), &st) == 0) EXPECT_LE(st.st_size, 30000) << p.name << " dropped upload";
+    std::string got = read_text(base + "3.bin");
+    ASSERT_EQ(got.size(), sent.size()) << p.name << " corrupted upload";
+    size_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      if (got[i] != sent[i]) {
+        ++differ;
+        EXPECT_EQ(i, 5000u) << p.name;
+        EXPECT_EQ(uint8_t(got[i] ^ sent[i]), 0xFFu) << p.name;
+      }
+    EXPECT_EQ(differ, 1u) << p.name;
+  }
+  // Each fault is traced on its own protocol and direction.
+  std::string trace = read_text(d.file("trace.jsonl"));
+  for (const Proto& p : protos)
+    for (const char* dir : {"-get", "-put"})
+      for (const Fault& f : faults) {
+        bool found = false;
+        for (size_t at = 0; !found && at < trace.size();) {
+          size_t end = trace.find('\n', at);
+          if (end == std::string::npos) end = trace.size();
+          std::string line = trace.substr(at, end - at);
+          found = line.find("\"op\":\"" + p.name + dir + "\"") != std::string::npos &&
+                  line.find(f.traced) != std::string::npos;
+          at = end + 1;
+        }
+        EXPECT_TRUE(found) << p.name << dir << " " << f.traced;
+      }
 }
 
 // A server that refuses names its status; an untrusted, expired or missing
