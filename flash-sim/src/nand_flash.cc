@@ -243,6 +243,7 @@ NandImage::NandImage(const NandConfig& cfg, std::string path) : cfg_(cfg), path_
 }
 
 void NandImage::move_to(const std::string& path) {
+  if (meta_dirty_) save_meta();
   copy_file_sparse(path_, path);
   copy_file_sparse(meta_path(path_), meta_path(path));
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
@@ -253,6 +254,12 @@ void NandImage::move_to(const std::string& path) {
 }
 
 NandImage::~NandImage() {
+  // A holder that returned by an exception did not release: keep the
+  // counts if the file can still be written (a destructor cannot report).
+  try {
+    if (meta_dirty_) save_meta();
+  } catch (...) {
+  }
   if (fd_ >= 0) close(fd_);
 }
 
@@ -280,7 +287,23 @@ void NandImage::load_meta() {
   }
 }
 
-void NandImage::save_meta() const { write_meta(meta_path(path_), erase_counts_, grown_bad_); }
+void NandImage::save_meta() {
+  write_meta(meta_path(path_), erase_counts_, grown_bad_);
+  meta_dirty_ = false;
+  ++meta_writes_;
+}
+
+void NandImage::meta_changed() {
+  if (meta_holds_ == 0)
+    save_meta();
+  else
+    meta_dirty_ = true;
+}
+
+void NandImage::release_meta() {
+  if (meta_holds_ > 0) --meta_holds_;
+  if (meta_holds_ == 0 && meta_dirty_) save_meta();
+}
 
 void NandImage::read_page(uint32_t page, uint8_t* raw) const {
   if (page >= page_count_) throw std::out_of_range("NAND page " + std::to_string(page) + " outside the part");
@@ -314,13 +337,13 @@ void NandImage::erase_block(uint32_t block) {
 
 void NandImage::count_erase(uint32_t block) {
   ++erase_counts_.at(block);
-  save_meta();
+  meta_changed();
 }
 
 void NandImage::mark_grown_bad(uint32_t block) {
   if (block >= cfg_.block_count) throw std::out_of_range("NAND block " + std::to_string(block) + " outside the part");
   grown_bad_.insert(block);
-  save_meta();
+  meta_changed();
 }
 
 uint64_t NandImage::allocated_bytes() const {

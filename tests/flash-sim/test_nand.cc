@@ -676,6 +676,39 @@ TEST(NandFlash, ResetDuringProgramAbortsIt) {
   });
 }
 
+// Host tools batch the side file: a held image changes its counts in
+// memory only and writes them once on release (or before moving).
+TEST(NandFlash, HeldWearFileIsWrittenOnceOnRelease) {
+  test::TempDir dir;
+  std::string path = dir.file("bootflash.nand");
+  NandConfig cfg = figures();
+  NandFlash::create_image(cfg, path);
+  NandImage image(cfg, path);
+  image.count_erase(0);
+  EXPECT_EQ(image.meta_writes(), 1u) << "unheld, every change is written";
+  image.hold_meta();
+  image.hold_meta();
+  for (uint32_t b = 1; b < 9; ++b) image.count_erase(b);
+  image.mark_grown_bad(5);
+  EXPECT_EQ(NandImage(cfg, path).erase_count(3), 0u) << "held: the file still has the old counts";
+  image.release_meta();
+  EXPECT_EQ(image.meta_writes(), 1u) << "an inner release keeps holding";
+  image.release_meta();
+  EXPECT_EQ(image.meta_writes(), 2u) << "one write for the whole batch";
+  NandImage reopened(cfg, path);
+  for (uint32_t b = 0; b < 9; ++b) EXPECT_EQ(reopened.erase_count(b), 1u) << "block " << b;
+  EXPECT_TRUE(reopened.is_grown_bad(5));
+  image.release_meta();
+  EXPECT_EQ(image.meta_writes(), 2u) << "nothing changed: no write";
+
+  image.hold_meta();
+  image.count_erase(10);
+  std::string moved = dir.file("moved.nand");
+  image.move_to(moved);
+  EXPECT_EQ(NandImage(cfg, moved).erase_count(10), 1u) << "a move takes the held counts along";
+  image.release_meta();
+}
+
 // Persistence: a child process writes, the parent elaborates a new model
 // on the same image (SystemC allows one elaboration per process).
 TEST(NandFlash, ContentsAndWearPersistAcrossReconstruction) {
