@@ -956,6 +956,45 @@ TEST(NandFlash, ArrayWindowStopsBeforeTheFirstPageOfAMarkedBlock) {
   });
 }
 
+// WINDOW_PAGES = 2: the window holds pages 0 and 1 of each block, packed,
+// with the same per-page cost, trace and stop rules as the plain window.
+TEST(NandFlash, PackedWindowReadsTheFirstPagesOfEachBlockInOneTransaction) {
+  simulate(figures(), [](Rig& r) {
+    std::vector<uint8_t> a0 = pattern(11), a1 = pattern(12), a2 = pattern(13), b0 = pattern(14), b1 = pattern(15);
+    r.program(3 * 64, a0);
+    r.program(3 * 64 + 1, a1);
+    r.program(3 * 64 + 2, a2);
+    r.program(4 * 64, b0);
+    r.program(4 * 64 + 1, b1);
+    EXPECT_EQ(r.set(TS_NAND_WINDOW_PAGES, 2), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(r.reg(TS_NAND_WINDOW_PAGES), 2u);
+    std::vector<uint8_t> out;
+    uint64_t t0 = now_ns();
+    WindowRead w = window_read(r, 3 * 2, 4, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 4u * 2048);
+    EXPECT_EQ(now_ns() - t0, 4 * window_page_ns()) << "the same cost per page as the plain window";
+    EXPECT_TRUE(std::equal(a0.begin(), a0.begin() + 2048, out.begin()));
+    EXPECT_TRUE(std::equal(a1.begin(), a1.begin() + 2048, out.begin() + 2048)) << "page 1 of block 3";
+    EXPECT_TRUE(std::equal(b0.begin(), b0.begin() + 2048, out.begin() + 4096)) << "not page 2: block 4 follows";
+    EXPECT_TRUE(std::equal(b1.begin(), b1.begin() + 2048, out.begin() + 6144));
+    EXPECT_EQ(r.reg(TS_NAND_ROW), 4u * 64 + 1) << "ROW names the last page read";
+
+    w = window_read(r, (kFactoryBad - 1) * 2, 4, out);
+    EXPECT_EQ(w.actual, 2u * 2048) << "stops before page 0 of the marked block";
+    EXPECT_EQ(r.reg(TS_NAND_ROW), kFactoryBad * 64u);
+
+    uint32_t blocks = r.reg(TS_NAND_BLOCK_COUNT);
+    w = window_read(r, blocks * 2 - 1, 2, out);
+    EXPECT_EQ(w.status, tlm::TLM_ADDRESS_ERROR_RESPONSE) << "the packed window ends with the last block";
+
+    EXPECT_EQ(r.set(TS_NAND_WINDOW_PAGES, 0), tlm::TLM_OK_RESPONSE);
+    w = window_read(r, 3 * 64 + 1, 2, out);
+    EXPECT_EQ(w.actual, 2u * 2048);
+    EXPECT_TRUE(std::equal(a2.begin(), a2.begin() + 2048, out.begin() + 2048)) << "0: the plain window again";
+  });
+}
+
 TEST(NandFlash, ArrayWindowRefusesPartialPagesWritesAndBusy) {
   simulate(figures(), [](Rig& r) {
     std::vector<uint8_t> buf(4096);

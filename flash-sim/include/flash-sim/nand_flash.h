@@ -197,6 +197,7 @@ class NandFlash : public Device {
   std::vector<uint8_t> buffer_;
   uint32_t row_ = 0;
   uint32_t status_ = 0;
+  uint32_t window_pages_ = 0;  // WINDOW_PAGES
   uint32_t config_ = 0;
   uint32_t id_ = 0;
   uint32_t ecc_bits_ = 0;
