@@ -758,6 +758,7 @@ class VolumeImpl {
 
     // 1. One header pair per block: which blocks are bad, metadata, data.
     uint32_t max_seq = 0, max_serial = 0;
+    v.ops_->scan_headers(0, v.block_count_);
     for (uint32_t b = 0; b < v.block_count_; ++b) {
       Volume::Block& k = v.blocks_[b];
       if (v.ops_->is_bad_block(b)) {

@@ -36,7 +36,8 @@ const RegisterSpec kRegisters[] = {
     {"CONFIG", TS_NAND_CONFIG, 4, A::kReadWrite, TS_NAND_CONFIG_ECC_EN, TS_NAND_CONFIG_ECC_EN, 0, 0,
      24},  // 1Fh/0Fh B0h
     {"ECC_BITS", TS_NAND_ECC_BITS, 4, A::kReadOnly, 0, 0, 0, 0, 24},
-    {"READY_STATUS", TS_NAND_READY_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 24},  // STATUS, after the wait
+    {"READY_STATUS", TS_NAND_READY_STATUS, 4, A::kReadOnly, 0, 0, 0, 0, 24},            // STATUS, after the wait
+    {"WINDOW_PAGES", TS_NAND_WINDOW_PAGES, 4, A::kReadWrite, 0, 0xFFFFFFFFu, 0, 0, 0},  // controller side
     {"PAGE_SIZE", TS_NAND_PAGE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
     {"SPARE_SIZE", TS_NAND_SPARE_SIZE, 4, A::kReadOnly, 0, 0, 0, 0, 0},
     {"PAGES_PER_BLOCK", TS_NAND_PAGES_PER_BLOCK, 4, A::kReadOnly, 0, 0, 0, 0, 0},
@@ -243,6 +244,7 @@ NandImage::NandImage(const NandConfig& cfg, std::string path) : cfg_(cfg), path_
 }
 
 void NandImage::move_to(const std::string& path) {
+  if (meta_dirty_) save_meta();
   copy_file_sparse(path_, path);
   copy_file_sparse(meta_path(path_), meta_path(path));
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
@@ -253,6 +255,12 @@ void NandImage::move_to(const std::string& path) {
 }
 
 NandImage::~NandImage() {
+  // A holder that returned by an exception did not release: keep the
+  // counts if the file can still be written (a destructor cannot report).
+  try {
+    if (meta_dirty_) save_meta();
+  } catch (...) {
+  }
   if (fd_ >= 0) close(fd_);
 }
 
@@ -280,7 +288,23 @@ void NandImage::load_meta() {
   }
 }
 
-void NandImage::save_meta() const { write_meta(meta_path(path_), erase_counts_, grown_bad_); }
+void NandImage::save_meta() {
+  write_meta(meta_path(path_), erase_counts_, grown_bad_);
+  meta_dirty_ = false;
+  ++meta_writes_;
+}
+
+void NandImage::meta_changed() {
+  if (meta_holds_ == 0)
+    save_meta();
+  else
+    meta_dirty_ = true;
+}
+
+void NandImage::release_meta() {
+  if (meta_holds_ > 0) --meta_holds_;
+  if (meta_holds_ == 0 && meta_dirty_) save_meta();
+}
 
 void NandImage::read_page(uint32_t page, uint8_t* raw) const {
   if (page >= page_count_) throw std::out_of_range("NAND page " + std::to_string(page) + " outside the part");
@@ -314,13 +338,13 @@ void NandImage::erase_block(uint32_t block) {
 
 void NandImage::count_erase(uint32_t block) {
   ++erase_counts_.at(block);
-  save_meta();
+  meta_changed();
 }
 
 void NandImage::mark_grown_bad(uint32_t block) {
   if (block >= cfg_.block_count) throw std::out_of_range("NAND block " + std::to_string(block) + " outside the part");
   grown_bad_.insert(block);
-  save_meta();
+  meta_changed();
 }
 
 uint64_t NandImage::allocated_bytes() const {
@@ -400,6 +424,7 @@ void NandFlash::reset_registers() {
   row_ = 0;
   status_ = 0;
   config_ = uint32_t(regs_.find(TS_NAND_CONFIG)->reset);
+  window_pages_ = 0;
   id_ = 0;
   ecc_bits_ = 0;
   busy_access_logged_ = false;
@@ -696,6 +721,8 @@ uint32_t NandFlash::read_register(uint32_t offset) const {
       return status_ | (op_.active ? TS_NAND_STATUS_BUSY : 0u);
     case TS_NAND_CONFIG:
       return config_;
+    case TS_NAND_WINDOW_PAGES:
+      return window_pages_;
     case TS_NAND_ECC_BITS:
       return ecc_bits_;
     case TS_NAND_PAGE_SIZE:
@@ -791,11 +818,15 @@ bool NandFlash::wait_until_idle() {
 // The array read window: READ_PAGE of each page in turn, its tR, then the
 // buffer transfer of its main area, as the register sequence would cost.
 // It stops before a page whose ECC outcome is not clean and before the first
-// page of a block whose bad-block marker is set (docs/nand-flash.md).
+// page of a block whose bad-block marker is set (docs/nand-flash.md). With
+// WINDOW_PAGES = n it holds the first n pages of each block, packed.
 void NandFlash::array_read(tlm::tlm_generic_payload& gp, uint64_t offset) {
   uint64_t len = gp.get_data_length();
   const uint32_t ps = cfg_.page_size;
-  if (!gp.is_read() || offset % ps != 0 || len % ps != 0 || offset / ps + len / ps > image_.page_count()) {
+  const uint32_t per =
+      window_pages_ == 0 || window_pages_ >= cfg_.pages_per_block ? cfg_.pages_per_block : window_pages_;
+  const uint64_t slots = uint64_t(per) * cfg_.block_count;
+  if (!gp.is_read() || offset % ps != 0 || len % ps != 0 || offset / ps + len / ps > slots) {
     guest_error(std::string("array window ") + (gp.is_read() ? "read" : "write") + " of " + std::to_string(len) +
                 " bytes at +" + std::to_string(offset) +
                 (gp.is_read() ? ": must cover whole pages inside the part" : ": the window is read-only"));
@@ -811,7 +842,8 @@ void NandFlash::array_read(tlm::tlm_generic_payload& gp, uint64_t offset) {
   uint8_t* dst = gp.get_data_ptr();
   uint64_t pages = len / ps;
   for (uint64_t i = 0; i < pages; ++i) {
-    row_ = uint32_t(offset / ps + i);
+    uint64_t q = offset / ps + i;
+    row_ = uint32_t(q / per * cfg_.pages_per_block + q % per);
     wait(clocks(kReadPageClocks), power_.off_event());
     if (!power_.is_on()) break;
     start_operation(OpKind::kRead, row_);
@@ -881,6 +913,9 @@ void NandFlash::write_register(RegisterAccess& a) {
   switch (a.reg.offset) {
     case TS_NAND_ROW:
       row_ = v;
+      break;
+    case TS_NAND_WINDOW_PAGES:
+      window_pages_ = v;
       break;
     case TS_NAND_CONFIG:
       if (op_.active) {

@@ -64,7 +64,11 @@ HostVolume open_bootflash(const NandConfig& cfg, const std::string& path, bool f
   hv.volume = std::make_unique<bfs::Volume>(*hv.flash);
   bfs::Status st;
   if (format) {
+    // Format erases every block: write the wear side file once at the end,
+    // not once per erase.
+    hv.flash->image().hold_meta();
     st = bfs::format(*hv.volume, "bootflash");
+    hv.flash->image().release_meta();
   } else {
     bfs::MountReport local{};
     st = bfs::mount(*hv.volume, report ? report : &local);

@@ -512,6 +512,67 @@ TEST(BfsFormat, VolumeFormattedForAnotherGeometryIsRefused) {
   EXPECT_EQ(bfs::mount(*v, nullptr), Status::kGeometryMismatch);
 }
 
+// The mount announces its scan (flash::Ops::scan_headers) and keeps the
+// hint's promise: is_bad_block() of every block in order, between them only
+// reads of that block's pages 0 and 1, no program or erase (a driver reads
+// ahead on that promise).
+TEST(BfsMount, ScanOfTheBlockHeadersKeepsTheHintsPromise) {
+  Rig r;
+  r.flash.set_factory_bad(5);
+  r.format();
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(write_file(*r.vol, "f" + std::to_string(i), pattern(9000, i)), Status::kOk);
+  struct Watch final : flash::Ops {
+    explicit Watch(RamFlash& f) : f(f) {}
+    flash::Geometry geometry() const override { return f.geometry(); }
+    Result read_page(uint32_t p, uint8_t* b) override {
+      if (scanning && (!checked || p / ppb() != block || p % ppb() > 1)) ++broken;
+      return f.read_page(p, b);
+    }
+    Result program_page(uint32_t p, const uint8_t* b) override {
+      if (scanning) ++broken;
+      return f.program_page(p, b);
+    }
+    Result erase_block(uint32_t b) override {
+      if (scanning) ++broken;
+      return f.erase_block(b);
+    }
+    bool is_bad_block(uint32_t b) override {
+      if (scanning) {
+        if (b != (checked ? block + 1 : first)) ++broken;
+        checked = true;
+        block = b;
+        if (b + 1 == end) scanning = false;
+      }
+      return f.is_bad_block(b);
+    }
+    Result mark_bad_block(uint32_t b) override {
+      if (scanning) ++broken;
+      return f.mark_bad_block(b);
+    }
+    void scan_headers(uint32_t from, uint32_t count) override {
+      ++hints;
+      scanning = true;
+      checked = false;
+      first = from;
+      end = from + count;
+    }
+    uint32_t ppb() const { return f.geometry().pages_per_block; }
+    RamFlash& f;
+    bool scanning = false, checked = false;
+    uint32_t first = 0, end = 0, block = 0, hints = 0, broken = 0;
+  } watch(r.flash);
+  auto v = std::make_unique<bfs::Volume>(watch);
+  bfs::MountReport rep;
+  ASSERT_EQ(bfs::mount(*v, &rep), Status::kOk);
+  EXPECT_EQ(watch.hints, 1u);
+  EXPECT_EQ(watch.first, 0u);
+  EXPECT_EQ(watch.end, r.flash.geometry().block_count) << "the scan covers every block";
+  EXPECT_FALSE(watch.scanning) << "every block was checked";
+  EXPECT_EQ(watch.broken, 0u);
+  EXPECT_EQ(rep.files, 4u);
+  EXPECT_EQ(rep.bad_blocks, 1u);
+}
+
 TEST(BfsFormat, FactoryBadBlocksAreSkippedAndNotCountedAsSpace) {
   Rig r;
   r.flash.set_factory_bad(0);

@@ -676,6 +676,39 @@ TEST(NandFlash, ResetDuringProgramAbortsIt) {
   });
 }
 
+// Host tools batch the side file: a held image changes its counts in
+// memory only and writes them once on release (or before moving).
+TEST(NandFlash, HeldWearFileIsWrittenOnceOnRelease) {
+  test::TempDir dir;
+  std::string path = dir.file("bootflash.nand");
+  NandConfig cfg = figures();
+  NandFlash::create_image(cfg, path);
+  NandImage image(cfg, path);
+  image.count_erase(0);
+  EXPECT_EQ(image.meta_writes(), 1u) << "unheld, every change is written";
+  image.hold_meta();
+  image.hold_meta();
+  for (uint32_t b = 1; b < 9; ++b) image.count_erase(b);
+  image.mark_grown_bad(5);
+  EXPECT_EQ(NandImage(cfg, path).erase_count(3), 0u) << "held: the file still has the old counts";
+  image.release_meta();
+  EXPECT_EQ(image.meta_writes(), 1u) << "an inner release keeps holding";
+  image.release_meta();
+  EXPECT_EQ(image.meta_writes(), 2u) << "one write for the whole batch";
+  NandImage reopened(cfg, path);
+  for (uint32_t b = 0; b < 9; ++b) EXPECT_EQ(reopened.erase_count(b), 1u) << "block " << b;
+  EXPECT_TRUE(reopened.is_grown_bad(5));
+  image.release_meta();
+  EXPECT_EQ(image.meta_writes(), 2u) << "nothing changed: no write";
+
+  image.hold_meta();
+  image.count_erase(10);
+  std::string moved = dir.file("moved.nand");
+  image.move_to(moved);
+  EXPECT_EQ(NandImage(cfg, moved).erase_count(10), 1u) << "a move takes the held counts along";
+  image.release_meta();
+}
+
 // Persistence: a child process writes, the parent elaborates a new model
 // on the same image (SystemC allows one elaboration per process).
 TEST(NandFlash, ContentsAndWearPersistAcrossReconstruction) {
@@ -920,6 +953,45 @@ TEST(NandFlash, ArrayWindowStopsBeforeTheFirstPageOfAMarkedBlock) {
     EXPECT_EQ(w.actual, 2u * 2048) << "only page 0 carries the marker";
     w = window_read(r, 0, 2, out);
     EXPECT_EQ(w.actual, 2u * 2048) << "a good block's page 0 does not stop the run";
+  });
+}
+
+// WINDOW_PAGES = 2: the window holds pages 0 and 1 of each block, packed,
+// with the same per-page cost, trace and stop rules as the plain window.
+TEST(NandFlash, PackedWindowReadsTheFirstPagesOfEachBlockInOneTransaction) {
+  simulate(figures(), [](Rig& r) {
+    std::vector<uint8_t> a0 = pattern(11), a1 = pattern(12), a2 = pattern(13), b0 = pattern(14), b1 = pattern(15);
+    r.program(3 * 64, a0);
+    r.program(3 * 64 + 1, a1);
+    r.program(3 * 64 + 2, a2);
+    r.program(4 * 64, b0);
+    r.program(4 * 64 + 1, b1);
+    EXPECT_EQ(r.set(TS_NAND_WINDOW_PAGES, 2), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(r.reg(TS_NAND_WINDOW_PAGES), 2u);
+    std::vector<uint8_t> out;
+    uint64_t t0 = now_ns();
+    WindowRead w = window_read(r, 3 * 2, 4, out);
+    EXPECT_EQ(w.status, tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(w.actual, 4u * 2048);
+    EXPECT_EQ(now_ns() - t0, 4 * window_page_ns()) << "the same cost per page as the plain window";
+    EXPECT_TRUE(std::equal(a0.begin(), a0.begin() + 2048, out.begin()));
+    EXPECT_TRUE(std::equal(a1.begin(), a1.begin() + 2048, out.begin() + 2048)) << "page 1 of block 3";
+    EXPECT_TRUE(std::equal(b0.begin(), b0.begin() + 2048, out.begin() + 4096)) << "not page 2: block 4 follows";
+    EXPECT_TRUE(std::equal(b1.begin(), b1.begin() + 2048, out.begin() + 6144));
+    EXPECT_EQ(r.reg(TS_NAND_ROW), 4u * 64 + 1) << "ROW names the last page read";
+
+    w = window_read(r, (kFactoryBad - 1) * 2, 4, out);
+    EXPECT_EQ(w.actual, 2u * 2048) << "stops before page 0 of the marked block";
+    EXPECT_EQ(r.reg(TS_NAND_ROW), kFactoryBad * 64u);
+
+    uint32_t blocks = r.reg(TS_NAND_BLOCK_COUNT);
+    w = window_read(r, blocks * 2 - 1, 2, out);
+    EXPECT_EQ(w.status, tlm::TLM_ADDRESS_ERROR_RESPONSE) << "the packed window ends with the last block";
+
+    EXPECT_EQ(r.set(TS_NAND_WINDOW_PAGES, 0), tlm::TLM_OK_RESPONSE);
+    w = window_read(r, 3 * 64 + 1, 2, out);
+    EXPECT_EQ(w.actual, 2u * 2048);
+    EXPECT_TRUE(std::equal(a2.begin(), a2.begin() + 2048, out.begin() + 2048)) << "0: the plain window again";
   });
 }
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -144,6 +145,30 @@ TEST(Run, NvramVariableWriteTakesTheBoardPageWriteTime) {
   ASSERT_EQ(fast_w.size(), 1u);
   ASSERT_EQ(slow_w.size(), 1u);
   EXPECT_EQ(slow_w[0] - fast_w[0], 20000000u * fast_pages.size());
+}
+
+// Factory-bad blocks where the mount's read-ahead stops (one alone, three
+// in a row across a read-ahead boundary, the last block): the boot still
+// reaches the prompt, each bad block's page 0 is read (the window stops
+// there and the marker says bad) and no other page of it is.
+TEST(Run, MountScanSkipsFactoryBadBlocksAndBoots) {
+  TempDir d;
+  std::string board = read_text(src("boards/default.yaml"));
+  size_t pos = board.find("    blocks: 1024\n");
+  ASSERT_NE(pos, std::string::npos);
+  board.insert(pos + strlen("    blocks: 1024\n"), "    factory_bad_blocks: [5, 31, 32, 33, 1023]\n");
+  write_text(d.file("bad.yaml"), board);
+  write_text(d.file("boot.yaml"), "name: boot\nsteps:\n  - power-on\n  - expect: \"Router>\"\n");
+  std::string trace = d.file("boot.jsonl");
+  Result r =
+      run_trustsim("run --quiet --board-file " + d.file("bad.yaml") + " --trace " + trace + " " + d.file("boot.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<uint64_t> pages = field_values(read_text(trace), "\"op\":\"read-page\"", "addr");
+  ASSERT_GT(pages.size(), 1000u) << "the mount reads every block's first pages";
+  for (uint64_t bad : {5u, 31u, 32u, 33u, 1023u}) {
+    EXPECT_EQ(std::count(pages.begin(), pages.end(), bad * 64), 1) << "page 0 of bad block " << bad;
+    for (uint64_t p : pages) EXPECT_FALSE(p > bad * 64 && p < bad * 64 + 64) << "page " << p << " of bad block " << bad;
+  }
 }
 
 TEST(Run, BoardStateDirectoryKeepsVariablesBetweenRuns) {

@@ -44,6 +44,15 @@ class Ops {
   virtual Result erase_block(uint32_t block) = 0;
   virtual bool is_bad_block(uint32_t block) = 0;
   virtual Result mark_bad_block(uint32_t block) = 0;
+  // A hint: the caller will now call is_bad_block() for blocks first ..
+  // first + count - 1 in order, reading at most pages 0 and 1 of each good
+  // one before the next call, with no program or erase in between (a mount's
+  // scan). A driver may read those pages ahead in fewer device operations;
+  // results must be as without the hint. The default does nothing.
+  virtual void scan_headers(uint32_t first, uint32_t count) {
+    (void)first;
+    (void)count;
+  }
 
  protected:
   ~Ops() = default;

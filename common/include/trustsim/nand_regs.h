@@ -24,6 +24,7 @@ extern "C" {
 #define TS_NAND_CONFIG 0x010u          /* RW: TS_NAND_CONFIG_* (reset value TS_NAND_CONFIG_ECC_EN) */
 #define TS_NAND_ECC_BITS 0x014u        /* RO: bits corrected by the last READ_PAGE */
 #define TS_NAND_READY_STATUS 0x018u    /* RO: STATUS, read once the running operation has ended */
+#define TS_NAND_WINDOW_PAGES 0x01Cu    /* RW: pages of each block the array window holds (0: all) */
 #define TS_NAND_PAGE_SIZE 0x020u       /* RO: main-area bytes per page */
 #define TS_NAND_SPARE_SIZE 0x024u      /* RO: spare-area bytes per page */
 #define TS_NAND_PAGES_PER_BLOCK 0x028u /* RO */
@@ -39,7 +40,10 @@ extern "C" {
  * whose ECC outcome is not clean or that is page 0 of a block with its
  * bad-block marker set, leaving that page in the buffer and its outcome in
  * STATUS (actual_len then counts the pages before it only). The device's bus
- * range ends with the window. */
+ * range ends with the window. With WINDOW_PAGES = n (0 < n < pages_per_block)
+ * the window holds only the first n pages of each block, packed: window page
+ * q is page q % n of block q / n (a mount reads every block's header pages in
+ * one request this way). */
 #define TS_NAND_ARRAY 0x10000u
 #define TS_NAND_BUS_SIZE(page_size, page_count) \
   ((uint64_t)TS_NAND_ARRAY + (uint64_t)(page_size) * (uint64_t)(page_count))

@@ -76,6 +76,14 @@ class NandImage {
   void count_erase(uint32_t block);
   bool is_grown_bad(uint32_t block) const { return grown_bad_.count(block) != 0; }
   void mark_grown_bad(uint32_t block);
+  // Batches side-file writes: between hold_meta() and the matching
+  // release_meta(), erase counts and grown bad blocks change in memory
+  // only, and release_meta() writes the side file once if anything changed
+  // (a host tool formatting bootflash: erases every block). Holds nest.
+  // The device model never holds: its side file follows every erase.
+  void hold_meta() { ++meta_holds_; }
+  void release_meta();
+  uint64_t meta_writes() const { return meta_writes_; }  // side-file writes since open
 
   uint64_t allocated_bytes() const;  // disk space the image really uses
   // Copies the image and its side file to `path` and works on the copy from
@@ -84,7 +92,8 @@ class NandImage {
 
  private:
   void load_meta();
-  void save_meta() const;
+  void save_meta();
+  void meta_changed();
   NandConfig cfg_;
   std::string path_;
   int fd_ = -1;
@@ -93,6 +102,9 @@ class NandImage {
   std::vector<uint32_t> erase_counts_;
   std::set<uint32_t> grown_bad_;
   mutable std::vector<uint8_t> scratch_;
+  uint32_t meta_holds_ = 0;
+  bool meta_dirty_ = false;
+  uint64_t meta_writes_ = 0;
 };
 
 class NandFlash : public Device, private TimedOperationModel {
@@ -187,6 +199,7 @@ class NandFlash : public Device, private TimedOperationModel {
   std::vector<uint8_t> buffer_;
   uint32_t row_ = 0;
   uint32_t status_ = 0;
+  uint32_t window_pages_ = 0;  // WINDOW_PAGES
   uint32_t config_ = 0;
   uint32_t id_ = 0;
   uint32_t ecc_bits_ = 0;

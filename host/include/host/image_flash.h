@@ -21,6 +21,7 @@ class ImageFlash : public flash::Ops {
   flash::Result erase_block(uint32_t block) override;
   bool is_bad_block(uint32_t block) override;
   flash::Result mark_bad_block(uint32_t block) override;
+  NandImage& image() { return image_; }
 
  private:
   NandConfig cfg_;
