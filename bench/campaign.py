@@ -91,6 +91,12 @@ steps:
 WAYS = {"fork": ["--no-dedup"], "fresh": ["--no-fork"], "dedup": []}
 
 
+# Issue 15's goals on 2 cores: a sweep whose recovery stops at ROMmon, and
+# one whose recovery boots the OS.
+ROMMON_GOAL = 100
+OS_BOOT_GOAL = 20
+
+
 def run(trustsim, scenario, jobs, way, out):
     args = [trustsim, "campaign", scenario, "--no-progress", "--jobs", str(jobs), "--json", out] + WAYS[way]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -113,7 +119,7 @@ def row(label, rep, wall, cpu):
             f"{user:8.2f} {system:8.2f} {100 * share:7.0f} %")
 
 
-def compare(name, trustsim, scenario, jobs, work):
+def compare(name, trustsim, scenario, jobs, work, goal):
     fork, fork_wall, fork_cpu = run(trustsim, scenario, jobs, "fork", os.path.join(work, name + "-fork.json"))
     plain, plain_wall, plain_cpu = run(trustsim, scenario, jobs, "fresh", os.path.join(work, name + "-plain.json"))
     dedup, dedup_wall, dedup_cpu = run(trustsim, scenario, jobs, "dedup", os.path.join(work, name + "-dedup.json"))
@@ -135,8 +141,9 @@ def compare(name, trustsim, scenario, jobs, work):
     ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
     ratio_d = dedup["runs_per_s"] / fork["runs_per_s"] if fork["runs_per_s"] else float("inf")
     best = max(fork["runs_per_s"], dedup["runs_per_s"])
-    print(f"  ratio fork / fresh: {ratio:.2f}x; fork + dedup / fork: {ratio_d:.2f}x; goal >= 20 runs/s: "
-          f"{'met' if best >= 20 else 'NOT met'}")
+    share = dedup_cpu[1] / sum(dedup_cpu) if sum(dedup_cpu) > 0 else 0.0
+    print(f"  ratio fork / fresh: {ratio:.2f}x; fork + dedup / fork: {ratio_d:.2f}x; goal >= {goal} runs/s: "
+          f"{'met' if best >= goal else 'NOT met'}; sys share <= 20 %: {'met' if share <= 0.2 else 'NOT met'}")
     print(f"  verdicts and virtual times identical fork / fresh: {'yes' if a == b else 'NO'}; "
           f"dedup verdicts identical: {'yes' if verdicts(c) == verdicts(a) else 'NO'}, "
           f"virtual times: {'identical' if c == a else 'differ'}")
@@ -157,11 +164,11 @@ def main():
         open(payload, "wb").write(bytes((i * 7) & 0xFF for i in range(6000)))
         scenario = os.path.join(work, "sweep.yaml")
         open(scenario, "w").write(SCENARIO % {"payload": payload})
-        ok = compare("rommon-vars", trustsim, rommon, jobs, work)
-        ok = compare("os-copy", trustsim, scenario, jobs, work) and ok
+        ok = compare("rommon-vars", trustsim, rommon, jobs, work, ROMMON_GOAL)
+        ok = compare("os-copy", trustsim, scenario, jobs, work, OS_BOOT_GOAL) and ok
         here = os.path.dirname(os.path.abspath(__file__))
         double = os.path.join(here, "..", "scenarios", "campaigns", "rommon-set-double-cut.yaml")
-        ok = compare("rommon-double-cut", trustsim, double, jobs, work) and ok
+        ok = compare("rommon-double-cut", trustsim, double, jobs, work, ROMMON_GOAL) and ok
         if not ok:
             sys.exit(1)
     finally:
