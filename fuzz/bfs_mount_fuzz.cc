@@ -214,7 +214,7 @@ static void take_over_damaged(const uint8_t* data, size_t size, const bfs::Mount
     size_t at = (size_t(data[i]) << 8 | data[i + 1]) * 131 % sizeof h.volume;
     h.volume[at] ^= data[i + 2];
   }
-  h.crc32 = trustsim::crc32(h.volume, sizeof h.volume, trustsim::crc32(&h.report, sizeof h.report));
+  h.crc32 = bfs::handover_crc(h);
   if (bfs::take_over(taken, g_flash, h, nullptr) != bfs::Status::kOk) return;
   uint32_t cursor = 0;
   bfs::FileInfo fi;

@@ -1411,11 +1411,6 @@ class VolumeImpl {
 
   // ---- hand-over between boot stages ----------------------------------------
 
-  static uint32_t handover_crc(const Handover& h) {
-    uint32_t crc = crc32(&h.report, sizeof h.report);
-    return crc32(h.volume, sizeof h.volume, crc);
-  }
-
   static Status hand_over(const Volume& v, const MountReport& report, Handover* out) {
     out->magic = 0;
     if (!v.mounted_) return Status::kNotMounted;
@@ -1577,6 +1572,7 @@ Status mount(Volume& v, MountReport* report) { return VolumeImpl::mount_impl(v, 
 Status fsck(Volume& v, FsckReport* report, bool verify_data) { return VolumeImpl::fsck(v, report, verify_data); }
 
 void unmount(Volume& v) { VolumeImpl::unmount(v); }
+uint32_t handover_crc(const Handover& h) { return crc32(h.volume, sizeof h.volume, crc32(&h.report, sizeof h.report)); }
 Status hand_over(const Volume& v, const MountReport& report, Handover* out) {
   return VolumeImpl::hand_over(v, report, out);
 }

@@ -1348,12 +1348,18 @@ TEST(BfsHandover, OnlyAMountedVolumeWithoutAnOpenWriteIsHandedOver) {
   EXPECT_EQ(handed->magic, 0u);
 }
 
-TEST(BfsHandover, DamagedOrForeignHandOverIsRefusedAndMountStillWorks) {
-  Rig r(kW25N01GV);
+// A filled W25N01GV volume, remounted, and the hand-over of it.
+void handed_over_volume(Rig& r, std::unique_ptr<bfs::Handover>* good) {
   bfs::MountReport rep;
   fill_and_remount(r, &rep);
-  auto good = std::make_unique<bfs::Handover>();
-  ASSERT_EQ(bfs::hand_over(*r.vol, rep, good.get()), Status::kOk);
+  *good = std::make_unique<bfs::Handover>();
+  ASSERT_EQ(bfs::hand_over(*r.vol, rep, good->get()), Status::kOk);
+}
+
+TEST(BfsHandover, DamagedOrForeignHandOverIsRefusedAndMountStillWorks) {
+  Rig r(kW25N01GV);
+  std::unique_ptr<bfs::Handover> good;
+  ASSERT_NO_FATAL_FAILURE(handed_over_volume(r, &good));
   auto handed = std::make_unique<bfs::Handover>();
   auto expect_refused = [&](Status want, const char* what) {
     bfs::Volume v;
@@ -1362,10 +1368,6 @@ TEST(BfsHandover, DamagedOrForeignHandOverIsRefusedAndMountStillWorks) {
     EXPECT_EQ(handed->magic, 0u) << what;
     ASSERT_EQ(bfs::mount(v, nullptr), Status::kOk) << what;
     EXPECT_EQ(read_file(v, "image.bin"), pattern(20000, 7)) << what;
-  };
-  auto fix_crc = [&] {
-    handed->crc32 = trustsim::crc32(&handed->report, sizeof handed->report);
-    handed->crc32 = trustsim::crc32(handed->volume, sizeof handed->volume, handed->crc32);
   };
   memset(handed.get(), 0, sizeof *handed);
   expect_refused(Status::kNotMounted, "all zero (no ROMmon hand-over)");
@@ -1380,7 +1382,7 @@ TEST(BfsHandover, DamagedOrForeignHandOverIsRefusedAndMountStillWorks) {
   expect_refused(Status::kCorrupt, "another Volume size");
   *handed = *good;
   memset(handed->volume + 42000, 0xFF, 100);  // block states of the 1024-block flash
-  fix_crc();
+  handed->crc32 = bfs::handover_crc(*handed);
   expect_refused(Status::kCorrupt, "block states out of range, CRC fixed");
   // The same volume handed to a flash of another geometry.
   RamFlash other(kSmall);
@@ -1394,18 +1396,15 @@ TEST(BfsHandover, RandomDamageWithAValidCrcNeverCrashes) {
   // A hand-over whose CRC checks but whose bytes were changed is either
   // refused or gives a volume that works on the flash (fsck may complain).
   Rig r(kW25N01GV);
-  bfs::MountReport rep;
-  fill_and_remount(r, &rep);
-  auto good = std::make_unique<bfs::Handover>();
-  ASSERT_EQ(bfs::hand_over(*r.vol, rep, good.get()), Status::kOk);
+  std::unique_ptr<bfs::Handover> good;
+  ASSERT_NO_FATAL_FAILURE(handed_over_volume(r, &good));
   auto handed = std::make_unique<bfs::Handover>();
   std::mt19937 rng(15);
   int refused = 0, taken = 0;
   for (int i = 0; i < 300; ++i) {
     *handed = *good;
     for (int k = 0; k < 4; ++k) handed->volume[rng() % sizeof handed->volume] = uint8_t(rng());
-    handed->crc32 = trustsim::crc32(&handed->report, sizeof handed->report);
-    handed->crc32 = trustsim::crc32(handed->volume, sizeof handed->volume, handed->crc32);
+    handed->crc32 = bfs::handover_crc(*handed);
     auto v = std::make_unique<bfs::Volume>();
     Status st = bfs::take_over(*v, r.flash, *handed, nullptr);
     if (st != Status::kOk) {

@@ -227,6 +227,9 @@ struct Handover {
   alignas(8) uint8_t volume[sizeof(Volume)];  // the Volume's bytes, its flash::Ops pointer cleared
 };
 
+// The CRC-32 a hand-over's crc32 field holds: of its report, then its
+// volume bytes.
+uint32_t handover_crc(const Handover& h);
 // Fills *out from a mounted volume with no open write (kNotMounted,
 // kWriteInProgress otherwise; *out is then left invalid).
 Status hand_over(const Volume& v, const MountReport& report, Handover* out);
