@@ -489,8 +489,12 @@ TEST(Run, QemuDyingMidRunEndsTheRunWithAClearVerdict) {
     if (qemu.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_EQ(qemu.size(), 1u) << read_text(out);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // A whole run takes ~0.3 s of wall time on a fast machine, so a kill after a
+  // fixed sleep can land after the run has finished. Freeze trustsim first:
+  // QEMU then dies while the run is certainly still going, wherever it was.
+  kill(pid, SIGSTOP);
   kill(qemu[0], SIGKILL);
+  kill(pid, SIGCONT);
   int st = 0;
   waitpid(pid, &st, 0);
   ASSERT_TRUE(WIFEXITED(st));
