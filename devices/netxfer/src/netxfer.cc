@@ -616,19 +616,52 @@ void NetXfer::corrupt(const std::optional<net::Fault>& fault) {
   }
 }
 
-void NetXfer::open(sc_core::sc_time& delay) {
+// What a download (OPEN) and an upload (UPLOAD) do first: end a transfer
+// still open, start a new one, and refuse a URL trustsim cannot serve, a
+// refuse fault, or a host name that does not resolve. Returns false when the
+// transfer has already ended (its status and trace line are done).
+bool NetXfer::begin_transfer(bool upload, const std::optional<net::Fault>& fault, sc_core::sc_time& delay) {
   if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");  // replaced by a new transfer
   ++transfers_;
-  std::optional<net::Fault> fault = fault_;
-  fault_.reset();
-  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
   started_ = sc_core::sc_time_stamp() + delay;
   pos_ = 0;
   data_.clear();
-  upload_ = false;
+  upload_ = upload;
   http_code_ = 0;
   proto_ = proto_of(url_);
   detail_ = shown_url(url_);
+  auto fail = [&](uint64_t st, uint64_t trips) {
+    delay += from_ps(cfg_.round_trip_ps) * double(trips);
+    status_ = st;
+    open_ = true;  // so finish() traces it
+    finish(st, sc_core::sc_time_stamp() + delay);
+    return false;
+  };
+  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
+    detail_ += upload ? " (only tftp://, ftp://, http:// and https:// uploads are supported)"
+                      : " (only tftp://, ftp://, http:// and https:// are supported)";
+    return fail(TS_NETXFER_BAD_URL, 0);
+  }
+  if (proto_ == Proto::kHttps && ca_.empty()) {
+    detail_ += " (no trusted CA certificate)";
+    return fail(TS_NETXFER_UNTRUSTED, 0);
+  }
+  if (fault && std::holds_alternative<net::Refuse>(*fault)) {
+    detail_ += " fault=refuse";
+    return fail(TS_NETXFER_REFUSED, 1);
+  }
+  sc_core::sc_time dns_cost;
+  uint64_t st = resolve(dns_cost);  // connect_to_ is kept for an upload's COMMIT
+  delay += dns_cost;
+  if (st != TS_NETXFER_OK) return fail(st, 0);
+  return true;
+}
+
+void NetXfer::open(sc_core::sc_time& delay) {
+  std::optional<net::Fault> fault = fault_;
+  fault_.reset();
+  auto is = [&](auto kind) { return fault && std::holds_alternative<decltype(kind)>(*fault); };
+  if (!begin_transfer(false, fault, delay)) return;
   const sc_core::sc_time rtt = from_ps(cfg_.round_trip_ps);
   auto fail = [&](uint64_t st, uint64_t trips) {
     delay += rtt * double(trips);
@@ -636,24 +669,6 @@ void NetXfer::open(sc_core::sc_time& delay) {
     open_ = true;  // so finish() traces it
     finish(st, sc_core::sc_time_stamp() + delay);
   };
-  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
-    detail_ += " (only tftp://, ftp://, http:// and https:// are supported)";
-    return fail(TS_NETXFER_BAD_URL, 0);
-  }
-  if (proto_ == Proto::kHttps && ca_.empty()) {
-    detail_ += " (no trusted CA certificate)";
-    return fail(TS_NETXFER_UNTRUSTED, 0);
-  }
-  if (is(net::Refuse{})) {
-    detail_ += " fault=refuse";
-    return fail(TS_NETXFER_REFUSED, 1);
-  }
-  sc_core::sc_time dns_cost;
-  if (uint64_t st = resolve(dns_cost); st != TS_NETXFER_OK) {
-    delay += dns_cost;
-    return fail(st, 0);
-  }
-  delay += dns_cost;
 
   // The real fetch, on the host, in wall time that the board never sees.
   // Certificates are judged by the board's RTC when the transfer starts.
@@ -751,45 +766,9 @@ void NetXfer::read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_cor
 // until COMMIT, which sends them all through libcurl. The board pays the
 // login at UPLOAD, the wire time as it writes, and the final answer at COMMIT.
 void NetXfer::start_upload(sc_core::sc_time& delay) {
-  if (open_) finish(TS_NETXFER_FAILED, sc_core::sc_time_stamp() + delay, "closed");
-  ++transfers_;
-  started_ = sc_core::sc_time_stamp() + delay;
-  pos_ = 0;
-  data_.clear();
-  upload_ = true;
-  http_code_ = 0;
-  proto_ = proto_of(url_);
-  detail_ = shown_url(url_);
-  if (proto_ == Proto::kNone || url_.find_first_of(" \t\r\n") != std::string::npos) {
-    detail_ += " (only tftp://, ftp://, http:// and https:// uploads are supported)";
-    status_ = TS_NETXFER_BAD_URL;
-    open_ = true;
+  if (!begin_transfer(true, fault_, delay)) {
     fault_.reset();
-    return finish(TS_NETXFER_BAD_URL, started_);
-  }
-  if (proto_ == Proto::kHttps && ca_.empty()) {
-    detail_ += " (no trusted CA certificate)";
-    status_ = TS_NETXFER_UNTRUSTED;
-    open_ = true;
-    fault_.reset();
-    return finish(TS_NETXFER_UNTRUSTED, started_);
-  }
-  if (fault_ && std::holds_alternative<net::Refuse>(*fault_)) {
-    fault_.reset();
-    detail_ += " fault=refuse";
-    delay += from_ps(cfg_.round_trip_ps);
-    status_ = TS_NETXFER_REFUSED;
-    open_ = true;
-    return finish(TS_NETXFER_REFUSED, sc_core::sc_time_stamp() + delay);
-  }
-  sc_core::sc_time dns_cost;
-  uint64_t st = resolve(dns_cost);  // connect_to_ is kept for COMMIT
-  delay += dns_cost;
-  if (st != TS_NETXFER_OK) {
-    fault_.reset();
-    status_ = st;
-    open_ = true;
-    return finish(st, sc_core::sc_time_stamp() + delay);
+    return;
   }
   // The fault stays armed until COMMIT, where it applies.
   open_ = true;

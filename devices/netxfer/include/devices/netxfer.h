@@ -52,6 +52,7 @@ class NetXfer : public Device {
   enum class Proto { kNone, kTftp, kFtp, kHttp, kHttps };
   static Proto proto_of(const std::string& url);
   void control(RegisterAccess& a);
+  bool begin_transfer(bool upload, const std::optional<net::Fault>& fault, sc_core::sc_time& delay);
   void open(sc_core::sc_time& delay);
   void read_data(uint8_t* dst, uint64_t len, ActualLength* actual, sc_core::sc_time& delay);
   void start_upload(sc_core::sc_time& delay);
