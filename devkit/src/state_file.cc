@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -25,7 +26,28 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, cons
     throw InputError(path + ": file too large (" + std::to_string(st.st_size) + " bytes; at most " +
                      std::to_string(max_bytes) + (limit_why ? std::string(": ") + limit_why : std::string()) + ")");
   }
+  // A regular file is read straight into a buffer of its size (a 16 MiB
+  // image would otherwise be copied and faulted in again at every doubling
+  // of the vector); the loop still copes with a file that grows or shrinks
+  // meanwhile and with pipes.
   std::vector<uint8_t> data;
+  bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  if (sized) {
+    data.resize(size_t(st.st_size));
+    size_t got = 0;
+    while (got < data.size()) {
+      ssize_t n = read(fd, data.data() + got, data.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        close(fd);
+        throw InputError(path + ": read error: " + strerror(e));
+      }
+      if (n == 0) break;
+      got += size_t(n);
+    }
+    data.resize(got);
+  }
   uint8_t buf[65536];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
@@ -71,6 +93,33 @@ void write_file_atomic(const std::string& path, const uint8_t* data, size_t len)
   }
 }
 
+namespace {
+
+// copy_file_range's job with pread/pwrite, for file systems it cannot
+// cross (a board cache on disk, a board in /dev/shm). Returns the bytes
+// copied, or -1.
+ssize_t copy_range_by_hand(int in, off_t* src, int out, off_t* dst, off_t end) {
+  std::vector<uint8_t> buf(size_t(1) << 20);
+  ssize_t total = 0;
+  while (*src < end) {
+    ssize_t n = pread(in, buf.data(), size_t(std::min<off_t>(end - *src, off_t(buf.size()))), *src);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return total > 0 ? total : -1;
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = pwrite(out, buf.data() + done, size_t(n - done), *dst + done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return -1;
+      done += w;
+    }
+    *src += n;
+    *dst += n;
+    total += n;
+  }
+  return total;
+}
+
+}  // namespace
+
 void copy_file_sparse(const std::string& from, const std::string& to) {
   int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw std::runtime_error(from + ": cannot open: " + strerror(errno));
@@ -92,6 +141,8 @@ void copy_file_sparse(const std::string& from, const std::string& to) {
     while (src < hole) {
       ssize_t n = copy_file_range(in, &src, out, &dst, size_t(hole - src), 0);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+        n = copy_range_by_hand(in, &src, out, &dst, hole);  // across file systems
       if (n <= 0) {
         ok = false;
         break;

@@ -88,7 +88,25 @@ HostVolume open_bootflash(const NandConfig& cfg, NandImage& image) {
   return hv;
 }
 
-void put_file(bfs::Volume& v, const std::string& name, const std::vector<uint8_t>& data, uint32_t timestamp) {
+void put_file(HostVolume& hv, const std::string& name, const std::vector<uint8_t>& data, uint32_t timestamp) {
+  // Writing a file erases a block per 64 pages: keep the erase counts in
+  // memory while it runs and write the wear side file once at the end (the
+  // same bytes as one write per erase would leave). On an exception the
+  // counts are still written, as they were erase by erase before.
+  NandImage& image = hv.flash->image();
+  image.hold_meta();
+  struct Hold {
+    NandImage& image;
+    bool held = true;
+    ~Hold() {
+      if (!held) return;
+      try {
+        image.release_meta();
+      } catch (...) {  // already leaving with the first error
+      }
+    }
+  } hold{image};
+  bfs::Volume& v = *hv.volume;
   bfs::Status st = bfs::begin_write(v, name.c_str(), timestamp);
   for (size_t off = 0; st == bfs::Status::kOk && off < data.size(); off += 1 << 20) {
     size_t n = std::min<size_t>(1 << 20, data.size() - off);
@@ -98,6 +116,8 @@ void put_file(bfs::Volume& v, const std::string& name, const std::vector<uint8_t
     st = bfs::commit(v);
   else
     bfs::abort(v);
+  hold.held = false;
+  image.release_meta();  // may throw: the side file could not be written
   if (st != bfs::Status::kOk) throw InputError("bootflash:" + name + ": " + bfs::status_text(st));
 }
 

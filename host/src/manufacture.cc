@@ -98,7 +98,7 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
     std::vector<uint8_t> os_img =
         signing::build_signed_image(os, read_file(fw.os_bin), production, keys::KeyType::kProduction, 'A');
     os_name = os_image_name(cfg, os_version, keys::KeyType::kProduction, 'A');
-    put_file(*bf.volume, os_name, os_img, uint32_t(cfg.rtc_base));
+    put_file(bf, os_name, os_img, uint32_t(cfg.rtc_base));
   }
 
   // ROMmon variables: boot the OS image from bootflash:.

@@ -74,6 +74,7 @@ std::vector<uint8_t> build_signed_image(const ImageSpec& spec, const std::vector
   strncpy(h.platform, spec.platform.c_str(), sizeof h.platform - 1);
 
   std::vector<uint8_t> out(image::kHeaderSize);
+  out.reserve(image::kHeaderSize + payload.size() + keys::kEnvelopeLen);  // one copy of a large payload
   image::write_header(h, out.data());
   out.insert(out.end(), payload.begin(), payload.end());
 

@@ -181,11 +181,11 @@ bool ScenarioRunner::host_action(const Step& step, size_t index) {
     HostVolume v = open_bootflash(board_.config().nand, board_.nand()->image());
     uint32_t now = uint32_t(board_.config().rtc_base + now_ns() / 1000000000ull);
     if (const auto* s = step.as<ImageSignStep>()) {
-      put_file(*v.volume, s->file, sign_image(*s), now);
+      put_file(v, s->file, sign_image(*s), now);
       return true;
     }
     if (const auto* s = step.as<FlashPutStep>()) {
-      put_file(*v.volume, s->file, read_file(s->from), now);
+      put_file(v, s->file, read_file(s->from), now);
       return true;
     }
     if (const auto* s = step.as<FlashCorruptStep>()) {
@@ -204,7 +204,7 @@ bool ScenarioRunner::host_action(const Step& step, size_t index) {
                            std::to_string(data.size()) + " bytes)");
         data[off] ^= s->xor_mask;
       }
-      put_file(*v.volume, s->file, data, now);
+      put_file(v, s->file, data, now);
       return true;
     }
     if (const auto* s = step.as<FlashTruncateStep>()) {
@@ -212,7 +212,7 @@ bool ScenarioRunner::host_action(const Step& step, size_t index) {
       if (s->length >= data.size())
         throw InputError("bootflash:" + s->file + " is only " + std::to_string(data.size()) + " bytes");
       data.resize(s->length);
-      put_file(*v.volume, s->file, data, now);
+      put_file(v, s->file, data, now);
       return true;
     }
     if (const auto* s = step.as<FlashDeleteStep>()) {

@@ -9,6 +9,7 @@
 #include "devkit/input_error.h"
 #include "devkit/sim_time.h"
 #include "devkit/state_file.h"
+#include "host/board_cache.h"
 #include "host/manufacture.h"
 #include "hw-models/run_files.h"
 
@@ -38,7 +39,7 @@ std::string dev_keys_dir() { return std::string(TRUSTSIM_SOURCE_DIR) + "/keys/de
 void prepare_board(const BoardConfig& cfg, const StatePaths& state, const Artifacts& fw) {
   ManufactureOptions mo;
   mo.keys_dir = dev_keys_dir();
-  prepare_state_dir(cfg, state, [&](const StatePaths& dir) { manufacture_board(cfg, dir, fw, mo); });
+  prepare_state_dir(cfg, state, [&](const StatePaths& dir) { manufacture_board_cached(cfg, dir, fw, mo); });
 }
 
 BridgeOptions make_bridge_options(const Artifacts& fw, const std::string& run_dir, int wall_timeout_s, int spin_us) {

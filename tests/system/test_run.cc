@@ -418,6 +418,59 @@ TEST(Run, BoardAndFlashToolsWorkOnAStateDirectory) {
   EXPECT_EQ(access(d.file("nothing-here").c_str(), F_OK), -1) << "inspect must not create a directory";
 }
 
+// The manufactured-board cache (docs/manufacturing.md): a board copied
+// from it has the bytes of a board made without it; every input is in the
+// key; a damaged entry is made again; it keeps kBoardCacheEntries boards.
+TEST(Run, BoardCacheGivesTheSameBytesAndCanBeTurnedOff) {
+  TempDir d;
+  std::string cache = d.file("cache");
+  auto board_new = [&](const std::string& where, const std::string& dir, const std::string& more = "") {
+    Result r = sh("TRUSTSIM_BOARD_CACHE=" + where + " " + TRUSTSIM_EXE + " board new " + dir + more);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  };
+  auto entries = [&] {
+    std::vector<std::string> out;
+    if (DIR* dd = opendir(cache.c_str())) {
+      while (dirent* e = readdir(dd))
+        if (std::string(e->d_name).size() == 64) out.push_back(cache + "/" + e->d_name);
+      closedir(dd);
+    }
+    return out;
+  };
+  auto same = [&](const std::string& a, const std::string& b) {
+    Result r = sh("diff -r " + a + " " + b);
+    EXPECT_EQ(r.exit_code, 0) << a << " and " << b << " differ:\n" << r.output;
+  };
+  board_new("off", d.file("made"));
+  EXPECT_TRUE(entries().empty()) << "off means no cache";
+  board_new(cache, d.file("first"));  // made, then stored
+  ASSERT_EQ(entries().size(), 1u);
+  board_new(cache, d.file("copied"));
+  EXPECT_EQ(entries().size(), 1u) << "the same inputs use the same entry";
+  same(d.file("made"), d.file("first"));
+  same(d.file("made"), d.file("copied"));
+
+  // Any file of the keys directory is an input, used or not.
+  std::string keys = d.file("keys");
+  ASSERT_EQ(sh("cp -r " + std::string(TRUSTSIM_SOURCE_DIR) + "/keys/dev " + keys).exit_code, 0);
+  write_text(keys + "/extra.txt", "not a key\n");
+  board_new(cache, d.file("other-keys"), " --keys " + keys);
+  EXPECT_EQ(entries().size(), 2u) << "a changed keys directory must not reuse the board";
+  same(d.file("made"), d.file("other-keys"));
+
+  // An entry that lost a file is not used: the board is made again.
+  for (const std::string& e : entries()) unlink((e + "/nvram.bin").c_str());
+  board_new(cache, d.file("after-damage"));
+  same(d.file("made"), d.file("after-damage"));
+
+  // A serial is an input; the cache keeps the most recently used 8 boards.
+  for (int i = 0; i < 8; ++i)
+    board_new(cache, d.file("serial-" + std::to_string(i)), " --serial TSB0000000" + std::to_string(i));
+  EXPECT_EQ(entries().size(), 8u);
+  Result r = sh("cmp -s " + d.file("serial-0") + "/tpm-sudi-chain.pem " + d.file("serial-1") + "/tpm-sudi-chain.pem");
+  EXPECT_NE(r.exit_code, 0) << "two serials, two SUDI certificates";
+}
+
 TEST(Run, ImageToolsSignInspectAndRejectTampering) {
   TempDir d;
   std::string payload = write_text(d.file("os.bin"), std::string(5000, 'x'));

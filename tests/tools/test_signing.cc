@@ -4,7 +4,12 @@
 
 #include <cstring>
 
+#include "../support/test_util.h"
+#include "devkit/input_error.h"
+#include "devkit/state_file.h"
+#include "host/image_flash.h"
 #include "host/signing.h"
+#include "hw-models/board_config.h"
 #include "trustsim/keys.h"
 #include "trustsim/verify.h"
 
@@ -263,3 +268,52 @@ TEST(KeyBundleImage, BadKeyNamesAndTooManyKeysAreInputErrors) {
 }
 
 }  // namespace
+
+// read_file reads a regular file straight into a buffer of its size; the
+// bytes, the size limit and files whose size stat does not know (/proc)
+// must come out as with the chunked loop.
+TEST(HostFiles, ReadFileReturnsEveryByteAndKeepsItsLimit) {
+  test::TempDir dir;
+  std::vector<uint8_t> big = payload((3u << 20) + 17);
+  std::string path = dir.file("big.bin");
+  write_file_atomic(path, big.data(), big.size());
+  EXPECT_EQ(read_file(path), big);
+  try {
+    read_file(path, 1u << 20, "a test limit");
+    ADD_FAILURE() << "a file over the limit was read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("file too large"), std::string::npos) << e.what();
+  }
+  write_file_atomic(dir.file("empty.bin"), nullptr, 0);
+  EXPECT_TRUE(read_file(dir.file("empty.bin")).empty());
+  std::vector<uint8_t> status = read_file("/proc/self/status");  // stat says 0 bytes
+  ASSERT_FALSE(status.empty());
+  EXPECT_EQ(std::string(status.begin(), status.begin() + 5), "Name:");
+}
+
+// put_file erases a block per 64 pages; the wear side file is written once
+// for the whole file, with the same counts the device would have kept.
+TEST(HostVolumes, PutFileWritesTheWearFileOnceWithEveryErase) {
+  test::TempDir dir;
+  BoardConfig cfg = load_board_config(std::string(TRUSTSIM_SOURCE_DIR) + "/boards/default.yaml");
+  std::string path = dir.file("bootflash.nand");
+  NandFlash::create_image(cfg.nand, path);
+  { HostVolume fresh = open_bootflash(cfg.nand, path, true); }
+  HostVolume v = open_bootflash(cfg.nand, path);
+  NandImage& image = v.flash->image();
+  auto total_erases = [&](const NandImage& im) {
+    uint64_t n = 0;
+    for (uint32_t b = 0; b < cfg.nand.block_count; ++b) n += im.erase_count(b);
+    return n;
+  };
+  uint64_t erases_before = total_erases(image);
+  uint64_t writes_before = image.meta_writes();
+  std::vector<uint8_t> data = payload(size_t(cfg.nand.page_size) * cfg.nand.pages_per_block * 5 + 999);
+  put_file(v, "five-blocks.bin", data, 0);
+  EXPECT_GE(total_erases(image), erases_before + 5) << "the file needed fresh blocks";
+  EXPECT_EQ(image.meta_writes(), writes_before + 1) << "one side-file write for the whole file";
+  NandImage reopened(cfg.nand, path);
+  for (uint32_t b = 0; b < cfg.nand.block_count; ++b)
+    ASSERT_EQ(reopened.erase_count(b), image.erase_count(b)) << "block " << b << ": the file lost an erase";
+  EXPECT_EQ(get_file(*v.volume, "five-blocks.bin"), data);
+}

@@ -10,6 +10,7 @@
 #include "devkit/input_error.h"
 #include "devkit/state_file.h"
 #include "flash_cmds.h"
+#include "host/board_cache.h"
 #include "host/image_flash.h"
 #include "host/manufacture.h"
 #include "host/signing.h"
@@ -58,7 +59,7 @@ int run_new(const BoardOptions& o) {
   ManufactureOptions mo;
   mo.keys_dir = o.keys_dir;
   mo.serial = o.serial;
-  prepare_state_dir(cfg, paths, [&](const StatePaths& d) { manufacture_board(cfg, d, fw, mo); });
+  prepare_state_dir(cfg, paths, [&](const StatePaths& d) { manufacture_board_cached(cfg, d, fw, mo); });
   printf("%s: new %s board (%s): Boot0, primary + golden ROMmon, key storage, bootflash: with the OS image%s\n",
          o.dir.c_str(), cfg.name.c_str(), cfg.platform.c_str(),
          cfg.tpm.present ? ", TPM with EK, SUDI key and certificate chain" : "");

@@ -71,7 +71,7 @@ int run_put(const FlashOptions& o) {
   if (data.size() > avail)
     throw InputError(o.src + ": " + std::to_string(data.size()) + " bytes do not fit on bootflash: (" +
                      std::to_string(avail) + " bytes free of " + std::to_string(total) + ")");
-  put_file(*v.volume, name, data, uint32_t(cfg.rtc_base));
+  put_file(v, name, data, uint32_t(cfg.rtc_base));
   printf("%zu bytes copied to bootflash:%s\n", data.size(), name.c_str());
   return 0;
 }

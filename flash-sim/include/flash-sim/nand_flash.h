@@ -79,8 +79,9 @@ class NandImage {
   // Batches side-file writes: between hold_meta() and the matching
   // release_meta(), erase counts and grown bad blocks change in memory
   // only, and release_meta() writes the side file once if anything changed
-  // (a host tool formatting bootflash: erases every block). Holds nest.
-  // The device model never holds: its side file follows every erase.
+  // (a host tool formatting bootflash: or writing a file erases many
+  // blocks). Holds nest. The device model never holds: while the guest
+  // runs, its side file follows every erase.
   void hold_meta() { ++meta_holds_; }
   void release_meta();
   uint64_t meta_writes() const { return meta_writes_; }  // side-file writes since open

@@ -40,8 +40,9 @@ struct HostVolume {
 HostVolume open_bootflash(const NandConfig& cfg, const std::string& path, bool format = false,
                           bfs::MountReport* report = nullptr);
 HostVolume open_bootflash(const NandConfig& cfg, NandImage& image);  // mount only
-// Writes a whole file atomically; throws InputError with the reason.
-void put_file(bfs::Volume& v, const std::string& name, const std::vector<uint8_t>& data, uint32_t timestamp);
+// Writes a whole file atomically; throws InputError with the reason. The
+// NAND wear side file is written once, at the end.
+void put_file(HostVolume& v, const std::string& name, const std::vector<uint8_t>& data, uint32_t timestamp);
 std::vector<uint8_t> get_file(bfs::Volume& v, const std::string& name);
 
 }  // namespace trustsim
