@@ -102,6 +102,7 @@ void BootFlash::load() {
     throw InputError(state_path_ + ": boot flash image is " + std::to_string(mem_.size()) +
                      " bytes but the board file says " + std::to_string(cfg_.size));
   loaded_version_ = file_version(state_path_);
+  block_versions_.assign(mem_.size() / TS_NOR_BLOCK_BYTES, ++last_version_);
 }
 
 void BootFlash::reload_if_changed() {
@@ -227,11 +228,13 @@ void BootFlash::apply(double fraction, uint64_t seed, std::string* detail) {
     take = choose_torn(rng, targets.size(), fraction);
   }
   size_t taken = size_t(std::count(take.begin(), take.end(), true));
+  uint64_t version = ++last_version_;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!take[i]) continue;
     uint8_t mask = uint8_t(1u << (targets[i] & 7));
     uint8_t& cell = mem_[targets[i] >> 3];
     cell = program ? uint8_t(cell & ~mask) : uint8_t(cell | mask);
+    block_versions_[(targets[i] >> 3) / TS_NOR_BLOCK_BYTES] = version;
   }
   persist();
   if (detail)
