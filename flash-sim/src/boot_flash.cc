@@ -3,9 +3,12 @@
 #include "devkit/seeded_rng.h"
 #include "devkit/tear.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -96,11 +99,33 @@ std::string file_version(const std::string& path) {
 }
 }  // namespace
 
+// Straight into the array: no second copy of the image in the heap.
 void BootFlash::load() {
-  mem_ = read_file(state_path_);
-  if (mem_.size() != cfg_.size)
-    throw InputError(state_path_ + ": boot flash image is " + std::to_string(mem_.size()) +
+  int fd = open(state_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(state_path_ + ": cannot open: " + strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw InputError(state_path_ + ": not a regular file");
+  }
+  if (uint64_t(st.st_size) != cfg_.size) {
+    close(fd);
+    throw InputError(state_path_ + ": boot flash image is " + std::to_string(st.st_size) +
                      " bytes but the board file says " + std::to_string(cfg_.size));
+  }
+  mem_.resize(cfg_.size);
+  size_t got = 0;
+  while (got < mem_.size()) {
+    ssize_t n = pread(fd, mem_.data() + got, mem_.size() - got, off_t(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : 0;
+      close(fd);
+      throw InputError(state_path_ + ": read error: " + (e ? strerror(e) : "file shrank"));
+    }
+    got += size_t(n);
+  }
+  close(fd);
   loaded_version_ = file_version(state_path_);
   block_versions_.assign(mem_.size() / TS_NOR_BLOCK_BYTES, ++last_version_);
 }
