@@ -3,9 +3,12 @@
 #include "devkit/seeded_rng.h"
 #include "devkit/tear.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -96,12 +99,35 @@ std::string file_version(const std::string& path) {
 }
 }  // namespace
 
+// Straight into the array: no second copy of the image in the heap.
 void BootFlash::load() {
-  mem_ = read_file(state_path_);
-  if (mem_.size() != cfg_.size)
-    throw InputError(state_path_ + ": boot flash image is " + std::to_string(mem_.size()) +
+  int fd = open(state_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(state_path_ + ": cannot open: " + strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw InputError(state_path_ + ": not a regular file");
+  }
+  if (uint64_t(st.st_size) != cfg_.size) {
+    close(fd);
+    throw InputError(state_path_ + ": boot flash image is " + std::to_string(st.st_size) +
                      " bytes but the board file says " + std::to_string(cfg_.size));
+  }
+  mem_.resize(cfg_.size);
+  size_t got = 0;
+  while (got < mem_.size()) {
+    ssize_t n = pread(fd, mem_.data() + got, mem_.size() - got, off_t(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : 0;
+      close(fd);
+      throw InputError(state_path_ + ": read error: " + (e ? strerror(e) : "file shrank"));
+    }
+    got += size_t(n);
+  }
+  close(fd);
   loaded_version_ = file_version(state_path_);
+  block_versions_.assign(mem_.size() / TS_NOR_BLOCK_BYTES, ++last_version_);
 }
 
 void BootFlash::reload_if_changed() {
@@ -227,11 +253,13 @@ void BootFlash::apply(double fraction, uint64_t seed, std::string* detail) {
     take = choose_torn(rng, targets.size(), fraction);
   }
   size_t taken = size_t(std::count(take.begin(), take.end(), true));
+  uint64_t version = ++last_version_;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!take[i]) continue;
     uint8_t mask = uint8_t(1u << (targets[i] & 7));
     uint8_t& cell = mem_[targets[i] >> 3];
     cell = program ? uint8_t(cell & ~mask) : uint8_t(cell | mask);
+    block_versions_[(targets[i] >> 3) / TS_NOR_BLOCK_BYTES] = version;
   }
   persist();
   if (detail)

@@ -17,12 +17,36 @@ _start:
     ldrb    w3, [x2], #1
     strb    w3, [x0], #1
     b       1b
+    /* zero .bss: bytes up to an 8-byte boundary, then 64 bytes a step,
+     * then words, then the last bytes. A byte loop was 4 guest instructions
+     * a byte (ROMmon's 330 KiB .bss: 1.35 M of the 1.5 M instructions to its
+     * prompt); only aligned stores, as the MMU is off. */
 2:  ldr     x0, =__bss_start
     ldr     x1, =__bss_end
 3:  cmp     x0, x1
     b.hs    4f
+    tst     x0, #7
+    b.eq    31f
     strb    wzr, [x0], #1
     b       3b
+31: sub     x2, x1, x0
+    cmp     x2, #64
+    b.lo    32f
+    stp     xzr, xzr, [x0]
+    stp     xzr, xzr, [x0, #16]
+    stp     xzr, xzr, [x0, #32]
+    stp     xzr, xzr, [x0, #48]
+    add     x0, x0, #64
+    b       31b
+32: cmp     x2, #8
+    b.lo    33f
+    str     xzr, [x0], #8
+    sub     x2, x2, #8
+    b       32b
+33: cmp     x0, x1
+    b.hs    4f
+    strb    wzr, [x0], #1
+    b       33b
     /* static constructors (C++ globals that need one) */
 4:  ldr     x19, =__init_array_start
     ldr     x20, =__init_array_end

@@ -61,6 +61,27 @@ void CrashStateHasher::add_file_nonzero(const std::string& name, const std::stri
   close(fd);
 }
 
+const std::vector<uint8_t>& BlockDigests::update(const uint8_t* data, size_t block_bytes, size_t count,
+                                                 const std::function<uint64_t(size_t)>& version) {
+  if (block_bytes != block_bytes_ || count != versions_.size()) {
+    block_bytes_ = block_bytes;
+    versions_.assign(count, 0);
+    valid_.assign(count, false);
+    digests_.assign(count * 32, 0);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t v = version(i);
+    if (valid_[i] && versions_[i] == v) continue;
+    unsigned int n = 0;
+    if (EVP_Digest(data + i * block_bytes, block_bytes, &digests_[i * 32], &n, EVP_sha256(), nullptr) != 1 || n != 32)
+      throw std::runtime_error("crash-state key: SHA-256 of a block failed");
+    versions_[i] = v;
+    valid_[i] = true;
+    ++hashed_;
+  }
+  return digests_;
+}
+
 std::string CrashStateHasher::key() {
   unsigned char md[32];
   unsigned int n = 0;

@@ -418,6 +418,30 @@ TEST(NorFlash, ContentsPersistAcrossReconstruction) {
             0);
 }
 
+// The crash-state key keeps a digest per block until its version moves
+// (docs/campaigns.md): an operation must move the versions of exactly the
+// blocks whose bytes it changed.
+TEST(NorFlash, BlockVersionsMoveOnlyForTheBlocksAnOperationChanged) {
+  simulate([](Rig& r) {
+    ASSERT_EQ(r.flash->block_count(), 2u);
+    uint64_t b0 = r.flash->block_version(0), b1 = r.flash->block_version(1);
+    r.start_program(0x1100, {0x01});
+    r.wait_ready();
+    EXPECT_NE(r.flash->block_version(0), b0) << "a program changed a byte of block 0";
+    EXPECT_EQ(r.flash->block_version(1), b1);
+    b0 = r.flash->block_version(0);
+    r.start_erase(TS_NOR_CMD_SECTOR_ERASE, 0x10000);
+    r.wait_ready();
+    EXPECT_EQ(r.flash->block_version(0), b0);
+    EXPECT_NE(r.flash->block_version(1), b1) << "an erase changed bytes of block 1";
+    b1 = r.flash->block_version(1);
+    r.start_program(0x1100, {0xFF});  // programs no bit: 1 bits cannot be set by a program
+    r.wait_ready();
+    EXPECT_EQ(r.flash->block_version(0), b0);
+    EXPECT_EQ(r.flash->block_version(1), b1);
+  });
+}
+
 TEST(NorFlash, BadRegisterOffsetGivesAddressError) {
   simulate([](Rig& r) {
     uint8_t b[4] = {};

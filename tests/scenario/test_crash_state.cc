@@ -3,7 +3,9 @@
 #include "scenario/crash_state.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
@@ -32,7 +34,9 @@ struct State {
     h.add("run-seed", run_seed);
     h.add("nvram", nvram);
     for (const auto& kv : operations) h.add("operations:" + kv.first, kv.second);
-    h.add("rom_nor", rom_nor);
+    // As the runner does: the digests of the array's blocks (here 32 bytes).
+    BlockDigests nor;
+    h.add("rom_nor-blocks", nor.update(rom_nor.data(), 32, rom_nor.size() / 32, [](size_t) { return 1; }));
     h.add("bootflash_nand", nand);
     h.add("bootflash_nand-side", nand_side);
     h.add("tpm-nv", tpm_nv);
@@ -74,4 +78,33 @@ TEST(CrashState, ComponentsAreFramedSoBytesCannotMoveBetweenThem) {
   b.nvram.push_back(b.rom_nor.front());  // the same bytes in sequence, split differently
   b.rom_nor.erase(b.rom_nor.begin());
   EXPECT_NE(a.key(), b.key());
+}
+
+TEST(CrashState, BlockDigestsHashABlockAgainOnlyWhenItsVersionMoves) {
+  std::vector<uint8_t> data(4 * 64);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 13);
+  std::vector<uint64_t> versions = {1, 1, 1, 1};
+  auto version = [&](size_t b) { return versions[b]; };
+  auto sha = [&](size_t b) {
+    std::vector<uint8_t> d(32);
+    unsigned int n = 0;
+    EVP_Digest(&data[b * 64], 64, d.data(), &n, EVP_sha256(), nullptr);
+    return d;
+  };
+  BlockDigests bd;
+  std::vector<uint8_t> first = bd.update(data.data(), 64, 4, version);
+  ASSERT_EQ(first.size(), 4u * 32);
+  EXPECT_EQ(bd.blocks_hashed(), 4u);
+  for (size_t b = 0; b < 4; ++b)
+    EXPECT_EQ(std::vector<uint8_t>(first.begin() + long(b * 32), first.begin() + long(b * 32 + 32)), sha(b)) << b;
+  EXPECT_EQ(bd.update(data.data(), 64, 4, version), first);
+  EXPECT_EQ(bd.blocks_hashed(), 4u) << "no version moved: nothing hashed again";
+  data[2 * 64 + 5] ^= 0x40;
+  versions[2] = 7;
+  std::vector<uint8_t> second = bd.update(data.data(), 64, 4, version);
+  EXPECT_EQ(bd.blocks_hashed(), 5u) << "only block 2 hashed again";
+  EXPECT_EQ(std::vector<uint8_t>(second.begin() + 64, second.begin() + 96), sha(2));
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(std::equal(second.begin(), second.begin() + 64, first.begin()));
+  EXPECT_TRUE(std::equal(second.begin() + 96, second.end(), first.begin() + 96));
 }

@@ -36,6 +36,7 @@
 
 #include "devkit/cut_injector.h"
 #include "devkit/device.h"
+#include "devkit/huge_page_allocator.h"
 #include "devkit/power_loss.h"
 #include "devkit/register_table.h"
 #include "devkit/timed_operation.h"
@@ -72,7 +73,14 @@ class BootFlash : public Device, private TimedOperationModel {
   void set_unplanned_cut_seed(uint64_t seed) { cuts_.set_unplanned_base(seed); }
 
   // Backdoor for tools and checks: no timing, no faults, no BUSY check.
-  const std::vector<uint8_t>& contents() const { return mem_; }
+  using Array = std::vector<uint8_t, HugePageAllocator<uint8_t>>;
+  const Array& contents() const { return mem_; }
+  // The array's 64 KiB blocks, each with a version: a number this process
+  // has not given any block before, set whenever a byte of the block
+  // changes or the array is loaded. A caller can keep what it derived from a
+  // block (the crash-state key's digests) until the version moves.
+  size_t block_count() const { return block_versions_.size(); }
+  uint64_t block_version(size_t block) const { return block_versions_.at(block); }
   bool busy() const { return op_.active; }
   // The state file (a forked campaign run gets its own path; the file is
   // written there with the first change, the array stays in memory).
@@ -125,8 +133,10 @@ class BootFlash : public Device, private TimedOperationModel {
   std::string state_path_;
   std::string loaded_version_;  // of the state file mem_ came from (reload_if_changed)
   std::unique_ptr<DeviceTrace> own_trace_;
-  DeviceTrace* trace_;        // own_trace_ or the board's
-  std::vector<uint8_t> mem_;  // non-volatile: mirrors the state file
+  DeviceTrace* trace_;  // own_trace_ or the board's
+  Array mem_;           // non-volatile: mirrors the state file; huge pages (cheaper forks)
+  std::vector<uint64_t> block_versions_;
+  uint64_t last_version_ = 0;
   CutInjector cuts_;
 
   // Volatile (cleared by power loss).

@@ -14,6 +14,7 @@
 
 #include "hw-models/board.h"
 #include "scenario/campaign.h"
+#include "scenario/crash_state.h"
 #include "scenario/cut_points.h"
 #include "scenario/forked_runs.h"
 #include "scenario/runner.h"
@@ -67,6 +68,8 @@ class CampaignRun : public SweepPhases, private TraceSink {
 
  private:
   bool claim_crash_state(const char* phase);
+  // The digests of rom_nor's blocks as the array is now (nullptr: no NOR).
+  const std::vector<uint8_t>* nor_block_digests();
   // At a cut point the observer numbered: arm this run's cut, or fork runs.
   void window_point(Device& dev, uint64_t index, const CutPoint& cp);
   void recovery_point(Device& dev, uint64_t index, const CutPoint& cp);
@@ -108,6 +111,7 @@ class CampaignRun : public SweepPhases, private TraceSink {
   ForkedRuns forks_;
   int depth_ = 0;  // 0: the walk (or a lone run); 1: a forked one-cut run; 2: its forked second cut
   std::string child_dir_;
+  BlockDigests nor_digests_;  // taken by the walk before each fork, so runs inherit them
 };
 
 }  // namespace trustsim

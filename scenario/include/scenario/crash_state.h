@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,28 @@ class CrashStateHasher {
 
  private:
   EVP_MD_CTX* ctx_;
+};
+
+// The SHA-256 of each block of an array, kept from one key to the next: a
+// block is hashed again only when its version (from the device, e.g.
+// BootFlash::block_version) differs from the one its digest was taken at.
+// A forked run inherits the walker's digests, so the key after its cut
+// hashes only the blocks the cut changed.
+class BlockDigests {
+ public:
+  // All digests, 32 bytes per block in block order, for `count` blocks of
+  // `block_bytes` at `data`; version(i) is block i's version.
+  const std::vector<uint8_t>& update(const uint8_t* data, size_t block_bytes, size_t count,
+                                     const std::function<uint64_t(size_t)>& version);
+  // Blocks hashed by update() so far (for tests and measurements).
+  uint64_t blocks_hashed() const { return hashed_; }
+
+ private:
+  std::vector<uint64_t> versions_;
+  std::vector<bool> valid_;
+  std::vector<uint8_t> digests_;
+  size_t block_bytes_ = 0;
+  uint64_t hashed_ = 0;
 };
 
 }  // namespace trustsim
