@@ -151,6 +151,8 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(row("fresh boot per run", plain, plain_wall, plain_cpu))
     print(row("fork + dedup", dedup, dedup_wall, dedup_cpu) +
           f"   {dedup['distinct_states']} distinct states, {dedup['runs_executed']} of {n} runs executed")
+    print(row("fork, QEMU/power-on", fork_p, fork_p_wall, fork_p_cpu))
+    print(row("fresh, QEMU/power-on", plain_p, plain_p_wall, plain_p_cpu))
     ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
     ratio_d = dedup["runs_per_s"] / fork["runs_per_s"] if fork["runs_per_s"] else float("inf")
     best = max(fork["runs_per_s"], dedup["runs_per_s"])
