@@ -5,8 +5,11 @@
 // the reuse really happened. docs/architecture.md, "One QEMU per run".
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "../support/test_util.h"
 
@@ -199,6 +202,99 @@ TEST(QemuReuse, ParkedQemuThatDiesOrHangsIsReplaced) {
                          "1000 ms\\); starting a new one");
     EXPECT_TRUE(std::regex_search(o.run.output, why)) << how << ": " << o.run.output;
   }
+}
+
+namespace {
+
+// Everything a campaign report says about its runs that must not depend on
+// how QEMU was handled: per run its cut, verdict, failure text, virtual
+// time and crash-state key; the distinct-state count; and with one job the
+// runs executed and which verdict each reused.
+std::string campaign_facts(const std::string& json_path, bool one_job) {
+  nlohmann::json rep = nlohmann::json::parse(read_text(json_path));
+  std::vector<std::string> rows;
+  for (auto r : rep["runs"]) {
+    r.erase("wall_s");
+    if (!one_job) r.erase("reuses");
+    rows.push_back(r.dump());
+  }
+  std::sort(rows.begin(), rows.end());
+  std::string out = "distinct_states " + rep["distinct_states"].dump() + "\n";
+  if (one_job) out += "runs_executed " + rep["runs_executed"].dump() + "\n";
+  for (const std::string& row : rows) out += row + "\n";
+  return out;
+}
+
+void expect_campaign_same_both_ways(const std::string& scenario, const std::string& options, bool one_job) {
+  TempDir d;
+  std::string facts[2];
+  for (int fresh = 0; fresh < 2; ++fresh) {
+    std::string json = d.file(fresh ? "fresh.json" : "reuse.json");
+    Result r = sh(std::string(fresh ? "TRUSTSIM_QEMU_PER_POWER_ON=1 " : "TRUSTSIM_QEMU_PER_POWER_ON= ") + TRUSTSIM_EXE +
+                  " campaign --no-progress " + options + " --json " + json + " " + scenario);
+    ASSERT_EQ(r.exit_code, 0) << (fresh ? "per power-on: " : "reuse: ") << r.output;
+    EXPECT_EQ(r.output.find("not reusing QEMU"), std::string::npos) << r.output;
+    facts[fresh] = campaign_facts(json, one_job);
+  }
+  EXPECT_GT(facts[0].size(), 200u);
+  EXPECT_EQ(facts[0], facts[1]) << scenario << " " << options;
+}
+
+// A small file copied on bootflash: (ten NAND operations, as in
+// bench/campaign.py); PAYLOAD is replaced by its path.
+const char* kOsCopySweep = R"Y(name: os-copy-power-cut
+timeout: 20 s
+steps:
+  - flash-put: {from: PAYLOAD, name: small.bin}
+  - power-on
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - sweep:
+      devices: [bootflash_nand]
+      steps:
+        - send: copy bootflash:small.bin bootflash:copy.bin
+        - expect: "Destination filename"
+        - send: ""
+        - expect: "bytes copied"
+        - expect: "Router#"
+      recovery:
+        - power-on
+        - expect: "Router>"
+        - send: enable
+        - expect: "Router#"
+        - send: "dir bootflash:"
+        - expect: "bytes total"
+)Y";
+
+}  // namespace
+
+// Campaigns: forked runs (whose later power-ons reuse their QEMU), a fresh
+// boot per run (two power-ons in one process), second cuts, one and two
+// jobs, with and without dedup: the same report either way.
+TEST(QemuReuse, RommonCampaignReportsAreIdentical) {
+  std::string f = src("scenarios/campaigns/rommon-set-power-cut.yaml");
+  expect_campaign_same_both_ways(f, "--jobs 1", true);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-dedup", false);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-fork", false);
+}
+
+TEST(QemuReuse, DoubleCutCampaignReportsAreIdentical) {
+  std::string f = src("scenarios/campaigns/rommon-set-double-cut.yaml");
+  expect_campaign_same_both_ways(f, "--jobs 1 --no-dedup", true);
+  expect_campaign_same_both_ways(f, "--jobs 2", false);
+}
+
+TEST(QemuReuse, OsBootCampaignReportsAreIdentical) {
+  TempDir d;
+  std::string payload(6000, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = char((i * 7) & 0xFF);
+  write_text(d.file("small.bin"), payload);
+  std::string sweep = kOsCopySweep;
+  sweep.replace(sweep.find("PAYLOAD"), 7, d.file("small.bin"));
+  std::string f = write_text(d.file("os-copy.yaml"), sweep);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-dedup", false);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-fork --no-dedup", false);
 }
 
 // A scenario that fails (an expectation not met after a power cycle) fails
