@@ -114,9 +114,9 @@ CosimBridge::~CosimBridge() { shutdown(); }
 
 void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<void()> detached) {
   qemu_.forget();
-  qmp_.forget();
   parked_ = false;
-  // Our copies of the descriptors only: the parent's connection stays up.
+  // Our copies of the descriptors only: the parent's connections stay up.
+  qmp_.close();
   if (conn_fd_ >= 0) close(conn_fd_);
   if (listen_fd_ >= 0) close(listen_fd_);
   conn_fd_ = listen_fd_ = -1;
