@@ -4,11 +4,16 @@
 // (every virtual timestamp) byte for byte, and the PASS line must show that
 // the reuse really happened. docs/architecture.md, "One QEMU per run".
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/test_util.h"
@@ -202,6 +207,44 @@ TEST(QemuReuse, ParkedQemuThatDiesOrHangsIsReplaced) {
                          "1000 ms\\); starting a new one");
     EXPECT_TRUE(std::regex_search(o.run.output, why)) << how << ": " << o.run.output;
   }
+}
+
+// A parked QEMU does not outlive its trustsim: kill trustsim while its
+// parked QEMU is stopped (the test hook SIGSTOPs it, so trustsim sits in
+// the reset's QMP wait) and the QEMU goes too.
+TEST(QemuReuse, ParkedQemuDiesWithItsTrustsim) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("TRUSTSIM_TEST_PARKED_QEMU", "stop", 1);
+    unsetenv("TRUSTSIM_QEMU_PER_POWER_ON");
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(TRUSTSIM_EXE, TRUSTSIM_EXE, "run", "--quiet", "--wall-timeout", "60", src("scenarios/smoke.yaml").c_str(),
+          (char*)nullptr);
+    _exit(127);
+  }
+  // Wait for the parked, stopped QEMU (state T in /proc/PID/stat).
+  std::vector<int> parked;
+  for (int i = 0; i < 600 && parked.empty(); ++i) {
+    for (int q : qemus_of_run(pid)) {
+      std::string stat = read_text("/proc/" + std::to_string(q) + "/stat");
+      size_t close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T') parked.push_back(q);
+    }
+    if (parked.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  ASSERT_FALSE(parked.empty()) << "no parked QEMU seen within 12 s";
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = qemus_of_run(pid).empty();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "a parked QEMU outlived its SIGKILLed trustsim";
 }
 
 namespace {
