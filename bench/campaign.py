@@ -11,6 +11,10 @@ its runs/s with the number of distinct crash states and of runs executed;
 its verdicts must equal the others'. The machine load (1-minute load
 average) is printed with the figures: on a shared machine only the ratios
 measured side by side in one run mean much.
+Fork and fresh also run with TRUSTSIM_QEMU_PER_POWER_ON=1 (a new QEMU at
+every power-on, as before issue 15's reuse) next to the default (one QEMU
+per process, parked and reset between power-ons), with their verdicts
+compared too.
  - rommon-vars: at the ROMmon prompt, set four long variables; every NVRAM
    page write is a cut point. Recovery: power on, back to the ROMmon prompt,
    and the variable store must read (cheap recovery: ~0.6 s of board time).
@@ -88,7 +92,8 @@ steps:
 """
 
 
-WAYS = {"fork": ["--no-dedup"], "fresh": ["--no-fork"], "dedup": []}
+WAYS = {"fork": ["--no-dedup"], "fresh": ["--no-fork"], "dedup": [],
+        "fork-per-power-on": ["--no-dedup"], "fresh-per-power-on": ["--no-fork"]}
 
 
 # Issue 15's goals on 2 cores: a sweep whose recovery stops at ROMmon, and
@@ -99,9 +104,11 @@ OS_BOOT_GOAL = 20
 
 def run(trustsim, scenario, jobs, way, out):
     args = [trustsim, "campaign", scenario, "--no-progress", "--jobs", str(jobs), "--json", out] + WAYS[way]
+    env = dict(os.environ)
+    env["TRUSTSIM_QEMU_PER_POWER_ON"] = "1" if way.endswith("per-power-on") else ""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
@@ -123,10 +130,16 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     fork, fork_wall, fork_cpu = run(trustsim, scenario, jobs, "fork", os.path.join(work, name + "-fork.json"))
     plain, plain_wall, plain_cpu = run(trustsim, scenario, jobs, "fresh", os.path.join(work, name + "-plain.json"))
     dedup, dedup_wall, dedup_cpu = run(trustsim, scenario, jobs, "dedup", os.path.join(work, name + "-dedup.json"))
+    fork_p, fork_p_wall, fork_p_cpu = run(trustsim, scenario, jobs, "fork-per-power-on",
+                                          os.path.join(work, name + "-fork-p.json"))
+    plain_p, plain_p_wall, plain_p_cpu = run(trustsim, scenario, jobs, "fresh-per-power-on",
+                                             os.path.join(work, name + "-plain-p.json"))
     key = lambda r: (r["point"], r["mode"], json.dumps(r.get("second")))
     a = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork["runs"]}
     b = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain["runs"]}
     c = {key(r): (r["verdict"], r["virtual_ns"]) for r in dedup["runs"]}
+    fp = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork_p["runs"]}
+    pp = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain_p["runs"]}
     verdicts = lambda m: {k: v[0] for k, v in m.items()}
     n = len(fork["runs"])
     seconds = sum(1 for r in fork["runs"] if "second" in r)
@@ -138,6 +151,8 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(row("fresh boot per run", plain, plain_wall, plain_cpu))
     print(row("fork + dedup", dedup, dedup_wall, dedup_cpu) +
           f"   {dedup['distinct_states']} distinct states, {dedup['runs_executed']} of {n} runs executed")
+    print(row("fork, QEMU/power-on", fork_p, fork_p_wall, fork_p_cpu))
+    print(row("fresh, QEMU/power-on", plain_p, plain_p_wall, plain_p_cpu))
     ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
     ratio_d = dedup["runs_per_s"] / fork["runs_per_s"] if fork["runs_per_s"] else float("inf")
     best = max(fork["runs_per_s"], dedup["runs_per_s"])
@@ -147,7 +162,11 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(f"  verdicts and virtual times identical fork / fresh: {'yes' if a == b else 'NO'}; "
           f"dedup verdicts identical: {'yes' if verdicts(c) == verdicts(a) else 'NO'}, "
           f"virtual times: {'identical' if c == a else 'differ'}")
-    return a == b and verdicts(c) == verdicts(a)
+    cpu_run = lambda cpu: 1000 * sum(cpu) / n
+    print(f"  one QEMU per process / one per power-on, CPU per run: fork {cpu_run(fork_cpu):.0f} / "
+          f"{cpu_run(fork_p_cpu):.0f} ms, fresh {cpu_run(plain_cpu):.0f} / {cpu_run(plain_p_cpu):.0f} ms; "
+          f"verdicts and virtual times identical: {'yes' if fp == a and pp == a else 'NO'}")
+    return a == b and verdicts(c) == verdicts(a) and fp == a and pp == a
 
 
 def main():

@@ -7,6 +7,12 @@
  *  - the doorbell instruction (hint #0x2a) blocks the vCPU the same way and
  *    sends DOORBELL: SystemC services the mailbox request in guest RAM and
  *    answers before the guest's next instruction runs.
+ *  - a PARK reply (power is off; trustsim keeps this QEMU for the next
+ *    power-on) makes every later callback return at once, uncounted and
+ *    silent, and asks QEMU to flush all translations at its next safe
+ *    point. trustsim stops and resets the machine, clears RAM, bumps the
+ *    channel's epoch and lets it go: the first callback that sees the new
+ *    epoch starts counting from 0 again with a HELLO on the channel.
  * If trustsim goes away (socket closed), QEMU exits at once: a guest never
  * runs unsupervised. Protocol: docs/cosim-protocol.md. */
 #include <errno.h>
@@ -27,11 +33,16 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
+static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb);
+
 static int g_sock = -1;
 static struct ts_cosim_channel* g_chan; /* NULL: messages go over the socket */
 static struct ts_spin g_spin = {50000, 50000};
 static uint64_t g_icount;
 static uint64_t g_deadline;
+static qemu_plugin_id_t g_id;
+static int g_parked;     /* after PARK, until the channel's epoch changes */
+static uint32_t g_epoch; /* the channel epoch this count belongs to */
 
 static void die(const char* what) {
   fprintf(stderr, "trustsim-cosim: %s (%s); stopping QEMU\n", what, strerror(errno));
@@ -70,6 +81,13 @@ static void check_alive(void) {
   }
 }
 
+/* Runs in QEMU's safe-work context after the translation flush that PARK
+ * asked for: callbacks are registered again for the next epoch. */
+static void on_reset(qemu_plugin_id_t id) {
+  qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
+  __atomic_store_n(&g_chan->flushed, 1, __ATOMIC_RELEASE);
+}
+
 static void channel_round_trip(struct ts_cosim_msg* m) {
   uint32_t seq = g_chan->req_seq + 1;
   g_chan->req = *m;
@@ -86,6 +104,14 @@ static void round_trip(uint32_t type, uint64_t arg) {
     write_all(&m, sizeof m);
     read_all(&m, sizeof m);
   }
+  if (m.type == TS_COSIM_PARK && g_chan) {
+    g_parked = 1;
+    g_deadline = UINT64_MAX;
+    /* Drops every callback and, with all vCPUs out of translated code,
+     * flushes the translation cache and calls on_reset. */
+    qemu_plugin_reset(g_id, on_reset);
+    return;
+  }
   if (m.type != TS_COSIM_CONTINUE) {
     errno = EPROTO;
     die("unexpected message from trustsim");
@@ -93,14 +119,28 @@ static void round_trip(uint32_t type, uint64_t arg) {
   g_deadline = m.arg;
 }
 
+/* While parked: 1 once trustsim has started a new epoch (the machine was
+ * reset while stopped); the count restarts at 0 with a HELLO. */
+static int still_parked(void) {
+  uint32_t e = __atomic_load_n(&g_chan->epoch, __ATOMIC_ACQUIRE);
+  if (e == g_epoch) return 1;
+  g_epoch = e;
+  g_parked = 0;
+  g_icount = 0;
+  round_trip(TS_COSIM_HELLO, TS_COSIM_PROTOCOL_VERSION);
+  return g_parked;
+}
+
 static void on_tb_exec(unsigned int vcpu, void* udata) {
   (void)vcpu;
+  if (g_parked && still_parked()) return;
   g_icount += (uint64_t)(uintptr_t)udata;
   if (g_icount >= g_deadline) round_trip(TS_COSIM_SYNC, 0);
 }
 
 static void on_doorbell(unsigned int vcpu, void* udata) {
   (void)vcpu;
+  if (g_parked && still_parked()) return;
   round_trip(TS_COSIM_DOORBELL, (uint64_t)(uintptr_t)udata); /* the doorbell's address */
 }
 
@@ -120,6 +160,7 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv) {
+  g_id = id;
   const char* sock_path = NULL;
   const char* chan_path = NULL;
   for (int i = 0; i < argc; ++i) {
@@ -165,6 +206,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
       return -1;
     }
     g_chan = p;
+    g_epoch = __atomic_load_n(&g_chan->epoch, __ATOMIC_ACQUIRE);
   }
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
   return 0;

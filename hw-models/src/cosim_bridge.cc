@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -33,11 +37,17 @@ std::string ram_file_path() {
 
 }  // namespace
 
+bool qemu_reuse_allowed_by_env() {
+  const char* v = getenv("TRUSTSIM_QEMU_PER_POWER_ON");
+  return !v || !*v || strcmp(v, "0") == 0;
+}
+
 CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, BridgeOptions opt, PowerDomain& power,
                          MailboxService& mailbox, DeviceTrace& trace)
     : sc_module(name), cfg_(cfg), opt_(std::move(opt)), power_(power), mailbox_(mailbox), trace_(trace) {
   sock_path_ = opt_.run_dir + "/cosim.sock";
   qemu_log_ = opt_.run_dir + "/qemu.log";
+  if (opt_.gdb || !qemu_reuse_allowed_by_env()) opt_.reuse_qemu = false;
   listen_on_socket();
   create_shared_files();
   SC_THREAD(run);
@@ -91,6 +101,8 @@ void CosimBridge::release_shared_files(bool unlink_them) {
 
 void CosimBridge::shutdown() {
   qemu_.kill();
+  qmp_.close();
+  parked_ = false;
   if (conn_fd_ >= 0) close(conn_fd_);
   if (listen_fd_ >= 0) close(listen_fd_);
   conn_fd_ = listen_fd_ = -1;
@@ -102,7 +114,9 @@ CosimBridge::~CosimBridge() { shutdown(); }
 
 void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<void()> detached) {
   qemu_.forget();
-  // Our copies of the descriptors only: the parent's connection stays up.
+  parked_ = false;
+  // Our copies of the descriptors only: the parent's connections stay up.
+  qmp_.close();
   if (conn_fd_ >= 0) close(conn_fd_);
   if (listen_fd_ >= 0) close(listen_fd_);
   conn_fd_ = listen_fd_ = -1;
@@ -120,6 +134,8 @@ void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<vo
 void CosimBridge::fail(const std::string& why) {
   if (error_.empty()) error_ = why;
   qemu_.kill();
+  qmp_.close();
+  parked_ = false;
   sc_core::sc_stop();
 }
 
@@ -233,7 +249,6 @@ bool CosimBridge::prepare_bootrom() {
 }
 
 bool CosimBridge::start_qemu() {
-  if (!prepare_bootrom()) return false;
   // Fresh QEMU, zeroed RAM: a power cycle keeps nothing volatile.
   if (ftruncate(ram_fd_, 0) != 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0) {
     fail(ram_path_ + ": cannot clear guest RAM: " + strerror(errno));
@@ -241,6 +256,8 @@ bool CosimBridge::start_qemu() {
   }
   memset(chan_, 0, sizeof *chan_);
   chan_->magic = TS_COSIM_CHANNEL_MAGIC;
+  epoch_ = 0;
+  qmp_.close();
   use_chan_ = false;
   last_req_ = 0;
   spin_.budget_ns = spin_.max_ns = uint64_t(opt_.spin_us) * 1000;
@@ -273,6 +290,13 @@ bool CosimBridge::start_qemu() {
       return false;
     }
   }
+  ++starts_;
+  return handshake();
+}
+
+// The plugin's HELLO (on the socket from a new QEMU, on the channel from a
+// reused one): the guest's count starts at 0 at the current board time.
+bool CosimBridge::handshake() {
   ts_cosim_msg hello;
   if (!receive(hello)) return false;
   if (hello.type != TS_COSIM_HELLO || hello.arg != TS_COSIM_PROTOCOL_VERSION) {
@@ -414,16 +438,138 @@ CosimBridge::Outcome CosimBridge::serve() {
   }
 }
 
+// Power-on: a parked QEMU is reset and reused; otherwise (first power-on,
+// reuse off, after a fork, or a reset that went wrong) a new one starts.
+bool CosimBridge::power_on_guest() {
+  std::string rom_before = rom_key_;
+  if (!prepare_bootrom()) return false;
+  if (parked_) {
+    std::string why;
+    if (rom_key_ != rom_before)
+      give_up_reuse("the boot ROM changed since this QEMU started");
+    else if (resume_parked(why))
+      return true;
+    else
+      give_up_reuse(why);
+  }
+  return start_qemu();
+}
+
+// A reuse that went wrong never shows in the board's trace or console: the
+// QEMU is killed, the reason goes to qemu.log and stderr, and a new QEMU
+// starts from scratch as without reuse.
+void CosimBridge::give_up_reuse(const std::string& why) {
+  std::string line =
+      "trustsim: not reusing QEMU pid " + std::to_string(qemu_.pid()) + " (" + why + "); starting a new one\n";
+  qemu_.kill();
+  qmp_.close();
+  parked_ = false;
+  fputs(line.c_str(), stderr);
+  FILE* log = fopen(qemu_log_.c_str(), "a");
+  if (log) {
+    fputs(line.c_str(), log);
+    fclose(log);
+  }
+}
+
+// Power has gone while the vCPU is blocked in a plugin callback waiting for
+// our reply. Instead of killing QEMU: ask QMP to stop the VM (its reply
+// comes only once the vCPU is out of the callback), answer PARK (the plugin
+// ignores every later callback and has QEMU flush all translations at the
+// next safe point), then wait for the stop and the flush. The vCPU runs at
+// most the rest of its current translation block meanwhile; whatever that
+// does (RAM stores, UART bytes, a doorbell) is wiped by the reset at the
+// next power-on, which also clears RAM.
+bool CosimBridge::park() {
+  std::string why;
+  int timeout_ms = opt_.wall_timeout_s * 1000;
+  if (!qmp_.is_open() && !qmp_.open(opt_.run_dir + "/qmp.sock", timeout_ms, why)) {
+    give_up_reuse(why);
+    return false;
+  }
+  __atomic_store_n(&chan_->flushed, 0, __ATOMIC_RELEASE);
+  if (!qmp_.send("{\"execute\":\"stop\"}", why)) {
+    give_up_reuse(why);
+    return false;
+  }
+  chan_->rsp = ts_cosim_msg{TS_COSIM_PARK, 0, last_icount_, 0};
+  ts_chan_publish(&chan_->rsp_seq, last_req_, &chan_->guest_sleeping);
+  if (!qmp_.await_return(timeout_ms, why)) {
+    give_up_reuse("stop: " + why);
+    return false;
+  }
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!__atomic_load_n(&chan_->flushed, __ATOMIC_ACQUIRE)) {
+    if (!qemu_.running() || std::chrono::steady_clock::now() > until) {
+      give_up_reuse(qemu_.running() ? "the plugin did not confirm the translation flush"
+                                    : "QEMU " + qemu_.exit_description() + " while parking");
+      return false;
+    }
+    usleep(20);
+  }
+  parked_ = true;
+  // Test hook (tests/system/test_qemu_reuse.cc): a parked QEMU that dies or
+  // hangs, to show that the next power-on notices and starts a new one.
+  if (const char* t = getenv("TRUSTSIM_TEST_PARKED_QEMU")) {
+    if (!strcmp(t, "kill")) ::kill(qemu_.pid(), SIGKILL);
+    if (!strcmp(t, "stop")) ::kill(qemu_.pid(), SIGSTOP);
+  }
+  return true;
+}
+
+// The parked QEMU becomes a new guest, exactly as if it had just started:
+// RAM cleared (before the reset, which writes QEMU's own blobs such as the
+// device tree back into RAM, as at start-up), the machine reset while
+// stopped, the channel cleared, a new epoch; the plugin counts from 0 and
+// says HELLO on the channel when the first block of the new guest runs.
+bool CosimBridge::resume_parked(std::string& why) {
+  int timeout_ms = opt_.wall_timeout_s * 1000;
+  parked_ = false;
+  if (!qemu_.running()) {
+    why = "QEMU " + qemu_.exit_description() + " while parked";
+    return false;
+  }
+  if (fallocate(ram_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, off_t(cfg_.ram_size)) != 0) {
+    why = ram_path_ + ": cannot clear guest RAM: " + strerror(errno);
+    return false;
+  }
+  if (!qmp_.execute("{\"execute\":\"system_reset\"}", timeout_ms, why) || !qmp_.await_event("RESET", timeout_ms, why)) {
+    why = "system_reset: " + why;
+    return false;
+  }
+  uint32_t magic = chan_->magic;
+  memset(chan_, 0, sizeof *chan_);
+  chan_->magic = magic;
+  __atomic_store_n(&chan_->epoch, ++epoch_, __ATOMIC_RELEASE);
+  use_chan_ = true;
+  last_req_ = 0;
+  spin_.budget_ns = spin_.max_ns = uint64_t(opt_.spin_us) * 1000;
+  if (!qmp_.execute("{\"execute\":\"cont\"}", timeout_ms, why)) {
+    why = "cont: " + why;
+    return false;
+  }
+  ++reuses_;
+  // From here on QEMU runs the new guest: a failure is the run's error
+  // (error_), not a reason to start another QEMU.
+  handshake();
+  return true;
+}
+
 void CosimBridge::run() {
   for (;;) {
     while (!power_.is_on()) wait(power_.on_event());
     boot_ = power_.boot_count();
     trace_power("power-on", power_.reset_cause() == TS_RESET_SOFTWARE ? "software reset" : "power applied");
     if (on_power_on) on_power_on();
-    if (!start_qemu()) return;
+    if (!power_on_guest() || !error_.empty()) return;
     Outcome o = serve();
-    qemu_.kill();
     hold_ = false;
+    if (o == Outcome::kPowerChange && opt_.reuse_qemu && !detach_pending_ && qemu_.pid() >= 0) {
+      park();  // kills QEMU (with the reason logged) if it cannot
+    } else {
+      qemu_.kill();
+      qmp_.close();
+    }
     if (detach_pending_) {
       release_shared_files(false);
       detach_pending_ = false;

@@ -18,6 +18,15 @@
 //   rom-write   stores into the read-only boot ROM
 //   psci-off    asks QEMU to power off through PSCI (QEMU exits by itself)
 //   exit        powers the board off
+//   ram-peek    prints the RAM word at a fixed address no firmware uses,
+//               then stores a marker there: a later boot must print 0 again
+//               (RAM is cleared at every power-on, QEMU reused or not)
+//   code-run    writes `mov w0, #42; ret` with CPU stores to a fixed page
+//               no firmware uses, runs it and prints what it returned
+//   code-rerun  runs that page again without writing it: after a power
+//               cycle it holds zeros, so this must end in a CPU exception;
+//               a translation of the old code kept across the power cycle
+//               would return 42 instead
 #include "fwlib/fw.h"
 
 namespace {
@@ -78,6 +87,17 @@ void bad_requests() {
   fw::printf("badreq done\n");
 }
 
+// Fixed addresses near the top of RAM, far above every stage's image,
+// stack and buffers.
+uint64_t peek_addr() { return fw::board_info().ram_base + fw::board_info().ram_size - 0x200000; }
+uint64_t code_page() { return fw::board_info().ram_base + fw::board_info().ram_size - 0x400000; }
+
+int run_code_page() {
+  asm volatile("dsb sy\n\tic iallu\n\tdsb sy\n\tisb" ::: "memory");
+  auto fn = reinterpret_cast<int (*)()>(code_page());
+  return fn();
+}
+
 }  // namespace
 
 int fw_main() {
@@ -123,6 +143,19 @@ int fw_main() {
       register uint64_t x0 asm("x0") = 0x84000008;
       asm volatile("hvc #0" : "+r"(x0)::"memory");
       fw::printf("psci-off returned %lld\n", (long long)x0);
+    } else if (!fw::strcmp(line, "ram-peek")) {
+      volatile uint64_t* w = reinterpret_cast<volatile uint64_t*>(peek_addr());
+      fw::printf("ram word 0x%llx\n", (unsigned long long)*w);
+      *w = 0x5245555345444d45ull;
+    } else if (!fw::strcmp(line, "code-run")) {
+      volatile uint32_t* code = reinterpret_cast<volatile uint32_t*>(code_page());
+      code[0] = 0x52800540;  // mov w0, #42
+      code[1] = 0xd65f03c0;  // ret
+      fw::printf("code returned %d\n", run_code_page());
+    } else if (!fw::strcmp(line, "code-rerun")) {
+      fw::printf("running the code page again\n");
+      fw::flush();
+      fw::printf("code returned %d\n", run_code_page());
     } else if (!fw::strcmp(line, "exit")) {
       fw::flush();
       fw::power_off();

@@ -125,10 +125,11 @@ int cmd_run(const RunOptions& o) {
   }
   printf(
       "PASS %s: %zu steps, virtual time %s, wall %.2f s, %llu guest instructions, %llu device requests, "
-      "%llu quantum syncs\n",
+      "%llu quantum syncs, %llu QEMU starts, %llu QEMU reuses\n",
       sc.name.c_str(), runner.steps_done(), format_time_ns(vt).c_str(), wall,
       (unsigned long long)board.bridge().guest_insns(), (unsigned long long)board.bridge().doorbells(),
-      (unsigned long long)board.bridge().syncs());
+      (unsigned long long)board.bridge().syncs(), (unsigned long long)board.bridge().qemu_starts(),
+      (unsigned long long)board.bridge().qemu_reuses());
   if (sc.has_sweep)
     printf("sweep: %zu cut points in the window, run without a cut (`trustsim campaign %s` cuts at each)\n",
            sweep.cut_points().size(), o.scenario.c_str());

@@ -8,7 +8,7 @@
 extern "C" {
 #endif
 
-#define TS_COSIM_PROTOCOL_VERSION 1u
+#define TS_COSIM_PROTOCOL_VERSION 2u
 
 enum ts_cosim_type {
   /* plugin -> trustsim */
@@ -18,12 +18,16 @@ enum ts_cosim_type {
                             guest address of the doorbell instruction */
   /* trustsim -> plugin */
   TS_COSIM_CONTINUE = 0x81, /* arg = next deadline (absolute icount) */
+  TS_COSIM_PARK = 0x82,     /* power is off: from now on every callback returns at
+                               once, uncounted, until the channel's epoch changes;
+                               the plugin flushes QEMU's translations (channel
+                               word `flushed` says when) */
 };
 
 struct ts_cosim_msg {
   uint32_t type;
   uint32_t reserved;
-  uint64_t icount; /* instructions executed since this QEMU started */
+  uint64_t icount; /* instructions executed since this epoch began (QEMU start or reuse) */
   uint64_t arg;
 };
 
@@ -43,7 +47,9 @@ struct ts_cosim_channel {
   uint32_t rsp_seq;        /* trustsim -> plugin: last response published */
   uint32_t host_sleeping;  /* trustsim is (about to be) in FUTEX_WAIT on req_seq */
   uint32_t guest_sleeping; /* the plugin is (about to be) in FUTEX_WAIT on rsp_seq */
-  uint32_t reserved[11];
+  uint32_t epoch;          /* trustsim -> plugin: bumped (QEMU stopped) to end a PARK */
+  uint32_t flushed;        /* plugin -> trustsim: 1 once the PARK's translation flush ran */
+  uint32_t reserved[9];
   struct ts_cosim_msg req;
   struct ts_cosim_msg rsp;
 };

@@ -1,6 +1,9 @@
 // The lock-step bridge between the SystemC kernel (time master) and one
-// stock QEMU at a time. Each power-on starts a fresh QEMU with guest RAM in
-// a shared file; every SYNC/DOORBELL from the plugin advances SystemC to the
+// stock QEMU at a time, with guest RAM in a shared file. The first power-on
+// starts QEMU; at each power loss or software reset it is parked, and the
+// next power-on resets it (stopped, RAM cleared, translations flushed)
+// instead of starting a new one (TRUSTSIM_QEMU_PER_POWER_ON=1 or --gdb:
+// a fresh QEMU per power-on, as before); every SYNC/DOORBELL from the plugin advances SystemC to the
 // guest's instruction time, a doorbell is serviced through the mailbox, and
 // the reply names the next instruction count at which the guest must stop.
 // Protocol: docs/cosim-protocol.md; time model: docs/architecture.md.
@@ -27,7 +30,14 @@ struct BridgeOptions {
   bool gdb = false;         // QEMU waits for gdb on gdb_port
   int gdb_port = 1234;
   int spin_us = 50;  // how long each side spins on the channel before sleeping
+  // Keep one QEMU across power cycles (docs/architecture.md). Off with
+  // --gdb or when the environment sets TRUSTSIM_QEMU_PER_POWER_ON=1.
+  bool reuse_qemu = true;
 };
+
+// False when the environment asks for a new QEMU at every power-on
+// (TRUSTSIM_QEMU_PER_POWER_ON set and not "0").
+bool qemu_reuse_allowed_by_env();
 
 class CosimBridge : public sc_core::sc_module {
  public:
@@ -61,6 +71,9 @@ class CosimBridge : public sc_core::sc_module {
   uint64_t syncs() const { return syncs_; }
   uint64_t doorbells() const { return doorbells_; }
   uint64_t guest_insns() const { return total_insns_; }
+  // Power-ons served by a parked QEMU / by a newly started one.
+  uint64_t qemu_reuses() const { return reuses_; }
+  uint64_t qemu_starts() const { return starts_; }
   // Guest RAM as the last guest left it (zeroed at the next power-on).
   const uint8_t* guest_ram() const { return ram_; }
 
@@ -69,6 +82,11 @@ class CosimBridge : public sc_core::sc_module {
   void run();
   bool prepare_bootrom();
   bool start_qemu();
+  bool power_on_guest();
+  bool park();
+  bool resume_parked(std::string& why);
+  bool handshake();
+  void give_up_reuse(const std::string& why);
   Outcome serve();
   bool receive(ts_cosim_msg& m);
   bool receive_socket(ts_cosim_msg& m);
@@ -116,6 +134,11 @@ class CosimBridge : public sc_core::sc_module {
   bool power_changed() const {
     return !power_.is_on() || power_.pending() != PowerDomain::Request::kNone || power_.boot_count() != boot_;
   }
+  QmpConnection qmp_;
+  bool parked_ = false;  // qemu_ is stopped, its vCPU parked in the plugin
+  uint32_t epoch_ = 0;   // the channel epoch of the current guest
+  uint64_t reuses_ = 0;
+  uint64_t starts_ = 0;
   bool detach_pending_ = false;
   std::function<void()> detached_;
 };

@@ -32,6 +32,39 @@ class QemuProcess {
   std::string exit_text_;
 };
 
+// A QMP client on QEMU's unix socket (-qmp unix:PATH,server=on). Only
+// what reusing a QEMU across power cycles needs: send a command without
+// waiting, wait for its reply, wait for an event. Each wait gives up after
+// timeout_ms of wall time and says why in `why`.
+class QmpConnection {
+ public:
+  QmpConnection() = default;
+  ~QmpConnection() { close(); }
+  QmpConnection(const QmpConnection&) = delete;
+  QmpConnection& operator=(const QmpConnection&) = delete;
+
+  // Connects, reads the greeting and negotiates capabilities.
+  bool open(const std::string& path, int timeout_ms, std::string& why);
+  bool is_open() const { return fd_ >= 0; }
+  void close();
+  // After fork(): the connection belongs to the parent; drop our copy.
+  void forget();
+  bool send(const std::string& command, std::string& why);
+  // The next reply ({"return"...} or {"error"...}: an error reply fails).
+  bool await_return(int timeout_ms, std::string& why);
+  // An event of this name (one seen earlier, while waiting for a reply,
+  // counts once).
+  bool await_event(const std::string& name, int timeout_ms, std::string& why);
+  // send + await_return
+  bool execute(const std::string& command, int timeout_ms, std::string& why);
+
+ private:
+  bool next_line(std::string& line, int& left_ms, std::string& why);
+  int fd_ = -1;
+  std::string buf_;
+  std::vector<std::string> events_;  // names seen and not yet awaited
+};
+
 // Last `n` lines of a text file, for error messages.
 std::string tail_of_file(const std::string& path, size_t n);
 

@@ -1,0 +1,351 @@
+// One QEMU reused across power cycles and software resets (the default)
+// against a new QEMU per power-on (TRUSTSIM_QEMU_PER_POWER_ON=1): the same
+// scenario must give the same console transcript and the same device trace
+// (every virtual timestamp) byte for byte, and the PASS line must show that
+// the reuse really happened. docs/architecture.md, "One QEMU per run".
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/test_util.h"
+
+using namespace trustsim::test;  // tests/support/test_util.h
+
+namespace {
+
+struct Outcome {
+  Result run;
+  std::string console;
+  std::string trace;
+  long starts = -1;  // from the PASS line
+  long reuses = -1;
+};
+
+Outcome run_scenario(const TempDir& d, const std::string& tag, const std::string& scenario, bool fresh,
+                     const std::string& extra = "") {
+  Outcome o;
+  std::string trace = d.file(tag + ".jsonl"), console = d.file(tag + ".txt");
+  std::string env = fresh ? "TRUSTSIM_QEMU_PER_POWER_ON=1 " : "TRUSTSIM_QEMU_PER_POWER_ON= ";
+  o.run = sh(env + TRUSTSIM_EXE + " run --quiet " + extra + " --trace " + trace + " --console-log " + console + " " +
+             scenario);
+  o.console = read_text(console);
+  o.trace = read_text(trace);
+  std::smatch m;
+  if (std::regex_search(o.run.output, m, std::regex("(\\d+) QEMU starts, (\\d+) QEMU reuses"))) {
+    o.starts = std::stol(m[1]);
+    o.reuses = std::stol(m[2]);
+  }
+  return o;
+}
+
+// Runs `scenario` both ways and compares; `power_ons` is how many power-ons
+// (software resets included) the scenario makes.
+void expect_same_both_ways(const std::string& scenario, long power_ons, int want_exit = 0) {
+  TempDir d;
+  Outcome fresh = run_scenario(d, "fresh", scenario, true);
+  Outcome reuse = run_scenario(d, "reuse", scenario, false);
+  ASSERT_EQ(fresh.run.exit_code, want_exit) << fresh.run.output;
+  ASSERT_EQ(reuse.run.exit_code, want_exit) << reuse.run.output;
+  ASSERT_GT(fresh.console.size(), 100u);
+  ASSERT_GT(fresh.trace.size(), 1000u);
+  EXPECT_TRUE(reuse.console == fresh.console)
+      << "console differs with a reused QEMU (first 40 lines of the diff):\n"
+      << sh("diff -u '" + d.file("fresh.txt") + "' '" + d.file("reuse.txt") + "' | head -40").output;
+  EXPECT_TRUE(reuse.trace == fresh.trace)
+      << "device trace differs with a reused QEMU (first 40 lines of the diff):\n"
+      << sh("diff -u '" + d.file("fresh.jsonl") + "' '" + d.file("reuse.jsonl") + "' | head -40").output;
+  if (want_exit == 0) {
+    EXPECT_EQ(fresh.starts, power_ons) << fresh.run.output;
+    EXPECT_EQ(fresh.reuses, 0) << fresh.run.output;
+    EXPECT_EQ(reuse.starts, 1) << reuse.run.output;
+    EXPECT_EQ(reuse.reuses, power_ons - 1) << reuse.run.output;
+  }
+  EXPECT_EQ(reuse.run.output.find("not reusing QEMU"), std::string::npos) << reuse.run.output;
+}
+
+}  // namespace
+
+// Three power-ons: OS boot, ROMmon, ROMmon.
+TEST(QemuReuse, SmokePowerCyclesAreByteIdentical) { expect_same_both_ways(src("scenarios/smoke.yaml"), 3); }
+
+// Power-off and on at the same instant on an idle OS, then with the primary
+// ROMmon damaged: the golden ROMmon runs where the primary ran before.
+TEST(QemuReuse, GoldenRommonAfterPrimaryAtTheSameAddress) {
+  expect_same_both_ways(src("scenarios/faults/power-off-on-idle-os.yaml"), 3);
+}
+
+// Cuts on a console match and 20 ms after power-on.
+TEST(QemuReuse, PowerCutsOnConsoleAndTime) {
+  expect_same_both_ways(src("scenarios/faults/power-loss-on-console-and-time.yaml"), 3);
+}
+
+// The OS's reload (a software reset) and configuration that survives it.
+TEST(QemuReuse, ReloadIsByteIdentical) { expect_same_both_ways(src("scenarios/os-config.yaml"), 2); }
+
+// Power cuts spread over one boot: in Boot0, while ROMmon loads and checks
+// the OS image, and while the OS starts; each followed by a boot to the
+// prompt on the same QEMU.
+TEST(QemuReuse, PowerCutsDuringRommonAndOsLoading) {
+  TempDir d;
+  std::string s = "name: cuts-while-loading\nboard: default\ntimeout: 20 s\nsteps:\n";
+  const char* cuts[] = {"{on-console: \"System Bootstrap\"}", "{on-console: \"boot: attempting to boot from\"}",
+                        "{after: 700 ms}", "{after: 1500 ms}", "{on-console: \"Restricted Rights Legend\"}"};
+  for (const char* c : cuts)
+    s += std::string("  - fault: {power-loss: ") + c + "}\n  - power-on\n  - wait-power-off: {timeout: 10 s}\n";
+  s += "  - power-on\n  - expect: \"Router>\"\n";
+  expect_same_both_ways(write_text(d.file("cuts.yaml"), s), 6);
+}
+
+// Two OS images with different code run one after the other at the same
+// run address (the production image, then the revocation build, then the
+// production image again), across software resets: a stale translation of
+// the first image's code would change what the second one does.
+TEST(QemuReuse, TwoOsImagesAtTheSameAddress) {
+  TempDir d;
+  std::string s = R"Y(name: two-images
+board: default
+timeout: 30 s
+steps:
+  - image-sign: {key: rollover-A, type: revocation, name: rev.SRA.bin, version: 17.03.01-rev, add-keys: [production-B]}
+  - power-on
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - send: show version
+  - expect: "Router#"
+  - send: reload
+  - expect: "Proceed with reload\\? \\[confirm\\]"
+  - send: ""
+  - expect: "Preparing to autoboot"
+  - send: {text: "\x03", enter: false}
+  - expect: "rommon 1 > "
+  - send: boot bootflash:rev.SRA.bin
+  - expect: "This is a revocation image, signed with the Rollover key version A"
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - send: show version
+  - expect: "This is a revocation image"
+  - expect: "Router#"
+  - send: reload
+  - expect: "Proceed with reload\\? \\[confirm\\]"
+  - send: ""
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - send: show version
+  - expect: 'System image file is "bootflash:ts-isr1100-universalk9.17.03.01.SPA.bin"'
+  - expect: "Router#"
+)Y";
+  expect_same_both_ways(write_text(d.file("two.yaml"), s), 3);
+}
+
+// The traps a reset could leave, made visible by the test guest
+// (tests/firmware/misbehave.cc): a RAM word written in one boot must read 0
+// in the next (the RAM clear), and a page of code run in one boot and not
+// written in the next must not run again from an old translation (the
+// flush): it holds zeros, so the CPU takes an exception, which ends the
+// boot; the board then boots the guest once more.
+TEST(QemuReuse, NoRamOrTranslationSurvivesAPowerCycle) {
+  TempDir d;
+  std::string s = std::string("name: traps\nboard: default\ntimeout: 10 s\nsteps:\n") +
+                  "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
+                  TRUSTSIM_MISBEHAVE_BIN + "}\n" + R"Y(  - power-on
+  - expect: "misbehave> "
+  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+  - expect: "misbehave> "
+  - send: code-run
+  - expect: "code returned 42"
+  - expect: "misbehave> "
+  - power-cycle
+  - expect: "misbehave> "
+  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+  - expect: "misbehave> "
+  - send: code-rerun
+  - expect: "running the code page again"
+  - expect: "CPU exception"
+  - wait-power-off: {timeout: 1 s}
+  - power-on
+  - expect: "misbehave> "
+  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+)Y";
+  expect_same_both_ways(write_text(d.file("traps.yaml"), s), 3);
+}
+
+// A parked QEMU that dies, or hangs (SIGSTOP: no QMP answer within the
+// wall timeout), is replaced by a new one at the next power-on, with the
+// reason on stderr: the run's console and trace do not change.
+TEST(QemuReuse, ParkedQemuThatDiesOrHangsIsReplaced) {
+  TempDir d;
+  Outcome fresh = run_scenario(d, "fresh", src("scenarios/smoke.yaml"), true);
+  ASSERT_EQ(fresh.run.exit_code, 0) << fresh.run.output;
+  for (std::string how : {"kill", "stop"}) {
+    Outcome o;
+    std::string env = "TRUSTSIM_TEST_PARKED_QEMU=" + how + " TRUSTSIM_QEMU_PER_POWER_ON= ";
+    o.run = sh(env + TRUSTSIM_EXE + " run --quiet --wall-timeout 1 --trace " + d.file(how + ".jsonl") +
+               " --console-log " + d.file(how + ".txt") + " " + src("scenarios/smoke.yaml"));
+    ASSERT_EQ(o.run.exit_code, 0) << how << ": " << o.run.output;
+    EXPECT_EQ(read_text(d.file(how + ".txt")), fresh.console) << how;
+    EXPECT_EQ(read_text(d.file(how + ".jsonl")), fresh.trace) << how;
+    EXPECT_NE(o.run.output.find("3 QEMU starts, 0 QEMU reuses"), std::string::npos) << how << ": " << o.run.output;
+    std::regex why(how == "kill"
+                       ? "trustsim: not reusing QEMU pid \\d+ \\((QEMU killed by signal Killed while parked|"
+                         "system_reset: QMP: QEMU closed the connection)\\); starting a new one"
+                       : "trustsim: not reusing QEMU pid \\d+ \\(system_reset: QMP: no answer from QEMU within "
+                         "1000 ms\\); starting a new one");
+    EXPECT_TRUE(std::regex_search(o.run.output, why)) << how << ": " << o.run.output;
+  }
+}
+
+// A parked QEMU does not outlive its trustsim: kill trustsim while its
+// parked QEMU is stopped (the test hook SIGSTOPs it, so trustsim sits in
+// the reset's QMP wait) and the QEMU goes too.
+TEST(QemuReuse, ParkedQemuDiesWithItsTrustsim) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("TRUSTSIM_TEST_PARKED_QEMU", "stop", 1);
+    unsetenv("TRUSTSIM_QEMU_PER_POWER_ON");
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(TRUSTSIM_EXE, TRUSTSIM_EXE, "run", "--quiet", "--wall-timeout", "60", src("scenarios/smoke.yaml").c_str(),
+          (char*)nullptr);
+    _exit(127);
+  }
+  // Wait for the parked, stopped QEMU (state T in /proc/PID/stat).
+  std::vector<int> parked;
+  for (int i = 0; i < 600 && parked.empty(); ++i) {
+    for (int q : qemus_of_run(pid)) {
+      std::string stat = read_text("/proc/" + std::to_string(q) + "/stat");
+      size_t close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T') parked.push_back(q);
+    }
+    if (parked.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  ASSERT_FALSE(parked.empty()) << "no parked QEMU seen within 12 s";
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = qemus_of_run(pid).empty();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "a parked QEMU outlived its SIGKILLed trustsim";
+}
+
+namespace {
+
+// Everything a campaign report says about its runs that must not depend on
+// how QEMU was handled: per run its cut, verdict, failure text, virtual
+// time and crash-state key; the distinct-state count; and with one job the
+// runs executed and which verdict each reused.
+std::string campaign_facts(const std::string& json_path, bool one_job) {
+  nlohmann::json rep = nlohmann::json::parse(read_text(json_path));
+  std::vector<std::string> rows;
+  for (auto r : rep["runs"]) {
+    r.erase("wall_s");
+    if (!one_job) r.erase("reuses");
+    rows.push_back(r.dump());
+  }
+  std::sort(rows.begin(), rows.end());
+  std::string out = "distinct_states " + rep["distinct_states"].dump() + "\n";
+  if (one_job) out += "runs_executed " + rep["runs_executed"].dump() + "\n";
+  for (const std::string& row : rows) out += row + "\n";
+  return out;
+}
+
+void expect_campaign_same_both_ways(const std::string& scenario, const std::string& options, bool one_job) {
+  TempDir d;
+  std::string facts[2];
+  for (int fresh = 0; fresh < 2; ++fresh) {
+    std::string json = d.file(fresh ? "fresh.json" : "reuse.json");
+    Result r = sh(std::string(fresh ? "TRUSTSIM_QEMU_PER_POWER_ON=1 " : "TRUSTSIM_QEMU_PER_POWER_ON= ") + TRUSTSIM_EXE +
+                  " campaign --no-progress " + options + " --json " + json + " " + scenario);
+    ASSERT_EQ(r.exit_code, 0) << (fresh ? "per power-on: " : "reuse: ") << r.output;
+    EXPECT_EQ(r.output.find("not reusing QEMU"), std::string::npos) << r.output;
+    facts[fresh] = campaign_facts(json, one_job);
+  }
+  EXPECT_GT(facts[0].size(), 200u);
+  EXPECT_EQ(facts[0], facts[1]) << scenario << " " << options;
+}
+
+// A small file copied on bootflash: (ten NAND operations, as in
+// bench/campaign.py); PAYLOAD is replaced by its path.
+const char* kOsCopySweep = R"Y(name: os-copy-power-cut
+timeout: 20 s
+steps:
+  - flash-put: {from: PAYLOAD, name: small.bin}
+  - power-on
+  - expect: "Router>"
+  - send: enable
+  - expect: "Router#"
+  - sweep:
+      devices: [bootflash_nand]
+      steps:
+        - send: copy bootflash:small.bin bootflash:copy.bin
+        - expect: "Destination filename"
+        - send: ""
+        - expect: "bytes copied"
+        - expect: "Router#"
+      recovery:
+        - power-on
+        - expect: "Router>"
+        - send: enable
+        - expect: "Router#"
+        - send: "dir bootflash:"
+        - expect: "bytes total"
+)Y";
+
+}  // namespace
+
+// Campaigns: forked runs (whose later power-ons reuse their QEMU), a fresh
+// boot per run (two power-ons in one process), second cuts, one and two
+// jobs, with and without dedup: the same report either way.
+TEST(QemuReuse, RommonCampaignReportsAreIdentical) {
+  std::string f = src("scenarios/campaigns/rommon-set-power-cut.yaml");
+  expect_campaign_same_both_ways(f, "--jobs 1", true);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-dedup", false);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-fork", false);
+}
+
+TEST(QemuReuse, DoubleCutCampaignReportsAreIdentical) {
+  std::string f = src("scenarios/campaigns/rommon-set-double-cut.yaml");
+  expect_campaign_same_both_ways(f, "--jobs 1 --no-dedup", true);
+  expect_campaign_same_both_ways(f, "--jobs 2", false);
+}
+
+TEST(QemuReuse, OsBootCampaignReportsAreIdentical) {
+  TempDir d;
+  std::string payload(6000, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = char((i * 7) & 0xFF);
+  write_text(d.file("small.bin"), payload);
+  std::string sweep = kOsCopySweep;
+  sweep.replace(sweep.find("PAYLOAD"), 7, d.file("small.bin"));
+  std::string f = write_text(d.file("os-copy.yaml"), sweep);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-dedup", false);
+  expect_campaign_same_both_ways(f, "--jobs 2 --no-fork --no-dedup", false);
+}
+
+// A scenario that fails (an expectation not met after a power cycle) fails
+// the same way with a reused QEMU.
+TEST(QemuReuse, FailingScenarioFailsTheSameWay) {
+  TempDir d;
+  std::string s =
+      "name: fails\nboard: default\ntimeout: 5 s\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n"
+      "  - power-cycle\n  - expect: {pattern: \"no such text\", timeout: 2 s}\n";
+  expect_same_both_ways(write_text(d.file("fails.yaml"), s), 2, 1);
+}
