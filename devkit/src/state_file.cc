@@ -120,6 +120,23 @@ ssize_t copy_range_by_hand(int in, off_t* src, int out, off_t* dst, off_t end) {
 
 }  // namespace
 
+void write_file_range(const std::string& path, uint64_t offset, const uint8_t* data, size_t len) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open for writing: " + strerror(errno));
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(fd, data + done, len - done, off_t(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : ENOSPC;
+      close(fd);
+      throw std::runtime_error(path + ": write at offset " + std::to_string(offset + done) + " failed: " + strerror(e));
+    }
+    done += size_t(n);
+  }
+  if (close(fd) != 0) throw std::runtime_error(path + ": write failed: " + strerror(errno));
+}
+
 void copy_file_sparse(const std::string& from, const std::string& to) {
   int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw std::runtime_error(from + ": cannot open: " + strerror(errno));

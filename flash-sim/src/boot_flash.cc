@@ -91,11 +91,13 @@ BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const Boo
 namespace {
 // What identifies one version of the state file: a rewrite (ours, or a
 // host tool's while the board is off) changes the inode or the mtime.
-std::string file_version(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "";
+std::string file_version(const struct stat& st) {
   return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
+}
+std::string file_version(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? file_version(st) : "";
 }
 }  // namespace
 
@@ -138,10 +140,20 @@ void BootFlash::reload_if_changed() {
   load();
 }
 
-// The whole array, atomically: a trustsim killed mid-write leaves the old or
-// the new image (docs/nor-flash.md, "Persistence").
-void BootFlash::persist() {
-  write_file_atomic(state_path_, mem_.data(), mem_.size());
+// Bytes [begin, end) changed (docs/nor-flash.md, "Persistence"). Into the
+// file mem_ was loaded from or last written to, only that range is written,
+// in place: a trustsim killed inside the write leaves the operation partly
+// applied, a state a power cut in that operation can leave too. Any other
+// file (none yet: a forked run's first change; replaced by a host tool;
+// hard-linked elsewhere) gets the whole array, atomically.
+void BootFlash::persist(uint32_t begin, uint32_t end) {
+  struct stat st;
+  bool ours = !loaded_version_.empty() && stat(state_path_.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+              st.st_nlink == 1 && uint64_t(st.st_size) == mem_.size() && file_version(st) == loaded_version_;
+  if (ours)
+    write_file_range(state_path_, begin, mem_.data() + begin, end - begin);
+  else
+    write_file_atomic(state_path_, mem_.data(), mem_.size());
   loaded_version_ = file_version(state_path_);
 }
 
@@ -254,14 +266,18 @@ void BootFlash::apply(double fraction, uint64_t seed, std::string* detail) {
   }
   size_t taken = size_t(std::count(take.begin(), take.end(), true));
   uint64_t version = ++last_version_;
+  uint32_t begin = UINT32_MAX, end = 0;  // bytes changed
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!take[i]) continue;
+    uint32_t byte = uint32_t(targets[i] >> 3);
     uint8_t mask = uint8_t(1u << (targets[i] & 7));
-    uint8_t& cell = mem_[targets[i] >> 3];
+    uint8_t& cell = mem_[byte];
     cell = program ? uint8_t(cell & ~mask) : uint8_t(cell | mask);
-    block_versions_[(targets[i] >> 3) / TS_NOR_BLOCK_BYTES] = version;
+    block_versions_[byte / TS_NOR_BLOCK_BYTES] = version;
+    begin = std::min(begin, byte);
+    end = std::max(end, byte + 1);
   }
-  persist();
+  if (taken) persist(begin, end);  // nothing changed: the file is as it was
   if (detail)
     *detail += "; " + std::to_string(taken) + " of " + std::to_string(targets.size()) + " bits " +
                (program ? "programmed" : "erased");

@@ -3,6 +3,8 @@
 // rules, power-loss faults, persistence. Each TEST elaborates its own model,
 // so meson runs each case as its own process.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,11 +140,16 @@ struct Files {
   }
 };
 
-void simulate(std::function<void(Rig&)> body) {
-  Files f;
+// Runs `body` on the caller's files, which outlive the model.
+void simulate_on(const Files& f, std::function<void(Rig&)> body) {
   Rig rig("rig", f.image, f.trace, std::move(body));
   sc_core::sc_start();
   EXPECT_TRUE(rig.finished) << "the simulation ran out of events before the test body ended";
+}
+
+void simulate(std::function<void(Rig&)> body) {
+  Files f;
+  simulate_on(f, std::move(body));
 }
 
 // Runs `body` in a child process with its own elaboration; 0 = passed.
@@ -463,4 +470,167 @@ TEST(NorFlash, EraseOutsideTheArrayFailsWithEraseFail) {
     EXPECT_EQ(r.status(), TS_NOR_STATUS_ERASE_FAIL);
     EXPECT_EQ(r.flash->operation_count(), 0u);
   });
+}
+
+// ---- persistence of each operation's changed bytes (docs/nor-flash.md)
+
+namespace {
+
+ino_t inode_of(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+std::vector<uint8_t> file_bytes(const std::string& path) { return read_file(path); }
+
+std::vector<uint8_t> array(const Rig& r) { return {r.flash->contents().begin(), r.flash->contents().end()}; }
+
+}  // namespace
+
+// Each operation writes its bytes into the same file (no new file, no
+// rename), and the file equals the array after each one.
+TEST(NorFlash, OperationsWriteTheirBytesIntoTheSameFile) {
+  Files f;
+  ino_t before = inode_of(f.image);
+  ASSERT_EQ(run_in_child(f.image, f.trace,
+                         [&](Rig& r) {
+                           r.start_program(0x1100, {0x01, 0x02});
+                           r.wait_ready();
+                           EXPECT_EQ(file_bytes(f.image), array(r));
+                           r.start_erase(TS_NOR_CMD_BLOCK_ERASE, 0x10000);
+                           r.wait_ready();
+                           EXPECT_EQ(file_bytes(f.image), array(r));
+                           r.start_program(0x1000, {0xFF});  // changes no bit: the file stays as it is
+                           r.wait_ready();
+                           EXPECT_EQ(file_bytes(f.image), array(r));
+                         }),
+            0);
+  EXPECT_EQ(inode_of(f.image), before) << "the file was replaced, not written in place";
+  std::vector<uint8_t> want = initial_image();
+  want[0x1100] = 0x01;
+  want[0x1101] = 0x02;
+  std::fill(want.begin() + 0x10000, want.end(), 0xFF);
+  EXPECT_EQ(file_bytes(f.image), want);
+}
+
+// A file the model did not write last (replaced by someone else) gets the
+// whole array, never the model's range spliced into a foreign image.
+TEST(NorFlash, AReplacedFileGetsTheWholeArray) {
+  Files f;
+  simulate_on(f, [&](Rig& r) {
+    std::vector<uint8_t> foreign(kSize, 0x5A);
+    write_file_atomic(f.image, foreign.data(), foreign.size());
+    r.start_program(0x1100, {0x01});
+    r.wait_ready();
+    EXPECT_EQ(file_bytes(f.image), array(r));
+  });
+}
+
+// A hard link elsewhere (a copy that shares the inode) is left alone: the
+// model breaks the link with a whole, atomic write.
+TEST(NorFlash, AHardLinkedFileIsNotWrittenThrough) {
+  Files f;
+  std::string other = f.dir.file("other.bin");
+  ASSERT_EQ(link(f.image.c_str(), other.c_str()), 0);
+  simulate_on(f, [&](Rig& r) {
+    r.start_erase(TS_NOR_CMD_SECTOR_ERASE, 0x0000);
+    r.wait_ready();
+    EXPECT_EQ(file_bytes(f.image), array(r));
+  });
+  EXPECT_EQ(file_bytes(other), initial_image());
+}
+
+// A new state path (a forked campaign run's) has no file until the first
+// change, which writes the whole array there.
+TEST(NorFlash, FirstChangeAtANewPathWritesTheWholeArray) {
+  Files f;
+  std::string moved = f.dir.file("run/boot-flash.bin");
+  ASSERT_EQ(mkdir(f.dir.file("run").c_str(), 0755), 0);
+  simulate_on(f, [&](Rig& r) {
+    r.flash->set_state_path(moved);
+    r.start_program(0x1100, {0xFF});  // no bit changes: still no file
+    r.wait_ready();
+    EXPECT_FALSE(file_exists(moved));
+    r.start_program(0x1100, {0x03});
+    r.wait_ready();
+    EXPECT_EQ(file_bytes(moved), array(r));
+    r.start_erase(TS_NOR_CMD_SECTOR_ERASE, 0x7000);
+    r.wait_ready();
+    EXPECT_EQ(file_bytes(moved), array(r));
+  });
+  EXPECT_EQ(file_bytes(f.image), initial_image()) << "the old path must not change";
+}
+
+namespace {
+
+// Operation k of an endless sequence on the two blocks: even k erases a
+// block, odd k programs one page of it with a pattern.
+struct NorOp {
+  bool erase;
+  uint32_t address;
+  uint8_t value;
+};
+NorOp nor_op(uint64_t k) {
+  uint64_t i = k / 2;
+  uint32_t block = uint32_t(i % 2) * 0x10000;
+  if (k % 2 == 0) return {true, block, 0xFF};
+  return {false, block + uint32_t((i * 7) % 256) * TS_NOR_PAGE_BYTES, uint8_t(i * 37 + 1)};
+}
+void nor_apply(std::vector<uint8_t>& m, const NorOp& op) {
+  if (op.erase)
+    std::fill(m.begin() + op.address, m.begin() + op.address + 0x10000, 0xFF);
+  else
+    for (uint32_t j = 0; j < TS_NOR_PAGE_BYTES; ++j) m[op.address + j] &= op.value;
+}
+
+}  // namespace
+
+// A process killed at any moment leaves a file that is the array before or
+// after some operation, or between the two byte by byte (an operation
+// partly written: a state a power cut inside it can leave as well).
+TEST(NorFlash, AKilledWriterLeavesTheArrayOfAnOperationBoundaryOrInsideOne) {
+  constexpr uint64_t kOps = 4000;
+  for (int delay_ms : {2, 7, 15, 30, 60, 100}) {
+    Files f;
+    fflush(nullptr);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      Rig rig("rig", f.image, f.trace, [](Rig& r) {
+        for (uint64_t k = 0; k < kOps; ++k) {
+          NorOp op = nor_op(k);
+          if (op.erase)
+            r.start_erase(TS_NOR_CMD_BLOCK_ERASE, op.address);
+          else
+            r.start_program(op.address, std::vector<uint8_t>(TS_NOR_PAGE_BYTES, op.value));
+          r.wait_ready();
+        }
+      });
+      sc_core::sc_start();
+      _exit(0);
+    }
+    usleep(useconds_t(delay_ms) * 1000);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    std::vector<uint8_t> got = file_bytes(f.image);
+    ASSERT_EQ(got.size(), kSize) << "kill after " << delay_ms << " ms";
+    // First the boundaries (whole-file compares), then the states inside an operation.
+    bool fits = false;
+    for (int pass = 0; pass < 2 && !fits; ++pass) {
+      std::vector<uint8_t> before = initial_image(), after = before;
+      fits = got == before;
+      for (uint64_t k = 0; k < kOps && !fits; ++k) {
+        nor_apply(after, nor_op(k));
+        if (pass == 0) {
+          fits = got == after;
+        } else {
+          bool between = true;
+          for (size_t i = 0; i < got.size() && between; ++i) between = got[i] == before[i] || got[i] == after[i];
+          fits = between;
+        }
+        before = after;
+      }
+    }
+    EXPECT_TRUE(fits) << "kill after " << delay_ms << " ms: the file matches no operation boundary";
+  }
 }

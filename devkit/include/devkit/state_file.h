@@ -13,6 +13,11 @@ namespace trustsim {
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX,
                                const char* limit_why = nullptr);
 void write_file_atomic(const std::string& path, const uint8_t* data, size_t len);  // throws std::runtime_error
+// Overwrites len bytes at `offset` of an existing file in place (no
+// temporary, no rename): NOT atomic. A writer killed inside it leaves some
+// 4 KiB pages of the range new and the rest old; callers that use it say
+// what such a file means (docs/board-state.md). Throws std::runtime_error.
+void write_file_range(const std::string& path, uint64_t offset, const uint8_t* data, size_t len);
 // For a file the user names as output: throws InputError if it is a
 // directory or its directory does not exist or is not writable.
 void check_output_path(const std::string& path);

@@ -15,8 +15,8 @@
 // (commands without it are ignored and traced as guest errors), array reads
 // refused while BUSY, power loss before / after / inside a program or erase
 // (torn: a seeded part of the bits change), an unplanned power cut tearing
-// the running operation, persistence of the whole array after every
-// completed or torn operation (write_file_atomic).
+// the running operation, persistence of the bytes each completed or torn
+// operation changed (in place; docs/nor-flash.md, "Persistence").
 //
 // NOT modelled: the SPI wire protocol itself (only its clock count), dual /
 // quad I/O and fast read, status registers 2/3, block protection (BP/TB/SEC/
@@ -110,7 +110,7 @@ class BootFlash : public Device, private TimedOperationModel {
 
   void load();
   void reload_if_changed();
-  void persist();
+  void persist(uint32_t begin, uint32_t end);
   void worker();
   void advance();
   void start_operation(OpKind kind);
