@@ -394,6 +394,9 @@ TEST(QemuReuse, RunKilledOnItsSlotQemuDoesNotPoisonTheSlot) {
     CampaignOutcome killed = run_campaign("TRUSTSIM_QEMU_PER_POWER_ON= TRUSTSIM_TEST_KILL_SLOT_RUN=2",
                                           args + d.file("killed.json") + " " + f);
     EXPECT_NE(killed.r.exit_code, 0) << killed.r.output;
+    // The slot's next run found a clean parked QEMU, not the killed run's
+    // half-run one (whose reset would time out and fall back to a new QEMU).
+    EXPECT_EQ(killed.r.output.find("not reusing QEMU"), std::string::npos) << killed.r.output;
     ASSERT_GT(killed.pid, 0) << killed.r.output;
     EXPECT_TRUE(qemus_of_run(int(killed.pid)).empty()) << "a QEMU outlived its campaign";
     // With one job, one more slot QEMU than without the kill: the killed
