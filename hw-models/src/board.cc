@@ -227,7 +227,8 @@ void Board::set_operation_observer(OperationObserver* o) {
   for (Built& b : devices_) b.device->set_operation_observer(o);
 }
 
-void Board::detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached) {
+void Board::detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached,
+                              int qemu_slot) {
   // The parent keeps running and writing its own files: take copies first.
   mkdir(state.dir.c_str(), 0755);
   copy_file_sparse(state_.manifest(), state.manifest());
@@ -236,7 +237,7 @@ void Board::detach_after_fork(const StatePaths& state, const std::string& run_di
   state_ = state;  // the boot ROM stays the parent's: QEMU opens it read-only
   trace_.detach();
   console_log_.detach();
-  bridge_.detach_after_fork(run_dir, std::move(detached));
+  bridge_.detach_after_fork(run_dir, std::move(detached), qemu_slot);
 }
 
 }  // namespace trustsim

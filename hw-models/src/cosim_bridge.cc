@@ -100,6 +100,9 @@ void CosimBridge::release_shared_files(bool unlink_them) {
 }
 
 void CosimBridge::shutdown() {
+  for (auto& seat : slots_)
+    if (seat) drop_seat(*seat, !forked_);
+  slots_.clear();
   qemu_.kill();
   qmp_.close();
   parked_ = false;
@@ -112,7 +115,19 @@ void CosimBridge::shutdown() {
 
 CosimBridge::~CosimBridge() { shutdown(); }
 
-void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<void()> detached) {
+void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<void()> detached, int slot) {
+  forked_ = true;
+  adopted_seat_ = false;
+  // Only our slot's QEMU is ours to use (once power is off); the others
+  // serve the walker's other runs: forget our copies.
+  for (size_t j = 0; j < slots_.size(); ++j)
+    if (slots_[j] && (int(j) != slot || !slots_[j]->parked)) drop_seat(*slots_[j], false);
+  if (slot >= 0 && size_t(slot) < slots_.size() && slots_[size_t(slot)] && slots_[size_t(slot)]->parked) {
+    slots_[size_t(slot)]->qemu.adopt();
+    adopt_slot_ = slot;
+  } else {
+    slots_.clear();
+  }
   qemu_.forget();
   parked_ = false;
   // Our copies of the descriptors only: the parent's connections stay up.
@@ -132,6 +147,13 @@ void CosimBridge::detach_after_fork(const std::string& run_dir, std::function<vo
 }
 
 void CosimBridge::fail(const std::string& why) {
+  if (making_slot_) {  // a job slot's QEMU: not the run's error
+    if (slot_error_.empty()) slot_error_ = why;
+    qemu_.kill();
+    qmp_.close();
+    parked_ = false;
+    return;
+  }
   if (error_.empty()) error_ = why;
   qemu_.kill();
   qmp_.close();
@@ -373,6 +395,7 @@ bool CosimBridge::receive_socket(ts_cosim_msg& m) {
 }
 
 uint64_t CosimBridge::next_deadline() const {
+  if (making_slot_) return 1;  // a job slot's new QEMU parks at its first block
   uint64_t ns_per_insn = cfg_.ns_per_insn();
   uint64_t insns = cfg_.quantum_insns;
   sc_core::sc_time pending = sc_core::sc_time_to_pending_activity();
@@ -538,9 +561,11 @@ bool CosimBridge::resume_parked(std::string& why) {
     return false;
   }
   uint32_t magic = chan_->magic;
+  // A job slot's QEMU has had epochs the walker's copy of epoch_ never saw.
+  epoch_ = __atomic_load_n(&chan_->epoch, __ATOMIC_ACQUIRE) + 1;
   memset(chan_, 0, sizeof *chan_);
   chan_->magic = magic;
-  __atomic_store_n(&chan_->epoch, ++epoch_, __ATOMIC_RELEASE);
+  __atomic_store_n(&chan_->epoch, epoch_, __ATOMIC_RELEASE);
   use_chan_ = true;
   last_req_ = 0;
   spin_.budget_ns = spin_.max_ns = uint64_t(opt_.spin_us) * 1000;
@@ -552,6 +577,146 @@ bool CosimBridge::resume_parked(std::string& why) {
   // From here on QEMU runs the new guest: a failure is the run's error
   // (error_), not a reason to start another QEMU.
   handshake();
+  if (test_die_after_adopting && adopted_seat_) raise(SIGKILL);
+  return true;
+}
+
+void CosimBridge::swap_seat(Seat& s) {
+  qemu_.swap(s.qemu);
+  qmp_.swap(s.qmp);
+  std::swap(opt_.run_dir, s.run_dir);
+  std::swap(sock_path_, s.sock_path);
+  std::swap(ram_path_, s.ram_path);
+  std::swap(chan_path_, s.chan_path);
+  std::swap(qemu_log_, s.qemu_log);
+  std::swap(rom_path_, s.rom_path);
+  std::swap(rom_key_, s.rom_key);
+  std::swap(listen_fd_, s.listen_fd);
+  std::swap(conn_fd_, s.conn_fd);
+  std::swap(ram_fd_, s.ram_fd);
+  std::swap(ram_, s.ram);
+  std::swap(chan_, s.chan);
+  std::swap(parked_, s.parked);
+  std::swap(use_chan_, s.use_chan);
+  std::swap(epoch_, s.epoch);
+  std::swap(last_req_, s.last_req);
+  std::swap(spin_, s.spin);
+  std::swap(last_icount_, s.last_icount);
+  std::swap(last_sync_time_, s.last_sync_time);
+  mailbox_.attach_ram(ram_);
+}
+
+void CosimBridge::drop_seat(Seat& s, bool kill) {
+  if (kill) {
+    s.qemu.kill();
+    s.qmp.close();
+  } else {
+    s.qemu.forget();
+    s.qmp.forget();
+  }
+  if (s.conn_fd >= 0) close(s.conn_fd);
+  if (s.listen_fd >= 0) close(s.listen_fd);
+  if (s.ram) munmap(s.ram, cfg_.ram_size);
+  if (s.ram_fd >= 0) close(s.ram_fd);
+  if (s.chan) munmap(s.chan, 4096);
+  if (kill) {
+    if (!s.ram_path.empty()) unlink(s.ram_path.c_str());
+    if (!s.chan_path.empty()) unlink(s.chan_path.c_str());
+    if (!s.run_dir.empty()) remove_tree(s.run_dir);
+  }
+  s.conn_fd = s.listen_fd = s.ram_fd = -1;
+  s.ram = nullptr;
+  s.chan = nullptr;
+  s.parked = false;
+  s.rom_key.clear();
+}
+
+// A new QEMU for a job slot, made with the bridge's own start-up and
+// parking code on the slot's seat: started, its plugin's HELLO answered
+// with a deadline of one instruction, parked at the first block (which the
+// reset at adoption wipes, as after any power loss).
+bool CosimBridge::make_slot_qemu(Seat& s) {
+  uint64_t starts = starts_;
+  swap_seat(s);
+  making_slot_ = true;
+  slot_error_.clear();
+  bool ok = false;
+  try {
+    mkdir(opt_.run_dir.c_str(), 0755);
+    sock_path_ = opt_.run_dir + "/cosim.sock";
+    qemu_log_ = opt_.run_dir + "/qemu.log";
+    listen_on_socket();
+    create_shared_files();
+    ts_cosim_msg m;
+    ok = prepare_bootrom() && start_qemu() && receive(m) && m.type == TS_COSIM_SYNC && park();
+  } catch (const std::exception& e) {
+    slot_error_ = e.what();
+  }
+  if (!ok && slot_error_.empty()) slot_error_ = "it did not park at its first block";
+  making_slot_ = false;
+  starts_ = starts;
+  swap_seat(s);
+  if (!ok) {
+    fprintf(stderr, "trustsim: no QEMU for a campaign job slot (%s); its run starts its own\n", slot_error_.c_str());
+    drop_seat(s, true);
+    return false;
+  }
+  ++slot_starts_;
+  return true;
+}
+
+bool CosimBridge::prepare_slot(size_t slot) {
+  if (!opt_.reuse_qemu || forked_) return false;
+  if (slots_.size() <= slot) slots_.resize(slot + 1);
+  if (!slots_[slot]) slots_[slot] = std::make_unique<Seat>();
+  Seat& s = *slots_[slot];
+  if (!(s.parked && s.qemu.running())) {
+    drop_seat(s, true);
+    s.run_dir = opt_.run_dir + "/slot-" + std::to_string(slot);
+    if (!make_slot_qemu(s)) return false;
+  }
+  ++slot_runs_;
+  return true;
+}
+
+void CosimBridge::slot_returned(size_t slot, bool clean) {
+  if (slot >= slots_.size() || !slots_[slot]) return;
+  if (clean)
+    ++slot_handbacks_;
+  else
+    drop_seat(*slots_[slot], true);
+}
+
+// At power-off in a forked run: the slot's QEMU, RAM and channel become
+// ours; our own (released) files and socket go.
+void CosimBridge::adopt_slot() {
+  Seat& s = *slots_[size_t(adopt_slot_)];
+  swap_seat(s);
+  if (s.listen_fd >= 0) close(s.listen_fd);
+  s.listen_fd = -1;
+  if (!s.sock_path.empty()) unlink(s.sock_path.c_str());
+  slots_.clear();
+  adopt_slot_ = -1;
+  adopted_seat_ = true;
+}
+
+bool CosimBridge::hand_back_slot() {
+  // Outside the bridge's thread, the guest is either parked (power off) or
+  // stopped at a lock-step message not yet answered: park() can run.
+  bool ok = adopted_seat_ && qemu_.adopted() && error_.empty() && qemu_.running() && (parked_ || (use_chan_ && park()));
+  if (!ok) {
+    shutdown();
+    return false;
+  }
+  Seat mine;
+  swap_seat(mine);
+  mine.sock_path.clear();  // the slot's files stay for the walker's next run
+  mine.ram_path.clear();
+  mine.chan_path.clear();
+  mine.run_dir.clear();
+  drop_seat(mine, false);
+  adopted_seat_ = false;
+  shutdown();
   return true;
 }
 
@@ -574,7 +739,10 @@ void CosimBridge::run() {
       release_shared_files(false);
       detach_pending_ = false;
       try {
-        create_shared_files();
+        if (adopt_slot_ >= 0)
+          adopt_slot();
+        else
+          create_shared_files();
       } catch (const std::exception& e) {
         fail(e.what());
         return;

@@ -47,6 +47,7 @@ void QemuProcess::start(const std::vector<std::string>& argv, const std::string&
   }
   close(log);
   pid_ = pid;
+  adopted_ = false;
 }
 
 void QemuProcess::reaped(int status) {
@@ -57,10 +58,32 @@ void QemuProcess::reaped(int status) {
   else
     exit_text_ = "ended";
   pid_ = -1;
+  adopted_ = false;
 }
+
+namespace {
+
+// An adopted QEMU (not our child): alive unless gone or a zombie of its parent.
+bool alive_not_zombie(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  size_t k = stat.rfind(')');
+  return k == std::string::npos || k + 2 >= stat.size() || (stat[k + 2] != 'Z' && stat[k + 2] != 'X');
+}
+
+}  // namespace
 
 bool QemuProcess::running() {
   if (pid_ < 0) return false;
+  if (adopted_) {
+    if (alive_not_zombie(pid_)) return true;
+    exit_text_ = "ended (a job slot's QEMU, exit status unknown here)";
+    pid_ = -1;
+    adopted_ = false;
+    return false;
+  }
   int status;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
@@ -73,6 +96,12 @@ bool QemuProcess::running() {
 void QemuProcess::kill() {
   if (pid_ < 0) return;
   ::kill(pid_, SIGKILL);
+  if (adopted_) {  // its parent, the campaign's walker, reaps it
+    exit_text_ = "killed by signal " + std::string(strsignal(SIGKILL));
+    pid_ = -1;
+    adopted_ = false;
+    return;
+  }
   int status;
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }

@@ -77,6 +77,8 @@ SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::strin
   out.points = campaign.cut_points();
   out.record = campaign.point_record();
   out.results = campaign.results();
+  out.slot_qemu_starts = board.bridge().slot_qemu_starts();
+  out.slot_qemu_runs = board.bridge().slot_qemu_runs();
   out.tail = console.tail(10);
   if (!board.bridge().error().empty()) {
     out.failure = "board error at virtual time " + std::to_string(out.vt_ns) + " ns: " + board.bridge().error();
@@ -257,6 +259,8 @@ bool CampaignWalker::run_forked(const std::function<void(const RunRecord&)>& on_
     return false;
   }
   *runs = w.results;
+  slot_qemu_starts_ = w.slot_qemu_starts;
+  slot_qemu_runs_ = w.slot_qemu_runs;
   if (plan_.dedup) resolve_reuses(runs);
   if (w.points.size() != points_.size())
     fprintf(stderr,

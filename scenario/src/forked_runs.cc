@@ -15,6 +15,10 @@ namespace trustsim {
 bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec, size_t limit, std::string* error) {
   while (children_.size() >= limit) reap(true);
   mkdir(dir.c_str(), 0755);
+  board_ = &board;
+  int slot = use_slots_ ? free_slot() : -1;
+  if (slot >= 0 && !board.bridge().prepare_slot(size_t(slot))) slot = -1;
+  ++forks_made_;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     *error = std::string("pipe: ") + strerror(errno);
@@ -32,6 +36,9 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
     close(fds[0]);
     children_.clear();
     results_.clear();
+    use_slots_ = false;
+    if (const char* t = getenv("TRUSTSIM_TEST_KILL_SLOT_RUN"))
+      board.bridge().test_die_after_adopting = slot >= 0 && strtoul(t, nullptr, 10) == forks_made_;
     on_result = nullptr;  // the campaign's progress lives in the walking process
     int w = fds[1];
     if (release_fd_ >= 0) close(release_fd_);
@@ -40,18 +47,24 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
       // Both the bridge's detach and release() (or this process's end) let the parent go on.
       release_fd_ = w;
       detached_ = claimed_ = false;
-      board.detach_after_fork(StatePaths{dir + "/board"}, dir, [this] {
-        detached_ = true;
-        maybe_release();
-      });
+      board.detach_after_fork(
+          StatePaths{dir + "/board"}, dir,
+          [this] {
+            detached_ = true;
+            maybe_release();
+          },
+          slot);
       return true;
     }
-    board.detach_after_fork(StatePaths{dir + "/board"}, dir, [w] {
-      char c = 'd';
-      ssize_t n = write(w, &c, 1);
-      (void)n;
-      close(w);
-    });
+    board.detach_after_fork(
+        StatePaths{dir + "/board"}, dir,
+        [w] {
+          char c = 'd';
+          ssize_t n = write(w, &c, 1);
+          (void)n;
+          close(w);
+        },
+        slot);
     return true;
   }
   close(fds[1]);
@@ -61,8 +74,16 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
   while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
   }
   close(fds[0]);
-  children_[pid] = Child{rec, dir};
+  children_[pid] = Child{rec, dir, slot};
   return false;
+}
+
+int ForkedRuns::free_slot() const {
+  for (int k = 0;; ++k) {
+    bool busy = false;
+    for (const auto& c : children_) busy |= c.second.slot == k;
+    if (!busy) return k;
+  }
 }
 
 void ForkedRuns::release() {
@@ -91,6 +112,9 @@ void ForkedRuns::reap(bool block_until_one) {
                         : "the run ended without a verdict (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
       recs = {rec};
     }
+    // The slot's QEMU is clean only if the run parked it and said so.
+    if (ch.slot >= 0 && board_)
+      board_->bridge().slot_returned(size_t(ch.slot), access((ch.dir + "/slot-clean").c_str(), F_OK) == 0);
     remove_tree(ch.dir);
     for (const RunRecord& rec : recs) {
       results_.push_back(rec);
@@ -102,6 +126,11 @@ void ForkedRuns::reap(bool block_until_one) {
 void ForkedRuns::finish_child(Board& board, const std::string& dir, const RunRecord& own) {
   std::vector<RunRecord> all = {own};
   all.insert(all.end(), results_.begin(), results_.end());
+  // A slot QEMU goes back parked, marked clean, before the records count as written.
+  if (board.bridge().hand_back_slot()) {
+    int fd = open((dir + "/slot-clean").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) close(fd);
+  }
   write_run_records(dir + "/result", all);
   board.bridge().shutdown();
   fflush(nullptr);

@@ -268,16 +268,55 @@ std::string campaign_facts(const std::string& json_path, bool one_job) {
   return out;
 }
 
+// A campaign run through `exec` so its pid is known; `slot_starts` and
+// `slot_runs` from its summary (-1 when absent).
+struct CampaignOutcome {
+  Result r;
+  long pid = -1, slot_starts = -1, slot_runs = -1;
+};
+CampaignOutcome run_campaign(const std::string& env, const std::string& args) {
+  CampaignOutcome o;
+  o.r = sh("echo campaign-pid $$; " + env + " exec " + TRUSTSIM_EXE + " campaign --no-progress " + args);
+  std::smatch m;
+  if (std::regex_search(o.r.output, m, std::regex("campaign-pid (\\d+)"))) o.pid = std::stol(m[1]);
+  if (std::regex_search(o.r.output, m,
+                        std::regex("(\\d+) job-slot QEMU starts, (\\d+) forked runs recovered on a job slot's QEMU"))) {
+    o.slot_starts = std::stol(m[1]);
+    o.slot_runs = std::stol(m[2]);
+  }
+  return o;
+}
+
 void expect_campaign_same_both_ways(const std::string& scenario, const std::string& options, bool one_job) {
   TempDir d;
   std::string facts[2];
+  bool forked = options.find("--no-fork") == std::string::npos;
+  int jobs = options.find("--jobs 2") != std::string::npos ? 2 : 1;
   for (int fresh = 0; fresh < 2; ++fresh) {
     std::string json = d.file(fresh ? "fresh.json" : "reuse.json");
-    Result r = sh(std::string(fresh ? "TRUSTSIM_QEMU_PER_POWER_ON=1 " : "TRUSTSIM_QEMU_PER_POWER_ON= ") + TRUSTSIM_EXE +
-                  " campaign --no-progress " + options + " --json " + json + " " + scenario);
+    CampaignOutcome o = run_campaign(fresh ? "TRUSTSIM_QEMU_PER_POWER_ON=1" : "TRUSTSIM_QEMU_PER_POWER_ON=",
+                                     options + " --json " + json + " " + scenario);
+    const Result& r = o.r;
     ASSERT_EQ(r.exit_code, 0) << (fresh ? "per power-on: " : "reuse: ") << r.output;
     EXPECT_EQ(r.output.find("not reusing QEMU"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("no QEMU for a campaign job slot"), std::string::npos) << r.output;
     facts[fresh] = campaign_facts(json, one_job);
+    // Forked runs recover on their job slot's parked QEMU: at most one QEMU
+    // started per slot (none with a QEMU per power-on), every forked run on one.
+    if (forked) {
+      size_t runs = nlohmann::json::parse(read_text(json))["runs"].size();
+      if (fresh) {
+        EXPECT_EQ(o.slot_starts, 0) << r.output;
+        EXPECT_EQ(o.slot_runs, 0) << r.output;
+      } else {
+        EXPECT_GE(o.slot_starts, 1) << r.output;
+        EXPECT_LE(o.slot_starts, jobs) << r.output;
+        EXPECT_GT(o.slot_runs, 0) << r.output;
+        EXPECT_LE(o.slot_runs, long(runs)) << r.output;
+      }
+    }
+    ASSERT_GT(o.pid, 0) << r.output;
+    EXPECT_TRUE(qemus_of_run(int(o.pid)).empty()) << "a QEMU outlived its campaign: " << r.output;
   }
   EXPECT_GT(facts[0].size(), 200u);
   EXPECT_EQ(facts[0], facts[1]) << scenario << " " << options;
@@ -336,8 +375,51 @@ TEST(QemuReuse, OsBootCampaignReportsAreIdentical) {
   std::string sweep = kOsCopySweep;
   sweep.replace(sweep.find("PAYLOAD"), 7, d.file("small.bin"));
   std::string f = write_text(d.file("os-copy.yaml"), sweep);
+  expect_campaign_same_both_ways(f, "--jobs 1", true);
   expect_campaign_same_both_ways(f, "--jobs 2 --no-dedup", false);
   expect_campaign_same_both_ways(f, "--jobs 2 --no-fork --no-dedup", false);
+}
+
+// A forked run killed while recovering on its job slot's QEMU (test hook:
+// the 2nd run SIGKILLs itself right after adopting it) fails as crashed;
+// the walker replaces that slot's QEMU, so every other run's record is the
+// same as without the kill, and no QEMU outlives the campaign.
+TEST(QemuReuse, RunKilledOnItsSlotQemuDoesNotPoisonTheSlot) {
+  TempDir d;
+  std::string f = src("scenarios/campaigns/rommon-set-power-cut.yaml");
+  for (std::string jobs : {"1", "2"}) {
+    std::string args = "--jobs " + jobs + " --no-dedup --json ";
+    CampaignOutcome plain = run_campaign("TRUSTSIM_QEMU_PER_POWER_ON=", args + d.file("plain.json") + " " + f);
+    ASSERT_EQ(plain.r.exit_code, 0) << plain.r.output;
+    CampaignOutcome killed = run_campaign("TRUSTSIM_QEMU_PER_POWER_ON= TRUSTSIM_TEST_KILL_SLOT_RUN=2",
+                                          args + d.file("killed.json") + " " + f);
+    EXPECT_NE(killed.r.exit_code, 0) << killed.r.output;
+    // The slot's next run found a clean parked QEMU, not the killed run's
+    // half-run one (whose reset would time out and fall back to a new QEMU).
+    EXPECT_EQ(killed.r.output.find("not reusing QEMU"), std::string::npos) << killed.r.output;
+    ASSERT_GT(killed.pid, 0) << killed.r.output;
+    EXPECT_TRUE(qemus_of_run(int(killed.pid)).empty()) << "a QEMU outlived its campaign";
+    // With one job, one more slot QEMU than without the kill: the killed
+    // run's was replaced for the next run (with two, the next runs may all
+    // find the other slot free first).
+    if (jobs == "1") EXPECT_EQ(killed.slot_starts, plain.slot_starts + 1) << killed.r.output;
+    EXPECT_GE(killed.slot_starts, plain.slot_starts) << killed.r.output;
+    auto p = nlohmann::json::parse(read_text(d.file("plain.json")))["runs"];
+    auto k = nlohmann::json::parse(read_text(d.file("killed.json")))["runs"];
+    ASSERT_EQ(p.size(), k.size());
+    size_t crashed = 0;
+    for (size_t i = 0; i < p.size(); ++i) {
+      p[i].erase("wall_s");
+      k[i].erase("wall_s");
+      if (k[i]["verdict"] != "pass") {
+        ++crashed;
+        EXPECT_NE(k[i].dump().find("the run crashed: Killed"), std::string::npos) << k[i];
+        continue;
+      }
+      EXPECT_EQ(p[i], k[i]) << "jobs " << jobs;
+    }
+    EXPECT_EQ(crashed, 1u) << killed.r.output;
+  }
 }
 
 // A scenario that fails (an expectation not met after a power cycle) fails

@@ -314,6 +314,9 @@ int cmd_campaign(const CampaignOptions& o) {
     printf("  %zu cut points, %zu distinct crash states, %zu runs executed, %zu reused a verdict\n", points.size(),
            n.states, n.executed, rep.runs.size() - n.executed);
   }
+  if (plan.fork)
+    printf("  %llu job-slot QEMU starts, %llu forked runs recovered on a job slot's QEMU\n",
+           (unsigned long long)walker.slot_qemu_starts(), (unsigned long long)walker.slot_qemu_runs());
   size_t shown = 0;
   for (const RunRecord& r : rep.runs) {
     if (r.passed) continue;

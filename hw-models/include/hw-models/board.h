@@ -93,7 +93,8 @@ class Board : public sc_core::sc_module {
   // `state.dir` and work on the copies, stop writing the parent's trace and
   // transcript, and let the bridge leave the parent's QEMU alone; `detached`
   // runs once nothing of the parent's is in use (docs/campaigns.md).
-  void detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached);
+  void detach_after_fork(const StatePaths& state, const std::string& run_dir, std::function<void()> detached,
+                         int qemu_slot = -1);
 
  private:
   const BoardConfig& cfg_;

@@ -9,7 +9,9 @@
 // Protocol: docs/cosim-protocol.md; time model: docs/architecture.md.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "devkit/device.h"
 #include "devkit/trace.h"
@@ -62,7 +64,27 @@ class CosimBridge : public sc_core::sc_module {
   // to the parent. Forgets them without touching them, listens under
   // run_dir, and calls `detached` once power has gone and nothing of the
   // parent's guest is used any more; the next power-on starts our own QEMU.
-  void detach_after_fork(const std::string& run_dir, std::function<void()> detached);
+  // With `slot` >= 0 (prepared by prepare_slot before the fork), the
+  // recovery's power-on adopts that job slot's parked QEMU instead.
+  void detach_after_fork(const std::string& run_dir, std::function<void()> detached, int slot = -1);
+  // Campaign job slots (docs/campaigns.md, "QEMU per job slot"). In the
+  // walking process, before forking a run for `slot`: makes sure the slot
+  // holds a live parked QEMU (started on first use, or after a run left it
+  // unclean). False (reason on stderr) when reuse is off or none could be
+  // made: the run then starts its own QEMU.
+  bool prepare_slot(size_t slot);
+  // In the walker, once the run that had `slot` has been reaped: unless it
+  // handed the QEMU back parked (`clean`), the QEMU is killed and replaced.
+  void slot_returned(size_t slot, bool clean);
+  // In a forked run at its end: parks an adopted slot QEMU for the next run
+  // and lets go of it (true), or kills whatever QEMU it has (false).
+  bool hand_back_slot();
+  uint64_t slot_qemu_starts() const { return slot_starts_; }
+  uint64_t slot_qemu_handbacks() const { return slot_handbacks_; }
+  uint64_t slot_qemu_runs() const { return slot_runs_; }  // prepare_slot calls that gave a QEMU
+  // Test hook (tests/system/test_qemu_reuse.cc): SIGKILL this process right
+  // after its adopted slot QEMU has started the recovery's guest.
+  bool test_die_after_adopting = false;
   // Kills our QEMU and removes our files (a forked child calls it before _exit).
   void shutdown();
 
@@ -99,6 +121,35 @@ class CosimBridge : public sc_core::sc_module {
   void listen_on_socket();
   void create_shared_files();
   void release_shared_files(bool unlink_them);
+
+  // One QEMU and everything that talks to it: what a job slot holds, and
+  // what swap_seat() exchanges with the bridge's current QEMU.
+  struct Seat {
+    QemuProcess qemu;
+    QmpConnection qmp;
+    std::string run_dir, sock_path, ram_path, chan_path, qemu_log, rom_path, rom_key;
+    int listen_fd = -1, conn_fd = -1, ram_fd = -1;
+    uint8_t* ram = nullptr;
+    ts_cosim_channel* chan = nullptr;
+    bool parked = false, use_chan = false;
+    uint32_t epoch = 0, last_req = 0;
+    ts_spin spin{0, 0};
+    uint64_t last_icount = 0;
+    sc_core::sc_time last_sync_time;
+  };
+  void swap_seat(Seat& s);
+  // Closes a seat's descriptors and mappings; `kill`: also kills its QEMU
+  // and removes its files (the owner), else only forgets them (a copy).
+  void drop_seat(Seat& s, bool kill);
+  bool make_slot_qemu(Seat& s);
+  void adopt_slot();
+  std::vector<std::unique_ptr<Seat>> slots_;
+  int adopt_slot_ = -1;        // a forked run: the slot to adopt at power-off
+  bool adopted_seat_ = false;  // a forked run: the current QEMU is its slot's
+  bool forked_ = false;        // this process is a forked run
+  bool making_slot_ = false;   // fail() only records, into slot_error_
+  std::string slot_error_;
+  uint64_t slot_starts_ = 0, slot_handbacks_ = 0, slot_runs_ = 0;
 
   const BoardConfig& cfg_;
   BridgeOptions opt_;

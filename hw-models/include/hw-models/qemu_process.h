@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace trustsim {
@@ -23,12 +24,26 @@ class QemuProcess {
   std::string exit_description() const { return exit_text_; }
   void kill();  // SIGKILL and reap; no-op when not running
   // After fork(): the QEMU belongs to the parent; drop it without a signal.
-  void forget() { pid_ = -1; }
+  void forget() {
+    pid_ = -1;
+    adopted_ = false;
+  }
+  // After fork(): this process uses the parent's QEMU (a campaign job slot,
+  // docs/campaigns.md) without being able to wait for it: running() asks
+  // kill(pid, 0) and /proc/PID/stat, kill() signals without reaping.
+  void adopt() { adopted_ = pid_ >= 0; }
+  bool adopted() const { return adopted_; }
+  void swap(QemuProcess& o) {
+    std::swap(pid_, o.pid_);
+    std::swap(exit_text_, o.exit_text_);
+    std::swap(adopted_, o.adopted_);
+  }
   pid_t pid() const { return pid_; }
 
  private:
   void reaped(int status);
   pid_t pid_ = -1;
+  bool adopted_ = false;
   std::string exit_text_;
 };
 
@@ -49,6 +64,11 @@ class QmpConnection {
   void close();
   // After fork(): the connection belongs to the parent; drop our copy.
   void forget();
+  void swap(QmpConnection& o) {
+    std::swap(fd_, o.fd_);
+    buf_.swap(o.buf_);
+    events_.swap(o.events_);
+  }
   bool send(const std::string& command, std::string& why);
   // The next reply ({"return"...} or {"error"...}: an error reply fails).
   bool await_return(int timeout_ms, std::string& why);

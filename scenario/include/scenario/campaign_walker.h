@@ -30,6 +30,8 @@ struct SimOutcome {
   std::vector<CutPoint> points;
   RunRecord record;                // CampaignRole::kPoint
   std::vector<RunRecord> results;  // CampaignRole::kWalk
+  // kWalk: QEMUs started for job slots, forked runs that recovered on one.
+  uint64_t slot_qemu_starts = 0, slot_qemu_runs = 0;
 };
 SimOutcome simulate(const Scenario& sc, const BoardConfig& cfg, const std::string& template_dir, CampaignRole role,
                     bool echo, int wall_timeout_s, int spin_us);
@@ -66,6 +68,9 @@ class CampaignWalker {
   const std::vector<CutPoint>& points() const { return points_; }
   // Runs this shard will report: its items, and the second cuts found so far.
   uint64_t expected() const { return expected_; }
+  // After a forked run(): QEMUs started for job slots, runs that recovered on one.
+  uint64_t slot_qemu_starts() const { return slot_qemu_starts_; }
+  uint64_t slot_qemu_runs() const { return slot_qemu_runs_; }
 
   // Runs every selected item (and, with a second cut, every recovery point
   // x mode each one-cut run reports). `on_result` sees each run as it ends,
@@ -85,6 +90,7 @@ class CampaignWalker {
   CampaignPlan plan_;
   std::vector<CutPoint> points_;
   uint64_t expected_ = 0;
+  uint64_t slot_qemu_starts_ = 0, slot_qemu_runs_ = 0;
 };
 
 }  // namespace trustsim

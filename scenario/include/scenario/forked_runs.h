@@ -55,6 +55,8 @@ class ForkedRuns {
   }
   const std::vector<RunRecord>& results() const { return results_; }
   std::function<void(const RunRecord&)> on_result;
+  // Test hook: TRUSTSIM_TEST_KILL_SLOT_RUN=N kills the walker's Nth forked
+  // run right after its recovery started on the slot's QEMU.
   // With dedup, the parent waits until the child calls release() (after it
   // claimed its crash state), not only until it has taken over the files:
   // claims then happen in fork order, whatever the children's speed.
@@ -68,7 +70,14 @@ class ForkedRuns {
   struct Child {
     RunRecord rec;
     std::string dir;
+    int slot;  // the job slot whose parked QEMU it adopted, or -1
   };
+  int free_slot() const;
+  // The walker keeps one parked QEMU per job slot for its runs' recoveries
+  // (docs/campaigns.md); a forked run's own runs (second cuts) start theirs.
+  bool use_slots_ = true;
+  Board* board_ = nullptr;
+  unsigned forks_made_ = 0;
   std::map<pid_t, Child> children_;
   std::vector<RunRecord> results_;
   void maybe_release();
