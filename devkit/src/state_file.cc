@@ -26,44 +26,35 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, cons
     throw InputError(path + ": file too large (" + std::to_string(st.st_size) + " bytes; at most " +
                      std::to_string(max_bytes) + (limit_why ? std::string(": ") + limit_why : std::string()) + ")");
   }
-  // A regular file is read straight into a buffer of its size (a 16 MiB
-  // image would otherwise be copied and faulted in again at every doubling
-  // of the vector); the loop still copes with a file that grows or shrinks
-  // meanwhile and with pipes.
+  // A regular file is read straight into one buffer of its size, with room
+  // for the read that sees its end (a 16 MiB image would otherwise be copied
+  // and faulted in again at every doubling of the vector). The loop still
+  // copes with a file that grows or shrinks meanwhile, and with pipes.
   std::vector<uint8_t> data;
-  bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-  if (sized) {
-    data.resize(size_t(st.st_size));
-    size_t got = 0;
-    while (got < data.size()) {
-      ssize_t n = read(fd, data.data() + got, data.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        close(fd);
-        throw InputError(path + ": read error: " + strerror(e));
-      }
-      if (n == 0) break;
-      got += size_t(n);
-    }
-    data.resize(got);
+  const size_t step = 65536;
+  size_t want = step;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    data.reserve(size_t(st.st_size) + step);
+    want = size_t(st.st_size);
   }
-  uint8_t buf[65536];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    size_t have = data.size();
+    data.resize(have + want);
+    ssize_t n = read(fd, data.data() + have, want);
+    int e = errno;
+    data.resize(have + size_t(n > 0 ? n : 0));
+    if (n < 0 && e == EINTR) continue;
     if (n < 0) {
-      int e = errno;
       close(fd);
       throw InputError(path + ": read error: " + strerror(e));
     }
     if (n == 0) break;
-    if (data.size() + size_t(n) > max_bytes) {  // a pipe or device that keeps going
+    if (data.size() > max_bytes) {  // a pipe or device that keeps going
       close(fd);
       throw InputError(path + ": more than " + std::to_string(max_bytes) + " bytes" +
                        (limit_why ? std::string(" (") + limit_why + ")" : std::string()));
     }
-    data.insert(data.end(), buf, buf + n);
+    want = step;
   }
   close(fd);
   return data;
