@@ -322,33 +322,6 @@ void expect_campaign_same_both_ways(const std::string& scenario, const std::stri
   EXPECT_EQ(facts[0], facts[1]) << scenario << " " << options;
 }
 
-// A small file copied on bootflash: (ten NAND operations, as in
-// bench/campaign.py); PAYLOAD is replaced by its path.
-const char* kOsCopySweep = R"Y(name: os-copy-power-cut
-timeout: 20 s
-steps:
-  - flash-put: {from: PAYLOAD, name: small.bin}
-  - power-on
-  - expect: "Router>"
-  - send: enable
-  - expect: "Router#"
-  - sweep:
-      devices: [bootflash_nand]
-      steps:
-        - send: copy bootflash:small.bin bootflash:copy.bin
-        - expect: "Destination filename"
-        - send: ""
-        - expect: "bytes copied"
-        - expect: "Router#"
-      recovery:
-        - power-on
-        - expect: "Router>"
-        - send: enable
-        - expect: "Router#"
-        - send: "dir bootflash:"
-        - expect: "bytes total"
-)Y";
-
 }  // namespace
 
 // Campaigns: forked runs (whose later power-ons reuse their QEMU), a fresh
@@ -372,9 +345,8 @@ TEST(QemuReuse, OsBootCampaignReportsAreIdentical) {
   std::string payload(6000, '\0');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = char((i * 7) & 0xFF);
   write_text(d.file("small.bin"), payload);
-  std::string sweep = kOsCopySweep;
-  sweep.replace(sweep.find("PAYLOAD"), 7, d.file("small.bin"));
-  std::string f = write_text(d.file("os-copy.yaml"), sweep);
+  std::string f =
+      "--var payload=" + d.file("small.bin") + " " + src("scenarios/campaigns/bootflash-copy-power-cut.yaml");
   expect_campaign_same_both_ways(f, "--jobs 1", true);
   expect_campaign_same_both_ways(f, "--jobs 2 --no-dedup", false);
   expect_campaign_same_both_ways(f, "--jobs 2 --no-fork --no-dedup", false);
