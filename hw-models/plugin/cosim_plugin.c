@@ -57,13 +57,15 @@ static void die(const char* what);
 
 /* ---- what each translated block looked like (the two checks) */
 
-/* One per translated block, the exec callback's argument. A block whose
- * bytes lie in guest RAM (the RAM file QEMU maps; see find_ram) keeps its
- * RAM offset and a copy of its bytes; any other block (the boot ROM, which
- * never changes in one QEMU's life) has len 0 and is never checked. */
+/* One per translated block, the exec callback's argument: a copy of its
+ * bytes and where QEMU reads them (its host address: guest RAM, the RAM
+ * file QEMU maps, or the boot ROM). Blocks in RAM are also indexed by their
+ * RAM offset for the DMA check (the host writes nothing else). */
 struct block {
   uint64_t insns;
-  uint64_t ram_off;
+  uint64_t vaddr;      /* guest address of the first instruction */
+  const uint8_t* host; /* NULL (len 0): not checkable */
+  uint64_t ram_off;    /* UINT64_MAX: not in RAM */
   uint32_t len;
   uint32_t checked;           /* g_gen when last found equal to RAM (or translated) */
   struct block* next_in_page; /* same first RAM page */
@@ -256,12 +258,12 @@ static int still_parked(void) {
  * The block's instructions have not run yet: trustsim is told (STALE) and
  * never lets it go on. */
 static void exec_check(struct block* b) {
-  if (b->len == 0 || memcmp(g_ram_host + b->ram_off, b->bytes, b->len) == 0) {
+  if (b->len == 0 || memcmp(b->host, b->bytes, b->len) == 0) {
     b->checked = g_gen;
     return;
   }
   if (g_chan) __atomic_store_n(&g_chan->stale, g_chan->stale + 1, __ATOMIC_RELEASE);
-  round_trip(TS_COSIM_STALE, b->ram_off);
+  round_trip(TS_COSIM_STALE, b->vaddr);
 }
 
 static void on_tb_exec(unsigned int vcpu, void* udata) {
@@ -311,9 +313,9 @@ static void on_doorbell(unsigned int vcpu, void* udata) {
   if (g_chan && !g_parked && !g_flush_pending && g_nchunks) dma_check();
 }
 
-/* The record of a new block: its RAM range and bytes if all of its
- * instructions sit contiguously in RAM; none if none does (the ROM). A
- * block partly in RAM, or split over two RAM places (an MMU mapping that is
+/* The record of a new block: its bytes if all of its instructions sit
+ * contiguously in host memory, indexed by RAM page if that is guest RAM. A
+ * block partly in RAM, or split over two places (an MMU mapping that is
  * not contiguous), cannot be checked: the next PARK flushes. */
 static struct block* record_block(struct qemu_plugin_tb* tb, size_t n) {
   if (!g_ram_looked) find_ram();
@@ -325,20 +327,22 @@ static struct block* record_block(struct qemu_plugin_tb* tb, size_t n) {
     const uint8_t* h = qemu_plugin_insn_haddr(insn);
     size_t sz = qemu_plugin_insn_size(insn);
     if (h && in_ram(h, sz)) ++ram_insns;
-    if (h != h0 + len) contiguous = 0;
+    if (!h || h != h0 + len) contiguous = 0;
     len += sz;
   }
-  int keep = ram_insns == n && n > 0 && contiguous;
-  if (ram_insns > 0 && !keep) g_must_flush = 1;
+  int keep = n > 0 && contiguous && (ram_insns == 0 || ram_insns == n);
+  if (!keep) g_must_flush = 1;
   struct block* b = arena_alloc(sizeof *b + (keep ? len : 0));
   b->insns = n;
+  b->vaddr = n ? qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0)) : 0;
   b->checked = g_gen;
   b->next_in_page = NULL;
+  b->host = NULL;
   b->len = 0;
-  b->ram_off = 0;
+  b->ram_off = UINT64_MAX;
   if (keep) {
+    b->host = h0;
     b->len = (uint32_t)len;
-    b->ram_off = (uint64_t)(h0 - g_ram_host);
     size_t at = 0;
     for (size_t i = 0; i < n; ++i) {
       struct qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
@@ -346,6 +350,9 @@ static struct block* record_block(struct qemu_plugin_tb* tb, size_t n) {
       memcpy(b->bytes + at, qemu_plugin_insn_data(insn), sz);
       at += sz;
     }
+  }
+  if (keep && ram_insns == n) {
+    b->ram_off = (uint64_t)(h0 - g_ram_host);
     uint64_t page = b->ram_off >> PAGE_SHIFT;
     b->next_in_page = g_pages[page];
     g_pages[page] = b;

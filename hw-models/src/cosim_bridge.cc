@@ -44,7 +44,7 @@ bool qemu_reuse_allowed_by_env() {
 
 bool keep_translations_allowed_by_env() {
   const char* v = getenv("TRUSTSIM_KEEP_TRANSLATIONS");
-  return v && strcmp(v, "1") == 0;
+  return !v || strcmp(v, "0") != 0;
 }
 
 CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, BridgeOptions opt, PowerDomain& power,

@@ -17,7 +17,7 @@ enum ts_cosim_type {
   TS_COSIM_DOORBELL = 3, /* the guest rang: a mailbox request is waiting; arg = the
                             guest address of the doorbell instruction */
   TS_COSIM_STALE = 4,    /* a block kept from an earlier epoch no longer matches
-                            RAM and is about to run: arg = its RAM offset. None
+                            memory and is about to run: arg = its guest address. None
                             of its instructions has run; trustsim ends the run */
   /* trustsim -> plugin */
   TS_COSIM_CONTINUE = 0x81, /* arg = next deadline (absolute icount) */
