@@ -72,6 +72,33 @@ void expect_same_both_ways(const std::string& scenario, long power_ons, int want
   EXPECT_EQ(reuse.run.output.find("not reusing QEMU"), std::string::npos) << reuse.run.output;
 }
 
+// The traps of NoRamOrTranslationSurvivesAPowerCycle, from the guest's
+// prompt to the power-off its CPU exception causes.
+const char* kTraps = R"Y(  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+  - expect: "misbehave> "
+  - send: code-run
+  - expect: "code returned 42"
+  - expect: "misbehave> "
+  - power-cycle
+  - expect: "misbehave> "
+  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+  - expect: "misbehave> "
+  - send: code-rerun
+  - expect: "running the code page again"
+  - expect: "CPU exception"
+  - wait-power-off: {timeout: 1 s}
+)Y";
+
+// The start of a scenario on the test guest (tests/firmware/misbehave.cc),
+// signed as the OS: up to its first prompt.
+std::string misbehave_scenario(const std::string& name) {
+  return "name: " + name + "\nboard: default\ntimeout: 10 s\nsteps:\n" +
+         "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
+         TRUSTSIM_MISBEHAVE_BIN + "}\n  - power-on\n  - expect: \"misbehave> \"\n";
+}
+
 }  // namespace
 
 // Three power-ons: OS boot, ROMmon, ROMmon.
@@ -157,26 +184,7 @@ steps:
 // boot; the board then boots the guest once more.
 TEST(QemuReuse, NoRamOrTranslationSurvivesAPowerCycle) {
   TempDir d;
-  std::string s = std::string("name: traps\nboard: default\ntimeout: 10 s\nsteps:\n") +
-                  "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
-                  TRUSTSIM_MISBEHAVE_BIN + "}\n" + R"Y(  - power-on
-  - expect: "misbehave> "
-  - send: ram-peek
-  - expect: "ram word 0x0\r?\n"
-  - expect: "misbehave> "
-  - send: code-run
-  - expect: "code returned 42"
-  - expect: "misbehave> "
-  - power-cycle
-  - expect: "misbehave> "
-  - send: ram-peek
-  - expect: "ram word 0x0\r?\n"
-  - expect: "misbehave> "
-  - send: code-rerun
-  - expect: "running the code page again"
-  - expect: "CPU exception"
-  - wait-power-off: {timeout: 1 s}
-  - power-on
+  std::string s = misbehave_scenario("traps") + kTraps + R"Y(  - power-on
   - expect: "misbehave> "
   - send: ram-peek
   - expect: "ram word 0x0\r?\n"
@@ -439,11 +447,7 @@ TEST(QemuReuse, FailingScenarioFailsTheSameWay) {
 // check, QEMU ran its old translation and printed 42 again.
 TEST(QemuReuse, DmaOverCodeRunsTheNewCode) {
   TempDir d;
-  std::string s = std::string("name: dma-over-code\nboard: default\ntimeout: 10 s\nsteps:\n") +
-                  "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
-                  TRUSTSIM_MISBEHAVE_BIN + "}\n" + R"Y(  - power-on
-  - expect: "misbehave> "
-  - send: code-run
+  std::string s = misbehave_scenario("dma-over-code") + R"Y(  - send: code-run
   - expect: "code returned 42"
   - expect: "misbehave> "
   - send: code-dma 7
@@ -460,11 +464,7 @@ namespace {
 
 // A one-point NVRAM sweep on the misbehave guest whose recovery is RECOVERY.
 std::string misbehave_campaign(const TempDir& d, const std::string& name, const std::string& recovery) {
-  std::string s = "name: " + name + "\nboard: default\ntimeout: 10 s\nsteps:\n" +
-                  "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
-                  TRUSTSIM_MISBEHAVE_BIN + "}\n" + R"Y(  - power-on
-  - expect: "misbehave> "
-  - sweep:
+  std::string s = misbehave_scenario(name) + R"Y(  - sweep:
       devices: [nvram]
       steps:
         - send: code-dma 5
@@ -516,25 +516,17 @@ KeepCounts expect_keep_same_as_fresh(const std::string& scenario, const std::str
 
 }  // namespace
 
-// The trap in a campaign: each forked run's recovery runs code it wrote
+// The traps in a campaign: each forked run's recovery runs code it wrote
 // with CPU stores, power-cycles on its slot's QEMU, and runs the page again
 // without writing it. A kept translation of the old code must not run: the
 // plugin's exec check stops before it, the run is redone in a fresh
 // process, and the verdicts match a QEMU that never kept anything.
 TEST(QemuReuse, StaleKeptTranslationRedoesTheRun) {
   TempDir d;
-  std::string f = misbehave_campaign(d, "trap", R"Y(        - power-on
-        - expect: "misbehave> "
-        - send: code-run
-        - expect: "code returned 42"
-        - expect: "misbehave> "
-        - power-cycle
-        - expect: "misbehave> "
-        - send: code-rerun
-        - expect: "running the code page again"
-        - expect: "CPU exception"
-        - wait-power-off: {timeout: 1 s}
-)Y");
+  // The recovery: power-on and the traps, as steps of the sweep.
+  std::string recovery = std::regex_replace("  - power-on\n  - expect: \"misbehave> \"\n" + std::string(kTraps),
+                                            std::regex("(^|\n)  - "), "$1        - ");
+  std::string f = misbehave_campaign(d, "trap", recovery);
   KeepCounts k = expect_keep_same_as_fresh(f, "--jobs 2 --no-dedup");
   EXPECT_EQ(k.redone, 3) << "every run (1 point x 3 modes) meets its own stale code";
   k = expect_keep_same_as_fresh(f, "--jobs 1");
