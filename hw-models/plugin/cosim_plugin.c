@@ -84,6 +84,8 @@ static struct block** g_pages; /* RAM page -> blocks that start in it */
 static uint32_t g_gen = 1;     /* bumped at each new epoch */
 static int g_flush_pending;    /* qemu_plugin_reset asked, on_reset not yet run */
 static int g_must_flush;       /* a block the checks cannot cover: flush at PARK */
+static int g_flush_parked;     /* the last PARK flushed: so must the next epoch start */
+static int g_parked_trans;     /* blocks translated while parked */
 static char** g_chunks;
 static size_t g_nchunks, g_chunk_used, g_arena_bytes;
 
@@ -223,6 +225,8 @@ static void round_trip(uint32_t type, uint64_t arg) {
   if (m.type == TS_COSIM_PARK && g_chan) {
     g_parked = 1;
     g_deadline = UINT64_MAX;
+    g_parked_trans = 0;
+    g_flush_parked = m.arg != TS_COSIM_PARK_KEEP;
     if (m.arg == TS_COSIM_PARK_KEEP && !g_must_flush && !g_flush_pending && g_arena_bytes < ARENA_LIMIT) {
       __atomic_store_n(&g_chan->flushed, 1, __ATOMIC_RELEASE); /* nothing to wait for */
     } else {
@@ -247,6 +251,11 @@ static int still_parked(void) {
   g_parked = 0;
   g_icount = 0;
   ++g_gen; /* every kept block is checked again before it runs */
+  /* The vCPU runs on after PARK until the VM stops, and may translate
+   * blocks of the old guest after the PARK's flush: a flushing QEMU drops
+   * them before the new guest's second block. */
+  if (g_flush_parked && g_parked_trans) request_flush();
+  g_parked_trans = 0;
   round_trip(TS_COSIM_HELLO, TS_COSIM_PROTOCOL_VERSION);
   return g_parked;
 }
@@ -362,6 +371,7 @@ static struct block* record_block(struct qemu_plugin_tb* tb, size_t n) {
 
 static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
   (void)id;
+  if (g_parked) g_parked_trans = 1;
   size_t n = qemu_plugin_tb_n_insns(tb);
   qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, record_block(tb, n));
   for (size_t i = 0; i < n; ++i) {

@@ -441,7 +441,7 @@ CosimBridge::Outcome CosimBridge::serve() {
   for (;;) {
     ts_cosim_msg m;
     if (!receive(m)) return Outcome::kError;
-    if (m.type == TS_COSIM_STALE && keep_) return Outcome::kStale;
+    if (m.type == TS_COSIM_STALE) return Outcome::kStale;
     if ((m.type != TS_COSIM_SYNC && m.type != TS_COSIM_DOORBELL) || m.icount < last_icount_) {
       fail("cosim plugin sent an unexpected message (type " + std::to_string(m.type) + ")");
       return Outcome::kError;
@@ -754,7 +754,7 @@ void CosimBridge::run() {
       qemu_.kill();
       qmp_.close();
       parked_ = false;
-      if (on_stale) on_stale();
+      if (on_stale && keep_) on_stale();
       fail(
           "QEMU was about to run a translation kept from an earlier power-on that no longer matches guest RAM "
           "(the run must be redone on a new QEMU)");
