@@ -11,7 +11,10 @@ its runs/s with the number of distinct crash states and of runs executed;
 its verdicts must equal the others'. The machine load (1-minute load
 average) is printed with the figures: on a shared machine only the ratios
 measured side by side in one run mean much.
-Fork and fresh also run with TRUSTSIM_QEMU_PER_POWER_ON=1 (a new QEMU at
+Fork also runs with TRUSTSIM_KEEP_TRANSLATIONS=0 (job-slot QEMUs flush
+their translations at every power cycle, as before keep mode) and the
+report prints CPU per run with and without keep, with the verdicts
+compared. Fork and fresh also run with TRUSTSIM_QEMU_PER_POWER_ON=1 (a new QEMU at
 every power-on, as before issue 15's reuse) next to the default (one QEMU
 per process, parked and reset between power-ons), with their verdicts
 compared too.
@@ -67,7 +70,7 @@ steps:
 """
 
 
-WAYS = {"fork": ["--no-dedup"], "fresh": ["--no-fork"], "dedup": [],
+WAYS = {"fork": ["--no-dedup"], "fresh": ["--no-fork"], "dedup": [], "fork-no-keep": ["--no-dedup"],
         "fork-per-power-on": ["--no-dedup"], "fresh-per-power-on": ["--no-fork"]}
 
 
@@ -82,6 +85,7 @@ def run(trustsim, scenario, jobs, way, out):
     args = [trustsim, "campaign"] + scenario + ["--no-progress", "--jobs", str(jobs), "--json", out] + WAYS[way]
     env = dict(os.environ)
     env["TRUSTSIM_QEMU_PER_POWER_ON"] = "1" if way.endswith("per-power-on") else ""
+    env["TRUSTSIM_KEEP_TRANSLATIONS"] = "0" if way == "fork-no-keep" else "1"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -106,6 +110,8 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     fork, fork_wall, fork_cpu = run(trustsim, scenario, jobs, "fork", os.path.join(work, name + "-fork.json"))
     plain, plain_wall, plain_cpu = run(trustsim, scenario, jobs, "fresh", os.path.join(work, name + "-plain.json"))
     dedup, dedup_wall, dedup_cpu = run(trustsim, scenario, jobs, "dedup", os.path.join(work, name + "-dedup.json"))
+    nokeep, nokeep_wall, nokeep_cpu = run(trustsim, scenario, jobs, "fork-no-keep",
+                                          os.path.join(work, name + "-nokeep.json"))
     fork_p, fork_p_wall, fork_p_cpu = run(trustsim, scenario, jobs, "fork-per-power-on",
                                           os.path.join(work, name + "-fork-p.json"))
     plain_p, plain_p_wall, plain_p_cpu = run(trustsim, scenario, jobs, "fresh-per-power-on",
@@ -115,6 +121,7 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     b = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain["runs"]}
     c = {key(r): (r["verdict"], r["virtual_ns"]) for r in dedup["runs"]}
     fp = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork_p["runs"]}
+    nk = {key(r): (r["verdict"], r["virtual_ns"]) for r in nokeep["runs"]}
     pp = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain_p["runs"]}
     verdicts = lambda m: {k: v[0] for k, v in m.items()}
     n = len(fork["runs"])
@@ -127,6 +134,7 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(row("fresh boot per run", plain, plain_wall, plain_cpu))
     print(row("fork + dedup", dedup, dedup_wall, dedup_cpu) +
           f"   {dedup['distinct_states']} distinct states, {dedup['runs_executed']} of {n} runs executed")
+    print(row("fork, no keep", nokeep, nokeep_wall, nokeep_cpu))
     print(row("fork, QEMU/power-on", fork_p, fork_p_wall, fork_p_cpu))
     print(row("fresh, QEMU/power-on", plain_p, plain_p_wall, plain_p_cpu))
     ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
@@ -143,7 +151,11 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(f"  one QEMU per process / one per power-on, CPU per run: fork {cpu_run(fork_cpu):.0f} / "
           f"{cpu_run(fork_p_cpu):.0f} ms, fresh {cpu_run(plain_cpu):.0f} / {cpu_run(plain_p_cpu):.0f} ms; "
           f"verdicts and virtual times identical: {'yes' if fp == a and pp == a else 'NO'}")
-    return a == b and verdicts(c) == verdicts(a) and fp == a and pp == a
+    saved = 100 * (1 - sum(fork_cpu) / sum(nokeep_cpu)) if sum(nokeep_cpu) > 0 else 0.0
+    print(f"  fork with / without keeping translations, CPU per run: {cpu_run(fork_cpu):.1f} / "
+          f"{cpu_run(nokeep_cpu):.1f} ms ({abs(saved):.0f} % {'less' if saved >= 0 else 'more'}); "
+          f"verdicts and virtual times identical: {'yes' if nk == a else 'NO'}")
+    return a == b and verdicts(c) == verdicts(a) and fp == a and pp == a and nk == a
 
 
 def main():

@@ -42,6 +42,11 @@ bool qemu_reuse_allowed_by_env() {
   return !v || !*v || strcmp(v, "0") == 0;
 }
 
+bool keep_translations_allowed_by_env() {
+  const char* v = getenv("TRUSTSIM_KEEP_TRANSLATIONS");
+  return !v || strcmp(v, "0") != 0;
+}
+
 CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, BridgeOptions opt, PowerDomain& power,
                          MailboxService& mailbox, DeviceTrace& trace)
     : sc_module(name), cfg_(cfg), opt_(std::move(opt)), power_(power), mailbox_(mailbox), trace_(trace) {
@@ -197,7 +202,8 @@ std::vector<std::string> CosimBridge::qemu_argv() const {
       "-qmp",
       "unix:" + opt_.run_dir + "/qmp.sock,server=on,wait=off",
       "-plugin",
-      opt_.plugin_path + ",sock=" + sock_path_ + ",chan=" + chan_path_ + ",spin_us=" + std::to_string(opt_.spin_us),
+      opt_.plugin_path + ",sock=" + sock_path_ + ",chan=" + chan_path_ + ",ram=" + ram_path_ +
+          ",spin_us=" + std::to_string(opt_.spin_us),
   };
   if (opt_.gdb) {
     a.push_back("-gdb");
@@ -279,6 +285,7 @@ bool CosimBridge::start_qemu() {
   memset(chan_, 0, sizeof *chan_);
   chan_->magic = TS_COSIM_CHANNEL_MAGIC;
   epoch_ = 0;
+  keep_ = making_slot_ && keep_translations_allowed_by_env();
   qmp_.close();
   use_chan_ = false;
   last_req_ = 0;
@@ -408,6 +415,10 @@ uint64_t CosimBridge::next_deadline() const {
 bool CosimBridge::send_continue() {
   ts_cosim_msg m{TS_COSIM_CONTINUE, 0, last_icount_, next_deadline()};
   if (use_chan_) {
+    for (int i = 0; i < TS_COSIM_WRITTEN_RANGES; ++i) {
+      chan_->written[i].ram_off = mailbox_.written(i).ram_off;
+      chan_->written[i].len = mailbox_.written(i).len;
+    }
     chan_->rsp = m;
     ts_chan_publish(&chan_->rsp_seq, last_req_, &chan_->guest_sleeping);
     return true;
@@ -430,6 +441,7 @@ CosimBridge::Outcome CosimBridge::serve() {
   for (;;) {
     ts_cosim_msg m;
     if (!receive(m)) return Outcome::kError;
+    if (m.type == TS_COSIM_STALE) return Outcome::kStale;
     if ((m.type != TS_COSIM_SYNC && m.type != TS_COSIM_DOORBELL) || m.icount < last_icount_) {
       fail("cosim plugin sent an unexpected message (type " + std::to_string(m.type) + ")");
       return Outcome::kError;
@@ -515,7 +527,7 @@ bool CosimBridge::park() {
     give_up_reuse(why);
     return false;
   }
-  chan_->rsp = ts_cosim_msg{TS_COSIM_PARK, 0, last_icount_, 0};
+  chan_->rsp = ts_cosim_msg{TS_COSIM_PARK, 0, last_icount_, keep_ ? TS_COSIM_PARK_KEEP : 0};
   ts_chan_publish(&chan_->rsp_seq, last_req_, &chan_->guest_sleeping);
   if (!qmp_.await_return(timeout_ms, why)) {
     give_up_reuse("stop: " + why);
@@ -563,8 +575,12 @@ bool CosimBridge::resume_parked(std::string& why) {
   uint32_t magic = chan_->magic;
   // A job slot's QEMU has had epochs the walker's copy of epoch_ never saw.
   epoch_ = __atomic_load_n(&chan_->epoch, __ATOMIC_ACQUIRE) + 1;
+  uint32_t flushes = chan_->flushes, dma_flushes = chan_->dma_flushes, stale = chan_->stale;
   memset(chan_, 0, sizeof *chan_);
   chan_->magic = magic;
+  chan_->flushes = flushes;  // the plugin's counts live as long as the QEMU
+  chan_->dma_flushes = dma_flushes;
+  chan_->stale = stale;
   __atomic_store_n(&chan_->epoch, epoch_, __ATOMIC_RELEASE);
   use_chan_ = true;
   last_req_ = 0;
@@ -603,6 +619,7 @@ void CosimBridge::swap_seat(Seat& s) {
   std::swap(spin_, s.spin);
   std::swap(last_icount_, s.last_icount);
   std::swap(last_sync_time_, s.last_sync_time);
+  std::swap(keep_, s.keep);
   mailbox_.attach_ram(ram_);
 }
 
@@ -628,6 +645,7 @@ void CosimBridge::drop_seat(Seat& s, bool kill) {
   s.ram = nullptr;
   s.chan = nullptr;
   s.parked = false;
+  s.keep = false;
   s.rom_key.clear();
 }
 
@@ -698,6 +716,7 @@ void CosimBridge::adopt_slot() {
   slots_.clear();
   adopt_slot_ = -1;
   adopted_seat_ = true;
+  dma_flushes0_ = chan_ ? chan_->dma_flushes : 0;
 }
 
 bool CosimBridge::hand_back_slot() {
@@ -729,6 +748,18 @@ void CosimBridge::run() {
     if (!power_on_guest() || !error_.empty()) return;
     Outcome o = serve();
     hold_ = false;
+    if (o == Outcome::kStale) {
+      // The plugin's vCPU waits before a block that no longer matches RAM:
+      // this run cannot go on on this QEMU (docs/cosim-protocol.md).
+      qemu_.kill();
+      qmp_.close();
+      parked_ = false;
+      if (on_stale && keep_) on_stale();
+      fail(
+          "QEMU was about to run a translation kept from an earlier power-on that no longer matches guest RAM "
+          "(the run must be redone on a new QEMU)");
+      return;
+    }
     if (o == Outcome::kPowerChange && opt_.reuse_qemu && !detach_pending_ && qemu_.pid() >= 0) {
       park();  // kills QEMU (with the reason logged) if it cannot
     } else {

@@ -62,6 +62,7 @@ bool MailboxService::dma_ok(uint64_t addr, uint64_t len) const {
 
 ts_mbox_response MailboxService::service() {
   ++requests_;
+  written_[0] = written_[1] = Written{};
   ts_mbox_request req;
   uint8_t* mbox = ram_ + (mailbox_base_ - ram_base_);
   memcpy(&req, mbox, sizeof req);
@@ -101,6 +102,8 @@ ts_mbox_response MailboxService::service() {
     gp.set_byte_enable_ptr(nullptr);
     gp.set_dmi_allowed(false);
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    // A read may write any part of the buffer, even when it fails.
+    if (req.op == TS_MBOX_OP_READ) written_[0] = Written{req.dma_addr - ram_base_, req.len};
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket->b_transport(gp, delay);
     wait(delay);
@@ -110,6 +113,7 @@ ts_mbox_response MailboxService::service() {
   }
   rsp.t_done_ns = now_ns();
   memcpy(mbox + TS_MBOX_RESPONSE_OFFSET, &rsp, sizeof rsp);
+  written_[1] = Written{mailbox_base_ - ram_base_ + TS_MBOX_RESPONSE_OFFSET, sizeof rsp};
 
   ev.latency_ns = to_ns(sc_core::sc_time_stamp() - t0);
   ev.status = status_name(rsp.status);

@@ -72,9 +72,10 @@ void write_run_records(const std::string& path, const std::vector<RunRecord>& re
         << power_loss_mode_name(r.mode2) << "\n";
     o << "recovery_points\t" << r.recovery_points << "\npassed\t" << (r.passed ? 1 : 0) << "\nvirtual_ns\t"
       << r.virtual_ns << "\nwall_s\t" << r.wall_s << "\nfailure\t" << failure << "\n";
-    if (!r.state.empty())
-      o << "state\t" << r.state << "\nreuses\t" << r.reuses << "\nrecovery_start_ps\t" << r.recovery_start_ps
-        << "\nend_ps\t" << r.end_ps << "\n";
+    if (!r.state.empty()) o << "state\t" << r.state << "\nreuses\t" << r.reuses << "\n";
+    o << "recovery_start_ps\t" << r.recovery_start_ps << "\nend_ps\t" << r.end_ps << "\n";
+    if (r.redo) o << "redo\t1\n";
+    if (r.dma_flushes) o << "dma_flushes\t" << r.dma_flushes << "\n";
     o << "end\n";
   }
   o.close();
@@ -137,6 +138,10 @@ bool read_run_records(const std::string& path, std::vector<RunRecord>& out) {
         r.recovery_start_ps = std::stoull(v);
       else if (k == "end_ps")
         r.end_ps = std::stoull(v);
+      else if (k == "redo")
+        r.redo = v == "1";
+      else if (k == "dma_flushes")
+        r.dma_flushes = std::stoull(v);
     }
   } catch (const std::exception&) {
     return false;

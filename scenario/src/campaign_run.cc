@@ -115,6 +115,9 @@ void CampaignRun::fork_run(Device& dev, uint64_t index, const CutPoint& cp, Powe
   // The child: this run now cuts here.
   ++depth_;
   child_dir_ = dir;
+  // Only a one-cut run recovers on a job slot's QEMU (keep mode).
+  if (depth_ == 1) board_.bridge().on_stale = [this] { stale_translation(); };
+  if (depth_ == 2) board_.bridge().on_stale = nullptr;
   wall0_ = wall_now();
   record_ = rec;
   arm_cut(dev, index, depth_ == 2);
@@ -126,6 +129,19 @@ void CampaignRun::finish_child() {
   record_.virtual_ns = now_ns();
   record_.end_ps = sc_core::sc_time_stamp().value();
   record_.wall_s = wall_now() - wall0_;
+  record_.dma_flushes = board_.bridge().adopted_dma_flushes();
+  forks_.finish_child(board_, child_dir_, record_);
+}
+
+// Keep mode: the job slot's QEMU was about to run a stale translation
+// (none of it ran). This run cannot go on; it ends now, marked to be redone
+// in a fresh process by the walker (docs/campaigns.md).
+void CampaignRun::stale_translation() {
+  forks_.reap_all();
+  record_.redo = true;
+  record_.passed = false;
+  record_.failure = "redo: a stale translation";
+  record_.end_ps = sc_core::sc_time_stamp().value();
   forks_.finish_child(board_, child_dir_, record_);
 }
 
@@ -155,6 +171,7 @@ bool CampaignRun::run(ScenarioRunner& steps) {
   }
   if (role_.kind == CampaignRole::Kind::kWalk && depth_ < 2) forks_.reap_all();
   if (depth_ > 0) finish_child();
+  record_.end_ps = sc_core::sc_time_stamp().value();
   record_.passed = steps_->failure().empty();
   record_.failure = steps_->failure();
   record_.virtual_ns = now_ns();
@@ -242,6 +259,9 @@ bool CampaignRun::claim_crash_state(const char* phase) {
 
 bool CampaignRun::run_recovery() {
   const Sweep& w = sc_.sweep;
+  // (a claim below takes the same time; a fresh run records it here for a
+  // walker that redoes a forked run with it)
+  record_.recovery_start_ps = sc_core::sc_time_stamp().value();
   steps_->set_cut_live(false);  // a power loss in the recovery is the recovery's business now
   // A one-cut run of a sweep with second cuts always runs its recovery: its
   // operations are where the second cuts fork (they dedup on their own).

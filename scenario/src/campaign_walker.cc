@@ -193,6 +193,14 @@ void CampaignWalker::run_fresh(const std::function<void(const RunRecord&)>& on_r
       r.drop_after = p.drop_after;
       queue.push_back(r);
     }
+  run_items(std::move(queue), on_result, on_more, runs);
+}
+
+// Runs `queue`'s items, each from power-on in its own process (and the
+// second cuts their recoveries reveal).
+void CampaignWalker::run_items(std::deque<RunRecord> queue, const std::function<void(const RunRecord&)>& on_result,
+                               const std::function<void(uint64_t)>& on_more, std::vector<RunRecord>* runs) {
+  const Sweep& w = plan_.scenario->sweep;
   struct Job {
     RunRecord rec;
     std::string result;
@@ -258,9 +266,41 @@ bool CampaignWalker::run_forked(const std::function<void(const RunRecord&)>& on_
     *error = w.failure;
     return false;
   }
-  *runs = w.results;
   slot_qemu_starts_ = w.slot_qemu_starts;
   slot_qemu_runs_ = w.slot_qemu_runs;
+  // Keep mode: a run that stopped before a stale translation could run is
+  // redone from power-on in its own process (a new QEMU), which gives
+  // exactly the result the forked run would have had (docs/campaigns.md).
+  std::deque<RunRecord> redo;
+  std::map<std::string, RunRecord> claims;
+  for (const RunRecord& r : w.results) {
+    dma_flushes_ += r.dma_flushes;
+    if (!r.redo) {
+      runs->push_back(r);
+      continue;
+    }
+    RunRecord item = r;
+    item.passed = false;
+    item.failure.clear();
+    item.recovery_points = 0;
+    item.state.clear();
+    item.reuses.clear();
+    item.redo = false;
+    item.dma_flushes = 0;
+    redo.push_back(item);
+    claims[r.describe()] = r;
+  }
+  redone_ = redo.size();
+  if (!redo.empty()) {
+    std::vector<RunRecord> again;
+    run_items(std::move(redo), on_result, on_more, &again);
+    for (RunRecord& r : again) {
+      // The crash state the forked run claimed: other runs may reuse it.
+      auto it = claims.find(r.describe());
+      if (it != claims.end()) r.state = it->second.state;
+      runs->push_back(r);
+    }
+  }
   if (plan_.dedup) resolve_reuses(runs);
   if (w.points.size() != points_.size())
     fprintf(stderr,

@@ -118,14 +118,15 @@ void ForkedRuns::reap(bool block_until_one) {
     remove_tree(ch.dir);
     for (const RunRecord& rec : recs) {
       results_.push_back(rec);
-      if (on_result) on_result(rec);
+      if (on_result && !rec.redo) on_result(rec);  // a redone run reports later
     }
   });
 }
 
 void ForkedRuns::finish_child(Board& board, const std::string& dir, const RunRecord& own) {
   std::vector<RunRecord> all = {own};
-  all.insert(all.end(), results_.begin(), results_.end());
+  // A run to be redone is redone with its second cuts: drop those it made.
+  if (!own.redo) all.insert(all.end(), results_.begin(), results_.end());
   // A slot QEMU goes back parked, marked clean, before the records count as written.
   if (board.bridge().hand_back_slot()) {
     int fd = open((dir + "/slot-clean").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);

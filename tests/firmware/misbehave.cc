@@ -27,6 +27,11 @@
 //               cycle it holds zeros, so this must end in a CPU exception;
 //               a translation of the old code kept across the power cycle
 //               would return 42 instead
+//   code-dma N  puts `mov w0, #N; ret` (N < 4096) into the code page by DMA
+//               (written to the unassigned end of NVRAM, read back into the
+//               page: stores QEMU does not see), runs it and prints what it
+//               returned; a stale translation of the page's earlier code
+//               would return that code's value
 #include "fwlib/fw.h"
 
 namespace {
@@ -155,6 +160,20 @@ int fw_main() {
     } else if (!fw::strcmp(line, "code-rerun")) {
       fw::printf("running the code page again\n");
       fw::flush();
+      fw::printf("code returned %d\n", run_code_page());
+    } else if (!fw::strncmp(line, "code-dma ", 9)) {
+      uint64_t n = 0;
+      if (!fw::parse_u64(line + 9, &n) || n >= 4096) {
+        fw::printf("code-dma: N must be below 4096\n");
+        continue;
+      }
+      uint32_t code[2] = {0x52800000u | uint32_t(n << 5), 0xd65f03c0u};  // mov w0, #N; ret
+      uint64_t at = fw::dev_base(TS_DEV_NVRAM) + dev_size(TS_DEV_NVRAM) - 0x100;
+      if (fw::mbox_write(at, code, sizeof code).status != TS_MBOX_OK ||
+          fw::mbox_read(at, reinterpret_cast<void*>(code_page()), sizeof code).status != TS_MBOX_OK) {
+        fw::printf("code-dma: the NVRAM transfer failed\n");
+        continue;
+      }
       fw::printf("code returned %d\n", run_code_page());
     } else if (!fw::strcmp(line, "exit")) {
       fw::flush();

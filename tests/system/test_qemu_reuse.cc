@@ -72,6 +72,33 @@ void expect_same_both_ways(const std::string& scenario, long power_ons, int want
   EXPECT_EQ(reuse.run.output.find("not reusing QEMU"), std::string::npos) << reuse.run.output;
 }
 
+// The traps of NoRamOrTranslationSurvivesAPowerCycle, from the guest's
+// prompt to the power-off its CPU exception causes.
+const char* kTraps = R"Y(  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+  - expect: "misbehave> "
+  - send: code-run
+  - expect: "code returned 42"
+  - expect: "misbehave> "
+  - power-cycle
+  - expect: "misbehave> "
+  - send: ram-peek
+  - expect: "ram word 0x0\r?\n"
+  - expect: "misbehave> "
+  - send: code-rerun
+  - expect: "running the code page again"
+  - expect: "CPU exception"
+  - wait-power-off: {timeout: 1 s}
+)Y";
+
+// The start of a scenario on the test guest (tests/firmware/misbehave.cc),
+// signed as the OS: up to its first prompt.
+std::string misbehave_scenario(const std::string& name) {
+  return "name: " + name + "\nboard: default\ntimeout: 10 s\nsteps:\n" +
+         "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
+         TRUSTSIM_MISBEHAVE_BIN + "}\n  - power-on\n  - expect: \"misbehave> \"\n";
+}
+
 }  // namespace
 
 // Three power-ons: OS boot, ROMmon, ROMmon.
@@ -157,26 +184,7 @@ steps:
 // boot; the board then boots the guest once more.
 TEST(QemuReuse, NoRamOrTranslationSurvivesAPowerCycle) {
   TempDir d;
-  std::string s = std::string("name: traps\nboard: default\ntimeout: 10 s\nsteps:\n") +
-                  "  - image-sign: {key: production-A, name: ts-isr1100-universalk9.17.03.01.SPA.bin, payload: " +
-                  TRUSTSIM_MISBEHAVE_BIN + "}\n" + R"Y(  - power-on
-  - expect: "misbehave> "
-  - send: ram-peek
-  - expect: "ram word 0x0\r?\n"
-  - expect: "misbehave> "
-  - send: code-run
-  - expect: "code returned 42"
-  - expect: "misbehave> "
-  - power-cycle
-  - expect: "misbehave> "
-  - send: ram-peek
-  - expect: "ram word 0x0\r?\n"
-  - expect: "misbehave> "
-  - send: code-rerun
-  - expect: "running the code page again"
-  - expect: "CPU exception"
-  - wait-power-off: {timeout: 1 s}
-  - power-on
+  std::string s = misbehave_scenario("traps") + kTraps + R"Y(  - power-on
   - expect: "misbehave> "
   - send: ram-peek
   - expect: "ram word 0x0\r?\n"
@@ -402,4 +410,121 @@ TEST(QemuReuse, FailingScenarioFailsTheSameWay) {
       "name: fails\nboard: default\ntimeout: 5 s\nsteps:\n  - power-on\n  - expect: \"Preparing to autoboot\"\n"
       "  - power-cycle\n  - expect: {pattern: \"no such text\", timeout: 2 s}\n";
   expect_same_both_ways(write_text(d.file("fails.yaml"), s), 2, 1);
+}
+
+// ---- keep mode (docs/cosim-protocol.md, "Keeping translations")
+
+// Code put into RAM by DMA over code the guest ran earlier in the same
+// power-on: the new code runs (the plugin's DMA check flushes). Before the
+// check, QEMU ran its old translation and printed 42 again.
+TEST(QemuReuse, DmaOverCodeRunsTheNewCode) {
+  TempDir d;
+  std::string s = misbehave_scenario("dma-over-code") + R"Y(  - send: code-run
+  - expect: "code returned 42"
+  - expect: "misbehave> "
+  - send: code-dma 7
+  - expect: "code returned 7"
+  - expect: "misbehave> "
+  - send: code-dma 9
+  - expect: "code returned 9"
+  - expect: "misbehave> "
+)Y";
+  expect_same_both_ways(write_text(d.file("dma.yaml"), s), 1);
+}
+
+namespace {
+
+// A one-point NVRAM sweep on the misbehave guest whose recovery is RECOVERY.
+std::string misbehave_campaign(const TempDir& d, const std::string& name, const std::string& recovery) {
+  std::string s = misbehave_scenario(name) + R"Y(  - sweep:
+      devices: [nvram]
+      steps:
+        - send: code-dma 5
+        - expect: "code returned 5"
+        - expect: "misbehave> "
+      recovery:
+)Y" + recovery;
+  return write_text(d.file(name + ".yaml"), s);
+}
+
+struct KeepCounts {
+  long flushes = -1, redone = -1;
+};
+KeepCounts keep_counts(const std::string& output) {
+  KeepCounts k;
+  std::smatch m;
+  if (std::regex_search(output, m,
+                        std::regex("(\\d+) translation flushes after a DMA write over kept code, (\\d+) runs redone "
+                                   "after a stale translation"))) {
+    k.flushes = std::stol(m[1]);
+    k.redone = std::stol(m[2]);
+  }
+  return k;
+}
+
+// Runs `scenario` with keep mode, without it, and with a QEMU per power-on:
+// the same report facts each way; returns the keep-mode counts.
+KeepCounts expect_keep_same_as_fresh(const std::string& scenario, const std::string& options) {
+  TempDir d;
+  const char* envs[] = {"TRUSTSIM_QEMU_PER_POWER_ON= TRUSTSIM_KEEP_TRANSLATIONS=1",
+                        "TRUSTSIM_QEMU_PER_POWER_ON= TRUSTSIM_KEEP_TRANSLATIONS=0", "TRUSTSIM_QEMU_PER_POWER_ON=1"};
+  std::string facts[3];
+  KeepCounts keep;
+  for (int i = 0; i < 3; ++i) {
+    std::string json = d.file("way" + std::to_string(i) + ".json");
+    CampaignOutcome o = run_campaign(envs[i], options + " --json " + json + " " + scenario);
+    EXPECT_EQ(o.r.exit_code, 0) << envs[i] << ": " << o.r.output;
+    facts[i] = campaign_facts(json, options.find("--jobs 1") != std::string::npos);
+    if (i == 0) keep = keep_counts(o.r.output);
+    if (i > 0) EXPECT_EQ(keep_counts(o.r.output).redone, -1) << envs[i] << ": " << o.r.output;
+    EXPECT_GT(o.pid, 0) << o.r.output;
+    EXPECT_TRUE(qemus_of_run(int(o.pid)).empty()) << "a QEMU outlived its campaign: " << o.r.output;
+  }
+  EXPECT_NE(facts[0].find("\"verdict\":\"pass\""), std::string::npos) << facts[0];
+  EXPECT_EQ(facts[0], facts[1]) << options;
+  EXPECT_EQ(facts[0], facts[2]) << options;
+  return keep;
+}
+
+}  // namespace
+
+// The traps in a campaign: each forked run's recovery runs code it wrote
+// with CPU stores, power-cycles on its slot's QEMU, and runs the page again
+// without writing it. A kept translation of the old code must not run: the
+// plugin's exec check stops before it, the run is redone in a fresh
+// process, and the verdicts match a QEMU that never kept anything.
+TEST(QemuReuse, StaleKeptTranslationRedoesTheRun) {
+  TempDir d;
+  // The recovery: power-on and the traps, as steps of the sweep.
+  std::string recovery = std::regex_replace("  - power-on\n  - expect: \"misbehave> \"\n" + std::string(kTraps),
+                                            std::regex("(^|\n)  - "), "$1        - ");
+  std::string f = misbehave_campaign(d, "trap", recovery);
+  KeepCounts k = expect_keep_same_as_fresh(f, "--jobs 2 --no-dedup");
+  EXPECT_EQ(k.redone, 3) << "every run (1 point x 3 modes) meets its own stale code";
+  k = expect_keep_same_as_fresh(f, "--jobs 1");
+  EXPECT_GE(k.redone, 1);
+}
+
+// Two different pieces of code put by DMA at one address on one slot QEMU,
+// across runs and across a power cycle inside a run: the plugin's DMA
+// check flushes each time the bytes change (counted in the report), so no
+// run has to be redone.
+TEST(QemuReuse, DmaOverKeptCodeFlushesInsteadOfRedoing) {
+  TempDir d;
+  std::string f = misbehave_campaign(d, "dma", R"Y(        - power-on
+        - expect: "misbehave> "
+        - send: code-dma 7
+        - expect: "code returned 7"
+        - expect: "misbehave> "
+        - power-cycle
+        - expect: "misbehave> "
+        - send: code-dma 9
+        - expect: "code returned 9"
+        - expect: "misbehave> "
+)Y");
+  KeepCounts k = expect_keep_same_as_fresh(f, "--jobs 1 --no-dedup");
+  // One job: the 3 runs share one QEMU; 7 over 9 from the run before (not
+  // in the first run) and 9 over 7 after the power cycle.
+  EXPECT_EQ(k.flushes, 5);
+  EXPECT_EQ(k.redone, 0);
 }

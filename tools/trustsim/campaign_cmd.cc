@@ -317,6 +317,9 @@ int cmd_campaign(const CampaignOptions& o) {
   if (plan.fork)
     printf("  %llu job-slot QEMU starts, %llu forked runs recovered on a job slot's QEMU\n",
            (unsigned long long)walker.slot_qemu_starts(), (unsigned long long)walker.slot_qemu_runs());
+  if (plan.fork && (walker.dma_flushes() || walker.redone()))
+    printf("  %llu translation flushes after a DMA write over kept code, %llu runs redone after a stale translation\n",
+           (unsigned long long)walker.dma_flushes(), (unsigned long long)walker.redone());
   size_t shown = 0;
   for (const RunRecord& r : rep.runs) {
     if (r.passed) continue;

@@ -40,6 +40,9 @@ struct BridgeOptions {
 // False when the environment asks for a new QEMU at every power-on
 // (TRUSTSIM_QEMU_PER_POWER_ON set and not "0").
 bool qemu_reuse_allowed_by_env();
+// TRUSTSIM_KEEP_TRANSLATIONS=0 turns keep mode off: a job slot's QEMU then
+// flushes its translations at every PARK, as any other (for benchmarks).
+bool keep_translations_allowed_by_env();
 
 class CosimBridge : public sc_core::sc_module {
  public:
@@ -85,6 +88,15 @@ class CosimBridge : public sc_core::sc_module {
   // Test hook (tests/system/test_qemu_reuse.cc): SIGKILL this process right
   // after its adopted slot QEMU has started the recovery's guest.
   bool test_die_after_adopting = false;
+  // A job slot's QEMU keeps its translations across power cycles (keep
+  // mode, docs/cosim-protocol.md). If the plugin finds a kept block stale
+  // before it runs, the run cannot go on: the bridge kills that QEMU and
+  // calls this (a forked run ends itself to be redone); without it the
+  // run fails.
+  std::function<void()> on_stale;
+  // A forked run on a job slot's QEMU: the translation flushes the
+  // plugin's DMA check asked for since this run adopted it.
+  uint64_t adopted_dma_flushes() const { return adopted_seat_ && chan_ ? chan_->dma_flushes - dma_flushes0_ : 0; }
   // Kills our QEMU and removes our files (a forked child calls it before _exit).
   void shutdown();
 
@@ -100,7 +112,7 @@ class CosimBridge : public sc_core::sc_module {
   const uint8_t* guest_ram() const { return ram_; }
 
  private:
-  enum class Outcome { kPowerChange, kError };
+  enum class Outcome { kPowerChange, kError, kStale };
   void run();
   bool prepare_bootrom();
   bool start_qemu();
@@ -136,6 +148,7 @@ class CosimBridge : public sc_core::sc_module {
     ts_spin spin{0, 0};
     uint64_t last_icount = 0;
     sc_core::sc_time last_sync_time;
+    bool keep = false;
   };
   void swap_seat(Seat& s);
   // Closes a seat's descriptors and mappings; `kill`: also kills its QEMU
@@ -146,6 +159,7 @@ class CosimBridge : public sc_core::sc_module {
   std::vector<std::unique_ptr<Seat>> slots_;
   int adopt_slot_ = -1;        // a forked run: the slot to adopt at power-off
   bool adopted_seat_ = false;  // a forked run: the current QEMU is its slot's
+  uint32_t dma_flushes0_ = 0;  // the slot channel's DMA-check flushes at adoption
   bool forked_ = false;        // this process is a forked run
   bool making_slot_ = false;   // fail() only records, into slot_error_
   std::string slot_error_;
@@ -187,6 +201,7 @@ class CosimBridge : public sc_core::sc_module {
   }
   QmpConnection qmp_;
   bool parked_ = false;  // qemu_ is stopped, its vCPU parked in the plugin
+  bool keep_ = false;    // park without flushing translations (a job slot's QEMU)
   uint32_t epoch_ = 0;   // the channel epoch of the current guest
   uint64_t reuses_ = 0;
   uint64_t starts_ = 0;

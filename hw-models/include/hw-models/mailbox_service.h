@@ -27,6 +27,14 @@ class MailboxService : public sc_core::sc_module {
   // Returns the response it wrote (also for tests).
   ts_mbox_response service();
   uint64_t requests() const { return requests_; }
+  // The guest RAM the last service() wrote, as offsets from RAM's start: [0]
+  // the DMA buffer of a read (len 0 if none), [1] the response. The cosim
+  // bridge passes them to the plugin, which checks its translations there
+  // (docs/cosim-protocol.md, "Keeping translations").
+  struct Written {
+    uint64_t ram_off = 0, len = 0;
+  };
+  const Written& written(int i) const { return written_[i]; }
 
  private:
   bool dma_ok(uint64_t addr, uint64_t len) const;
@@ -37,6 +45,7 @@ class MailboxService : public sc_core::sc_module {
   uint64_t ram_size_;
   uint64_t mailbox_base_;
   uint64_t requests_ = 0;
+  Written written_[2];
   tlm::tlm_generic_payload gp_;
   ActualLength actual_;
 };

@@ -52,6 +52,11 @@ struct RunRecord {
   std::string state;
   std::string reuses;
   uint64_t recovery_start_ps = 0, end_ps = 0;
+  // Keep mode (docs/cosim-protocol.md, "Keeping translations"): the forked
+  // run stopped before a stale translation could run and must be redone
+  // in a fresh process; translation flushes the DMA check asked for in it.
+  bool redo = false;
+  uint64_t dma_flushes = 0;
 
   // "point 3 (nvram#4) torn[, recovery point 2 (nvram#7) before]";
   // a network cut: "point 3 (netxfer#2) drop after 65536 bytes".

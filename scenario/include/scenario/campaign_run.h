@@ -68,6 +68,7 @@ class CampaignRun : public SweepPhases, private TraceSink {
 
  private:
   bool claim_crash_state(const char* phase);
+  [[noreturn]] void stale_translation();
   // The digests of rom_nor's blocks as the array is now (nullptr: no NOR).
   const std::vector<uint8_t>* nor_block_digests();
   // At a cut point the observer numbered: arm this run's cut, or fork runs.

@@ -7,6 +7,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -71,6 +72,11 @@ class CampaignWalker {
   // After a forked run(): QEMUs started for job slots, runs that recovered on one.
   uint64_t slot_qemu_starts() const { return slot_qemu_starts_; }
   uint64_t slot_qemu_runs() const { return slot_qemu_runs_; }
+  // Keep mode (docs/cosim-protocol.md): forked runs redone in a fresh
+  // process after a stale translation, and translation flushes the DMA
+  // check asked for in forked runs.
+  uint64_t redone() const { return redone_; }
+  uint64_t dma_flushes() const { return dma_flushes_; }
 
   // Runs every selected item (and, with a second cut, every recovery point
   // x mode each one-cut run reports). `on_result` sees each run as it ends,
@@ -84,6 +90,8 @@ class CampaignWalker {
   void found_recovery_points(const RunRecord& r, const std::function<void(uint64_t)>& on_more);
   void run_fresh(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
                  std::vector<RunRecord>* runs);
+  void run_items(std::deque<RunRecord> queue, const std::function<void(const RunRecord&)>& on_result,
+                 const std::function<void(uint64_t)>& on_more, std::vector<RunRecord>* runs);
   bool run_forked(const std::function<void(const RunRecord&)>& on_result, const std::function<void(uint64_t)>& on_more,
                   std::vector<RunRecord>* runs, std::string* error);
 
@@ -91,6 +99,7 @@ class CampaignWalker {
   std::vector<CutPoint> points_;
   uint64_t expected_ = 0;
   uint64_t slot_qemu_starts_ = 0, slot_qemu_runs_ = 0;
+  uint64_t redone_ = 0, dma_flushes_ = 0;
 };
 
 }  // namespace trustsim
