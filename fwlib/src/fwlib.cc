@@ -54,6 +54,8 @@ uint64_t g_nvram;
 
 char g_tx[256];
 size_t g_tx_len;
+uint64_t g_rx_timeout;
+bool g_rx_timeout_known;
 
 Xfer transfer(uint32_t op, uint64_t bus_addr, uint64_t buf, uint64_t len) {
   ++g_seq;
@@ -269,7 +271,13 @@ int snprintf(char* buf, size_t cap, const char* fmt, ...) {
 
 size_t console_read(char* buf, size_t max, uint64_t timeout_ns) {
   flush();
-  reg_write64(g_console + TS_CONSOLE_RX_TIMEOUT, timeout_ns);
+  // RX_TIMEOUT keeps its value until written or power goes (and a stage does
+  // not know what the one before it left there): write it only on a change.
+  if (!g_rx_timeout_known || g_rx_timeout != timeout_ns) {
+    reg_write64(g_console + TS_CONSOLE_RX_TIMEOUT, timeout_ns);
+    g_rx_timeout = timeout_ns;
+    g_rx_timeout_known = true;
+  }
   Xfer x = mbox_read(g_console + TS_CONSOLE_RX, buf, max);
   return x.status == TS_MBOX_OK ? size_t(x.actual) : 0;
 }
@@ -326,6 +334,14 @@ const char* reset_cause_text(uint32_t cause) {
 
 uint64_t uptime_ns() { return reg_read64(g_power + TS_POWER_UPTIME_NS); }
 void sleep_ns(uint64_t ns) { reg_write64(g_power + TS_POWER_SLEEP_NS, ns); }
+uint64_t last_board_time_ns() { return g_rsp->t_done_ns; }
+
+bool wait_event(uint32_t type, uint64_t timeout_ns) {
+  uint64_t v = ts_power_wait_value(type, timeout_ns);
+  if (mbox_write(g_power + TS_POWER_WAIT_EVENT, &v, sizeof v).status == TS_MBOX_OK) return true;
+  sleep_ns(timeout_ns);
+  return false;
+}
 
 void reset() {
   flush();
