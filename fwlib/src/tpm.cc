@@ -45,8 +45,9 @@ uint32_t burst(uint32_t sts) { return (sts >> TS_TPM_STS_BURST_SHIFT) & TS_TPM_S
 // on the TPM's event line in between (commandReady, dataAvail, init done and
 // locality granted raise it; docs/tpm.md, "Event line").
 template <class T, class Read, class Done>
-TpmStatus wait_for(Read read, Done done, uint64_t timeout_ns, TpmStatus on_timeout, T* v) {
-  switch (wait_until(TS_DEV_TPM, timeout_ns, [&] { return read(v) ? int(done(*v)) : -1; })) {
+TpmStatus wait_for(Read read, Done done, uint64_t timeout_ns, TpmStatus on_timeout, T* v, bool sleep_first = false) {
+  switch (wait_until(
+      TS_DEV_TPM, timeout_ns, [&] { return read(v) ? int(done(*v)) : -1; }, sleep_first)) {
     case Wait::kReady:
       return TpmStatus::kOk;
     case Wait::kTimeout:
@@ -58,10 +59,10 @@ TpmStatus wait_for(Read read, Done done, uint64_t timeout_ns, TpmStatus on_timeo
 }
 
 // Waits until (STS & mask) == want; false on timeout or bus error.
-TpmStatus wait_sts(uint32_t mask, uint32_t want, uint64_t timeout_ns, uint32_t* sts) {
+TpmStatus wait_sts(uint32_t mask, uint32_t want, uint64_t timeout_ns, uint32_t* sts, bool sleep_first = false) {
   return wait_for(
       read_sts, [&](uint32_t v) { return (v & TS_TPM_STS_VALID) && (v & mask) == want; }, timeout_ns,
-      TpmStatus::kTimeout, sts);
+      TpmStatus::kTimeout, sts, sleep_first);
 }
 
 TpmStatus exchange(const uint8_t* cmd, size_t len, size_t* resp_len, uint64_t timeout_ns) {
@@ -86,7 +87,9 @@ TpmStatus exchange(const uint8_t* cmd, size_t len, size_t* resp_len, uint64_t ti
   }
   if (sts & TS_TPM_STS_EXPECT) return TpmStatus::kMalformed;  // TPM wants more than the header said
   if (!write_sts(TS_TPM_STS_GO)) return TpmStatus::kBusError;
-  s = wait_sts(TS_TPM_STS_DATA_AVAIL, TS_TPM_STS_DATA_AVAIL, timeout_ns, &sts);
+  // tpmGo starts the command; the STS reads after each FIFO write have
+  // acknowledged every earlier event, so only the completion can wake us.
+  s = wait_sts(TS_TPM_STS_DATA_AVAIL, TS_TPM_STS_DATA_AVAIL, timeout_ns, &sts, true);
   if (s != TpmStatus::kOk) return s;
   // Header first: it says how much follows.
   size_t got = 0, want = tpm2::kHeaderSize;

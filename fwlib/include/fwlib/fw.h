@@ -72,11 +72,18 @@ bool wait_event(uint32_t type, uint64_t timeout_ns);
 // 0 (not yet) or -1 (the read failed). Between polls it sleeps on the
 // device's event line for the time left, so the wait costs a few requests
 // whatever its length and ends the instant the device is ready.
+// `sleep_first`: the caller's last request surely started an operation that
+// raises the event when it ends, and every earlier event has been
+// acknowledged by a status read since, so the first poll could only say "not
+// yet": sleep before it (one request fewer; the timeout counts from the last
+// request). Not for a command the device may refuse without raising its
+// line: the wait would last its whole timeout.
 enum class Wait { kReady, kTimeout, kError };
 template <class Poll>
-Wait wait_until(uint32_t type, uint64_t timeout_ns, Poll poll) {
-  uint64_t start = 0;
-  for (bool first = true;; first = false) {
+Wait wait_until(uint32_t type, uint64_t timeout_ns, Poll poll, bool sleep_first = false) {
+  uint64_t start = last_board_time_ns();
+  if (sleep_first) wait_event(type, timeout_ns);
+  for (bool first = !sleep_first;; first = false) {
     int r = poll();
     if (r < 0) return Wait::kError;
     uint64_t now = last_board_time_ns();
