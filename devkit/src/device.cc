@@ -29,6 +29,7 @@ void PowerDomain::switch_on(uint32_t cause) {
 void PowerDomain::switch_off() {
   if (!on_) return;
   on_ = false;
+  events_.clear();
   off_event_.notify(sc_core::SC_ZERO_TIME);
 }
 

@@ -76,6 +76,7 @@ BootFlash::BootFlash(sc_core::sc_module_name name, PowerDomain& power, const Boo
       regs_("control register", [this](const std::string& w) { guest_error(w); }) {
   use_power_cuts(cuts_);
   set_trace(trace_);
+  power.events().add_source(TS_DEV_BOOT_FLASH);  // BUSY clears (docs/nor-flash.md)
   for (const RegisterSpec& r : kRegisters)
     regs_.add(
         r, {}, [this](RegisterAccess& a) { write_register(a); },
@@ -230,6 +231,7 @@ void BootFlash::start_operation(OpKind kind) {
   op_.end = now + from_ps(duration_ps);
   op_.active = true;
   op_changed_.notify(sc_core::SC_ZERO_TIME);
+  power_.events().raise(TS_DEV_BOOT_FLASH, op_.end);  // the instant BUSY clears
 }
 
 // Brings the operation up to the current time (worker and every transaction),
@@ -399,6 +401,9 @@ void BootFlash::control_access(tlm::tlm_generic_payload& gp, uint64_t off, sc_co
   }
   const RegisterSpec* reg = regs_.access(gp, delay, off);  // writes: write_register()
   if (reg && gp.is_read()) delay += clocks(reg->cost);
+  // The firmware has seen the status: earlier events are no longer news.
+  if (reg && gp.is_read() && reg->offset == TS_NOR_STATUS)
+    power_.events().acknowledge(TS_DEV_BOOT_FLASH, sc_core::sc_time_stamp());
 }
 
 void BootFlash::write_register(RegisterAccess& a) {

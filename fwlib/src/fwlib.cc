@@ -52,10 +52,19 @@ uint64_t g_console;
 uint64_t g_power;
 uint64_t g_nvram;
 
-char g_tx[256];
+// Console output waiting to go out: complete lines (up to g_tx_lines) go
+// out together just before the next request to another register or device,
+// so consecutive lines cost one TX write, not one each.
+char g_tx[1024];
 size_t g_tx_len;
+size_t g_tx_lines;
+
+void flush_lines();
+uint64_t g_rx_timeout;
+bool g_rx_timeout_known;
 
 Xfer transfer(uint32_t op, uint64_t bus_addr, uint64_t buf, uint64_t len) {
+  if (g_tx_lines && bus_addr != g_console + TS_CONSOLE_TX) flush_lines();
   ++g_seq;
   g_req->magic = TS_MBOX_MAGIC;
   g_req->seq = g_seq;
@@ -126,14 +135,28 @@ const ts_boardinfo& board_info() { return g_board; }
 
 // ---- console ----
 void flush() {
+  g_tx_lines = 0;
   if (g_tx_len == 0 || g_console == 0) return;
   mbox_write(g_console + TS_CONSOLE_TX, g_tx, g_tx_len);
   g_tx_len = 0;
 }
 
+namespace {
+// Sends the complete lines and keeps a partial last line, as a flush at each
+// newline would have.
+void flush_lines() {
+  size_t n = g_tx_lines;
+  g_tx_lines = 0;
+  if (g_console) mbox_write(g_console + TS_CONSOLE_TX, g_tx, n);
+  memmove(g_tx, g_tx + n, g_tx_len - n);
+  g_tx_len -= n;
+}
+}  // namespace
+
 void putc(char c) {
   g_tx[g_tx_len++] = c;
-  if (c == '\n' || g_tx_len == sizeof g_tx) flush();
+  if (c == '\n') g_tx_lines = g_tx_len;
+  if (g_tx_len == sizeof g_tx) flush();
 }
 
 void write(const char* s, size_t n) {
@@ -269,7 +292,13 @@ int snprintf(char* buf, size_t cap, const char* fmt, ...) {
 
 size_t console_read(char* buf, size_t max, uint64_t timeout_ns) {
   flush();
-  reg_write64(g_console + TS_CONSOLE_RX_TIMEOUT, timeout_ns);
+  // RX_TIMEOUT keeps its value until written or power goes (and a stage does
+  // not know what the one before it left there): write it only on a change.
+  if (!g_rx_timeout_known || g_rx_timeout != timeout_ns) {
+    reg_write64(g_console + TS_CONSOLE_RX_TIMEOUT, timeout_ns);
+    g_rx_timeout = timeout_ns;
+    g_rx_timeout_known = true;
+  }
   Xfer x = mbox_read(g_console + TS_CONSOLE_RX, buf, max);
   return x.status == TS_MBOX_OK ? size_t(x.actual) : 0;
 }
@@ -281,6 +310,7 @@ size_t readline(char* buf, size_t cap) {
     if (console_read(&c, 1, 0) != 1) continue;
     if (c == '\r' || c == '\n') {
       puts("\n");
+      flush();  // the echo goes out now, whatever the caller does next
       buf[len] = '\0';
       return len;
     }
@@ -326,6 +356,14 @@ const char* reset_cause_text(uint32_t cause) {
 
 uint64_t uptime_ns() { return reg_read64(g_power + TS_POWER_UPTIME_NS); }
 void sleep_ns(uint64_t ns) { reg_write64(g_power + TS_POWER_SLEEP_NS, ns); }
+uint64_t last_board_time_ns() { return g_rsp->t_done_ns; }
+
+bool wait_event(uint32_t type, uint64_t timeout_ns) {
+  uint64_t v = ts_power_wait_value(type, timeout_ns);
+  if (mbox_write(g_power + TS_POWER_WAIT_EVENT, &v, sizeof v).status == TS_MBOX_OK) return true;
+  sleep_ns(timeout_ns);
+  return false;
+}
 
 void reset() {
   flush();

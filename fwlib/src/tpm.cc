@@ -41,15 +41,28 @@ bool write_sts(uint32_t v) {
 }
 uint32_t burst(uint32_t sts) { return (sts >> TS_TPM_STS_BURST_SHIFT) & TS_TPM_STS_BURST_MASK; }
 
-// Waits until (STS & mask) == want; false on timeout or bus error.
-TpmStatus wait_sts(uint32_t mask, uint32_t want, uint64_t timeout_ns, uint32_t* sts) {
-  uint64_t start = uptime_ns();
-  for (;;) {
-    if (!read_sts(sts)) return TpmStatus::kBusError;
-    if ((*sts & TS_TPM_STS_VALID) && (*sts & mask) == want) return TpmStatus::kOk;
-    if (uptime_ns() - start >= timeout_ns) return TpmStatus::kTimeout;
-    sleep_ns(kPoll);
+// Reads a register with `read` until `done` holds for its value, sleeping
+// on the TPM's event line in between (commandReady, dataAvail, init done and
+// locality granted raise it; docs/tpm.md, "Event line").
+template <class T, class Read, class Done>
+TpmStatus wait_for(Read read, Done done, uint64_t timeout_ns, TpmStatus on_timeout, T* v, bool sleep_first = false) {
+  switch (wait_until(
+      TS_DEV_TPM, timeout_ns, [&] { return read(v) ? int(done(*v)) : -1; }, sleep_first)) {
+    case Wait::kReady:
+      return TpmStatus::kOk;
+    case Wait::kTimeout:
+      return on_timeout;
+    case Wait::kError:
+      break;
   }
+  return TpmStatus::kBusError;
+}
+
+// Waits until (STS & mask) == want; false on timeout or bus error.
+TpmStatus wait_sts(uint32_t mask, uint32_t want, uint64_t timeout_ns, uint32_t* sts, bool sleep_first = false) {
+  return wait_for(
+      read_sts, [&](uint32_t v) { return (v & TS_TPM_STS_VALID) && (v & mask) == want; }, timeout_ns,
+      TpmStatus::kTimeout, sts, sleep_first);
 }
 
 TpmStatus exchange(const uint8_t* cmd, size_t len, size_t* resp_len, uint64_t timeout_ns) {
@@ -74,7 +87,9 @@ TpmStatus exchange(const uint8_t* cmd, size_t len, size_t* resp_len, uint64_t ti
   }
   if (sts & TS_TPM_STS_EXPECT) return TpmStatus::kMalformed;  // TPM wants more than the header said
   if (!write_sts(TS_TPM_STS_GO)) return TpmStatus::kBusError;
-  s = wait_sts(TS_TPM_STS_DATA_AVAIL, TS_TPM_STS_DATA_AVAIL, timeout_ns, &sts);
+  // tpmGo starts the command; the STS reads after each FIFO write have
+  // acknowledged every earlier event, so only the completion can wake us.
+  s = wait_sts(TS_TPM_STS_DATA_AVAIL, TS_TPM_STS_DATA_AVAIL, timeout_ns, &sts, true);
   if (s != TpmStatus::kOk) return s;
   // Header first: it says how much follows.
   size_t got = 0, want = tpm2::kHeaderSize;
@@ -125,23 +140,15 @@ uint32_t tpm_last_rc() { return g_rc; }
 TpmStatus tpm_open(uint64_t wait_ns) {
   g_base = dev_base(TS_DEV_TPM);
   if (!g_base) return TpmStatus::kNoTpm;
-  uint64_t start = uptime_ns();
   uint8_t a = 0;
-  for (;;) {
-    if (!read_access(&a)) return TpmStatus::kBusError;
-    if (a & TS_TPM_ACCESS_VALID) break;
-    if (uptime_ns() - start >= wait_ns) return TpmStatus::kNotReady;
-    sleep_ns(kPoll);
-  }
+  TpmStatus s = wait_for(
+      read_access, [](uint8_t v) { return (v & TS_TPM_ACCESS_VALID) != 0; }, wait_ns, TpmStatus::kNotReady, &a);
+  if (s != TpmStatus::kOk) return s;
   if (a & TS_TPM_ACCESS_ACTIVE_LOCALITY) return TpmStatus::kOk;
   if (!write_access(TS_TPM_ACCESS_REQUEST_USE)) return TpmStatus::kBusError;
-  start = uptime_ns();
-  for (;;) {
-    if (!read_access(&a)) return TpmStatus::kBusError;
-    if ((a & TS_TPM_ACCESS_VALID) && (a & TS_TPM_ACCESS_ACTIVE_LOCALITY)) return TpmStatus::kOk;
-    if (uptime_ns() - start >= kTimeoutA) return TpmStatus::kNotReady;
-    sleep_ns(kPoll);
-  }
+  constexpr uint8_t kGranted = TS_TPM_ACCESS_VALID | TS_TPM_ACCESS_ACTIVE_LOCALITY;
+  return wait_for(
+      read_access, [](uint8_t v) { return (v & kGranted) == kGranted; }, kTimeoutA, TpmStatus::kNotReady, &a);
 }
 
 TpmStatus tpm_transact(const uint8_t* cmd, size_t len, const uint8_t** resp, size_t* resp_len, uint64_t timeout_ns) {

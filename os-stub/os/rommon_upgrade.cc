@@ -37,14 +37,14 @@ bool nor_find(Nor& n) {
 bool rd32(uint64_t addr, uint32_t* v) { return fw::mbox_read(addr, v, 4).status == TS_MBOX_OK; }
 bool wr32(uint64_t addr, uint32_t v) { return fw::mbox_write(addr, &v, 4).status == TS_MBOX_OK; }
 
-// Polls STATUS until BUSY clears; `poll_ns` between reads.
-bool nor_wait(const Nor& n, uint64_t poll_ns, uint32_t* status) {
-  for (uint32_t i = 0; i < 100000; ++i) {
-    if (!rd32(n.ctl() + TS_NOR_STATUS, status)) return false;
-    if (!(*status & TS_NOR_STATUS_BUSY)) return true;
-    fw::sleep_ns(poll_ns);
-  }
-  return false;
+// Waits until BUSY clears, at most `timeout_ns` of board time, sleeping on
+// the flash's event line (raised the instant the operation ends) between
+// STATUS reads (docs/mailbox-abi.md, "Event waits").
+bool nor_wait(const Nor& n, uint64_t timeout_ns, uint32_t* status) {
+  return fw::wait_until(TS_DEV_BOOT_FLASH, timeout_ns, [&] {
+           if (!rd32(n.ctl() + TS_NOR_STATUS, status)) return -1;
+           return (*status & TS_NOR_STATUS_BUSY) ? 0 : 1;
+         }) == fw::Wait::kReady;
 }
 
 const char* nor_erase_sector(const Nor& n, uint64_t addr) {
@@ -52,7 +52,7 @@ const char* nor_erase_sector(const Nor& n, uint64_t addr) {
   if (!wr32(n.ctl() + TS_NOR_ADDRESS, uint32_t(addr)) || !wr32(n.ctl() + TS_NOR_COMMAND, TS_NOR_CMD_WRITE_ENABLE) ||
       !wr32(n.ctl() + TS_NOR_COMMAND, TS_NOR_CMD_SECTOR_ERASE))
     return "sector erase command failed";
-  if (!nor_wait(n, 1000000, &st)) return "flash stayed busy after a sector erase";
+  if (!nor_wait(n, 100000 * 1000000ull, &st)) return "flash stayed busy after a sector erase";
   if (st & TS_NOR_STATUS_ERASE_FAIL) return "sector erase refused";
   return nullptr;
 }
@@ -64,7 +64,7 @@ const char* nor_program_page(const Nor& n, uint64_t addr, const uint8_t* data, u
       !wr32(n.ctl() + TS_NOR_COMMAND, TS_NOR_CMD_WRITE_ENABLE) ||
       !wr32(n.ctl() + TS_NOR_COMMAND, TS_NOR_CMD_PAGE_PROGRAM))
     return "page program command failed";
-  if (!nor_wait(n, 50000, &st)) return "flash stayed busy after a page program";
+  if (!nor_wait(n, 100000 * 50000ull, &st)) return "flash stayed busy after a page program";
   if (st & TS_NOR_STATUS_PROGRAM_FAIL) return "page program refused";
   return nullptr;
 }

@@ -212,8 +212,11 @@ int fw_main() {
     // A window for Ctrl-C, as on the real console: 1 s of board time.
     fw::printf("Preparing to autoboot. [Press Ctrl-C to interrupt]\n");
     bool interrupted = false;
-    uint64_t deadline = fw::uptime_ns() + 1000000000ull;
-    for (uint64_t now = fw::uptime_ns(); now < deadline && !interrupted; now = fw::uptime_ns()) {
+    // The window opens once the line is out; the clock is the board time of
+    // the console requests themselves (no UPTIME_NS reads).
+    fw::flush();
+    uint64_t deadline = fw::last_board_time_ns() + 1000000000ull;
+    for (uint64_t now = fw::last_board_time_ns(); now < deadline && !interrupted; now = fw::last_board_time_ns()) {
       char c;
       if (fw::console_read(&c, 1, deadline - now) == 1 && c == 0x03) interrupted = true;
     }

@@ -313,6 +313,14 @@ TEST(Tpm, BusyTpmGivesPleaseTryAfterFewSecondsAndAnUnmeasuredBoot) {
   std::string log = read_text(b.log);
   EXPECT_NE(log.find("Boot0: TPM: TPM command timed out"), std::string::npos) << log;
   EXPECT_NE(log.find("boot continues unmeasured"), std::string::npos) << log;
+  // The driver sleeps on the TPM's event line, which a command that never
+  // completes does not raise: the wait still lasts the whole PTP TIMEOUT_B
+  // (2 s after Startup's tpmGo, itself after the 88 ms init), no less.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(\[\s*(\d+\.\d+)\] Boot0: TPM: TPM command timed out)"))) << log;
+  double at = std::stod(m[1]);
+  EXPECT_GE(at, 2.088) << log;
+  EXPECT_LT(at, 2.2) << log;
   size_t n = 0;
   for (size_t p = log.find("% Please Try After Few Seconds"); p != std::string::npos;
        p = log.find("% Please Try After Few Seconds", p + 1))

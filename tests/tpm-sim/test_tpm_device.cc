@@ -199,6 +199,9 @@ TEST(TpmDevice, FaultStayBusyNeverRaisesDataAvail) {
     wait(sc_core::sc_time(88, sc_core::SC_MS));
     r.request_locality();
     r.send(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear));
+    r.sts();
+    sc_core::sc_time at;
+    EXPECT_FALSE(r.power.events().next(TS_DEV_TPM, &at)) << "the event line announces no completion";
     wait(sc_core::sc_time(10, sc_core::SC_SEC));
     uint32_t s = r.sts();
     EXPECT_TRUE(s & TS_TPM_STS_VALID);
@@ -220,5 +223,38 @@ TEST(TpmDevice, FaultArmedAtRunTimeHoldsOnlyItsCommand) {
     r.send(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d));
     wait(sc_core::sc_time(10, sc_core::SC_SEC));
     EXPECT_FALSE(r.sts() & TS_TPM_STS_DATA_AVAIL) << "PCR_Extend never completes";
+  });
+}
+
+// The TPM's event line (docs/tpm.md, "Event line"): raised at init done, at a
+// locality grant, at commandReady and at the instant a command completes, so
+// a WAIT_EVENT on it ends exactly when dataAvail comes; acknowledged by an
+// ACCESS or STS read; never raised for a command a fault keeps from completing
+// (FaultStayBusyNeverRaisesDataAvail).
+TEST(TpmDevice, EventLineMarksInitLocalityReadyAndCompletion) {
+  simulate(figures(), [](Rig& r) {
+    EventLines& lines = r.power.events();
+    ASSERT_TRUE(lines.is_source(TS_DEV_TPM));
+    sc_core::sc_time at;
+    ASSERT_TRUE(lines.next(TS_DEV_TPM, &at));
+    EXPECT_EQ(to_ns(at), 88 * kMs) << "tpmRegValidSts";
+    wait(sc_core::sc_time(88, sc_core::SC_MS));
+    r.access_reg();
+    EXPECT_FALSE(lines.next(TS_DEV_TPM, &at)) << "an ACCESS read acknowledges it";
+    r.request_locality();
+    EXPECT_TRUE(lines.take_due(TS_DEV_TPM, sc_core::sc_time_stamp())) << "locality granted";
+    r.write_sts(TS_TPM_STS_COMMAND_READY);
+    EXPECT_TRUE(lines.next(TS_DEV_TPM, &at));
+    r.sts();
+    EXPECT_FALSE(lines.next(TS_DEV_TPM, &at)) << "an STS read acknowledges commandReady";
+    uint8_t d[32] = {7};
+    ASSERT_EQ(r.transact(g_cmd, tpm2::cmd_startup(g_cmd, sizeof g_cmd, tpm2::kSuClear)), 0u);
+    lines.clear();
+    sc_core::sc_time go = r.send(g_cmd, tpm2::cmd_pcr_extend(g_cmd, sizeof g_cmd, 0, d));
+    r.sts();  // acknowledges what came before: the completion is still ahead
+    ASSERT_TRUE(lines.next(TS_DEV_TPM, &at));
+    EXPECT_EQ(at - go, sc_core::sc_time(14, sc_core::SC_MS)) << "the instant the command completes";
+    wait(at - sc_core::sc_time_stamp());
+    EXPECT_TRUE(r.sts() & TS_TPM_STS_DATA_AVAIL) << "dataAvail at the event's instant, not later";
   });
 }

@@ -22,17 +22,22 @@ TpmDevice::TpmDevice(sc_core::sc_module_name name, PowerDomain& power, const Tpm
       {"ACCESS", TS_TPM_ACCESS, 1, RegAccess::kReadWrite},
       [this](A& a) {
         a.value = cur_.ready ? uint8_t(TS_TPM_ACCESS_VALID | (cur_.active ? TS_TPM_ACCESS_ACTIVE_LOCALITY : 0)) : 0;
+        power_.events().acknowledge(TS_DEV_TPM, cur_.now);
       },
       [this](A& a) { access_written(a); });
   regs_.add(
       {"STS", TS_TPM_STS, 4, RegAccess::kReadWrite},
-      [this](A& a) { a.value = cur_.ready && cur_.active ? status_bits(cur_.now) : (cur_.ready ? 0xFFFFFFFFu : 0u); },
+      [this](A& a) {
+        a.value = cur_.ready && cur_.active ? status_bits(cur_.now) : (cur_.ready ? 0xFFFFFFFFu : 0u);
+        power_.events().acknowledge(TS_DEV_TPM, cur_.now);
+      },
       [this](A& a) { sts_written(a); });
   regs_.add(
       {"DATA_FIFO", TS_TPM_DATA_FIFO, 0, RegAccess::kReadWrite, 0, 0, 0, TS_TPM_MAX_COMMAND}, [this](A& a) { fifo(a); },
       [this](A& a) { fifo(a); });
   regs_.add({"DID_VID", TS_TPM_DID_VID, 4, RegAccess::kReadOnly, TS_TPM_DID_VID_VALUE, 0});
   set_trace(&trace);
+  power.events().add_source(TS_DEV_TPM);
   TpmEngine::instance().attach(nv_path, rng_seed);
   if (cfg_.torn_nv_write_bytes) TpmEngine::instance().arm_torn_nv_write(size_t(*cfg_.torn_nv_write_bytes));
 }
@@ -65,6 +70,7 @@ void TpmDevice::powered_on() {
   }
   ready_at_ = now + from_ps(cfg_.init_ps);
   state_ = State::kIdle;
+  power_.events().raise(TS_DEV_TPM, ready_at_);  // tpmRegValidSts
 }
 
 uint32_t TpmDevice::announced_size() const {
@@ -127,6 +133,7 @@ void TpmDevice::go(const sc_core::sc_time& now) {
   hung_ = (fault_ && std::holds_alternative<tpm::StayBusy>(*fault_)) ||
           (silent && (silent->command == 0 || cc == silent->command));
   state_ = State::kExecution;
+  if (!hung_) power_.events().raise(TS_DEV_TPM, done_at_);  // dataAvail
   uint32_t rc = resp_.size() >= 10
                     ? (uint32_t(resp_[6]) << 24 | uint32_t(resp_[7]) << 16 | uint32_t(resp_[8]) << 8 | resp_[9])
                     : 0;
@@ -150,7 +157,10 @@ void TpmDevice::transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay)
 
 void TpmDevice::access_written(const RegisterAccess& a) {
   if (!cur_.ready) return;  // writes before init completes are lost, as on the part
-  if ((a.value & TS_TPM_ACCESS_REQUEST_USE) && active_locality_ < 0) active_locality_ = int(cur_.locality);
+  if ((a.value & TS_TPM_ACCESS_REQUEST_USE) && active_locality_ < 0) {
+    active_locality_ = int(cur_.locality);
+    power_.events().raise(TS_DEV_TPM, cur_.now);  // locality granted
+  }
   if ((a.value & TS_TPM_ACCESS_ACTIVE_LOCALITY) && cur_.active) {
     active_locality_ = -1;
     if (state_ != State::kExecution) state_ = State::kIdle;
@@ -167,6 +177,7 @@ void TpmDevice::sts_written(const RegisterAccess& a) {
       cmd_.clear();
       resp_.clear();
       resp_pos_ = 0;
+      power_.events().raise(TS_DEV_TPM, now);  // commandReady
     }
   } else if (a.value & TS_TPM_STS_GO) {
     if (state_ == State::kReception && !(status_bits(now) & TS_TPM_STS_EXPECT)) go(now);

@@ -117,6 +117,11 @@ struct ts_boardinfo {
 #define TS_POWER_SLEEP_NS 0x20u      /* u64 write: completes after that much board time */
 #define TS_POWER_BOOT_COUNT 0x28u    /* u64 read: power-ons + resets since the run began */
 #define TS_POWER_RTC_SECONDS 0x30u   /* u64 read: real-time clock, seconds since 1970 (UTC) */
+/* u64 write: sleep until a device's event line is due or a timeout
+ * (ts_power_wait_value); docs/mailbox-abi.md, "Event waits". */
+#define TS_POWER_WAIT_EVENT 0x38u
+#define TS_POWER_WAIT_TYPE_SHIFT 56u
+#define TS_POWER_WAIT_NS_MASK 0x00FFFFFFFFFFFFFFull
 #define TS_POWER_SIZE 0x100u
 
 enum ts_reset_cause {
@@ -129,6 +134,13 @@ enum ts_power_cmd {
   TS_POWER_CMD_OFF = 1,
   TS_POWER_CMD_RESET = 2,
 };
+
+/* The WAIT_EVENT value: the device type (TS_DEV_*) in bits 63..56, the
+ * timeout in ns in bits 55..0 (a longer timeout is cut to the mask). */
+static inline uint64_t ts_power_wait_value(uint32_t dev_type, uint64_t timeout_ns) {
+  if (timeout_ns > TS_POWER_WAIT_NS_MASK) timeout_ns = TS_POWER_WAIT_NS_MASK;
+  return (uint64_t)dev_type << TS_POWER_WAIT_TYPE_SHIFT | timeout_ns;
+}
 
 #ifdef __cplusplus
 }

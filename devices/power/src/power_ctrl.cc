@@ -43,6 +43,26 @@ PowerController::PowerController(sc_core::sc_module_name name, PowerDomain& powe
     sc_core::wait(a.delay + from_ns(a.value), power_.off_event());
     a.delay = sc_core::SC_ZERO_TIME;
   });
+  regs_.add({"WAIT_EVENT", TS_POWER_WAIT_EVENT, 8, RegAccess::kWriteOnly}, {}, [this](RegisterAccess& a) {
+    // Sleep until the device's event line is due (at once if an event is
+    // already pending), the timeout has passed, or power fails.
+    uint32_t type = uint32_t(a.value >> TS_POWER_WAIT_TYPE_SHIFT);
+    EventLines& lines = power_.events();
+    if (!lines.is_source(type)) {
+      a.refuse();  // no such device on this board, or it raises no events
+      return;
+    }
+    sc_core::wait(a.delay);
+    a.delay = sc_core::SC_ZERO_TIME;
+    const sc_core::sc_time deadline = sc_core::sc_time_stamp() + from_ns(a.value & TS_POWER_WAIT_NS_MASK);
+    for (;;) {
+      const sc_core::sc_time now = sc_core::sc_time_stamp();
+      if (lines.take_due(type, now) || now >= deadline || !power_.is_on()) return;
+      sc_core::sc_time until = deadline, at;
+      if (lines.next(type, &at) && at < until) until = at;
+      sc_core::wait(until - now, lines.raised() | power_.off_event());
+    }
+  });
   use_registers(regs_);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "devkit/event_lines.h"
 #include "devkit/power_loss.h"
 
 namespace trustsim {
@@ -18,7 +19,9 @@ class RegisterTable;
 namespace trustsim {
 
 // The board's single power rail. Devices wait on off_event() to abandon an
-// operation the instant power goes; the bridge waits on on_event().
+// operation the instant power goes; the bridge waits on on_event(). It also
+// carries the devices' event lines (devkit/event_lines.h), since every device
+// shares it and a power loss drops every pending event.
 class PowerDomain {
  public:
   enum class Request { kNone, kReset, kOff };
@@ -37,6 +40,7 @@ class PowerDomain {
   uint32_t reset_cause() const { return reset_cause_; }
   uint32_t boot_count() const { return boot_count_; }
   sc_core::sc_time on_since() const { return on_since_; }
+  EventLines& events() { return events_; }
 
  private:
   bool on_ = false;
@@ -46,6 +50,7 @@ class PowerDomain {
   Request pending_ = Request::kNone;
   sc_core::sc_event on_event_{"power_on_event"};
   sc_core::sc_event off_event_{"power_off_event"};
+  EventLines events_;
 };
 
 // Attached by the initiator with bytes = the requested length; a device whose

@@ -57,6 +57,42 @@ uint32_t reset_cause();
 const char* reset_cause_text(uint32_t cause);
 uint64_t uptime_ns();
 void sleep_ns(uint64_t ns);
+// Board time (ns since the run began) when the last mailbox request
+// completed, from its response: a clock reading that costs no request.
+// Differences of it measure elapsed board time like uptime_ns().
+uint64_t last_board_time_ns();
+// Sleeps until the device of `type` (TS_DEV_*) raises its event line, or
+// for timeout_ns, whichever comes first (power WAIT_EVENT,
+// docs/mailbox-abi.md "Event waits"). Waking says nothing about the
+// condition: read the device's status. False if the board refused the wait
+// (that device raises no events), after sleeping timeout_ns instead.
+bool wait_event(uint32_t type, uint64_t timeout_ns);
+// The wait loop of a driver: `poll()` reads the device's status with a
+// mailbox request (its response is the loop's clock) and says 1 (ready),
+// 0 (not yet) or -1 (the read failed). Between polls it sleeps on the
+// device's event line for the time left, so the wait costs a few requests
+// whatever its length and ends the instant the device is ready.
+// `sleep_first`: the caller's last request surely started an operation that
+// raises the event when it ends, and every earlier event has been
+// acknowledged by a status read since, so the first poll could only say "not
+// yet": sleep before it (one request fewer; the timeout counts from the last
+// request). Not for a command the device may refuse without raising its
+// line: the wait would last its whole timeout.
+enum class Wait { kReady, kTimeout, kError };
+template <class Poll>
+Wait wait_until(uint32_t type, uint64_t timeout_ns, Poll poll, bool sleep_first = false) {
+  uint64_t start = last_board_time_ns();
+  if (sleep_first) wait_event(type, timeout_ns);
+  for (bool first = !sleep_first;; first = false) {
+    int r = poll();
+    if (r < 0) return Wait::kError;
+    uint64_t now = last_board_time_ns();
+    if (first) start = now;
+    if (r > 0) return Wait::kReady;
+    if (now - start >= timeout_ns) return Wait::kTimeout;
+    wait_event(type, timeout_ns - (now - start));
+  }
+}
 [[noreturn]] void reset();
 [[noreturn]] void power_off();
 
