@@ -1,9 +1,12 @@
 // ROMmon's image loading: bootflash: (the NAND file system), `dir`,
 // `boot bootflash:NAME` (or `boot tftp://HOST/PATH`, through the transfer
-// engine), and autoboot through the BOOT variable. Every image
-// is verified in a staging buffer (common/verify with the crypto engine)
-// before a byte of it is copied to where it runs; a failing image is never
-// jumped to.
+// engine), and autoboot through the BOOT variable. A bootflash: image is
+// read in place: the file goes by DMA to its load address less the header,
+// so its payload lands where it runs, and is verified there (common/verify
+// with the crypto engine); what runs is exactly what was verified, with no
+// copy. A TFTP image, or one whose header does not fit below its load
+// address, is verified in the staging buffer and its payload copied. A
+// failing image is never jumped to.
 #include "boot.h"
 
 #include "fwlib/fw.h"
@@ -30,6 +33,10 @@ constexpr uint64_t kOsWindowStart = 0x41000000;
 constexpr uint64_t kOsWindowEnd = 0x44000000;
 constexpr uint64_t kStaging = 0x44000000;
 constexpr uint64_t kStagingEnd = TS_MBOX_BASE;
+// The lowest address an in-place read may start at: the end of the
+// bootflash: hand-over area (docs/firmware.md, memory map). An image that
+// loads at the OS window's start has its header just below the window.
+constexpr uint64_t kInPlaceStart = 0x40440000;
 
 fw::NandDriver g_nand;
 bfs::Volume g_fs;
@@ -106,6 +113,24 @@ void report_verification_failure(const char* path, const verify::Result& r) {
 // buffer, then goes through the same checks as a bootflash: file. Only
 // TFTP and only an address (ROMmon has no name server), as IOS ROMmon's
 // own network boot. *size is the image's length.
+// Where a bootflash: image of `size` bytes is read: its load address less the
+// header when the header parses, the load address is in the OS window and
+// the file fits between kInPlaceStart and the staging end; else the staging
+// buffer (verification then reports what is wrong with the header).
+uint8_t* load_place(const char* name, uint64_t size) {
+  static uint8_t head[img::kHeaderSize];
+  auto* staging = reinterpret_cast<uint8_t*>(kStaging);
+  size_t got = 0;
+  img::Header h;
+  if (size < img::kHeaderSize || bfs::read(g_fs, name, 0, head, sizeof head, &got) != bfs::Status::kOk ||
+      got != sizeof head || img::parse_header(head, sizeof head, h) != img::Error::kOk)
+    return staging;
+  if (h.load_addr < kOsWindowStart || h.load_addr >= kOsWindowEnd) return staging;
+  uint64_t base = h.load_addr - img::kHeaderSize;
+  if (base < kInPlaceStart || size > kStagingEnd - base) return staging;
+  return reinterpret_cast<uint8_t*>(base);
+}
+
 bool load_tftp(const char* path, uint64_t* size) {
   uint64_t base = fw::dev_base(TS_DEV_NETXFER);
   size_t n = strlen(path);
@@ -185,7 +210,7 @@ bool boot_image(const char* path) {
       return false;
     }
   }
-  auto* stage = reinterpret_cast<uint8_t*>(kStaging);
+  auto* stage = reinterpret_cast<uint8_t*>(kStaging);  // bootflash: files: usually in place (load_place)
   uint64_t size = 0;
   if (net) {
     if (!load_tftp(path, &size)) return false;
@@ -201,6 +226,7 @@ bool boot_image(const char* path) {
       return false;
     }
     fw::printf("Located %s\nImage size %lu\n", name, fi.size);
+    stage = load_place(name, fi.size);
     size_t got = 0;
     st = bfs::read(g_fs, name, 0, stage, size_t(fi.size), &got);
     if (st != bfs::Status::kOk || got != fi.size) {
@@ -270,8 +296,11 @@ bool boot_image(const char* path) {
     copy_string(ho->os_path, path, sizeof ho->os_path);
   else
     fw::snprintf(ho->os_path, sizeof ho->os_path, "bootflash:%s", name);
-  // Copy with CPU stores: what runs is exactly what was verified.
-  memcpy(reinterpret_cast<void*>(h.load_addr), stage + img::kHeaderSize, h.payload_len);
+  // Read in place, the verified payload already is at its load address;
+  // from the staging buffer it is copied with CPU stores. Either way what
+  // runs is exactly what was verified.
+  if (stage + img::kHeaderSize != reinterpret_cast<uint8_t*>(h.load_addr))
+    memmove(reinterpret_cast<void*>(h.load_addr), stage + img::kHeaderSize, h.payload_len);
   // The mounted bootflash: for the OS, after the last flash operation, so
   // it describes the flash as the OS finds it (docs/bootflash-fs.md,
   // "Handing the mount over").
