@@ -1,8 +1,10 @@
 // Boot0: the immutable first stage in the boot ROM. It finds the board,
-// loads the primary ROMmon image from the boot SPI flash into a staging
-// buffer, verifies its signature against key storage (common/verify, with
-// the crypto engine), and only then copies it to its load address and
-// jumps. A primary that fails verification is reported and the golden
+// reads the primary ROMmon image from the boot SPI flash so that its
+// payload lands at its load address (the header just below it), verifies
+// it there against key storage (common/verify, with the crypto engine),
+// and only then jumps: what runs is exactly what was verified, with no
+// copy. An image that does not fit there is verified in a staging buffer
+// and copied. A primary that fails verification is reported and the golden
 // ROMmon is tried the same way. docs/firmware.md.
 #include "fwlib/fw.h"
 #include "fwlib/secure.h"
@@ -24,6 +26,11 @@ constexpr uint64_t kPl011 = 0x09000000;  // QEMU virt UART: early debug only
 constexpr uint64_t kRommonWindowStart = 0x40200000;
 constexpr uint64_t kRommonWindowEnd = 0x40400000;
 constexpr uint64_t kStaging = 0x44000000;  // never executed: safe to DMA into
+// The lowest address an in-place read may start at: the end of the hand-off
+// block. A ROMmon loading at the window's start has its header at the top of
+// the hand-off area, which the block does not use (docs/firmware.md).
+constexpr uint64_t kInPlaceStart = handoff::kAddress + sizeof(handoff::Block);
+static_assert(kInPlaceStart <= kRommonWindowStart - trustsim::image::kHeaderSize, "hand-off block reaches ROMmon");
 constexpr const char* kBoot0Version = trustsim::versions::kBoot0;
 
 void debug_print(const char* s) {
@@ -39,6 +46,7 @@ void debug_print(const char* s) {
 
 keys::Store g_keys;
 verify::Result g_result;
+const uint8_t* g_image;  // where the verified image was read: in place or the staging buffer
 
 void copy_string(char* dst, const char* src, size_t cap) {
   size_t n = 0;
@@ -49,8 +57,8 @@ void copy_string(char* dst, const char* src, size_t cap) {
   dst[n] = '\0';
 }
 
-// Loads and verifies the ROMmon image at `offset`; returns nullptr on
-// success or the reason it was rejected.
+// Loads and verifies the ROMmon image at `offset` (g_image: where); returns
+// nullptr on success or the reason it was rejected.
 const char* try_rommon(uint64_t flash, uint64_t offset, verify::Verdict* verdict) {
   auto* stage = reinterpret_cast<uint8_t*>(kStaging);
   *verdict = verify::Verdict::kBadHeader;
@@ -66,10 +74,20 @@ const char* try_rommon(uint64_t flash, uint64_t offset, verify::Verdict* verdict
   if (h.load_addr < kRommonWindowStart || h.load_addr >= kRommonWindowEnd ||
       h.payload_len > kRommonWindowEnd - h.load_addr)
     return "load address or size outside the ROMmon window";
-  x = fw::mbox_read(flash + offset + img::kHeaderSize, stage + img::kHeaderSize, total - img::kHeaderSize);
+  // In place when the whole file fits between kInPlaceStart and the window's
+  // end (the envelope follows the payload): the header goes below the load
+  // address by CPU stores (no code is there), the rest by DMA.
+  uint8_t* place = stage;
+  uint64_t base = h.load_addr - img::kHeaderSize;
+  if (base >= kInPlaceStart && total <= kRommonWindowEnd - base) {
+    place = reinterpret_cast<uint8_t*>(base);
+    memcpy(place, stage, img::kHeaderSize);
+  }
+  g_image = place;
+  x = fw::mbox_read(flash + offset + img::kHeaderSize, place + img::kHeaderSize, total - img::kHeaderSize);
   if (x.status != TS_MBOX_OK) return fw::mbox_status_text(x.status);
   fw::EngineCrypto crypto;
-  verify::verify_image(stage, total, g_keys, crypto, g_result);
+  verify::verify_image(place, total, g_keys, crypto, g_result);
   *verdict = g_result.verdict;
   if (g_result.verdict != verify::Verdict::kOk) return verify::verdict_text(g_result.verdict);
   return nullptr;
@@ -170,11 +188,12 @@ int fw_main() {
                keys::key_type_name(g_result.envelope.key_type), g_result.envelope.key_version);
     ho->rommon_slot = slot;
     record(ho->rommon, h.version);
-    measure_rommon(ho, reinterpret_cast<const uint8_t*>(kStaging), img::kHeaderSize + h.payload_len + h.envelope_len);
-    // CPU copy from the staging buffer: QEMU then drops any translation of
-    // the destination, and what runs is exactly what was verified.
-    memcpy(reinterpret_cast<void*>(h.load_addr), reinterpret_cast<const uint8_t*>(kStaging) + img::kHeaderSize,
-           h.payload_len);
+    measure_rommon(ho, g_image, img::kHeaderSize + h.payload_len + h.envelope_len);
+    // Read in place, the verified payload already is at its load address;
+    // from the staging buffer it is copied with CPU stores. Either way what
+    // runs is exactly what was verified.
+    if (g_image + img::kHeaderSize != reinterpret_cast<const uint8_t*>(h.load_addr))
+      memcpy(reinterpret_cast<void*>(h.load_addr), g_image + img::kHeaderSize, h.payload_len);
     fw::flush();
     fw_jump(h.entry);
   }
