@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "devkit/sim_time.h"
+#include "hw-models/guest_ram.h"
 #include "hw-models/run_files.h"
 #include "trustsim/cosim_wait.h"
 #include "trustsim/mailbox_abi.h"
@@ -270,10 +271,26 @@ bool CosimBridge::prepare_bootrom() {
   return true;
 }
 
+// The guest RAM file reads as zeros again: the pages the last guest touched
+// are zeroed in place (QEMU keeps them mapped, so the next guest takes no
+// page fault for them) unless they add up to more than a quarter of RAM;
+// then, or with TRUSTSIM_RAM_CLEAR=punch, the file's pages are released.
+bool CosimBridge::clear_ram(std::string& why) {
+  const char* how = getenv("TRUSTSIM_RAM_CLEAR");
+  size_t limit = how && !strcmp(how, "punch") ? 0 : cfg_.ram_size / 4;
+  RamClear done;
+  if (!clear_guest_ram(ram_fd_, ram_, cfg_.ram_size, limit, done, why)) {
+    why = ram_path_ + ": cannot clear guest RAM: " + why;
+    return false;
+  }
+  return true;
+}
+
 bool CosimBridge::start_qemu() {
   // Fresh QEMU, zeroed RAM: a power cycle keeps nothing volatile.
-  if (ftruncate(ram_fd_, 0) != 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0) {
-    fail(ram_path_ + ": cannot clear guest RAM: " + strerror(errno));
+  std::string why;
+  if (!clear_ram(why)) {
+    fail(why);
     return false;
   }
   memset(chan_, 0, sizeof *chan_);
@@ -552,10 +569,7 @@ bool CosimBridge::resume_parked(std::string& why) {
     why = "QEMU " + qemu_.exit_description() + " while parked";
     return false;
   }
-  if (fallocate(ram_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, off_t(cfg_.ram_size)) != 0) {
-    why = ram_path_ + ": cannot clear guest RAM: " + strerror(errno);
-    return false;
-  }
+  if (!clear_ram(why)) return false;
   if (!qmp_.execute("{\"execute\":\"system_reset\"}", timeout_ms, why) || !qmp_.await_event("RESET", timeout_ms, why)) {
     why = "system_reset: " + why;
     return false;

@@ -104,6 +104,7 @@ class CosimBridge : public sc_core::sc_module {
   void run();
   bool prepare_bootrom();
   bool start_qemu();
+  bool clear_ram(std::string& why);
   bool power_on_guest();
   bool park();
   bool resume_parked(std::string& why);
