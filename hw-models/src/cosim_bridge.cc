@@ -279,7 +279,7 @@ bool CosimBridge::clear_ram(std::string& why) {
   const char* how = getenv("TRUSTSIM_RAM_CLEAR");
   size_t limit = how && !strcmp(how, "punch") ? 0 : cfg_.ram_size / 4;
   RamClear done;
-  if (!clear_guest_ram(ram_fd_, ram_, cfg_.ram_size, limit, done, why)) {
+  if (!clear_guest_ram(ram_fd_, cfg_.ram_size, limit, done, why)) {
     why = ram_path_ + ": cannot clear guest RAM: " + why;
     return false;
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -10,7 +11,7 @@
 
 namespace trustsim {
 
-bool clear_guest_ram(int fd, uint8_t* map, size_t size, size_t in_place_limit, RamClear& done, std::string& why) {
+bool clear_guest_ram(int fd, size_t size, size_t in_place_limit, RamClear& done, std::string& why) {
   done = RamClear{};
   // The file's extents that hold pages (tmpfs answers SEEK_DATA from its
   // page cache: a hole is a page nobody touched).
@@ -30,7 +31,20 @@ bool clear_guest_ram(int fd, uint8_t* map, size_t size, size_t in_place_limit, R
     pos = hole;
   }
   if (known && resident <= in_place_limit) {
-    for (const auto& e : extents) memset(map + e.first, 0, size_t(e.second - e.first));
+    // Written into the file, not stored through `map`: a forked run's copy
+    // of the mapping has no page table entries, and a store would take a
+    // write fault per page to get them.
+    static const std::vector<uint8_t> zeros(size_t(1) << 16, 0);
+    for (const auto& e : extents)
+      for (off_t at = e.first; at < e.second;) {
+        ssize_t n = pwrite(fd, zeros.data(), size_t(std::min<off_t>(e.second - at, off_t(zeros.size()))), at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          why = n < 0 ? strerror(errno) : "short write";
+          return false;
+        }
+        at += n;
+      }
     done.zeroed = resident;
     return true;
   }

@@ -74,7 +74,7 @@ TEST(GuestRam, SmallTouchedSetIsZeroedInPlaceAndStaysInTheFile) {
   ASSERT_EQ(before, 5 * kPage);
   RamClear done;
   std::string why;
-  ASSERT_TRUE(clear_guest_ram(r.fd, r.a, kSize, kSize / 4, done, why)) << why;
+  ASSERT_TRUE(clear_guest_ram(r.fd, kSize, kSize / 4, done, why)) << why;
   EXPECT_EQ(r.resident(), before);  // QEMU keeps them: no page fault to get them back
   EXPECT_FALSE(done.punched);
   EXPECT_EQ(done.zeroed, before);
@@ -82,7 +82,7 @@ TEST(GuestRam, SmallTouchedSetIsZeroedInPlaceAndStaysInTheFile) {
   // A second guest's stores are cleared the same way.
   touch(r);
   r.b[9 * kPage + 1] = 3;
-  ASSERT_TRUE(clear_guest_ram(r.fd, r.a, kSize, kSize / 4, done, why)) << why;
+  ASSERT_TRUE(clear_guest_ram(r.fd, kSize, kSize / 4, done, why)) << why;
   EXPECT_TRUE(r.all_zero());
   EXPECT_EQ(done.zeroed, 6 * kPage);
 }
@@ -92,7 +92,7 @@ TEST(GuestRam, TouchedSetOverTheLimitIsReleased) {
   touch(r);
   RamClear done;
   std::string why;
-  ASSERT_TRUE(clear_guest_ram(r.fd, r.a, kSize, 4 * kPage, done, why)) << why;
+  ASSERT_TRUE(clear_guest_ram(r.fd, kSize, 4 * kPage, done, why)) << why;
   EXPECT_TRUE(done.punched);
   EXPECT_EQ(done.zeroed, 0u);
   EXPECT_EQ(r.resident(), 0u);
@@ -104,7 +104,7 @@ TEST(GuestRam, LimitZeroAlwaysReleases) {
   r.b[3] = 9;
   RamClear done;
   std::string why;
-  ASSERT_TRUE(clear_guest_ram(r.fd, r.a, kSize, 0, done, why)) << why;
+  ASSERT_TRUE(clear_guest_ram(r.fd, kSize, 0, done, why)) << why;
   EXPECT_TRUE(done.punched);
   EXPECT_TRUE(r.all_zero());
 }
@@ -113,7 +113,7 @@ TEST(GuestRam, FileThatCannotBeClearedSaysWhy) {
   RamFile r;
   RamClear done;
   std::string why;
-  EXPECT_FALSE(clear_guest_ram(-1, r.a, kSize, kSize, done, why));
+  EXPECT_FALSE(clear_guest_ram(-1, kSize, kSize, done, why));
   EXPECT_EQ(why, strerror(EBADF));
 }
 
