@@ -102,7 +102,7 @@ void CosimBridge::release_shared_files(bool unlink_them) {
 
 void CosimBridge::shutdown() {
   for (auto& seat : slots_)
-    if (seat) drop_seat(*seat, !forked_);
+    if (seat) drop_seat(*seat, seat->owner == getpid());
   slots_.clear();
   qemu_.kill();
   qmp_.close();
@@ -643,6 +643,7 @@ void CosimBridge::drop_seat(Seat& s, bool kill) {
   s.chan = nullptr;
   s.parked = false;
   s.rom_key.clear();
+  s.owner = -1;
 }
 
 // A new QEMU for a job slot, made with the bridge's own start-up and
@@ -675,12 +676,15 @@ bool CosimBridge::make_slot_qemu(Seat& s) {
     drop_seat(s, true);
     return false;
   }
+  s.owner = getpid();
   ++slot_starts_;
   return true;
 }
 
 bool CosimBridge::prepare_slot(size_t slot) {
-  if (!opt_.reuse_qemu || forked_) return false;
+  // A forked run may hold slots for its own runs (second cuts), once it has
+  // taken over its own QEMU (the walker's slots it inherited are gone then).
+  if (!opt_.reuse_qemu || adopt_slot_ >= 0 || detach_pending_) return false;
   if (slots_.size() <= slot) slots_.resize(slot + 1);
   if (!slots_[slot]) slots_[slot] = std::make_unique<Seat>();
   Seat& s = *slots_[slot];

@@ -79,17 +79,21 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
     close(fds[0]);
     children_.clear();
     results_.clear();
-    use_slots_ = false;
+    // A one-cut run keeps one slot QEMU of its own for its second cuts,
+    // which it forks one at a time; they fork no further.
+    use_slots_ = ++level_ < 2;
     // The run and its slot's QEMU hand the lock-step back and forth
     // thousands of times: on one CPU, each hand-over is a switch there, with
-    // no wake-up interrupt sent to another CPU (docs/campaigns.md).
-    if (pinning_on()) {
+    // no wake-up interrupt sent to another CPU (docs/campaigns.md). A second
+    // cut's run and its one-cut run's slot QEMU (started by the pinned
+    // one-cut run) stay on the one-cut run's CPU.
+    if (pinning_on() && level_ == 1 && slot >= 0) {
       cpu_set_t cpus = slot_cpus(slot, walker_cpus());
       sched_setaffinity(0, sizeof cpus, &cpus);
-      if (slot >= 0) pin_process(board.bridge().slot_qemu_pid(size_t(slot)), cpus);
+      pin_process(board.bridge().slot_qemu_pid(size_t(slot)), cpus);
     }
     if (const char* t = getenv("TRUSTSIM_TEST_KILL_SLOT_RUN"))
-      board.bridge().test_die_after_adopting = slot >= 0 && strtoul(t, nullptr, 10) == forks_made_;
+      board.bridge().test_die_after_adopting = level_ == 1 && slot >= 0 && strtoul(t, nullptr, 10) == forks_made_;
     on_result = nullptr;  // the campaign's progress lives in the walking process
     int w = fds[1];
     if (release_fd_ >= 0) close(release_fd_);

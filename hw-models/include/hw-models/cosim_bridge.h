@@ -140,6 +140,7 @@ class CosimBridge : public sc_core::sc_module {
     ts_spin spin{0, 0};
     uint64_t last_icount = 0;
     sc_core::sc_time last_sync_time;
+    pid_t owner = -1;  // the process that started its QEMU (others hold copies)
   };
   void swap_seat(Seat& s);
   // Closes a seat's descriptors and mappings; `kill`: also kills its QEMU

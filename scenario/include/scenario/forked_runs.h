@@ -82,9 +82,10 @@ class ForkedRuns {
     int slot;  // the job slot whose parked QEMU it adopted, or -1
   };
   int free_slot() const;
-  // The walker keeps one parked QEMU per job slot for its runs' recoveries
-  // (docs/campaigns.md); a forked run's own runs (second cuts) start theirs.
+  // The walker keeps one parked QEMU per job slot for its runs' recoveries,
+  // and a one-cut run one for its second cuts (docs/campaigns.md).
   bool use_slots_ = true;
+  int level_ = 0;  // 0: the walker; 1: a one-cut run; 2: a second cut's run
   Board* board_ = nullptr;
   unsigned forks_made_ = 0;
   std::map<pid_t, Child> children_;
