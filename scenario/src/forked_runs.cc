@@ -81,7 +81,9 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
     results_.clear();
     // A one-cut run keeps one slot QEMU of its own for its second cuts,
     // which it forks one at a time; they fork no further.
-    use_slots_ = ++level_ < 2;
+    // TRUSTSIM_SECOND_CUT_SLOTS=0: they start their own (for benchmarks).
+    const char* nested = getenv("TRUSTSIM_SECOND_CUT_SLOTS");
+    use_slots_ = ++level_ < 2 && !(nested && !strcmp(nested, "0"));
     // The run and its slot's QEMU hand the lock-step back and forth
     // thousands of times: on one CPU, each hand-over is a switch there, with
     // no wake-up interrupt sent to another CPU (docs/campaigns.md). A second
