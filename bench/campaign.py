@@ -14,7 +14,12 @@ measured side by side in one run mean much.
 Fork also runs with TRUSTSIM_KEEP_TRANSLATIONS=0 (job-slot QEMUs flush
 their translations at every power cycle, as before keep mode) and the
 report prints CPU per run with and without keep, with the verdicts
-compared. Fork and fresh also run with TRUSTSIM_QEMU_PER_POWER_ON=1 (a new QEMU at
+compared.
+The fork way runs once more with the kernel-time levers of
+docs/performance.md's section "sys" turned off (TRUSTSIM_PIN_SLOTS=0,
+TRUSTSIM_RAM_CLEAR=punch, TRUSTSIM_SECOND_CUT_SLOTS=0), its user and sys
+time per run printed next to the fork way's.
+Fork and fresh also run with TRUSTSIM_QEMU_PER_POWER_ON=1 (a new QEMU at
 every power-on, as before issue 15's reuse) next to the default (one QEMU
 per process, parked and reset between power-ons), with their verdicts
 compared too.
@@ -71,7 +76,14 @@ steps:
 
 
 WAYS = {"fork": ["--no-dedup"], "fresh": ["--no-fork"], "dedup": [], "fork-no-keep": ["--no-dedup"],
-        "fork-per-power-on": ["--no-dedup"], "fresh-per-power-on": ["--no-fork"]}
+        "fork-per-power-on": ["--no-dedup"], "fresh-per-power-on": ["--no-fork"],
+        "fork-sys-off": ["--no-dedup"]}
+
+# "fork-sys-off": the fork way with the kernel-time levers of branch sys
+# turned off (docs/performance.md, section "sys"): runs not pinned to one
+# CPU per job slot, the guest RAM punched out at each power-on instead of
+# zeroed in place, and second cuts starting their own QEMU.
+SYS_OFF = {"TRUSTSIM_PIN_SLOTS": "0", "TRUSTSIM_RAM_CLEAR": "punch", "TRUSTSIM_SECOND_CUT_SLOTS": "0"}
 
 
 # Issue 15's goals on 2 cores: a sweep whose recovery stops at ROMmon, and
@@ -86,6 +98,8 @@ def run(trustsim, scenario, jobs, way, out):
     env = dict(os.environ)
     env["TRUSTSIM_QEMU_PER_POWER_ON"] = "1" if way.endswith("per-power-on") else ""
     env["TRUSTSIM_KEEP_TRANSLATIONS"] = "0" if way == "fork-no-keep" else "1"
+    for k, v in SYS_OFF.items():
+        env[k] = v if way == "fork-sys-off" else ""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -116,6 +130,8 @@ def compare(name, trustsim, scenario, jobs, work, goal):
                                           os.path.join(work, name + "-fork-p.json"))
     plain_p, plain_p_wall, plain_p_cpu = run(trustsim, scenario, jobs, "fresh-per-power-on",
                                              os.path.join(work, name + "-plain-p.json"))
+    sys_off, sys_off_wall, sys_off_cpu = run(trustsim, scenario, jobs, "fork-sys-off",
+                                             os.path.join(work, name + "-fork-sys-off.json"))
     key = lambda r: (r["point"], r["mode"], json.dumps(r.get("second")))
     a = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork["runs"]}
     b = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain["runs"]}
@@ -123,6 +139,7 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     fp = {key(r): (r["verdict"], r["virtual_ns"]) for r in fork_p["runs"]}
     nk = {key(r): (r["verdict"], r["virtual_ns"]) for r in nokeep["runs"]}
     pp = {key(r): (r["verdict"], r["virtual_ns"]) for r in plain_p["runs"]}
+    so = {key(r): (r["verdict"], r["virtual_ns"]) for r in sys_off["runs"]}
     verdicts = lambda m: {k: v[0] for k, v in m.items()}
     n = len(fork["runs"])
     seconds = sum(1 for r in fork["runs"] if "second" in r)
@@ -137,6 +154,7 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(row("fork, no keep", nokeep, nokeep_wall, nokeep_cpu))
     print(row("fork, QEMU/power-on", fork_p, fork_p_wall, fork_p_cpu))
     print(row("fresh, QEMU/power-on", plain_p, plain_p_wall, plain_p_cpu))
+    print(row("fork, sys levers off", sys_off, sys_off_wall, sys_off_cpu))
     ratio = fork["runs_per_s"] / plain["runs_per_s"] if plain["runs_per_s"] else float("inf")
     ratio_d = dedup["runs_per_s"] / fork["runs_per_s"] if fork["runs_per_s"] else float("inf")
     met = lambda rep: "met" if rep["runs_per_s"] >= goal else "NOT met"
@@ -155,7 +173,11 @@ def compare(name, trustsim, scenario, jobs, work, goal):
     print(f"  fork with / without keeping translations, CPU per run: {cpu_run(fork_cpu):.1f} / "
           f"{cpu_run(nokeep_cpu):.1f} ms ({abs(saved):.0f} % {'less' if saved >= 0 else 'more'}); "
           f"verdicts and virtual times identical: {'yes' if nk == a else 'NO'}")
-    return a == b and verdicts(c) == verdicts(a) and fp == a and pp == a and nk == a
+    ms_run = lambda cpu: (1000 * cpu[0] / n, 1000 * cpu[1] / n)
+    (u_on, s_on), (u_off, s_off) = ms_run(fork_cpu), ms_run(sys_off_cpu)
+    print(f"  sys levers on / off (fork), per run: user {u_on:.1f} / {u_off:.1f} ms, sys {s_on:.1f} / {s_off:.1f} ms; "
+          f"verdicts and virtual times identical: {'yes' if so == a else 'NO'}")
+    return a == b and verdicts(c) == verdicts(a) and fp == a and pp == a and so == a and nk == a
 
 
 def main():

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "devkit/sim_time.h"
+#include "hw-models/guest_ram.h"
 #include "hw-models/run_files.h"
 #include "trustsim/cosim_wait.h"
 #include "trustsim/mailbox_abi.h"
@@ -106,7 +107,7 @@ void CosimBridge::release_shared_files(bool unlink_them) {
 
 void CosimBridge::shutdown() {
   for (auto& seat : slots_)
-    if (seat) drop_seat(*seat, !forked_);
+    if (seat) drop_seat(*seat, seat->owner == getpid());
   slots_.clear();
   qemu_.kill();
   qmp_.close();
@@ -276,16 +277,35 @@ bool CosimBridge::prepare_bootrom() {
   return true;
 }
 
+// The guest RAM file reads as zeros again: the pages the last guest touched
+// are zeroed in place (QEMU keeps them mapped, so the next guest takes no
+// page fault for them) unless they add up to more than a quarter of RAM;
+// then, or with TRUSTSIM_RAM_CLEAR=punch, the file's pages are released.
+bool CosimBridge::clear_ram(std::string& why) {
+  const char* how = getenv("TRUSTSIM_RAM_CLEAR");
+  size_t limit = how && !strcmp(how, "punch") ? 0 : cfg_.ram_size / 4;
+  RamClear done;
+  if (!clear_guest_ram(ram_fd_, cfg_.ram_size, limit, done, why)) {
+    why = ram_path_ + ": cannot clear guest RAM: " + why;
+    return false;
+  }
+  return true;
+}
+
 bool CosimBridge::start_qemu() {
   // Fresh QEMU, zeroed RAM: a power cycle keeps nothing volatile.
-  if (ftruncate(ram_fd_, 0) != 0 || ftruncate(ram_fd_, off_t(cfg_.ram_size)) != 0) {
-    fail(ram_path_ + ": cannot clear guest RAM: " + strerror(errno));
+  std::string why;
+  if (!clear_ram(why)) {
+    fail(why);
     return false;
   }
   memset(chan_, 0, sizeof *chan_);
   chan_->magic = TS_COSIM_CHANNEL_MAGIC;
   epoch_ = 0;
-  keep_ = making_slot_ && keep_translations_allowed_by_env();
+  // Keep mode for the walker's job slots only: a one-cut run's slot QEMU
+  // (for its second cuts) flushes at every park, so a second cut never
+  // needs a redo (docs/campaigns.md).
+  keep_ = making_slot_ && !forked_ && keep_translations_allowed_by_env();
   qmp_.close();
   use_chan_ = false;
   last_req_ = 0;
@@ -564,10 +584,7 @@ bool CosimBridge::resume_parked(std::string& why) {
     why = "QEMU " + qemu_.exit_description() + " while parked";
     return false;
   }
-  if (fallocate(ram_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, off_t(cfg_.ram_size)) != 0) {
-    why = ram_path_ + ": cannot clear guest RAM: " + strerror(errno);
-    return false;
-  }
+  if (!clear_ram(why)) return false;
   if (!qmp_.execute("{\"execute\":\"system_reset\"}", timeout_ms, why) || !qmp_.await_event("RESET", timeout_ms, why)) {
     why = "system_reset: " + why;
     return false;
@@ -647,6 +664,7 @@ void CosimBridge::drop_seat(Seat& s, bool kill) {
   s.parked = false;
   s.keep = false;
   s.rom_key.clear();
+  s.owner = -1;
 }
 
 // A new QEMU for a job slot, made with the bridge's own start-up and
@@ -679,12 +697,15 @@ bool CosimBridge::make_slot_qemu(Seat& s) {
     drop_seat(s, true);
     return false;
   }
+  s.owner = getpid();
   ++slot_starts_;
   return true;
 }
 
 bool CosimBridge::prepare_slot(size_t slot) {
-  if (!opt_.reuse_qemu || forked_) return false;
+  // A forked run may hold slots for its own runs (second cuts), once it has
+  // taken over its own QEMU (the walker's slots it inherited are gone then).
+  if (!opt_.reuse_qemu || adopt_slot_ >= 0 || detach_pending_) return false;
   if (slots_.size() <= slot) slots_.resize(slot + 1);
   if (!slots_[slot]) slots_[slot] = std::make_unique<Seat>();
   Seat& s = *slots_[slot];

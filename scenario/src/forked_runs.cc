@@ -2,7 +2,9 @@
 
 #include "hw-models/run_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -12,10 +14,51 @@
 
 namespace trustsim {
 
+namespace {
+
+// The CPUs the walker may run on, as it started (before any child pinned itself).
+cpu_set_t walker_cpus() {
+  static cpu_set_t set = [] {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    if (sched_getaffinity(0, sizeof s, &s) != 0) CPU_ZERO(&s);
+    return s;
+  }();
+  return set;
+}
+
+bool pinning_on() {
+  const char* v = getenv("TRUSTSIM_PIN_SLOTS");
+  return !v || strcmp(v, "0") != 0;
+}
+
+}  // namespace
+
+cpu_set_t slot_cpus(int slot, const cpu_set_t& all) {
+  int n = CPU_COUNT(&all);
+  if (slot < 0 || n < 2) return all;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0, seen = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &all) && seen++ == slot % n) CPU_SET(c, &one);
+  return one;
+}
+
+void pin_process(pid_t pid, const cpu_set_t& set) {
+  if (pid <= 0) return;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') sched_setaffinity(pid_t(atoi(e->d_name)), sizeof set, &set);
+    closedir(d);
+  }
+}
+
 bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec, size_t limit, std::string* error) {
   while (children_.size() >= limit) reap(true);
   mkdir(dir.c_str(), 0755);
   board_ = &board;
+  walker_cpus();
   int slot = use_slots_ ? free_slot() : -1;
   if (slot >= 0 && !board.bridge().prepare_slot(size_t(slot))) slot = -1;
   ++forks_made_;
@@ -36,9 +79,23 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
     close(fds[0]);
     children_.clear();
     results_.clear();
-    use_slots_ = false;
+    // A one-cut run keeps one slot QEMU of its own for its second cuts,
+    // which it forks one at a time; they fork no further.
+    // TRUSTSIM_SECOND_CUT_SLOTS=0: they start their own (for benchmarks).
+    const char* nested = getenv("TRUSTSIM_SECOND_CUT_SLOTS");
+    use_slots_ = ++level_ < 2 && !(nested && !strcmp(nested, "0"));
+    // The run and its slot's QEMU hand the lock-step back and forth
+    // thousands of times: on one CPU, each hand-over is a switch there, with
+    // no wake-up interrupt sent to another CPU (docs/campaigns.md). A second
+    // cut's run and its one-cut run's slot QEMU (started by the pinned
+    // one-cut run) stay on the one-cut run's CPU.
+    if (pinning_on() && level_ == 1 && slot >= 0) {
+      cpu_set_t cpus = slot_cpus(slot, walker_cpus());
+      sched_setaffinity(0, sizeof cpus, &cpus);
+      pin_process(board.bridge().slot_qemu_pid(size_t(slot)), cpus);
+    }
     if (const char* t = getenv("TRUSTSIM_TEST_KILL_SLOT_RUN"))
-      board.bridge().test_die_after_adopting = slot >= 0 && strtoul(t, nullptr, 10) == forks_made_;
+      board.bridge().test_die_after_adopting = level_ == 1 && slot >= 0 && strtoul(t, nullptr, 10) == forks_made_;
     on_result = nullptr;  // the campaign's progress lives in the walking process
     int w = fds[1];
     if (release_fd_ >= 0) close(release_fd_);

@@ -5,6 +5,7 @@
 // the reuse really happened. docs/architecture.md, "One QEMU per run".
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -346,6 +347,38 @@ TEST(QemuReuse, DoubleCutCampaignReportsAreIdentical) {
   std::string f = src("scenarios/campaigns/rommon-set-double-cut.yaml");
   expect_campaign_same_both_ways(f, "--jobs 1 --no-dedup", true);
   expect_campaign_same_both_ways(f, "--jobs 2", false);
+}
+
+// Each one-cut run forks its second cuts one at a time and they recover on
+// one slot QEMU the one-cut run started: QEMU starts are counted by a
+// wrapper first on PATH. 6 one-cut runs and 24 second cuts: at most the
+// walker's (one to find the cut points, one to walk, one per job slot) and
+// one per one-cut run; a QEMU per second cut would make 28.
+TEST(QemuReuse, SecondCutsRecoverOnTheirOneCutRunsSlotQemu) {
+  TempDir d;
+  std::string real = sh("command -v qemu-system-aarch64").output;
+  real.erase(real.find_last_not_of("\n") + 1);
+  ASSERT_FALSE(real.empty());
+  mkdir(d.file("bin").c_str(), 0755);
+  std::string wrapper = d.file("bin/qemu-system-aarch64");
+  write_text(wrapper, "#!/bin/sh\necho start >> " + d.file("starts") + "\nexec " + real + " \"$@\"\n");
+  chmod(wrapper.c_str(), 0755);
+  std::string f = src("scenarios/campaigns/rommon-set-double-cut.yaml");
+  CampaignOutcome o = run_campaign("PATH=" + d.file("bin") + ":$PATH TRUSTSIM_QEMU_PER_POWER_ON=",
+                                   "--jobs 2 --no-dedup --json " + d.file("r.json") + " " + f);
+  ASSERT_EQ(o.r.exit_code, 0) << o.r.output;
+  EXPECT_EQ(o.r.output.find("not reusing QEMU"), std::string::npos) << o.r.output;
+  auto runs = nlohmann::json::parse(read_text(d.file("r.json")))["runs"];
+  size_t seconds = 0;
+  for (const auto& r : runs) seconds += r.contains("second");
+  ASSERT_EQ(runs.size(), 30u);
+  ASSERT_EQ(seconds, 24u);
+  std::string starts = read_text(d.file("starts"));
+  size_t n = size_t(std::count(starts.begin(), starts.end(), '\n'));
+  EXPECT_GE(n, 2u + 6u) << starts;
+  EXPECT_LE(n, 2u + 2u + 6u) << "second cuts started their own QEMUs";
+  ASSERT_GT(o.pid, 0);
+  EXPECT_TRUE(qemus_of_run(int(o.pid)).empty()) << "a QEMU outlived its campaign: " << o.r.output;
 }
 
 TEST(QemuReuse, OsBootCampaignReportsAreIdentical) {

@@ -84,7 +84,10 @@ class CosimBridge : public sc_core::sc_module {
   bool hand_back_slot();
   uint64_t slot_qemu_starts() const { return slot_starts_; }
   uint64_t slot_qemu_handbacks() const { return slot_handbacks_; }
-  uint64_t slot_qemu_runs() const { return slot_runs_; }  // prepare_slot calls that gave a QEMU
+  uint64_t slot_qemu_runs() const { return slot_runs_; }
+  pid_t slot_qemu_pid(size_t slot) const {
+    return slot < slots_.size() && slots_[slot] ? slots_[slot]->qemu.pid() : -1;
+  }  // prepare_slot calls that gave a QEMU
   // Test hook (tests/system/test_qemu_reuse.cc): SIGKILL this process right
   // after its adopted slot QEMU has started the recovery's guest.
   bool test_die_after_adopting = false;
@@ -116,6 +119,7 @@ class CosimBridge : public sc_core::sc_module {
   void run();
   bool prepare_bootrom();
   bool start_qemu();
+  bool clear_ram(std::string& why);
   bool power_on_guest();
   bool park();
   bool resume_parked(std::string& why);
@@ -149,6 +153,7 @@ class CosimBridge : public sc_core::sc_module {
     uint64_t last_icount = 0;
     sc_core::sc_time last_sync_time;
     bool keep = false;
+    pid_t owner = -1;  // the process that started its QEMU (others hold copies)
   };
   void swap_seat(Seat& s);
   // Closes a seat's descriptors and mappings; `kill`: also kills its QEMU

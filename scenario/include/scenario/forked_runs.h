@@ -2,6 +2,7 @@
 // (scenario/campaign_walker.h), used by a board's CampaignRun
 // (scenario/campaign_run.h) at cut points.
 #pragma once
+#include <sched.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,14 @@ void reap_ended(std::map<pid_t, T>& running, bool block_until_one, F ended) {
     usleep(2000);
   }
 }
+
+// The CPUs for a forked run on job slot `slot` and for that slot's QEMU:
+// the slot-th CPU of `all` (modulo their count), or all of them for a run
+// without a slot (-1) or when `all` has one CPU.
+cpu_set_t slot_cpus(int slot, const cpu_set_t& all);
+// Sets the CPU affinity of every thread of process `pid` (errors ignored:
+// the process only runs where the scheduler puts it).
+void pin_process(pid_t pid, const cpu_set_t& set);
 
 // The runs a CampaignRun forks at cut points (CampaignRole::kWalk): each
 // child continues the board in its own directory and hands its records back
@@ -73,9 +82,10 @@ class ForkedRuns {
     int slot;  // the job slot whose parked QEMU it adopted, or -1
   };
   int free_slot() const;
-  // The walker keeps one parked QEMU per job slot for its runs' recoveries
-  // (docs/campaigns.md); a forked run's own runs (second cuts) start theirs.
+  // The walker keeps one parked QEMU per job slot for its runs' recoveries,
+  // and a one-cut run one for its second cuts (docs/campaigns.md).
   bool use_slots_ = true;
+  int level_ = 0;  // 0: the walker; 1: a one-cut run; 2: a second cut's run
   Board* board_ = nullptr;
   unsigned forks_made_ = 0;
   std::map<pid_t, Child> children_;
