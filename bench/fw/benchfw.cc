@@ -17,7 +17,9 @@ __attribute__((used)) volatile Params g_params = {0xB0B0CAFEu, 1, 0, 0};
 
 namespace {
 
-uint32_t g_work[16384];
+// Page-aligned: a store to a page holding translated code takes QEMU's slow
+// path (it checks for self-modifying code), which would time that instead.
+alignas(4096) uint32_t g_work[16384];
 
 [[noreturn]] void semihosting_exit(uint64_t code) {
   static uint64_t block[2];
