@@ -212,6 +212,11 @@ std::string report_to_json(const CampaignReport& r) {
     j["runs_executed"] = n.executed;
   }
   j["jobs"] = r.jobs;
+  if (r.fork)
+    j["qemu"] = {{"slot_starts", r.qemu.slot_starts},
+                 {"slot_runs", r.qemu.slot_runs},
+                 {"dma_flushes", r.qemu.dma_flushes},
+                 {"redone", r.qemu.redone}};
   j["wall_s"] = std::round(r.wall_s * 1000) / 1000;
   j["runs_per_s"] = r.wall_s > 0 ? std::round(double(r.runs.size()) / r.wall_s * 100) / 100 : 0.0;
   j["passed"] = r.runs.size() - r.failures();
@@ -287,6 +292,13 @@ CampaignReport report_from_json(const std::string& text, const std::string& path
     r.fork = j.at("fork").get<bool>();
     r.dedup = j.value("dedup", false);
     r.jobs = j.at("jobs").get<int>();
+    if (j.contains("qemu")) {  // reports written before it have none
+      const auto& q = j["qemu"];
+      r.qemu.slot_starts = q.at("slot_starts").get<uint64_t>();
+      r.qemu.slot_runs = q.at("slot_runs").get<uint64_t>();
+      r.qemu.dma_flushes = q.at("dma_flushes").get<uint64_t>();
+      r.qemu.redone = q.at("redone").get<uint64_t>();
+    }
     r.wall_s = j.at("wall_s").get<double>();
     r.reproduce = j.at("reproduce").get<std::string>();
     size_t i = 0;
@@ -365,6 +377,7 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
   m.runs.clear();
   m.merged_shards.clear();
   m.wall_s = 0;
+  m.qemu = {};
   std::set<uint32_t> seen_shards;
   auto mode_index = [](const std::vector<PowerLoss::Mode>& modes, PowerLoss::Mode x) {
     return int(std::find(modes.begin(), modes.end(), x) - modes.begin());
@@ -390,6 +403,10 @@ CampaignReport merge_reports(const std::vector<CampaignReport>& shards, const st
       throw InputError(paths[i] + ": shard " + std::to_string(s.shard_index) + "/" + std::to_string(s.shard_count) +
                        " is given twice");
     m.wall_s = std::max(m.wall_s, s.wall_s);
+    m.qemu.slot_starts += s.qemu.slot_starts;
+    m.qemu.slot_runs += s.qemu.slot_runs;
+    m.qemu.dma_flushes += s.qemu.dma_flushes;
+    m.qemu.redone += s.qemu.redone;
     for (const RunRecord& x : s.runs) {
       int mi = mode_index(a.modes, x.mode);
       int mi2 = x.point2 ? mode_index(a.modes2, x.mode2) : 0;

@@ -140,15 +140,19 @@ TEST(Campaign, ShardsCoverEveryRunOnceAndMergeToTheFullReport) {
   ASSERT_EQ(full.exit_code, 0) << full.output;
   std::string shards;
   size_t total = 0;
+  uint64_t slot_runs = 0;
   for (int i = 0; i < 4; ++i) {
     std::string out = d.file("shard" + std::to_string(i) + ".json");
     Result s =
         run_trustsim("campaign --no-progress --shard " + std::to_string(i) + "/4 --json " + out + " " + kCampaign);
     ASSERT_EQ(s.exit_code, 0) << s.output;
-    total += load(out)["runs"].size();
+    nlohmann::json rep = load(out);
+    total += rep["runs"].size();
+    slot_runs += rep["qemu"]["slot_runs"].get<uint64_t>();
     if (i < 3) shards += " " + out;
   }
   EXPECT_EQ(total, 6u);
+  EXPECT_GT(slot_runs, 0u) << "forked runs recover on job-slot QEMUs";
   Result partial = run_trustsim("campaign merge --json " + d.file("m.json") + shards);
   EXPECT_EQ(partial.exit_code, 2) << partial.output;
   EXPECT_NE(partial.output.find("no report for shard(s) 3"), std::string::npos) << partial.output;
@@ -156,6 +160,7 @@ TEST(Campaign, ShardsCoverEveryRunOnceAndMergeToTheFullReport) {
                                " " + d.file("shard3.json"));
   ASSERT_EQ(merged.exit_code, 0) << merged.output;
   EXPECT_EQ(outcomes(load(d.file("m.json"))), outcomes(load(d.file("full.json"))));
+  EXPECT_EQ(load(d.file("m.json"))["qemu"]["slot_runs"].get<uint64_t>(), slot_runs) << "merge sums the shards";
   Result twice = run_trustsim("campaign merge" + shards + shards);
   EXPECT_EQ(twice.exit_code, 2) << twice.output;
   EXPECT_NE(twice.output.find("given twice"), std::string::npos) << twice.output;

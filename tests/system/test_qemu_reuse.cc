@@ -508,7 +508,15 @@ KeepCounts expect_keep_same_as_fresh(const std::string& scenario, const std::str
     CampaignOutcome o = run_campaign(envs[i], options + " --json " + json + " " + scenario);
     EXPECT_EQ(o.r.exit_code, 0) << envs[i] << ": " << o.r.output;
     facts[i] = campaign_facts(json, options.find("--jobs 1") != std::string::npos);
-    if (i == 0) keep = keep_counts(o.r.output);
+    if (i == 0) {
+      keep = keep_counts(o.r.output);
+      // The JSON report carries the same figures as the summary lines.
+      nlohmann::json q = nlohmann::json::parse(read_text(json))["qemu"];
+      EXPECT_EQ(q["dma_flushes"].get<long>(), std::max(keep.flushes, 0L)) << o.r.output;
+      EXPECT_EQ(q["redone"].get<long>(), std::max(keep.redone, 0L)) << o.r.output;
+      if (o.slot_starts >= 0) EXPECT_EQ(q["slot_starts"].get<long>(), o.slot_starts) << o.r.output;
+      if (o.slot_runs >= 0) EXPECT_EQ(q["slot_runs"].get<long>(), o.slot_runs) << o.r.output;
+    }
     if (i > 0) EXPECT_EQ(keep_counts(o.r.output).redone, -1) << envs[i] << ": " << o.r.output;
     EXPECT_GT(o.pid, 0) << o.r.output;
     EXPECT_TRUE(qemus_of_run(int(o.pid)).empty()) << "a QEMU outlived its campaign: " << o.r.output;

@@ -304,6 +304,7 @@ int cmd_campaign(const CampaignOptions& o) {
   progress.finish();
   rep.wall_s = wall_now() - tw;
   sort_runs(rep.runs, rep.modes, rep.modes2);
+  rep.qemu = {walker.slot_qemu_starts(), walker.slot_qemu_runs(), walker.dma_flushes(), walker.redone()};
   write_text(o.json, report_to_json(rep));
   write_text(o.junit, report_to_junit(rep));
   size_t failed = rep.failures();

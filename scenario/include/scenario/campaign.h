@@ -93,6 +93,11 @@ struct CampaignReport {
   bool dedup = false;  // each distinct crash state's recovery ran once
   int jobs = 1;
   double wall_s = 0;
+  // A forked campaign's QEMU figures (docs/campaigns.md): the walker's job
+  // slots, and keep mode's flushes and redone runs; summed by merge_reports.
+  struct QemuCounts {
+    uint64_t slot_starts = 0, slot_runs = 0, dma_flushes = 0, redone = 0;
+  } qemu;
   std::string reproduce;  // the command that replays a run, without --point/--mode
   std::vector<RunRecord> runs;
 
