@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "devkit/sim_time.h"
+#include "hw-models/env_switch.h"
 #include "hw-models/guest_ram.h"
 #include "hw-models/run_files.h"
 #include "trustsim/cosim_wait.h"
@@ -38,15 +39,9 @@ std::string ram_file_path() {
 
 }  // namespace
 
-bool qemu_reuse_allowed_by_env() {
-  const char* v = getenv("TRUSTSIM_QEMU_PER_POWER_ON");
-  return !v || !*v || strcmp(v, "0") == 0;
-}
+bool qemu_reuse_allowed_by_env() { return !env_switch("TRUSTSIM_QEMU_PER_POWER_ON", false); }
 
-bool keep_translations_allowed_by_env() {
-  const char* v = getenv("TRUSTSIM_KEEP_TRANSLATIONS");
-  return !v || strcmp(v, "0") != 0;
-}
+bool keep_translations_allowed_by_env() { return env_switch("TRUSTSIM_KEEP_TRANSLATIONS", true); }
 
 CosimBridge::CosimBridge(sc_core::sc_module_name name, const BoardConfig& cfg, BridgeOptions opt, PowerDomain& power,
                          MailboxService& mailbox, DeviceTrace& trace)

@@ -1,5 +1,6 @@
 #include "scenario/forked_runs.h"
 
+#include "hw-models/env_switch.h"
 #include "hw-models/run_files.h"
 
 #include <dirent.h>
@@ -27,10 +28,7 @@ cpu_set_t walker_cpus() {
   return set;
 }
 
-bool pinning_on() {
-  const char* v = getenv("TRUSTSIM_PIN_SLOTS");
-  return !v || strcmp(v, "0") != 0;
-}
+bool pinning_on() { return env_switch("TRUSTSIM_PIN_SLOTS", true); }
 
 }  // namespace
 
@@ -82,8 +80,7 @@ bool ForkedRuns::fork(Board& board, const std::string& dir, const RunRecord& rec
     // A one-cut run keeps one slot QEMU of its own for its second cuts,
     // which it forks one at a time; they fork no further.
     // TRUSTSIM_SECOND_CUT_SLOTS=0: they start their own (for benchmarks).
-    const char* nested = getenv("TRUSTSIM_SECOND_CUT_SLOTS");
-    use_slots_ = ++level_ < 2 && !(nested && !strcmp(nested, "0"));
+    use_slots_ = ++level_ < 2 && env_switch("TRUSTSIM_SECOND_CUT_SLOTS", true);
     // The run and its slot's QEMU hand the lock-step back and forth
     // thousands of times: on one CPU, each hand-over is a switch there, with
     // no wake-up interrupt sent to another CPU (docs/campaigns.md). A second
