@@ -241,6 +241,32 @@ NandImage::NandImage(const NandConfig& cfg, std::string path) : cfg_(cfg), path_
     close(fd_);
     throw;
   }
+  find_written_blocks();
+}
+
+// The blocks the file holds data in: its extents (SEEK_DATA / SEEK_HOLE;
+// erasing punches a hole, so an erased block is a hole on every file
+// system that can punch one). Where the file system cannot say, every
+// block counts as written and is read from the file.
+void NandImage::find_written_blocks() {
+  uint64_t block_bytes = uint64_t(raw_page_bytes_) * cfg_.pages_per_block;
+  uint64_t size = block_bytes * cfg_.block_count;
+  written_.assign(cfg_.block_count, 0);
+  for (uint64_t pos = 0; pos < size;) {
+    off_t data = lseek(fd_, off_t(pos), SEEK_DATA);
+    if (data < 0) {
+      if (errno != ENXIO) written_.assign(cfg_.block_count, 1);  // ENXIO: only a hole is left
+      return;
+    }
+    off_t hole = lseek(fd_, data, SEEK_HOLE);
+    if (hole < 0 || uint64_t(hole) > size) hole = off_t(size);
+    if (hole <= data) {  // cannot happen; do not trust the answers
+      written_.assign(cfg_.block_count, 1);
+      return;
+    }
+    for (uint64_t b = uint64_t(data) / block_bytes; b <= (uint64_t(hole) - 1) / block_bytes; ++b) written_[b] = 1;
+    pos = uint64_t(hole);
+  }
 }
 
 void NandImage::move_to(const std::string& path) {
@@ -308,6 +334,11 @@ void NandImage::release_meta() {
 
 void NandImage::read_page(uint32_t page, uint8_t* raw) const {
   if (page >= page_count_) throw std::out_of_range("NAND page " + std::to_string(page) + " outside the part");
+  if (!may_hold_data(page)) {
+    memset(raw, 0xFF, raw_page_bytes_);
+    return;
+  }
+  ++file_reads_;
   pread_all(fd_, raw, raw_page_bytes_, uint64_t(page) * raw_page_bytes_, path_);
   for (uint32_t i = 0; i < raw_page_bytes_; ++i) raw[i] = uint8_t(~raw[i]);
 }
@@ -315,11 +346,14 @@ void NandImage::read_page(uint32_t page, uint8_t* raw) const {
 void NandImage::write_page(uint32_t page, const uint8_t* raw) {
   if (page >= page_count_) throw std::out_of_range("NAND page " + std::to_string(page) + " outside the part");
   for (uint32_t i = 0; i < raw_page_bytes_; ++i) scratch_[i] = uint8_t(~raw[i]);
+  written_[page / cfg_.pages_per_block] = 1;  // before the write: a failed one may have written part
   pwrite_all(fd_, scratch_.data(), raw_page_bytes_, uint64_t(page) * raw_page_bytes_, path_);
 }
 
 bool NandImage::page_is_erased(uint32_t page) const {
   if (page >= page_count_) throw std::out_of_range("NAND page " + std::to_string(page) + " outside the part");
+  if (!may_hold_data(page)) return true;
+  ++file_reads_;
   pread_all(fd_, scratch_.data(), raw_page_bytes_, uint64_t(page) * raw_page_bytes_, path_);
   for (uint32_t i = 0; i < raw_page_bytes_; ++i)
     if (scratch_[i] != 0) return false;
@@ -331,9 +365,11 @@ void NandImage::erase_block(uint32_t block) {
   uint64_t len = uint64_t(raw_page_bytes_) * cfg_.pages_per_block;
   uint64_t off = uint64_t(block) * len;
   // Erased = zero once inverted: give the space back to the file system.
-  if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(off), off_t(len)) == 0) return;
-  std::vector<uint8_t> zeros(len, 0);
-  pwrite_all(fd_, zeros.data(), len, off, path_);
+  if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(off), off_t(len)) != 0) {
+    std::vector<uint8_t> zeros(len, 0);
+    pwrite_all(fd_, zeros.data(), len, off, path_);
+  }
+  written_[block] = 0;
 }
 
 void NandImage::count_erase(uint32_t block) {

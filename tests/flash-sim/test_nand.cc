@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <chrono>
 #include <cstring>
@@ -707,6 +708,54 @@ TEST(NandFlash, HeldWearFileIsWrittenOnceOnRelease) {
   image.move_to(moved);
   EXPECT_EQ(NandImage(cfg, moved).erase_count(10), 1u) << "a move takes the held counts along";
   image.release_meta();
+}
+
+// Erased blocks read from memory, written ones from the file: a page of a
+// block the file holds as a hole, or that this image erased, costs no
+// read; a written block's pages do, and read back what was written, also
+// after a move and after reopening.
+TEST(NandFlash, ErasedBlocksReadWithoutTouchingTheFile) {
+  test::TempDir dir;
+  std::string path = dir.file("bootflash.nand");
+  NandConfig cfg = figures();
+  NandFlash::create_image(cfg, path);
+  NandImage image(cfg, path);
+  uint32_t ppb = cfg.pages_per_block;
+  std::vector<uint8_t> raw(image.raw_page_bytes()), data(image.raw_page_bytes());
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 13 + 1);
+
+  image.read_page(3 * ppb + 1, raw.data());
+  EXPECT_TRUE(std::all_of(raw.begin(), raw.end(), [](uint8_t b) { return b == 0xFF; }));
+  EXPECT_TRUE(image.page_is_erased(3 * ppb));
+  EXPECT_EQ(image.file_reads(), 0u) << "a fresh image is all holes";
+
+  image.write_page(3 * ppb + 2, data.data());
+  image.read_page(3 * ppb + 2, raw.data());
+  EXPECT_EQ(raw, data);
+  image.read_page(3 * ppb + 1, raw.data());
+  EXPECT_TRUE(std::all_of(raw.begin(), raw.end(), [](uint8_t b) { return b == 0xFF; }));
+  EXPECT_FALSE(image.page_is_erased(3 * ppb + 2));
+  EXPECT_EQ(image.file_reads(), 3u) << "a written block's pages come from the file";
+  image.read_page(4 * ppb, raw.data());
+  EXPECT_EQ(image.file_reads(), 3u) << "the block next to it is still erased";
+
+  std::string moved = dir.file("moved.nand");
+  image.move_to(moved);
+  image.read_page(3 * ppb + 2, raw.data());
+  EXPECT_EQ(raw, data) << "after a move";
+  {
+    NandImage reopened(cfg, moved);
+    reopened.read_page(3 * ppb + 2, raw.data());
+    EXPECT_EQ(raw, data) << "a reopened image finds the written block in the file";
+    reopened.read_page(7 * ppb, raw.data());
+    EXPECT_EQ(reopened.file_reads(), 1u) << "and only that one";
+  }
+  image.erase_block(3);
+  uint64_t before = image.file_reads();
+  image.read_page(3 * ppb + 2, raw.data());
+  EXPECT_TRUE(std::all_of(raw.begin(), raw.end(), [](uint8_t b) { return b == 0xFF; }));
+  EXPECT_EQ(image.file_reads(), before) << "an erased block reads from memory again";
+  EXPECT_TRUE(NandImage(cfg, moved).page_is_erased(3 * ppb + 2)) << "and the file agrees";
 }
 
 // Persistence: a child process writes, the parent elaborates a new model

@@ -85,6 +85,11 @@ class NandImage {
   void hold_meta() { ++meta_holds_; }
   void release_meta();
   uint64_t meta_writes() const { return meta_writes_; }  // side-file writes since open
+  // Page reads that went to the file since open. A block this image has
+  // not written since it was last erased (or that the file holds as a hole
+  // on open) reads as erased from memory: a mount scans the first pages of
+  // every block, nearly all of them erased (docs/performance.md).
+  uint64_t file_reads() const { return file_reads_; }
 
   uint64_t allocated_bytes() const;  // disk space the image really uses
   // Copies the image and its side file to `path` and works on the copy from
@@ -94,6 +99,8 @@ class NandImage {
  private:
   void load_meta();
   void save_meta();
+  void find_written_blocks();
+  bool may_hold_data(uint32_t page) const { return written_[page / cfg_.pages_per_block] != 0; }
   void meta_changed();
   NandConfig cfg_;
   std::string path_;
@@ -106,6 +113,10 @@ class NandImage {
   uint32_t meta_holds_ = 0;
   bool meta_dirty_ = false;
   uint64_t meta_writes_ = 0;
+  // Per block: 0 if every byte of it is known erased (a hole, or erased by
+  // this image), 1 if it may hold data. Only ever 0 when that is certain.
+  std::vector<uint8_t> written_;
+  mutable uint64_t file_reads_ = 0;
 };
 
 class NandFlash : public Device, private TimedOperationModel {
