@@ -277,8 +277,8 @@ bool CosimBridge::prepare_bootrom() {
 // page fault for them) unless they add up to more than a quarter of RAM;
 // then, or with TRUSTSIM_RAM_CLEAR=punch, the file's pages are released.
 bool CosimBridge::clear_ram(std::string& why) {
-  const char* how = getenv("TRUSTSIM_RAM_CLEAR");
-  size_t limit = how && !strcmp(how, "punch") ? 0 : cfg_.ram_size / 4;
+  bool punch = env_choice("TRUSTSIM_RAM_CLEAR", {"in-place", "punch"}, "in-place") == "punch";
+  size_t limit = punch ? 0 : cfg_.ram_size / 4;
   RamClear done;
   if (!clear_guest_ram(ram_fd_, cfg_.ram_size, limit, done, why)) {
     why = ram_path_ + ": cannot clear guest RAM: " + why;
