@@ -33,7 +33,7 @@ std::vector<uint8_t> signed_rommon(const BoardConfig& cfg, const Artifacts& fw, 
   spec.version = rommon_version(fw);
   spec.platform = cfg.platform;
   spec.platform_id = cfg.platform_id;
-  spec.load_addr = 0x40200000;
+  spec.load_addr = image::kRommonLoadAddr;
   return signing::build_signed_image(spec, raw, key, key_type, 'A');
 }
 
@@ -94,7 +94,7 @@ void manufacture_board(const BoardConfig& cfg, const StatePaths& dir, const Arti
     os.version = os_version;
     os.platform = cfg.platform;
     os.platform_id = cfg.platform_id;
-    os.load_addr = 0x41000000;
+    os.load_addr = image::kOsLoadAddr;
     std::vector<uint8_t> os_img =
         signing::build_signed_image(os, read_file(fw.os_bin), production, keys::KeyType::kProduction, 'A');
     os_name = os_image_name(cfg, os_version, keys::KeyType::kProduction, 'A');

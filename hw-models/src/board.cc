@@ -94,6 +94,7 @@ Artifacts Artifacts::locate() {
   a.boot0_elf = root + "/rommon-sim/boot0.elf";
   a.rommon_elf = root + "/rommon-sim/rommon.elf";
   a.os_elf = root + "/os-stub/os.elf";
+  a.revocation_elf = root + "/os-stub/revocation.elf";
   for (const std::string* p :
        {&a.boot0_bin, &a.rommon_bin, &a.rommon_version, &a.os_bin, &a.os_version, &a.revocation_bin, &a.plugin_so})
     if (!file_exists(*p))

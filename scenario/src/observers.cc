@@ -121,18 +121,20 @@ uint64_t elf_text_address(const std::string& path) {
 }
 
 std::string write_gdb_script(const std::string& path, const Artifacts& fw, int port) {
-  for (const std::string* f : {&fw.boot0_elf, &fw.rommon_elf, &fw.os_elf})
+  for (const std::string* f : {&fw.boot0_elf, &fw.rommon_elf, &fw.os_elf, &fw.revocation_elf})
     if (!file_exists(*f)) throw InputError(*f + ": missing symbol file for --gdb (build the firmware with meson)");
   std::string target = "target remote 127.0.0.1:" + std::to_string(port);
-  std::string rommon = add_symbol_file(fw.rommon_elf), os = add_symbol_file(fw.os_elf);
+  std::string rommon = add_symbol_file(fw.rommon_elf), os = add_symbol_file(fw.os_elf),
+              revocation = add_symbol_file(fw.revocation_elf);
   std::string script =
       "# gdb command file written by trustsim run --gdb (docs/debugging.md).\n"
-      "# Symbols of the three boot stages, each at its link address, then QEMU's gdbstub.\n"
+      "# Symbols of the three boot stages (the OS stage: the OS image and the revocation image), each at\n"
+      "# its link address, then QEMU's gdbstub.\n"
       "set confirm off\n"
       "set pagination off\n"
       "set architecture aarch64\n"
       "file " +
-      fw.boot0_elf + "\n" + rommon + "\n" + os + "\n" + target + "\n";
+      fw.boot0_elf + "\n" + rommon + "\n" + os + "\n" + revocation + "\n" + target + "\n";
   std::ofstream out(path);
   out << script;
   out.close();
@@ -148,10 +150,14 @@ std::string write_gdb_script(const std::string& path, const Artifacts& fw, int p
          "' \\\n"
          "    -ex '" +
          os +
+         "' \\\n"
+         "    -ex '" +
+         revocation +
          "'\n"
          "Boot0 runs from the boot ROM (" +
          hex(elf_text_address(fw.boot0_elf)) + "), ROMmon from " + hex(elf_text_address(fw.rommon_elf)) +
-         ", the OS image from " + hex(elf_text_address(fw.os_elf)) +
+         ", the OS image from " + hex(elf_text_address(fw.os_elf)) + ", the revocation image from " +
+         hex(elf_text_address(fw.revocation_elf)) +
          ". Each power-on starts a new QEMU that waits again: reconnect after a power cycle or reset.\n";
 }
 

@@ -244,7 +244,7 @@ std::vector<uint8_t> ScenarioRunner::sign_image(const ImageSignStep& s) {
   while (!spec.version.empty() && spec.version.back() == '\n') spec.version.pop_back();
   spec.platform = board_.config().platform;
   spec.platform_id = board_.config().platform_id;
-  spec.load_addr = spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
+  spec.load_addr = image::default_load_addr(spec.type);
   bool bundle = !s.add_keys.empty() || !s.revoke_keys.empty();
   // A revocation image is the revocation build of the OS plus its bundle.
   std::vector<uint8_t> payload = read_file(!s.payload.empty()                      ? s.payload

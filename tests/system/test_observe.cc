@@ -365,14 +365,15 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
   std::string script;
   ASSERT_TRUE(run.wait_for(std::regex("gdb-multiarch -x (\\S+)"), 60, &script)) << read_text(d.file("run.out"));
   std::string printed = read_text(d.file("run.out"));
-  // The printed command and the script name all three symbol files.
-  for (const char* f : {"boot0.elf", "rommon.elf", "os.elf"}) {
+  // The printed command and the script name all four symbol files.
+  for (const char* f : {"boot0.elf", "rommon.elf", "os.elf", "revocation.elf"}) {
     EXPECT_NE(printed.find(f), std::string::npos) << printed;
     EXPECT_NE(read_text(script).find(f), std::string::npos) << read_text(script);
   }
   EXPECT_NE(read_text(script).find("add-symbol-file"), std::string::npos);
   EXPECT_NE(read_text(script).find(" 0x40200000"), std::string::npos) << "ROMmon .text at its link address";
   EXPECT_NE(read_text(script).find(" 0x41000000"), std::string::npos) << "OS .text at its link address";
+  EXPECT_NE(read_text(script).find(" 0x43000000"), std::string::npos) << "revocation image .text at its own";
 
   Result g = sh("timeout 300 gdb-multiarch -batch -nx -x " + script +
                 " -ex 'break rommon::boot_image' -ex continue -ex bt -ex 'print path' -ex 'shell sleep 2'"
@@ -389,8 +390,10 @@ TEST(Observe, GdbBreakpointInRommonKeepsTimeInStep) {
       << g.output;
   EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$2 = 0x402[0-9a-f]{5}"))) << "pc in the ROMmon window:\n"
                                                                                   << g.output;
-  // The OS symbols are right too: a breakpoint by name in the OS image.
-  EXPECT_NE(g.output.find("Breakpoint 2, os::cmd_show_version"), std::string::npos) << g.output;
+  // The OS symbols are right too: a breakpoint by name has a location in
+  // the OS image and one in the revocation image; the OS image's is hit.
+  EXPECT_NE(g.output.find("os::cmd_show_version. (2 locations)"), std::string::npos) << g.output;
+  EXPECT_NE(g.output.find("Breakpoint 2.1, os::cmd_show_version"), std::string::npos) << g.output;
   EXPECT_TRUE(std::regex_search(g.output, std::regex("\\$3 = 0x410[0-9a-f]{5}"))) << "pc in the OS window:\n"
                                                                                   << g.output;
 

@@ -64,7 +64,7 @@ int run_sign(const SignOptions& o) {
   spec.version = o.version;
   spec.platform = o.platform;
   spec.platform_id = uint32_t(o.platform_id);
-  spec.load_addr = o.load ? o.load : spec.type == image::Type::kRommon ? 0x40200000 : 0x41000000;
+  spec.load_addr = o.load ? o.load : image::default_load_addr(spec.type);
   spec.entry = o.entry;
   bool bundle = !o.add_keys.empty() || !o.revoke_keys.empty();
   std::string input = o.input;
@@ -244,7 +244,8 @@ void add_image_commands(CLI::App& app, std::function<int()>& action) {
   sign->add_option("--key-name", so->key_name, "key type and version when the file name does not say, e.g. special-B");
   sign->add_option("--type", so->type, "image type: os, rommon or revocation");
   sign->add_option("--version", so->version, "version string shown by the boot chain")->required();
-  sign->add_option("--load", so->load, "load address (default 0x40200000 for rommon, 0x41000000 otherwise)")
+  sign->add_option("--load", so->load,
+                   "load address (default 0x40200000 for rommon, 0x43000000 for revocation, 0x41000000 for os)")
       ->check(non_negative);
   sign->add_option("--entry", so->entry, "entry point (default: the load address)")->check(non_negative);
   sign->add_option("--platform", so->platform, "platform name");

@@ -16,6 +16,17 @@ constexpr uint32_t kPlatformLen = 32;
 enum class Type : uint32_t { kRommon = 1, kOs = 2, kRevocation = 3 };
 const char* type_name(uint32_t t);
 
+// Where each kind of image runs unless it is signed for another address
+// (docs/firmware.md, the memory map): the host tools' default load address.
+// The revocation image runs apart from the OS image, in the last 16 MiB of
+// ROMmon's OS window, so that booting one never lands on code of the other.
+constexpr uint64_t kRommonLoadAddr = 0x40200000;
+constexpr uint64_t kOsLoadAddr = 0x41000000;
+constexpr uint64_t kRevocationLoadAddr = 0x43000000;
+constexpr uint64_t default_load_addr(Type t) {
+  return t == Type::kRommon ? kRommonLoadAddr : t == Type::kRevocation ? kRevocationLoadAddr : kOsLoadAddr;
+}
+
 struct Header {
   uint16_t format_version;
   uint32_t image_type;

@@ -36,6 +36,7 @@ struct Artifacts {
   std::string boot0_elf;  // symbols, for gdb
   std::string rommon_elf;
   std::string os_elf;
+  std::string revocation_elf;
   static Artifacts locate();  // next to the trustsim executable, or $TRUSTSIM_BUILD_ROOT
 };
 
