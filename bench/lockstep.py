@@ -4,21 +4,24 @@
 1. Guest speed: the same benchmark firmware (bench/fw/benchfw.cc) runs a CPU
    loop under plain QEMU (same -icount/-accel flags, no plugin) and under
    trustsim (loaded by Boot0, lock-step plugin, SystemC time master). Each
-   side runs a short and a long loop; the difference removes start-up costs.
-   The instruction count comes from trustsim's own count of executed guest
-   instructions, so both sides divide the same work. The four runs of a
-   round are interleaved (plain, lock-step; the next round lock-step first)
-   so that load from elsewhere on the machine hits both sides alike; each
-   round gives one ratio, and the median and the spread (min..max) over
-   ROUNDS rounds are printed, and the ratio of each side's fastest round
-   (load only ever slows a run down). The long loop is about a second of guest work,
-   so that start-up jitter (tens of ms) stays small against it.
+   side runs a short and a long loop; the median of the short runs removes
+   start-up costs. The instruction count comes from trustsim's own count of
+   executed guest instructions, so both sides divide the same work. The
+   long runs of the two sides follow each other directly (plain first, the
+   next round lock-step first), so that load from elsewhere on the machine
+   hits both alike; each round gives one ratio. Printed: the median and the
+   spread (min..max) over ROUNDS rounds, and the ratio of each side's
+   fastest round (load only ever slows a run down). The long loop is about
+   half a second of guest work (0.5 G instructions), against start-up
+   jitter of tens of ms. On a shared machine the spread is wide (a round's
+   ratio moved by +-0.2 at load 2-3); docs/performance.md, "The lock-step's
+   per-block cost", measures the callback's share with perf instead.
 2. Device round trips per second: the firmware reads a power-controller
    register N times through the mailbox (doorbell -> SystemC -> response).
 3. Wall time from `trustsim run` start to the OS prompt (Router>): the whole
    verified chain.
 
-Usage: bench/lockstep.py BUILD_DIR [ROUNDS]   (about 1 minute with 9 rounds)
+Usage: bench/lockstep.py BUILD_DIR [ROUNDS]   (33-51 s with the default 25 rounds on 2 loaded cores)
 """
 import os
 
@@ -32,8 +35,8 @@ import tempfile
 import time
 
 MAGIC = (0xB0B0CAFE).to_bytes(4, "little")
-ROUNDS = 9
-LOOPS_LO, LOOPS_HI = 20, 12020  # passes over the 64 KiB work array; ~1 s of guest work between them
+ROUNDS = 25
+LOOPS_LO, LOOPS_HI = 20, 4020  # passes over the 64 KiB work array; ~0.5 s of guest work between them
 GOAL = 0.95  # issue 15: lock-step guest MIPS >= 0.95 of plain QEMU's
 
 
@@ -114,28 +117,30 @@ def main():
         board_with(lo, 0), board_with(hi, 0)
         print(f"bench/lockstep: {rounds} rounds, plain and lock-step interleaved, {os.cpu_count()} cores, "
               f"load {os.getloadavg()[0]:.2f}")
+        # Start-up (the short loop) is measured every round and its median
+        # subtracted; the long runs of both sides follow each other directly,
+        # so that a burst of load elsewhere hits both.
         insns = None
-        mips_plain, mips_lock, ratios = [], [], []
+        q_lo, t_lo, q_hi, t_hi = [], [], [], []
         for r in range(rounds):
-            def plain_pair():
-                return plain(lo), plain(hi)
-
-            def lock_pair():
-                (a, i_lo, _), (b, i_hi, _) = lockstep(lo), lockstep(hi)
-                return a, b, i_hi - i_lo
-
-            if r % 2 == 0:
-                q_lo, q_hi = plain_pair()
-                t_lo, t_hi, n = lock_pair()
-            else:
-                t_lo, t_hi, n = lock_pair()
-                q_lo, q_hi = plain_pair()
+            q_lo.append(plain(lo))
+            t, i_lo, _ = lockstep(lo)
+            t_lo.append(t)
+            sides = [("plain", lambda: plain(hi)), ("lock", lambda: lockstep(hi))]
+            for name, run in sides if r % 2 == 0 else sides[::-1]:
+                if name == "plain":
+                    q_hi.append(run())
+                else:
+                    t, i_hi, _ = run()
+                    t_hi.append(t)
+            n = i_hi - i_lo
             if insns is not None and n != insns:
                 sys.exit(f"bench: the guest's work differs between rounds ({n} vs {insns} instructions)")
             insns = n
-            mips_plain.append(n / (q_hi - q_lo) / 1e6)
-            mips_lock.append(n / (t_hi - t_lo) / 1e6)
-            ratios.append(mips_lock[-1] / mips_plain[-1])
+        q0, t0 = statistics.median(q_lo), statistics.median(t_lo)
+        mips_plain = [insns / (q - q0) / 1e6 for q in q_hi]
+        mips_lock = [insns / (t - t0) / 1e6 for t in t_hi]
+        ratios = [lk / pl for lk, pl in zip(mips_lock, mips_plain)]
         print(f"  guest work: {insns} instructions ({hi - lo} extra passes); median (min..max) of {rounds}")
         print(f"  guest MIPS without plugin : {spread(mips_plain, '{:7.1f}')}")
         print(f"  guest MIPS in lock-step   : {spread(mips_lock, '{:7.1f}')}")
