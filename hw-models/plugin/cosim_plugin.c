@@ -62,13 +62,14 @@ static void die(const char* what);
  * file QEMU maps, or the boot ROM). Blocks in RAM are also indexed by their
  * RAM offset for the DMA check (the host writes nothing else). */
 struct block {
+  uint64_t cost; /* what on_tb_exec adds: insns, or insns | UNCHECKED */
   uint64_t insns;
   uint64_t vaddr;      /* guest address of the first instruction */
   const uint8_t* host; /* NULL (len 0): not checkable */
   uint64_t ram_off;    /* UINT64_MAX: not in RAM */
   uint32_t len;
-  uint32_t checked;           /* g_gen when last found equal to RAM (or translated) */
   struct block* next_in_page; /* same first RAM page */
+  struct block* next_all;     /* every block, newest first */
   uint8_t bytes[];
 };
 
@@ -81,11 +82,15 @@ static uint8_t* g_ram_host; /* QEMU's own mapping of the RAM file */
 static uint64_t g_ram_size;
 static int g_ram_looked;
 static struct block** g_pages; /* RAM page -> blocks that start in it */
-static uint32_t g_gen = 1;     /* bumped at each new epoch */
-static int g_flush_pending;    /* qemu_plugin_reset asked, on_reset not yet run */
-static int g_must_flush;       /* a block the checks cannot cover: flush at PARK */
-static int g_flush_parked;     /* the last PARK flushed: so must the next epoch start */
-static int g_parked_trans;     /* blocks translated while parked */
+static struct block* g_all;    /* every block recorded since the last flush */
+/* Set in a block's cost while it has not been compared with RAM in this
+ * epoch: the cost is then beyond any deadline, so on_tb_exec hands the
+ * block to tb_exec_slow, which checks it. Deadlines stay below it. */
+#define UNCHECKED (1ull << 62)
+static int g_flush_pending; /* qemu_plugin_reset asked, on_reset not yet run */
+static int g_must_flush;    /* a block the checks cannot cover: flush at PARK */
+static int g_flush_parked;  /* the last PARK flushed: so must the next epoch start */
+static int g_parked_trans;  /* blocks translated while parked */
 static char** g_chunks;
 static size_t g_nchunks, g_chunk_used, g_arena_bytes;
 
@@ -113,6 +118,7 @@ static void forget_blocks(void) {
   g_chunks = NULL;
   g_nchunks = g_chunk_used = g_arena_bytes = 0;
   if (g_pages) memset(g_pages, 0, (size_t)(g_ram_size >> PAGE_SHIFT) * sizeof *g_pages);
+  g_all = NULL;
   g_must_flush = 0;
 }
 
@@ -224,7 +230,7 @@ static void round_trip(uint32_t type, uint64_t arg) {
   }
   if (m.type == TS_COSIM_PARK && g_chan) {
     g_parked = 1;
-    g_deadline = UINT64_MAX;
+    g_deadline = 0; /* every block goes to tb_exec_slow, which sees g_parked */
     g_parked_trans = 0;
     g_flush_parked = m.arg != TS_COSIM_PARK_KEEP;
     if (m.arg == TS_COSIM_PARK_KEEP && !g_must_flush && !g_flush_pending && g_arena_bytes < ARENA_LIMIT) {
@@ -239,7 +245,7 @@ static void round_trip(uint32_t type, uint64_t arg) {
     errno = EPROTO;
     die("unexpected message from trustsim");
   }
-  g_deadline = m.arg;
+  g_deadline = m.arg < UNCHECKED ? m.arg : UNCHECKED - 1; /* 2^62 instructions: never reached */
 }
 
 /* While parked: 1 once trustsim has started a new epoch (the machine was
@@ -250,7 +256,10 @@ static int still_parked(void) {
   g_epoch = e;
   g_parked = 0;
   g_icount = 0;
-  ++g_gen; /* every kept block is checked again before it runs */
+  /* Every kept block is checked again before it runs: one pass over the
+   * records per power-on of a reused QEMU, so that the per-block path has
+   * one compare instead of two. */
+  for (struct block* b = g_all; b; b = b->next_all) b->cost = b->insns | UNCHECKED;
   /* The vCPU runs on after PARK until the VM stops, and may translate
    * blocks of the old guest after the PARK's flush: a flushing QEMU drops
    * them before the new guest's second block. */
@@ -268,23 +277,40 @@ static int still_parked(void) {
  * never lets it go on. */
 static void exec_check(struct block* b) {
   if (b->len == 0 || memcmp(b->host, b->bytes, b->len) == 0) {
-    b->checked = g_gen;
+    b->cost = b->insns;
     return;
   }
   if (g_chan) __atomic_store_n(&g_chan->stale, g_chan->stale + 1, __ATOMIC_RELEASE);
   round_trip(TS_COSIM_STALE, b->vaddr);
 }
 
-static void on_tb_exec(unsigned int vcpu, void* udata) {
-  (void)vcpu;
+/* Everything on_tb_exec does not do itself: parked, a kept block's first
+ * run in this epoch, the deadline. Kept out of line so that the common
+ * case needs no stack frame. */
+static __attribute__((noinline)) void tb_exec_slow(struct block* b) {
   if (g_parked && still_parked()) return;
-  struct block* b = udata;
-  if (b->checked != g_gen) {
+  if (b->cost != b->insns) {
     exec_check(b);
     if (g_parked) return;
   }
   g_icount += b->insns;
   if (g_icount >= g_deadline) round_trip(TS_COSIM_SYNC, 0);
+}
+
+/* Runs before every translated block: the lock-step's per-block cost
+ * (docs/performance.md, "The lock-step's per-block cost"), so it is one add
+ * and one compare. Anything else goes to tb_exec_slow, which does what this
+ * function did before it was split: a block not yet checked in this epoch
+ * has UNCHECKED in its cost, and g_deadline is 0 while parked. */
+static void on_tb_exec(unsigned int vcpu, void* udata) {
+  (void)vcpu;
+  struct block* b = udata;
+  uint64_t n = g_icount + b->cost;
+  if (__builtin_expect(n >= g_deadline, 0)) {
+    tb_exec_slow(b);
+    return;
+  }
+  g_icount = n;
 }
 
 /* The DMA check: after a doorbell, trustsim names the RAM it wrote (the
@@ -343,8 +369,10 @@ static struct block* record_block(struct qemu_plugin_tb* tb, size_t n) {
   if (!keep) g_must_flush = 1;
   struct block* b = arena_alloc(sizeof *b + (keep ? len : 0));
   b->insns = n;
+  b->cost = n;
+  b->next_all = g_all;
+  g_all = b;
   b->vaddr = n ? qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0)) : 0;
-  b->checked = g_gen;
   b->next_in_page = NULL;
   b->host = NULL;
   b->len = 0;
@@ -423,7 +451,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     fprintf(stderr, "trustsim-cosim: bad handshake\n");
     return -1;
   }
-  g_deadline = hello.arg;
+  g_deadline = hello.arg < UNCHECKED ? hello.arg : UNCHECKED - 1;
   if (chan_path) {
     int fd = open(chan_path, O_RDWR | O_CLOEXEC);
     void* p = fd < 0 ? MAP_FAILED : mmap(NULL, sizeof *g_chan, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
