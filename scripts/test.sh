@@ -57,13 +57,28 @@ if [ "$sanitize" != "0" ]; then
   echo "== sanitizer build (clang, ASan + UBSan, libFuzzer targets; started with the tests) =="
   if wait "$asan_pid"; then
     phase "sanitizer build, rest"
-    rm -f "$ASAN_DIR/meson-logs/testlog.json"
+    rm -f "$ASAN_DIR/meson-logs/testlog.json" "$ASAN_DIR/meson-logs/fuzzlog.json"
     # Suite 'sweep' (many runs of code lighter tests cover) stays out here.
-    ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true) \
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    # LSAN_OPTIONS=use_stacks=0 for the tests of SystemC models: the leak
+    # check at exit does not take thread stacks as roots. SystemC runs its
+    # processes on stacks of its own (coroutines); LeakSanitizer (LLVM 14)
+    # can then hold a stack range for the main thread that is no longer
+    # mapped whole, and its scan of it crashed ("Tracer caught signal 11",
+    # "stack pointer not in stack range") in 30-60 % of the runs of any test
+    # that elaborates a model, on this machine's 6.18 kernel, in old commits
+    # as much as new. Leaks are still found: fewer roots can only report
+    # more. The fuzz targets run no SystemC and keep the default: libFuzzer
+    # exits from inside its driver, whose stack still holds its objects.
+    export ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true)
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=use_stacks=0 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C "$ASAN_DIR" --print-errorlogs --num-processes "$(nproc)" \
-      --suite unit --suite system --suite scenario --suite fuzz --no-suite sweep || rc=1
+      --suite unit --suite system --suite scenario --no-suite sweep || rc=1
     logs+=("$ASAN_DIR/meson-logs/testlog.json")
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      meson test -C "$ASAN_DIR" --print-errorlogs --num-processes "$(nproc)" --logbase fuzzlog \
+      --suite fuzz --no-suite sweep || rc=1
+    logs+=("$ASAN_DIR/meson-logs/fuzzlog.json")
     phase "sanitizer tests"
   else
     echo "sanitizer build failed; the end of its log ($asan_log):"
