@@ -128,6 +128,23 @@ void write_file_range(const std::string& path, uint64_t offset, const uint8_t* d
   if (close(fd) != 0) throw std::runtime_error(path + ": write failed: " + strerror(errno));
 }
 
+bool data_extents(int fd, uint64_t size, std::vector<std::pair<uint64_t, uint64_t>>& out) {
+  out.clear();
+  for (uint64_t pos = 0; pos < size;) {
+    off_t data = lseek(fd, off_t(pos), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) return true;  // only a hole is left
+    off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+    if (hole >= 0 && uint64_t(hole) > size) hole = off_t(size);
+    if (data < 0 || hole <= data) {  // the file system cannot say (or answers nonsense)
+      out.assign(1, {0, size});
+      return false;
+    }
+    out.emplace_back(uint64_t(data), uint64_t(hole));
+    pos = uint64_t(hole);
+  }
+  return true;
+}
+
 void copy_file_sparse(const std::string& from, const std::string& to) {
   int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw std::runtime_error(from + ": cannot open: " + strerror(errno));
@@ -139,24 +156,20 @@ void copy_file_sparse(const std::string& from, const std::string& to) {
   }
   struct stat st;
   bool ok = fstat(in, &st) == 0 && ftruncate(out, st.st_size) == 0;
-  off_t pos = 0;
-  while (ok && pos < st.st_size) {
-    off_t data = lseek(in, pos, SEEK_DATA);
-    if (data < 0) break;  // only a hole is left
-    off_t hole = lseek(in, data, SEEK_HOLE);
-    if (hole < 0) hole = st.st_size;
-    off_t src = data, dst = data;
-    while (src < hole) {
-      ssize_t n = copy_file_range(in, &src, out, &dst, size_t(hole - src), 0);
+  std::vector<std::pair<uint64_t, uint64_t>> extents;
+  if (ok) data_extents(in, uint64_t(st.st_size), extents);  // can it not say: all of it
+  for (size_t i = 0; ok && i < extents.size(); ++i) {
+    off_t src = off_t(extents[i].first), dst = src, end = off_t(extents[i].second);
+    while (src < end) {
+      ssize_t n = copy_file_range(in, &src, out, &dst, size_t(end - src), 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
-        n = copy_range_by_hand(in, &src, out, &dst, hole);  // across file systems
+        n = copy_range_by_hand(in, &src, out, &dst, end);  // across file systems
       if (n <= 0) {
         ok = false;
         break;
       }
     }
-    pos = hole;
   }
   int e = errno;
   close(in);

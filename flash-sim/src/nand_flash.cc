@@ -244,29 +244,17 @@ NandImage::NandImage(const NandConfig& cfg, std::string path) : cfg_(cfg), path_
   find_written_blocks();
 }
 
-// The blocks the file holds data in: its extents (SEEK_DATA / SEEK_HOLE;
-// erasing punches a hole, so an erased block is a hole on every file
-// system that can punch one). Where the file system cannot say, every
-// block counts as written and is read from the file.
+// The blocks the file holds data in: its extents (erasing punches a hole,
+// so an erased block is a hole on every file system that can punch one).
+// Where the file system cannot say, data_extents gives the whole file and
+// every block counts as written, read from the file.
 void NandImage::find_written_blocks() {
   uint64_t block_bytes = uint64_t(raw_page_bytes_) * cfg_.pages_per_block;
-  uint64_t size = block_bytes * cfg_.block_count;
+  std::vector<std::pair<uint64_t, uint64_t>> extents;
+  data_extents(fd_, block_bytes * cfg_.block_count, extents);
   written_.assign(cfg_.block_count, 0);
-  for (uint64_t pos = 0; pos < size;) {
-    off_t data = lseek(fd_, off_t(pos), SEEK_DATA);
-    if (data < 0) {
-      if (errno != ENXIO) written_.assign(cfg_.block_count, 1);  // ENXIO: only a hole is left
-      return;
-    }
-    off_t hole = lseek(fd_, data, SEEK_HOLE);
-    if (hole < 0 || uint64_t(hole) > size) hole = off_t(size);
-    if (hole <= data) {  // cannot happen; do not trust the answers
-      written_.assign(cfg_.block_count, 1);
-      return;
-    }
-    for (uint64_t b = uint64_t(data) / block_bytes; b <= (uint64_t(hole) - 1) / block_bytes; ++b) written_[b] = 1;
-    pos = uint64_t(hole);
-  }
+  for (const auto& e : extents)
+    for (uint64_t b = e.first / block_bytes; b <= (e.second - 1) / block_bytes; ++b) written_[b] = 1;
 }
 
 void NandImage::move_to(const std::string& path) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "devkit/sim_time.h"
+#include "devkit/state_file.h"
 #include "hw-models/env_switch.h"
 #include "hw-models/guest_ram.h"
 #include "hw-models/run_files.h"
@@ -232,19 +233,9 @@ bool CosimBridge::prepare_bootrom() {
   }
   // End of the last data extent (holes read as zeros); the whole file where
   // the file system cannot tell.
-  off_t end = 0;
-  for (off_t pos = 0; pos < st.st_size;) {
-    off_t data = lseek(fd, pos, SEEK_DATA);
-    if (data < 0) {
-      if (errno != ENXIO) end = st.st_size;  // ENXIO: no data after pos
-      break;
-    }
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) hole = st.st_size;
-    end = hole;
-    pos = hole;
-  }
-  std::vector<uint8_t> rom(size_t(end), 0);
+  std::vector<std::pair<uint64_t, uint64_t>> extents;
+  data_extents(fd, uint64_t(st.st_size), extents);
+  std::vector<uint8_t> rom(size_t(extents.empty() ? 0 : extents.back().second), 0);
   size_t got = 0;
   while (got < rom.size()) {
     ssize_t n = pread(fd, rom.data() + got, rom.size() - got, off_t(got));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "devices/openssl_util.h"
+#include "devkit/state_file.h"
 
 namespace trustsim {
 
@@ -41,13 +42,10 @@ void CrashStateHasher::add_file_nonzero(const std::string& name, const std::stri
   off_t end = lseek(fd, 0, SEEK_END);
   add(name + ":size", uint64_t(end));
   std::vector<uint8_t> buf(unit);
-  off_t pos = 0;
-  while (pos < end) {
-    off_t data = lseek(fd, pos, SEEK_DATA);
-    if (data < 0) break;  // only a hole is left
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) hole = end;
-    for (uint64_t u = uint64_t(data) / unit; off_t(u * unit) < hole; ++u) {
+  std::vector<std::pair<uint64_t, uint64_t>> extents;
+  data_extents(fd, uint64_t(end), extents);  // where it cannot say: all of the file
+  for (const auto& [data, hole] : extents) {
+    for (uint64_t u = data / unit; u * unit < hole; ++u) {
       ssize_t n = pread(fd, buf.data(), unit, off_t(u * unit));
       if (n <= 0) break;
       bool zero = true;
@@ -56,7 +54,6 @@ void CrashStateHasher::add_file_nonzero(const std::string& name, const std::stri
       add(name, u);
       add(name, buf.data(), size_t(n));
     }
-    pos = hole;
   }
   close(fd);
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace trustsim {
@@ -22,6 +23,12 @@ void write_file_range(const std::string& path, uint64_t offset, const uint8_t* d
 // directory or its directory does not exist or is not writable.
 void check_output_path(const std::string& path);
 bool file_exists(const std::string& path);
+// The extents of open file `fd` that hold data, within [0, size): ordered
+// [begin, end) pairs (lseek SEEK_DATA / SEEK_HOLE; on tmpfs exactly the
+// pages present). False when the file system cannot say: `out` is then the
+// whole range as one extent, so a caller that treats extents as "may hold
+// data" stays right.
+bool data_extents(int fd, uint64_t size, std::vector<std::pair<uint64_t, uint64_t>>& out);
 // Copies a (possibly sparse) file, keeping its holes; replaces `to`.
 // Throws std::runtime_error.
 void copy_file_sparse(const std::string& from, const std::string& to);
